@@ -1,0 +1,592 @@
+//! Type checking of expressions and their lowering to [`Cond`].
+
+use std::sync::Arc;
+
+use writ_syntax::ast::{self, BinOp, ExprKind, LiteralKind};
+use writ_syntax::{Diagnostic, Span};
+
+use crate::cel_expr;
+use crate::glob::Glob;
+use crate::hours::{self, Hours};
+use crate::ir::{Atom, AtomKind, CmpOp, Cond, LetValue, Operand, SetOperand, Value};
+use crate::net::{self, CidrSet};
+use crate::scope::Scope;
+use crate::suggest::closest;
+use crate::types::{Type, ROOTS};
+
+/// What an expression turned out to be.
+#[derive(Clone, Debug)]
+pub enum Typed {
+    /// A condition.
+    Cond(Cond),
+    /// A single value (path or constant) and its type.
+    Value(Operand, Type),
+    /// A list of constants and the type of its elements (`None` when empty).
+    List(Arc<[Value]>, Option<Type>),
+    /// A CIDR set.
+    Cidr(Arc<CidrSet>),
+    /// An `hours` window.
+    Hours(Arc<Hours>),
+    /// Already reported.
+    Error,
+}
+
+/// Where an expression is checked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// Inside a `risk` block: `risk` itself is not available.
+    Risk,
+    /// A rule condition (or the REPL).
+    Rule,
+}
+
+/// Checks expressions against a scope, collecting diagnostics.
+pub struct ExprChecker<'a> {
+    /// Names and paths.
+    pub scope: &'a mut Scope,
+    /// Problems found.
+    pub diags: &'a mut Vec<Diagnostic>,
+    /// Where we are.
+    pub context: Context,
+}
+
+fn describe(t: &Typed) -> String {
+    match t {
+        Typed::Cond(_) => "a condition".into(),
+        Typed::Value(_, ty) => format!("{} `{ty}`", article(ty)),
+        Typed::List(_, Some(ty)) => format!("a list of `{ty}`"),
+        Typed::List(_, None) => "an empty list".into(),
+        Typed::Cidr(_) => "a CIDR set".into(),
+        Typed::Hours(_) => "an `hours` window".into(),
+        Typed::Error => "an invalid expression".into(),
+    }
+}
+
+fn article(ty: &Type) -> &'static str {
+    match ty {
+        Type::Int | Type::Ip | Type::Object => "an",
+        _ => "a",
+    }
+}
+
+/// The type and value of a literal.
+pub fn literal_value(l: &ast::Literal) -> (Value, Type) {
+    match &l.kind {
+        LiteralKind::String(s) => (Value::String(Arc::from(s.as_str())), Type::String),
+        LiteralKind::Int(i) => (Value::Int(*i), Type::Int),
+        LiteralKind::Number(n, _) => (Value::Number(*n), Type::Number),
+        LiteralKind::Bool(b) => (Value::Bool(*b), Type::Bool),
+        LiteralKind::Duration(d) => (Value::Duration(d.seconds), Type::Duration),
+    }
+}
+
+/// The type shared by a list of literals, or the diagnostic for the first misfit.
+pub fn list_value(list: &ast::List) -> Result<(Arc<[Value]>, Option<Type>), Diagnostic> {
+    let mut elem: Option<Type> = None;
+    let mut values = Vec::with_capacity(list.items.len());
+    for item in &list.items {
+        let (v, t) = literal_value(item);
+        elem = match elem {
+            None => Some(t),
+            Some(e) if e == t => Some(e),
+            Some(e) if e.is_numeric() && t.is_numeric() => Some(Type::Number),
+            Some(e) => {
+                return Err(Diagnostic::new(
+                    "writ::type",
+                    format!("a list mixes `{e}` and `{t}` elements"),
+                    item.span,
+                    format!("a `{t}`"),
+                )
+                .with_help("every element of a list has the same type"))
+            }
+        };
+        values.push(v);
+    }
+    Ok((values.into(), elem))
+}
+
+/// Builds a CIDR set from a `cidr [...]` literal.
+pub fn cidr_value(c: &ast::CidrLit) -> Result<Arc<CidrSet>, Vec<Diagnostic>> {
+    let mut nets = Vec::new();
+    let mut errors = Vec::new();
+    for item in &c.list.items {
+        match &item.kind {
+            LiteralKind::String(s) => match net::parse_net(s) {
+                Ok(n) => nets.push(n),
+                Err((message, help)) => {
+                    let mut d = Diagnostic::new("writ::cidr", message, item.span, "invalid network");
+                    d.help = help;
+                    errors.push(d);
+                }
+            },
+            _ => errors.push(Diagnostic::new("writ::cidr", "a CIDR network is written as a string", item.span, "not a string").with_help("write `\"10.0.0.0/8\"`")),
+        }
+    }
+    if c.list.items.is_empty() {
+        errors.push(Diagnostic::new("writ::cidr", "empty CIDR set", c.span, "matches no address").with_help("list at least one network"));
+    }
+    if errors.is_empty() {
+        Ok(Arc::new(CidrSet { nets }))
+    } else {
+        Err(errors)
+    }
+}
+
+/// A span inside a string literal (after its opening quote), when the string has no
+/// escapes so that offsets map one to one.
+fn inner_span(s: &ast::Str, offset: usize, len: usize, raw: &str) -> Span {
+    if raw.len() == s.value.len() + 2 {
+        let start = s.span.start as usize + 1 + offset;
+        Span::new(s.span.file, start, start + len.max(1))
+    } else {
+        s.span
+    }
+}
+
+/// Builds an `hours` window from its literal.
+pub fn hours_value(h: &ast::HoursLit, sources_text: &str) -> Result<Arc<Hours>, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let raw_windows = sources_text.get(h.windows.span.start as usize..h.windows.span.end as usize).unwrap_or("");
+    let windows = match hours::parse_windows(&h.windows.value) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            let mut d = Diagnostic::new("writ::hours", e.message, inner_span(&h.windows, e.offset, e.len, raw_windows), "invalid window");
+            d.help = e.help;
+            errors.push(d);
+            None
+        }
+    };
+    let zone = match hours::zone(&h.zone.value) {
+        Ok(z) => Some(z),
+        Err(suggestion) => {
+            let help = suggestion.map_or_else(|| "use an IANA time zone name such as `Europe/Berlin` or `UTC`".to_string(), |s| format!("did you mean `{s}`?"));
+            errors.push(Diagnostic::new("writ::zone", format!("unknown time zone `{}`", h.zone.value), h.zone.span, "not an IANA time zone").with_help(help));
+            None
+        }
+    };
+    match (windows, zone) {
+        (Some(windows), Some(zone)) if errors.is_empty() => Ok(Arc::new(Hours {
+            spec: h.windows.value.clone(),
+            zone_name: h.zone.value.clone(),
+            zone,
+            windows,
+        })),
+        _ => Err(errors),
+    }
+}
+
+impl ExprChecker<'_> {
+    /// Checks an expression used as a condition.
+    pub fn cond(&mut self, e: &ast::Expr, source: &str) -> Cond {
+        let t = self.expr(e, source);
+        self.as_cond(t, e)
+    }
+
+    fn as_cond(&mut self, t: Typed, e: &ast::Expr) -> Cond {
+        match t {
+            Typed::Cond(c) => c,
+            Typed::Value(Operand::Path(id), Type::Bool) => Cond::Atom(Atom {
+                kind: AtomKind::Truthy(id),
+                span: e.span,
+            }),
+            Typed::Value(Operand::Const(Value::Bool(b)), _) => Cond::Const(b),
+            Typed::Error => Cond::Const(false),
+            other => {
+                let help = match &other {
+                    Typed::Value(_, ty) if ty.is_string() => "compare it, e.g. `… == \"value\"`",
+                    Typed::Value(_, Type::Set) => "test it with `has`, `has any`, `has all` or `within`",
+                    Typed::Cidr(_) => "test an address against it: `network.ip in …`",
+                    Typed::Hours(_) => "test the time against it: `time in …`",
+                    _ => "conditions are comparisons, tests, `cel(...)` or bool attributes",
+                };
+                self.diags.push(
+                    Diagnostic::new("writ::type", format!("expected a condition, found {}", describe(&other)), e.span, "not a condition").with_help(help),
+                );
+                Cond::Const(false)
+            }
+        }
+    }
+
+    /// Types an expression.
+    pub fn expr(&mut self, e: &ast::Expr, source: &str) -> Typed {
+        match &e.kind {
+            ExprKind::Or(parts) => Typed::Cond(Cond::Or(parts.iter().map(|p| self.cond(p, source)).collect())),
+            ExprKind::And(parts) => Typed::Cond(Cond::And(parts.iter().map(|p| self.cond(p, source)).collect())),
+            ExprKind::Not(inner) => Typed::Cond(Cond::Not(Box::new(self.cond(inner, source)))),
+            ExprKind::Paren(inner) => self.expr(inner, source),
+            ExprKind::Literal(l) => {
+                let (v, t) = literal_value(l);
+                Typed::Value(Operand::Const(v), t)
+            }
+            ExprKind::List(list) => match list_value(list) {
+                Ok((values, ty)) => Typed::List(values, ty),
+                Err(d) => {
+                    self.diags.push(d);
+                    Typed::Error
+                }
+            },
+            ExprKind::Cidr(c) => match cidr_value(c) {
+                Ok(set) => Typed::Cidr(set),
+                Err(ds) => {
+                    self.diags.extend(ds);
+                    Typed::Error
+                }
+            },
+            ExprKind::Hours(h) => match hours_value(h, source) {
+                Ok(hours) => Typed::Hours(hours),
+                Err(ds) => {
+                    self.diags.extend(ds);
+                    Typed::Error
+                }
+            },
+            ExprKind::Cel(s) => self.cel(s, source),
+            ExprKind::Path(p) => self.path(p),
+            ExprKind::Binary { op, op_span, lhs, rhs } => {
+                let l = self.expr(lhs, source);
+                let r = self.expr(rhs, source);
+                if matches!(l, Typed::Error) || matches!(r, Typed::Error) {
+                    return Typed::Error;
+                }
+                let atom = |kind| {
+                    Typed::Cond(Cond::Atom(Atom {
+                        kind,
+                        span: e.span,
+                    }))
+                };
+                let ctx = BinCtx {
+                    op: *op,
+                    op_span: *op_span,
+                    lhs,
+                    rhs,
+                };
+                match self.binary(&ctx, l, r, source) {
+                    Some(Bin::Atom(kind)) => atom(kind),
+                    Some(Bin::NotAtom(kind)) => Typed::Cond(Cond::Not(Box::new(Cond::Atom(Atom {
+                        kind,
+                        span: e.span,
+                    })))),
+                    None => Typed::Error,
+                }
+            }
+        }
+    }
+
+    fn cel(&mut self, s: &ast::Str, source: &str) -> Typed {
+        let raw = source.get(s.span.start as usize..s.span.end as usize).unwrap_or("");
+        match cel_expr::compile(&s.value) {
+            Ok(c) => Typed::Cond(Cond::Atom(Atom {
+                kind: AtomKind::Cel(Arc::new(c)),
+                span: s.span,
+            })),
+            Err(err) => {
+                let mut d = Diagnostic::new("writ::cel", err.message, inner_span(s, err.offset, 1, raw), "here");
+                d.help = err.help;
+                self.diags.push(d);
+                Typed::Error
+            }
+        }
+    }
+
+    fn path(&mut self, p: &ast::Path) -> Typed {
+        let text = p.text();
+        if p.segments.len() == 1 {
+            if let Some((value, _)) = self.scope.lets.get(&text) {
+                return match value.clone() {
+                    LetValue::List(values, ty) => Typed::List(values, Some(ty)),
+                    LetValue::Cidr(c) => Typed::Cidr(c),
+                    LetValue::Hours(h) => Typed::Hours(h),
+                    LetValue::Scalar(v) => {
+                        let ty = match &v {
+                            Value::String(_) => Type::String,
+                            Value::Int(_) => Type::Int,
+                            Value::Number(_) => Type::Number,
+                            Value::Bool(_) => Type::Bool,
+                            Value::Duration(_) => Type::Duration,
+                            Value::Ip(_) => Type::Ip,
+                            Value::Time(_) => Type::Time,
+                        };
+                        Typed::Value(Operand::Const(v), ty)
+                    }
+                };
+            }
+        }
+        if text == "risk" && self.context == Context::Risk {
+            self.diags.push(
+                Diagnostic::new("writ::risk", "`risk` cannot be used inside a `risk` block", p.span, "risk is the sum of these signals")
+                    .with_help("use `risk` in rule conditions, where it is computed before the rules run"),
+            );
+            return Typed::Error;
+        }
+        match self.scope.type_of(&text).cloned() {
+            Some(ty) => {
+                let id = self.scope.intern(&text, &p.segments, &ty);
+                if ty == Type::Object {
+                    self.diags.push(
+                        Diagnostic::new("writ::type", format!("`{text}` is an object, not a value"), p.span, "an object")
+                            .with_help(format!("compare one of its attributes declared in the schema, such as `{text}.amount`; whole objects are only for `bind`")),
+                    );
+                    return Typed::Error;
+                }
+                Typed::Value(Operand::Path(id), ty)
+            }
+            None if p.segments.len() == 1 && ROOTS.contains(&text.as_str()) => {
+                self.diags.push(self.scope.object_as_value(p));
+                Typed::Error
+            }
+            None => {
+                self.diags.push(self.scope.unknown_path(p));
+                Typed::Error
+            }
+        }
+    }
+}
+
+struct BinCtx<'a> {
+    op: BinOp,
+    op_span: Span,
+    lhs: &'a ast::Expr,
+    rhs: &'a ast::Expr,
+}
+
+enum Bin {
+    Atom(AtomKind),
+    NotAtom(AtomKind),
+}
+
+impl ExprChecker<'_> {
+    fn mismatch(&mut self, ctx: &BinCtx<'_>, l: &Typed, r: &Typed, help: Option<String>) {
+        let message = format!(
+            "`{}` cannot be applied to {} and {}",
+            ctx.op.as_str(),
+            describe(l),
+            describe(r)
+        );
+        let mut d = Diagnostic::new("writ::type", message, ctx.op_span, "type mismatch")
+            .with_label(ctx.lhs.span, describe(l))
+            .with_label(ctx.rhs.span, describe(r));
+        d.help = help;
+        self.diags.push(d);
+    }
+
+    fn binary(&mut self, ctx: &BinCtx<'_>, l: Typed, r: Typed, source: &str) -> Option<Bin> {
+        match ctx.op {
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => self.compare(ctx, l, r),
+            BinOp::In | BinOp::NotIn => {
+                let kind = self.membership(ctx, l, r)?;
+                Some(if ctx.op == BinOp::NotIn { Bin::NotAtom(kind) } else { Bin::Atom(kind) })
+            }
+            BinOp::Matches => self.matches(ctx, l, source),
+            BinOp::Has | BinOp::HasAny | BinOp::HasAll | BinOp::Within => self.set_op(ctx, l, r),
+        }
+    }
+
+    /// Adapts a string constant to an `ip` or `time` on the other side, and checks enum
+    /// members; returns the (possibly converted) constant.
+    fn coerce(&mut self, other: &Type, value: Operand, ty: Type, span: Span, other_text: &str) -> Option<(Operand, Type)> {
+        let Operand::Const(Value::String(s)) = &value else {
+            return Some((value, ty));
+        };
+        match other {
+            Type::Ip => match s.parse() {
+                Ok(ip) => Some((Operand::Const(Value::Ip(ip)), Type::Ip)),
+                Err(_) => {
+                    self.diags.push(Diagnostic::new("writ::type", format!("`{s}` is not an IP address"), span, "invalid address").with_help("write an address such as `10.1.2.3` or `fd00::1`; for networks use `in cidr [...]`"));
+                    None
+                }
+            },
+            Type::Time => match s.parse::<jiff::Timestamp>() {
+                Ok(t) => Some((Operand::Const(Value::Time(t)), Type::Time)),
+                Err(_) => {
+                    self.diags.push(Diagnostic::new("writ::type", format!("`{s}` is not an RFC 3339 instant"), span, "invalid time").with_help("write an instant such as `2026-11-27T10:00:00Z`"));
+                    None
+                }
+            },
+            Type::Enum(members) => {
+                if members.iter().any(|m| m.as_str() == &**s) {
+                    Some((value, ty))
+                } else {
+                    let help = match closest(s, members.iter().map(String::as_str)) {
+                        Some(m) => format!("did you mean `\"{m}\"`?"),
+                        None => format!("`{other_text}` is one of {other}"),
+                    };
+                    self.diags.push(Diagnostic::new("writ::type", format!("`\"{s}\"` is not a possible value of `{other_text}`"), span, "never equal").with_help(help));
+                    None
+                }
+            }
+            _ => Some((value, ty)),
+        }
+    }
+
+    fn compare(&mut self, ctx: &BinCtx<'_>, l: Typed, r: Typed) -> Option<Bin> {
+        let (Typed::Value(lv, lt), Typed::Value(rv, rt)) = (&l, &r) else {
+            let help = matches!(r, Typed::List(..) | Typed::Cidr(_) | Typed::Hours(_)).then(|| "to test membership use `in`".to_string());
+            self.mismatch(ctx, &l, &r, help);
+            return None;
+        };
+        let lhs_text = writ_syntax::expr_text(ctx.lhs);
+        let rhs_text = writ_syntax::expr_text(ctx.rhs);
+        let (rv, rt) = self.coerce(lt, rv.clone(), rt.clone(), ctx.rhs.span, &lhs_text)?;
+        let (lv, lt) = self.coerce(&rt, lv.clone(), lt.clone(), ctx.lhs.span, &rhs_text)?;
+        if !lt.comparable_with(&rt) {
+            let help = match (&lt, &rt) {
+                (Type::Duration, t) | (t, Type::Duration) if t.is_numeric() => Some("write a duration such as `30d`, `12h`, `5m` or `90s`".to_string()),
+                (Type::Bool, t) | (t, Type::Bool) if t.is_string() => Some("write `true` or `false` without quotes".to_string()),
+                (t, u) if (t.is_numeric() && u.is_string()) || (t.is_string() && u.is_numeric()) => Some("numbers are written without quotes".to_string()),
+                _ => None,
+            };
+            self.mismatch(ctx, &Typed::Value(lv, lt), &Typed::Value(rv, rt), help);
+            return None;
+        }
+        let op = match ctx.op {
+            BinOp::Eq => CmpOp::Eq,
+            BinOp::Ne => CmpOp::Ne,
+            BinOp::Lt => CmpOp::Lt,
+            BinOp::Le => CmpOp::Le,
+            BinOp::Gt => CmpOp::Gt,
+            _ => CmpOp::Ge,
+        };
+        if !matches!(op, CmpOp::Eq | CmpOp::Ne) && !lt.is_ordered() {
+            let mut d = Diagnostic::new("writ::type", format!("`{}` has no order: `{}` cannot be used on it", lt, op.as_str()), ctx.op_span, "not ordered");
+            d.help = Some("only numbers, durations and times are ordered".into());
+            self.diags.push(d);
+            return None;
+        }
+        Some(Bin::Atom(AtomKind::Compare { lhs: lv, op, rhs: rv }))
+    }
+
+    fn membership(&mut self, ctx: &BinCtx<'_>, l: Typed, r: Typed) -> Option<AtomKind> {
+        let Typed::Value(value, lt) = &l else {
+            self.mismatch(ctx, &l, &r, None);
+            return None;
+        };
+        if *lt == Type::Set {
+            self.mismatch(ctx, &l, &r, Some("for sets use `within` (every element in the list) or `has any`".into()));
+            return None;
+        }
+        let lhs_text = writ_syntax::expr_text(ctx.lhs);
+        match &r {
+            Typed::List(values, elem) => {
+                let mut converted = Vec::with_capacity(values.len());
+                if let Some(et) = elem {
+                    if !lt.comparable_with(et) && !(matches!(lt, Type::Ip | Type::Time) && et.is_string()) {
+                        let help = (*lt == Type::Ip).then(|| "for networks write `cidr [...]`".to_string());
+                        self.mismatch(ctx, &l, &r, help);
+                        return None;
+                    }
+                }
+                for v in values.iter() {
+                    let ty = elem.clone().unwrap_or(Type::String);
+                    let (op, _) = self.coerce(lt, Operand::Const(v.clone()), ty, ctx.rhs.span, &lhs_text)?;
+                    if let Operand::Const(c) = op {
+                        converted.push(c);
+                    }
+                }
+                Some(AtomKind::InList {
+                    value: value.clone(),
+                    list: converted.into(),
+                })
+            }
+            Typed::Cidr(nets) if *lt == Type::Ip => Some(AtomKind::InCidr {
+                value: value.clone(),
+                nets: nets.clone(),
+            }),
+            Typed::Hours(hours) if *lt == Type::Time => Some(AtomKind::InHours {
+                value: value.clone(),
+                hours: hours.clone(),
+            }),
+            Typed::Value(Operand::Path(set), Type::Set) if lt.is_string() => Some(AtomKind::InSet {
+                value: value.clone(),
+                set: *set,
+            }),
+            _ => {
+                self.mismatch(ctx, &l, &r, None);
+                None
+            }
+        }
+    }
+
+    fn matches(&mut self, ctx: &BinCtx<'_>, l: Typed, source: &str) -> Option<Bin> {
+        let Typed::Value(value, lt) = &l else {
+            self.mismatch(ctx, &l, &Typed::Error, None);
+            return None;
+        };
+        if !lt.is_string() {
+            self.diags.push(Diagnostic::new("writ::type", format!("`matches` needs a string, found a `{lt}`"), ctx.lhs.span, "not a string"));
+            return None;
+        }
+        let ExprKind::Literal(ast::Literal { kind: LiteralKind::String(pattern), .. }) = &ctx.rhs.kind else {
+            self.diags.push(Diagnostic::new("writ::glob", "`matches` takes a pattern written as a string literal", ctx.rhs.span, "not a string literal").with_help("write a pattern such as `\"db.*.write\"`"));
+            return None;
+        };
+        match Glob::parse(pattern) {
+            Ok(glob) => Some(Bin::Atom(AtomKind::Matches {
+                value: value.clone(),
+                glob: Arc::new(glob),
+            })),
+            Err(e) => {
+                let raw = source.get(ctx.rhs.span.start as usize..ctx.rhs.span.end as usize).unwrap_or("");
+                let s = ast::Str {
+                    value: pattern.clone(),
+                    span: ctx.rhs.span,
+                };
+                let span = inner_span(&s, e.offset, if e.message.starts_with("`**`") { 2 } else { 1 }, raw);
+                self.diags.push(Diagnostic::new("writ::glob", format!("invalid pattern: {}", e.message), span, "here").with_help(e.help));
+                None
+            }
+        }
+    }
+
+    fn set_op(&mut self, ctx: &BinCtx<'_>, l: Typed, r: Typed) -> Option<Bin> {
+        let set = match &l {
+            Typed::Value(Operand::Path(id), Type::Set) => *id,
+            _ => {
+                let help = match &l {
+                    Typed::Value(_, t) if t.is_string() && ctx.op == BinOp::Has => Some("to test a string against a list use `in`".to_string()),
+                    _ => None,
+                };
+                self.mismatch(ctx, &l, &r, help);
+                return None;
+            }
+        };
+        if ctx.op == BinOp::Has {
+            return match &r {
+                Typed::Value(item, t) if t.is_string() => Some(Bin::Atom(AtomKind::Has { set, item: item.clone() })),
+                Typed::List(..) => {
+                    self.mismatch(ctx, &l, &r, Some("use `has any [...]` or `has all [...]` with a list".into()));
+                    None
+                }
+                _ => {
+                    self.mismatch(ctx, &l, &r, None);
+                    None
+                }
+            };
+        }
+        let items = match &r {
+            Typed::List(values, elem) => {
+                if elem.as_ref().is_some_and(|t| !t.is_string()) {
+                    self.mismatch(ctx, &l, &r, Some("sets hold strings".into()));
+                    return None;
+                }
+                SetOperand::Const(
+                    values
+                        .iter()
+                        .filter_map(|v| match v {
+                            Value::String(s) => Some(s.to_string()),
+                            _ => None,
+                        })
+                        .collect(),
+                )
+            }
+            Typed::Value(Operand::Path(id), Type::Set) => SetOperand::Path(*id),
+            _ => {
+                self.mismatch(ctx, &l, &r, None);
+                return None;
+            }
+        };
+        Some(Bin::Atom(match ctx.op {
+            BinOp::HasAny => AtomKind::HasAny { set, items },
+            BinOp::HasAll => AtomKind::HasAll { set, items },
+            _ => AtomKind::Within { set, items },
+        }))
+    }
+}

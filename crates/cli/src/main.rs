@@ -1,0 +1,44 @@
+//! `writ`: the policy author's command line.
+//!
+//! Exit codes (documented in docs/cli.md): 0 success (a decision is a success, whatever it
+//! is); 1 the input is invalid (a policy set that does not check, a file that would be
+//! reformatted under `--check`, an unreadable path); 2 usage errors.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod check;
+mod fmt;
+mod output;
+
+/// writ: transaction-bound authorization for sensitive actions.
+#[derive(Parser)]
+#[command(name = "writ", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a policy set: parse, resolve names, type-check, validate.
+    Check(check::Args),
+    /// Rewrite policy files in the canonical style.
+    Fmt(fmt::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

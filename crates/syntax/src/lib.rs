@@ -1,0 +1,24 @@
+//! The syntax of the writ policy language: grammar, spanned AST, parser, formatter and the
+//! diagnostics every later stage reports through.
+//!
+//! Architecture Invariant: this crate knows nothing of types, decisions or evaluation; pest
+//! types never leave it.
+
+pub mod ast;
+mod comments;
+pub mod diagnostic;
+pub mod erase;
+pub mod format;
+mod parser;
+pub mod source;
+
+pub use diagnostic::{render, Diagnostic, Label, Style};
+pub use format::{expr_text, format_file, literal_text};
+pub use parser::{parse_duration, parse_expr, parse_file, quote};
+pub use source::{FileId, Location, SourceFile, SourceMap, Span};
+
+/// Parses `text` and prints it in canonical style.
+pub fn format_source(text: &str) -> Result<String, Vec<Diagnostic>> {
+    let file = parse_file(FileId(0), text)?;
+    Ok(format_file(&file, text))
+}
