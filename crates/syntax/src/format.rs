@@ -50,7 +50,7 @@ impl Formatter<'_> {
             match item {
                 Item::Schema(s) => self.schema(s),
                 Item::Let(l) => {
-                    let width = let_name_width(&file.items, l);
+                    let width = self.let_name_width(&file.items, l);
                     self.let_decl(l, width);
                 }
                 Item::Risk(r) => self.risk(r),
@@ -149,6 +149,34 @@ impl Formatter<'_> {
         self.out.push_str(&indent(level));
         self.out.push('}');
         self.end_line(end, u32::MAX);
+    }
+
+    /// The name width of the run of `let`s holding `target`: consecutive lets not
+    /// separated by a blank line are aligned together.
+    fn let_name_width(&self, items: &[Item], target: &LetDecl) -> usize {
+        let mut width = 0;
+        let mut in_run = false;
+        let mut prev_end: Option<u32> = None;
+        for item in items {
+            let Item::Let(l) = item else {
+                if in_run {
+                    return width;
+                }
+                width = 0;
+                prev_end = None;
+                continue;
+            };
+            if prev_end.is_some_and(|end| self.blank_line_between(end, l.span.start)) {
+                if in_run {
+                    return width;
+                }
+                width = 0;
+            }
+            width = width.max(l.name.name.len());
+            in_run |= std::ptr::eq(l, target);
+            prev_end = Some(l.span.end);
+        }
+        width
     }
 
     fn schema(&mut self, s: &SchemaBlock) {
@@ -261,25 +289,6 @@ impl Formatter<'_> {
             }
         }
     }
-}
-
-fn let_name_width(items: &[Item], target: &LetDecl) -> usize {
-    // The run of consecutive lets that holds `target` is aligned together.
-    let mut width = 0;
-    let mut in_run = false;
-    for item in items {
-        match item {
-            Item::Let(l) => {
-                width = width.max(l.name.name.len());
-                if std::ptr::eq(l, target) {
-                    in_run = true;
-                }
-            }
-            _ if in_run => return width,
-            _ => width = 0,
-        }
-    }
-    width
 }
 
 fn approve_item_start(item: &ApproveItem) -> u32 {

@@ -5,6 +5,7 @@
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 use pest::Parser as _;
+use std::collections::HashMap;
 
 use crate::ast::*;
 use crate::comments;
@@ -20,7 +21,8 @@ struct WritParser;
 /// collected.
 pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
     let mut pairs = WritParser::parse(Rule::file, text).map_err(|e| vec![syntax_error(file, text, e)])?;
-    let mut conv = Converter { file, errors: Vec::new() };
+    let comments = comments::scan(file, text);
+    let mut conv = Converter::new(file, text, &comments);
     let mut items = Vec::new();
     if let Some(root) = pairs.next() {
         for pair in root.into_inner() {
@@ -34,10 +36,7 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
         }
     }
     if conv.errors.is_empty() {
-        Ok(File {
-            items,
-            comments: comments::scan(file, text),
-        })
+        Ok(File { items, comments })
     } else {
         Err(conv.errors)
     }
@@ -46,7 +45,8 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
 /// Parses a lone expression (as typed in the REPL).
 pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
     let mut pairs = WritParser::parse(Rule::expr_only, text).map_err(|e| vec![syntax_error(file, text, e)])?;
-    let mut conv = Converter { file, errors: Vec::new() };
+    let comments = comments::scan(file, text);
+    let mut conv = Converter::new(file, text, &comments);
     let expr = pairs
         .next()
         .and_then(|root| root.into_inner().find(|p| p.as_rule() == Rule::expr))
@@ -248,8 +248,11 @@ fn help_for(text: &str, pos: usize) -> Option<String> {
     None
 }
 
-struct Converter {
+struct Converter<'t> {
     file: FileId,
+    text: &'t str,
+    /// Comment end offset → start offset, to trim spans back past trailing comments.
+    comment_ends: HashMap<usize, usize>,
     errors: Vec<Diagnostic>,
 }
 
@@ -258,10 +261,34 @@ fn children(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
     pair.into_inner().filter(|p| !is_keyword(p.as_rule()))
 }
 
-impl Converter {
+impl<'t> Converter<'t> {
+    fn new(file: FileId, text: &'t str, comments: &[Comment]) -> Self {
+        Converter {
+            file,
+            text,
+            comment_ends: comments
+                .iter()
+                .map(|c| (c.span.end as usize, c.span.start as usize))
+                .collect(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The span of a pair without the whitespace and comments pest may leave at its end
+    /// (a rule ending in an optional part keeps the skipped trivia).
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        let start = s.start();
+        let mut end = s.end();
+        loop {
+            let trimmed = self.text.get(start..end).map_or(0, |t| t.trim_end().len());
+            end = start + trimmed;
+            match self.comment_ends.get(&end) {
+                Some(&c) if c >= start => end = c,
+                _ => break,
+            }
+        }
+        Span::new(self.file, start, end)
     }
 
     fn error(&mut self, span: Span, message: String, label: &str) {
