@@ -1,14 +1,79 @@
 //! writ: an authorization engine for sensitive actions.
 //!
-//! This crate is the embedding facade over the pipeline crates: `writ-syntax` (grammar,
-//! AST, formatter, diagnostics) and `writ-check` (names, types, validation, typed IR).
+//! Load a policy set, bind a request, decide: allow, deny, or approve with the binding
+//! terms of a transaction-bound approval.
 //!
 //! ```
-//! let mut sources = writ::SourceMap::default();
-//! sources.add("inline.writ", r#"rule "read" { when action == "db.read" allow }"#);
-//! let set = writ::check(sources).expect("a valid set");
-//! assert_eq!(set.rules.len(), 1);
+//! let engine = writ::from_sources(&[(
+//!     "payments.writ",
+//!     r#"
+//!     schema { request.params.amount: number }
+//!     rule "small transfers" {
+//!       when action == "payments.transfer" and request.params.amount <= 100
+//!       allow
+//!     }
+//!     rule "large transfers" {
+//!       when action == "payments.transfer" and request.params.amount > 100
+//!       approve { approvers 2 of group "treasury" method webauthn bind action, request.params ttl 2m }
+//!     }
+//!     "#,
+//! )])?;
+//! let request = engine.bind_str(r#"{"action": "payments.transfer", "request": {"params": {"amount": 5000}}}"#)?;
+//! let decision = engine.decide(&request);
+//! assert_eq!(decision.decision, writ::Verdict::Approve);
+//! let approval = decision.approval.as_ref().unwrap();
+//! assert_eq!(approval.ttl_s, 120);
+//! assert!(approval.digest.starts_with("sha256:"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The crates behind this facade follow the pipeline: `writ-syntax` (grammar, AST,
+//! formatter, diagnostics), `writ-check` (names, types, validation, typed IR),
+//! `writ-engine` (compile, bind, evaluate, explain).
+
+use std::fmt;
+use std::path::Path;
 
 pub use writ_check::{check, ir, load_path, LoadError, PolicySet, Rejected};
+pub use writ_engine::{
+    digest, ApprovalOut, ApproverOut, BindError, Clock, CondTrace, Decision, Engine, Explanation,
+    ObligationOut, Request, RuleTrace, SignalHit, SignalTrace, Truth, Verdict,
+};
 pub use writ_syntax::{format_source, render, Diagnostic, SourceMap, Style};
+
+/// Why a policy set could not be loaded.
+#[derive(Debug)]
+pub enum Error {
+    /// The files could not be read.
+    Load(LoadError),
+    /// The set does not check: every diagnostic, with the sources to render them.
+    Rejected(Rejected),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Load(e) => e.fmt(f),
+            Error::Rejected(r) => {
+                f.write_str(render(&r.diagnostics, &r.sources, Style::Plain).trim_end())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Loads, checks and compiles the policy set in a directory (or one file).
+pub fn load(path: impl AsRef<Path>) -> Result<Engine, Error> {
+    let sources = load_path(path.as_ref()).map_err(Error::Load)?;
+    check(sources).map(Engine::new).map_err(Error::Rejected)
+}
+
+/// Checks and compiles a policy set given as `(name, text)` pairs.
+pub fn from_sources(files: &[(&str, &str)]) -> Result<Engine, Error> {
+    let mut sources = SourceMap::default();
+    for (name, text) in files {
+        sources.add(*name, *text);
+    }
+    check(sources).map(Engine::new).map_err(Error::Rejected)
+}

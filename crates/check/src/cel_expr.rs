@@ -16,6 +16,9 @@ pub struct CelExpr {
     pub program: cel::Program,
     /// The request roots it reads (`request`, `principal`...), sorted.
     pub roots: Vec<String>,
+    /// The dotted request paths it reads (`request.params.amount`), sorted, for reporting
+    /// which missing attribute made it unknown.
+    pub paths: Vec<String>,
 }
 
 /// Why a CEL expression was refused.
@@ -44,7 +47,8 @@ pub fn compile(source: &str) -> Result<CelExpr, CelError> {
         Ok(Err(errors)) => {
             let first = errors.errors.first();
             let offset = first.map_or(0, |e| offset_of(source, e.pos.0, e.pos.1));
-            let message = first.map_or_else(|| "invalid CEL expression".to_string(), |e| e.msg.clone());
+            let message =
+                first.map_or_else(|| "invalid CEL expression".to_string(), |e| e.msg.clone());
             return Err(CelError {
                 offset,
                 message: format!("invalid CEL expression: {message}"),
@@ -59,8 +63,26 @@ pub fn compile(source: &str) -> Result<CelExpr, CelError> {
             })
         }
     };
+    let mut bound = Vec::new();
+    comprehension_vars(&program.expression().expr, &mut bound);
+    let references = program.references();
+    let mut variables = references.variables();
+    variables.sort_unstable();
     let mut roots: Vec<String> = Vec::new();
-    for var in program.references().variables() {
+    for var in variables {
+        if bound.iter().any(|b| b == var) {
+            continue;
+        }
+        if var == "risk" {
+            return Err(CelError {
+                offset: source.find(var).unwrap_or(0),
+                message: "`risk` cannot be read inside `cel(...)`".into(),
+                help: Some(
+                    "compare `risk` outside the CEL expression: `risk < 50 and cel(\"...\")`"
+                        .into(),
+                ),
+            });
+        }
         if !ROOTS.contains(&var) {
             let offset = source.find(var).unwrap_or(0);
             let help = crate::suggest::closest(var, ROOTS.iter().copied())
@@ -75,11 +97,124 @@ pub fn compile(source: &str) -> Result<CelExpr, CelError> {
         roots.push(var.to_string());
     }
     roots.sort();
+    roots.dedup();
+    let mut paths = Vec::new();
+    selected_paths(&program.expression().expr, &bound, &mut paths);
+    paths.sort();
+    paths.dedup();
     Ok(CelExpr {
         source: source.to_string(),
         program,
         roots,
+        paths,
     })
+}
+
+/// The longest `a.b.c` chains of field selections rooted at a request variable.
+fn selected_paths(expr: &cel::common::ast::Expr, bound: &[String], out: &mut Vec<String>) {
+    use cel::common::ast::{EntryExpr, Expr};
+    fn chain(expr: &Expr) -> Option<Vec<&str>> {
+        match expr {
+            Expr::Ident(name) => Some(vec![name.as_str()]),
+            Expr::Select(s) if !s.test => {
+                let mut c = chain(&s.operand.expr)?;
+                c.push(s.field.as_str());
+                Some(c)
+            }
+            _ => None,
+        }
+    }
+    if let Some(c) = chain(expr) {
+        if c.first()
+            .is_some_and(|r| ROOTS.contains(r) && !bound.iter().any(|b| b == r))
+        {
+            out.push(c.join("."));
+        }
+        return;
+    }
+    let mut visit = |e: &cel::common::ast::IdedExpr| selected_paths(&e.expr, bound, out);
+    match expr {
+        Expr::Comprehension(c) => {
+            for e in [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ] {
+                visit(e);
+            }
+        }
+        Expr::Call(call) => {
+            if let Some(t) = &call.target {
+                visit(t);
+            }
+            call.args.iter().for_each(visit);
+        }
+        Expr::List(list) => list.elements.iter().for_each(visit),
+        Expr::Select(s) => visit(&s.operand),
+        Expr::Map(m) => m.entries.iter().for_each(|e| match &e.expr {
+            EntryExpr::StructField(f) => visit(&f.value),
+            EntryExpr::MapEntry(me) => {
+                visit(&me.key);
+                visit(&me.value);
+            }
+        }),
+        Expr::Struct(s) => s.entries.iter().for_each(|e| match &e.expr {
+            EntryExpr::StructField(f) => visit(&f.value),
+            EntryExpr::MapEntry(me) => {
+                visit(&me.key);
+                visit(&me.value);
+            }
+        }),
+        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => {}
+    }
+}
+
+/// Names bound by comprehensions (`x` in `list.all(x, x > 0)`): not request variables.
+fn comprehension_vars(expr: &cel::common::ast::Expr, out: &mut Vec<String>) {
+    use cel::common::ast::{EntryExpr, Expr};
+    match expr {
+        Expr::Comprehension(c) => {
+            out.push(c.iter_var.clone());
+            out.extend(c.iter_var2.clone());
+            out.push(c.accu_var.clone());
+            for e in [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ] {
+                comprehension_vars(&e.expr, out);
+            }
+        }
+        Expr::Call(call) => {
+            if let Some(t) = &call.target {
+                comprehension_vars(&t.expr, out);
+            }
+            call.args
+                .iter()
+                .for_each(|a| comprehension_vars(&a.expr, out));
+        }
+        Expr::List(list) => list
+            .elements
+            .iter()
+            .for_each(|e| comprehension_vars(&e.expr, out)),
+        Expr::Select(s) => comprehension_vars(&s.operand.expr, out),
+        Expr::Map(m) => m.entries.iter().for_each(|e| entry_vars(&e.expr, out)),
+        Expr::Struct(s) => s.entries.iter().for_each(|e| entry_vars(&e.expr, out)),
+        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => {}
+    }
+    fn entry_vars(entry: &EntryExpr, out: &mut Vec<String>) {
+        match entry {
+            EntryExpr::StructField(f) => comprehension_vars(&f.value.expr, out),
+            EntryExpr::MapEntry(m) => {
+                comprehension_vars(&m.key.expr, out);
+                comprehension_vars(&m.value.expr, out);
+            }
+        }
+    }
 }
 
 /// Byte offset of a CEL error position (1-based line, 0-based column).
@@ -96,15 +231,39 @@ mod tests {
 
     #[test]
     fn compiles_and_lists_roots() {
-        let e = compile("request.params.amount > 10000 && request.params.currency == 'EUR'").unwrap();
+        let e =
+            compile("request.params.amount > 10000 && request.params.currency == 'EUR'").unwrap();
         assert_eq!(e.roots, vec!["request".to_string()]);
+        assert_eq!(
+            e.paths,
+            vec![
+                "request.params.amount".to_string(),
+                "request.params.currency".to_string()
+            ]
+        );
     }
 
     #[test]
     fn malformed_is_an_error_not_a_panic() {
-        for bad in ["request.params.amount >", "(((", "'unterminated", "a.b.", "1 +", ")", "&&"] {
+        for bad in [
+            "request.params.amount >",
+            "(((",
+            "'unterminated",
+            "a.b.",
+            "1 +",
+            ")",
+            "&&",
+        ] {
             assert!(compile(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn comprehension_variables_are_not_request_roots() {
+        let e =
+            compile("principal.groups.exists(g, g.startsWith('team-')) && [1, 2].all(x, x > 0)")
+                .unwrap();
+        assert_eq!(e.roots, vec!["principal".to_string()]);
     }
 
     #[test]

@@ -7,7 +7,10 @@ use writ_syntax::ast::{self, ApproveItem, EffectKind, Item, LetValue as AstLet, 
 use writ_syntax::{parse_file, Diagnostic, FileId, SourceMap, Span};
 
 use crate::expr::{cidr_value, hours_value, list_value, literal_value, Context, ExprChecker};
-use crate::ir::{Approval, ApproverClause, Effect, LetDef, LetValue, Method, Obligation, PathId, PolicySet, Rule, Signal};
+use crate::ir::{
+    Approval, ApproverClause, Effect, LetDef, LetValue, Method, Obligation, PathId, PolicySet,
+    Rule, Signal,
+};
 use crate::scope::Scope;
 use crate::suggest::closest;
 use crate::types::{Type, ROOTS};
@@ -22,7 +25,13 @@ pub struct Rejected {
 }
 
 /// The paths an `approve` binds when it has no `bind` line.
-pub const DEFAULT_BIND: &[&str] = &["principal.id", "action", "resource.id", "session.id", "request.params"];
+pub const DEFAULT_BIND: &[&str] = &[
+    "principal.id",
+    "action",
+    "resource.id",
+    "session.id",
+    "request.params",
+];
 /// The method of an `approve` without a `method` line.
 pub const DEFAULT_METHOD: Method = Method::PhishingResistant;
 /// The ttl of an `approve` without a `ttl` line, in seconds.
@@ -39,7 +48,10 @@ pub fn check(sources: SourceMap) -> Result<PolicySet, Rejected> {
         }
     }
     if !diags.is_empty() {
-        return Err(Rejected { sources, diagnostics: diags });
+        return Err(Rejected {
+            sources,
+            diagnostics: diags,
+        });
     }
     let mut checker = Checker {
         sources: &sources,
@@ -49,15 +61,24 @@ pub fn check(sources: SourceMap) -> Result<PolicySet, Rejected> {
     let (lets, signals, rules) = checker.run(&files);
     let Checker { scope, diags, .. } = checker;
     if diags.is_empty() {
+        let known = scope
+            .known_paths()
+            .into_iter()
+            .filter_map(|p| Some((p.to_string(), scope.type_of(p)?.clone())))
+            .collect();
         Ok(PolicySet {
             sources,
+            known,
             paths: scope.paths,
             lets,
             signals,
             rules,
         })
     } else {
-        Err(Rejected { sources, diagnostics: diags })
+        Err(Rejected {
+            sources,
+            diagnostics: diags,
+        })
     }
 }
 
@@ -69,9 +90,16 @@ struct Checker<'s> {
 
 /// Reports the second of two items with the same name.
 fn duplicate(kind: &str, name: &str, first: Span, again: Span) -> Diagnostic {
-    Diagnostic::new("writ::duplicate", format!("{kind} `{name}` is defined twice"), again, "defined again here")
-        .with_label(first, "first defined here")
-        .with_help(format!("{kind} names are unique across every file of the set; rename one"))
+    Diagnostic::new(
+        "writ::duplicate",
+        format!("{kind} `{name}` is defined twice"),
+        again,
+        "defined again here",
+    )
+    .with_label(first, "first defined here")
+    .with_help(format!(
+        "{kind} names are unique across every file of the set; rename one"
+    ))
 }
 
 impl Checker<'_> {
@@ -98,8 +126,15 @@ impl Checker<'_> {
                 match item {
                     Item::Risk(block) => {
                         for s in &block.signals {
-                            if let Some(first) = signal_names.insert(s.name.value.clone(), s.name.span) {
-                                self.diags.push(duplicate("risk signal", &s.name.value, first, s.name.span));
+                            if let Some(first) =
+                                signal_names.insert(s.name.value.clone(), s.name.span)
+                            {
+                                self.diags.push(duplicate(
+                                    "risk signal",
+                                    &s.name.value,
+                                    first,
+                                    s.name.span,
+                                ));
                             }
                             if let Some(sig) = self.signal(*id, s) {
                                 signals.push(sig);
@@ -108,7 +143,8 @@ impl Checker<'_> {
                     }
                     Item::Rule(r) => {
                         if let Some(first) = rule_names.insert(r.name.value.clone(), r.name.span) {
-                            self.diags.push(duplicate("rule", &r.name.value, first, r.name.span));
+                            self.diags
+                                .push(duplicate("rule", &r.name.value, first, r.name.span));
                         }
                         if let Some(rule) = self.rule(*id, r) {
                             rules.push(rule);
@@ -127,16 +163,30 @@ impl Checker<'_> {
             for item in &file.items {
                 let Item::Let(l) = item else { continue };
                 if ROOTS.contains(&l.name.name.as_str()) {
-                    self.diags.push(Diagnostic::new("writ::duplicate", format!("`{}` is a request root and cannot be a `let` name", l.name.name), l.name.span, "reserved").with_help("choose another name"));
+                    self.diags.push(
+                        Diagnostic::new(
+                            "writ::duplicate",
+                            format!(
+                                "`{}` is a request root and cannot be a `let` name",
+                                l.name.name
+                            ),
+                            l.name.span,
+                            "reserved",
+                        )
+                        .with_help("choose another name"),
+                    );
                     continue;
                 }
                 if let Some((_, first)) = self.scope.lets.get(&l.name.name) {
-                    self.diags.push(duplicate("let", &l.name.name, *first, l.name.span));
+                    self.diags
+                        .push(duplicate("let", &l.name.name, *first, l.name.span));
                     continue;
                 }
                 let value = match &l.value {
                     AstLet::List(list) => match list_value(list) {
-                        Ok((values, ty)) => Some(LetValue::List(values, ty.unwrap_or(Type::String))),
+                        Ok((values, ty)) => {
+                            Some(LetValue::List(values, ty.unwrap_or(Type::String)))
+                        }
                         Err(d) => {
                             self.diags.push(d);
                             None
@@ -160,8 +210,11 @@ impl Checker<'_> {
                 };
                 // A broken value is still registered (as an empty list) so that its uses
                 // are not reported a second time as unknown names.
-                let value = value.unwrap_or_else(|| LetValue::List(Vec::new().into(), Type::String));
-                self.scope.lets.insert(l.name.name.clone(), (value.clone(), l.name.span));
+                let value =
+                    value.unwrap_or_else(|| LetValue::List(Vec::new().into(), Type::String));
+                self.scope
+                    .lets
+                    .insert(l.name.name.clone(), (value.clone(), l.name.span));
                 out.push(LetDef {
                     name: l.name.name.clone(),
                     value,
@@ -182,8 +235,13 @@ impl Checker<'_> {
         let cond = ec.cond(&s.when, &source);
         if s.points <= 0 {
             self.diags.push(
-                Diagnostic::new("writ::risk", format!("risk points must be positive, found `{}`", s.points), s.points_span, "not positive")
-                    .with_help("missing evidence never lowers the bar: a signal can only add risk"),
+                Diagnostic::new(
+                    "writ::risk",
+                    format!("risk points must be positive, found `{}`", s.points),
+                    s.points_span,
+                    "not positive",
+                )
+                .with_help("missing evidence never lowers the bar: a signal can only add risk"),
             );
             return None;
         }
@@ -198,7 +256,12 @@ impl Checker<'_> {
     fn rule(&mut self, file: FileId, r: &ast::RuleDecl) -> Option<Rule> {
         let source = self.text(file).to_string();
         if r.name.value.trim().is_empty() {
-            self.diags.push(Diagnostic::new("writ::rule", "a rule needs a name", r.name.span, "empty name"));
+            self.diags.push(Diagnostic::new(
+                "writ::rule",
+                "a rule needs a name",
+                r.name.span,
+                "empty name",
+            ));
         }
         let cond = match &r.when {
             Some(w) => {
@@ -236,10 +299,17 @@ impl Checker<'_> {
             EffectKind::Allow(None) => Some(Effect::Allow { ttl_s: None }),
             EffectKind::Allow(Some(d)) => {
                 if d.seconds == 0 {
-                    self.diags.push(Diagnostic::new("writ::effect", "`allow for` needs a duration longer than zero", d.span, "zero"));
+                    self.diags.push(Diagnostic::new(
+                        "writ::effect",
+                        "`allow for` needs a duration longer than zero",
+                        d.span,
+                        "zero",
+                    ));
                     return None;
                 }
-                Some(Effect::Allow { ttl_s: Some(d.seconds) })
+                Some(Effect::Allow {
+                    ttl_s: Some(d.seconds),
+                })
             }
             EffectKind::Deny(m) => Some(Effect::Deny {
                 message: m.as_ref().map(|s| s.value.clone()),
@@ -256,12 +326,27 @@ impl Checker<'_> {
         let mut ttl: Option<(u64, Span)> = None;
         for item in items {
             match item {
-                ApproveItem::Approvers { count, count_span, group, .. } => {
+                ApproveItem::Approvers {
+                    count,
+                    count_span,
+                    group,
+                    ..
+                } => {
                     if *count < 1 || *count > 100 {
-                        self.diags.push(Diagnostic::new("writ::approve", format!("an approver count must be between 1 and 100, found `{count}`"), *count_span, "invalid count"));
+                        self.diags.push(Diagnostic::new(
+                            "writ::approve",
+                            format!("an approver count must be between 1 and 100, found `{count}`"),
+                            *count_span,
+                            "invalid count",
+                        ));
                     }
                     if group.value.trim().is_empty() {
-                        self.diags.push(Diagnostic::new("writ::approve", "an approver group needs a name", group.span, "empty group"));
+                        self.diags.push(Diagnostic::new(
+                            "writ::approve",
+                            "an approver group needs a name",
+                            group.span,
+                            "empty group",
+                        ));
                     }
                     approvers.push(ApproverClause {
                         count: u32::try_from((*count).clamp(1, 100)).unwrap_or(1),
@@ -270,21 +355,49 @@ impl Checker<'_> {
                 }
                 ApproveItem::Method(m) => {
                     if let Some((_, first)) = method {
-                        self.diags.push(Diagnostic::new("writ::approve", "`method` is given twice", m.span, "again here").with_label(first, "first here"));
+                        self.diags.push(
+                            Diagnostic::new(
+                                "writ::approve",
+                                "`method` is given twice",
+                                m.span,
+                                "again here",
+                            )
+                            .with_label(first, "first here"),
+                        );
                         continue;
                     }
                     match Method::from_name(&m.name) {
                         Some(found) => method = Some((found, m.span)),
                         None => {
                             let names = ["otp", "signature", "webauthn", "phishing_resistant"];
-                            let help = closest(&m.name, names).map_or_else(|| format!("methods are {}", names.join(", ")), |n| format!("did you mean `{n}`?"));
-                            self.diags.push(Diagnostic::new("writ::approve", format!("unknown approval method `{}`", m.name), m.span, "unknown method").with_help(help));
+                            let help = closest(&m.name, names).map_or_else(
+                                || format!("methods are {}", names.join(", ")),
+                                |n| format!("did you mean `{n}`?"),
+                            );
+                            self.diags.push(
+                                Diagnostic::new(
+                                    "writ::approve",
+                                    format!("unknown approval method `{}`", m.name),
+                                    m.span,
+                                    "unknown method",
+                                )
+                                .with_help(help),
+                            );
                         }
                     }
                 }
                 ApproveItem::Bind(paths, bind_span) => {
                     if let Some((_, first)) = &bind {
-                        self.diags.push(Diagnostic::new("writ::approve", "`bind` is given twice", *bind_span, "again here").with_label(*first, "first here").with_help("list every bound path on one `bind` line"));
+                        self.diags.push(
+                            Diagnostic::new(
+                                "writ::approve",
+                                "`bind` is given twice",
+                                *bind_span,
+                                "again here",
+                            )
+                            .with_label(*first, "first here")
+                            .with_help("list every bound path on one `bind` line"),
+                        );
                         continue;
                     }
                     let mut ids = Vec::new();
@@ -292,11 +405,27 @@ impl Checker<'_> {
                     for p in paths {
                         let text = p.text();
                         if let Some(first) = seen.insert(text.clone(), p.span) {
-                            self.diags.push(Diagnostic::new("writ::approve", format!("`{text}` is bound twice"), p.span, "again here").with_label(first, "first here"));
+                            self.diags.push(
+                                Diagnostic::new(
+                                    "writ::approve",
+                                    format!("`{text}` is bound twice"),
+                                    p.span,
+                                    "again here",
+                                )
+                                .with_label(first, "first here"),
+                            );
                             continue;
                         }
                         if text == "risk" {
-                            self.diags.push(Diagnostic::new("writ::approve", "`risk` cannot be bound", p.span, "computed by the engine").with_help("bind the request's own fields"));
+                            self.diags.push(
+                                Diagnostic::new(
+                                    "writ::approve",
+                                    "`risk` cannot be bound",
+                                    p.span,
+                                    "computed by the engine",
+                                )
+                                .with_help("bind the request's own fields"),
+                            );
                             continue;
                         }
                         match self.scope.type_of(&text).cloned() {
@@ -308,11 +437,24 @@ impl Checker<'_> {
                 }
                 ApproveItem::Ttl(d, ttl_span) => {
                     if let Some((_, first)) = ttl {
-                        self.diags.push(Diagnostic::new("writ::approve", "`ttl` is given twice", *ttl_span, "again here").with_label(first, "first here"));
+                        self.diags.push(
+                            Diagnostic::new(
+                                "writ::approve",
+                                "`ttl` is given twice",
+                                *ttl_span,
+                                "again here",
+                            )
+                            .with_label(first, "first here"),
+                        );
                         continue;
                     }
                     if d.seconds == 0 {
-                        self.diags.push(Diagnostic::new("writ::approve", "an approval `ttl` must be longer than zero", d.span, "zero"));
+                        self.diags.push(Diagnostic::new(
+                            "writ::approve",
+                            "an approval `ttl` must be longer than zero",
+                            d.span,
+                            "zero",
+                        ));
                     }
                     ttl = Some((d.seconds, *ttl_span));
                 }
@@ -320,8 +462,13 @@ impl Checker<'_> {
         }
         if approvers.is_empty() {
             self.diags.push(
-                Diagnostic::new("writ::approve", "an `approve` block needs at least one `approvers` line", span, "who approves?")
-                    .with_help("add a line such as `approvers 1 of group \"db-owners\"`"),
+                Diagnostic::new(
+                    "writ::approve",
+                    "an `approve` block needs at least one `approvers` line",
+                    span,
+                    "who approves?",
+                )
+                .with_help("add a line such as `approvers 1 of group \"db-owners\"`"),
             );
         }
         let bind = match bind {

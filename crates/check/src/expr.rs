@@ -114,16 +114,28 @@ pub fn cidr_value(c: &ast::CidrLit) -> Result<Arc<CidrSet>, Vec<Diagnostic>> {
             LiteralKind::String(s) => match net::parse_net(s) {
                 Ok(n) => nets.push(n),
                 Err((message, help)) => {
-                    let mut d = Diagnostic::new("writ::cidr", message, item.span, "invalid network");
+                    let mut d =
+                        Diagnostic::new("writ::cidr", message, item.span, "invalid network");
                     d.help = help;
                     errors.push(d);
                 }
             },
-            _ => errors.push(Diagnostic::new("writ::cidr", "a CIDR network is written as a string", item.span, "not a string").with_help("write `\"10.0.0.0/8\"`")),
+            _ => errors.push(
+                Diagnostic::new(
+                    "writ::cidr",
+                    "a CIDR network is written as a string",
+                    item.span,
+                    "not a string",
+                )
+                .with_help("write `\"10.0.0.0/8\"`"),
+            ),
         }
     }
     if c.list.items.is_empty() {
-        errors.push(Diagnostic::new("writ::cidr", "empty CIDR set", c.span, "matches no address").with_help("list at least one network"));
+        errors.push(
+            Diagnostic::new("writ::cidr", "empty CIDR set", c.span, "matches no address")
+                .with_help("list at least one network"),
+        );
     }
     if errors.is_empty() {
         Ok(Arc::new(CidrSet { nets }))
@@ -146,11 +158,18 @@ fn inner_span(s: &ast::Str, offset: usize, len: usize, raw: &str) -> Span {
 /// Builds an `hours` window from its literal.
 pub fn hours_value(h: &ast::HoursLit, sources_text: &str) -> Result<Arc<Hours>, Vec<Diagnostic>> {
     let mut errors = Vec::new();
-    let raw_windows = sources_text.get(h.windows.span.start as usize..h.windows.span.end as usize).unwrap_or("");
+    let raw_windows = sources_text
+        .get(h.windows.span.start as usize..h.windows.span.end as usize)
+        .unwrap_or("");
     let windows = match hours::parse_windows(&h.windows.value) {
         Ok(w) => Some(w),
         Err(e) => {
-            let mut d = Diagnostic::new("writ::hours", e.message, inner_span(&h.windows, e.offset, e.len, raw_windows), "invalid window");
+            let mut d = Diagnostic::new(
+                "writ::hours",
+                e.message,
+                inner_span(&h.windows, e.offset, e.len, raw_windows),
+                "invalid window",
+            );
             d.help = e.help;
             errors.push(d);
             None
@@ -159,8 +178,19 @@ pub fn hours_value(h: &ast::HoursLit, sources_text: &str) -> Result<Arc<Hours>, 
     let zone = match hours::zone(&h.zone.value) {
         Ok(z) => Some(z),
         Err(suggestion) => {
-            let help = suggestion.map_or_else(|| "use an IANA time zone name such as `Europe/Berlin` or `UTC`".to_string(), |s| format!("did you mean `{s}`?"));
-            errors.push(Diagnostic::new("writ::zone", format!("unknown time zone `{}`", h.zone.value), h.zone.span, "not an IANA time zone").with_help(help));
+            let help = suggestion.map_or_else(
+                || "use an IANA time zone name such as `Europe/Berlin` or `UTC`".to_string(),
+                |s| format!("did you mean `{s}`?"),
+            );
+            errors.push(
+                Diagnostic::new(
+                    "writ::zone",
+                    format!("unknown time zone `{}`", h.zone.value),
+                    h.zone.span,
+                    "not an IANA time zone",
+                )
+                .with_help(help),
+            );
             None
         }
     };
@@ -194,13 +224,21 @@ impl ExprChecker<'_> {
             other => {
                 let help = match &other {
                     Typed::Value(_, ty) if ty.is_string() => "compare it, e.g. `… == \"value\"`",
-                    Typed::Value(_, Type::Set) => "test it with `has`, `has any`, `has all` or `within`",
+                    Typed::Value(_, Type::Set) => {
+                        "test it with `has`, `has any`, `has all` or `within`"
+                    }
                     Typed::Cidr(_) => "test an address against it: `network.ip in …`",
                     Typed::Hours(_) => "test the time against it: `time in …`",
                     _ => "conditions are comparisons, tests, `cel(...)` or bool attributes",
                 };
                 self.diags.push(
-                    Diagnostic::new("writ::type", format!("expected a condition, found {}", describe(&other)), e.span, "not a condition").with_help(help),
+                    Diagnostic::new(
+                        "writ::type",
+                        format!("expected a condition, found {}", describe(&other)),
+                        e.span,
+                        "not a condition",
+                    )
+                    .with_help(help),
                 );
                 Cond::Const(false)
             }
@@ -210,8 +248,12 @@ impl ExprChecker<'_> {
     /// Types an expression.
     pub fn expr(&mut self, e: &ast::Expr, source: &str) -> Typed {
         match &e.kind {
-            ExprKind::Or(parts) => Typed::Cond(Cond::Or(parts.iter().map(|p| self.cond(p, source)).collect())),
-            ExprKind::And(parts) => Typed::Cond(Cond::And(parts.iter().map(|p| self.cond(p, source)).collect())),
+            ExprKind::Or(parts) => Typed::Cond(Cond::Or(
+                parts.iter().map(|p| self.cond(p, source)).collect(),
+            )),
+            ExprKind::And(parts) => Typed::Cond(Cond::And(
+                parts.iter().map(|p| self.cond(p, source)).collect(),
+            )),
             ExprKind::Not(inner) => Typed::Cond(Cond::Not(Box::new(self.cond(inner, source)))),
             ExprKind::Paren(inner) => self.expr(inner, source),
             ExprKind::Literal(l) => {
@@ -241,18 +283,18 @@ impl ExprChecker<'_> {
             },
             ExprKind::Cel(s) => self.cel(s, source),
             ExprKind::Path(p) => self.path(p),
-            ExprKind::Binary { op, op_span, lhs, rhs } => {
+            ExprKind::Binary {
+                op,
+                op_span,
+                lhs,
+                rhs,
+            } => {
                 let l = self.expr(lhs, source);
                 let r = self.expr(rhs, source);
                 if matches!(l, Typed::Error) || matches!(r, Typed::Error) {
                     return Typed::Error;
                 }
-                let atom = |kind| {
-                    Typed::Cond(Cond::Atom(Atom {
-                        kind,
-                        span: e.span,
-                    }))
-                };
+                let atom = |kind| Typed::Cond(Cond::Atom(Atom { kind, span: e.span }));
                 let ctx = BinCtx {
                     op: *op,
                     op_span: *op_span,
@@ -261,10 +303,9 @@ impl ExprChecker<'_> {
                 };
                 match self.binary(&ctx, l, r, source) {
                     Some(Bin::Atom(kind)) => atom(kind),
-                    Some(Bin::NotAtom(kind)) => Typed::Cond(Cond::Not(Box::new(Cond::Atom(Atom {
-                        kind,
-                        span: e.span,
-                    })))),
+                    Some(Bin::NotAtom(kind)) => {
+                        Typed::Cond(Cond::Not(Box::new(Cond::Atom(Atom { kind, span: e.span }))))
+                    }
                     None => Typed::Error,
                 }
             }
@@ -272,14 +313,21 @@ impl ExprChecker<'_> {
     }
 
     fn cel(&mut self, s: &ast::Str, source: &str) -> Typed {
-        let raw = source.get(s.span.start as usize..s.span.end as usize).unwrap_or("");
+        let raw = source
+            .get(s.span.start as usize..s.span.end as usize)
+            .unwrap_or("");
         match cel_expr::compile(&s.value) {
             Ok(c) => Typed::Cond(Cond::Atom(Atom {
                 kind: AtomKind::Cel(Arc::new(c)),
                 span: s.span,
             })),
             Err(err) => {
-                let mut d = Diagnostic::new("writ::cel", err.message, inner_span(s, err.offset, 1, raw), "here");
+                let mut d = Diagnostic::new(
+                    "writ::cel",
+                    err.message,
+                    inner_span(s, err.offset, 1, raw),
+                    "here",
+                );
                 d.help = err.help;
                 self.diags.push(d);
                 Typed::Error
@@ -312,8 +360,15 @@ impl ExprChecker<'_> {
         }
         if text == "risk" && self.context == Context::Risk {
             self.diags.push(
-                Diagnostic::new("writ::risk", "`risk` cannot be used inside a `risk` block", p.span, "risk is the sum of these signals")
-                    .with_help("use `risk` in rule conditions, where it is computed before the rules run"),
+                Diagnostic::new(
+                    "writ::risk",
+                    "`risk` cannot be used inside a `risk` block",
+                    p.span,
+                    "risk is the sum of these signals",
+                )
+                .with_help(
+                    "use `risk` in rule conditions, where it is computed before the rules run",
+                ),
             );
             return Typed::Error;
         }
@@ -370,10 +425,16 @@ impl ExprChecker<'_> {
 
     fn binary(&mut self, ctx: &BinCtx<'_>, l: Typed, r: Typed, source: &str) -> Option<Bin> {
         match ctx.op {
-            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => self.compare(ctx, l, r),
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                self.compare(ctx, l, r)
+            }
             BinOp::In | BinOp::NotIn => {
                 let kind = self.membership(ctx, l, r)?;
-                Some(if ctx.op == BinOp::NotIn { Bin::NotAtom(kind) } else { Bin::Atom(kind) })
+                Some(if ctx.op == BinOp::NotIn {
+                    Bin::NotAtom(kind)
+                } else {
+                    Bin::Atom(kind)
+                })
             }
             BinOp::Matches => self.matches(ctx, l, source),
             BinOp::Has | BinOp::HasAny | BinOp::HasAll | BinOp::Within => self.set_op(ctx, l, r),
@@ -382,7 +443,14 @@ impl ExprChecker<'_> {
 
     /// Adapts a string constant to an `ip` or `time` on the other side, and checks enum
     /// members; returns the (possibly converted) constant.
-    fn coerce(&mut self, other: &Type, value: Operand, ty: Type, span: Span, other_text: &str) -> Option<(Operand, Type)> {
+    fn coerce(
+        &mut self,
+        other: &Type,
+        value: Operand,
+        ty: Type,
+        span: Span,
+        other_text: &str,
+    ) -> Option<(Operand, Type)> {
         let Operand::Const(Value::String(s)) = &value else {
             return Some((value, ty));
         };
@@ -397,7 +465,15 @@ impl ExprChecker<'_> {
             Type::Time => match s.parse::<jiff::Timestamp>() {
                 Ok(t) => Some((Operand::Const(Value::Time(t)), Type::Time)),
                 Err(_) => {
-                    self.diags.push(Diagnostic::new("writ::type", format!("`{s}` is not an RFC 3339 instant"), span, "invalid time").with_help("write an instant such as `2026-11-27T10:00:00Z`"));
+                    self.diags.push(
+                        Diagnostic::new(
+                            "writ::type",
+                            format!("`{s}` is not an RFC 3339 instant"),
+                            span,
+                            "invalid time",
+                        )
+                        .with_help("write an instant such as `2026-11-27T10:00:00Z`"),
+                    );
                     None
                 }
             },
@@ -409,7 +485,15 @@ impl ExprChecker<'_> {
                         Some(m) => format!("did you mean `\"{m}\"`?"),
                         None => format!("`{other_text}` is one of {other}"),
                     };
-                    self.diags.push(Diagnostic::new("writ::type", format!("`\"{s}\"` is not a possible value of `{other_text}`"), span, "never equal").with_help(help));
+                    self.diags.push(
+                        Diagnostic::new(
+                            "writ::type",
+                            format!("`\"{s}\"` is not a possible value of `{other_text}`"),
+                            span,
+                            "never equal",
+                        )
+                        .with_help(help),
+                    );
                     None
                 }
             }
@@ -419,7 +503,8 @@ impl ExprChecker<'_> {
 
     fn compare(&mut self, ctx: &BinCtx<'_>, l: Typed, r: Typed) -> Option<Bin> {
         let (Typed::Value(lv, lt), Typed::Value(rv, rt)) = (&l, &r) else {
-            let help = matches!(r, Typed::List(..) | Typed::Cidr(_) | Typed::Hours(_)).then(|| "to test membership use `in`".to_string());
+            let help = matches!(r, Typed::List(..) | Typed::Cidr(_) | Typed::Hours(_))
+                .then(|| "to test membership use `in`".to_string());
             self.mismatch(ctx, &l, &r, help);
             return None;
         };
@@ -429,9 +514,17 @@ impl ExprChecker<'_> {
         let (lv, lt) = self.coerce(&rt, lv.clone(), lt.clone(), ctx.lhs.span, &rhs_text)?;
         if !lt.comparable_with(&rt) {
             let help = match (&lt, &rt) {
-                (Type::Duration, t) | (t, Type::Duration) if t.is_numeric() => Some("write a duration such as `30d`, `12h`, `5m` or `90s`".to_string()),
-                (Type::Bool, t) | (t, Type::Bool) if t.is_string() => Some("write `true` or `false` without quotes".to_string()),
-                (t, u) if (t.is_numeric() && u.is_string()) || (t.is_string() && u.is_numeric()) => Some("numbers are written without quotes".to_string()),
+                (Type::Duration, t) | (t, Type::Duration) if t.is_numeric() => {
+                    Some("write a duration such as `30d`, `12h`, `5m` or `90s`".to_string())
+                }
+                (Type::Bool, t) | (t, Type::Bool) if t.is_string() => {
+                    Some("write `true` or `false` without quotes".to_string())
+                }
+                (t, u)
+                    if (t.is_numeric() && u.is_string()) || (t.is_string() && u.is_numeric()) =>
+                {
+                    Some("numbers are written without quotes".to_string())
+                }
                 _ => None,
             };
             self.mismatch(ctx, &Typed::Value(lv, lt), &Typed::Value(rv, rt), help);
@@ -446,12 +539,25 @@ impl ExprChecker<'_> {
             _ => CmpOp::Ge,
         };
         if !matches!(op, CmpOp::Eq | CmpOp::Ne) && !lt.is_ordered() {
-            let mut d = Diagnostic::new("writ::type", format!("`{}` has no order: `{}` cannot be used on it", lt, op.as_str()), ctx.op_span, "not ordered");
+            let mut d = Diagnostic::new(
+                "writ::type",
+                format!(
+                    "`{}` has no order: `{}` cannot be used on it",
+                    lt,
+                    op.as_str()
+                ),
+                ctx.op_span,
+                "not ordered",
+            );
             d.help = Some("only numbers, durations and times are ordered".into());
             self.diags.push(d);
             return None;
         }
-        Some(Bin::Atom(AtomKind::Compare { lhs: lv, op, rhs: rv }))
+        Some(Bin::Atom(AtomKind::Compare {
+            lhs: lv,
+            op,
+            rhs: rv,
+        }))
     }
 
     fn membership(&mut self, ctx: &BinCtx<'_>, l: Typed, r: Typed) -> Option<AtomKind> {
@@ -460,7 +566,12 @@ impl ExprChecker<'_> {
             return None;
         };
         if *lt == Type::Set {
-            self.mismatch(ctx, &l, &r, Some("for sets use `within` (every element in the list) or `has any`".into()));
+            self.mismatch(
+                ctx,
+                &l,
+                &r,
+                Some("for sets use `within` (every element in the list) or `has any`".into()),
+            );
             return None;
         }
         let lhs_text = writ_syntax::expr_text(ctx.lhs);
@@ -468,15 +579,19 @@ impl ExprChecker<'_> {
             Typed::List(values, elem) => {
                 let mut converted = Vec::with_capacity(values.len());
                 if let Some(et) = elem {
-                    if !lt.comparable_with(et) && !(matches!(lt, Type::Ip | Type::Time) && et.is_string()) {
-                        let help = (*lt == Type::Ip).then(|| "for networks write `cidr [...]`".to_string());
+                    if !lt.comparable_with(et)
+                        && !(matches!(lt, Type::Ip | Type::Time) && et.is_string())
+                    {
+                        let help = (*lt == Type::Ip)
+                            .then(|| "for networks write `cidr [...]`".to_string());
                         self.mismatch(ctx, &l, &r, help);
                         return None;
                     }
                 }
                 for v in values.iter() {
                     let ty = elem.clone().unwrap_or(Type::String);
-                    let (op, _) = self.coerce(lt, Operand::Const(v.clone()), ty, ctx.rhs.span, &lhs_text)?;
+                    let (op, _) =
+                        self.coerce(lt, Operand::Const(v.clone()), ty, ctx.rhs.span, &lhs_text)?;
                     if let Operand::Const(c) = op {
                         converted.push(c);
                     }
@@ -494,10 +609,12 @@ impl ExprChecker<'_> {
                 value: value.clone(),
                 hours: hours.clone(),
             }),
-            Typed::Value(Operand::Path(set), Type::Set) if lt.is_string() => Some(AtomKind::InSet {
-                value: value.clone(),
-                set: *set,
-            }),
+            Typed::Value(Operand::Path(set), Type::Set) if lt.is_string() => {
+                Some(AtomKind::InSet {
+                    value: value.clone(),
+                    set: *set,
+                })
+            }
             _ => {
                 self.mismatch(ctx, &l, &r, None);
                 None
@@ -511,11 +628,28 @@ impl ExprChecker<'_> {
             return None;
         };
         if !lt.is_string() {
-            self.diags.push(Diagnostic::new("writ::type", format!("`matches` needs a string, found a `{lt}`"), ctx.lhs.span, "not a string"));
+            self.diags.push(Diagnostic::new(
+                "writ::type",
+                format!("`matches` needs a string, found a `{lt}`"),
+                ctx.lhs.span,
+                "not a string",
+            ));
             return None;
         }
-        let ExprKind::Literal(ast::Literal { kind: LiteralKind::String(pattern), .. }) = &ctx.rhs.kind else {
-            self.diags.push(Diagnostic::new("writ::glob", "`matches` takes a pattern written as a string literal", ctx.rhs.span, "not a string literal").with_help("write a pattern such as `\"db.*.write\"`"));
+        let ExprKind::Literal(ast::Literal {
+            kind: LiteralKind::String(pattern),
+            ..
+        }) = &ctx.rhs.kind
+        else {
+            self.diags.push(
+                Diagnostic::new(
+                    "writ::glob",
+                    "`matches` takes a pattern written as a string literal",
+                    ctx.rhs.span,
+                    "not a string literal",
+                )
+                .with_help("write a pattern such as `\"db.*.write\"`"),
+            );
             return None;
         };
         match Glob::parse(pattern) {
@@ -524,13 +658,28 @@ impl ExprChecker<'_> {
                 glob: Arc::new(glob),
             })),
             Err(e) => {
-                let raw = source.get(ctx.rhs.span.start as usize..ctx.rhs.span.end as usize).unwrap_or("");
+                let raw = source
+                    .get(ctx.rhs.span.start as usize..ctx.rhs.span.end as usize)
+                    .unwrap_or("");
                 let s = ast::Str {
                     value: pattern.clone(),
                     span: ctx.rhs.span,
                 };
-                let span = inner_span(&s, e.offset, if e.message.starts_with("`**`") { 2 } else { 1 }, raw);
-                self.diags.push(Diagnostic::new("writ::glob", format!("invalid pattern: {}", e.message), span, "here").with_help(e.help));
+                let span = inner_span(
+                    &s,
+                    e.offset,
+                    if e.message.starts_with("`**`") { 2 } else { 1 },
+                    raw,
+                );
+                self.diags.push(
+                    Diagnostic::new(
+                        "writ::glob",
+                        format!("invalid pattern: {}", e.message),
+                        span,
+                        "here",
+                    )
+                    .with_help(e.help),
+                );
                 None
             }
         }
@@ -541,7 +690,9 @@ impl ExprChecker<'_> {
             Typed::Value(Operand::Path(id), Type::Set) => *id,
             _ => {
                 let help = match &l {
-                    Typed::Value(_, t) if t.is_string() && ctx.op == BinOp::Has => Some("to test a string against a list use `in`".to_string()),
+                    Typed::Value(_, t) if t.is_string() && ctx.op == BinOp::Has => {
+                        Some("to test a string against a list use `in`".to_string())
+                    }
                     _ => None,
                 };
                 self.mismatch(ctx, &l, &r, help);
@@ -550,9 +701,17 @@ impl ExprChecker<'_> {
         };
         if ctx.op == BinOp::Has {
             return match &r {
-                Typed::Value(item, t) if t.is_string() => Some(Bin::Atom(AtomKind::Has { set, item: item.clone() })),
+                Typed::Value(item, t) if t.is_string() => Some(Bin::Atom(AtomKind::Has {
+                    set,
+                    item: item.clone(),
+                })),
                 Typed::List(..) => {
-                    self.mismatch(ctx, &l, &r, Some("use `has any [...]` or `has all [...]` with a list".into()));
+                    self.mismatch(
+                        ctx,
+                        &l,
+                        &r,
+                        Some("use `has any [...]` or `has all [...]` with a list".into()),
+                    );
                     None
                 }
                 _ => {

@@ -118,7 +118,12 @@ fn err(offset: usize, len: usize, message: String, help: Option<&str>) -> HoursE
 
 fn parse_window(text: &str, offset: usize) -> Result<Window, HoursError> {
     if text.is_empty() {
-        return Err(err(offset, 1, "empty time window".into(), Some("write a window as `Mon-Fri 08:00-18:00`")));
+        return Err(err(
+            offset,
+            1,
+            "empty time window".into(),
+            Some("write a window as `Mon-Fri 08:00-18:00`"),
+        ));
     }
     let Some((days, times)) = text.split_once(' ') else {
         let help = if text.contains(':') {
@@ -126,13 +131,23 @@ fn parse_window(text: &str, offset: usize) -> Result<Window, HoursError> {
         } else {
             "write a window as `Mon-Fri 08:00-18:00`"
         };
-        return Err(err(offset, text.len(), format!("`{text}` is not a time window"), Some(help)));
+        return Err(err(
+            offset,
+            text.len(),
+            format!("`{text}` is not a time window"),
+            Some(help),
+        ));
     };
     let times_offset = offset + days.len() + 1 + (times.len() - times.trim_start().len());
     let times = times.trim();
     let day_mask = parse_days(days, offset)?;
     let Some((start, end)) = times.split_once('-') else {
-        return Err(err(times_offset, times.len(), format!("`{times}` is not a time range"), Some("write times as `08:00-18:00`")));
+        return Err(err(
+            times_offset,
+            times.len(),
+            format!("`{times}` is not a time range"),
+            Some("write times as `08:00-18:00`"),
+        ));
     };
     let start_m = parse_time(start, times_offset, false)?;
     let end_m = parse_time(end, times_offset + start.len() + 1, true)?;
@@ -152,7 +167,9 @@ fn parse_window(text: &str, offset: usize) -> Result<Window, HoursError> {
 }
 
 fn day_index(name: &str) -> Option<u8> {
-    DAYS.iter().position(|d| *d == name).and_then(|i| u8::try_from(i).ok())
+    DAYS.iter()
+        .position(|d| *d == name)
+        .and_then(|i| u8::try_from(i).ok())
 }
 
 fn parse_days(text: &str, offset: usize) -> Result<u8, HoursError> {
@@ -166,11 +183,15 @@ fn parse_days(text: &str, offset: usize) -> Result<u8, HoursError> {
             offset: at,
             len: name.len().max(1),
             message: format!("`{name}` is not a day"),
-            help: Some(suggestion.unwrap_or_else(|| "days are `Mon`, `Tue`, `Wed`, `Thu`, `Fri`, `Sat`, `Sun`".into())),
+            help: Some(suggestion.unwrap_or_else(|| {
+                "days are `Mon`, `Tue`, `Wed`, `Thu`, `Fri`, `Sat`, `Sun`".into()
+            })),
         }
     };
     match text.split_once('-') {
-        None => day_index(text).map(|d| 1 << d).ok_or_else(|| bad_day(text, offset)),
+        None => day_index(text)
+            .map(|d| 1 << d)
+            .ok_or_else(|| bad_day(text, offset)),
         Some((from, to)) => {
             let a = day_index(from).ok_or_else(|| bad_day(from, offset))?;
             let b = day_index(to).ok_or_else(|| bad_day(to, offset + from.len() + 1))?;
@@ -207,7 +228,12 @@ fn parse_time(text: &str, offset: usize, is_end: bool) -> Result<u16, HoursError
         return if is_end {
             Ok(1440)
         } else {
-            Err(err(offset, text.len(), "a window cannot start at `24:00`".into(), Some("start at `00:00`")))
+            Err(err(
+                offset,
+                text.len(),
+                "a window cannot start at `24:00`".into(),
+                Some("start at `00:00`"),
+            ))
         };
     }
     if h > 23 || m > 59 {
@@ -281,7 +307,17 @@ mod tests {
 
     #[test]
     fn refuses_bad_windows() {
-        for bad in ["", "Mon", "Mon 8:00-18:00", "Mon 08:00-25:00", "Mo-Fri 08:00-18:00", "Mon 24:00-01:00", "Mon 08:00-08:00", "08:00-18:00", "Mon 08:00"] {
+        for bad in [
+            "",
+            "Mon",
+            "Mon 8:00-18:00",
+            "Mon 08:00-25:00",
+            "Mo-Fri 08:00-18:00",
+            "Mon 24:00-01:00",
+            "Mon 08:00-08:00",
+            "08:00-18:00",
+            "Mon 08:00",
+        ] {
             assert!(parse_windows(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(zone("Europe/Berln").is_err());

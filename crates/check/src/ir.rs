@@ -22,6 +22,8 @@ pub struct PolicySet {
     pub sources: SourceMap,
     /// Every request path the set mentions, indexed by [`PathId`].
     pub paths: Vec<PathInfo>,
+    /// Every path a request may carry (well-known and declared), sorted, with its type.
+    pub known: Vec<(String, Type)>,
     /// The `let` declarations, in source order.
     pub lets: Vec<LetDef>,
     /// The risk signals, in source order.

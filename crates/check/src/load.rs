@@ -56,19 +56,29 @@ pub fn load_path(path: &Path) -> Result<SourceMap, LoadError> {
         files.push(path.to_path_buf());
     }
     if files.is_empty() {
-        return Err(LoadError::Empty { path: path.to_path_buf() });
+        return Err(LoadError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     files.sort();
     let mut sources = SourceMap::default();
     for file in files {
-        let bytes = std::fs::read(&file).map_err(|error| LoadError::Io { path: file.clone(), error })?;
-        let text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: file.clone() })?;
+        let bytes = std::fs::read(&file).map_err(|error| LoadError::Io {
+            path: file.clone(),
+            error,
+        })?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: file.clone() })?;
         sources.add(file.display().to_string(), text);
     }
     Ok(sources)
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) -> Result<(), LoadError> {
+fn collect(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    visited: &mut HashSet<PathBuf>,
+) -> Result<(), LoadError> {
     let io = |error| LoadError::Io {
         path: dir.to_path_buf(),
         error,
@@ -85,7 +95,10 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) -
             continue;
         }
         let path = entry.path();
-        let meta = std::fs::metadata(&path).map_err(|error| LoadError::Io { path: path.clone(), error })?;
+        let meta = std::fs::metadata(&path).map_err(|error| LoadError::Io {
+            path: path.clone(),
+            error,
+        })?;
         if meta.is_dir() {
             collect(&path, out, visited)?;
         } else if path.extension().is_some_and(|e| e == "writ") {

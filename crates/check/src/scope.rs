@@ -49,7 +49,12 @@ impl Scope {
                 continue;
             };
             let path = entry.path.text();
-            let root = entry.path.segments.first().map(String::as_str).unwrap_or("");
+            let root = entry
+                .path
+                .segments
+                .first()
+                .map(String::as_str)
+                .unwrap_or("");
             if !ROOTS.contains(&root) {
                 let mut d = Diagnostic::new(
                     "writ::schema",
@@ -83,7 +88,7 @@ impl Scope {
                 continue;
             }
             match self.known.get(&path) {
-                Some(existing) if *existing != ty => {
+                Some(existing) if !same_type(existing, &ty) => {
                     let mut d = Diagnostic::new(
                         "writ::schema",
                         format!("`{path}` is declared as `{ty}` but is already `{existing}`"),
@@ -93,13 +98,19 @@ impl Scope {
                     if let Some(first) = self.declared_at.get(&path) {
                         d = d.with_label(*first, "first declared here");
                     } else {
-                        d = d.with_help(format!("`{path}` is a well-known path of type `{existing}`"));
+                        d = d.with_help(format!(
+                            "`{path}` is a well-known path of type `{existing}`"
+                        ));
                     }
                     diags.push(d);
                 }
                 Some(_) => {}
                 None => {
-                    if let Some(child) = self.known.keys().find(|k| k.starts_with(&format!("{path}."))) {
+                    if let Some(child) = self
+                        .known
+                        .keys()
+                        .find(|k| k.starts_with(&format!("{path}.")))
+                    {
                         diags.push(Diagnostic::new(
                             "writ::schema",
                             format!("`{path}` cannot be a `{ty}`: `{child}` is inside it"),
@@ -132,9 +143,20 @@ impl Scope {
                 None => {
                     let help = match closest(&name.name, SCHEMA_TYPES.iter().copied()) {
                         Some(t) => format!("did you mean `{t}`?"),
-                        None => format!("types are {}, or a union of strings such as `\"a\" | \"b\"`", SCHEMA_TYPES.join(", ")),
+                        None => format!(
+                            "types are {}, or a union of strings such as `\"a\" | \"b\"`",
+                            SCHEMA_TYPES.join(", ")
+                        ),
                     };
-                    diags.push(Diagnostic::new("writ::schema", format!("unknown type `{}`", name.name), name.span, "unknown type").with_help(help));
+                    diags.push(
+                        Diagnostic::new(
+                            "writ::schema",
+                            format!("unknown type `{}`", name.name),
+                            name.span,
+                            "unknown type",
+                        )
+                        .with_help(help),
+                    );
                     None
                 }
             },
@@ -144,14 +166,24 @@ impl Scope {
                 for s in items {
                     if let Some(first) = seen.insert(&s.value, s.span) {
                         diags.push(
-                            Diagnostic::new("writ::schema", format!("`\"{}\"` appears twice in this union", s.value), s.span, "again here")
-                                .with_label(first, "first here"),
+                            Diagnostic::new(
+                                "writ::schema",
+                                format!("`\"{}\"` appears twice in this union", s.value),
+                                s.span,
+                                "again here",
+                            )
+                            .with_label(first, "first here"),
                         );
                         ok = false;
                     }
                 }
                 if items.is_empty() {
-                    diags.push(Diagnostic::new("writ::schema", "empty union type", *span, "no member"));
+                    diags.push(Diagnostic::new(
+                        "writ::schema",
+                        "empty union type",
+                        *span,
+                        "no member",
+                    ));
                     ok = false;
                 }
                 ok.then(|| Type::Enum(items.iter().map(|s| s.value.clone()).collect()))
@@ -184,32 +216,89 @@ impl Scope {
             candidates.sort_unstable();
             let help = closest(&text, candidates.iter().copied())
                 .map(|c| format!("did you mean `{c}`?"))
-                .unwrap_or_else(|| "declare it with `let` or write a request path such as `device.managed`".into());
-            return Diagnostic::new("writ::unknown-name", format!("unknown name `{text}`"), path.span, "not defined").with_help(help);
+                .unwrap_or_else(|| {
+                    "declare it with `let` or write a request path such as `device.managed`".into()
+                });
+            return Diagnostic::new(
+                "writ::unknown-name",
+                format!("unknown name `{text}`"),
+                path.span,
+                "not defined",
+            )
+            .with_help(help);
         }
         if !ROOTS.contains(&root) {
             let help = match closest(root, ROOTS.iter().copied()) {
-                Some(r) => format!("did you mean `{}`?", std::iter::once(r.to_string()).chain(path.segments[1..].iter().cloned()).collect::<Vec<_>>().join(".")),
+                Some(r) => format!(
+                    "did you mean `{}`?",
+                    std::iter::once(r.to_string())
+                        .chain(path.segments[1..].iter().cloned())
+                        .collect::<Vec<_>>()
+                        .join(".")
+                ),
                 None => format!("request paths start with one of: {}", ROOTS.join(", ")),
             };
-            return Diagnostic::new("writ::unknown-path", format!("unknown request root `{root}` in `{text}`"), path.span, "unknown root").with_help(help);
+            return Diagnostic::new(
+                "writ::unknown-path",
+                format!("unknown request root `{root}` in `{text}`"),
+                path.span,
+                "unknown root",
+            )
+            .with_help(help);
         }
         let help = match closest(&text, self.known_paths()) {
             Some(c) => format!("did you mean `{c}`?"),
             None => format!("declare it in a `schema` block: `schema {{ {text}: string }}`"),
         };
-        Diagnostic::new("writ::unknown-path", format!("unknown attribute `{text}`"), path.span, "not well-known and not declared in a schema").with_help(help)
+        Diagnostic::new(
+            "writ::unknown-path",
+            format!("unknown attribute `{text}`"),
+            path.span,
+            "not well-known and not declared in a schema",
+        )
+        .with_help(help)
     }
 
     /// The diagnostic for a root used as a value (`principal`).
     pub fn object_as_value(&self, path: &ast::Path) -> Diagnostic {
         let text = path.text();
         let prefix = format!("{text}.");
-        let children: Vec<&str> = self.known_paths().into_iter().filter(|p| p.starts_with(&prefix)).take(4).collect();
-        let mut d = Diagnostic::new("writ::type", format!("`{text}` is an object, not a value"), path.span, "an object");
+        let children: Vec<&str> = self
+            .known_paths()
+            .into_iter()
+            .filter(|p| p.starts_with(&prefix))
+            .take(4)
+            .collect();
+        let mut d = Diagnostic::new(
+            "writ::type",
+            format!("`{text}` is an object, not a value"),
+            path.span,
+            "an object",
+        );
         if !children.is_empty() {
-            d.help = Some(format!("use one of its attributes, such as {}", children.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")));
+            d.help = Some(format!(
+                "use one of its attributes, such as {}",
+                children
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         d
+    }
+}
+
+/// Types are the same; unions compare as sets of members.
+fn same_type(a: &Type, b: &Type) -> bool {
+    match (a, b) {
+        (Type::Enum(x), Type::Enum(y)) => {
+            let mut x: Vec<&String> = x.iter().collect();
+            let mut y: Vec<&String> = y.iter().collect();
+            x.sort();
+            y.sort();
+            x == y
+        }
+        _ => a == b,
     }
 }

@@ -19,7 +19,10 @@ mod tests {
     #[test]
     fn finds_typos_only() {
         let names = ["device.managed", "device.disk_encrypted", "network.ip"];
-        assert_eq!(closest("device.manged", names).as_deref(), Some("device.managed"));
+        assert_eq!(
+            closest("device.manged", names).as_deref(),
+            Some("device.managed")
+        );
         assert_eq!(closest("network.io", names).as_deref(), Some("network.ip"));
         assert_eq!(closest("resource.env", names), None);
     }

@@ -80,7 +80,16 @@ impl fmt::Display for Type {
 
 /// The roots a request path may start with.
 pub const ROOTS: &[&str] = &[
-    "principal", "action", "resource", "session", "device", "network", "time", "scope", "request", "risk",
+    "principal",
+    "action",
+    "resource",
+    "session",
+    "device",
+    "network",
+    "time",
+    "scope",
+    "request",
+    "risk",
 ];
 
 /// Roots that are a value themselves rather than an object of attributes.
@@ -91,7 +100,10 @@ pub const SCHEMA_TYPES: &[&str] = &["string", "int", "number", "bool", "duration
 
 /// The well-known paths and their types.
 pub fn well_known() -> Vec<(&'static str, Type)> {
-    let kind: Arc<[String]> = ["human", "workload", "agent"].iter().map(|s| s.to_string()).collect();
+    let kind: Arc<[String]> = ["human", "workload", "agent"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     vec![
         ("principal.id", Type::String),
         ("principal.kind", Type::Enum(kind)),

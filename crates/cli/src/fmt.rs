@@ -32,7 +32,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                     if args.check {
                         would_change.push(file.name.clone());
                     } else {
-                        std::fs::write(&file.name, formatted).with_context(|| format!("cannot write `{}`", file.name))?;
+                        std::fs::write(&file.name, formatted)
+                            .with_context(|| format!("cannot write `{}`", file.name))?;
                         eprintln!("formatted {}", file.name);
                     }
                 }

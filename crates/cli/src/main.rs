@@ -8,9 +8,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod check;
+mod decide;
+mod explain;
 mod fmt;
+mod load;
 mod output;
+mod suite;
 
 /// writ: transaction-bound authorization for sensitive actions.
 #[derive(Parser)]
@@ -26,6 +31,14 @@ enum Command {
     Check(check::Args),
     /// Rewrite policy files in the canonical style.
     Fmt(fmt::Args),
+    /// Decide a request (or a JSON Lines file of requests): prints the decision JSON.
+    Decide(decide::Args),
+    /// Explain a decision rule by rule: each sub-condition true, false or unknown.
+    Explain(explain::Args),
+    /// Measure decision latency on your policies and requests.
+    Bench(bench::Args),
+    /// Run the policy test suites (`*.test.toml`) kept beside the policies.
+    Test(suite::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +46,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
+        Command::Decide(args) => decide::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::Test(args) => suite::run(&args),
     };
     match result {
         Ok(code) => code,

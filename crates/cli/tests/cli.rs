@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn writ(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_writ")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_writ"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn repo() -> PathBuf {
@@ -82,7 +85,10 @@ fn fmt_rewrites_in_place_and_check_mode_reports() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("would reformat"), "{}", stdout(&out));
     // --check changes nothing.
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), "rule \"r\"{when action==\"a\" allow}  # note\n");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "rule \"r\"{when action==\"a\" allow}  # note\n"
+    );
 
     let out = writ(&["fmt", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -102,11 +108,19 @@ fn fmt_leaves_a_broken_file_untouched() {
     let out = writ(&["fmt", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("p.writ:1:17"), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), "rule \"r\" { when && allow }\n");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "rule \"r\" { when && allow }\n"
+    );
 }
 
 #[test]
 fn bundled_policies_are_formatted() {
     let out = writ(&["fmt", "--check", repo().join("policies").to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "run `writ fmt policies`: {}", stdout(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "run `writ fmt policies`: {}",
+        stdout(&out)
+    );
 }

@@ -37,7 +37,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic with a message and a primary label.
-    pub fn new(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
+    pub fn new(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             code,
             message: message.into(),
@@ -67,7 +72,11 @@ impl Diagnostic {
 
     /// A one-line summary: `file:line:col: error: message`.
     pub fn one_line(&self, sources: &SourceMap) -> String {
-        format!("{}: error: {}", sources.locate(self.primary.span), self.message)
+        format!(
+            "{}: error: {}",
+            sources.locate(self.primary.span),
+            self.message
+        )
     }
 }
 

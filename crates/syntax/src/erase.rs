@@ -95,7 +95,9 @@ pub fn erase_expr(e: &mut Expr) {
     match &mut e.kind {
         ExprKind::Or(parts) | ExprKind::And(parts) => parts.iter_mut().for_each(erase_expr),
         ExprKind::Not(inner) | ExprKind::Paren(inner) => erase_expr(inner),
-        ExprKind::Binary { op_span, lhs, rhs, .. } => {
+        ExprKind::Binary {
+            op_span, lhs, rhs, ..
+        } => {
             *op_span = Span::default();
             erase_expr(lhs);
             erase_expr(rhs);

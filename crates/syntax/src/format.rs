@@ -116,7 +116,10 @@ impl Formatter<'_> {
     /// Ends a line whose source ended at `end`: takes a comment on the same source line.
     fn end_line(&mut self, end: u32, limit: u32) {
         if let Some(c) = self.comments.get(self.next_comment) {
-            if c.span.start >= end && c.span.start < limit.max(end + 1) && self.same_line(end, c.span.start) {
+            if c.span.start >= end
+                && c.span.start < limit.max(end + 1)
+                && self.same_line(end, c.span.start)
+            {
                 self.out.push_str("  ");
                 self.out.push_str(&c.text);
                 self.next_comment += 1;
@@ -182,7 +185,12 @@ impl Formatter<'_> {
     fn schema(&mut self, s: &SchemaBlock) {
         let first = s.entries.first().map_or(s.span.end, |e| e.span.start);
         self.open_block(0, "schema", s.span.start, first);
-        let width = s.entries.iter().map(|e| e.path.text().len() + 1).max().unwrap_or(0);
+        let width = s
+            .entries
+            .iter()
+            .map(|e| e.path.text().len() + 1)
+            .max()
+            .unwrap_or(0);
         let mut prev_end = None;
         for e in &s.entries {
             self.blank_between(prev_end, e.span.start);
@@ -235,15 +243,28 @@ impl Formatter<'_> {
     }
 
     fn rule(&mut self, r: &RuleDecl) {
-        let first = r.when.as_ref().map_or(r.effect.span.start, |w| w.span.start);
-        self.open_block(0, &format!("rule {}", quote(&r.name.value)), r.span.start, first);
+        let first = r
+            .when
+            .as_ref()
+            .map_or(r.effect.span.start, |w| w.span.start);
+        self.open_block(
+            0,
+            &format!("rule {}", quote(&r.name.value)),
+            r.span.start,
+            first,
+        );
         if let Some(w) = &r.when {
             self.when(w);
         }
         self.effect(&r.effect);
         if let (Some(first), Some(last)) = (r.obligations.first(), r.obligations.last()) {
             let list: Vec<String> = r.obligations.iter().map(obligation_text).collect();
-            self.line(1, &format!("obligations {}", list.join(", ")), first.span.start, last.span.end);
+            self.line(
+                1,
+                &format!("obligations {}", list.join(", ")),
+                first.span.start,
+                last.span.end,
+            );
         }
         self.close_block(0, r.span.end);
     }
@@ -261,11 +282,16 @@ impl Formatter<'_> {
                 for (i, p) in parts.iter().enumerate() {
                     self.leading(p.span.end, if i == 0 { 1 } else { 2 });
                     if i == 0 {
-                        self.out.push_str(&format!("{}when {}", indent(1), expr_text(p)));
+                        self.out
+                            .push_str(&format!("{}when {}", indent(1), expr_text(p)));
                     } else {
-                        self.out.push_str(&format!("{}{word} {}", indent(2), expr_text(p)));
+                        self.out
+                            .push_str(&format!("{}{word} {}", indent(2), expr_text(p)));
                     }
-                    self.end_line(p.span.end, parts.get(i + 1).map_or(u32::MAX, |n| n.span.start));
+                    self.end_line(
+                        p.span.end,
+                        parts.get(i + 1).map_or(u32::MAX, |n| n.span.start),
+                    );
                 }
             }
             _ => self.line(1, &flat, w.span.start, w.span.end),
@@ -275,9 +301,19 @@ impl Formatter<'_> {
     fn effect(&mut self, e: &Effect) {
         match &e.kind {
             EffectKind::Allow(None) => self.line(1, "allow", e.span.start, e.span.end),
-            EffectKind::Allow(Some(d)) => self.line(1, &format!("allow for {}", d.text), e.span.start, e.span.end),
+            EffectKind::Allow(Some(d)) => self.line(
+                1,
+                &format!("allow for {}", d.text),
+                e.span.start,
+                e.span.end,
+            ),
             EffectKind::Deny(None) => self.line(1, "deny", e.span.start, e.span.end),
-            EffectKind::Deny(Some(m)) => self.line(1, &format!("deny {}", quote(&m.value)), e.span.start, e.span.end),
+            EffectKind::Deny(Some(m)) => self.line(
+                1,
+                &format!("deny {}", quote(&m.value)),
+                e.span.start,
+                e.span.end,
+            ),
             EffectKind::Approve(items) => {
                 let first = items.first().map_or(e.span.end, approve_item_start);
                 self.open_block(1, "approve", e.span.start, first);
@@ -297,7 +333,9 @@ fn approve_item_start(item: &ApproveItem) -> u32 {
 
 fn approve_item_text(item: &ApproveItem) -> (String, u32, u32) {
     match item {
-        ApproveItem::Approvers { count, group, span, .. } => (
+        ApproveItem::Approvers {
+            count, group, span, ..
+        } => (
             format!("approvers {count} of group {}", quote(&group.value)),
             span.start,
             span.end,
@@ -360,14 +398,22 @@ fn cidr_text(c: &CidrLit) -> String {
 }
 
 fn hours_text(h: &HoursLit) -> String {
-    format!("hours {} in {}", quote(&h.windows.value), quote(&h.zone.value))
+    format!(
+        "hours {} in {}",
+        quote(&h.windows.value),
+        quote(&h.zone.value)
+    )
 }
 
 /// An expression as canonical one-line text.
 pub fn expr_text(e: &Expr) -> String {
     match &e.kind {
         ExprKind::Or(parts) => parts.iter().map(expr_text).collect::<Vec<_>>().join(" or "),
-        ExprKind::And(parts) => parts.iter().map(expr_text).collect::<Vec<_>>().join(" and "),
+        ExprKind::And(parts) => parts
+            .iter()
+            .map(expr_text)
+            .collect::<Vec<_>>()
+            .join(" and "),
         ExprKind::Not(inner) => format!("not {}", expr_text(inner)),
         ExprKind::Binary { op, lhs, rhs, .. } => {
             format!("{} {} {}", expr_text(lhs), op.as_str(), expr_text(rhs))

@@ -20,7 +20,8 @@ struct WritParser;
 /// checks done while building the tree (integer range, escapes, durations) are all
 /// collected.
 pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
-    let mut pairs = WritParser::parse(Rule::file, text).map_err(|e| vec![syntax_error(file, text, e)])?;
+    let mut pairs =
+        WritParser::parse(Rule::file, text).map_err(|e| vec![syntax_error(file, text, e)])?;
     let comments = comments::scan(file, text);
     let mut conv = Converter::new(file, text, &comments);
     let mut items = Vec::new();
@@ -44,7 +45,8 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
 
 /// Parses a lone expression (as typed in the REPL).
 pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
-    let mut pairs = WritParser::parse(Rule::expr_only, text).map_err(|e| vec![syntax_error(file, text, e)])?;
+    let mut pairs =
+        WritParser::parse(Rule::expr_only, text).map_err(|e| vec![syntax_error(file, text, e)])?;
     let comments = comments::scan(file, text);
     let mut conv = Converter::new(file, text, &comments);
     let expr = pairs
@@ -105,7 +107,12 @@ fn keyword_text(rule: Rule) -> Option<&'static str> {
 fn describe(rule: Rule) -> String {
     if matches!(
         rule,
-        Rule::kw_in | Rule::kw_has | Rule::kw_any | Rule::kw_all | Rule::kw_within | Rule::kw_matches
+        Rule::kw_in
+            | Rule::kw_has
+            | Rule::kw_any
+            | Rule::kw_all
+            | Rule::kw_within
+            | Rule::kw_matches
     ) {
         return "an operator".to_string();
     }
@@ -114,9 +121,13 @@ fn describe(rule: Rule) -> String {
     }
     match rule {
         Rule::EOI => "end of file",
-        Rule::path | Rule::paren | Rule::cel_call | Rule::cidr_set | Rule::hours_window | Rule::not_op | Rule::expr => {
-            "an expression"
-        }
+        Rule::path
+        | Rule::paren
+        | Rule::cel_call
+        | Rule::cidr_set
+        | Rule::hours_window
+        | Rule::not_op
+        | Rule::expr => "an expression",
         Rule::ident => "a name",
         Rule::string | Rule::string_union => "a string",
         Rule::int => "an integer",
@@ -199,14 +210,25 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     };
     let span = Span::new(file, start, (start + width).max(end).min(text.len()));
     let (message, help) = match e.variant {
-        ErrorVariant::ParsingError { positives, negatives } => {
+        ErrorVariant::ParsingError {
+            positives,
+            negatives,
+        } => {
             let mut wanted: Vec<String> = positives.into_iter().map(describe).collect();
             if wanted.iter().any(|w| w == "an expression") {
                 // Literals and `cidr`/`hours`/`cel` are all expressions: say it once.
                 wanted.retain(|w| {
                     !matches!(
                         w.as_str(),
-                        "a list `[...]`" | "a duration such as `5m`" | "a number" | "an integer" | "`true` or `false`" | "a string" | "`cidr`" | "`hours`" | "`cel`"
+                        "a list `[...]`"
+                            | "a duration such as `5m`"
+                            | "a number"
+                            | "an integer"
+                            | "`true` or `false`"
+                            | "a string"
+                            | "`cidr`"
+                            | "`hours`"
+                            | "`cel`"
                     )
                 });
             }
@@ -222,7 +244,9 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
                 format!("expected {}, found {found}", join_alternatives(wanted))
             };
             let help = help_for(text, start).or_else(|| {
-                missing_effect.then(|| "a rule needs an effect: `allow`, `deny` or `approve { ... }`".to_string())
+                missing_effect.then(|| {
+                    "a rule needs an effect: `allow`, `deny` or `approve { ... }`".to_string()
+                })
             });
             (message, help)
         }
@@ -236,7 +260,10 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
 /// A hint for common slips, judged from the text at the error.
 fn help_for(text: &str, pos: usize) -> Option<String> {
     let rest = text.get(pos..).unwrap_or("");
-    if rest.starts_with("&&") || rest.starts_with("||") || rest.starts_with('!') && !rest.starts_with("!=") {
+    if rest.starts_with("&&")
+        || rest.starts_with("||")
+        || rest.starts_with('!') && !rest.starts_with("!=")
+    {
         return Some("writ spells logic as `and`, `or` and `not`".to_string());
     }
     if rest.starts_with('=') && !rest.starts_with("==") {
@@ -292,7 +319,8 @@ impl<'t> Converter<'t> {
     }
 
     fn error(&mut self, span: Span, message: String, label: &str) {
-        self.errors.push(Diagnostic::new("writ::literal", message, span, label));
+        self.errors
+            .push(Diagnostic::new("writ::literal", message, span, label));
     }
 
     fn schema(&mut self, pair: Pair<'_, Rule>) -> SchemaBlock {
@@ -407,7 +435,9 @@ impl<'t> Converter<'t> {
             match p.as_rule() {
                 Rule::string => name = self.string(p),
                 Rule::when_clause => when = children(p).next().map(|e| self.expr(e)),
-                Rule::allow_effect | Rule::deny_effect | Rule::approve_effect => effect = self.effect(p),
+                Rule::allow_effect | Rule::deny_effect | Rule::approve_effect => {
+                    effect = self.effect(p)
+                }
                 Rule::obligations => {
                     obligations = children(p).map(|o| self.obligation(o)).collect();
                 }
@@ -426,7 +456,9 @@ impl<'t> Converter<'t> {
     fn effect(&mut self, pair: Pair<'_, Rule>) -> Effect {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
-            Rule::allow_effect => EffectKind::Allow(children(pair).next().map(|d| self.duration(d))),
+            Rule::allow_effect => {
+                EffectKind::Allow(children(pair).next().map(|d| self.duration(d)))
+            }
             Rule::deny_effect => EffectKind::Deny(children(pair).next().map(|s| self.string(s))),
             _ => EffectKind::Approve(children(pair).map(|i| self.approve_item(i)).collect()),
         };
@@ -465,13 +497,18 @@ impl<'t> Converter<'t> {
                         span,
                     }),
             ),
-            Rule::bind_item => ApproveItem::Bind(children(pair).map(|p| self.path(p)).collect(), span),
+            Rule::bind_item => {
+                ApproveItem::Bind(children(pair).map(|p| self.path(p)).collect(), span)
+            }
             _ => {
-                let d = children(pair).next().map(|d| self.duration(d)).unwrap_or(Duration {
-                    seconds: 0,
-                    text: String::new(),
-                    span,
-                });
+                let d = children(pair)
+                    .next()
+                    .map(|d| self.duration(d))
+                    .unwrap_or(Duration {
+                        seconds: 0,
+                        text: String::new(),
+                        span,
+                    });
                 ApproveItem::Ttl(d, span)
             }
         }
@@ -568,10 +605,13 @@ impl<'t> Converter<'t> {
                 }
             }
             Rule::cel_call => {
-                let s = children(pair).next().map(|s| self.string(s)).unwrap_or(Str {
-                    value: String::new(),
-                    span,
-                });
+                let s = children(pair)
+                    .next()
+                    .map(|s| self.string(s))
+                    .unwrap_or(Str {
+                        value: String::new(),
+                        span,
+                    });
                 Expr {
                     kind: ExprKind::Cel(s),
                     span,
@@ -628,7 +668,11 @@ impl<'t> Converter<'t> {
         };
         let windows = it.next().map(|s| self.string(s)).unwrap_or(empty.clone());
         let zone = it.next().map(|s| self.string(s)).unwrap_or(empty);
-        HoursLit { windows, zone, span }
+        HoursLit {
+            windows,
+            zone,
+            span,
+        }
     }
 
     fn list(&mut self, pair: Pair<'_, Rule>) -> List {
@@ -644,7 +688,11 @@ impl<'t> Converter<'t> {
             Rule::number => match pair.as_str().parse::<f64>() {
                 Ok(v) => LiteralKind::Number(v, pair.as_str().to_string()),
                 Err(_) => {
-                    self.error(span, format!("`{}` is not a valid number", pair.as_str()), "here");
+                    self.error(
+                        span,
+                        format!("`{}` is not a valid number", pair.as_str()),
+                        "here",
+                    );
                     LiteralKind::Number(0.0, pair.as_str().to_string())
                 }
             },
@@ -674,7 +722,11 @@ impl<'t> Converter<'t> {
         let text = pair.as_str().to_string();
         let seconds = parse_duration(&text);
         if seconds.is_none() {
-            self.error(span, format!("the duration `{text}` is out of range"), "too long");
+            self.error(
+                span,
+                format!("the duration `{text}` is out of range"),
+                "too long",
+            );
         }
         Duration {
             seconds: seconds.unwrap_or(0),
@@ -686,7 +738,10 @@ impl<'t> Converter<'t> {
     fn string(&mut self, pair: Pair<'_, Rule>) -> Str {
         let span = self.span(&pair);
         let body = pair.as_str();
-        let body = body.strip_prefix('"').and_then(|b| b.strip_suffix('"')).unwrap_or(body);
+        let body = body
+            .strip_prefix('"')
+            .and_then(|b| b.strip_suffix('"'))
+            .unwrap_or(body);
         match unescape(body) {
             Ok(value) => Str { value, span },
             Err(msg) => {
@@ -777,7 +832,10 @@ fn unescape(body: &str) -> Result<String, String> {
             Some('t') => out.push('\t'),
             Some('r') => out.push('\r'),
             Some('u') => {
-                let hex: String = chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
+                if chars.next() != Some('{') {
+                    return Err("write a unicode escape as `\\u{HEX}`".to_string());
+                }
+                let hex: String = chars.by_ref().take_while(|c| *c != '}').collect();
                 let ch = u32::from_str_radix(&hex, 16)
                     .ok()
                     .and_then(char::from_u32)

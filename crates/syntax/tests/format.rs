@@ -8,14 +8,27 @@ use writ_syntax::erase::erase_spans;
 use writ_syntax::{format_source, parse_file, FileId};
 
 fn assert_sound(name: &str, text: &str) -> String {
-    let original = parse_file(FileId(0), text).unwrap_or_else(|d| panic!("{name} does not parse: {d:?}"));
+    let original =
+        parse_file(FileId(0), text).unwrap_or_else(|d| panic!("{name} does not parse: {d:?}"));
     let formatted = format_source(text).unwrap();
-    let reparsed = parse_file(FileId(0), &formatted).unwrap_or_else(|d| panic!("formatted {name} does not parse: {d:?}\n{formatted}"));
-    assert_eq!(erase_spans(original.clone()), erase_spans(reparsed.clone()), "formatting changed the meaning of {name}");
+    let reparsed = parse_file(FileId(0), &formatted)
+        .unwrap_or_else(|d| panic!("formatted {name} does not parse: {d:?}\n{formatted}"));
+    assert_eq!(
+        erase_spans(original.clone()),
+        erase_spans(reparsed.clone()),
+        "formatting changed the meaning of {name}"
+    );
     let before: Vec<&str> = original.comments.iter().map(|c| c.text.as_str()).collect();
     let after: Vec<&str> = reparsed.comments.iter().map(|c| c.text.as_str()).collect();
-    assert_eq!(before, after, "formatting lost or reordered comments of {name}");
-    assert_eq!(format_source(&formatted).unwrap(), formatted, "formatting {name} is not idempotent");
+    assert_eq!(
+        before, after,
+        "formatting lost or reordered comments of {name}"
+    );
+    assert_eq!(
+        format_source(&formatted).unwrap(),
+        formatted,
+        "formatting {name} is not idempotent"
+    );
     formatted
 }
 
@@ -44,7 +57,11 @@ fn bundled_policies_format_soundly() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
     let mut files = Vec::new();
     policy_files(&root, &mut files);
-    assert!(files.len() >= 4, "expected the bundled policy sets under {}", root.display());
+    assert!(
+        files.len() >= 4,
+        "expected the bundled policy sets under {}",
+        root.display()
+    );
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         assert_sound(&f.display().to_string(), &text);

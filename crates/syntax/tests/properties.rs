@@ -28,7 +28,8 @@ fn literal() -> impl Strategy<Value = String> {
         "[a-z .*#\\\\\"]{0,8}".prop_map(|s| writ_syntax::quote(&s)),
         (-1000i64..1000).prop_map(|i| i.to_string()),
         (0u32..1000, 0u32..100).prop_map(|(a, b)| format!("{a}.{b}")),
-        (1u32..100, prop::sample::select(vec!["s", "m", "h", "d"])).prop_map(|(n, u)| format!("{n}{u}")),
+        (1u32..100, prop::sample::select(vec!["s", "m", "h", "d"]))
+            .prop_map(|(n, u)| format!("{n}{u}")),
         any::<bool>().prop_map(|b| b.to_string()),
     ]
 }
@@ -46,7 +47,8 @@ fn operand() -> impl Strategy<Value = String> {
 
 fn op() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
-        "==", "!=", "<", "<=", ">", ">=", "in", "not in", "matches", "has", "has any", "has all", "within",
+        "==", "!=", "<", "<=", ">", ">=", "in", "not in", "matches", "has", "has any", "has all",
+        "within",
     ])
 }
 
@@ -78,7 +80,11 @@ fn effect() -> impl Strategy<Value = String> {
 fn item() -> impl Strategy<Value = String> {
     prop_oneof![
         (expr(), effect(), any::<bool>()).prop_map(|(e, eff, obl)| {
-            let obligations = if obl { " obligations record_session, review(24h), notify(\"x\")" } else { "" };
+            let obligations = if obl {
+                " obligations record_session, review(24h), notify(\"x\")"
+            } else {
+                ""
+            };
             format!("rule \"r\" {{ when {e} {eff}{obligations} }}")
         }),
         (1u32..100, expr()).prop_map(|(p, e)| format!("risk {{ +{p} \"s\" when {e} }}")),
@@ -89,18 +95,25 @@ fn item() -> impl Strategy<Value = String> {
 
 /// Items joined by whitespace, with comments sprinkled between them.
 fn file() -> impl Strategy<Value = String> {
-    prop::collection::vec((item(), prop::option::of("[a-z #\"]{0,12}"), prop::sample::select(vec![" ", "\n", "\n\n", "  \n\t"])), 0..6)
-        .prop_map(|items| {
-            let mut out = String::new();
-            for (item, comment, sep) in items {
-                if let Some(c) = comment {
-                    out.push_str(&format!("# {c}\n"));
-                }
-                out.push_str(&item);
-                out.push_str(sep);
+    prop::collection::vec(
+        (
+            item(),
+            prop::option::of("[a-z #\"]{0,12}"),
+            prop::sample::select(vec![" ", "\n", "\n\n", "  \n\t"]),
+        ),
+        0..6,
+    )
+    .prop_map(|items| {
+        let mut out = String::new();
+        for (item, comment, sep) in items {
+            if let Some(c) = comment {
+                out.push_str(&format!("# {c}\n"));
             }
-            out
-        })
+            out.push_str(&item);
+            out.push_str(sep);
+        }
+        out
+    })
 }
 
 proptest! {

@@ -1,0 +1,72 @@
+//! `writ decide DIR REQUEST.json` and `writ decide DIR --requests FILE.jsonl`.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::load::{engine, read_input};
+
+/// Arguments of `writ decide`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The policy set (a directory of `.writ` files, or one file).
+    pub dir: PathBuf,
+    /// A request JSON file, or `-` for standard input.
+    #[arg(required_unless_present = "requests", conflicts_with = "requests")]
+    pub request: Option<PathBuf>,
+    /// A JSON Lines file of requests: one compact decision per line, in order.
+    #[arg(long)]
+    pub requests: Option<PathBuf>,
+}
+
+/// Prints the decision JSON; exit 0 whatever the decision, 1 for an invalid set or request.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let engine = match engine(&args.dir) {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
+    if let Some(path) = &args.requests {
+        return batch(&engine, &read_input(path)?);
+    }
+    let Some(path) = &args.request else {
+        return Ok(ExitCode::from(2));
+    };
+    let text = read_input(path)?;
+    match engine.bind_str(&text) {
+        Ok(req) => {
+            println!("{}", engine.decide(&req).to_json_pretty());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// One line out per line in (blank lines included, as errors): a bad line gets an error
+/// object and the rest still run; the exit code is 1 when any line was bad.
+fn batch(engine: &writ::Engine, text: &str) -> anyhow::Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut bad = 0usize;
+    for (i, line) in text.lines().enumerate() {
+        match engine.bind_str(line) {
+            Ok(req) => writeln!(out, "{}", engine.decide(&req).to_json())?,
+            Err(e) => {
+                bad += 1;
+                let obj = serde_json::json!({"error": e.to_string(), "line": i + 1});
+                writeln!(out, "{obj}")?;
+            }
+        }
+    }
+    out.flush()?;
+    if bad > 0 {
+        eprintln!(
+            "error: {bad} invalid request line{}",
+            if bad == 1 { "" } else { "s" }
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,141 @@
+//! `writ explain DIR REQUEST.json`: the decision, rule by rule, readable by a person.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use writ::{CondTrace, Explanation, Truth};
+
+use crate::load::{engine, read_input};
+
+/// Arguments of `writ explain`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The policy set (a directory of `.writ` files, or one file).
+    pub dir: PathBuf,
+    /// A request JSON file, or `-` for standard input.
+    pub request: PathBuf,
+    /// Print the explanation as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints the explanation.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let engine = match engine(&args.dir) {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
+    let text = read_input(&args.request)?;
+    match engine.bind_str(&text) {
+        Ok(req) => {
+            let ex = engine.explain(&req);
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&ex)?);
+            } else {
+                print!("{}", render(&ex));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn mark(t: Truth) -> &'static str {
+    match t {
+        Truth::True => "true   ",
+        Truth::False => "false  ",
+        Truth::Unknown => "unknown",
+    }
+}
+
+fn cond(out: &mut String, c: &CondTrace, depth: usize) {
+    let _ = writeln!(out, "{}{}  {}", "    ".repeat(depth), mark(c.value), c.text);
+    for child in &c.children {
+        cond(out, child, depth + 1);
+    }
+}
+
+/// The explanation as text.
+pub fn render(ex: &Explanation) -> String {
+    let mut out = String::new();
+    let d = &ex.decision;
+    let _ = writeln!(
+        out,
+        "decision: {}   risk: {}   policy: {}",
+        d.decision.as_str(),
+        d.risk,
+        d.policy_version
+    );
+    let _ = writeln!(out, "why: {}", ex.reason);
+    if let Some(m) = &d.message {
+        let _ = writeln!(out, "message: {m}");
+    }
+    if let Some(a) = &d.approval {
+        let who: Vec<String> = a
+            .approvers
+            .iter()
+            .map(|c| format!("{} of group \"{}\"", c.count, c.group))
+            .collect();
+        let _ = writeln!(
+            out,
+            "approval: {}; method {}; ttl {}s; binds {}",
+            who.join(" and "),
+            a.method,
+            a.ttl_s,
+            a.bind.join(", ")
+        );
+        let _ = writeln!(out, "digest: {}", a.digest);
+    }
+    if let Some(t) = d.ttl_s {
+        let _ = writeln!(out, "time box: {t}s");
+    }
+    if !d.obligations.is_empty() {
+        let obs: Vec<String> = d
+            .obligations
+            .iter()
+            .map(|o| {
+                if o.args.is_empty() {
+                    o.name.to_string()
+                } else {
+                    format!("{}({})", o.name, o.args.join(", "))
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "obligations: {}", obs.join(", "));
+    }
+    if !d.unknown.is_empty() {
+        let _ = writeln!(out, "missing evidence: {}", d.unknown.join(", "));
+    }
+    if !ex.signals.is_empty() {
+        let _ = writeln!(out, "\nrisk signals:");
+        for s in &ex.signals {
+            let status = if s.counted {
+                format!("+{}", s.points)
+            } else {
+                "  0".into()
+            };
+            let _ = writeln!(out, "  {status:>4}  \"{}\"", s.name);
+            cond(&mut out, &s.condition, 2);
+        }
+    }
+    let _ = writeln!(out, "\nrules:");
+    for r in &ex.rules {
+        let status = match (r.fired, r.won) {
+            (true, true) => "fired, decides",
+            (true, false) => "fired, outranked",
+            (false, _) => "did not fire",
+        };
+        let _ = writeln!(
+            out,
+            "  rule \"{}\" ({}): {status}",
+            r.name,
+            r.effect.as_str()
+        );
+        cond(&mut out, &r.condition, 2);
+    }
+    out
+}

@@ -1,0 +1,195 @@
+//! Combining (LANGUAGE.md §5): deny > approve > allow > (nothing fired: deny); merging
+//! approval requirements (every clause, per group the largest count; the strongest method;
+//! the shortest ttl; the union of bound paths) and obligations (union without duplicates,
+//! over the rules of the winning effect).
+//!
+//! Shared by the compiled evaluator and the reference interpreter: both hand it the
+//! signals that counted and the rules that fired.
+
+use std::sync::Arc;
+
+use writ_check::ir::{Effect, Method, PolicySet};
+
+use crate::decision::{ApprovalOut, ApproverOut, Decision, ObligationOut, SignalHit, Verdict};
+use crate::digest::transaction_digest;
+use crate::request::Request;
+use crate::truth::Truth;
+
+/// What combining needs to know of each rule and signal, computed once per set.
+#[derive(Debug)]
+pub(crate) struct Meta {
+    pub version: Arc<str>,
+    pub rules: Vec<RuleMeta>,
+    pub signals: Vec<(Arc<str>, u32)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RuleMeta {
+    pub name: Arc<str>,
+    pub verdict: Verdict,
+    pub effect: Effect,
+    pub message: Option<Arc<str>>,
+    pub obligations: Vec<ObligationOut>,
+    pub bind: Vec<Arc<str>>,
+}
+
+impl Meta {
+    pub fn new(set: &PolicySet, version: Arc<str>) -> Meta {
+        let rules = set
+            .rules
+            .iter()
+            .map(|r| RuleMeta {
+                name: Arc::from(r.name.as_str()),
+                verdict: match r.effect {
+                    Effect::Allow { .. } => Verdict::Allow,
+                    Effect::Deny { .. } => Verdict::Deny,
+                    Effect::Approve(_) => Verdict::Approve,
+                },
+                message: match &r.effect {
+                    Effect::Deny { message: Some(m) } => Some(Arc::from(m.as_str())),
+                    _ => None,
+                },
+                bind: match &r.effect {
+                    Effect::Approve(a) => a
+                        .bind
+                        .iter()
+                        .map(|p| Arc::from(set.path(*p).text.as_str()))
+                        .collect(),
+                    _ => Vec::new(),
+                },
+                effect: r.effect.clone(),
+                obligations: r
+                    .obligations
+                    .iter()
+                    .map(|o| ObligationOut {
+                        name: Arc::from(o.name.as_str()),
+                        args: o.args.clone().into(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let signals = set
+            .signals
+            .iter()
+            .map(|s| (Arc::from(s.name.as_str()), s.points))
+            .collect();
+        Meta {
+            version,
+            rules,
+            signals,
+        }
+    }
+}
+
+fn push_unique<T: PartialEq>(v: &mut Vec<T>, item: T) {
+    if !v.contains(&item) {
+        v.push(item);
+    }
+}
+
+/// Builds the decision.
+pub(crate) fn combine(
+    meta: &Meta,
+    req: &Request,
+    risk: u32,
+    counted: &[(u32, Truth)],
+    fired: &[(u32, Truth)],
+    rule_unknowns: &[(u32, Vec<String>)],
+    signal_unknowns: &[(u32, Vec<String>)],
+) -> Decision {
+    let signals = counted
+        .iter()
+        .map(|(i, _)| {
+            let (name, points) = &meta.signals[*i as usize];
+            SignalHit {
+                name: name.clone(),
+                points: *points,
+            }
+        })
+        .collect();
+    let winner = fired
+        .iter()
+        .map(|(r, _)| meta.rules[*r as usize].verdict)
+        .max();
+    let mut decision = Decision {
+        decision: winner.unwrap_or(Verdict::Deny),
+        risk,
+        signals,
+        rules: Vec::new(),
+        message: None,
+        obligations: Vec::new(),
+        approval: None,
+        ttl_s: None,
+        unknown: Vec::new(),
+        policy_version: meta.version.clone(),
+    };
+    let Some(winner) = winner else {
+        add_unknowns(&mut decision.unknown, signal_unknowns.iter());
+        return decision;
+    };
+    let mut approvers: Vec<ApproverOut> = Vec::new();
+    let mut method: Option<Method> = None;
+    let mut approval_ttl: Option<u64> = None;
+    let mut bind: Vec<Arc<str>> = Vec::new();
+    for (r, _) in fired {
+        let rule = &meta.rules[*r as usize];
+        if rule.verdict != winner {
+            continue;
+        }
+        decision.rules.push(rule.name.clone());
+        if decision.message.is_none() {
+            decision.message.clone_from(&rule.message);
+        }
+        for o in &rule.obligations {
+            push_unique(&mut decision.obligations, o.clone());
+        }
+        match &rule.effect {
+            Effect::Allow { ttl_s: Some(t) } => {
+                decision.ttl_s = Some(decision.ttl_s.map_or(*t, |d| d.min(*t)))
+            }
+            Effect::Approve(a) => {
+                for clause in &a.approvers {
+                    match approvers.iter_mut().find(|c| *c.group == *clause.group) {
+                        Some(c) => c.count = c.count.max(clause.count),
+                        None => approvers.push(ApproverOut {
+                            count: clause.count,
+                            group: Arc::from(clause.group.as_str()),
+                        }),
+                    }
+                }
+                method = Some(method.map_or(a.method, |m| m.max(a.method)));
+                approval_ttl = Some(approval_ttl.map_or(a.ttl_s, |t| t.min(a.ttl_s)));
+                for p in &rule.bind {
+                    push_unique(&mut bind, p.clone());
+                }
+            }
+            Effect::Allow { ttl_s: None } | Effect::Deny { .. } => {}
+        }
+    }
+    if winner == Verdict::Approve {
+        let digest = transaction_digest(&req.json, bind.iter().map(|p| &**p));
+        decision.approval = Some(ApprovalOut {
+            approvers,
+            method: method.unwrap_or(Method::PhishingResistant).as_str(),
+            ttl_s: approval_ttl.unwrap_or(writ_check::DEFAULT_APPROVAL_TTL_S),
+            bind,
+            digest,
+        });
+    }
+    let winners = rule_unknowns
+        .iter()
+        .filter(|(r, _)| meta.rules[*r as usize].verdict == winner);
+    add_unknowns(&mut decision.unknown, winners);
+    add_unknowns(&mut decision.unknown, signal_unknowns.iter());
+    decision
+}
+
+fn add_unknowns<'a>(out: &mut Vec<Arc<str>>, from: impl Iterator<Item = &'a (u32, Vec<String>)>) {
+    for (_, paths) in from {
+        for p in paths {
+            if !out.iter().any(|q| **q == **p) {
+                out.push(Arc::from(p.as_str()));
+            }
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! The compiler: typed IR → the structure the hot path runs.
+//!
+//! - a flat arena of condition nodes (`u32` indices, children in one shared array);
+//! - atomic predicates deduplicated across the whole set, so a predicate shared by many
+//!   rules is evaluated at most once per request (memoised per request);
+//! - strings interned: a request string is compared by id;
+//! - rules indexed by action: exact names hashed, patterns grouped, and for every exact
+//!   action the full candidate list (rules for it, pattern rules that match it, rules with
+//!   no action constraint) precomputed and sorted;
+//! - CIDR sets as sorted, merged ranges (v4 and v6) for binary search;
+//! - `hours` windows as minute-of-week bitmaps with their zone;
+//! - CEL programs compiled at load (by the checker) and placed last among siblings.
+//!
+//! Architecture Invariant: the compiled set carries no spans and no pest type; the IR it
+//! came from stays beside it for explanations.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use jiff::tz::TimeZone;
+use rustc_hash::FxHashMap;
+use writ_check::glob::Glob;
+use writ_check::ir::{
+    AtomKind, CmpOp, Cond, Operand, PathId, PathInfo, PolicySet, SetOperand, Value,
+};
+use writ_check::net::CidrSet;
+use writ_check::types::Type;
+use writ_check::CelExpr;
+
+use crate::request::NO_ID;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A constant in a compiled predicate.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum CVal {
+    Str(u32, Arc<str>),
+    Int(i64),
+    Num(f64),
+    Bool(bool),
+    Dur(u64),
+    Ip(IpAddr),
+    Time(jiff::Timestamp),
+}
+
+/// One side of a compiled test.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Opd {
+    Slot(u32),
+    /// The computed risk score.
+    Risk,
+    Const(CVal),
+}
+
+/// The right side of a compiled set operator.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum SetOpd {
+    /// Sorted interned ids, and whether some constant was not interned (never: all
+    /// constants are interned at compile time).
+    Ids(Box<[u32]>),
+    Slot(u32),
+}
+
+/// A compiled atomic predicate.
+#[derive(Clone, Debug)]
+pub(crate) enum Pred {
+    Truthy(u32),
+    Cmp { a: Opd, op: CmpOp, b: Opd },
+    InStrIds { v: Opd, ids: Box<[u32]> },
+    InList { v: Opd, list: Box<[CVal]> },
+    InSet { v: Opd, set: u32 },
+    InCidr { v: Opd, cidr: u32 },
+    InHours { v: Opd, hours: u32 },
+    Matches { v: Opd, glob: Arc<Glob> },
+    Has { set: u32, item: Opd },
+    HasAny { set: u32, items: SetOpd },
+    HasAll { set: u32, items: SetOpd },
+    Within { set: u32, items: SetOpd },
+    Cel(Arc<CelExpr>),
+}
+
+/// A node of the condition arena.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Node {
+    Const(bool),
+    Pred(u32),
+    Not(u32),
+    /// Children are `kids[start..start + len]`.
+    And(u32, u32),
+    Or(u32, u32),
+}
+
+/// CIDR networks as sorted, merged, inclusive ranges.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Ranges {
+    pub v4: Vec<(u32, u32)>,
+    pub v6: Vec<(u128, u128)>,
+}
+
+fn merge<T: Ord + Copy>(mut r: Vec<(T, T)>, next: impl Fn(T) -> Option<T>) -> Vec<(T, T)> {
+    r.sort_unstable();
+    let mut out: Vec<(T, T)> = Vec::with_capacity(r.len());
+    for (s, e) in r {
+        match out.last_mut() {
+            Some(last) if next(last.1).is_none_or(|n| s <= n) => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+fn in_ranges<T: Ord + Copy>(r: &[(T, T)], x: T) -> bool {
+    let i = r.partition_point(|(s, _)| *s <= x);
+    i > 0 && r[i - 1].1 >= x
+}
+
+impl Ranges {
+    fn new(set: &CidrSet) -> Ranges {
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        for n in &set.nets {
+            match n {
+                ipnet::IpNet::V4(n) => v4.push((u32::from(n.network()), u32::from(n.broadcast()))),
+                ipnet::IpNet::V6(n) => {
+                    v6.push((u128::from(n.network()), u128::from(n.broadcast())))
+                }
+            }
+        }
+        Ranges {
+            v4: merge(v4, |x| x.checked_add(1)),
+            v6: merge(v6, |x| x.checked_add(1)),
+        }
+    }
+
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => in_ranges(&self.v4, u32::from(*a)),
+            IpAddr::V6(a) => match a.to_ipv4_mapped() {
+                // An IPv4-mapped IPv6 address is the IPv4 address it carries.
+                Some(v4) => in_ranges(&self.v4, u32::from(v4)),
+                None => in_ranges(&self.v6, u128::from(*a)),
+            },
+        }
+    }
+}
+
+/// An `hours` window as a minute-of-week bitmap in its zone.
+#[derive(Clone, Debug)]
+pub(crate) struct HoursBits {
+    pub zone: TimeZone,
+    pub bits: Vec<u64>,
+}
+
+impl HoursBits {
+    pub fn contains(&self, at: jiff::Timestamp) -> bool {
+        let offset = i64::from(self.zone.to_offset(at).seconds());
+        let local = at.as_second() + offset;
+        let days = local.div_euclid(86_400);
+        // 1970-01-01 was a Thursday: weekday 3 when Monday is 0.
+        let weekday = (days + 3).rem_euclid(7);
+        let minute = local.rem_euclid(86_400) / 60;
+        let i = usize::try_from(weekday * 1440 + minute).unwrap_or(0);
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+}
+
+/// A compiled rule.
+#[derive(Clone, Debug)]
+pub(crate) struct CRule {
+    pub node: u32,
+    /// An allow rule fires only on `true`; deny and approve rules on `unknown` too.
+    pub allow: bool,
+}
+
+/// A policy set compiled for evaluation.
+#[derive(Debug)]
+pub struct Compiled {
+    /// Unique per compilation (requests bound for another compilation are re-bound).
+    pub(crate) id: u64,
+    pub(crate) paths: Vec<PathInfo>,
+    pub(crate) known: Vec<(String, Type)>,
+    /// The slot of `time`, when the set reads it.
+    pub(crate) time_path: Option<u32>,
+    /// The slot of `action`, when the set reads it.
+    pub(crate) action_path: Option<u32>,
+    interner: FxHashMap<Arc<str>, u32>,
+    pub(crate) preds: Vec<Pred>,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) kids: Vec<u32>,
+    pub(crate) rules: Vec<CRule>,
+    /// Signal condition nodes and points.
+    pub(crate) signals: Vec<(u32, u32)>,
+    pub(crate) by_action: FxHashMap<Arc<str>, Box<[u32]>>,
+    pub(crate) globs: Vec<(Arc<Glob>, Box<[u32]>)>,
+    pub(crate) global: Box<[u32]>,
+    pub(crate) all: Box<[u32]>,
+    pub(crate) ranges: Vec<Ranges>,
+    pub(crate) hours: Vec<HoursBits>,
+}
+
+impl Compiled {
+    /// The interned id of a string, [`NO_ID`] when the set never mentions it.
+    pub(crate) fn intern_id(&self, s: &str) -> u32 {
+        self.interner.get(s).copied().unwrap_or(NO_ID)
+    }
+
+    /// Number of atomic predicates after sharing.
+    pub fn predicate_count(&self) -> usize {
+        self.preds.len()
+    }
+
+    /// Number of condition nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// An estimate of the heap bytes the compiled structure holds.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let lists: usize = self
+            .by_action
+            .iter()
+            .map(|(k, v)| k.len() + v.len() * 4 + 48)
+            .sum();
+        let globs: usize = self
+            .globs
+            .iter()
+            .map(|(g, v)| g.pattern.len() * 2 + v.len() * 4 + 64)
+            .sum();
+        let interned: usize = self.interner.keys().map(|k| k.len() + 40).sum();
+        self.preds.len() * size_of::<Pred>()
+            + self.nodes.len() * size_of::<Node>()
+            + self.kids.len() * 4
+            + self.rules.len() * size_of::<CRule>()
+            + lists
+            + globs
+            + interned
+            + self
+                .ranges
+                .iter()
+                .map(|r| r.v4.len() * 8 + r.v6.len() * 32)
+                .sum::<usize>()
+            + self.hours.iter().map(|h| h.bits.len() * 8).sum::<usize>()
+    }
+}
+
+/// What a rule's condition says about the action.
+enum ActionKey {
+    Exact(Vec<Arc<str>>),
+    Glob(Vec<Arc<Glob>>),
+    Mixed(Vec<Arc<str>>, Vec<Arc<Glob>>),
+    Any,
+}
+
+struct Builder<'a> {
+    set: &'a PolicySet,
+    interner: FxHashMap<Arc<str>, u32>,
+    pred_index: FxHashMap<String, u32>,
+    preds: Vec<Pred>,
+    nodes: Vec<Node>,
+    kids: Vec<u32>,
+    ranges: Vec<Ranges>,
+    range_index: FxHashMap<usize, u32>,
+    hours: Vec<HoursBits>,
+    hours_index: FxHashMap<usize, u32>,
+}
+
+/// Compiles a checked policy set.
+pub fn compile(set: &PolicySet) -> Compiled {
+    let mut b = Builder {
+        set,
+        interner: FxHashMap::default(),
+        pred_index: FxHashMap::default(),
+        preds: Vec::new(),
+        nodes: Vec::new(),
+        kids: Vec::new(),
+        ranges: Vec::new(),
+        range_index: FxHashMap::default(),
+        hours: Vec::new(),
+        hours_index: FxHashMap::default(),
+    };
+    let signals = set
+        .signals
+        .iter()
+        .map(|s| (b.cond(&s.cond), s.points))
+        .collect();
+    let rules: Vec<CRule> = set
+        .rules
+        .iter()
+        .map(|r| CRule {
+            node: b.cond(&r.cond),
+            allow: matches!(r.effect, writ_check::ir::Effect::Allow { .. }),
+        })
+        .collect();
+
+    let action_id = set.path_id("action");
+    let mut exact: FxHashMap<Arc<str>, Vec<u32>> = FxHashMap::default();
+    let mut globs: Vec<(Arc<Glob>, Vec<u32>)> = Vec::new();
+    let mut global = Vec::new();
+    for (i, r) in set.rules.iter().enumerate() {
+        let i = u32::try_from(i).unwrap_or(u32::MAX);
+        let key = action_id.map_or(ActionKey::Any, |a| action_key(&r.cond, a));
+        let (names, patterns) = match key {
+            ActionKey::Exact(n) => (n, Vec::new()),
+            ActionKey::Glob(g) => (Vec::new(), g),
+            ActionKey::Mixed(n, g) => (n, g),
+            ActionKey::Any => {
+                global.push(i);
+                continue;
+            }
+        };
+        for n in names {
+            let list = exact.entry(n).or_default();
+            if list.last() != Some(&i) {
+                list.push(i);
+            }
+        }
+        for g in patterns {
+            match globs.iter_mut().find(|(h, _)| h.pattern == g.pattern) {
+                Some((_, list)) => {
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
+                }
+                None => globs.push((g, vec![i])),
+            }
+        }
+    }
+    let by_action = exact
+        .into_iter()
+        .map(|(name, mut list)| {
+            list.extend_from_slice(&global);
+            for (g, rules) in &globs {
+                if g.matches(&name) {
+                    list.extend_from_slice(rules);
+                }
+            }
+            list.sort_unstable();
+            list.dedup();
+            (name, list.into_boxed_slice())
+        })
+        .collect();
+    let all: Box<[u32]> = (0..u32::try_from(set.rules.len()).unwrap_or(u32::MAX)).collect();
+    Compiled {
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        paths: set.paths.clone(),
+        known: set.known.clone(),
+        time_path: set.path_id("time").map(|p| p.0),
+        action_path: action_id.map(|p| p.0),
+        interner: b.interner,
+        preds: b.preds,
+        nodes: b.nodes,
+        kids: b.kids,
+        rules,
+        signals,
+        by_action,
+        globs: globs
+            .into_iter()
+            .map(|(g, l)| (g, l.into_boxed_slice()))
+            .collect(),
+        global: global.into_boxed_slice(),
+        all,
+        ranges: b.ranges,
+        hours: b.hours,
+    }
+}
+
+fn is_action(op: &Operand, action: PathId) -> bool {
+    matches!(op, Operand::Path(p) if *p == action)
+}
+
+/// The action constraint a condition implies (sound only when the action is known).
+fn action_key(cond: &Cond, action: PathId) -> ActionKey {
+    match cond {
+        Cond::Atom(atom) => match &atom.kind {
+            AtomKind::Compare {
+                lhs,
+                op: CmpOp::Eq,
+                rhs,
+            } => match (lhs, rhs) {
+                (l, Operand::Const(Value::String(s))) | (Operand::Const(Value::String(s)), l)
+                    if is_action(l, action) =>
+                {
+                    ActionKey::Exact(vec![s.clone()])
+                }
+                _ => ActionKey::Any,
+            },
+            AtomKind::InList { value, list } if is_action(value, action) => ActionKey::Exact(
+                list.iter()
+                    .filter_map(|v| match v {
+                        Value::String(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            AtomKind::Matches { value, glob } if is_action(value, action) => {
+                if glob.is_exact() {
+                    ActionKey::Exact(vec![Arc::from(glob.pattern.as_str())])
+                } else {
+                    ActionKey::Glob(vec![glob.clone()])
+                }
+            }
+            _ => ActionKey::Any,
+        },
+        Cond::Const(false) => ActionKey::Exact(Vec::new()),
+        // Any conjunct that pins the action pins the whole conjunction.
+        Cond::And(parts) => parts
+            .iter()
+            .map(|p| action_key(p, action))
+            .find(|k| !matches!(k, ActionKey::Any))
+            .unwrap_or(ActionKey::Any),
+        // A disjunction is pinned only when every part is.
+        Cond::Or(parts) => {
+            let mut names = Vec::new();
+            let mut patterns = Vec::new();
+            for p in parts {
+                match action_key(p, action) {
+                    ActionKey::Exact(n) => names.extend(n),
+                    ActionKey::Glob(g) => patterns.extend(g),
+                    ActionKey::Mixed(n, g) => {
+                        names.extend(n);
+                        patterns.extend(g);
+                    }
+                    ActionKey::Any => return ActionKey::Any,
+                }
+            }
+            match (names.is_empty(), patterns.is_empty()) {
+                (_, true) => ActionKey::Exact(names),
+                (true, false) => ActionKey::Glob(patterns),
+                (false, false) => ActionKey::Mixed(names, patterns),
+            }
+        }
+        Cond::Const(true) | Cond::Not(_) => ActionKey::Any,
+    }
+}
+
+fn has_cel(cond: &Cond) -> bool {
+    match cond {
+        Cond::Atom(a) => matches!(a.kind, AtomKind::Cel(_)),
+        Cond::Not(c) => has_cel(c),
+        Cond::And(p) | Cond::Or(p) => p.iter().any(has_cel),
+        Cond::Const(_) => false,
+    }
+}
+
+impl Builder<'_> {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(id) = self.interner.get(s) {
+            return *id;
+        }
+        let id = u32::try_from(self.interner.len()).unwrap_or(NO_ID - 1);
+        self.interner.insert(Arc::from(s), id);
+        id
+    }
+
+    fn push(&mut self, n: Node) -> u32 {
+        self.nodes.push(n);
+        u32::try_from(self.nodes.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    fn cond(&mut self, c: &Cond) -> u32 {
+        match c {
+            Cond::Const(b) => self.push(Node::Const(*b)),
+            Cond::Atom(a) => {
+                let p = self.pred(&a.kind);
+                self.push(Node::Pred(p))
+            }
+            Cond::Not(inner) => {
+                let i = self.cond(inner);
+                self.push(Node::Not(i))
+            }
+            Cond::And(parts) | Cond::Or(parts) => {
+                // CEL runs last: cheap siblings first, so short-circuiting skips it.
+                let mut order: Vec<&Cond> = parts.iter().filter(|p| !has_cel(p)).collect();
+                order.extend(parts.iter().filter(|p| has_cel(p)));
+                let children: Vec<u32> = order.into_iter().map(|p| self.cond(p)).collect();
+                let start = u32::try_from(self.kids.len()).unwrap_or(u32::MAX);
+                let len = u32::try_from(children.len()).unwrap_or(u32::MAX);
+                self.kids.extend(children);
+                if matches!(c, Cond::And(_)) {
+                    self.push(Node::And(start, len))
+                } else {
+                    self.push(Node::Or(start, len))
+                }
+            }
+        }
+    }
+
+    fn pred(&mut self, kind: &AtomKind) -> u32 {
+        let key = format!("{kind:?}");
+        if let Some(i) = self.pred_index.get(&key) {
+            return *i;
+        }
+        let pred = self.lower(kind);
+        self.preds.push(pred);
+        let i = u32::try_from(self.preds.len() - 1).unwrap_or(u32::MAX);
+        self.pred_index.insert(key, i);
+        i
+    }
+
+    fn cval(&mut self, v: &Value) -> CVal {
+        match v {
+            Value::String(s) => CVal::Str(self.intern(s), s.clone()),
+            Value::Int(i) => CVal::Int(*i),
+            Value::Number(n) => CVal::Num(*n),
+            Value::Bool(b) => CVal::Bool(*b),
+            Value::Duration(d) => CVal::Dur(*d),
+            Value::Ip(ip) => CVal::Ip(*ip),
+            Value::Time(t) => CVal::Time(*t),
+        }
+    }
+
+    fn opd(&mut self, o: &Operand) -> Opd {
+        match o {
+            Operand::Path(p) if self.set.path(*p).text == "risk" => Opd::Risk,
+            Operand::Path(p) => Opd::Slot(p.0),
+            Operand::Const(v) => Opd::Const(self.cval(v)),
+        }
+    }
+
+    fn set_opd(&mut self, s: &SetOperand) -> SetOpd {
+        match s {
+            SetOperand::Const(items) => {
+                let mut ids: Vec<u32> = items.iter().map(|s| self.intern(s)).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                SetOpd::Ids(ids.into())
+            }
+            SetOperand::Path(p) => SetOpd::Slot(p.0),
+        }
+    }
+
+    fn lower(&mut self, kind: &AtomKind) -> Pred {
+        match kind {
+            AtomKind::Truthy(p) => Pred::Truthy(p.0),
+            AtomKind::Compare { lhs, op, rhs } => {
+                let (a, b) = (self.opd(lhs), self.opd(rhs));
+                Pred::Cmp { a, op: *op, b }
+            }
+            AtomKind::InList { value, list } => {
+                let v = self.opd(value);
+                if list.iter().all(|x| matches!(x, Value::String(_))) && !list.is_empty() {
+                    let mut ids: Vec<u32> = list
+                        .iter()
+                        .filter_map(|x| match x {
+                            Value::String(s) => Some(self.intern(s)),
+                            _ => None,
+                        })
+                        .collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    Pred::InStrIds { v, ids: ids.into() }
+                } else {
+                    let list = list.iter().map(|x| self.cval(x)).collect();
+                    Pred::InList { v, list }
+                }
+            }
+            AtomKind::InSet { value, set } => Pred::InSet {
+                v: self.opd(value),
+                set: set.0,
+            },
+            AtomKind::InCidr { value, nets } => {
+                let v = self.opd(value);
+                let key = Arc::as_ptr(nets) as usize;
+                let cidr = match self.range_index.get(&key) {
+                    Some(i) => *i,
+                    None => {
+                        self.ranges.push(Ranges::new(nets));
+                        let i = u32::try_from(self.ranges.len() - 1).unwrap_or(u32::MAX);
+                        self.range_index.insert(key, i);
+                        i
+                    }
+                };
+                Pred::InCidr { v, cidr }
+            }
+            AtomKind::InHours { value, hours } => {
+                let v = self.opd(value);
+                let key = Arc::as_ptr(hours) as usize;
+                let h = match self.hours_index.get(&key) {
+                    Some(i) => *i,
+                    None => {
+                        self.hours.push(HoursBits {
+                            zone: hours.zone.clone(),
+                            bits: hours.week_bitmap(),
+                        });
+                        let i = u32::try_from(self.hours.len() - 1).unwrap_or(u32::MAX);
+                        self.hours_index.insert(key, i);
+                        i
+                    }
+                };
+                Pred::InHours { v, hours: h }
+            }
+            AtomKind::Matches { value, glob } => Pred::Matches {
+                v: self.opd(value),
+                glob: glob.clone(),
+            },
+            AtomKind::Has { set, item } => Pred::Has {
+                set: set.0,
+                item: self.opd(item),
+            },
+            AtomKind::HasAny { set, items } => Pred::HasAny {
+                set: set.0,
+                items: self.set_opd(items),
+            },
+            AtomKind::HasAll { set, items } => Pred::HasAll {
+                set: set.0,
+                items: self.set_opd(items),
+            },
+            AtomKind::Within { set, items } => Pred::Within {
+                set: set.0,
+                items: self.set_opd(items),
+            },
+            AtomKind::Cel(c) => Pred::Cel(c.clone()),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The decision, serialised exactly as LANGUAGE.md §6 (plus `policy_version`).
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// The three answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Go ahead.
+    Allow,
+    /// Go ahead once the approval is granted.
+    Approve,
+    /// Refused.
+    Deny,
+}
+
+impl Verdict {
+    /// `allow`, `approve` or `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Approve => "approve",
+            Verdict::Deny => "deny",
+        }
+    }
+}
+
+/// A risk signal that counted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SignalHit {
+    /// The signal's name.
+    pub name: Arc<str>,
+    /// Its points.
+    pub points: u32,
+}
+
+/// An obligation the service must carry out.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct ObligationOut {
+    /// Its name.
+    pub name: Arc<str>,
+    /// Its arguments, as written.
+    pub args: Arc<[String]>,
+}
+
+/// One merged approver clause.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApproverOut {
+    /// How many distinct approvers.
+    pub count: u32,
+    /// From which group.
+    pub group: Arc<str>,
+}
+
+/// The merged approval requirements and the transaction binding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApprovalOut {
+    /// Every clause must be met, by distinct approvers.
+    pub approvers: Vec<ApproverOut>,
+    /// The weakest acceptable evidence.
+    pub method: &'static str,
+    /// Lifetime of the approval, seconds.
+    pub ttl_s: u64,
+    /// The bound paths, as written.
+    pub bind: Vec<Arc<str>>,
+    /// `sha256:` + hex of the transaction digest (§6).
+    pub digest: String,
+}
+
+/// The engine's answer to one request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// `allow`, `deny` or `approve`.
+    pub decision: Verdict,
+    /// Risk score, 0..=100.
+    pub risk: u32,
+    /// The signals that counted, in set order.
+    pub signals: Vec<SignalHit>,
+    /// The rules that produced the decision (empty when nothing fired).
+    pub rules: Vec<Arc<str>>,
+    /// The winning deny rule's message.
+    pub message: Option<Arc<str>>,
+    /// Obligations of the winning rules, without duplicates.
+    pub obligations: Vec<ObligationOut>,
+    /// For `approve`: the merged requirements.
+    pub approval: Option<ApprovalOut>,
+    /// For a time-boxed `allow for D`: the shortest box, seconds.
+    pub ttl_s: Option<u64>,
+    /// Missing paths that made a winning rule fire or a signal count.
+    pub unknown: Vec<Arc<str>>,
+    /// Content hash of the policy set that decided.
+    pub policy_version: Arc<str>,
+}
+
+impl Decision {
+    /// The decision as compact JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// The decision as indented JSON.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}

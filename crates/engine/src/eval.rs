@@ -1,0 +1,463 @@
+//! The hot path: evaluates a compiled set against a bound request.
+//!
+//! Risk signals first (the score is needed by rules that read `risk`), then only the rules
+//! the action index selects. Predicates are memoised per request in a thread-local
+//! scratch stamped with a generation counter, so nothing is cleared or allocated per
+//! request; short-circuiting follows Kleene logic.
+//!
+//! Architecture Invariant: evaluation does no I/O and takes no lock.
+
+use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::net::IpAddr;
+
+use jiff::Timestamp;
+use writ_check::ir::CmpOp;
+
+use crate::cel_run;
+use crate::compile::{CVal, Compiled, Node, Opd, Pred, SetOpd};
+use crate::request::{Request, SetVal, Slot, NO_ID};
+use crate::truth::Truth;
+
+/// What one evaluation produced: the risk, the counted signals and the fired rules (each
+/// with the truth of its condition, in set order), and for those that counted or fired on
+/// `unknown`, the paths whose absence made them so.
+#[derive(Debug)]
+pub(crate) struct Outcome<'s> {
+    pub risk: u32,
+    pub counted: &'s [(u32, Truth)],
+    pub fired: &'s [(u32, Truth)],
+    pub rule_unknowns: Vec<(u32, Vec<String>)>,
+    pub signal_unknowns: Vec<(u32, Vec<String>)>,
+}
+
+/// Per-thread scratch: predicate memo (generation-stamped), candidate and outcome buffers.
+#[derive(Default)]
+struct Scratch {
+    set_id: u64,
+    generation: u32,
+    memo: Vec<(u32, Truth)>,
+    candidates: Vec<u32>,
+    counted: Vec<(u32, Truth)>,
+    fired: Vec<(u32, Truth)>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// A borrowed scalar.
+#[derive(Clone, Copy, Debug)]
+enum V<'a> {
+    Str(u32, &'a str),
+    Int(i64),
+    Num(f64),
+    Bool(bool),
+    Dur(u64),
+    Ip(IpAddr),
+    Time(Timestamp),
+}
+
+fn slot_val(s: &Slot) -> Option<V<'_>> {
+    Some(match s {
+        Slot::Str(id, t) => V::Str(*id, t),
+        Slot::Int(i) => V::Int(*i),
+        Slot::Num(n) => V::Num(*n),
+        Slot::Bool(b) => V::Bool(*b),
+        Slot::Dur(d) => V::Dur(*d),
+        Slot::Ip(ip) => V::Ip(*ip),
+        Slot::Time(t) => V::Time(*t),
+        Slot::Missing | Slot::Set(_) | Slot::Object => return None,
+    })
+}
+
+fn cval(c: &CVal) -> V<'_> {
+    match c {
+        CVal::Str(id, s) => V::Str(*id, s),
+        CVal::Int(i) => V::Int(*i),
+        CVal::Num(n) => V::Num(*n),
+        CVal::Bool(b) => V::Bool(*b),
+        CVal::Dur(d) => V::Dur(*d),
+        CVal::Ip(ip) => V::Ip(*ip),
+        CVal::Time(t) => V::Time(*t),
+    }
+}
+
+fn num(v: V<'_>) -> Option<f64> {
+    match v {
+        V::Int(i) => Some(i as f64),
+        V::Num(n) => Some(n),
+        _ => None,
+    }
+}
+
+fn equal(a: V<'_>, b: V<'_>) -> bool {
+    match (a, b) {
+        (V::Str(x, s), V::Str(y, t)) => {
+            if x != NO_ID && y != NO_ID {
+                x == y
+            } else {
+                s == t
+            }
+        }
+        (V::Int(x), V::Int(y)) => x == y,
+        (V::Bool(x), V::Bool(y)) => x == y,
+        (V::Dur(x), V::Dur(y)) => x == y,
+        (V::Ip(x), V::Ip(y)) => x == y,
+        (V::Time(x), V::Time(y)) => x == y,
+        (x, y) => matches!((num(x), num(y)), (Some(p), Some(q)) if p == q),
+    }
+}
+
+fn order(a: V<'_>, b: V<'_>) -> Option<Ordering> {
+    match (a, b) {
+        (V::Int(x), V::Int(y)) => Some(x.cmp(&y)),
+        (V::Dur(x), V::Dur(y)) => Some(x.cmp(&y)),
+        (V::Time(x), V::Time(y)) => Some(x.cmp(&y)),
+        (x, y) => num(x)?.partial_cmp(&num(y)?),
+    }
+}
+
+fn compare(a: V<'_>, op: CmpOp, b: V<'_>) -> Truth {
+    let r = match op {
+        CmpOp::Eq => Some(equal(a, b)),
+        CmpOp::Ne => Some(!equal(a, b)),
+        CmpOp::Lt => order(a, b).map(Ordering::is_lt),
+        CmpOp::Le => order(a, b).map(Ordering::is_le),
+        CmpOp::Gt => order(a, b).map(Ordering::is_gt),
+        CmpOp::Ge => order(a, b).map(Ordering::is_ge),
+    };
+    // Incomparable values (NaN) are unknown, never an accidental `false`.
+    Truth::from_option(r)
+}
+
+struct Ctx<'a> {
+    set: &'a Compiled,
+    req: &'a Request,
+    risk: u32,
+}
+
+impl<'a> Ctx<'a> {
+    fn val(&self, o: &'a Opd) -> Option<V<'a>> {
+        match o {
+            Opd::Slot(i) => slot_val(&self.req.slots[*i as usize]),
+            Opd::Risk => Some(V::Int(i64::from(self.risk))),
+            Opd::Const(c) => Some(cval(c)),
+        }
+    }
+
+    fn set_val(&self, i: u32) -> Option<&'a SetVal> {
+        match &self.req.slots[i as usize] {
+            Slot::Set(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn pred(&self, p: &'a Pred) -> Truth {
+        match p {
+            Pred::Truthy(i) => match self.req.slots[*i as usize] {
+                Slot::Bool(b) => Truth::from_bool(b),
+                _ => Truth::Unknown,
+            },
+            Pred::Cmp { a, op, b } => match (self.val(a), self.val(b)) {
+                (Some(x), Some(y)) => compare(x, *op, y),
+                _ => Truth::Unknown,
+            },
+            Pred::InStrIds { v, ids } => match self.val(v) {
+                Some(V::Str(id, _)) => {
+                    Truth::from_bool(id != NO_ID && ids.binary_search(&id).is_ok())
+                }
+                _ => Truth::Unknown,
+            },
+            Pred::InList { v, list } => match self.val(v) {
+                Some(x) => Truth::from_bool(list.iter().any(|c| equal(x, cval(c)))),
+                None => Truth::Unknown,
+            },
+            Pred::InSet { v, set } => match (self.val(v), self.set_val(*set)) {
+                (Some(V::Str(id, text)), Some(s)) => Truth::from_bool(if id != NO_ID {
+                    s.ids.binary_search(&id).is_ok()
+                } else {
+                    s.texts.iter().any(|t| &**t == text)
+                }),
+                _ => Truth::Unknown,
+            },
+            Pred::InCidr { v, cidr } => match self.val(v) {
+                Some(V::Ip(ip)) => Truth::from_bool(self.set.ranges[*cidr as usize].contains(&ip)),
+                _ => Truth::Unknown,
+            },
+            Pred::InHours { v, hours } => match self.val(v) {
+                Some(V::Time(t)) => Truth::from_bool(self.set.hours[*hours as usize].contains(t)),
+                _ => Truth::Unknown,
+            },
+            Pred::Matches { v, glob } => match self.val(v) {
+                Some(V::Str(_, s)) => Truth::from_bool(glob.matches(s)),
+                _ => Truth::Unknown,
+            },
+            Pred::Has { set, item } => match (self.set_val(*set), self.val(item)) {
+                (Some(s), Some(V::Str(id, text))) => Truth::from_bool(if id != NO_ID {
+                    s.ids.binary_search(&id).is_ok()
+                } else {
+                    s.texts.iter().any(|t| &**t == text)
+                }),
+                _ => Truth::Unknown,
+            },
+            Pred::HasAny { set, items } => self.set_pair(*set, items, |s, o| match o {
+                Other::Ids(ids) => ids.iter().any(|i| s.ids.binary_search(i).is_ok()),
+                Other::Set(o) => o.texts.iter().any(|t| s.texts.contains(t)),
+            }),
+            Pred::HasAll { set, items } => self.set_pair(*set, items, |s, o| match o {
+                Other::Ids(ids) => ids.iter().all(|i| s.ids.binary_search(i).is_ok()),
+                Other::Set(o) => o.texts.iter().all(|t| s.texts.contains(t)),
+            }),
+            Pred::Within { set, items } => self.set_pair(*set, items, |s, o| match o {
+                Other::Ids(ids) => !s.foreign && s.ids.iter().all(|i| ids.binary_search(i).is_ok()),
+                Other::Set(o) => s.texts.iter().all(|t| o.texts.contains(t)),
+            }),
+            Pred::Cel(c) => cel_run::run(c, &self.req.json),
+        }
+    }
+
+    fn set_pair(
+        &self,
+        set: u32,
+        items: &'a SetOpd,
+        f: impl Fn(&SetVal, Other<'_>) -> bool,
+    ) -> Truth {
+        let Some(s) = self.set_val(set) else {
+            return Truth::Unknown;
+        };
+        match items {
+            SetOpd::Ids(ids) => Truth::from_bool(f(s, Other::Ids(ids))),
+            SetOpd::Slot(o) => match self.set_val(*o) {
+                Some(o) => Truth::from_bool(f(s, Other::Set(o))),
+                None => Truth::Unknown,
+            },
+        }
+    }
+}
+
+enum Other<'a> {
+    Ids(&'a [u32]),
+    Set(&'a SetVal),
+}
+
+struct Run<'a, 'c> {
+    ctx: Ctx<'a>,
+    memo: &'c mut [(u32, Truth)],
+    generation: u32,
+}
+
+impl Run<'_, '_> {
+    fn node(&mut self, n: u32) -> Truth {
+        match self.ctx.set.nodes[n as usize] {
+            Node::Const(b) => Truth::from_bool(b),
+            Node::Pred(p) => self.pred(p),
+            Node::Not(c) => self.node(c).not(),
+            Node::And(start, len) => {
+                let mut acc = Truth::True;
+                for k in start..start + len {
+                    let child = self.ctx.set.kids[k as usize];
+                    match self.node(child) {
+                        Truth::False => return Truth::False,
+                        Truth::Unknown => acc = Truth::Unknown,
+                        Truth::True => {}
+                    }
+                }
+                acc
+            }
+            Node::Or(start, len) => {
+                let mut acc = Truth::False;
+                for k in start..start + len {
+                    let child = self.ctx.set.kids[k as usize];
+                    match self.node(child) {
+                        Truth::True => return Truth::True,
+                        Truth::Unknown => acc = Truth::Unknown,
+                        Truth::False => {}
+                    }
+                }
+                acc
+            }
+        }
+    }
+
+    fn pred(&mut self, p: u32) -> Truth {
+        let slot = &mut self.memo[p as usize];
+        if slot.0 == self.generation {
+            return slot.1;
+        }
+        let t = self.ctx.pred(&self.ctx.set.preds[p as usize]);
+        self.memo[p as usize] = (self.generation, t);
+        t
+    }
+
+    /// Collects the request paths whose absence made node `n` unknown.
+    fn unknown_paths(&mut self, n: u32, out: &mut Vec<u32>, cel: &mut Vec<String>) {
+        if self.node(n) != Truth::Unknown {
+            return;
+        }
+        match self.ctx.set.nodes[n as usize] {
+            Node::Const(_) => {}
+            Node::Pred(p) => missing_in_pred(&self.ctx, &self.ctx.set.preds[p as usize], out, cel),
+            Node::Not(c) => self.unknown_paths(c, out, cel),
+            Node::And(start, len) | Node::Or(start, len) => {
+                for k in start..start + len {
+                    let child = self.ctx.set.kids[k as usize];
+                    self.unknown_paths(child, out, cel);
+                }
+            }
+        }
+    }
+}
+
+fn missing_in_pred(ctx: &Ctx<'_>, p: &Pred, out: &mut Vec<u32>, cel: &mut Vec<String>) {
+    let mut slot = |o: &Opd| {
+        if let Opd::Slot(i) = o {
+            if matches!(ctx.req.slots[*i as usize], Slot::Missing) {
+                out.push(*i);
+            }
+        }
+    };
+    match p {
+        Pred::Truthy(i) => slot(&Opd::Slot(*i)),
+        Pred::Cmp { a, b, .. } => {
+            slot(a);
+            slot(b);
+        }
+        Pred::InStrIds { v, .. }
+        | Pred::InList { v, .. }
+        | Pred::InCidr { v, .. }
+        | Pred::InHours { v, .. }
+        | Pred::Matches { v, .. } => slot(v),
+        Pred::InSet { v, set } => {
+            slot(v);
+            slot(&Opd::Slot(*set));
+        }
+        Pred::Has { set, item } => {
+            slot(&Opd::Slot(*set));
+            slot(item);
+        }
+        Pred::HasAny { set, items } | Pred::HasAll { set, items } | Pred::Within { set, items } => {
+            slot(&Opd::Slot(*set));
+            if let SetOpd::Slot(o) = items {
+                slot(&Opd::Slot(*o));
+            }
+        }
+        Pred::Cel(c) => {
+            for p in &c.paths {
+                if ctx.req.value_at(p).is_none() {
+                    cel.push(p.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Which rules can apply to this request's action.
+fn candidates<'s>(set: &'s Compiled, req: &Request, buf: &'s mut Vec<u32>) -> &'s [u32] {
+    let Some(a) = set.action_path else {
+        return &set.all;
+    };
+    match &req.slots[a as usize] {
+        Slot::Str(_, action) => {
+            if let Some(list) = set.by_action.get(&**action) {
+                return list;
+            }
+            buf.clear();
+            buf.extend_from_slice(&set.global);
+            for (g, rules) in &set.globs {
+                if g.matches(action) {
+                    buf.extend_from_slice(rules);
+                }
+            }
+            buf.sort_unstable();
+            buf.dedup();
+            buf
+        }
+        // Unknown action: every rule may apply.
+        _ => &set.all,
+    }
+}
+
+fn path_texts(set: &Compiled, slots: Vec<u32>, cel: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = slots
+        .into_iter()
+        .map(|i| set.paths[i as usize].text.clone())
+        .collect();
+    out.extend(cel);
+    out
+}
+
+/// Evaluates signals and candidate rules, and hands the outcome to `f`.
+pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome<'_>) -> R) -> R {
+    SCRATCH.with(|cell| {
+        let mut scratch = cell.borrow_mut();
+        let Scratch {
+            set_id,
+            generation,
+            memo,
+            candidates: cand_buf,
+            counted,
+            fired,
+        } = &mut *scratch;
+        if *set_id != set.id || memo.len() != set.preds.len() || *generation == u32::MAX {
+            *set_id = set.id;
+            *generation = 0;
+            memo.clear();
+            memo.resize(set.preds.len(), (0, Truth::Unknown));
+        }
+        *generation += 1;
+        counted.clear();
+        fired.clear();
+        let mut run = Run {
+            ctx: Ctx { set, req, risk: 0 },
+            memo,
+            generation: *generation,
+        };
+        let mut risk = 0u32;
+        for (i, (node, points)) in set.signals.iter().enumerate() {
+            let t = run.node(*node);
+            if t != Truth::False {
+                counted.push((u32::try_from(i).unwrap_or(u32::MAX), t));
+                risk = risk.saturating_add(*points);
+            }
+        }
+        let risk = risk.min(100);
+        run.ctx.risk = risk;
+        for &r in candidates(set, req, cand_buf) {
+            let rule = &set.rules[r as usize];
+            let t = run.node(rule.node);
+            let fires = match t {
+                Truth::True => true,
+                Truth::Unknown => !rule.allow,
+                Truth::False => false,
+            };
+            if fires {
+                fired.push((r, t));
+            }
+        }
+        // Unknown paths only for what fired or counted on unknown (the rare path).
+        let mut rule_unknowns = Vec::new();
+        for &(r, t) in fired.iter() {
+            if t == Truth::Unknown {
+                let (mut paths, mut cel) = (Vec::new(), Vec::new());
+                run.unknown_paths(set.rules[r as usize].node, &mut paths, &mut cel);
+                rule_unknowns.push((r, path_texts(set, paths, cel)));
+            }
+        }
+        let mut signal_unknowns = Vec::new();
+        for &(s, t) in counted.iter() {
+            if t == Truth::Unknown {
+                let (mut paths, mut cel) = (Vec::new(), Vec::new());
+                run.unknown_paths(set.signals[s as usize].0, &mut paths, &mut cel);
+                signal_unknowns.push((s, path_texts(set, paths, cel)));
+            }
+        }
+        f(&Outcome {
+            risk,
+            counted,
+            fired,
+            rule_unknowns,
+            signal_unknowns,
+        })
+    })
+}

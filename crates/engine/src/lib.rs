@@ -1,0 +1,172 @@
+//! The writ engine: compiles a checked policy set into a decision structure and answers
+//! requests with allow, deny or approve (LANGUAGE.md §4–§6).
+//!
+//! ```
+//! use writ_engine::Engine;
+//!
+//! let mut sources = writ_syntax::SourceMap::default();
+//! sources.add("p.writ", r#"
+//!     rule "reads" { when action == "db.read" and device.managed allow }
+//!     rule "writes" { when action == "db.write" approve { approvers 1 of group "owners" } }
+//! "#);
+//! let engine = Engine::new(writ_check::check(sources).unwrap());
+//!
+//! let req = engine.bind_str(r#"{"action": "db.read", "device": {"managed": true}}"#).unwrap();
+//! assert_eq!(engine.decide(&req).decision.as_str(), "allow");
+//!
+//! // Missing evidence never lowers the bar: no device posture, no allow.
+//! let req = engine.bind_str(r#"{"action": "db.read"}"#).unwrap();
+//! assert_eq!(engine.decide(&req).decision.as_str(), "deny");
+//! ```
+//!
+//! Architecture Invariant: evaluation does no I/O and takes no lock; the engine never
+//! sees pest types; the compiled structure carries no spans (the IR beside it does).
+
+mod cel_run;
+mod combine;
+mod compile;
+mod decision;
+pub mod digest;
+mod eval;
+mod reference;
+mod request;
+mod truth;
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use sha2::{Digest as _, Sha256};
+use writ_check::PolicySet;
+
+pub use compile::Compiled;
+pub use decision::{ApprovalOut, ApproverOut, Decision, ObligationOut, SignalHit, Verdict};
+pub use reference::{CondTrace, Explanation, RuleTrace, SignalTrace};
+pub use request::{BindError, Request};
+pub use truth::Truth;
+
+/// Where the engine reads the time when a request carries none.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// A compiled policy set, ready to decide.
+pub struct Engine {
+    set: Arc<PolicySet>,
+    compiled: Compiled,
+    meta: combine::Meta,
+    version: Arc<str>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("version", &self.version)
+            .field("rules", &self.set.rules.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The content hash of a set's sources: names and texts, in order.
+pub fn version_of(set: &PolicySet) -> String {
+    let mut h = Sha256::new();
+    for (_, f) in set.sources.iter() {
+        h.update(f.name.as_bytes());
+        h.update([0u8]);
+        h.update(f.text.as_bytes());
+        h.update([0u8]);
+    }
+    let out = h.finalize();
+    out.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+impl Engine {
+    /// Compiles a checked set; the clock is the system clock.
+    pub fn new(set: PolicySet) -> Engine {
+        let compiled = compile::compile(&set);
+        let version: Arc<str> = Arc::from(version_of(&set));
+        let meta = combine::Meta::new(&set, version.clone());
+        Engine {
+            set: Arc::new(set),
+            compiled,
+            meta,
+            version,
+            clock: Arc::new(Timestamp::now),
+        }
+    }
+
+    /// Replaces the clock used for requests without `time`.
+    pub fn with_clock(mut self, clock: Clock) -> Engine {
+        self.clock = clock;
+        self
+    }
+
+    /// The content hash of the policy set.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The checked policy set.
+    pub fn policy_set(&self) -> &PolicySet {
+        &self.set
+    }
+
+    /// The compiled structure (for sizes and counts).
+    pub fn compiled(&self) -> &Compiled {
+        &self.compiled
+    }
+
+    /// Binds request JSON text.
+    pub fn bind_str(&self, json: &str) -> Result<Request, BindError> {
+        request::bind_str(&self.compiled, json, (self.clock)())
+    }
+
+    /// Binds a parsed request.
+    pub fn bind(&self, json: serde_json::Value) -> Result<Request, BindError> {
+        request::bind(&self.compiled, json, (self.clock)())
+    }
+
+    /// Re-binds a request bound for another engine (another policy version).
+    fn rebound(&self, req: &Request) -> Option<Request> {
+        if req.set_id == self.compiled.id {
+            return None;
+        }
+        // The request was valid for another version; this version may declare other
+        // types. A request invalid here is decided as if it carried nothing at all.
+        Some(
+            request::bind(&self.compiled, req.json.clone(), req.time).unwrap_or_else(|_| {
+                request::bind(
+                    &self.compiled,
+                    serde_json::Value::Object(Default::default()),
+                    req.time,
+                )
+                .unwrap_or_else(|_| req.clone())
+            }),
+        )
+    }
+
+    /// Decides a bound request.
+    pub fn decide(&self, req: &Request) -> Decision {
+        if let Some(r) = self.rebound(req) {
+            return self.decide(&r);
+        }
+        eval::evaluate(&self.compiled, req, |o| {
+            combine::combine(
+                &self.meta,
+                req,
+                o.risk,
+                o.counted,
+                o.fired,
+                &o.rule_unknowns,
+                &o.signal_unknowns,
+            )
+        })
+    }
+
+    /// Decides a bound request with the reference interpreter, and explains every rule
+    /// and signal. Its decision equals [`Engine::decide`]'s (the test suite checks it).
+    pub fn explain(&self, req: &Request) -> Explanation {
+        match self.rebound(req) {
+            Some(r) => reference::explain(&self.set, &self.meta, &r),
+            None => reference::explain(&self.set, &self.meta, req),
+        }
+    }
+}

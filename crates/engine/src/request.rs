@@ -1,0 +1,346 @@
+//! Request binding: request JSON → a typed [`Request`] (LANGUAGE.md §2).
+//!
+//! Every known path present in the request is type-checked (a wrong type, an invalid
+//! address or instant is an error naming the path); the paths the policy set reads are
+//! stored in typed slots, strings interned against the set's constants. A path that is
+//! absent (or `null`) is unknown. `time` defaults to the engine's clock.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use jiff::Timestamp;
+use serde_json::Value as Json;
+use writ_check::types::{Type, ROOTS};
+
+use crate::compile::Compiled;
+
+/// Interned id of a string the policy set never mentions.
+pub const NO_ID: u32 = u32::MAX;
+
+/// A typed value at one path of a request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Slot {
+    /// Absent or `null`: unknown.
+    Missing,
+    /// A string and its interned id ([`NO_ID`] when the set never mentions it).
+    Str(u32, Box<str>),
+    /// An int.
+    Int(i64),
+    /// A number.
+    Num(f64),
+    /// A bool.
+    Bool(bool),
+    /// A duration in seconds.
+    Dur(u64),
+    /// An address.
+    Ip(IpAddr),
+    /// An instant.
+    Time(Timestamp),
+    /// A set of strings.
+    Set(SetVal),
+    /// An object (only `bind` reads it, from the JSON).
+    Object,
+}
+
+/// A set of strings as bound: the interned ids (sorted, without strings the policy set
+/// never mentions), the texts, and whether some text was not interned.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SetVal {
+    /// Interned ids, sorted, deduplicated.
+    pub ids: Box<[u32]>,
+    /// Every element as sent.
+    pub texts: Box<[Box<str>]>,
+    /// True when some element is a string the policy set never mentions.
+    pub foreign: bool,
+}
+
+/// Why a request could not be bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BindError {
+    /// The path at fault (empty for the whole request).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for BindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "invalid request: {}", self.message)
+        } else {
+            write!(f, "invalid request at `{}`: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for BindError {}
+
+fn err(path: &str, message: impl Into<String>) -> BindError {
+    BindError {
+        path: path.to_string(),
+        message: message.into(),
+    }
+}
+
+/// A request bound to one compiled policy set.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The request as received (validated).
+    pub(crate) json: Json,
+    /// The compiled set it was bound for.
+    pub(crate) set_id: u64,
+    /// Typed values by `PathId`.
+    pub(crate) slots: Vec<Slot>,
+    /// The request time (from the request, or the clock at binding).
+    pub(crate) time: Timestamp,
+}
+
+impl Request {
+    /// The request JSON as received.
+    pub fn json(&self) -> &Json {
+        &self.json
+    }
+
+    /// The request time used for decisions.
+    pub fn time(&self) -> Timestamp {
+        self.time
+    }
+
+    /// The JSON value at a dotted path (`None` when absent).
+    pub fn value_at(&self, path: &str) -> Option<&Json> {
+        lookup(&self.json, path.split('.'))
+    }
+}
+
+/// The value at a path of a JSON document; `null` counts as absent.
+pub fn lookup<'j, 'p>(
+    json: &'j Json,
+    segments: impl IntoIterator<Item = &'p str>,
+) -> Option<&'j Json> {
+    let mut cur = json;
+    for s in segments {
+        cur = cur.as_object()?.get(s)?;
+    }
+    (!cur.is_null()).then_some(cur)
+}
+
+fn kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "a bool",
+        Json::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "a list",
+        Json::Object(_) => "an object",
+    }
+}
+
+/// Parses a request duration: integer seconds or `"90s"`, `"5m"`, `"24h"`, `"30d"`.
+pub fn duration_of(v: &Json) -> Option<u64> {
+    match v {
+        Json::Number(n) => n.as_u64(),
+        Json::String(s) => writ_syntax::parse_duration(s),
+        _ => None,
+    }
+}
+
+/// Checks one value against its type and converts it to a slot.
+pub fn typed(
+    path: &str,
+    ty: &Type,
+    v: &Json,
+    intern: &dyn Fn(&str) -> u32,
+) -> Result<Slot, BindError> {
+    let wrong = |what: &str| err(path, format!("expected {what}, found {}", kind(v)));
+    Ok(match ty {
+        Type::String => match v {
+            Json::String(s) => Slot::Str(intern(s), s.as_str().into()),
+            _ => return Err(wrong("a string")),
+        },
+        Type::Enum(members) => match v {
+            Json::String(s) if members.iter().any(|m| m == s) => {
+                Slot::Str(intern(s), s.as_str().into())
+            }
+            Json::String(s) => {
+                let list: Vec<String> = members.iter().map(|m| format!("\"{m}\"")).collect();
+                return Err(err(
+                    path,
+                    format!("`\"{s}\"` is not one of {}", list.join(", ")),
+                ));
+            }
+            _ => return Err(wrong("a string")),
+        },
+        Type::Int => match v.as_i64() {
+            Some(i) if v.is_i64() || v.is_u64() => Slot::Int(i),
+            _ => return Err(wrong("an integer")),
+        },
+        Type::Number => match v {
+            Json::Number(n) if n.is_i64() => Slot::Int(n.as_i64().unwrap_or_default()),
+            Json::Number(n) => Slot::Num(n.as_f64().unwrap_or(f64::NAN)),
+            _ => return Err(wrong("a number")),
+        },
+        Type::Bool => match v {
+            Json::Bool(b) => Slot::Bool(*b),
+            _ => return Err(wrong("a bool")),
+        },
+        Type::Duration => match duration_of(v) {
+            Some(d) => Slot::Dur(d),
+            None => {
+                return Err(wrong(
+                    "a duration (integer seconds or a string such as \"5m\")",
+                ))
+            }
+        },
+        Type::Ip => match v {
+            Json::String(s) => match s.parse::<IpAddr>() {
+                Ok(ip) => Slot::Ip(ip),
+                Err(_) => return Err(err(path, format!("`{s}` is not an IPv4 or IPv6 address"))),
+            },
+            _ => return Err(wrong("an IP address string")),
+        },
+        Type::Time => match v {
+            Json::String(s) => match s.parse::<Timestamp>() {
+                Ok(t) => Slot::Time(t),
+                Err(_) => return Err(err(path, format!("`{s}` is not an RFC 3339 instant"))),
+            },
+            _ => return Err(wrong("an RFC 3339 instant string")),
+        },
+        Type::Set => match v {
+            Json::Array(items) => {
+                let mut texts = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Json::String(s) => texts.push(Box::<str>::from(s.as_str())),
+                        other => {
+                            return Err(err(
+                                &format!("{path}[{i}]"),
+                                format!("expected a string, found {}", kind(other)),
+                            ))
+                        }
+                    }
+                }
+                let mut ids: Vec<u32> = texts.iter().map(|t| intern(t)).collect();
+                let foreign = ids.contains(&NO_ID);
+                ids.retain(|id| *id != NO_ID);
+                ids.sort_unstable();
+                ids.dedup();
+                Slot::Set(SetVal {
+                    ids: ids.into(),
+                    texts: texts.into(),
+                    foreign,
+                })
+            }
+            _ => return Err(wrong("a list of strings")),
+        },
+        Type::Object => match v {
+            Json::Object(_) => Slot::Object,
+            _ => return Err(wrong("an object")),
+        },
+    })
+}
+
+/// Binds request JSON text for a compiled set.
+pub fn bind_str(set: &Compiled, text: &str, now: Timestamp) -> Result<Request, BindError> {
+    let json: Json =
+        serde_json::from_str(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+    bind(set, json, now)
+}
+
+/// Binds a parsed request for a compiled set.
+pub fn bind(set: &Compiled, json: Json, now: Timestamp) -> Result<Request, BindError> {
+    validate(set, &json)?;
+    let intern = |s: &str| set.intern_id(s);
+    let mut slots = Vec::with_capacity(set.paths.len());
+    for p in &set.paths {
+        let slot = match lookup(&json, p.segments.iter().map(String::as_str)) {
+            None => Slot::Missing,
+            Some(v) => typed(&p.text, &p.ty, v, &intern)?,
+        };
+        slots.push(slot);
+    }
+    let time = match lookup(&json, ["time"]) {
+        Some(Json::String(s)) => s
+            .parse()
+            .map_err(|_| err("time", format!("`{s}` is not an RFC 3339 instant")))?,
+        Some(other) => {
+            return Err(err(
+                "time",
+                format!("expected an RFC 3339 instant string, found {}", kind(other)),
+            ))
+        }
+        None => now,
+    };
+    if let Some(i) = set.time_path {
+        if matches!(slots[i as usize], Slot::Missing) {
+            slots[i as usize] = Slot::Time(time);
+        }
+    }
+    Ok(Request {
+        json,
+        set_id: set.id,
+        slots,
+        time,
+    })
+}
+
+/// Checks the shape of a request: an object of known roots, objects where paths go
+/// through, and every known path present with the right type.
+fn validate(set: &Compiled, json: &Json) -> Result<(), BindError> {
+    let Json::Object(root) = json else {
+        return Err(err(
+            "",
+            format!("a request is a JSON object, found {}", kind(json)),
+        ));
+    };
+    for key in root.keys() {
+        if key == "risk" {
+            return Err(err(
+                "risk",
+                "`risk` is computed by the engine and cannot be part of a request",
+            ));
+        }
+        if !ROOTS.contains(&key.as_str()) {
+            let help = writ_check::closest(key, ROOTS.iter().copied())
+                .map_or_else(String::new, |r| format!("; did you mean `{r}`?"));
+            return Err(err(key, format!("unknown request root{help}")));
+        }
+    }
+    let never = |_: &str| NO_ID;
+    for (path, ty) in &set.known {
+        let mut cur = json;
+        let mut walked = String::new();
+        let mut present = true;
+        let segments: Vec<&str> = path.split('.').collect();
+        for (i, seg) in segments.iter().enumerate() {
+            if i > 0 {
+                match cur {
+                    Json::Object(_) => {}
+                    Json::Null => {
+                        present = false;
+                        break;
+                    }
+                    other => {
+                        return Err(err(
+                            &walked,
+                            format!("expected an object, found {}", kind(other)),
+                        ))
+                    }
+                }
+                walked.push('.');
+            }
+            walked.push_str(seg);
+            match cur.as_object().and_then(|o| o.get(*seg)) {
+                Some(v) => cur = v,
+                None => {
+                    present = false;
+                    break;
+                }
+            }
+        }
+        if present && !cur.is_null() {
+            typed(path, ty, cur, &never)?;
+        }
+    }
+    Ok(())
+}
