@@ -281,7 +281,7 @@ impl ExprChecker<'_> {
                     Typed::Error
                 }
             },
-            ExprKind::Cel(s) => self.cel(s, source),
+            ExprKind::Cel(s) => self.cel(s, e.span, source),
             ExprKind::Path(p) => self.path(p),
             ExprKind::Binary {
                 op,
@@ -312,14 +312,14 @@ impl ExprChecker<'_> {
         }
     }
 
-    fn cel(&mut self, s: &ast::Str, source: &str) -> Typed {
+    fn cel(&mut self, s: &ast::Str, call: Span, source: &str) -> Typed {
         let raw = source
             .get(s.span.start as usize..s.span.end as usize)
             .unwrap_or("");
         match cel_expr::compile(&s.value) {
             Ok(c) => Typed::Cond(Cond::Atom(Atom {
                 kind: AtomKind::Cel(Arc::new(c)),
-                span: s.span,
+                span: call,
             })),
             Err(err) => {
                 let mut d = Diagnostic::new(

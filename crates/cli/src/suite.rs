@@ -11,7 +11,7 @@
 //!
 //! [[case]]
 //! name = "engineers read from a managed laptop"
-//! set = { "device.managed" = true, "network.ip" = "10.1.2.3" }
+//! set = { "device.managed" = true, "network.ip" = "10.1.2.3" }   # patches, field by field
 //! unset = ["session.auth_method"]
 //! expect = "allow"                 # required: allow, deny or approve
 //! risk = 10                        # optional checks from here on
@@ -134,6 +134,28 @@ fn to_json(v: &toml::Value) -> Json {
     }
 }
 
+/// `set` patches as (dotted path, value) pairs. A table value, however it was written
+/// (`device.managed = true` or `"device" = { managed = true }`), patches field by field:
+/// it never replaces the whole object and drops its other fields.
+fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, Json)>) {
+    for (k, v) in table {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) if !t.is_empty() => flatten(&path, t, out),
+            other => out.push((path, to_json(other))),
+        }
+    }
+}
+
+fn json_at<'j>(json: &'j Json, path: &str) -> Option<&'j Json> {
+    path.split('.')
+        .try_fold(json, |cur, seg| cur.as_object()?.get(seg))
+}
+
 fn set_path(root: &mut Json, path: &str, value: Option<Json>) {
     let segments: Vec<&str> = path.split('.').collect();
     let mut cur = root;
@@ -207,6 +229,9 @@ fn compare(case: &Case, d: &writ::Decision) -> Vec<String> {
         );
     }
     if let Some(o) = &case.obligations {
+        // `notify("secops")` as in the policy and `notify(secops)` mean the same.
+        let o: Vec<String> = o.iter().map(|x| x.replace('"', "")).collect();
+        let o = &o;
         check(
             &mut diffs,
             "obligations",
@@ -374,11 +399,19 @@ fn run_suite(engine: &writ::Engine, file: &Path) -> anyhow::Result<(usize, usize
         }
         let mut req = base.clone();
         if let Some(set) = &case.set {
-            for (path, v) in set {
-                set_path(&mut req, path, Some(to_json(v)));
+            let mut flat = Vec::new();
+            flatten("", set, &mut flat);
+            for (path, v) in flat {
+                set_path(&mut req, &path, Some(v));
             }
         }
         for path in &case.unset {
+            if json_at(&req, path).is_none() {
+                anyhow::bail!(
+                    "case \"{}\": `unset` names `{path}`, which the base request does not have",
+                    case.name
+                );
+            }
             set_path(&mut req, path, None);
         }
         let bound = match engine.bind(req) {

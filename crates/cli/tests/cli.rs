@@ -124,3 +124,211 @@ fn bundled_policies_are_formatted() {
         stdout(&out)
     );
 }
+
+fn writ_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_writ"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn set_dir(name: &str, policy: &str) -> PathBuf {
+    let dir = temp_dir(name);
+    std::fs::write(dir.join("p.writ"), policy).unwrap();
+    dir
+}
+
+const SMALL: &str = r#"
+rule "reads" { when action == "db.read" and device.managed allow }
+rule "writes" {
+  when action == "db.write"
+  approve { approvers 1 of group "owners" bind action, request.params ttl 5m }
+  obligations record_session
+}
+"#;
+
+#[test]
+fn decide_prints_the_contract_json_and_exits_0_whatever_the_decision() {
+    let dir = set_dir("decide", SMALL);
+    let d = dir.to_str().unwrap();
+    let out = writ_stdin(
+        &["decide", d, "-"],
+        r#"{"action": "db.write", "request": {"params": {"amount": 5}}}"#,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["decision"], "approve");
+    assert_eq!(v["approval"]["approvers"][0]["group"], "owners");
+    assert_eq!(v["approval"]["ttl_s"], 300);
+    assert!(v["approval"]["digest"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    assert_eq!(v["obligations"][0]["name"], "record_session");
+    for key in ["risk", "signals", "rules", "message", "ttl_s", "unknown"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    // A deny is a decision, not a failure.
+    let out = writ_stdin(&["decide", d, "-"], r#"{"action": "db.read"}"#);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["decision"], "deny");
+    // Nothing fired (the allow needs a true condition), so no path is listed.
+    assert_eq!(v["rules"], serde_json::json!([]));
+    assert_eq!(v["unknown"], serde_json::json!([]));
+}
+
+#[test]
+fn decide_refuses_invalid_requests_with_the_path_and_exit_1() {
+    let dir = set_dir("decide-bad", SMALL);
+    let out = writ_stdin(
+        &["decide", dir.to_str().unwrap(), "-"],
+        r#"{"device": {"managed": "yes"}}"#,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("device.managed"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    let out = writ_stdin(&["decide", dir.to_str().unwrap(), "-"], "{");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not valid JSON"), "{}", stderr(&out));
+}
+
+#[test]
+fn decide_batch_keeps_order_and_marks_bad_lines() {
+    let dir = set_dir("decide-batch", SMALL);
+    let file = dir.join("r.jsonl");
+    std::fs::write(&file, "{\"action\":\"db.read\",\"device\":{\"managed\":true}}\n{\"action\": 3}\n{\"action\":\"db.write\"}\n").unwrap();
+    let out = writ(&[
+        "decide",
+        dir.to_str().unwrap(),
+        "--requests",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["decision"], "allow");
+    assert_eq!(lines[1]["line"], 2);
+    assert!(lines[1]["error"].as_str().unwrap().contains("action"));
+    assert_eq!(lines[2]["decision"], "approve");
+}
+
+#[test]
+fn explain_shows_each_sub_condition() {
+    let dir = set_dir("explain", SMALL);
+    let out = writ_stdin(
+        &["explain", dir.to_str().unwrap(), "-"],
+        r#"{"action": "db.read"}"#,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("decision: deny"), "{text}");
+    assert!(
+        text.contains("rule \"reads\" (allow): did not fire"),
+        "{text}"
+    );
+    assert!(text.contains("true     action == \"db.read\""), "{text}");
+    assert!(text.contains("unknown  device.managed"), "{text}");
+    assert!(text.contains("why: no rule fired"), "{text}");
+}
+
+#[test]
+fn bench_prints_a_json_summary() {
+    let dir = set_dir("bench", SMALL);
+    let file = dir.join("r.jsonl");
+    std::fs::write(
+        &file,
+        "{\"action\":\"db.read\",\"device\":{\"managed\":true}}\n{\"action\":\"db.write\"}\n",
+    )
+    .unwrap();
+    let out = writ(&[
+        "bench",
+        dir.to_str().unwrap(),
+        "--requests",
+        file.to_str().unwrap(),
+        "--millis",
+        "50",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(v["decisions"].as_u64().unwrap() > 0);
+    for key in ["median_ns", "p99_ns", "bind_median_ns"] {
+        assert!(v[key].as_f64().unwrap() > 0.0, "{key}: {v}");
+    }
+}
+
+#[test]
+fn bundled_policy_suites_pass() {
+    let out = writ(&["test", repo().join("policies").to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains(" 0 failed"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_failing_case_shows_expected_actual_and_the_trace() {
+    let dir = set_dir("suite", SMALL);
+    std::fs::write(
+        dir.join("s.test.toml"),
+        r#"
+[base]
+action = "db.read"
+
+[[case]]
+name = "managed laptops read"
+set = { "device.managed" = true }
+expect = "allow"
+
+[[case]]
+name = "a wrong expectation"
+expect = "allow"
+"#,
+    )
+    .unwrap();
+    let out = writ(&["test", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("FAIL"), "{text}");
+    assert!(text.contains("a wrong expectation"), "{text}");
+    assert!(
+        text.contains("decision: expected allow, got deny"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rule \"reads\" (allow): did not fire"),
+        "{text}"
+    );
+    assert!(text.contains("1 cases passed, 1 failed"), "{text}");
+}
+
+#[test]
+fn an_invalid_suite_is_reported() {
+    let dir = set_dir("suite-bad", SMALL);
+    std::fs::write(
+        dir.join("s.test.toml"),
+        "[[case]]\nname = \"x\"\nexpect = \"allow\"\nexpct = 1\n",
+    )
+    .unwrap();
+    let out = writ(&["test", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("expct"), "{}", stderr(&out));
+}

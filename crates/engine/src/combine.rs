@@ -184,6 +184,7 @@ pub(crate) fn combine(
     decision
 }
 
+/// Adds missing paths without duplicates, keeping the list sorted.
 fn add_unknowns<'a>(out: &mut Vec<Arc<str>>, from: impl Iterator<Item = &'a (u32, Vec<String>)>) {
     for (_, paths) in from {
         for p in paths {
@@ -192,4 +193,6 @@ fn add_unknowns<'a>(out: &mut Vec<Arc<str>>, from: impl Iterator<Item = &'a (u32
             }
         }
     }
+    // Canonical order: evaluation order is an implementation detail.
+    out.sort_unstable();
 }

@@ -167,6 +167,16 @@ impl HoursBits {
     }
 }
 
+/// A path a request may carry.
+#[derive(Clone, Debug)]
+pub(crate) struct KnownPath {
+    pub text: String,
+    pub segments: Box<[Box<str>]>,
+    pub ty: Type,
+    /// The slot of a path the set reads.
+    pub slot: Option<u32>,
+}
+
 /// A compiled rule.
 #[derive(Clone, Debug)]
 pub(crate) struct CRule {
@@ -181,7 +191,9 @@ pub struct Compiled {
     /// Unique per compilation (requests bound for another compilation are re-bound).
     pub(crate) id: u64,
     pub(crate) paths: Vec<PathInfo>,
-    pub(crate) known: Vec<(String, Type)>,
+    /// Every path a request may carry, with its segments and, when the set reads it, its
+    /// slot.
+    pub(crate) known: Vec<KnownPath>,
     /// The slot of `time`, when the set reads it.
     pub(crate) time_path: Option<u32>,
     /// The slot of `action`, when the set reads it.
@@ -347,7 +359,16 @@ pub fn compile(set: &PolicySet) -> Compiled {
     Compiled {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         paths: set.paths.clone(),
-        known: set.known.clone(),
+        known: set
+            .known
+            .iter()
+            .map(|(text, ty)| KnownPath {
+                text: text.clone(),
+                segments: text.split('.').map(Box::from).collect(),
+                ty: ty.clone(),
+                slot: set.path_id(text).map(|p| p.0),
+            })
+            .collect(),
         time_path: set.path_id("time").map(|p| p.0),
         action_path: action_id.map(|p| p.0),
         interner: b.interner,

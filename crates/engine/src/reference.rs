@@ -245,6 +245,17 @@ impl<'a> Interp<'a> {
                 value: self.atom(&a.kind),
                 children: Vec::new(),
             },
+            // `x not in y` is `not (x in y)` in the IR, with the whole text on the test:
+            // show it as the one test the author wrote.
+            Cond::Not(inner) if matches!(&**inner, Cond::Atom(a) if matches!(a.kind, AtomKind::InList { .. } | AtomKind::InSet { .. } | AtomKind::InCidr { .. } | AtomKind::InHours { .. }) && self.set.sources.snippet(a.span).contains(" not in ")) =>
+            {
+                let child = self.cond(inner);
+                CondTrace {
+                    text: child.text,
+                    value: child.value.not(),
+                    children: Vec::new(),
+                }
+            }
             Cond::Not(inner) => {
                 let child = self.cond(inner);
                 CondTrace {

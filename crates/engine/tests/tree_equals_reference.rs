@@ -1,0 +1,266 @@
+//! The compiled decision tree must never change an answer: on random policy sets and
+//! random requests (attributes present or missing, so three-valued logic is exercised),
+//! `Engine::decide` (action index, shared memoised predicates, interned strings, CIDR
+//! ranges, hour bitmaps, CEL last) equals the reference interpreter behind
+//! `Engine::explain`, field for field.
+
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+use writ_engine::Engine;
+
+const PRELUDE: &str = r#"
+schema {
+  resource.env: "prod" | "staging" | "dev"
+  resource.sensitivity: int
+  request.params.amount: number
+}
+let corp = cidr ["10.0.0.0/8", "192.168.0.0/16", "fd00::/8"]
+let office = hours "Mon-Fri 08:00-18:00, Sat 22:00-02:00" in "Europe/Berlin"
+let admin_scopes = ["db.admin", "db.drop"]
+"#;
+
+fn pick<T: Clone + std::fmt::Debug + 'static>(items: &[T]) -> impl Strategy<Value = T> {
+    prop::sample::select(items.to_vec())
+}
+
+fn atom(in_rule: bool) -> BoxedStrategy<String> {
+    let mut choices: Vec<BoxedStrategy<String>> = vec![
+        Just("device.managed".to_string()).boxed(),
+        Just("device.disk_encrypted".to_string()).boxed(),
+        (1u32..60)
+            .prop_map(|d| format!("device.patch_age > {d}d"))
+            .boxed(),
+        Just("network.ip in corp".to_string()).boxed(),
+        pick(&["10.0.0.0/16", "203.0.113.0/24", "2001:db8::/32"])
+            .prop_map(|c| format!("network.ip in cidr [\"{c}\"]"))
+            .boxed(),
+        pick(&["g0", "g1", "g2", "g3"])
+            .prop_map(|g| format!("principal.groups has \"{g}\""))
+            .boxed(),
+        pick(&["g0", "g1", "g2"])
+            .prop_map(|g| format!("\"{g}\" in principal.groups"))
+            .boxed(),
+        prop::collection::vec(pick(&["g0", "g1", "g2", "g3"]), 0..3)
+            .prop_map(|v| format!("principal.groups has any [{}]", quoted(&v)))
+            .boxed(),
+        prop::collection::vec(pick(&["g0", "g1", "g2", "g3"]), 0..3)
+            .prop_map(|v| format!("principal.groups has all [{}]", quoted(&v)))
+            .boxed(),
+        prop::collection::vec(pick(&["db.read", "db.write", "db.admin"]), 0..3)
+            .prop_map(|v| format!("scope.requested within [{}]", quoted(&v)))
+            .boxed(),
+        Just("scope.requested has any admin_scopes".to_string()).boxed(),
+        Just("scope.requested within scope.granted".to_string()).boxed(),
+        pick(&["human", "workload", "agent"])
+            .prop_map(|k| format!("principal.kind == \"{k}\""))
+            .boxed(),
+        pick(&["a0", "a1", "a2", "b.x", "b.y"])
+            .prop_map(|a| format!("action == \"{a}\""))
+            .boxed(),
+        prop::collection::vec(pick(&["a0", "a1", "a2", "b.x"]), 1..3)
+            .prop_map(|v| format!("action in [{}]", quoted(&v)))
+            .boxed(),
+        pick(&["a*", "b.*", "*x", "a1"])
+            .prop_map(|g| format!("action matches \"{g}\""))
+            .boxed(),
+        pick(&["prod", "staging", "dev"])
+            .prop_map(|e| format!("resource.env != \"{e}\""))
+            .boxed(),
+        (0i64..5)
+            .prop_map(|n| format!("resource.sensitivity >= {n}"))
+            .boxed(),
+        (0u32..200)
+            .prop_map(|n| format!("request.params.amount > {n}.5"))
+            .boxed(),
+        (0i64..200)
+            .prop_map(|n| format!("request.params.amount <= {n}"))
+            .boxed(),
+        Just("time in office".to_string()).boxed(),
+        pick(&["otp", "sms", "webauthn"])
+            .prop_map(|m| format!("session.auth_method in [\"{m}\", \"email\"]"))
+            .boxed(),
+        Just("principal.id == principal.on_behalf_of".to_string()).boxed(),
+        Just("cel(\"request.params.amount > 100.0 || principal.kind == 'agent'\")".to_string())
+            .boxed(),
+    ];
+    if in_rule {
+        choices.push((0u32..100).prop_map(|n| format!("risk < {n}")).boxed());
+    }
+    prop::strategy::Union::new(choices).boxed()
+}
+
+fn quoted(v: &[&str]) -> String {
+    v.iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn expr(in_rule: bool) -> impl Strategy<Value = String> {
+    atom(in_rule).prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} and {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} or {b})")),
+            inner.prop_map(|a| format!("not ({a})")),
+        ]
+    })
+}
+
+fn effect() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("allow".to_string()),
+        pick(&["5m", "15m", "1h"]).prop_map(|d| format!("allow for {d}")),
+        Just("deny".to_string()),
+        pick(&["no", "never"]).prop_map(|m| format!("deny \"{m}\"")),
+        (1u32..3, pick(&["owners", "treasury"]), pick(&["otp", "signature", "webauthn", "phishing_resistant"]), pick(&["2m", "5m"]))
+            .prop_map(|(n, g, m, t)| format!("approve {{ approvers {n} of group \"{g}\" method {m} bind action, request.params ttl {t} }}")),
+    ]
+}
+
+fn policy() -> impl Strategy<Value = String> {
+    let signals = prop::collection::vec((1u32..60, expr(false)), 0..4);
+    let rules = prop::collection::vec((expr(true), effect(), any::<bool>()), 1..10);
+    (signals, rules).prop_map(|(signals, rules)| {
+        let mut text = PRELUDE.to_string();
+        text.push_str("risk {\n");
+        for (i, (p, e)) in signals.iter().enumerate() {
+            text.push_str(&format!("  +{p} \"s{i}\" when {e}\n"));
+        }
+        text.push_str("}\n");
+        for (i, (cond, eff, obl)) in rules.iter().enumerate() {
+            let obligations = if *obl {
+                "\n  obligations record_session, review(24h)"
+            } else {
+                ""
+            };
+            text.push_str(&format!(
+                "rule \"r{i}\" {{\n  when {cond}\n  {eff}{obligations}\n}}\n"
+            ));
+        }
+        text
+    })
+}
+
+fn maybe(v: Value) -> impl Strategy<Value = Option<Value>> {
+    prop::option::weighted(0.8, Just(v))
+}
+
+fn request() -> impl Strategy<Value = Value> {
+    let scalars = (
+        prop::option::weighted(0.85, pick(&["a0", "a1", "a2", "b.x", "b.y", "c"])),
+        prop::option::weighted(0.8, any::<bool>()),
+        prop::option::weighted(0.8, any::<bool>()),
+        prop::option::weighted(0.8, 0u64..90 * 86400),
+        prop::option::weighted(
+            0.8,
+            pick(&[
+                "10.1.2.3",
+                "192.168.9.9",
+                "203.0.113.7",
+                "2001:db8::1",
+                "fd00::5",
+                "::ffff:10.0.0.1",
+                "8.8.8.8",
+            ]),
+        ),
+        prop::option::weighted(0.8, pick(&["human", "workload", "agent"])),
+    );
+    let more = (
+        prop::option::weighted(
+            0.8,
+            prop::collection::vec(pick(&["g0", "g1", "g2", "g3", "other"]), 0..4),
+        ),
+        prop::option::weighted(
+            0.8,
+            prop::collection::vec(pick(&["db.read", "db.write", "db.admin", "x"]), 0..3),
+        ),
+        prop::option::weighted(
+            0.7,
+            prop::collection::vec(pick(&["db.read", "db.write", "db.admin"]), 0..3),
+        ),
+        prop::option::weighted(0.8, pick(&["prod", "staging", "dev"])),
+        prop::option::weighted(0.8, 0i64..6),
+        prop::option::weighted(
+            0.8,
+            prop_oneof![
+                (0i64..300).prop_map(Value::from),
+                (0u32..30000).prop_map(|c| json!(f64::from(c) / 100.0))
+            ],
+        ),
+    );
+    let rest = (
+        prop::option::weighted(0.9, 0i64..(14 * 86400)),
+        prop::option::weighted(0.8, pick(&["otp", "sms", "webauthn", "password"])),
+        prop::option::weighted(0.8, pick(&["alice", "bob"])),
+        prop::option::weighted(0.5, pick(&["alice", "carol"])),
+    );
+    (scalars, more, rest).prop_flat_map(
+        |(
+            (action, managed, enc, patch, ip, kind),
+            (groups, requested, granted, env, sens, amount),
+            (t, method, id, obo),
+        )| {
+            let mut r = Map::new();
+            let mut put = |path: &str, v: Option<Value>| {
+                if let Some(v) = v {
+                    let mut cur = &mut r;
+                    let segs: Vec<&str> = path.split('.').collect();
+                    for s in &segs[..segs.len() - 1] {
+                        cur = cur
+                            .entry(s.to_string())
+                            .or_insert_with(|| json!({}))
+                            .as_object_mut()
+                            .unwrap();
+                    }
+                    cur.insert(segs[segs.len() - 1].to_string(), v);
+                }
+            };
+            put("action", action.map(Value::from));
+            put("device.managed", managed.map(Value::from));
+            put("device.disk_encrypted", enc.map(Value::from));
+            put("device.patch_age", patch.map(Value::from));
+            put("network.ip", ip.map(Value::from));
+            put("principal.kind", kind.map(Value::from));
+            put("principal.groups", groups.map(|g| json!(g)));
+            put("scope.requested", requested.map(|g| json!(g)));
+            put("scope.granted", granted.map(|g| json!(g)));
+            put("resource.env", env.map(Value::from));
+            put("resource.sensitivity", sens.map(Value::from));
+            put("request.params.amount", amount);
+            // Around a week starting Monday 2026-11-23, in and out of the Berlin windows and
+            // across the Saturday-night window that runs into Sunday.
+            put(
+                "time",
+                t.map(|s| {
+                    Value::from(
+                        jiff::Timestamp::from_second(1_763_852_400 + s)
+                            .unwrap()
+                            .to_string(),
+                    )
+                }),
+            );
+            put("session.auth_method", method.map(Value::from));
+            put("principal.id", id.map(Value::from));
+            put("principal.on_behalf_of", obo.map(Value::from));
+            maybe(Value::Object(r)).prop_map(|o| o.unwrap_or_else(|| json!({})))
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    #[test]
+    fn compiled_tree_equals_reference(policy in policy(), requests in prop::collection::vec(request(), 1..12)) {
+        let mut sources = writ_syntax::SourceMap::default();
+        sources.add("p.writ", policy.clone());
+        let set = writ_check::check(sources).map_err(|r| TestCaseError::fail(format!("{}\n{policy}", writ_syntax::render(&r.diagnostics, &r.sources, writ_syntax::Style::Plain))))?;
+        let engine = Engine::new(set);
+        for r in requests {
+            let req = engine.bind(r.clone()).map_err(|e| TestCaseError::fail(format!("{e}: {r}")))?;
+            let fast = engine.decide(&req);
+            let slow = engine.explain(&req).decision;
+            prop_assert_eq!(&fast, &slow, "policy:\n{}\nrequest: {}", policy, r);
+        }
+    }
+}
