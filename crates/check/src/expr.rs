@@ -579,8 +579,8 @@ impl ExprChecker<'_> {
             Typed::List(values, elem) => {
                 let mut converted = Vec::with_capacity(values.len());
                 if let Some(et) = elem {
-                    if !lt.comparable_with(et)
-                        && !(matches!(lt, Type::Ip | Type::Time) && et.is_string())
+                    if !(lt.comparable_with(et)
+                        || matches!(lt, Type::Ip | Type::Time) && et.is_string())
                     {
                         let help = (*lt == Type::Ip)
                             .then(|| "for networks write `cidr [...]`".to_string());

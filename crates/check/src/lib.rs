@@ -9,6 +9,11 @@
 //! Architecture Invariant: this crate knows nothing of decision trees or evaluation
 //! strategy; its output is the IR in [`ir`].
 
+#![allow(
+    clippy::result_large_err,
+    reason = "diagnostics travel only on the error path, where their size does not matter"
+)]
+
 mod cel_expr;
 mod check;
 pub mod expr;

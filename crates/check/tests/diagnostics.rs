@@ -2,6 +2,13 @@
 //! a directory of them) must be rejected, and its rendered report is pinned as a snapshot
 //! (message, underlined text, help).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
 use std::path::Path;
 
 use writ_syntax::{render, SourceMap, Style};

@@ -2,6 +2,13 @@
 //! language's own words, and arbitrary text inside `cel("...")`, `hours`, `cidr` and
 //! `matches` literals, where the validators see it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
 use proptest::prelude::*;
 use writ_syntax::{quote, SourceMap};
 

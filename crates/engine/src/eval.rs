@@ -252,7 +252,7 @@ impl Run<'_, '_> {
         match self.ctx.set.nodes[n as usize] {
             Node::Const(b) => Truth::from_bool(b),
             Node::Pred(p) => self.pred(p),
-            Node::Not(c) => self.node(c).not(),
+            Node::Not(c) => !self.node(c),
             Node::And(start, len) => {
                 let mut acc = Truth::True;
                 for k in start..start + len {

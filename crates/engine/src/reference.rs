@@ -252,7 +252,7 @@ impl<'a> Interp<'a> {
                 let child = self.cond(inner);
                 CondTrace {
                     text: child.text,
-                    value: child.value.not(),
+                    value: !child.value,
                     children: Vec::new(),
                 }
             }
@@ -260,7 +260,7 @@ impl<'a> Interp<'a> {
                 let child = self.cond(inner);
                 CondTrace {
                     text: "not".into(),
-                    value: child.value.not(),
+                    value: !child.value,
                     children: vec![child],
                 }
             }

@@ -16,15 +16,6 @@ pub enum Truth {
 }
 
 impl Truth {
-    /// Kleene negation: `not unknown = unknown`.
-    pub fn not(self) -> Truth {
-        match self {
-            Truth::False => Truth::True,
-            Truth::True => Truth::False,
-            Truth::Unknown => Truth::Unknown,
-        }
-    }
-
     /// Kleene conjunction: false wins, then unknown.
     pub fn and(self, other: Truth) -> Truth {
         match (self, other) {
@@ -76,6 +67,19 @@ impl Truth {
     }
 }
 
+impl std::ops::Not for Truth {
+    type Output = Truth;
+
+    /// Kleene negation: `not unknown = unknown`.
+    fn not(self) -> Truth {
+        match self {
+            Truth::False => Truth::True,
+            Truth::True => Truth::False,
+            Truth::Unknown => Truth::Unknown,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Truth::{self, *};
@@ -101,17 +105,17 @@ mod tests {
                 assert_eq!(a.or(*b), or[i][j], "{a:?} or {b:?}");
             }
         }
-        assert_eq!(False.not(), True);
-        assert_eq!(True.not(), False);
-        assert_eq!(Unknown.not(), Unknown);
+        assert_eq!(!False, True);
+        assert_eq!(!True, False);
+        assert_eq!(!Unknown, Unknown);
     }
 
     #[test]
     fn de_morgan_holds_in_three_values() {
         for a in ALL {
             for b in ALL {
-                assert_eq!(a.and(b).not(), a.not().or(b.not()));
-                assert_eq!(a.or(b).not(), a.not().and(b.not()));
+                assert_eq!(!a.and(b), (!a).or(!b));
+                assert_eq!(!a.or(b), (!a).and(!b));
             }
         }
     }

@@ -2,6 +2,13 @@
 //! values), then combining, merging and the decision fields. Each case goes through both
 //! the compiled evaluator and the reference interpreter.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
 use serde_json::{json, Value};
 use writ_engine::{Decision, Engine, Truth, Verdict};
 

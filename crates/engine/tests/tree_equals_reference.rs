@@ -4,6 +4,13 @@
 //! ranges, hour bitmaps, CEL last) equals the reference interpreter behind
 //! `Engine::explain`, field for field.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use writ_engine::Engine;

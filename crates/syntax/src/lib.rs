@@ -4,6 +4,11 @@
 //! Architecture Invariant: this crate knows nothing of types, decisions or evaluation; pest
 //! types never leave it.
 
+#![allow(
+    clippy::result_large_err,
+    reason = "diagnostics travel only on the error path, where their size does not matter"
+)]
+
 pub mod ast;
 mod comments;
 pub mod diagnostic;

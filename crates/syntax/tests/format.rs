@@ -2,6 +2,13 @@
 //! the bundled policies: formatting is idempotent, keeps every comment, and never changes
 //! meaning (the formatted text parses to the same tree, spans aside).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
 use std::path::{Path, PathBuf};
 
 use writ_syntax::erase::erase_spans;

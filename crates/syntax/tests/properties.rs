@@ -3,6 +3,13 @@
 //!   parse (spans aside), formatting is idempotent and keeps every comment;
 //! - robustness: arbitrary text and token soup never panic the parser or the formatter.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
 use proptest::prelude::*;
 use writ_syntax::erase::erase_spans;
 use writ_syntax::{format_source, parse_expr, parse_file, FileId};
