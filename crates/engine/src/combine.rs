@@ -167,7 +167,7 @@ pub(crate) fn combine(
         }
     }
     if winner == Verdict::Approve {
-        let digest = transaction_digest(&req.json, bind.iter().map(|p| &**p));
+        let digest = transaction_digest(req.json(), bind.iter().map(|p| &**p));
         decision.approval = Some(ApprovalOut {
             approvers,
             method: method.unwrap_or(Method::PhishingResistant).as_str(),

@@ -145,17 +145,57 @@ impl Ranges {
     }
 }
 
-/// An `hours` window as a minute-of-week bitmap in its zone.
+/// An `hours` window as a minute-of-week bitmap in its zone, with the zone's UTC offsets
+/// precomputed as a sorted transition table (1970–2200) so that finding the local time is
+/// a binary search rather than a re-derivation of the zone's rules on every request.
 #[derive(Clone, Debug)]
 pub(crate) struct HoursBits {
     pub zone: TimeZone,
     pub bits: Vec<u64>,
+    /// `(transition instant in seconds, offset in seconds from then on)`, sorted; the first
+    /// entry covers everything before the table.
+    pub offsets: Vec<(i64, i32)>,
+    /// Instants at or after this are looked up in the zone itself.
+    pub table_end: i64,
+}
+
+const TABLE_START: i64 = 0; // 1970-01-01
+const TABLE_END: i64 = 7_258_118_400; // 2200-01-01
+
+fn offset_table(zone: &TimeZone) -> Vec<(i64, i32)> {
+    let start = jiff::Timestamp::from_second(TABLE_START).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let mut table = vec![(i64::MIN, zone.to_offset(start).seconds())];
+    for t in zone.following(start) {
+        let at = t.timestamp().as_second();
+        if at >= TABLE_END {
+            break;
+        }
+        table.push((at, t.offset().seconds()));
+    }
+    table
 }
 
 impl HoursBits {
+    pub fn new(zone: TimeZone, bits: Vec<u64>) -> HoursBits {
+        HoursBits {
+            offsets: offset_table(&zone),
+            zone,
+            bits,
+            table_end: TABLE_END,
+        }
+    }
+
+    fn offset(&self, at: jiff::Timestamp) -> i64 {
+        let s = at.as_second();
+        if s < TABLE_START || s >= self.table_end {
+            return i64::from(self.zone.to_offset(at).seconds());
+        }
+        let i = self.offsets.partition_point(|(t, _)| *t <= s);
+        i64::from(self.offsets[i.saturating_sub(1)].1)
+    }
+
     pub fn contains(&self, at: jiff::Timestamp) -> bool {
-        let offset = i64::from(self.zone.to_offset(at).seconds());
-        let local = at.as_second() + offset;
+        let local = at.as_second() + self.offset(at);
         let days = local.div_euclid(86_400);
         // 1970-01-01 was a Thursday: weekday 3 when Monday is 0.
         let weekday = (days + 3).rem_euclid(7);
@@ -211,6 +251,10 @@ pub struct Compiled {
     pub(crate) all: Box<[u32]>,
     pub(crate) ranges: Vec<Ranges>,
     pub(crate) hours: Vec<HoursBits>,
+    /// The request roots any CEL leaf reads, sorted.
+    pub(crate) cel_roots: Vec<String>,
+    /// The known paths as a trie, for streaming binding.
+    pub(crate) trie: crate::stream::PathTrie,
 }
 
 impl Compiled {
@@ -255,7 +299,11 @@ impl Compiled {
                 .iter()
                 .map(|r| r.v4.len() * 8 + r.v6.len() * 32)
                 .sum::<usize>()
-            + self.hours.iter().map(|h| h.bits.len() * 8).sum::<usize>()
+            + self
+                .hours
+                .iter()
+                .map(|h| h.bits.len() * 8 + h.offsets.len() * 16)
+                .sum::<usize>()
     }
 }
 
@@ -356,19 +404,32 @@ pub fn compile(set: &PolicySet) -> Compiled {
         })
         .collect();
     let all: Box<[u32]> = (0..u32::try_from(set.rules.len()).unwrap_or(u32::MAX)).collect();
+    let mut cel_roots: Vec<String> = b
+        .preds
+        .iter()
+        .filter_map(|p| match p {
+            Pred::Cel(c) => Some(c.roots.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    cel_roots.sort();
+    cel_roots.dedup();
+    let known: Vec<KnownPath> = set
+        .known
+        .iter()
+        .map(|(text, ty)| KnownPath {
+            text: text.clone(),
+            segments: text.split('.').map(Box::from).collect(),
+            ty: ty.clone(),
+            slot: set.path_id(text).map(|p| p.0),
+        })
+        .collect();
+    let trie = crate::stream::PathTrie::new(&known);
     Compiled {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         paths: set.paths.clone(),
-        known: set
-            .known
-            .iter()
-            .map(|(text, ty)| KnownPath {
-                text: text.clone(),
-                segments: text.split('.').map(Box::from).collect(),
-                ty: ty.clone(),
-                slot: set.path_id(text).map(|p| p.0),
-            })
-            .collect(),
+        known,
         time_path: set.path_id("time").map(|p| p.0),
         action_path: action_id.map(|p| p.0),
         interner: b.interner,
@@ -386,6 +447,8 @@ pub fn compile(set: &PolicySet) -> Compiled {
         all,
         ranges: b.ranges,
         hours: b.hours,
+        cel_roots,
+        trie,
     }
 }
 
@@ -603,10 +666,8 @@ impl Builder<'_> {
                 let h = match self.hours_index.get(&key) {
                     Some(i) => *i,
                     None => {
-                        self.hours.push(HoursBits {
-                            zone: hours.zone.clone(),
-                            bits: hours.week_bitmap(),
-                        });
+                        self.hours
+                            .push(HoursBits::new(hours.zone.clone(), hours.week_bitmap()));
                         let i = u32::try_from(self.hours.len() - 1).unwrap_or(u32::MAX);
                         self.hours_index.insert(key, i);
                         i

@@ -21,28 +21,39 @@ pub fn bound_object<'a>(request: &Json, paths: impl IntoIterator<Item = &'a str>
     Json::Object(map)
 }
 
-/// The digest of a bound object.
-pub fn digest_of(bound: &Json) -> String {
-    // Canonicalising a `serde_json::Value` cannot fail: keys are strings and numbers are
-    // finite; fall back to serde_json's own (sorted-key) text if it ever did.
-    let canonical = serde_json_canonicalizer::to_vec(bound)
-        .unwrap_or_else(|_| serde_json::to_vec(bound).unwrap_or_default());
+const NULL: Json = Json::Null;
+
+/// The digest of a bound object (anything that serialises to a JSON object).
+fn digest_of_serialize<T: serde::Serialize>(bound: &T) -> String {
+    // Canonicalising JSON values cannot fail: keys are strings and numbers are finite.
+    let canonical = serde_json_canonicalizer::to_vec(bound).unwrap_or_default();
     let mut h = Sha256::new();
     h.update(DOMAIN);
     h.update([0u8]);
     h.update(&canonical);
     let out = h.finalize();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(7 + 64);
     s.push_str("sha256:");
     for b in out {
-        s.push_str(&format!("{b:02x}"));
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 15)]));
     }
     s
 }
 
-/// The digest of `paths` over `request`.
+/// The digest of a bound object.
+pub fn digest_of(bound: &Json) -> String {
+    digest_of_serialize(bound)
+}
+
+/// The digest of `paths` over `request`, without copying the bound values.
 pub fn transaction_digest<'a>(request: &Json, paths: impl IntoIterator<Item = &'a str>) -> String {
-    digest_of(&bound_object(request, paths))
+    let bound: std::collections::BTreeMap<&str, &Json> = paths
+        .into_iter()
+        .map(|p| (p, lookup(request, p.split('.')).unwrap_or(&NULL)))
+        .collect();
+    digest_of_serialize(&bound)
 }
 
 #[cfg(test)]

@@ -213,7 +213,7 @@ impl<'a> Ctx<'a> {
                 Other::Ids(ids) => !s.foreign && s.ids.iter().all(|i| ids.binary_search(i).is_ok()),
                 Other::Set(o) => s.texts.iter().all(|t| o.texts.contains(t)),
             }),
-            Pred::Cel(c) => cel_run::run(c, &self.req.json),
+            Pred::Cel(c) => cel_run::run(c, &self.req.cel_vars),
         }
     }
 

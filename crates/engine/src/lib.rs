@@ -35,6 +35,7 @@ pub mod digest;
 mod eval;
 mod reference;
 mod request;
+mod stream;
 mod truth;
 
 use std::sync::Arc;
@@ -136,16 +137,18 @@ impl Engine {
         }
         // The request was valid for another version; this version may declare other
         // types. A request invalid here is decided as if it carried nothing at all.
-        Some(
-            request::bind(&self.compiled, req.json.clone(), req.time).unwrap_or_else(|_| {
-                request::bind(
-                    &self.compiled,
-                    serde_json::Value::Object(Default::default()),
-                    req.time,
-                )
-                .unwrap_or_else(|_| req.clone())
-            }),
-        )
+        let again = match &req.raw {
+            Some(raw) => request::bind_str(&self.compiled, raw, req.time),
+            None => request::bind(&self.compiled, req.json().clone(), req.time),
+        };
+        Some(again.unwrap_or_else(|_| {
+            request::bind(
+                &self.compiled,
+                serde_json::Value::Object(Default::default()),
+                req.time,
+            )
+            .unwrap_or_else(|_| req.clone())
+        }))
     }
 
     /// Decides a bound request.

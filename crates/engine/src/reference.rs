@@ -228,7 +228,7 @@ impl<'a> Interp<'a> {
                 (Some(s), Some(i)) => Truth::from_bool(s.iter().all(|x| i.contains(x))),
                 _ => Truth::Unknown,
             },
-            AtomKind::Cel(c) => cel_run::run(c, &self.req.json),
+            AtomKind::Cel(c) => cel_run::run(c, &self.req.cel_vars),
         }
     }
 

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 
 use jiff::Timestamp;
 use serde_json::Value as Json;
@@ -85,20 +86,29 @@ fn err(path: &str, message: impl Into<String>) -> BindError {
 /// A request bound to one compiled policy set.
 #[derive(Clone, Debug)]
 pub struct Request {
-    /// The request as received (validated).
-    pub(crate) json: Json,
+    /// The request text as received, when bound from text.
+    pub(crate) raw: Option<Arc<str>>,
+    /// The request as JSON: given, or parsed from `raw` on first use.
+    pub(crate) json: OnceLock<Json>,
     /// The compiled set it was bound for.
     pub(crate) set_id: u64,
     /// Typed values by `PathId`.
     pub(crate) slots: Vec<Slot>,
     /// The request time (from the request, or the clock at binding).
     pub(crate) time: Timestamp,
+    /// The roots CEL leaves read, converted once.
+    pub(crate) cel_vars: crate::cel_run::Vars,
 }
 
 impl Request {
-    /// The request JSON as received.
+    /// The request JSON as received (parsed on first use when bound from text).
     pub fn json(&self) -> &Json {
-        &self.json
+        self.json.get_or_init(|| {
+            self.raw
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or(Json::Null)
+        })
     }
 
     /// The request time used for decisions.
@@ -108,7 +118,7 @@ impl Request {
 
     /// The JSON value at a dotted path (`None` when absent).
     pub fn value_at(&self, path: &str) -> Option<&Json> {
-        lookup(&self.json, path.split('.'))
+        lookup(self.json(), path.split('.'))
     }
 }
 
@@ -240,11 +250,33 @@ pub fn typed(
     })
 }
 
-/// Binds request JSON text for a compiled set.
+/// Binds request JSON text for a compiled set, streaming it straight into typed slots.
 pub fn bind_str(set: &Compiled, text: &str, now: Timestamp) -> Result<Request, BindError> {
-    let json: Json =
-        serde_json::from_str(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
-    bind(set, json, now)
+    let (mut slots, time) = crate::stream::bind_slots(set, text)?;
+    let time = time.unwrap_or(now);
+    if let Some(i) = set.time_path {
+        if matches!(slots[i as usize], Slot::Missing) {
+            slots[i as usize] = Slot::Time(time);
+        }
+    }
+    let raw: Arc<str> = Arc::from(text);
+    let json = OnceLock::new();
+    let cel_vars = if set.cel_roots.is_empty() {
+        Arc::from(Vec::new())
+    } else {
+        let parsed: Json = serde_json::from_str(text).unwrap_or(Json::Null);
+        let vars = crate::cel_run::variables(&set.cel_roots, &parsed);
+        let _ = json.set(parsed);
+        vars
+    };
+    Ok(Request {
+        raw: Some(raw),
+        json,
+        set_id: set.id,
+        slots,
+        time,
+        cel_vars,
+    })
 }
 
 /// Binds a parsed request for a compiled set: one pass over the known paths types every
@@ -279,11 +311,18 @@ pub fn bind(set: &Compiled, json: Json, now: Timestamp) -> Result<Request, BindE
             slots[i as usize] = Slot::Time(time);
         }
     }
+    let cel_vars = if set.cel_roots.is_empty() {
+        Arc::from(Vec::new())
+    } else {
+        crate::cel_run::variables(&set.cel_roots, &json)
+    };
     Ok(Request {
-        json,
+        raw: None,
+        json: OnceLock::from(json),
         set_id: set.id,
         slots,
         time,
+        cel_vars,
     })
 }
 

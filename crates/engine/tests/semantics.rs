@@ -651,3 +651,28 @@ fn time_defaults_to_the_injected_clock() {
         Verdict::Deny
     );
 }
+
+#[test]
+fn hours_follow_each_zone_across_transitions_and_outside_the_table() {
+    // Every hour of 2026 in zones with and without daylight saving, plus instants before
+    // 1970 and after 2200 (looked up in the zone itself): the compiled window (offset
+    // table + bitmap) agrees with the reference (jiff's zone conversion) on each.
+    let policy = r#"
+      let ny = hours "Mon-Fri 09:00-17:00, Sun 23:30-01:15" in "America/New_York"
+      let syd = hours "Sat-Sun 00:00-24:00" in "Australia/Sydney"
+      let kol = hours "Mon 05:30-06:00" in "Asia/Kolkata"
+      rule "ny" { when time in ny deny }
+      rule "syd" { when time in syd deny }
+      rule "kol" { when time in kol deny }
+    "#;
+    let e = engine(policy);
+    let mut instants: Vec<i64> = (0..(365 * 24 * 4))
+        .map(|q| 1_767_225_600 + q * 900)
+        .collect();
+    instants.extend([-2_000_000_000, -1, 7_258_118_400, 8_000_000_000]);
+    for s in instants {
+        let t = jiff::Timestamp::from_second(s).unwrap().to_string();
+        let req = e.bind(json!({ "time": t })).unwrap();
+        assert_eq!(e.decide(&req), e.explain(&req).decision, "at {t}");
+    }
+}

@@ -346,13 +346,25 @@ fn action_forbid(rng: &mut Rng, i: usize, permits: usize) -> Rule {
 }
 
 /// How likely a targeted request satisfies each condition of its permit.
-const P_FIELD: f64 = 0.9;
+const P_FIELD: f64 = 0.8;
+/// How likely a request (naming a known action) names one an action-tied forbid is about.
+const P_FORBID_TARGET: f64 = 0.1;
 /// How likely a request names an action some permit grants.
 const P_KNOWN_ACTION: f64 = 0.95;
 
-fn request(rng: &mut Rng, i: usize, rules: &[Rule], permits: usize) -> Request {
+fn request(
+    rng: &mut Rng,
+    i: usize,
+    rules: &[Rule],
+    permits: usize,
+    forbid_targets: &[usize],
+) -> Request {
     let target = if permits > 0 && rng.chance(P_KNOWN_ACTION) {
-        rules.get(rng.index(permits))
+        if !forbid_targets.is_empty() && rng.chance(P_FORBID_TARGET) {
+            rules.get(*rng.pick(forbid_targets))
+        } else {
+            rules.get(rng.index(permits))
+        }
     } else {
         None
     };
@@ -456,8 +468,14 @@ impl Workload {
                 rules.push(f);
             }
         }
+        // The permits whose action some action-tied forbid names.
+        let forbid_targets: Vec<usize> = rules[permits..]
+            .iter()
+            .filter_map(|f| f.action.as_ref())
+            .filter_map(|a| rules[..permits].iter().position(|p| p.action.as_ref() == Some(a)))
+            .collect();
         let reqs = (0..requests)
-            .map(|i| request(&mut rng, i, &rules, permits))
+            .map(|i| request(&mut rng, i, &rules, permits, &forbid_targets))
             .collect();
         Workload {
             seed,
@@ -1027,6 +1045,31 @@ mod tests {
         }
         let frac = allowed as f64 / a.requests.len() as f64;
         assert!((0.2..0.5).contains(&frac), "allowed fraction {frac}");
+    }
+
+    #[test]
+    fn allowed_fraction_is_about_a_third() {
+        for n in [10, 100, 1000, 10_000] {
+            let w = Workload::generate(11, n, 5000);
+            let rust = w.rust_policy();
+            let allowed = w.requests.iter().filter(|r| rust.decide(&r.rust())).count();
+            let frac = allowed as f64 / w.requests.len() as f64;
+            // Requests a permit grants but a forbid refuses: the forbids matter.
+            let permitted_only = w
+                .requests
+                .iter()
+                .filter(|r| {
+                    w.rules.iter().any(|x| {
+                        x.effect == Effect::Permit
+                            && x.action.as_deref() == Some(r.action.as_str())
+                            && x.conds.iter().all(|c| cond_holds(c, r))
+                    }) && !w.expected(r)
+                })
+                .count();
+            eprintln!("N={n}: allowed {frac:.3}, forbidden despite a permit {permitted_only}");
+            assert!(permitted_only > 0, "N={n}: no forbid ever changes a decision");
+            assert!((0.2..0.5).contains(&frac), "N={n}: allowed fraction {frac}");
+        }
     }
 
     #[test]

@@ -1,0 +1,180 @@
+//! The streaming binder (`bind_str`, JSON text straight into typed slots) and the tree
+//! binder (`bind`, from a parsed `serde_json::Value`) must accept and refuse the same
+//! requests, name the same path when they refuse, and lead to the same decision.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+use writ_engine::Engine;
+
+fn engine() -> Engine {
+    let mut sources = writ_syntax::SourceMap::default();
+    sources.add(
+        "p.writ",
+        r#"
+        schema {
+          resource.env: "prod" | "dev"
+          request.params.amount: number
+          request.params.tags: set
+        }
+        risk { +30 "unmanaged" when not device.managed }
+        rule "r" {
+          when action == "a" and network.ip in cidr ["10.0.0.0/8"] and principal.groups has "g"
+            and request.params.amount > 5 and resource.env == "prod" and session.auth_age < 1h
+          allow
+        }
+        rule "d" { when time in hours "Mon-Fri 00:00-12:00" in "UTC" deny }
+        rule "p" { when action == "p" approve { approvers 1 of group "o" bind action, request.params } }
+        "#,
+    );
+    Engine::new(writ_check::check(sources).unwrap())
+}
+
+fn scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        (-5i64..20).prop_map(Value::from),
+        (0u32..100).prop_map(|x| json!(f64::from(x) / 4.0)),
+        prop::sample::select(vec![
+            "a",
+            "p",
+            "prod",
+            "dev",
+            "g",
+            "10.1.2.3",
+            "fd00::1",
+            "bad ip",
+            "5m",
+            "2h",
+            "2026-11-27T10:00:00Z",
+            "2026-11-28T10:00:00+01:00",
+            "x\"y"
+        ])
+        .prop_map(Value::from),
+        prop::collection::vec(
+            prop::sample::select(vec!["g", "h", "i"]).prop_map(Value::from),
+            0..3
+        )
+        .prop_map(Value::from),
+        prop::collection::vec((0i64..3).prop_map(Value::from), 1..2).prop_map(Value::from),
+    ]
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    scalar().prop_recursive(2, 8, 3, |inner| {
+        prop::collection::vec(
+            (
+                prop::sample::select(vec!["x", "managed", "amount", "tags", "ip"]),
+                inner,
+            ),
+            0..3,
+        )
+        .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+    })
+}
+
+fn request() -> impl Strategy<Value = Value> {
+    let paths = vec![
+        "action",
+        "time",
+        "device.managed",
+        "device.extra",
+        "network.ip",
+        "principal.groups",
+        "principal.kind",
+        "request.params.amount",
+        "request.params.tags",
+        "request.params.other",
+        "resource.env",
+        "session.auth_age",
+        "scope.requested",
+        "request.break_glass",
+        "device",
+        "request.params",
+    ];
+    prop::collection::vec(
+        (
+            prop::sample::select(paths),
+            prop_oneof![4 => scalar(), 1 => value()],
+        ),
+        0..8,
+    )
+    .prop_map(|entries| {
+        let mut root = Value::Object(Map::new());
+        for (path, v) in entries {
+            let segs: Vec<&str> = path.split('.').collect();
+            put(&mut root, &segs, v);
+        }
+        root
+    })
+}
+
+/// Inserts `v` at `segs`, creating objects on the way; a non-object on the way wins.
+fn put(cur: &mut Value, segs: &[&str], v: Value) {
+    let Some(map) = cur.as_object_mut() else {
+        return;
+    };
+    match segs {
+        [] => {}
+        [last] => {
+            map.insert((*last).to_string(), v);
+        }
+        [first, rest @ ..] => put(
+            map.entry((*first).to_string()).or_insert_with(|| json!({})),
+            rest,
+            v,
+        ),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn streaming_and_tree_binding_agree(req in request()) {
+        let e = engine();
+        let text = req.to_string();
+        let streamed = e.bind_str(&text);
+        let tree = e.bind(req.clone());
+        match (&streamed, &tree) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(e.decide(a), e.decide(b), "{}", text),
+            (Err(a), Err(b)) => prop_assert_eq!(&a.path, &b.path, "{}: {} vs {}", text, a, b),
+            _ => prop_assert!(false, "one binder accepted, the other refused: {} → {:?} / {:?}", text, streamed.as_ref().err(), tree.as_ref().err()),
+        }
+    }
+}
+
+#[test]
+fn root_shapes_are_refused_alike() {
+    let e = engine();
+    for text in [
+        "[]",
+        "null",
+        "3",
+        "\"x\"",
+        r#"{"risk": 1}"#,
+        r#"{"devise": {}}"#,
+        r#"{"device": []}"#,
+    ] {
+        let a = e.bind_str(text).unwrap_err();
+        let b = e.bind(serde_json::from_str(text).unwrap()).unwrap_err();
+        assert_eq!(a.path, b.path, "{text}: {a} / {b}");
+    }
+    assert!(e
+        .bind_str("{")
+        .unwrap_err()
+        .message
+        .contains("not valid JSON"));
+    assert!(e
+        .bind_str("{} x")
+        .unwrap_err()
+        .message
+        .contains("not valid JSON"));
+}
