@@ -66,17 +66,79 @@ pub(crate) enum SetOpd {
 #[derive(Clone, Debug)]
 pub(crate) enum Pred {
     Truthy(u32),
-    Cmp { a: Opd, op: CmpOp, b: Opd },
-    InStrIds { v: Opd, ids: Box<[u32]> },
-    InList { v: Opd, list: Box<[CVal]> },
-    InSet { v: Opd, set: u32 },
-    InCidr { v: Opd, cidr: u32 },
-    InHours { v: Opd, hours: u32 },
-    Matches { v: Opd, glob: Arc<Glob> },
-    Has { set: u32, item: Opd },
-    HasAny { set: u32, items: SetOpd },
-    HasAll { set: u32, items: SetOpd },
-    Within { set: u32, items: SetOpd },
+    /// `path == "const"` (or `!=`), by interned id.
+    StrEq {
+        slot: u32,
+        id: u32,
+        ne: bool,
+    },
+    /// `path op int` for an int or number path.
+    IntCmp {
+        slot: u32,
+        op: CmpOp,
+        c: i64,
+    },
+    /// `path op duration`.
+    DurCmp {
+        slot: u32,
+        op: CmpOp,
+        c: u64,
+    },
+    /// `risk op int`.
+    RiskCmp {
+        op: CmpOp,
+        c: i64,
+    },
+    /// `set has "const"`, by interned id.
+    HasId {
+        set: u32,
+        id: u32,
+    },
+    Cmp {
+        a: Opd,
+        op: CmpOp,
+        b: Opd,
+    },
+    InStrIds {
+        v: Opd,
+        ids: Box<[u32]>,
+    },
+    InList {
+        v: Opd,
+        list: Box<[CVal]>,
+    },
+    InSet {
+        v: Opd,
+        set: u32,
+    },
+    InCidr {
+        v: Opd,
+        cidr: u32,
+    },
+    InHours {
+        v: Opd,
+        hours: u32,
+    },
+    Matches {
+        v: Opd,
+        glob: Arc<Glob>,
+    },
+    Has {
+        set: u32,
+        item: Opd,
+    },
+    HasAny {
+        set: u32,
+        items: SetOpd,
+    },
+    HasAll {
+        set: u32,
+        items: SetOpd,
+    },
+    Within {
+        set: u32,
+        items: SetOpd,
+    },
     Cel(Arc<CelExpr>),
 }
 
@@ -521,6 +583,46 @@ fn action_key(cond: &Cond, action: PathId) -> ActionKey {
     }
 }
 
+/// The operator seen from the other side: `a < b` is `b > a`.
+fn flip(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        other => other,
+    }
+}
+
+/// Picks a specialised predicate for the common `path op constant` shapes.
+fn specialise(a: Opd, op: CmpOp, b: Opd) -> Pred {
+    let (a, op, b) = match (&a, &b) {
+        (Opd::Const(_), Opd::Slot(_) | Opd::Risk) => (b, flip(op), a),
+        _ => (a, op, b),
+    };
+    match (&a, &b) {
+        (Opd::Slot(slot), Opd::Const(CVal::Str(id, _))) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
+            Pred::StrEq {
+                slot: *slot,
+                id: *id,
+                ne: op == CmpOp::Ne,
+            }
+        }
+        (Opd::Slot(slot), Opd::Const(CVal::Int(c))) => Pred::IntCmp {
+            slot: *slot,
+            op,
+            c: *c,
+        },
+        (Opd::Slot(slot), Opd::Const(CVal::Dur(c))) => Pred::DurCmp {
+            slot: *slot,
+            op,
+            c: *c,
+        },
+        (Opd::Risk, Opd::Const(CVal::Int(c))) => Pred::RiskCmp { op, c: *c },
+        _ => Pred::Cmp { a, op, b },
+    }
+}
+
 fn has_cel(cond: &Cond) -> bool {
     match cond {
         Cond::Atom(a) => matches!(a.kind, AtomKind::Cel(_)),
@@ -622,7 +724,7 @@ impl Builder<'_> {
             AtomKind::Truthy(p) => Pred::Truthy(p.0),
             AtomKind::Compare { lhs, op, rhs } => {
                 let (a, b) = (self.opd(lhs), self.opd(rhs));
-                Pred::Cmp { a, op: *op, b }
+                specialise(a, *op, b)
             }
             AtomKind::InList { value, list } => {
                 let v = self.opd(value);
@@ -679,9 +781,9 @@ impl Builder<'_> {
                 v: self.opd(value),
                 glob: glob.clone(),
             },
-            AtomKind::Has { set, item } => Pred::Has {
-                set: set.0,
-                item: self.opd(item),
+            AtomKind::Has { set, item } => match self.opd(item) {
+                Opd::Const(CVal::Str(id, _)) => Pred::HasId { set: set.0, id },
+                item => Pred::Has { set: set.0, item },
             },
             AtomKind::HasAny { set, items } => Pred::HasAny {
                 set: set.0,

@@ -131,6 +131,18 @@ fn compare(a: V<'_>, op: CmpOp, b: V<'_>) -> Truth {
     Truth::from_option(r)
 }
 
+/// A known ordering read through a comparison operator.
+fn ordered(o: Ordering, op: CmpOp) -> Truth {
+    Truth::from_bool(match op {
+        CmpOp::Eq => o.is_eq(),
+        CmpOp::Ne => o.is_ne(),
+        CmpOp::Lt => o.is_lt(),
+        CmpOp::Le => o.is_le(),
+        CmpOp::Gt => o.is_gt(),
+        CmpOp::Ge => o.is_ge(),
+    })
+}
+
 struct Ctx<'a> {
     set: &'a Compiled,
     req: &'a Request,
@@ -158,6 +170,24 @@ impl<'a> Ctx<'a> {
             Pred::Truthy(i) => match self.req.slots[*i as usize] {
                 Slot::Bool(b) => Truth::from_bool(b),
                 _ => Truth::Unknown,
+            },
+            Pred::StrEq { slot, id, ne } => match &self.req.slots[*slot as usize] {
+                Slot::Str(got, _) => Truth::from_bool((got == id) != *ne),
+                _ => Truth::Unknown,
+            },
+            Pred::IntCmp { slot, op, c } => match self.req.slots[*slot as usize] {
+                Slot::Int(i) => ordered(i.cmp(c), *op),
+                Slot::Num(n) => compare(V::Num(n), *op, V::Int(*c)),
+                _ => Truth::Unknown,
+            },
+            Pred::DurCmp { slot, op, c } => match self.req.slots[*slot as usize] {
+                Slot::Dur(d) => ordered(d.cmp(c), *op),
+                _ => Truth::Unknown,
+            },
+            Pred::RiskCmp { op, c } => ordered(i64::from(self.risk).cmp(c), *op),
+            Pred::HasId { set, id } => match self.set_val(*set) {
+                Some(s) => Truth::from_bool(s.ids.binary_search(id).is_ok()),
+                None => Truth::Unknown,
             },
             Pred::Cmp { a, op, b } => match (self.val(a), self.val(b)) {
                 (Some(x), Some(y)) => compare(x, *op, y),
@@ -318,7 +348,12 @@ fn missing_in_pred(ctx: &Ctx<'_>, p: &Pred, out: &mut Vec<u32>, cel: &mut Vec<St
         }
     };
     match p {
-        Pred::Truthy(i) => slot(&Opd::Slot(*i)),
+        Pred::Truthy(i)
+        | Pred::StrEq { slot: i, .. }
+        | Pred::IntCmp { slot: i, .. }
+        | Pred::DurCmp { slot: i, .. }
+        | Pred::HasId { set: i, .. } => slot(&Opd::Slot(*i)),
+        Pred::RiskCmp { .. } => {}
         Pred::Cmp { a, b, .. } => {
             slot(a);
             slot(b);
