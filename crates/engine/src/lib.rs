@@ -72,9 +72,9 @@ impl std::fmt::Debug for Engine {
 }
 
 /// The content hash of a set's sources: names and texts, in order.
-pub fn version_of(set: &PolicySet) -> String {
+pub fn version_of_sources(sources: &writ_syntax::SourceMap) -> String {
     let mut h = Sha256::new();
-    for (_, f) in set.sources.iter() {
+    for (_, f) in sources.iter() {
         h.update(f.name.as_bytes());
         h.update([0u8]);
         h.update(f.text.as_bytes());
@@ -82,6 +82,11 @@ pub fn version_of(set: &PolicySet) -> String {
     }
     let out = h.finalize();
     out.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The content hash of a checked set.
+pub fn version_of(set: &PolicySet) -> String {
+    version_of_sources(&set.sources)
 }
 
 impl Engine {
