@@ -29,7 +29,8 @@
 //!
 //! The crates behind this facade follow the pipeline: `writ-syntax` (grammar, AST,
 //! formatter, diagnostics), `writ-check` (names, types, validation, typed IR),
-//! `writ-engine` (compile, bind, evaluate, explain).
+//! `writ-engine` (compile, bind, evaluate, explain), `writ-reload` (a [`PolicyStore`]
+//! that follows a directory and swaps compiled versions atomically).
 
 use std::fmt;
 use std::path::Path;
@@ -39,6 +40,7 @@ pub use writ_engine::{
     digest, ApprovalOut, ApproverOut, BindError, Clock, CondTrace, Decision, Engine, Explanation,
     ObligationOut, Request, RuleTrace, SignalHit, SignalTrace, Truth, Verdict,
 };
+pub use writ_reload::{watch, OpenError, PolicyStore, ReloadEvent, Stats, StoreConfig, WatchConfig, WatchError, WatchHandle};
 pub use writ_syntax::{format_source, render, Diagnostic, SourceMap, Style};
 
 /// Why a policy set could not be loaded.

@@ -226,13 +226,14 @@ impl Checker<'_> {
     }
 
     fn signal(&mut self, file: FileId, s: &ast::Signal) -> Option<Signal> {
-        let source = self.text(file).to_string();
+        let sources = self.sources;
+        let source = sources.get(file).map_or("", |f| f.text.as_str());
         let mut ec = ExprChecker {
             scope: &mut self.scope,
             diags: &mut self.diags,
             context: Context::Risk,
         };
-        let cond = ec.cond(&s.when, &source);
+        let cond = ec.cond(&s.when, source);
         if s.points <= 0 {
             self.diags.push(
                 Diagnostic::new(
@@ -254,7 +255,8 @@ impl Checker<'_> {
     }
 
     fn rule(&mut self, file: FileId, r: &ast::RuleDecl) -> Option<Rule> {
-        let source = self.text(file).to_string();
+        let sources = self.sources;
+        let source = sources.get(file).map_or("", |f| f.text.as_str());
         if r.name.value.trim().is_empty() {
             self.diags.push(Diagnostic::new(
                 "writ::rule",
@@ -270,7 +272,7 @@ impl Checker<'_> {
                     diags: &mut self.diags,
                     context: Context::Rule,
                 };
-                ec.cond(w, &source)
+                ec.cond(w, source)
             }
             None => crate::ir::Cond::Const(true),
         };

@@ -16,6 +16,7 @@ mod fmt;
 mod load;
 mod output;
 mod suite;
+mod watch;
 
 /// writ: transaction-bound authorization for sensitive actions.
 #[derive(Parser)]
@@ -39,6 +40,8 @@ enum Command {
     Bench(bench::Args),
     /// Run the policy test suites (`*.test.toml`) kept beside the policies.
     Test(suite::Args),
+    /// Follow a policy directory: one JSON line per reload (loaded, rejected, unchanged).
+    Watch(watch::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Test(args) => suite::run(&args),
+        Command::Watch(args) => watch::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -339,3 +339,62 @@ fn an_invalid_suite_is_reported() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("expct"), "{}", stderr(&out));
 }
+
+#[test]
+fn watch_prints_one_json_line_per_event() {
+    use std::io::BufRead as _;
+    let dir = set_dir("watch", SMALL);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_writ"))
+        .args(["watch", dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || -> serde_json::Value {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("a watch event");
+        serde_json::from_str(&line).unwrap()
+    };
+    let first = next();
+    assert_eq!(first["event"], "loaded");
+    assert_eq!(first["rules"], 2);
+    assert_eq!(first["files"], 1);
+    let v1 = first["version"].as_str().unwrap().to_string();
+
+    std::fs::write(
+        dir.join("p.writ"),
+        "rule \"only\" { when action == \"x\" allow }\n",
+    )
+    .unwrap();
+    let second = next();
+    assert_eq!(second["event"], "loaded", "{second}");
+    assert_eq!(second["rules"], 1);
+    assert!(second["ms"].is_u64());
+    let v2 = second["version"].as_str().unwrap().to_string();
+    assert_ne!(v1, v2);
+
+    std::fs::write(
+        dir.join("p.writ"),
+        "rule \"only\" { when action == allow }\n",
+    )
+    .unwrap();
+    let third = next();
+    assert_eq!(third["event"], "rejected", "{third}");
+    assert_eq!(third["kept"], v2.as_str());
+    assert!(
+        third["errors"][0].as_str().unwrap().contains("p.writ:1:"),
+        "{third}"
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+}

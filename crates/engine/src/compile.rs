@@ -146,7 +146,10 @@ pub(crate) enum Pred {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Node {
     Const(bool),
+    /// A predicate only this node uses: evaluated directly.
     Pred(u32),
+    /// A predicate several nodes share: evaluated once per request, then memoised.
+    Shared(u32),
     Not(u32),
     /// Children are `kids[start..start + len]`.
     And(u32, u32),
@@ -385,9 +388,10 @@ struct Builder<'a> {
     nodes: Vec<Node>,
     kids: Vec<u32>,
     ranges: Vec<Ranges>,
-    range_index: FxHashMap<usize, u32>,
+    /// Equal CIDR sets and windows share one compiled form, however many rules write them.
+    range_index: FxHashMap<Vec<ipnet::IpNet>, u32>,
     hours: Vec<HoursBits>,
-    hours_index: FxHashMap<usize, u32>,
+    hours_index: FxHashMap<(String, String), u32>,
 }
 
 /// Compiles a checked policy set.
@@ -465,6 +469,20 @@ pub fn compile(set: &PolicySet) -> Compiled {
             (name, list.into_boxed_slice())
         })
         .collect();
+    // Predicates used by several nodes are memoised per request; the others skip the memo.
+    let mut uses = vec![0u32; b.preds.len()];
+    for n in &b.nodes {
+        if let Node::Pred(p) = n {
+            uses[*p as usize] += 1;
+        }
+    }
+    for n in &mut b.nodes {
+        if let Node::Pred(p) = *n {
+            if uses[p as usize] > 1 {
+                *n = Node::Shared(p);
+            }
+        }
+    }
     let all: Box<[u32]> = (0..u32::try_from(set.rules.len()).unwrap_or(u32::MAX)).collect();
     let mut cel_roots: Vec<String> = b
         .preds
@@ -750,7 +768,8 @@ impl Builder<'_> {
             },
             AtomKind::InCidr { value, nets } => {
                 let v = self.opd(value);
-                let key = Arc::as_ptr(nets) as usize;
+                let mut key = nets.nets.clone();
+                key.sort_unstable();
                 let cidr = match self.range_index.get(&key) {
                     Some(i) => *i,
                     None => {
@@ -764,7 +783,7 @@ impl Builder<'_> {
             }
             AtomKind::InHours { value, hours } => {
                 let v = self.opd(value);
-                let key = Arc::as_ptr(hours) as usize;
+                let key = (hours.spec.clone(), hours.zone_name.clone());
                 let h = match self.hours_index.get(&key) {
                     Some(i) => *i,
                     None => {

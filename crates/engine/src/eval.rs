@@ -281,7 +281,8 @@ impl Run<'_, '_> {
     fn node(&mut self, n: u32) -> Truth {
         match self.ctx.set.nodes[n as usize] {
             Node::Const(b) => Truth::from_bool(b),
-            Node::Pred(p) => self.pred(p),
+            Node::Pred(p) => self.ctx.pred(&self.ctx.set.preds[p as usize]),
+            Node::Shared(p) => self.pred(p),
             Node::Not(c) => !self.node(c),
             Node::And(start, len) => {
                 let mut acc = Truth::True;
@@ -327,7 +328,9 @@ impl Run<'_, '_> {
         }
         match self.ctx.set.nodes[n as usize] {
             Node::Const(_) => {}
-            Node::Pred(p) => missing_in_pred(&self.ctx, &self.ctx.set.preds[p as usize], out, cel),
+            Node::Pred(p) | Node::Shared(p) => {
+                missing_in_pred(&self.ctx, &self.ctx.set.preds[p as usize], out, cel)
+            }
             Node::Not(c) => self.unknown_paths(c, out, cel),
             Node::And(start, len) | Node::Or(start, len) => {
                 for k in start..start + len {

@@ -275,7 +275,7 @@ fn permit(rng: &mut Rng, k: usize) -> Rule {
     let action = action_of(k);
     let env = *rng.pick(&ENVS);
     let mut conds = vec![
-        Cond::RoleEq(*rng.pick(&ROLES)),
+        Cond::RoleEq(ROLES[rng.index(ROLES.len())]),
         Cond::EnvEq(env),
         Cond::SensLe(rng.range(0, 5) as i64),
     ];
@@ -348,7 +348,7 @@ fn action_forbid(rng: &mut Rng, i: usize, permits: usize) -> Rule {
 /// How likely a targeted request satisfies each condition of its permit.
 const P_FIELD: f64 = 0.8;
 /// How likely a request (naming a known action) names one an action-tied forbid is about.
-const P_FORBID_TARGET: f64 = 0.1;
+const P_FORBID_TARGET: f64 = 0.25;
 /// How likely a request names an action some permit grants.
 const P_KNOWN_ACTION: f64 = 0.95;
 
@@ -472,7 +472,11 @@ impl Workload {
         let forbid_targets: Vec<usize> = rules[permits..]
             .iter()
             .filter_map(|f| f.action.as_ref())
-            .filter_map(|a| rules[..permits].iter().position(|p| p.action.as_ref() == Some(a)))
+            .filter_map(|a| {
+                rules[..permits]
+                    .iter()
+                    .position(|p| p.action.as_ref() == Some(a))
+            })
             .collect();
         let reqs = (0..requests)
             .map(|i| request(&mut rng, i, &rules, permits, &forbid_targets))
@@ -570,29 +574,30 @@ impl Workload {
         map
     }
 
-    /// The policy set as Rego (package `writ`, rego.v1): `data.writ.allow`.
+    /// The policy set as Rego (package `writ`, rego.v1), one module: `data.writ.allow`.
     pub fn rego_policy(&self) -> String {
         let mut out = String::with_capacity(self.rules.len() * 420 + 256);
-        out.push_str(
-            "package writ\n\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n\tpermit\n\tnot forbid\n}\n",
-        );
+        out.push_str(REGO_HEAD);
         for r in &self.rules {
-            let head = match r.effect {
-                Effect::Permit => "permit",
-                Effect::Forbid => "forbid",
-            };
-            let _ = write!(out, "\n# {}\n{head} if {{\n", r.name);
-            if let Some(a) = &r.action {
-                let _ = writeln!(out, "\tinput.action == \"{a}\"");
-            }
-            for c in &r.conds {
-                for line in rego_cond(c) {
-                    let _ = writeln!(out, "\t{line}");
-                }
-            }
-            out.push_str("}\n");
+            rego_rule(&mut out, r);
         }
         out
+    }
+
+    /// The same policy as several modules of package `writ` with at most
+    /// `rules_per_module` rules each (policy engines limit the size of one file): the
+    /// first holds `allow`, the others the `permit` and `forbid` definitions.
+    pub fn rego_modules(&self, rules_per_module: usize) -> Vec<String> {
+        let mut modules = vec![REGO_HEAD.to_string()];
+        for chunk in self.rules.chunks(rules_per_module.max(1)) {
+            let mut out = String::with_capacity(chunk.len() * 420 + 64);
+            out.push_str("package writ\n\nimport rego.v1\n");
+            for r in chunk {
+                rego_rule(&mut out, r);
+            }
+            modules.push(out);
+        }
+        modules
     }
 
     /// The hand-written Rust evaluator for this policy set.
@@ -711,6 +716,26 @@ fn cedar_rule(r: &Rule) -> String {
         r.name,
         conds.join(" &&\n  ")
     )
+}
+
+const REGO_HEAD: &str =
+    "package writ\n\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n\tpermit\n\tnot forbid\n}\n";
+
+fn rego_rule(out: &mut String, r: &Rule) {
+    let head = match r.effect {
+        Effect::Permit => "permit",
+        Effect::Forbid => "forbid",
+    };
+    let _ = write!(out, "\n# {}\n{head} if {{\n", r.name);
+    if let Some(a) = &r.action {
+        let _ = writeln!(out, "\tinput.action == \"{a}\"");
+    }
+    for c in &r.conds {
+        for line in rego_cond(c) {
+            let _ = writeln!(out, "\t{line}");
+        }
+    }
+    out.push_str("}\n");
 }
 
 fn rego_cond(c: &Cond) -> Vec<String> {
@@ -1067,7 +1092,10 @@ mod tests {
                 })
                 .count();
             eprintln!("N={n}: allowed {frac:.3}, forbidden despite a permit {permitted_only}");
-            assert!(permitted_only > 0, "N={n}: no forbid ever changes a decision");
+            assert!(
+                permitted_only > 0,
+                "N={n}: no forbid ever changes a decision"
+            );
             assert!((0.2..0.5).contains(&frac), "N={n}: allowed fraction {frac}");
         }
     }
