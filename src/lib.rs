@@ -40,7 +40,10 @@ pub use writ_engine::{
     digest, ApprovalOut, ApproverOut, BindError, Clock, CondTrace, Decision, Engine, Explanation,
     ObligationOut, Request, RuleTrace, SignalHit, SignalTrace, Truth, Verdict,
 };
-pub use writ_reload::{watch, OpenError, PolicyStore, ReloadEvent, Stats, StoreConfig, WatchConfig, WatchError, WatchHandle};
+pub use writ_reload::{
+    watch, OpenError, PolicyStore, ReloadEvent, Stats, StoreConfig, WatchConfig, WatchError,
+    WatchHandle,
+};
 pub use writ_syntax::{format_source, render, Diagnostic, SourceMap, Style};
 
 /// Why a policy set could not be loaded.

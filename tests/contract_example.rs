@@ -61,8 +61,18 @@ fn risk_adds_up_and_blocks_the_read() {
     r["network"]["ip"] = json!("203.0.113.9");
     let d = decide(r);
     assert_eq!((d.decision, d.risk), (Verdict::Deny, 65));
-    let signals: Vec<(String, u32)> = d.signals.iter().map(|s| (s.name.to_string(), s.points)).collect();
-    assert_eq!(signals, [("unmanaged device".to_string(), 40), ("off corporate network".to_string(), 25)]);
+    let signals: Vec<(String, u32)> = d
+        .signals
+        .iter()
+        .map(|s| (s.name.to_string(), s.points))
+        .collect();
+    assert_eq!(
+        signals,
+        [
+            ("unmanaged device".to_string(), 40),
+            ("off corporate network".to_string(), 25)
+        ]
+    );
     assert!(d.rules.is_empty());
 }
 
@@ -73,7 +83,14 @@ fn missing_posture_counts_against_the_request() {
     let d = decide(r);
     // Unmanaged, unencrypted and unpatched all count when the device is unknown: 40+20+15.
     assert_eq!((d.decision, d.risk), (Verdict::Deny, 75));
-    assert_eq!(names(&d.unknown), ["device.disk_encrypted", "device.managed", "device.patch_age"]);
+    assert_eq!(
+        names(&d.unknown),
+        [
+            "device.disk_encrypted",
+            "device.managed",
+            "device.patch_age"
+        ]
+    );
 }
 
 #[test]
@@ -83,12 +100,34 @@ fn prod_writes_need_a_bound_approval_with_the_contract_digest() {
     let d = decide(r.clone());
     assert_eq!(d.decision, Verdict::Approve);
     assert_eq!(names(&d.rules), ["prod writes need a bound approval"]);
-    let obligations: Vec<(String, Vec<String>)> = d.obligations.iter().map(|o| (o.name.to_string(), o.args.to_vec())).collect();
-    assert_eq!(obligations, [("record_session".to_string(), vec![]), ("review".to_string(), vec!["24h".to_string()])]);
+    let obligations: Vec<(String, Vec<String>)> = d
+        .obligations
+        .iter()
+        .map(|o| (o.name.to_string(), o.args.to_vec()))
+        .collect();
+    assert_eq!(
+        obligations,
+        [
+            ("record_session".to_string(), vec![]),
+            ("review".to_string(), vec!["24h".to_string()])
+        ]
+    );
     let a = d.approval.unwrap();
-    assert_eq!((a.approvers[0].count, &*a.approvers[0].group), (1, "db-owners"));
+    assert_eq!(
+        (a.approvers[0].count, &*a.approvers[0].group),
+        (1, "db-owners")
+    );
     assert_eq!((a.method, a.ttl_s), ("phishing_resistant", 300));
-    assert_eq!(names(&a.bind), ["principal.id", "action", "resource.id", "session.id", "request.params"]);
+    assert_eq!(
+        names(&a.bind),
+        [
+            "principal.id",
+            "action",
+            "resource.id",
+            "session.id",
+            "request.params"
+        ]
+    );
     let canonical = r#"{"action":"db.orders.write","principal.id":"alice@example.com","request.params":{"amount":10,"payee":"x"},"resource.id":"orders","session.id":"s-1"}"#;
     let mut h = Sha256::new();
     h.update(b"writ-txn-v1\x00");
@@ -107,7 +146,10 @@ fn unencrypted_disks_never_write_to_prod() {
     r["device"]["disk_encrypted"] = json!(false);
     let d = decide(r);
     assert_eq!(d.decision, Verdict::Deny);
-    assert_eq!(d.message.as_deref(), Some("writes to production need an encrypted disk"));
+    assert_eq!(
+        d.message.as_deref(),
+        Some("writes to production need an encrypted disk")
+    );
 }
 
 #[test]
@@ -118,8 +160,15 @@ fn break_glass_is_time_boxed_with_obligations() {
     r["request"]["break_glass"] = json!(true);
     let d = decide(r);
     assert_eq!((d.decision, d.ttl_s), (Verdict::Allow, Some(900)));
-    let obligations: Vec<String> = d.obligations.iter().map(|o| format!("{}{:?}", o.name, o.args)).collect();
-    assert_eq!(obligations, ["record_session[]", "notify[\"secops\"]", "review[\"24h\"]"]);
+    let obligations: Vec<String> = d
+        .obligations
+        .iter()
+        .map(|o| format!("{}{:?}", o.name, o.args))
+        .collect();
+    assert_eq!(
+        obligations,
+        ["record_session[]", "notify[\"secops\"]", "review[\"24h\"]"]
+    );
 }
 
 #[test]
@@ -128,7 +177,10 @@ fn agents_never_drop_tables() {
     r["action"] = json!("db.drop");
     r["principal"]["kind"] = json!("agent");
     let d = decide(r);
-    assert_eq!((d.decision, names(&d.rules)), (Verdict::Deny, vec!["agents never drop tables".to_string()]));
+    assert_eq!(
+        (d.decision, names(&d.rules)),
+        (Verdict::Deny, vec!["agents never drop tables".to_string()])
+    );
 }
 
 #[test]
@@ -139,7 +191,15 @@ fn large_euro_payments_need_two_treasurers() {
     let d = decide(r.clone());
     assert_eq!(d.decision, Verdict::Approve);
     let a = d.approval.unwrap();
-    assert_eq!((a.approvers[0].count, &*a.approvers[0].group, a.method, a.ttl_s), (2, "treasury", "webauthn", 120));
+    assert_eq!(
+        (
+            a.approvers[0].count,
+            &*a.approvers[0].group,
+            a.method,
+            a.ttl_s
+        ),
+        (2, "treasury", "webauthn", 120)
+    );
     r["request"]["params"]["currency"] = json!("USD");
     assert_eq!(decide(r).decision, Verdict::Deny);
 }

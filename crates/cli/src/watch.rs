@@ -42,16 +42,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let engine = store.engine();
-    print(&ReloadEvent::Loaded {
-        version: engine.version().to_string(),
-        rules: engine.policy_set().rules.len(),
-        files: engine.policy_set().sources.len(),
-        ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-    })?;
+    // Watches are in place before the first line is printed: a reader that changes a
+    // file after seeing it never misses the change.
     let (tx, rx) = mpsc::channel();
     let _handle = writ_reload::watch(
-        store,
+        store.clone(),
         WatchConfig {
             debounce: std::time::Duration::from_millis(args.debounce_ms),
         },
@@ -59,6 +54,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             let _ = tx.send(e);
         },
     )?;
+    let engine = store.engine();
+    print(&ReloadEvent::Loaded {
+        version: engine.version().to_string(),
+        rules: engine.policy_set().rules.len(),
+        files: engine.policy_set().sources.len(),
+        ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })?;
     for event in rx {
         if print(&event).is_err() {
             // Standard output closed: the reader is gone.

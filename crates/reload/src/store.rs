@@ -106,7 +106,7 @@ impl std::fmt::Debug for PolicyStore {
 
 /// The result of loading the directory once.
 enum Attempt {
-    Ok(Engine),
+    Ok(Box<Engine>),
     Err(Vec<String>),
 }
 
@@ -121,10 +121,10 @@ fn attempt(dir: &Path, config: &StoreConfig, clock: Option<&Clock>) -> Attempt {
     match writ_check::check(sources) {
         Ok(set) => {
             let engine = Engine::new(set);
-            Attempt::Ok(match clock {
+            Attempt::Ok(Box::new(match clock {
                 Some(c) => engine.with_clock(c.clone()),
                 None => engine,
-            })
+            }))
         }
         Err(r) => Attempt::Err(
             r.diagnostics
@@ -164,7 +164,7 @@ impl PolicyStore {
                     dir,
                     config,
                     clock,
-                    current: ArcSwap::from_pointee(engine),
+                    current: ArcSwap::from(Arc::from(engine)),
                     stats: Mutex::new(stats),
                 })
             }
@@ -226,7 +226,7 @@ impl PolicyStore {
                 stats.loaded += 1;
                 stats.last_error = None;
                 stats.version = engine.version().to_string();
-                self.current.store(Arc::new(engine));
+                self.current.store(Arc::from(engine));
                 event
             }
             Attempt::Err(errors) => {

@@ -122,6 +122,11 @@ pub fn watch(
         .spawn(move || {
             let _parent_watcher = parent_watcher;
             let mut target = initial_target;
+            // Catch up with changes made between opening the store and watching.
+            let catch_up = store.reload();
+            if !matches!(catch_up, ReloadEvent::Unchanged { .. }) {
+                on_event(catch_up);
+            }
             loop {
                 let first = match rx.recv() {
                     Ok(Msg::Fs(at)) => at,
