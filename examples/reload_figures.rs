@@ -47,7 +47,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = tx.send(e);
     })?;
 
-    // Steady state.
+    // Warm up (discarded), then steady state.
+    let stop = Arc::new(AtomicBool::new(false));
+    let warm = {
+        let (s, r, st) = (store.clone(), request.clone(), stop.clone());
+        std::thread::spawn(move || decide_loop(s, r, st))
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::Relaxed);
+    warm.join().map_err(|_| "decider panicked")?;
     let stop = Arc::new(AtomicBool::new(false));
     let worker = {
         let (s, r, st) = (store.clone(), request.clone(), stop.clone());
