@@ -110,9 +110,40 @@ pub fn compile(source: &str) -> Result<CelExpr, CelError> {
     })
 }
 
+/// The direct sub-expressions of a CEL expression.
+fn children(expr: &cel::common::ast::Expr) -> Vec<&cel::common::ast::IdedExpr> {
+    use cel::common::ast::{EntryExpr, Expr};
+    fn entries(e: &EntryExpr) -> Vec<&cel::common::ast::IdedExpr> {
+        match e {
+            EntryExpr::StructField(f) => vec![&f.value],
+            EntryExpr::MapEntry(m) => vec![&m.key, &m.value],
+        }
+    }
+    match expr {
+        Expr::Comprehension(c) => vec![
+            &c.iter_range,
+            &c.accu_init,
+            &c.loop_cond,
+            &c.loop_step,
+            &c.result,
+        ],
+        Expr::Call(call) => call
+            .target
+            .iter()
+            .map(|t| &**t)
+            .chain(call.args.iter())
+            .collect(),
+        Expr::List(list) => list.elements.iter().collect(),
+        Expr::Select(s) => vec![&*s.operand],
+        Expr::Map(m) => m.entries.iter().flat_map(|e| entries(&e.expr)).collect(),
+        Expr::Struct(s) => s.entries.iter().flat_map(|e| entries(&e.expr)).collect(),
+        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => Vec::new(),
+    }
+}
+
 /// The longest `a.b.c` chains of field selections rooted at a request variable.
 fn selected_paths(expr: &cel::common::ast::Expr, bound: &[String], out: &mut Vec<String>) {
-    use cel::common::ast::{EntryExpr, Expr};
+    use cel::common::ast::Expr;
     fn chain(expr: &Expr) -> Option<Vec<&str>> {
         match expr {
             Expr::Ident(name) => Some(vec![name.as_str()]),
@@ -132,88 +163,20 @@ fn selected_paths(expr: &cel::common::ast::Expr, bound: &[String], out: &mut Vec
         }
         return;
     }
-    let mut visit = |e: &cel::common::ast::IdedExpr| selected_paths(&e.expr, bound, out);
-    match expr {
-        Expr::Comprehension(c) => {
-            for e in [
-                &c.iter_range,
-                &c.accu_init,
-                &c.loop_cond,
-                &c.loop_step,
-                &c.result,
-            ] {
-                visit(e);
-            }
-        }
-        Expr::Call(call) => {
-            if let Some(t) = &call.target {
-                visit(t);
-            }
-            call.args.iter().for_each(visit);
-        }
-        Expr::List(list) => list.elements.iter().for_each(visit),
-        Expr::Select(s) => visit(&s.operand),
-        Expr::Map(m) => m.entries.iter().for_each(|e| match &e.expr {
-            EntryExpr::StructField(f) => visit(&f.value),
-            EntryExpr::MapEntry(me) => {
-                visit(&me.key);
-                visit(&me.value);
-            }
-        }),
-        Expr::Struct(s) => s.entries.iter().for_each(|e| match &e.expr {
-            EntryExpr::StructField(f) => visit(&f.value),
-            EntryExpr::MapEntry(me) => {
-                visit(&me.key);
-                visit(&me.value);
-            }
-        }),
-        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => {}
+    for child in children(expr) {
+        selected_paths(&child.expr, bound, out);
     }
 }
 
 /// Names bound by comprehensions (`x` in `list.all(x, x > 0)`): not request variables.
 fn comprehension_vars(expr: &cel::common::ast::Expr, out: &mut Vec<String>) {
-    use cel::common::ast::{EntryExpr, Expr};
-    match expr {
-        Expr::Comprehension(c) => {
-            out.push(c.iter_var.clone());
-            out.extend(c.iter_var2.clone());
-            out.push(c.accu_var.clone());
-            for e in [
-                &c.iter_range,
-                &c.accu_init,
-                &c.loop_cond,
-                &c.loop_step,
-                &c.result,
-            ] {
-                comprehension_vars(&e.expr, out);
-            }
-        }
-        Expr::Call(call) => {
-            if let Some(t) = &call.target {
-                comprehension_vars(&t.expr, out);
-            }
-            call.args
-                .iter()
-                .for_each(|a| comprehension_vars(&a.expr, out));
-        }
-        Expr::List(list) => list
-            .elements
-            .iter()
-            .for_each(|e| comprehension_vars(&e.expr, out)),
-        Expr::Select(s) => comprehension_vars(&s.operand.expr, out),
-        Expr::Map(m) => m.entries.iter().for_each(|e| entry_vars(&e.expr, out)),
-        Expr::Struct(s) => s.entries.iter().for_each(|e| entry_vars(&e.expr, out)),
-        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => {}
+    if let cel::common::ast::Expr::Comprehension(c) = expr {
+        out.push(c.iter_var.clone());
+        out.extend(c.iter_var2.clone());
+        out.push(c.accu_var.clone());
     }
-    fn entry_vars(entry: &EntryExpr, out: &mut Vec<String>) {
-        match entry {
-            EntryExpr::StructField(f) => comprehension_vars(&f.value.expr, out),
-            EntryExpr::MapEntry(m) => {
-                comprehension_vars(&m.key.expr, out);
-                comprehension_vars(&m.value.expr, out);
-            }
-        }
+    for child in children(expr) {
+        comprehension_vars(&child.expr, out);
     }
 }
 
