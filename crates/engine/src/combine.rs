@@ -167,7 +167,17 @@ pub(crate) fn combine(
         }
     }
     if winner == Verdict::Approve {
-        let digest = transaction_digest(req.json(), bind.iter().map(|p| &**p));
+        let Some(json) = req.parsed() else {
+            // No request to bind the approval to: never hand out an approval that binds
+            // nothing. (Binding rules this out; this is the last line of defence.)
+            decision.decision = Verdict::Deny;
+            decision.message = Some(Arc::from(
+                "the request could not be re-read to bind an approval to it",
+            ));
+            decision.obligations.clear();
+            return decision;
+        };
+        let digest = transaction_digest(json, bind.iter().map(|p| &**p));
         decision.approval = Some(ApprovalOut {
             approvers,
             method: method.unwrap_or(Method::PhishingResistant).as_str(),

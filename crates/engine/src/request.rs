@@ -88,8 +88,9 @@ fn err(path: &str, message: impl Into<String>) -> BindError {
 pub struct Request {
     /// The request text as received, when bound from text.
     pub(crate) raw: Option<Arc<str>>,
-    /// The request as JSON: given, or parsed from `raw` on first use.
-    pub(crate) json: OnceLock<Json>,
+    /// The request as JSON: given, or parsed from `raw` on first use (`None` if that
+    /// parse fails, which binding is built to rule out).
+    pub(crate) json: OnceLock<Option<Json>>,
     /// The compiled set it was bound for.
     pub(crate) set_id: u64,
     /// Typed values by `PathId`.
@@ -103,12 +104,20 @@ pub struct Request {
 impl Request {
     /// The request JSON as received (parsed on first use when bound from text).
     pub fn json(&self) -> &Json {
-        self.json.get_or_init(|| {
-            self.raw
-                .as_deref()
-                .and_then(|t| serde_json::from_str(t).ok())
-                .unwrap_or(Json::Null)
-        })
+        static NULL: Json = Json::Null;
+        self.parsed().unwrap_or(&NULL)
+    }
+
+    /// The request JSON, or `None` when the text cannot be re-read (callers that bind
+    /// values to it, such as the digest, must then fail closed).
+    pub(crate) fn parsed(&self) -> Option<&Json> {
+        self.json
+            .get_or_init(|| {
+                self.raw
+                    .as_deref()
+                    .and_then(|t| serde_json::from_str(t).ok())
+            })
+            .as_ref()
     }
 
     /// The request time used for decisions.
@@ -118,7 +127,7 @@ impl Request {
 
     /// The JSON value at a dotted path (`None` when absent).
     pub fn value_at(&self, path: &str) -> Option<&Json> {
-        lookup(self.json(), path.split('.'))
+        lookup(self.parsed()?, path.split('.'))
     }
 }
 
@@ -264,9 +273,10 @@ pub fn bind_str(set: &Compiled, text: &str, now: Timestamp) -> Result<Request, B
     let cel_vars = if set.cel_roots.is_empty() {
         Arc::from(Vec::new())
     } else {
-        let parsed: Json = serde_json::from_str(text).unwrap_or(Json::Null);
+        let parsed: Json =
+            serde_json::from_str(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
         let vars = crate::cel_run::variables(&set.cel_roots, &parsed);
-        let _ = json.set(parsed);
+        let _ = json.set(Some(parsed));
         vars
     };
     Ok(Request {
@@ -318,7 +328,7 @@ pub fn bind(set: &Compiled, json: Json, now: Timestamp) -> Result<Request, BindE
     };
     Ok(Request {
         raw: None,
-        json: OnceLock::from(json),
+        json: OnceLock::from(Some(json)),
         set_id: set.id,
         slots,
         time,

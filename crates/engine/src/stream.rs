@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value as Json;
 use writ_check::types::{Type, ROOTS};
@@ -215,6 +215,9 @@ impl<'de> Visitor<'de> for NodeSeed<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let set = self.out.set;
         let node = &set.trie.nodes[self.node as usize];
+        // Known keys seen in this object: a key given twice is refused, so the rules can
+        // never read one value while the digest, CEL or the service reads another.
+        let mut seen: Vec<u32> = Vec::new();
         while let Some(key) = map.next_key_seed(KeySeed {
             children: &node.children,
         })? {
@@ -222,15 +225,26 @@ impl<'de> Visitor<'de> for NodeSeed<'_, '_> {
                 Ok(child) if self.node == 0 && set.trie.nodes[child as usize].path == "risk" => {
                     return Err(root_key_error(self.out, "risk"));
                 }
-                Ok(child) => map.next_value_seed(NodeSeed {
-                    out: self.out,
-                    node: child,
-                })?,
+                Ok(child) if seen.contains(&child) => {
+                    let path = set.trie.nodes[child as usize].path.clone();
+                    return Err(self
+                        .out
+                        .fail(&path, "the key appears twice in the request".into()));
+                }
+                Ok(child) => {
+                    seen.push(child);
+                    map.next_value_seed(NodeSeed {
+                        out: self.out,
+                        node: child,
+                    })?
+                }
                 Err(name) => {
                     if self.node == 0 {
                         return Err(root_key_error(self.out, &name));
                     }
-                    map.next_value::<IgnoredAny>()?;
+                    // Parsed as strictly as a full JSON parse (number range, escapes), so
+                    // the request re-read later for a digest or CEL is the one bound here.
+                    map.next_value::<Json>()?;
                 }
             }
         }

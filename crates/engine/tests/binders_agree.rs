@@ -205,3 +205,37 @@ fn root_shapes_are_refused_alike() {
         .message
         .contains("not valid JSON"));
 }
+
+#[test]
+fn what_the_rules_read_is_what_the_digest_binds() {
+    let e = engine();
+    let base = r#""action": "p", "request": {"params": {"amount": 300, "x": JUNK}}"#;
+    // Skipped values are parsed as strictly as a full parse: a number out of range or a
+    // lone surrogate is refused, never left for a later re-read to fail on.
+    for junk in ["1e400", "-1e400", "\"\\ud800\"", &"9".repeat(400)] {
+        let text = format!("{{{}}}", base.replace("JUNK", junk));
+        let err = e.bind_str(&text).unwrap_err();
+        assert!(err.message.contains("not valid JSON"), "{junk}: {err}");
+    }
+    // A key given twice on a path the rules read is refused (the rules would read one
+    // value, the digest and the service another).
+    for (text, path) in [
+        (r#"{"action": "p", "action": "a"}"#, "action"),
+        (
+            r#"{"request": {"params": {"amount": 300}}, "request": {"params": null}}"#,
+            "request",
+        ),
+        (
+            r#"{"request": {"params": {"amount": 1, "amount": null}}}"#,
+            "request.params.amount",
+        ),
+    ] {
+        let err = e.bind_str(text).unwrap_err();
+        assert_eq!(err.path, path, "{text}: {err}");
+    }
+    // Unread keys may repeat: the evaluator never reads them, and the digest reads the
+    // last one as every JSON reader does.
+    assert!(e
+        .bind_str(r#"{"action": "p", "request": {"params": {"x": 1, "x": 2}}}"#)
+        .is_ok());
+}

@@ -118,6 +118,16 @@ fn attempt(dir: &Path, config: &StoreConfig, clock: Option<&Clock>) -> Attempt {
         }
         Err(e) => return Attempt::Err(vec![e.to_string()]),
     };
+    // An empty file is almost always a write in progress (truncate, then write): going
+    // live with it could drop a file of deny rules for a moment. Keep the running set.
+    let empty: Vec<String> = sources
+        .iter()
+        .filter(|(_, f)| f.text.trim().is_empty())
+        .map(|(_, f)| format!("{}: the file is empty (a write in progress?); write a comment in it if it is meant to be empty", f.name))
+        .collect();
+    if !empty.is_empty() {
+        return Attempt::Err(empty);
+    }
     match writ_check::check(sources) {
         Ok(set) => {
             let engine = Engine::new(set);

@@ -146,13 +146,14 @@ pub fn watch(
                     store.record_latency(first.elapsed());
                 }
                 // Follow a directory that is a symlink swapped to a new target.
+                // Re-add the watch after every reload: the directory may now resolve to
+                // another target (a symlink swap), or be a new directory at the same path
+                // (`rm -rf dir && mv new dir`), whose old inode took the watch with it.
                 if let Ok(now) = std::fs::canonicalize(&abs_dir) {
-                    if now != target {
-                        // The old target may be gone already; unwatching it may fail.
-                        let _ = watcher.unwatch(&target);
-                        if watcher.watch(&now, RecursiveMode::Recursive).is_ok() {
-                            target = now;
-                        }
+                    // The old target may be gone already; unwatching it may fail.
+                    let _ = watcher.unwatch(&target);
+                    if watcher.watch(&now, RecursiveMode::Recursive).is_ok() {
+                        target = now;
                     }
                 }
                 on_event(event);

@@ -299,3 +299,56 @@ fn files_created_and_deleted_are_seen() {
     });
     assert_eq!(decision(&store).1, "allow");
 }
+
+#[test]
+fn a_directory_replaced_at_the_same_path_is_followed() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir(r.join("live")).unwrap();
+    std::fs::write(r.join("live/p.writ"), ALLOW).unwrap();
+    let (store, rx, _handle) = start(&r.join("live"));
+
+    // A deploy that replaces the whole directory: same path, new inode.
+    std::fs::create_dir(r.join("next")).unwrap();
+    std::fs::write(r.join("next/p.writ"), DENY).unwrap();
+    std::fs::remove_dir_all(r.join("live")).unwrap();
+    std::fs::rename(r.join("next"), r.join("live")).unwrap();
+    wait_for(&rx, "loaded after the replacement", |e| {
+        matches!(e, ReloadEvent::Loaded { .. })
+    });
+    assert_eq!(decision(&store).1, "deny");
+
+    // Edits in the new directory are still seen.
+    save(&r.join("live/p.writ"), ALLOW);
+    wait_for(&rx, "loaded after an edit in the new directory", |e| {
+        matches!(e, ReloadEvent::Loaded { .. })
+    });
+    assert_eq!(decision(&store).1, "allow");
+}
+
+#[test]
+fn an_empty_file_is_a_write_in_progress_and_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("allow.writ"), ALLOW).unwrap();
+    std::fs::write(
+        dir.path().join("deny.writ"),
+        "rule \"y\" {\n  when action == \"x\"\n  deny\n}\n",
+    )
+    .unwrap();
+    let store = PolicyStore::open(dir.path(), StoreConfig::default()).unwrap();
+    assert_eq!(decision(&store).1, "deny");
+    // Truncated mid-copy: the deny rules would vanish for a moment.
+    std::fs::write(dir.path().join("deny.writ"), "").unwrap();
+    match store.reload() {
+        ReloadEvent::Rejected { errors, .. } => assert!(
+            errors[0].contains("deny.writ: the file is empty"),
+            "{errors:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(decision(&store).1, "deny");
+    // A file that is empty on purpose says so with a comment.
+    std::fs::write(dir.path().join("deny.writ"), "# nothing here yet\n").unwrap();
+    assert!(matches!(store.reload(), ReloadEvent::Loaded { .. }));
+    assert_eq!(decision(&store).1, "allow");
+}
