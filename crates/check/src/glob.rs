@@ -51,11 +51,6 @@ impl Glob {
         })
     }
 
-    /// The literal text before the first star (the whole pattern when it has none).
-    pub fn prefix(&self) -> &str {
-        self.parts.first().map_or("", String::as_str)
-    }
-
     /// True when the pattern has no star.
     pub fn is_exact(&self) -> bool {
         self.parts.len() == 1

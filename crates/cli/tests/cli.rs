@@ -371,11 +371,13 @@ fn watch_prints_one_json_line_per_event() {
     assert_eq!(first["files"], 1);
     let v1 = first["version"].as_str().unwrap().to_string();
 
-    std::fs::write(
-        dir.join("p.writ"),
-        "rule \"only\" { when action == \"x\" allow }\n",
-    )
-    .unwrap();
+    // Saved as an editor does (write aside, rename over): a truncate-then-write could be
+    // seen half done, which the store rightly rejects as an empty file.
+    let save = |text: &str| {
+        std::fs::write(dir.join(".p.writ.tmp"), text).unwrap();
+        std::fs::rename(dir.join(".p.writ.tmp"), dir.join("p.writ")).unwrap();
+    };
+    save("rule \"only\" { when action == \"x\" allow }\n");
     let second = next();
     assert_eq!(second["event"], "loaded", "{second}");
     assert_eq!(second["rules"], 1);
@@ -383,11 +385,7 @@ fn watch_prints_one_json_line_per_event() {
     let v2 = second["version"].as_str().unwrap().to_string();
     assert_ne!(v1, v2);
 
-    std::fs::write(
-        dir.join("p.writ"),
-        "rule \"only\" { when action == allow }\n",
-    )
-    .unwrap();
+    save("rule \"only\" { when action == allow }\n");
     let third = next();
     assert_eq!(third["event"], "rejected", "{third}");
     assert_eq!(third["kept"], v2.as_str());

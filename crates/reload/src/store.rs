@@ -66,7 +66,7 @@ pub struct Stats {
     pub unchanged: u64,
     /// The errors of the last rejected reload, until a later one loads.
     pub last_error: Option<Vec<String>>,
-    /// The version running now.
+    /// The version running now (filled in by [`PolicyStore::stats`]).
     pub version: String,
     /// Milliseconds from the first file event of a change to its version going live, for
     /// the most recent changes (newest last, at most 1,024).
@@ -110,8 +110,13 @@ enum Attempt {
     Err(Vec<String>),
 }
 
-fn attempt(dir: &Path, config: &StoreConfig, clock: Option<&Clock>) -> Attempt {
-    let sources = match writ_check::load_path(dir) {
+/// Checks and compiles what one read of the directory found.
+fn attempt(
+    loaded: Result<writ_syntax::SourceMap, writ_check::LoadError>,
+    config: &StoreConfig,
+    clock: Option<&Clock>,
+) -> Attempt {
+    let sources = match loaded {
         Ok(s) => s,
         Err(writ_check::LoadError::Empty { .. }) if config.allow_empty => {
             writ_syntax::SourceMap::default()
@@ -163,11 +168,10 @@ impl PolicyStore {
         clock: Option<Clock>,
     ) -> Result<PolicyStore, OpenError> {
         let dir = dir.into();
-        match attempt(&dir, &config, clock.as_ref()) {
+        match attempt(writ_check::load_path(&dir), &config, clock.as_ref()) {
             Attempt::Ok(engine) => {
                 let stats = Stats {
                     loaded: 1,
-                    version: engine.version().to_string(),
                     ..Stats::default()
                 };
                 Ok(PolicyStore {
@@ -205,9 +209,11 @@ impl PolicyStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Counters, the last error and recent change-to-live latencies.
+    /// Counters, the last error, recent change-to-live latencies and the running version.
     pub fn stats(&self) -> Stats {
-        self.lock_stats().clone()
+        let mut stats = self.lock_stats().clone();
+        stats.version = self.version();
+        stats
     }
 
     /// Reads, checks and compiles the directory; swaps it in when it is valid and new.
@@ -215,9 +221,10 @@ impl PolicyStore {
         let started = Instant::now();
         let mut stats = self.lock_stats();
         let running = self.current.load();
+        let loaded = writ_check::load_path(&self.dir);
         // Unchanged content: nothing to compile.
-        if let Ok(sources) = writ_check::load_path(&self.dir) {
-            if version_of_sources(&sources) == running.version() {
+        if let Ok(sources) = &loaded {
+            if version_of_sources(sources) == running.version() {
                 stats.unchanged += 1;
                 return ReloadEvent::Unchanged {
                     version: running.version().to_string(),
@@ -225,7 +232,7 @@ impl PolicyStore {
                 };
             }
         }
-        match attempt(&self.dir, &self.config, self.clock.as_ref()) {
+        match attempt(loaded, &self.config, self.clock.as_ref()) {
             Attempt::Ok(engine) => {
                 let event = ReloadEvent::Loaded {
                     version: engine.version().to_string(),
@@ -235,7 +242,6 @@ impl PolicyStore {
                 };
                 stats.loaded += 1;
                 stats.last_error = None;
-                stats.version = engine.version().to_string();
                 self.current.store(Arc::from(engine));
                 event
             }
