@@ -110,6 +110,7 @@ pub fn well_known() -> Vec<(&'static str, Type)> {
         ("principal.groups", Type::Set),
         ("principal.attested", Type::Bool),
         ("principal.on_behalf_of", Type::String),
+        ("principal.key", Type::Object),
         ("action", Type::String),
         ("resource.id", Type::String),
         ("resource.kind", Type::String),

@@ -1,0 +1,387 @@
+//! The audit log: JSON lines, hash-chained. Each record carries `seq`, the previous
+//! record's hash (`prev`) and its own (`hash` = `"sha256:" + hex(SHA-256(JCS(record
+//! without "hash"))))`), so an edited, removed or reordered record breaks the chain where
+//! it happened, and [`verify`] names it. Appends from several threads or processes are
+//! serialised by an exclusive lock on the file.
+//!
+//! Limit: a file alone cannot show that records were cut from its end; keep the head
+//! hash that [`verify`] returns (or ship records as they are written) to catch that.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde_json::{Map, Value as Json};
+use sha2::{Digest as _, Sha256};
+
+use crate::encode::hex;
+use crate::error::Error;
+
+/// `prev` of the first record.
+pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One record before it is chained: an event name and its fields.
+#[derive(Clone, Debug, Default)]
+pub struct Entry {
+    fields: Map<String, Json>,
+}
+
+impl Entry {
+    /// A record of `event`.
+    pub fn new(event: &str) -> Entry {
+        let mut fields = Map::new();
+        fields.insert("event".into(), Json::from(event));
+        Entry { fields }
+    }
+
+    /// Adds a field (a `None` is written as `null`, so every record of an event has the
+    /// same fields).
+    pub fn with(mut self, name: &str, value: impl Into<Json>) -> Entry {
+        self.fields.insert(name.into(), value.into());
+        self
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Tail {
+    /// File length after our last append (to see other writers).
+    len: u64,
+    seq: u64,
+    hash: String,
+}
+
+/// An append-only, hash-chained log file.
+pub struct AuditLog {
+    path: PathBuf,
+    file: Mutex<(File, Option<Tail>)>,
+    sync: bool,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn audit_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Audit(format!("`{}`: {e}", path.display()))
+}
+
+/// The hash of a record (without its `hash` field).
+fn record_hash(record: &Map<String, Json>) -> String {
+    let canonical = serde_json_canonicalizer::to_vec(record).unwrap_or_default();
+    format!("sha256:{}", hex(&Sha256::digest(&canonical)))
+}
+
+impl AuditLog {
+    /// Opens (or creates) the log; `sync` makes every append durable (`fsync`) before it
+    /// returns.
+    pub fn open(path: &Path, sync: bool) -> Result<AuditLog, Error> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| audit_err(parent, e))?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|e| audit_err(path, e))?;
+        Ok(AuditLog {
+            path: path.to_path_buf(),
+            file: Mutex::new((file, None)),
+            sync,
+        })
+    }
+
+    /// The log's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Chains and appends one record at `ts` (RFC 3339); returns its hash.
+    pub fn append(&self, entry: Entry, ts: &str) -> Result<String, Error> {
+        let mut guard = self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (file, cached) = &mut *guard;
+        file.lock().map_err(|e| audit_err(&self.path, e))?;
+        let result = self.append_locked(file, cached, entry, ts);
+        let unlocked = file.unlock().map_err(|e| audit_err(&self.path, e));
+        let hash = result?;
+        unlocked?;
+        Ok(hash)
+    }
+
+    fn append_locked(
+        &self,
+        file: &mut File,
+        cached: &mut Option<Tail>,
+        entry: Entry,
+        ts: &str,
+    ) -> Result<String, Error> {
+        let len = file.metadata().map_err(|e| audit_err(&self.path, e))?.len();
+        let tail = match cached {
+            Some(t) if t.len == len => t.clone(),
+            _ => read_tail(file, len).map_err(|e| audit_err(&self.path, e))?,
+        };
+        let mut record = Map::new();
+        record.insert("seq".into(), Json::from(tail.seq + 1));
+        record.insert("ts".into(), Json::from(ts));
+        for (k, v) in entry.fields {
+            record.insert(k, v);
+        }
+        record.insert("prev".into(), Json::from(tail.hash.clone()));
+        let hash = record_hash(&record);
+        record.insert("hash".into(), Json::from(hash.clone()));
+        let mut line = serde_json::to_vec(&record).map_err(|e| audit_err(&self.path, e))?;
+        line.push(b'\n');
+        file.write_all(&line)
+            .map_err(|e| audit_err(&self.path, e))?;
+        if self.sync {
+            file.sync_data().map_err(|e| audit_err(&self.path, e))?;
+        }
+        *cached = Some(Tail {
+            len: len + line.len() as u64,
+            seq: tail.seq + 1,
+            hash: hash.clone(),
+        });
+        Ok(hash)
+    }
+}
+
+/// The last record's `seq` and `hash` (the genesis for an empty file).
+fn read_tail(file: &mut File, len: u64) -> Result<Tail, String> {
+    if len == 0 {
+        return Ok(Tail {
+            len,
+            seq: 0,
+            hash: GENESIS.into(),
+        });
+    }
+    let mut window = 64 * 1024u64;
+    loop {
+        let start = len.saturating_sub(window);
+        file.seek(SeekFrom::Start(start))
+            .map_err(|e| e.to_string())?;
+        let mut buf = Vec::new();
+        file.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+        if buf.last() != Some(&b'\n') {
+            return Err("the log ends with an incomplete record (a crash mid-write?): run `writ audit verify` and repair it before writing more".into());
+        }
+        let body = &buf[..buf.len() - 1];
+        match body.iter().rposition(|b| *b == b'\n') {
+            Some(i) => return parse_tail(&body[i + 1..], len),
+            None if start == 0 => return parse_tail(body, len),
+            None => window *= 4,
+        }
+    }
+}
+
+fn parse_tail(line: &[u8], len: u64) -> Result<Tail, String> {
+    let record: Map<String, Json> =
+        serde_json::from_slice(line).map_err(|_| "the last record is not JSON".to_string())?;
+    let seq = record.get("seq").and_then(Json::as_u64);
+    let hash = record.get("hash").and_then(Json::as_str);
+    match (seq, hash) {
+        (Some(seq), Some(hash)) => Ok(Tail {
+            len,
+            seq,
+            hash: hash.to_string(),
+        }),
+        _ => Err("the last record has no `seq` or `hash`".into()),
+    }
+}
+
+/// One problem [`verify`] found.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// The line (1-based).
+    pub line: usize,
+    /// The record's `seq`, when readable.
+    pub seq: Option<u64>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.seq {
+            Some(seq) => write!(f, "line {} (seq {seq}): {}", self.line, self.message),
+            None => write!(f, "line {}: {}", self.line, self.message),
+        }
+    }
+}
+
+/// What a clean verification saw.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Verified {
+    /// Records checked.
+    pub records: usize,
+    /// The last record's hash (keep it to detect records cut from the end later).
+    pub head: String,
+}
+
+/// Checks every record's hash and the chain; returns every problem found.
+pub fn verify(path: &Path) -> Result<Result<Verified, Vec<Problem>>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| audit_err(path, e))?;
+    Ok(verify_text(&text))
+}
+
+/// [`verify`] over the log's text.
+pub fn verify_text(text: &str) -> Result<Verified, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut prev_hash = GENESIS.to_string();
+    let mut prev_seq = 0u64;
+    let mut records = 0usize;
+    let lines: Vec<&str> = text.split_terminator('\n').collect();
+    if !text.is_empty() && !text.ends_with('\n') {
+        problems.push(Problem {
+            line: lines.len(),
+            seq: None,
+            message: "the last record is incomplete (no end of line)".into(),
+        });
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let n = i + 1;
+        let Ok(mut record) = serde_json::from_str::<Map<String, Json>>(line) else {
+            problems.push(Problem {
+                line: n,
+                seq: None,
+                message: "not a JSON record: the line was edited or damaged".into(),
+            });
+            continue;
+        };
+        records += 1;
+        let seq = record.get("seq").and_then(Json::as_u64);
+        let stored = record.remove("hash");
+        let own = record_hash(&record);
+        let prev = record.get("prev").and_then(Json::as_str).unwrap_or("");
+        if stored.as_ref().and_then(Json::as_str) != Some(own.as_str()) {
+            problems.push(Problem {
+                line: n,
+                seq,
+                message: "edited: the record's hash does not match its content".into(),
+            });
+        }
+        match seq {
+            None => problems.push(Problem {
+                line: n,
+                seq,
+                message: "the record has no `seq`".into(),
+            }),
+            Some(s) if s <= prev_seq => problems.push(Problem {
+                line: n,
+                seq,
+                message: format!("reordered: it comes after seq {prev_seq}"),
+            }),
+            Some(s) if s > prev_seq + 1 => problems.push(Problem {
+                line: n,
+                seq,
+                message: if prev_seq + 1 == s - 1 {
+                    format!(
+                        "removed: the record with seq {} before it is missing",
+                        prev_seq + 1
+                    )
+                } else {
+                    format!(
+                        "removed: the records with seq {}..={} before it are missing",
+                        prev_seq + 1,
+                        s - 1
+                    )
+                },
+            }),
+            Some(_) if prev != prev_hash => problems.push(Problem {
+                line: n,
+                seq,
+                message: if n == 1 {
+                    "the chain does not start at the genesis hash".into()
+                } else {
+                    format!(
+                        "replaced: `prev` is not the hash of the record on line {}",
+                        n - 1
+                    )
+                },
+            }),
+            Some(_) => {}
+        }
+        prev_seq = seq.unwrap_or(prev_seq);
+        prev_hash = stored
+            .as_ref()
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string();
+    }
+    if problems.is_empty() {
+        Ok(Verified {
+            records,
+            head: prev_hash,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log_with(n: usize) -> (tempfile::TempDir, PathBuf, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, false).unwrap();
+        for i in 0..n {
+            log.append(
+                Entry::new("decision").with("i", i as u64),
+                "2026-11-27T00:00:00Z",
+            )
+            .unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        (dir, path, text)
+    }
+
+    #[test]
+    fn a_clean_log_verifies_and_a_reopened_log_continues_the_chain() {
+        let (_d, path, _) = log_with(3);
+        let log = AuditLog::open(&path, false).unwrap();
+        log.append(Entry::new("x"), "2026-11-27T00:00:01Z").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let v = verify_text(&text).unwrap();
+        assert_eq!(v.records, 4);
+    }
+
+    #[test]
+    fn edited_removed_and_reordered_records_are_named() {
+        let (_d, _p, text) = log_with(5);
+        let lines: Vec<&str> = text.lines().collect();
+
+        let edited = text.replacen("\"i\":2", "\"i\":9", 1);
+        let p = verify_text(&edited).unwrap_err();
+        assert_eq!((p[0].line, p[0].seq), (3, Some(3)));
+        assert!(p[0].message.starts_with("edited"), "{p:?}");
+
+        let removed: String = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, l)| format!("{l}\n"))
+            .collect();
+        let p = verify_text(&removed).unwrap_err();
+        assert_eq!((p[0].line, p[0].seq), (2, Some(3)));
+        assert!(p[0].message.contains("seq 2 before it is missing"), "{p:?}");
+
+        let mut swapped = lines.clone();
+        swapped.swap(2, 3);
+        let swapped: String = swapped.iter().map(|l| format!("{l}\n")).collect();
+        let p = verify_text(&swapped).unwrap_err();
+        assert_eq!(p[0].line, 3);
+        assert!(
+            p.iter().any(|x| x.message.starts_with("reordered")),
+            "{p:?}"
+        );
+    }
+}

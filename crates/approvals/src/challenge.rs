@@ -1,0 +1,259 @@
+//! A challenge: one `approve` decision waiting for its approvers — what is approved (the
+//! digest, a readable summary, the binding code), what it takes (the merged requirements),
+//! who answered, and until when it accepts answers.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use writ_engine::{ApprovalOut, Request};
+
+/// Evidence strength (LANGUAGE.md §5): `otp` < `signature` < `webauthn`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// A TOTP code (RFC 6238): the low-risk fallback.
+    Otp,
+    /// An Ed25519 signature by the approver's registered key.
+    Signature,
+    /// A WebAuthn assertion by a registered authenticator.
+    Webauthn,
+}
+
+impl Method {
+    /// The weakest method that satisfies a required method as the decision names it
+    /// (`otp`, `signature`, `phishing_resistant`, `webauthn`).
+    pub fn minimum_for(required: &str) -> Method {
+        match required {
+            "otp" => Method::Otp,
+            "webauthn" => Method::Webauthn,
+            // `phishing_resistant`, `signature`, and anything unknown: fail towards strong.
+            "signature" | "phishing_resistant" => Method::Signature,
+            _ => Method::Webauthn,
+        }
+    }
+
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Otp => "otp",
+            Method::Signature => "signature",
+            Method::Webauthn => "webauthn",
+        }
+    }
+}
+
+/// One approver clause: `count` distinct approvers from `group`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clause {
+    /// How many.
+    pub count: u32,
+    /// From which group.
+    pub group: String,
+}
+
+/// The merged requirements of the `approve` decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requirements {
+    /// Every clause must be met, each approver counting once.
+    pub approvers: Vec<Clause>,
+    /// The required method, as the decision names it.
+    pub method: String,
+    /// Lifetime of the challenge and of the grant, seconds.
+    pub ttl_s: u64,
+    /// The bound paths.
+    pub bind: Vec<String>,
+}
+
+impl Requirements {
+    /// The requirements of a decision's approval.
+    pub fn of(approval: &ApprovalOut) -> Requirements {
+        Requirements {
+            approvers: approval
+                .approvers
+                .iter()
+                .map(|a| Clause {
+                    count: a.count,
+                    group: a.group.to_string(),
+                })
+                .collect(),
+            method: approval.method.to_string(),
+            ttl_s: approval.ttl_s,
+            bind: approval.bind.iter().map(|b| b.to_string()).collect(),
+        }
+    }
+}
+
+/// Where a challenge stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Waiting for approvers.
+    Open,
+    /// The quorum was met; the grant was issued.
+    Granted,
+    /// An approver denied it.
+    Denied,
+    /// Too many failed attempts.
+    Locked,
+}
+
+/// One accepted approval.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approved {
+    /// The approver.
+    pub approver: String,
+    /// The evidence's method.
+    pub method: Method,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// Who asks, as the request names them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requester {
+    /// `principal.id`.
+    pub principal: Option<String>,
+    /// `principal.kind`.
+    pub kind: Option<String>,
+    /// `principal.on_behalf_of`.
+    pub on_behalf_of: Option<String>,
+    /// `action`.
+    pub action: Option<String>,
+    /// `resource.id`.
+    pub resource: Option<String>,
+    /// `session.id`.
+    pub session: Option<String>,
+    /// RFC 7638 thumbprint of `principal.key`, when the request carries one.
+    pub jkt: Option<String>,
+}
+
+impl Requester {
+    /// The requester fields of a bound request.
+    pub fn of(request: &Request, jkt: Option<String>) -> Requester {
+        let s = |p: &str| {
+            request
+                .value_at(p)
+                .and_then(Json::as_str)
+                .map(str::to_string)
+        };
+        Requester {
+            principal: s("principal.id"),
+            kind: s("principal.kind"),
+            on_behalf_of: s("principal.on_behalf_of"),
+            action: s("action"),
+            resource: s("resource.id"),
+            session: s("session.id"),
+            jkt,
+        }
+    }
+}
+
+/// A challenge, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    /// Its id (`ch_…`).
+    pub id: String,
+    /// The transaction digest being approved.
+    pub digest: String,
+    /// The six-digit binding code shown to requester and approver.
+    pub code: String,
+    /// What is being approved, for people.
+    pub summary: String,
+    /// Who asks for what.
+    pub requester: Requester,
+    /// What it takes.
+    pub requirements: Requirements,
+    /// The policy version that asked for it.
+    pub policy_version: String,
+    /// The decision that opened it.
+    pub decision_id: String,
+    /// Opened at (unix seconds).
+    pub opened_at: i64,
+    /// Accepts answers until (unix seconds, exclusive).
+    pub expires_at: i64,
+    /// Where it stands.
+    pub state: State,
+    /// Accepted approvals, in order.
+    pub approvals: Vec<Approved>,
+    /// Who denied it, when denied.
+    pub denied_by: Option<String>,
+    /// Failed pieces of evidence so far.
+    pub failures: u32,
+    /// The grant, once issued (the requester collects it).
+    pub grant: Option<String>,
+    /// Identical requests merged into this challenge (their decision ids).
+    #[serde(default)]
+    pub merged: Vec<String>,
+}
+
+impl Challenge {
+    /// The message an approver signs to answer: `"writ-approval-v1" || 0x00 || id || 0x00
+    /// || digest || 0x00 || ("approve" | "deny")`. Binding the id and the digest means a
+    /// signature is good for one challenge over one transaction, and for one answer.
+    pub fn message(&self, approve: bool) -> Vec<u8> {
+        answer_message(&self.id, &self.digest, approve)
+    }
+
+    /// Whether it still accepts answers at `now` (unix seconds).
+    pub fn is_live(&self, now: i64) -> bool {
+        now < self.expires_at
+    }
+}
+
+/// See [`Challenge::message`].
+pub fn answer_message(id: &str, digest: &str, approve: bool) -> Vec<u8> {
+    let verdict = if approve { "approve" } else { "deny" };
+    format!("writ-approval-v1\0{id}\0{digest}\0{verdict}").into_bytes()
+}
+
+/// A readable line saying what is approved: who, what, on what, and each other bound value.
+pub fn summary(request: &Request, requester: &Requester, bind: &[String]) -> String {
+    let who = requester
+        .principal
+        .as_deref()
+        .unwrap_or("<unknown principal>");
+    let mut out = who.to_string();
+    if let Some(kind) = &requester.kind {
+        out.push_str(&format!(" ({kind})"));
+    }
+    if let Some(human) = &requester.on_behalf_of {
+        out.push_str(&format!(" on behalf of {human}"));
+    }
+    out.push_str(&format!(
+        " asks to {} on {}",
+        requester.action.as_deref().unwrap_or("<unknown action>"),
+        requester
+            .resource
+            .as_deref()
+            .unwrap_or("<unknown resource>")
+    ));
+    let shown = [
+        "principal.id",
+        "principal.kind",
+        "principal.on_behalf_of",
+        "action",
+        "resource.id",
+    ];
+    let rest: Vec<String> = bind
+        .iter()
+        .filter(|p| !shown.contains(&p.as_str()))
+        .map(|p| {
+            let v = request
+                .value_at(p)
+                .map_or_else(|| "null".to_string(), Json::to_string);
+            format!("{p} = {}", clip(&v, 120))
+        })
+        .collect();
+    if !rest.is_empty() {
+        out.push_str("; ");
+        out.push_str(&rest.join(", "));
+    }
+    out
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max).collect();
+    format!("{cut}…")
+}

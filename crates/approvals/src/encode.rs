@@ -1,0 +1,74 @@
+//! Small encodings shared by the approval flow: base64url, random ids, hex, and the human
+//! binding code derived from a transaction digest.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
+
+use crate::error::Error;
+
+/// Base64url without padding (RFC 4648 §5), as JOSE and WebAuthn use it.
+pub fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes base64url without padding; `what` names the field in the error.
+pub fn unb64(text: &str, what: &str) -> Result<Vec<u8>, String> {
+    URL_SAFE_NO_PAD
+        .decode(text.trim())
+        .map_err(|e| format!("`{what}` is not base64url without padding: {e}"))
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    s
+}
+
+/// `N` bytes from the operating system's CSPRNG.
+pub fn random<const N: usize>() -> Result<[u8; N], Error> {
+    let mut out = [0u8; N];
+    getrandom::fill(&mut out).map_err(|e| Error::Random(e.to_string()))?;
+    Ok(out)
+}
+
+/// A fresh identifier: `prefix` + 128 random bits in base64url.
+pub fn new_id(prefix: &str) -> Result<String, Error> {
+    Ok(format!("{prefix}{}", b64(&random::<16>()?)))
+}
+
+/// The six-digit binding code for a digest, shown to requester and approver alike (number
+/// matching): `SHA-256("writ-code-v1" || 0x00 || digest)`, first four bytes as a big-endian
+/// integer, modulo 1,000,000, zero-padded.
+pub fn binding_code(digest: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"writ-code-v1\0");
+    h.update(digest.as_bytes());
+    let out = h.finalize();
+    let n = u32::from_be_bytes([out[0], out[1], out[2], out[3]]) % 1_000_000;
+    format!("{n:06}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binding_code_is_stable_and_six_digits() {
+        let a = binding_code("sha256:00");
+        assert_eq!(a.len(), 6);
+        assert_eq!(a, binding_code("sha256:00"));
+        assert_ne!(a, binding_code("sha256:01"));
+    }
+
+    #[test]
+    fn base64url_round_trips_and_refuses_padding() {
+        assert_eq!(unb64(&b64(b"writ"), "x").unwrap(), b"writ");
+        assert!(unb64("d3JpdA==", "x").is_err());
+    }
+}

@@ -1,0 +1,140 @@
+//! What can go wrong: operational errors (a store that cannot be read, a request that does
+//! not bind) and refusals (a security decision with a stable code and a reason).
+
+use serde::Serialize;
+
+/// An operation that could not be carried out. A caller that gets one must fail closed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request does not bind to the policy set.
+    #[error("invalid request: {0}")]
+    Request(String),
+    /// The challenge/replay store failed.
+    #[error("state store: {0}")]
+    Store(String),
+    /// The audit log could not be written.
+    #[error("audit log: {0}")]
+    Audit(String),
+    /// A key file could not be read, written or parsed.
+    #[error("key: {0}")]
+    Key(String),
+    /// The approver registry could not be read.
+    #[error("approver registry: {0}")]
+    Registry(String),
+    /// The operating system's random source failed.
+    #[error("random source: {0}")]
+    Random(String),
+}
+
+/// Why a step of the approval flow was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalCode {
+    /// The policy denies the request now.
+    PolicyDenies,
+    /// The request needs no approval and none was asked for.
+    NotAnApproval,
+    /// The grant is not a well-formed token signed by this engine.
+    GrantInvalid,
+    /// The grant was signed by a key this engine does not hold.
+    GrantUnknownKey,
+    /// The grant's `exp` has passed (beyond the allowed clock skew).
+    GrantExpired,
+    /// The grant's `iat` lies in the future (beyond the allowed clock skew).
+    GrantNotYetValid,
+    /// The grant was issued to another principal.
+    WrongPrincipal,
+    /// The grant was issued for another action.
+    WrongAction,
+    /// The grant was issued for another resource.
+    WrongResource,
+    /// A bound field differs from the approved transaction.
+    DigestMismatch,
+    /// The grant is bound (`cnf`) to another workload key.
+    KeyMismatch,
+    /// The grant is key-bound and no proof of possession came with it.
+    ProofMissing,
+    /// The proof of possession does not verify.
+    ProofInvalid,
+    /// The grant was redeemed before.
+    Replayed,
+    /// The grant's approvals no longer meet the policy's requirements.
+    RequirementsNotMet,
+    /// No such challenge.
+    ChallengeNotFound,
+    /// The challenge expired.
+    ChallengeExpired,
+    /// The challenge was granted or denied already.
+    ChallengeClosed,
+    /// Too many failed attempts: the challenge accepts nothing more.
+    TooManyFailures,
+    /// The approver is not in the registry.
+    UnknownApprover,
+    /// The approver is a workload or an agent.
+    NotAHuman,
+    /// The approver is the principal.
+    SelfApproval,
+    /// The approver is the human the agent acts for.
+    OnBehalfOfApproval,
+    /// The approver answered this challenge already.
+    DuplicateApprover,
+    /// The evidence is weaker than the method the policy requires.
+    MethodTooWeak,
+    /// The approver belongs to none of the required groups.
+    NotInGroup,
+    /// The signature does not verify against the approver's registered keys.
+    BadSignature,
+    /// The one-time code is wrong.
+    BadOtp,
+    /// The WebAuthn assertion does not verify.
+    BadWebauthn,
+    /// The binding code the approver typed is not the challenge's.
+    CodeMismatch,
+    /// The approver has no credential of the kind presented.
+    NoCredential,
+    /// The store could not be reached: fail closed.
+    StoreUnavailable,
+    /// Too many challenges are open for this principal or action.
+    TooManyOpen,
+    /// The principal's recent challenges were denied too often.
+    CoolingOff,
+}
+
+/// A refusal: a stable code and a sentence saying what was wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// The stable code.
+    pub code: RefusalCode,
+    /// What was wrong, for people.
+    pub message: String,
+}
+
+impl Refusal {
+    /// A refusal with this code and message.
+    pub fn new(code: RefusalCode, message: impl Into<String>) -> Refusal {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Whether the refusal is a failed piece of evidence (counted against the challenge's
+    /// cap on failures).
+    pub fn is_failed_evidence(&self) -> bool {
+        matches!(
+            self.code,
+            RefusalCode::UnknownApprover
+                | RefusalCode::BadSignature
+                | RefusalCode::BadOtp
+                | RefusalCode::BadWebauthn
+                | RefusalCode::CodeMismatch
+                | RefusalCode::NoCredential
+        )
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}

@@ -1,0 +1,263 @@
+//! Ed25519 keys as JWKs (RFC 8037): key files for approvers and workloads, the RFC 7638
+//! thumbprint used in a grant's `cnf`, and the proof of possession a workload signs when
+//! it redeems a key-bound grant.
+
+use std::path::Path;
+
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use serde_json::{json, Value as Json};
+use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
+
+use crate::encode::{b64, random, unb64};
+use crate::error::Error;
+
+/// The domain of a proof of possession: a workload signs
+/// `"writ-pop-v1" || 0x00 || grant` with the key its grant is bound to.
+pub const POP_DOMAIN: &[u8] = b"writ-pop-v1\0";
+
+/// An Ed25519 private key (approver, workload or the engine's grant key).
+pub struct KeyPair {
+    signing: SigningKey,
+}
+
+impl std::fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret.
+        f.debug_struct("KeyPair")
+            .field("public", &b64(self.signing.verifying_key().as_bytes()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyPair {
+    /// A fresh key from the operating system's CSPRNG.
+    pub fn generate() -> Result<KeyPair, Error> {
+        let seed = Zeroizing::new(random::<32>()?);
+        Ok(KeyPair {
+            signing: SigningKey::from_bytes(&seed),
+        })
+    }
+
+    /// The key in a private JWK (`{"kty":"OKP","crv":"Ed25519","x":…,"d":…}`).
+    pub fn from_jwk(jwk: &Json) -> Result<KeyPair, Error> {
+        let d = jwk
+            .get("d")
+            .and_then(Json::as_str)
+            .ok_or_else(|| Error::Key("the JWK has no private part `d`".into()))?;
+        check_okp(jwk).map_err(Error::Key)?;
+        let bytes = Zeroizing::new(unb64(d, "d").map_err(Error::Key)?);
+        let seed: &[u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Key("`d` must be 32 bytes".into()))?;
+        let pair = KeyPair {
+            signing: SigningKey::from_bytes(seed),
+        };
+        if let Some(x) = jwk.get("x").and_then(Json::as_str) {
+            if x != b64(pair.signing.verifying_key().as_bytes()) {
+                return Err(Error::Key(
+                    "`x` is not the public key of `d`: the key file is damaged".into(),
+                ));
+            }
+        }
+        Ok(pair)
+    }
+
+    /// Reads a private JWK key file.
+    pub fn read(path: &Path) -> Result<KeyPair, Error> {
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| Error::Key(format!("cannot read `{}`: {e}", path.display())))?,
+        );
+        let jwk: Json = serde_json::from_str(&text)
+            .map_err(|e| Error::Key(format!("`{}` is not a JWK key file: {e}", path.display())))?;
+        Self::from_jwk(&jwk)
+            .map_err(|e| Error::Key(format!("`{}`: {}", path.display(), strip_key(&e))))
+    }
+
+    /// Writes the private JWK to `path`, readable by its owner only; refuses to overwrite.
+    pub fn write_new(&self, path: &Path) -> Result<(), Error> {
+        use std::io::Write as _;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options
+            .open(path)
+            .map_err(|e| Error::Key(format!("cannot create `{}`: {e}", path.display())))?;
+        let text = Zeroizing::new(self.private_jwk().to_string());
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.write_all(b"\n"))
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::Key(format!("cannot write `{}`: {e}", path.display())))
+    }
+
+    fn private_jwk(&self) -> Json {
+        json!({
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": b64(self.signing.verifying_key().as_bytes()),
+            "d": b64(self.signing.as_bytes()),
+        })
+    }
+
+    /// The public key as a JWK.
+    pub fn public_jwk(&self) -> Json {
+        json!({"kty": "OKP", "crv": "Ed25519", "x": self.public_b64()})
+    }
+
+    /// The public key, base64url (as written in the approver registry).
+    pub fn public_b64(&self) -> String {
+        b64(self.signing.verifying_key().as_bytes())
+    }
+
+    /// The public key.
+    pub fn public(&self) -> VerifyingKey {
+        self.signing.verifying_key()
+    }
+
+    /// Signs `message`; the signature in base64url.
+    pub fn sign_b64(&self, message: &[u8]) -> String {
+        b64(&self.signing.sign(message).to_bytes())
+    }
+
+    /// The 64-byte `seed || public` form some libraries take.
+    pub(crate) fn keypair_bytes(&self) -> Zeroizing<[u8; 64]> {
+        Zeroizing::new(self.signing.to_keypair_bytes())
+    }
+}
+
+fn strip_key(e: &Error) -> String {
+    match e {
+        Error::Key(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn check_okp(jwk: &Json) -> Result<(), String> {
+    let kty = jwk.get("kty").and_then(Json::as_str);
+    let crv = jwk.get("crv").and_then(Json::as_str);
+    match (kty, crv) {
+        (Some("OKP"), Some("Ed25519")) => Ok(()),
+        (Some(k), c) => Err(format!(
+            "unsupported key type `{k}`{}: writ takes Ed25519 keys (`kty` \"OKP\", `crv` \"Ed25519\")",
+            c.map(|c| format!(" / `{c}`")).unwrap_or_default()
+        )),
+        (None, _) => Err("the JWK has no `kty`".into()),
+    }
+}
+
+/// Parses a base64url Ed25519 public key.
+pub fn public_from_b64(text: &str) -> Result<VerifyingKey, String> {
+    let bytes = unb64(text, "public key")?;
+    let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+        format!(
+            "an Ed25519 public key is 32 bytes, `{text}` is {}",
+            bytes.len()
+        )
+    })?;
+    VerifyingKey::from_bytes(&arr).map_err(|_| format!("`{text}` is not an Ed25519 public key"))
+}
+
+/// Parses a public JWK (Ed25519 only).
+pub fn public_from_jwk(jwk: &Json) -> Result<VerifyingKey, String> {
+    check_okp(jwk)?;
+    if jwk.get("d").is_some() {
+        return Err("the JWK holds a private key (`d`): send the public key only".into());
+    }
+    let x = jwk
+        .get("x")
+        .and_then(Json::as_str)
+        .ok_or("the JWK has no `x`")?;
+    public_from_b64(x)
+}
+
+/// The RFC 7638 thumbprint of a public JWK: SHA-256 over the required members in
+/// lexicographic order, no whitespace; base64url.
+pub fn thumbprint(jwk: &Json) -> Result<String, String> {
+    let member = |name: &str| -> Result<&str, String> {
+        jwk.get(name)
+            .and_then(Json::as_str)
+            .ok_or_else(|| format!("the JWK has no string `{name}`"))
+    };
+    let kty = member("kty")?;
+    // Members by key type (RFC 7638 §3.2, RFC 8037 §2); serde_json writes the keys of this
+    // literal in order, escaped as JSON strings.
+    let canonical = match kty {
+        "OKP" => json!({"crv": member("crv")?, "kty": kty, "x": member("x")?}),
+        "EC" => json!({"crv": member("crv")?, "kty": kty, "x": member("x")?, "y": member("y")?}),
+        "RSA" => json!({"e": member("e")?, "kty": kty, "n": member("n")?}),
+        other => return Err(format!("unsupported key type `{other}`")),
+    };
+    let text = serde_json_canonicalizer::to_string(&canonical).map_err(|e| e.to_string())?;
+    Ok(b64(&Sha256::digest(text.as_bytes())))
+}
+
+/// Verifies an Ed25519 signature (base64url) over `message`, strictly (no malleable or
+/// small-order forms).
+pub fn verify_b64(key: &VerifyingKey, message: &[u8], signature: &str) -> bool {
+    let Ok(bytes) = unb64(signature, "signature") else {
+        return false;
+    };
+    let Ok(sig) = Signature::from_slice(&bytes) else {
+        return false;
+    };
+    key.verify_strict(message, &sig).is_ok()
+}
+
+/// The message a workload signs to prove it holds the key a grant is bound to.
+pub fn pop_message(grant: &str) -> Vec<u8> {
+    let mut m = POP_DOMAIN.to_vec();
+    m.extend_from_slice(grant.as_bytes());
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8037_thumbprint_example() {
+        // RFC 8037 appendix A.3.
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+        assert_eq!(
+            thumbprint(&jwk).unwrap(),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+
+    #[test]
+    fn rfc8037_private_key_gives_its_public_key() {
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519",
+            "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+        let pair = KeyPair::from_jwk(&jwk).unwrap();
+        assert_eq!(
+            pair.public_b64(),
+            "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
+        );
+        let sig = pair.sign_b64(b"m");
+        assert!(verify_b64(&pair.public(), b"m", &sig));
+        assert!(!verify_b64(&pair.public(), b"n", &sig));
+    }
+
+    #[test]
+    fn mismatched_x_is_refused() {
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519",
+            "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+            "x": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"});
+        assert!(KeyPair::from_jwk(&jwk).is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let pair = KeyPair::generate().unwrap();
+        let shown = format!("{pair:?}");
+        assert!(!shown.contains(&b64(pair.signing.as_bytes())));
+    }
+}

@@ -1,0 +1,59 @@
+//! Transaction-bound approvals (DESIGN.md, LANGUAGE.md §5–§6): an `approve` decision opens
+//! a challenge over the transaction digest; approvers answer with evidence over that
+//! challenge (an Ed25519 signature, or a TOTP code where the policy allows `otp`); when
+//! every approver clause is met by distinct, eligible people, the engine issues a grant —
+//! a PASETO v4.public token bound to the principal, action, resource, digest and, when the
+//! request carries the workload's key, to that key (`cnf`). At execution the service
+//! redeems the grant: the policy is evaluated again, the digest re-derived from the actual
+//! request, the grant and its proof of possession verified, and its `jti` consumed once in
+//! the replay store. Every step lands in a hash-chained audit log.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use writ_approvals::{Approvals, Config};
+//! use writ_reload::{PolicyStore, StoreConfig};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! std::fs::write(dir.path().join("p.writ"), r#"
+//!     rule "writes" { when action == "db.write" approve { approvers 1 of group "owners" } }
+//! "#).unwrap();
+//! let store = Arc::new(PolicyStore::open(dir.path(), StoreConfig::default()).unwrap());
+//! let state = dir.path().join("state");
+//! let approvals = Approvals::with_state_dir(store, &state, Config::default()).unwrap();
+//!
+//! let decided = approvals.decide(r#"{"principal": {"id": "ann"}, "action": "db.write"}"#).unwrap();
+//! let challenge = decided.challenge.unwrap();
+//! assert_eq!(challenge.state, "open");
+//! assert_eq!(challenge.code.len(), 6);
+//! ```
+//!
+//! Architecture Invariant: approvals never weaken a decision; they only turn `approve`
+//! into `allow` for one exact transaction, once. Secrets (TOTP seeds, private keys, grant
+//! tokens) never reach the audit log or a `Debug` output.
+
+pub mod audit;
+mod challenge;
+mod encode;
+mod error;
+mod evidence;
+mod grant;
+mod keys;
+mod quorum;
+mod redb_store;
+mod registry;
+mod service;
+mod store;
+
+pub use challenge::{
+    answer_message, Approved, Challenge, Clause, Method, Requester, Requirements, State,
+};
+pub use encode::{b64, binding_code, unb64};
+pub use error::{Error, Refusal, RefusalCode};
+pub use evidence::{Answer, Evidence};
+pub use grant::{Claims, Confirmation, GrantApprover, GrantKey};
+pub use keys::{pop_message, public_from_jwk, thumbprint, KeyPair};
+pub use quorum::{tally, Tally};
+pub use redb_store::RedbStore;
+pub use registry::{Approver, Kind, Registry, RegistryFile, FILE_NAME as REGISTRY_FILE};
+pub use service::{Answered, Approvals, ChallengeView, Config, Decided, Redeemed, Redemption};
+pub use store::{admit, OpenLimits, Opened, StateStore, Update, Updated};

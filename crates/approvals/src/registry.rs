@@ -1,0 +1,340 @@
+//! The approver registry: who may approve, in which groups, with which keys and codes.
+//! It is a file next to the policies (`approvers.toml`), re-read when it changes; a file
+//! that does not parse never replaces the registry in use.
+//!
+//! ```toml
+//! [[approver]]
+//! id = "dana@example.com"
+//! groups = ["db-owners"]
+//! kind = "human"                     # the default; workloads and agents never approve
+//! ed25519 = ["<base64url public key>"]
+//! totp = "<base32 secret>"           # optional: the OTP fallback
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use ed25519_dalek::VerifyingKey;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::keys::public_from_b64;
+
+/// The registry's file name inside a policy directory.
+pub const FILE_NAME: &str = "approvers.toml";
+
+/// What kind of actor an approver is. Only people approve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A person.
+    Human,
+    /// A service.
+    Workload,
+    /// An AI agent.
+    Agent,
+}
+
+/// A TOTP secret: never printed, wiped on drop.
+pub struct TotpSecret(Zeroizing<Vec<u8>>);
+
+impl std::fmt::Debug for TotpSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpSecret(<redacted>)")
+    }
+}
+
+impl TotpSecret {
+    /// Checks an RFC 6238 code (SHA-1, 6 digits, 30 s steps, one step of skew either way)
+    /// at `unix` seconds.
+    pub fn check(&self, code: &str, unix: u64) -> bool {
+        let Ok(totp) = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, self.0.to_vec())
+        else {
+            return false;
+        };
+        totp.check(code.trim(), unix)
+    }
+
+    /// The code for `unix` seconds (for tests and enrolment checks).
+    pub fn generate(&self, unix: u64) -> Option<String> {
+        totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, self.0.to_vec())
+            .ok()
+            .map(|t| t.generate(unix))
+    }
+}
+
+/// One approver.
+#[derive(Debug)]
+pub struct Approver {
+    /// The approver's identity (as principals are named).
+    pub id: String,
+    /// Groups the approver belongs to.
+    pub groups: BTreeSet<String>,
+    /// Human, workload or agent.
+    pub kind: Kind,
+    /// Registered Ed25519 public keys (`signature` evidence).
+    pub ed25519: Vec<VerifyingKey>,
+    /// The TOTP secret (`otp` evidence), when enrolled.
+    pub totp: Option<TotpSecret>,
+}
+
+/// Every approver, by id.
+#[derive(Debug, Default)]
+pub struct Registry {
+    approvers: BTreeMap<String, Approver>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileShape {
+    #[serde(default)]
+    approver: Vec<EntryShape>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryShape {
+    id: String,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    kind: Option<Kind>,
+    #[serde(default)]
+    ed25519: Vec<String>,
+    #[serde(default)]
+    totp: Option<Zeroizing<String>>,
+}
+
+impl Registry {
+    /// Parses registry text; `name` is used in errors (`name:line:col: message`).
+    pub fn parse(name: &str, text: &str) -> Result<Registry, String> {
+        let shape: FileShape = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    let (line, col) = line_col(text, s.start);
+                    format!(":{line}:{col}")
+                })
+                .unwrap_or_default();
+            format!("{name}{at}: {}", e.message())
+        })?;
+        let mut approvers = BTreeMap::new();
+        for entry in shape.approver {
+            let id = entry.id.trim().to_string();
+            if id.is_empty() {
+                return Err(format!("{name}: an approver has an empty `id`"));
+            }
+            let mut ed25519 = Vec::new();
+            for k in &entry.ed25519 {
+                ed25519
+                    .push(public_from_b64(k).map_err(|e| format!("{name}: approver `{id}`: {e}"))?);
+            }
+            let totp = match entry.totp {
+                None => None,
+                Some(b32) => {
+                    let bytes = totp_rs::Secret::Encoded(b32.trim().to_uppercase())
+                        .to_bytes()
+                        .map_err(|_| {
+                            format!("{name}: approver `{id}`: `totp` is not a base32 secret")
+                        })?;
+                    if bytes.len() < 16 {
+                        return Err(format!(
+                            "{name}: approver `{id}`: the `totp` secret is shorter than 128 bits"
+                        ));
+                    }
+                    Some(TotpSecret(Zeroizing::new(bytes)))
+                }
+            };
+            let approver = Approver {
+                id: id.clone(),
+                groups: entry.groups.into_iter().collect(),
+                kind: entry.kind.unwrap_or(Kind::Human),
+                ed25519,
+                totp,
+            };
+            if approvers.insert(id.clone(), approver).is_some() {
+                return Err(format!("{name}: approver `{id}` is listed twice"));
+            }
+        }
+        Ok(Registry { approvers })
+    }
+
+    /// The approver with this id.
+    pub fn get(&self, id: &str) -> Option<&Approver> {
+        self.approvers.get(id)
+    }
+
+    /// Every approver, by id.
+    pub fn iter(&self) -> impl Iterator<Item = &Approver> {
+        self.approvers.values()
+    }
+
+    /// The groups of an approver (empty when unknown).
+    pub fn groups_of(&self, id: &str) -> BTreeSet<String> {
+        self.get(id).map(|a| a.groups.clone()).unwrap_or_default()
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// What identifies one version of the file on disk.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Stamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    #[cfg(unix)]
+    ino: u64,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        modified: meta.modified().ok(),
+        len: meta.len(),
+        #[cfg(unix)]
+        ino: std::os::unix::fs::MetadataExt::ino(&meta),
+    })
+}
+
+struct Cached {
+    stamp: Option<Stamp>,
+    registry: Arc<Registry>,
+    error: Option<String>,
+}
+
+/// The registry file, re-read whenever it changes on disk (checked on each use, so it
+/// follows the policy directory through edits, atomic renames and symlink swaps). A file
+/// that does not parse keeps the last good registry in use and is reported by
+/// [`RegistryFile::last_error`].
+pub struct RegistryFile {
+    path: PathBuf,
+    cached: Mutex<Option<Cached>>,
+}
+
+impl std::fmt::Debug for RegistryFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryFile")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RegistryFile {
+    /// The registry of a policy directory (`DIR/approvers.toml`); loads it now, so a broken
+    /// file is an error at start.
+    pub fn in_dir(dir: &Path) -> Result<RegistryFile, Error> {
+        let file = RegistryFile {
+            path: dir.join(FILE_NAME),
+            cached: Mutex::new(None),
+        };
+        file.current()?;
+        if let Some(e) = file.last_error() {
+            return Err(Error::Registry(e));
+        }
+        Ok(file)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The registry in use: re-read first when the file changed. An absent file is an empty
+    /// registry (nobody can approve: fail closed).
+    pub fn current(&self) -> Result<Arc<Registry>, Error> {
+        let mut cached = self
+            .cached
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = stamp(&self.path);
+        if let Some(c) = cached.as_ref() {
+            if c.stamp == now {
+                return Ok(c.registry.clone());
+            }
+        }
+        let loaded = match now {
+            None => Ok(Registry::default()),
+            Some(_) => std::fs::read_to_string(&self.path)
+                .map_err(|e| format!("cannot read `{}`: {e}", self.path.display()))
+                .and_then(|text| Registry::parse(&self.path.display().to_string(), &text)),
+        };
+        match (loaded, cached.take()) {
+            (Ok(registry), _) => {
+                let registry = Arc::new(registry);
+                *cached = Some(Cached {
+                    stamp: now,
+                    registry: registry.clone(),
+                    error: None,
+                });
+                Ok(registry)
+            }
+            (Err(error), Some(previous)) => {
+                let registry = previous.registry.clone();
+                *cached = Some(Cached {
+                    stamp: now,
+                    registry: registry.clone(),
+                    error: Some(error),
+                });
+                Ok(registry)
+            }
+            (Err(error), None) => {
+                *cached = Some(Cached {
+                    stamp: now,
+                    registry: Arc::new(Registry::default()),
+                    error: Some(error.clone()),
+                });
+                Err(Error::Registry(error))
+            }
+        }
+    }
+
+    /// Why the file on disk is not the registry in use, if it is not.
+    pub fn last_error(&self) -> Option<String> {
+        self.cached
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .and_then(|c| c.error.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_entries_and_defaults_to_human() {
+        let r = Registry::parse(
+            "a.toml",
+            "[[approver]]\nid = \"dana\"\ngroups = [\"db-owners\"]\ntotp = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\n",
+        )
+        .unwrap();
+        let dana = r.get("dana").unwrap();
+        assert_eq!(dana.kind, Kind::Human);
+        assert!(dana.groups.contains("db-owners"));
+        assert!(!format!("{dana:?}").contains("JBSW"));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let e = Registry::parse("a.toml", "[[approver]]\nid = \"x\"\ngroup = []\n").unwrap_err();
+        assert!(e.starts_with("a.toml:3:1:"), "{e}");
+        let e = Registry::parse(
+            "a.toml",
+            "[[approver]]\nid = \"x\"\n[[approver]]\nid = \"x\"\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("listed twice"), "{e}");
+        let e =
+            Registry::parse("a.toml", "[[approver]]\nid = \"x\"\ntotp = \"JBSW\"\n").unwrap_err();
+        assert!(e.contains("shorter than 128 bits"), "{e}");
+    }
+}

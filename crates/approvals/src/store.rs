@@ -1,0 +1,174 @@
+//! The challenge and replay store: what every replica must agree on. A trait, so the
+//! embedded default ([`crate::RedbStore`]) and a shared backend (Redis) are
+//! interchangeable; every method is atomic on its own.
+
+use serde::{Deserialize, Serialize};
+
+use crate::challenge::{Challenge, State};
+use crate::error::{Error, Refusal, RefusalCode};
+
+/// Limits on opening challenges: the defence against approval fatigue (MFA bombing).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenLimits {
+    /// Open challenges one principal may have at once.
+    pub per_principal: u32,
+    /// Open challenges one principal may have for one action at once.
+    pub per_action: u32,
+    /// Denials within `denial_window_s` that put a principal into cooling off.
+    pub denials: u32,
+    /// The window denials are counted in, seconds.
+    pub denial_window_s: i64,
+    /// How long a principal in cooling off is refused new challenges, seconds (from its
+    /// latest denial).
+    pub cooling_off_s: i64,
+}
+
+impl Default for OpenLimits {
+    fn default() -> Self {
+        OpenLimits {
+            per_principal: 5,
+            per_action: 3,
+            denials: 3,
+            denial_window_s: 3600,
+            cooling_off_s: 900,
+        }
+    }
+}
+
+/// What opening a challenge did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Opened {
+    /// A new challenge.
+    New(Challenge),
+    /// An identical request's challenge is open already: this request joins it.
+    Merged(Challenge),
+}
+
+/// What an update closure decided.
+pub enum Update<T> {
+    /// Write the changed challenge, return the value.
+    Write(T),
+    /// Leave the challenge as it was, return the value.
+    Keep(T),
+}
+
+/// What [`StateStore::update`] returns: the challenge as it now stands and the closure's
+/// verdict, or `None` when there is no such challenge.
+pub type Updated = Option<(Challenge, Result<(), Refusal>)>;
+
+/// Challenges, denials and consumed grant ids.
+pub trait StateStore: Send + Sync {
+    /// Opens `challenge` for its principal, unless an identical one is open (same digest and
+    /// requirements: merged) or the limits refuse it. Atomic: two replicas opening at once
+    /// see each other.
+    fn open(
+        &self,
+        challenge: Challenge,
+        limits: &OpenLimits,
+        now: i64,
+    ) -> Result<Result<Opened, Refusal>, Error>;
+
+    /// The challenge with this id.
+    fn get(&self, id: &str) -> Result<Option<Challenge>, Error>;
+
+    /// Reads, changes and writes one challenge atomically (`None` when there is no such
+    /// challenge). The closure may run more than once (optimistic backends retry).
+    fn update(
+        &self,
+        id: &str,
+        f: &mut dyn FnMut(&mut Challenge) -> Update<Result<(), Refusal>>,
+    ) -> Result<Updated, Error>;
+
+    /// Records a denial of one of `principal`'s challenges at `now`.
+    fn record_denial(&self, principal: &str, now: i64) -> Result<(), Error>;
+
+    /// Marks grant `jti` used; `false` when it was used before. Kept until `keep_until`
+    /// (unix seconds), after which the grant's own expiry refuses it.
+    fn consume(&self, jti: &str, keep_until: i64, now: i64) -> Result<bool, Error>;
+}
+
+/// The admission rule every backend applies inside its atomic section: `open` are the
+/// principal's live open challenges, `denials` the times its challenges were denied.
+pub fn admit(
+    challenge: Challenge,
+    open: &[Challenge],
+    denials: &[i64],
+    limits: &OpenLimits,
+    now: i64,
+) -> Result<Opened, Refusal> {
+    if let Some(same) = open.iter().find(|c| {
+        c.state == State::Open
+            && c.is_live(now)
+            && c.digest == challenge.digest
+            && c.requirements == challenge.requirements
+            && c.requester == challenge.requester
+    }) {
+        let mut merged = same.clone();
+        merged.merged.push(challenge.decision_id);
+        return Ok(Opened::Merged(merged));
+    }
+    let recent: Vec<i64> = denials
+        .iter()
+        .copied()
+        .filter(|t| now - t < limits.denial_window_s)
+        .collect();
+    if limits.denials > 0 && recent.len() >= limits.denials as usize {
+        let latest = recent.iter().copied().max().unwrap_or(now);
+        let until = latest + limits.cooling_off_s;
+        if now < until {
+            return Err(Refusal::new(
+                RefusalCode::CoolingOff,
+                format!(
+                    "{} of this principal's approval requests were denied in the last {} s: no new ones for {} s",
+                    recent.len(),
+                    limits.denial_window_s,
+                    until - now
+                ),
+            ));
+        }
+    }
+    let live: Vec<&Challenge> = open
+        .iter()
+        .filter(|c| c.state == State::Open && c.is_live(now))
+        .collect();
+    if live.len() >= limits.per_principal as usize {
+        return Err(Refusal::new(
+            RefusalCode::TooManyOpen,
+            format!(
+                "this principal has {} approval requests open (at most {}): wait for them to be answered or to expire",
+                live.len(),
+                limits.per_principal
+            ),
+        ));
+    }
+    let same_action = live
+        .iter()
+        .filter(|c| c.requester.action == challenge.requester.action)
+        .count();
+    if same_action >= limits.per_action as usize {
+        return Err(Refusal::new(
+            RefusalCode::TooManyOpen,
+            format!(
+                "this principal has {same_action} approval requests open for `{}` (at most {})",
+                challenge.requester.action.as_deref().unwrap_or(""),
+                limits.per_action
+            ),
+        ));
+    }
+    Ok(Opened::New(challenge))
+}
+
+/// A challenge as stored (JSON).
+pub fn encode(challenge: &Challenge) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(challenge)
+        .map_err(|e| Error::Store(format!("cannot encode a challenge: {e}")))
+}
+
+/// A challenge read back.
+pub fn decode(bytes: &[u8]) -> Result<Challenge, Error> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::Store(format!("a stored challenge is damaged: {e}")))
+}
+
+/// How long closed and expired challenges are kept for lookups, seconds.
+pub const RETENTION_S: i64 = 24 * 3600;
