@@ -30,11 +30,14 @@
 //! The crates behind this facade follow the pipeline: `writ-syntax` (grammar, AST,
 //! formatter, diagnostics), `writ-check` (names, types, validation, typed IR),
 //! `writ-engine` (compile, bind, evaluate, explain), `writ-reload` (a [`PolicyStore`]
-//! that follows a directory and swaps compiled versions atomically).
+//! that follows a directory and swaps compiled versions atomically), `writ-approvals`
+//! ([`approvals`]: challenges, approver evidence, grants, single-use redemption, audit).
 
 use std::fmt;
 use std::path::Path;
 
+/// Transaction-bound approvals: challenge, evidence, quorum, grant, redeem once, audit.
+pub use writ_approvals as approvals;
 pub use writ_check::{check, ir, load_path, LoadError, PolicySet, Rejected};
 pub use writ_engine::{
     digest, ApprovalOut, ApproverOut, BindError, Clock, CondTrace, Decision, Engine, Explanation,

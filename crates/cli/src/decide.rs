@@ -17,10 +17,21 @@ pub struct Args {
     /// A JSON Lines file of requests: one compact decision per line, in order.
     #[arg(long)]
     pub requests: Option<PathBuf>,
+    /// A state directory: an `approve` decision opens a challenge there (see `writ
+    /// approve`), and every decision is audited to its `audit.jsonl`.
+    #[arg(long, conflicts_with = "requests")]
+    pub state: Option<PathBuf>,
+    /// With `--state`: the workload's private key; its public JWK is put at
+    /// `principal.key`, so the grant is bound to it.
+    #[arg(long, requires = "state")]
+    pub workload_key: Option<PathBuf>,
 }
 
 /// Prints the decision JSON; exit 0 whatever the decision, 1 for an invalid set or request.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    if let (Some(state), Some(path)) = (&args.state, &args.request) {
+        return with_state(args, state, path);
+    }
     let engine = match engine(&args.dir) {
         Ok(e) => e,
         Err(code) => return Ok(code),
@@ -41,6 +52,30 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             eprintln!("error: {e}");
             Ok(ExitCode::from(1))
         }
+    }
+}
+
+/// Decides through the approval service: an `approve` opens a challenge.
+fn with_state(
+    args: &Args,
+    state: &std::path::Path,
+    path: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let approvals = match crate::flow::service(&args.dir, state)? {
+        Ok(a) => a,
+        Err(code) => return Ok(code),
+    };
+    let text = crate::flow::request_text(path, args.workload_key.as_deref())?;
+    match approvals.decide(&text) {
+        Ok(decided) => {
+            println!("{}", serde_json::to_string_pretty(&decided)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(writ::approvals::Error::Request(e)) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Exit codes (documented in docs/cli.md): 0 success (a decision is a success, whatever it
 //! is); 1 the input is invalid (a policy set that does not check, a file that would be
-//! reformatted under `--check`, an unreadable path); 2 usage errors.
+//! reformatted under `--check`, an unreadable path); 2 usage errors; 3 refused (`approve`,
+//! `redeem`: the output says why).
 
 use std::process::ExitCode;
 
@@ -12,6 +13,7 @@ mod bench;
 mod check;
 mod decide;
 mod explain;
+mod flow;
 mod fmt;
 mod load;
 mod output;
@@ -42,6 +44,18 @@ enum Command {
     Test(suite::Args),
     /// Follow a policy directory: one JSON line per reload (loaded, rejected, unchanged).
     Watch(watch::Args),
+    /// Generate an Ed25519 key (approver or workload): private JWK to a file, public key out.
+    Keygen(flow::KeygenArgs),
+    /// Show a challenge: what is approved, its binding code, who approved, what is missing.
+    Challenge(flow::ChallengeArgs),
+    /// Answer a challenge as an approver (approve or deny, with evidence).
+    Approve(flow::ApproveArgs),
+    /// Redeem a grant at execution: re-decide, re-derive the digest, consume it once.
+    Redeem(flow::RedeemArgs),
+    /// Sign an approver's answer or a workload's proof of possession made elsewhere.
+    Sign(flow::SignArgs),
+    /// The audit log: `writ audit verify FILE`.
+    Audit(flow::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +68,12 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::Test(args) => suite::run(&args),
         Command::Watch(args) => watch::run(&args),
+        Command::Keygen(args) => flow::keygen(&args),
+        Command::Challenge(args) => flow::challenge(&args),
+        Command::Approve(args) => flow::approve(&args),
+        Command::Redeem(args) => flow::redeem(&args),
+        Command::Sign(args) => flow::sign(&args),
+        Command::Audit(args) => flow::audit(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,340 @@
+//! The approval flow on the command line: `keygen`, `decide --state`, `challenge`,
+//! `approve`, `redeem`, `sign` and `audit verify`. A state directory holds what the flow
+//! remembers between commands: `state.redb` (challenges, consumed grants), `grant.key`
+//! (the engine's grant signing key) and `audit.jsonl` (the hash-chained audit log).
+//!
+//! Exit codes: 0 done (`approve`: answer accepted; `redeem`: allowed); 1 invalid input;
+//! 2 usage; 3 refused (`approve`, `redeem`: the output says why).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use serde_json::Value as Json;
+use writ::approvals::{answer_message, pop_message, Answer, Approvals, Config, Evidence, KeyPair};
+use writ_reload::{PolicyStore, StoreConfig};
+
+use crate::load::read_input;
+
+/// Exit code of a refusal.
+pub const REFUSED: u8 = 3;
+
+/// Opens the approval service over a policy directory and a state directory; prints the
+/// set's diagnostics and returns exit 1 when it does not check.
+pub fn service(dir: &Path, state: &Path) -> anyhow::Result<Result<Approvals, ExitCode>> {
+    // Full diagnostics when the set is invalid.
+    if let Err(code) = crate::load::engine(dir) {
+        return Ok(Err(code));
+    }
+    let store =
+        PolicyStore::open(dir, StoreConfig::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let approvals = Approvals::with_state_dir(Arc::new(store), state, Config::default())?;
+    Ok(Ok(approvals))
+}
+
+/// Reads a request and, with `--workload-key`, puts the key's public JWK at
+/// `principal.key` (as the workload would).
+pub fn request_text(path: &Path, workload_key: Option<&Path>) -> anyhow::Result<String> {
+    let text = read_input(path)?;
+    let Some(key_path) = workload_key else {
+        return Ok(text);
+    };
+    let key = KeyPair::read(key_path)?;
+    let mut json: Json =
+        serde_json::from_str(&text).with_context(|| format!("`{}` is not JSON", path.display()))?;
+    let Some(obj) = json.as_object_mut() else {
+        bail!("the request must be a JSON object");
+    };
+    let principal = obj
+        .entry("principal")
+        .or_insert_with(|| Json::Object(Default::default()));
+    let Some(principal) = principal.as_object_mut() else {
+        bail!("`principal` must be an object");
+    };
+    let jwk = key.public_jwk();
+    if let Some(existing) = principal.get("key") {
+        if existing != &jwk {
+            bail!(
+                "the request carries another `principal.key` than `{}`",
+                key_path.display()
+            );
+        }
+    }
+    principal.insert("key".into(), jwk);
+    Ok(json.to_string())
+}
+
+fn print(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Arguments of `writ keygen`.
+#[derive(clap::Args)]
+pub struct KeygenArgs {
+    /// Where to write the private key (a JWK, readable by its owner only; never
+    /// overwritten).
+    pub out: PathBuf,
+    /// Print the `approvers.toml` entry for this approver id.
+    #[arg(long)]
+    pub approver: Option<String>,
+    /// The approver's groups (with `--approver`), comma-separated.
+    #[arg(long, value_delimiter = ',', requires = "approver")]
+    pub groups: Vec<String>,
+}
+
+/// Generates an Ed25519 key; prints the public key (and a registry entry).
+pub fn keygen(args: &KeygenArgs) -> anyhow::Result<ExitCode> {
+    let key = KeyPair::generate()?;
+    key.write_new(&args.out)?;
+    match &args.approver {
+        Some(id) => {
+            let groups: Vec<String> = args.groups.iter().map(|g| format!("{g:?}")).collect();
+            println!(
+                "[[approver]]\nid = {id:?}\ngroups = [{}]\ned25519 = [\"{}\"]",
+                groups.join(", "),
+                key.public_b64()
+            );
+        }
+        None => print(&key.public_jwk())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `writ challenge`.
+#[derive(clap::Args)]
+pub struct ChallengeArgs {
+    /// The policy set (its `approvers.toml` is the registry).
+    pub dir: PathBuf,
+    /// The challenge id.
+    pub id: String,
+    /// The state directory.
+    #[arg(long)]
+    pub state: PathBuf,
+}
+
+/// Shows a challenge: what is approved, its binding code, who approved, what is missing.
+pub fn challenge(args: &ChallengeArgs) -> anyhow::Result<ExitCode> {
+    let approvals = match service(&args.dir, &args.state)? {
+        Ok(a) => a,
+        Err(code) => return Ok(code),
+    };
+    match approvals.challenge(&args.id)? {
+        Some(view) => {
+            print(&view)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            eprintln!("error: there is no challenge `{}`", args.id);
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Arguments of `writ approve`.
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("evidence").required(true).args(["key", "signature", "otp"])))]
+pub struct ApproveArgs {
+    /// The policy set (its `approvers.toml` is the registry).
+    pub dir: PathBuf,
+    /// The challenge id.
+    pub id: String,
+    /// The state directory.
+    #[arg(long)]
+    pub state: PathBuf,
+    /// The approver's id in the registry.
+    #[arg(long = "as")]
+    pub approver: String,
+    /// Sign the answer with this private key file.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// A signature made elsewhere (`writ sign`), base64url.
+    #[arg(long)]
+    pub signature: Option<String>,
+    /// A TOTP code (only where the policy's method is `otp`).
+    #[arg(long)]
+    pub otp: Option<String>,
+    /// Deny instead of approving (one denial closes the challenge).
+    #[arg(long)]
+    pub deny: bool,
+    /// The binding code the requester sees; refused when it is not the challenge's.
+    #[arg(long)]
+    pub code: Option<String>,
+}
+
+/// Answers a challenge; prints the outcome and, once the quorum is met, the grant.
+pub fn approve(args: &ApproveArgs) -> anyhow::Result<ExitCode> {
+    let approvals = match service(&args.dir, &args.state)? {
+        Ok(a) => a,
+        Err(code) => return Ok(code),
+    };
+    let evidence = if let Some(path) = &args.key {
+        let key = KeyPair::read(path)?;
+        let Some(c) = approvals.challenge(&args.id)? else {
+            eprintln!("error: there is no challenge `{}`", args.id);
+            return Ok(ExitCode::from(1));
+        };
+        Evidence::Signature {
+            signature: key.sign_b64(&answer_message(&c.id, &c.digest, !args.deny)),
+        }
+    } else if let Some(signature) = &args.signature {
+        Evidence::Signature {
+            signature: signature.clone(),
+        }
+    } else if let Some(code) = &args.otp {
+        Evidence::Otp { code: code.clone() }
+    } else {
+        return Ok(ExitCode::from(2));
+    };
+    let answered = approvals.answer(&Answer {
+        challenge: args.id.clone(),
+        approver: args.approver.clone(),
+        approve: !args.deny,
+        code: args.code.clone(),
+        evidence,
+    })?;
+    print(&answered)?;
+    Ok(if answered.refusal.is_some() {
+        ExitCode::from(REFUSED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Arguments of `writ redeem`.
+#[derive(clap::Args)]
+pub struct RedeemArgs {
+    /// The policy set.
+    pub dir: PathBuf,
+    /// The request to execute (JSON file, or `-`).
+    pub request: PathBuf,
+    /// The state directory.
+    #[arg(long)]
+    pub state: PathBuf,
+    /// The grant token, or `@FILE` to read it from a file.
+    #[arg(long)]
+    pub grant: String,
+    /// The proof of possession (base64url), for a key-bound grant.
+    #[arg(long, conflicts_with = "workload_key")]
+    pub proof: Option<String>,
+    /// The workload's private key: sets `principal.key` and signs the proof.
+    #[arg(long)]
+    pub workload_key: Option<PathBuf>,
+}
+
+fn grant_text(arg: &str) -> anyhow::Result<String> {
+    match arg.strip_prefix('@') {
+        Some(path) => Ok(std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read `{path}`"))?
+            .trim()
+            .to_string()),
+        None => Ok(arg.trim().to_string()),
+    }
+}
+
+/// Redeems a grant at execution: `allow` once, or `deny` with the reason (exit 3).
+pub fn redeem(args: &RedeemArgs) -> anyhow::Result<ExitCode> {
+    let approvals = match service(&args.dir, &args.state)? {
+        Ok(a) => a,
+        Err(code) => return Ok(code),
+    };
+    let grant = grant_text(&args.grant)?;
+    let request = request_text(&args.request, args.workload_key.as_deref())?;
+    let proof = match (&args.proof, &args.workload_key) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(path)) => Some(KeyPair::read(path)?.sign_b64(&pop_message(&grant))),
+        (None, None) => None,
+    };
+    let redeemed = match approvals.redeem(&request, &grant, proof.as_deref()) {
+        Ok(r) => r,
+        Err(writ::approvals::Error::Request(e)) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    print(&redeemed)?;
+    Ok(if redeemed.refusal.is_some() {
+        ExitCode::from(REFUSED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Arguments of `writ sign`.
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["challenge", "grant"])))]
+pub struct SignArgs {
+    /// The private key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Sign an answer to this challenge (with `--digest`).
+    #[arg(long, requires = "digest")]
+    pub challenge: Option<String>,
+    /// The challenge's transaction digest.
+    #[arg(long)]
+    pub digest: Option<String>,
+    /// Sign a denial instead of an approval.
+    #[arg(long, requires = "challenge")]
+    pub deny: bool,
+    /// Sign a proof of possession for this grant (`@FILE` reads it from a file).
+    #[arg(long)]
+    pub grant: Option<String>,
+}
+
+/// Prints a signature: an approver's answer, or a workload's proof of possession.
+pub fn sign(args: &SignArgs) -> anyhow::Result<ExitCode> {
+    let key = KeyPair::read(&args.key)?;
+    let message = match (&args.challenge, &args.digest, &args.grant) {
+        (Some(id), Some(digest), None) => answer_message(id, digest, !args.deny),
+        (None, None, Some(grant)) => pop_message(&grant_text(grant)?),
+        _ => return Ok(ExitCode::from(2)),
+    };
+    println!("{}", key.sign_b64(&message));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `writ audit`.
+#[derive(clap::Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    command: AuditCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum AuditCommand {
+    /// Check every record's hash and the chain; name each edited, removed or reordered
+    /// record.
+    Verify {
+        /// The audit log (JSON lines).
+        file: PathBuf,
+    },
+}
+
+/// `writ audit verify FILE`: exit 0 and the head hash when intact, 1 with each problem.
+pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
+    let AuditCommand::Verify { file } = &args.command;
+    match writ::approvals::audit::verify(file)? {
+        Ok(v) => {
+            println!(
+                "{}: {} records, chain intact, head {}",
+                file.display(),
+                v.records,
+                v.head
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            for p in &problems {
+                println!("{}: {p}", file.display());
+            }
+            eprintln!(
+                "error: {} problem{} in the audit log",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}

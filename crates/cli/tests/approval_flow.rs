@@ -1,0 +1,298 @@
+//! The README walkthrough, end to end through the `writ` binary: generate keys, decide
+//! with a state directory (a challenge opens), approve with the key, receive the grant,
+//! redeem it, see a second redemption refused, verify the audit log — then tamper with it.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value as Json;
+
+fn writ(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_writ"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(o: &Output) -> Json {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn the_readme_walkthrough_runs_and_replay_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let policies = dir.join("policies");
+    copy_dir(&repo().join("policies/prod-database"), &policies);
+    let state = dir.join("state");
+    let request = repo().join("policies/prod-database/requests/prod-write.json");
+
+    let out = writ(&[
+        "keygen",
+        s(&dir.join("dana.key")),
+        "--approver",
+        "dana@example.com",
+        "--groups",
+        "db-owners",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let entry = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        entry.starts_with("[[approver]]\nid = \"dana@example.com\""),
+        "{entry}"
+    );
+    let mut registry = std::fs::read_to_string(policies.join("approvers.toml")).unwrap();
+    registry.push_str(&entry);
+    std::fs::write(policies.join("approvers.toml"), registry).unwrap();
+    assert_eq!(
+        writ(&["keygen", s(&dir.join("workload.key"))])
+            .status
+            .code(),
+        Some(0)
+    );
+    // A key file is never overwritten.
+    assert_eq!(
+        writ(&["keygen", s(&dir.join("workload.key"))])
+            .status
+            .code(),
+        Some(1)
+    );
+
+    let wk = dir.join("workload.key");
+    let decided = writ(&[
+        "decide",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&state),
+        "--workload-key",
+        s(&wk),
+    ]);
+    assert_eq!(decided.status.code(), Some(0));
+    let decided = json(&decided);
+    assert_eq!(decided["decision"], "approve");
+    let challenge = decided["challenge"]["id"].as_str().unwrap().to_string();
+    let code = decided["challenge"]["code"].as_str().unwrap().to_string();
+    assert!(decided["challenge"]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("alice@example.com"));
+
+    // The wrong person, then the right one.
+    let key = dir.join("dana.key");
+    let wrong = writ(&[
+        "approve",
+        s(&policies),
+        &challenge,
+        "--state",
+        s(&state),
+        "--as",
+        "owen@example.com",
+        "--key",
+        s(&key),
+    ]);
+    assert_eq!(wrong.status.code(), Some(3));
+    assert_eq!(json(&wrong)["refusal"]["code"], "bad_signature");
+    let approved = writ(&[
+        "approve",
+        s(&policies),
+        &challenge,
+        "--state",
+        s(&state),
+        "--as",
+        "dana@example.com",
+        "--key",
+        s(&key),
+        "--code",
+        &code,
+    ]);
+    assert_eq!(
+        approved.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&approved.stdout)
+    );
+    let approved = json(&approved);
+    assert_eq!(approved["challenge"]["state"], "granted");
+    let grant = approved["challenge"]["grant"].as_str().unwrap().to_string();
+    let grant_file = dir.join("grant");
+    std::fs::write(&grant_file, &grant).unwrap();
+    let at_grant = format!("@{}", s(&grant_file));
+
+    // Without the workload key the key-bound grant is useless.
+    let stolen = writ(&[
+        "redeem",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&state),
+        "--grant",
+        &at_grant,
+    ]);
+    assert_eq!(stolen.status.code(), Some(3));
+    assert_eq!(json(&stolen)["refusal"]["code"], "key_mismatch");
+
+    let redeemed = writ(&[
+        "redeem",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&state),
+        "--grant",
+        &at_grant,
+        "--workload-key",
+        s(&wk),
+    ]);
+    assert_eq!(
+        redeemed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&redeemed.stdout)
+    );
+    let redeemed = json(&redeemed);
+    assert_eq!(redeemed["decision"], "allow");
+    assert_eq!(redeemed["obligations"][0]["name"], "record_session");
+
+    let again = writ(&[
+        "redeem",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&state),
+        "--grant",
+        &at_grant,
+        "--workload-key",
+        s(&wk),
+    ]);
+    assert_eq!(again.status.code(), Some(3));
+    let again = json(&again);
+    assert_eq!(again["decision"], "deny");
+    assert_eq!(again["refusal"]["code"], "replayed");
+
+    // The audit log verifies; an edited record is named.
+    let log = state.join("audit.jsonl");
+    let ok = writ(&["audit", "verify", s(&log)]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("chain intact"));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains(&grant));
+    std::fs::write(
+        &log,
+        text.replacen("alice@example.com", "mallory@example.com", 1),
+    )
+    .unwrap();
+    let bad = writ(&["audit", "verify", s(&log)]);
+    assert_eq!(bad.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&bad.stdout).into_owned();
+    assert!(report.contains("line 1 (seq 1): edited"), "{report}");
+}
+
+#[test]
+fn sign_makes_the_same_answer_remotely() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let policies = dir.join("policies");
+    copy_dir(&repo().join("policies/prod-database"), &policies);
+    let state = dir.join("state");
+    let request = repo().join("policies/prod-database/requests/prod-write.json");
+    let out = writ(&[
+        "keygen",
+        s(&dir.join("dana.key")),
+        "--approver",
+        "dana@example.com",
+        "--groups",
+        "db-owners",
+    ]);
+    let mut registry = std::fs::read_to_string(policies.join("approvers.toml")).unwrap();
+    registry.push_str(&String::from_utf8(out.stdout).unwrap());
+    std::fs::write(policies.join("approvers.toml"), registry).unwrap();
+
+    let decided = json(&writ(&[
+        "decide",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&state),
+    ]));
+    let id = decided["challenge"]["id"].as_str().unwrap();
+    let digest = decided["challenge"]["digest"].as_str().unwrap();
+    let shown = json(&writ(&[
+        "challenge",
+        s(&policies),
+        id,
+        "--state",
+        s(&state),
+    ]));
+    assert_eq!(shown["state"], "open");
+    let sig = writ(&[
+        "sign",
+        "--key",
+        s(&dir.join("dana.key")),
+        "--challenge",
+        id,
+        "--digest",
+        digest,
+    ]);
+    let sig = String::from_utf8(sig.stdout).unwrap();
+    let answered = writ(&[
+        "approve",
+        s(&policies),
+        id,
+        "--state",
+        s(&state),
+        "--as",
+        "dana@example.com",
+        "--signature",
+        sig.trim(),
+    ]);
+    assert_eq!(answered.status.code(), Some(0));
+    let grant = json(&answered)["challenge"]["grant"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Not key-bound: no proof needed.
+    let redeemed = writ(&[
+        "redeem",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&state),
+        "--grant",
+        &grant,
+    ]);
+    assert_eq!(redeemed.status.code(), Some(0));
+}
