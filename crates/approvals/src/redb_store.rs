@@ -16,6 +16,9 @@ use crate::store::{
 const CHALLENGES: TableDefinition<&str, &[u8]> = TableDefinition::new("challenges");
 const CONSUMED: TableDefinition<&str, i64> = TableDefinition::new("consumed");
 const DENIALS: TableDefinition<&str, &[u8]> = TableDefinition::new("denials");
+/// Principal → ids of its challenges still within retention (JSON list), so opening a
+/// challenge reads the principal's own challenges, not the whole table.
+const BY_PRINCIPAL: TableDefinition<&str, &[u8]> = TableDefinition::new("by_principal");
 
 /// The redb-backed store.
 pub struct RedbStore {
@@ -49,6 +52,7 @@ impl RedbStore {
             txn.open_table(CHALLENGES).map_err(store_err)?;
             txn.open_table(CONSUMED).map_err(store_err)?;
             txn.open_table(DENIALS).map_err(store_err)?;
+            txn.open_table(BY_PRINCIPAL).map_err(store_err)?;
         }
         txn.commit().map_err(store_err)?;
         Ok(RedbStore { db })
@@ -65,30 +69,42 @@ impl StateStore for RedbStore {
         let txn = self.db.begin_write().map_err(store_err)?;
         let outcome = {
             let mut table = txn.open_table(CHALLENGES).map_err(store_err)?;
+            let mut index = txn.open_table(BY_PRINCIPAL).map_err(store_err)?;
+            // A request without a principal is indexed under the empty name: such requests
+            // share one set of limits.
+            let principal = challenge.requester.principal.clone().unwrap_or_default();
+            let ids: Vec<String> = {
+                let got = index.get(principal.as_str()).map_err(store_err)?;
+                match got {
+                    Some(v) => serde_json::from_slice(v.value()).map_err(store_err)?,
+                    None => Vec::new(),
+                }
+            };
             let mut open = Vec::new();
-            let mut stale = Vec::new();
-            for entry in table.iter().map_err(store_err)? {
-                let (k, v) = entry.map_err(store_err)?;
-                let c = decode(v.value())?;
-                if c.expires_at + RETENTION_S < now {
-                    stale.push(k.value().to_string());
-                } else if c.requester.principal == challenge.requester.principal {
-                    open.push(c);
-                }
-            }
-            for k in stale {
-                table.remove(k.as_str()).map_err(store_err)?;
-            }
-            let denials: Vec<i64> = match &challenge.requester.principal {
-                Some(p) => {
-                    let t = txn.open_table(DENIALS).map_err(store_err)?;
-                    let got = t.get(p.as_str()).map_err(store_err)?;
-                    match got {
-                        Some(v) => serde_json::from_slice(v.value()).map_err(store_err)?,
-                        None => Vec::new(),
+            let mut kept = Vec::new();
+            for id in ids {
+                let c = {
+                    let got = table.get(id.as_str()).map_err(store_err)?;
+                    got.map(|v| decode(v.value())).transpose()?
+                };
+                match c {
+                    Some(c) if c.expires_at + RETENTION_S < now => {
+                        table.remove(id.as_str()).map_err(store_err)?;
                     }
+                    Some(c) => {
+                        kept.push(id);
+                        open.push(c);
+                    }
+                    None => {}
                 }
-                None => Vec::new(),
+            }
+            let denials: Vec<i64> = {
+                let t = txn.open_table(DENIALS).map_err(store_err)?;
+                let got = t.get(principal.as_str()).map_err(store_err)?;
+                match got {
+                    Some(v) => serde_json::from_slice(v.value()).map_err(store_err)?,
+                    None => Vec::new(),
+                }
             };
             let outcome = admit(challenge, &open, &denials, limits, now);
             match &outcome {
@@ -96,9 +112,16 @@ impl StateStore for RedbStore {
                     table
                         .insert(c.id.as_str(), encode(c)?.as_slice())
                         .map_err(store_err)?;
+                    if !kept.contains(&c.id) {
+                        kept.push(c.id.clone());
+                    }
                 }
                 Err(_) => {}
             }
+            let list = serde_json::to_vec(&kept).map_err(store_err)?;
+            index
+                .insert(principal.as_str(), list.as_slice())
+                .map_err(store_err)?;
             outcome
         };
         txn.commit().map_err(store_err)?;

@@ -1,0 +1,140 @@
+//! The approval flow's costs with the embedded store: opening a challenge (decide + durable
+//! redb commit + audit record), redeeming a grant (re-decide, verify the PASETO grant and
+//! the proof of possession, consume the `jti` durably, audit), and one audit append.
+//!
+//! `cargo bench -p writ-approvals --bench approvals`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench fails loudly")]
+#![allow(missing_docs, reason = "criterion's macros generate undocumented items")]
+
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use serde_json::json;
+use writ_approvals::audit::{AuditLog, Entry};
+use writ_approvals::{answer_message, pop_message, Answer, Approvals, Config, Evidence, KeyPair, OpenLimits};
+use writ_reload::{PolicyStore, StoreConfig};
+
+const POLICY: &str = r#"
+schema { request.params.amount: number  request.params.payee: string }
+rule "transfers need finance" {
+  when action == "payments.transfer"
+  approve { approvers 1 of group "finance" bind principal.id, action, resource.id, session.id, request.params ttl 5m }
+  obligations notify("finance-ops")
+}
+"#;
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    approvals: Approvals,
+    approver: KeyPair,
+    workload: KeyPair,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(policies.join("p.writ"), POLICY).unwrap();
+    let approver = KeyPair::generate().unwrap();
+    std::fs::write(
+        policies.join("approvers.toml"),
+        format!("[[approver]]\nid = \"dana\"\ngroups = [\"finance\"]\ned25519 = [\"{}\"]\n", approver.public_b64()),
+    )
+    .unwrap();
+    let store = Arc::new(PolicyStore::open(&policies, StoreConfig::default()).unwrap());
+    let config = Config {
+        limits: OpenLimits {
+            per_principal: u32::MAX,
+            per_action: u32::MAX,
+            ..OpenLimits::default()
+        },
+        ..Config::default()
+    };
+    let approvals = Approvals::with_state_dir(store, &dir.path().join("state"), config).unwrap();
+    Setup {
+        _dir: dir,
+        approvals,
+        approver,
+        workload: KeyPair::generate().unwrap(),
+    }
+}
+
+fn request(s: &Setup, n: u64) -> String {
+    json!({
+        "principal": {"id": format!("user-{}", n % 1000), "kind": "human", "key": s.workload.public_jwk()},
+        "action": "payments.transfer", "resource": {"id": "acct-1"}, "session": {"id": "s-1"},
+        "request": {"params": {"amount": n, "payee": "ACME"}}
+    })
+    .to_string()
+}
+
+fn grant(s: &Setup, req: &str) -> String {
+    let c = s.approvals.decide(req).unwrap().challenge.unwrap();
+    let signature = s.approver.sign_b64(&answer_message(&c.id, &c.digest, true));
+    let a = s
+        .approvals
+        .answer(&Answer {
+            challenge: c.id,
+            approver: "dana".into(),
+            approve: true,
+            code: None,
+            evidence: Evidence::Signature { signature },
+        })
+        .unwrap();
+    a.challenge.unwrap().grant.unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let s = setup();
+    let mut n = 0u64;
+    let mut g = c.benchmark_group("approvals");
+    g.sample_size(30);
+    g.bench_function("challenge_open", |b| {
+        b.iter(|| {
+            n += 1;
+            let d = s.approvals.decide(&request(&s, n)).unwrap();
+            assert!(d.challenge.is_some());
+        })
+    });
+    g.bench_function("redeem", |b| {
+        b.iter_batched(
+            || {
+                n += 1;
+                let req = request(&s, n);
+                let token = grant(&s, &req);
+                let proof = s.workload.sign_b64(&pop_message(&token));
+                (req, token, proof)
+            },
+            |(req, token, proof)| {
+                let r = s.approvals.redeem(&req, &token, Some(&proof)).unwrap();
+                assert!(r.refusal.is_none());
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(&dir.path().join("audit.jsonl"), false).unwrap();
+    g.bench_function("audit_append", |b| {
+        b.iter(|| {
+            log.append(
+                Entry::new("decision")
+                    .with("decision_id", "d_KD5gYXvxVq83TkbZt5rbvg")
+                    .with("policy_version", "a20f1708cae83a348d3e4059")
+                    .with("decision", "allow")
+                    .with("principal", "alice@example.com")
+                    .with("action", "db.orders.write")
+                    .with("resource", "pg-prod-eu1/orders")
+                    .with("digest", serde_json::Value::Null)
+                    .with("rules", json!(["engineers read prod at low risk"]))
+                    .with("risk", 10),
+                "2026-11-27T10:15:00Z",
+            )
+            .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
