@@ -1,0 +1,162 @@
+//! The two relying-party operations: registering a credential from an attestation
+//! (WebAuthn L2 §7.1) and verifying an assertion against a registered credential (§7.2).
+
+use ciborium::Value;
+use sha2::{Digest as _, Sha256};
+
+use crate::auth_data::AuthData;
+use crate::cbor;
+use crate::client_data::{self, Ceremony};
+use crate::cose::PublicKey;
+use crate::error::{Part, WebauthnError};
+use crate::types::{encode, Assertion, Attestation, Credential, RelyingParty, Verified};
+
+/// Registers a credential from a `navigator.credentials.create()` response.
+///
+/// Checks, in this order: the client data (`type` is `webauthn.create`, the challenge,
+/// the origin, not cross-origin); the attestation object's shape; the authenticator data
+/// (rp id hash, UP, UV when required, attested credential data present); the credential
+/// public key (a supported algorithm, a valid key); the attestation format (`none`, with
+/// an empty statement). Returns the credential with the authenticator's initial count.
+///
+/// `none` attestation proves nothing about the authenticator: the caller registers only
+/// within an authenticated session of the approver, and refuses a credential id already
+/// registered to anyone.
+pub fn register(
+    rp: &RelyingParty,
+    challenge: &[u8],
+    attestation: &Attestation,
+) -> Result<Credential, WebauthnError> {
+    client_data::check(
+        rp,
+        Ceremony::Create,
+        challenge,
+        &attestation.client_data_json,
+    )?;
+    let object = AttestationObject::parse(&attestation.attestation_object)?;
+    let auth = AuthData::parse(&object.auth_data)?;
+    auth.check(rp)?;
+    let attested = auth.attested.as_ref().ok_or_else(|| {
+        WebauthnError::malformed(
+            Part::AuthenticatorData,
+            "no attested credential data (AT flag not set)",
+        )
+    })?;
+    if attested.credential_id.is_empty() {
+        return Err(WebauthnError::malformed(
+            Part::AuthenticatorData,
+            "the credential id is empty",
+        ));
+    }
+    PublicKey::from_cose(attested.public_key)?;
+    match object.fmt.as_str() {
+        "none" if object.statement_is_empty => {}
+        "none" => {
+            return Err(WebauthnError::malformed(
+                Part::AttestationObject,
+                "a `none` attestation has a non-empty `attStmt`",
+            ))
+        }
+        _ => return Err(WebauthnError::UnsupportedAttestation { fmt: object.fmt }),
+    }
+    Ok(Credential {
+        id: attested.credential_id.to_vec(),
+        public_key: attested.public_key.to_vec(),
+        sign_count: auth.sign_count,
+    })
+}
+
+/// Verifies a `navigator.credentials.get()` response against the registered `credential`
+/// and the `challenge` it answers (for writ, the transaction digest).
+///
+/// Checks, in this order: the credential id; the stored public key; the client data
+/// (`type` is `webauthn.get`, the challenge, the origin, not cross-origin); the
+/// authenticator data (well formed, no attested credential data, rp id hash, UP, UV when
+/// required); the signature over `authenticatorData ‖ SHA-256(clientDataJSON)`; last, the
+/// sign count, so that [`WebauthnError::SignCountNotIncreased`] is raised only for an
+/// assertion the credential really signed.
+///
+/// On success the caller stores [`Verified::sign_count`] as the credential's count.
+pub fn verify_assertion(
+    rp: &RelyingParty,
+    credential: &Credential,
+    challenge: &[u8],
+    assertion: &Assertion,
+) -> Result<Verified, WebauthnError> {
+    if assertion.credential_id != credential.id {
+        return Err(WebauthnError::UnknownCredential {
+            id: encode(&assertion.credential_id),
+        });
+    }
+    let key = PublicKey::from_cose(&credential.public_key)?;
+    client_data::check(rp, Ceremony::Get, challenge, &assertion.client_data_json)?;
+    let auth = AuthData::parse(&assertion.authenticator_data)?;
+    if auth.attested.is_some() {
+        return Err(WebauthnError::malformed(
+            Part::AuthenticatorData,
+            "an assertion carries attested credential data (AT flag set)",
+        ));
+    }
+    auth.check(rp)?;
+    let mut signed = Vec::with_capacity(assertion.authenticator_data.len() + 32);
+    signed.extend_from_slice(&assertion.authenticator_data);
+    signed.extend_from_slice(&Sha256::digest(&assertion.client_data_json));
+    key.verify(&signed, &assertion.signature)?;
+    check_sign_count(rp, credential.sign_count, auth.sign_count)?;
+    Ok(Verified {
+        sign_count: auth.sign_count,
+        user_verified: auth.user_verified(),
+    })
+}
+
+/// WebAuthn L2 §7.2 step 21: if either count is non-zero, the received one must be greater
+/// than the stored one. Both zero means an authenticator without a counter: accepted only
+/// when the relying party allows it.
+fn check_sign_count(rp: &RelyingParty, stored: u32, received: u32) -> Result<(), WebauthnError> {
+    if stored == 0 && received == 0 {
+        return if rp.allow_counterless {
+            Ok(())
+        } else {
+            Err(WebauthnError::SignCountMissing)
+        };
+    }
+    if received > stored {
+        Ok(())
+    } else {
+        Err(WebauthnError::SignCountNotIncreased { stored, received })
+    }
+}
+
+/// The attestation object (§6.5.4): a CBOR map of `fmt`, `attStmt` and `authData`.
+struct AttestationObject {
+    fmt: String,
+    statement_is_empty: bool,
+    auth_data: Vec<u8>,
+}
+
+impl AttestationObject {
+    fn parse(bytes: &[u8]) -> Result<Self, WebauthnError> {
+        let bad = |detail: String| WebauthnError::malformed(Part::AttestationObject, detail);
+        let value = cbor::parse(bytes).map_err(bad)?;
+        let entries = cbor::map_entries(value, "the attestation object", 8).map_err(bad)?;
+        let (mut fmt, mut statement, mut auth_data) = (None, None, None);
+        for (key, value) in entries {
+            // Other members are not part of the format; they are ignored.
+            match (key.as_text(), value) {
+                (Some("fmt"), Value::Text(t)) => fmt = Some(t),
+                (Some("attStmt"), Value::Map(m)) => statement = Some(m),
+                (Some("authData"), Value::Bytes(b)) => auth_data = Some(b),
+                (Some(name @ ("fmt" | "attStmt" | "authData")), _) => {
+                    return Err(bad(format!("`{name}` has the wrong CBOR type")))
+                }
+                _ => {}
+            }
+        }
+        let missing = |name: &str| bad(format!("`{name}` is missing"));
+        Ok(Self {
+            fmt: fmt.ok_or_else(|| missing("fmt"))?,
+            statement_is_empty: statement.ok_or_else(|| missing("attStmt"))?.is_empty(),
+            auth_data: auth_data.ok_or_else(|| missing("authData"))?,
+        })
+    }
+}
