@@ -4,15 +4,24 @@
 //!
 //! `cargo bench -p writ-approvals --bench approvals`
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench fails loudly")]
-#![allow(missing_docs, reason = "criterion's macros generate undocumented items")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a bench fails loudly"
+)]
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
 
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use serde_json::json;
 use writ_approvals::audit::{AuditLog, Entry};
-use writ_approvals::{answer_message, pop_message, Answer, Approvals, Config, Evidence, KeyPair, OpenLimits};
+use writ_approvals::{
+    answer_message, pop_message, Answer, Approvals, Config, Evidence, KeyPair, OpenLimits,
+};
 use writ_reload::{PolicyStore, StoreConfig};
 
 const POLICY: &str = r#"
@@ -39,7 +48,10 @@ fn setup() -> Setup {
     let approver = KeyPair::generate().unwrap();
     std::fs::write(
         policies.join("approvers.toml"),
-        format!("[[approver]]\nid = \"dana\"\ngroups = [\"finance\"]\ned25519 = [\"{}\"]\n", approver.public_b64()),
+        format!(
+            "[[approver]]\nid = \"dana\"\ngroups = [\"finance\"]\ned25519 = [\"{}\"]\n",
+            approver.public_b64()
+        ),
     )
     .unwrap();
     let store = Arc::new(PolicyStore::open(&policies, StoreConfig::default()).unwrap());

@@ -88,6 +88,9 @@ pub enum RefusalCode {
     BadOtp,
     /// The WebAuthn assertion does not verify.
     BadWebauthn,
+    /// The authenticator's sign count did not increase: a replayed assertion or a cloned
+    /// authenticator.
+    PossibleClone,
     /// The binding code the approver typed is not the challenge's.
     CodeMismatch,
     /// The approver has no credential of the kind presented.
@@ -127,6 +130,7 @@ impl Refusal {
                 | RefusalCode::BadSignature
                 | RefusalCode::BadOtp
                 | RefusalCode::BadWebauthn
+                | RefusalCode::PossibleClone
                 | RefusalCode::CodeMismatch
                 | RefusalCode::NoCredential
         )

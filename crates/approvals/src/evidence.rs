@@ -24,6 +24,11 @@ pub enum Evidence {
         /// The six digits.
         code: String,
     },
+    /// A WebAuthn assertion whose `challenge` is the transaction digest (its 32 bytes).
+    Webauthn {
+        /// The authenticator's response.
+        assertion: writ_webauthn::Assertion,
+    },
 }
 
 impl Evidence {
@@ -32,6 +37,7 @@ impl Evidence {
         match self {
             Evidence::Signature { .. } => Method::Signature,
             Evidence::Otp { .. } => Method::Otp,
+            Evidence::Webauthn { .. } => Method::Webauthn,
         }
     }
 }
@@ -58,11 +64,14 @@ fn refuse(code: RefusalCode, message: String) -> Result<Method, Refusal> {
 }
 
 /// Checks an answer against a challenge; on success, the method the evidence proved.
+/// WebAuthn evidence is verified before (its sign count lives in the state store):
+/// `webauthn` is that verification's outcome.
 pub fn check(
     challenge: &Challenge,
     registry: &Registry,
     answer: &Answer,
     now_unix: u64,
+    webauthn: Option<&Result<(), Refusal>>,
 ) -> Result<Method, Refusal> {
     let id = answer.approver.as_str();
     let Some(approver) = registry.get(id) else {
@@ -173,6 +182,16 @@ pub fn check(
                 );
             }
         }
+        Evidence::Webauthn { .. } => match webauthn {
+            Some(Ok(())) => {}
+            Some(Err(r)) => return Err(r.clone()),
+            None => {
+                return refuse(
+                    RefusalCode::BadWebauthn,
+                    "the WebAuthn assertion was not verified".into(),
+                )
+            }
+        },
     }
     Ok(method)
 }
@@ -182,5 +201,63 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Human => "person",
         Kind::Workload => "workload",
         Kind::Agent => "agent",
+    }
+}
+
+/// The bytes a WebAuthn assertion's `challenge` must be: the 32 bytes of the transaction
+/// digest (`sha256:<hex>`).
+pub fn webauthn_challenge(digest: &str) -> Option<Vec<u8>> {
+    let hex = digest.strip_prefix("sha256:")?;
+    if hex.len() != 64 {
+        return None;
+    }
+    (0..32)
+        .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Verifies a WebAuthn assertion by `approver` over `challenge`'s digest against the
+/// approver's registered credential, the stored sign count being `stored` (the greater of
+/// the registry's and the store's). On success, the new sign count to record.
+pub fn verify_webauthn(
+    challenge: &Challenge,
+    registry: &Registry,
+    approver: &str,
+    assertion: &writ_webauthn::Assertion,
+    mut stored: impl FnMut(&[u8], u32) -> u32,
+) -> Result<(Vec<u8>, u32), Refusal> {
+    let Some(a) = registry.get(approver) else {
+        return Err(Refusal::new(
+            RefusalCode::UnknownApprover,
+            format!("`{approver}` is not in the approver registry"),
+        ));
+    };
+    let Some(rp) = registry.relying_party() else {
+        return Err(Refusal::new(
+            RefusalCode::NoCredential,
+            "WebAuthn is not configured: the registry has no `[relying_party]`".to_string(),
+        ));
+    };
+    let Some(credential) = a.webauthn.iter().find(|c| c.id == assertion.credential_id) else {
+        return Err(Refusal::new(
+            RefusalCode::NoCredential,
+            format!("`{approver}` has no registered WebAuthn credential with this id"),
+        ));
+    };
+    let Some(bytes) = webauthn_challenge(&challenge.digest) else {
+        return Err(Refusal::new(
+            RefusalCode::BadWebauthn,
+            "the challenge's digest is malformed".to_string(),
+        ));
+    };
+    let mut current = credential.clone();
+    current.sign_count = stored(&credential.id, credential.sign_count);
+    match writ_webauthn::verify_assertion(rp, &current, &bytes, assertion) {
+        Ok(v) => Ok((credential.id.clone(), v.sign_count)),
+        Err(e) if e.is_possible_clone() => Err(Refusal::new(
+            RefusalCode::PossibleClone,
+            format!("{e}: the authenticator may have been cloned; report it and re-register `{approver}`'s credential"),
+        )),
+        Err(e) => Err(Refusal::new(RefusalCode::BadWebauthn, format!("the WebAuthn assertion is refused: {e}"))),
     }
 }

@@ -16,6 +16,7 @@ use crate::store::{
 const CHALLENGES: TableDefinition<&str, &[u8]> = TableDefinition::new("challenges");
 const CONSUMED: TableDefinition<&str, i64> = TableDefinition::new("consumed");
 const DENIALS: TableDefinition<&str, &[u8]> = TableDefinition::new("denials");
+const SIGN_COUNTS: TableDefinition<&[u8], u32> = TableDefinition::new("sign_counts");
 /// Principal → ids of its challenges still within retention (JSON list), so opening a
 /// challenge reads the principal's own challenges, not the whole table.
 const BY_PRINCIPAL: TableDefinition<&str, &[u8]> = TableDefinition::new("by_principal");
@@ -53,6 +54,7 @@ impl RedbStore {
             txn.open_table(CONSUMED).map_err(store_err)?;
             txn.open_table(DENIALS).map_err(store_err)?;
             txn.open_table(BY_PRINCIPAL).map_err(store_err)?;
+            txn.open_table(SIGN_COUNTS).map_err(store_err)?;
         }
         txn.commit().map_err(store_err)?;
         Ok(RedbStore { db })
@@ -201,5 +203,42 @@ impl StateStore for RedbStore {
         };
         txn.commit().map_err(store_err)?;
         Ok(fresh)
+    }
+
+    fn sign_count(&self, credential: &[u8]) -> Result<Option<u32>, Error> {
+        let txn = self.db.begin_read().map_err(store_err)?;
+        let table = txn.open_table(SIGN_COUNTS).map_err(store_err)?;
+        let got = table.get(credential).map_err(store_err)?;
+        Ok(got.map(|v| v.value()))
+    }
+
+    fn advance_sign_count(
+        &self,
+        credential: &[u8],
+        floor: u32,
+        new: u32,
+    ) -> Result<Result<(), u32>, Error> {
+        let txn = self.db.begin_write().map_err(store_err)?;
+        let outcome = {
+            let mut table = txn.open_table(SIGN_COUNTS).map_err(store_err)?;
+            let recorded = table
+                .get(credential)
+                .map_err(store_err)?
+                .map(|v| v.value())
+                .unwrap_or(0)
+                .max(floor);
+            // Counterless authenticators (0 after 0) are accepted only where the relying
+            // party allows them, which verification checked; record nothing then.
+            if new > recorded {
+                table.insert(credential, new).map_err(store_err)?;
+                Ok(())
+            } else if new == 0 && recorded == 0 {
+                Ok(())
+            } else {
+                Err(recorded)
+            }
+        };
+        txn.commit().map_err(store_err)?;
+        Ok(outcome)
     }
 }

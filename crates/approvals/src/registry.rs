@@ -9,6 +9,18 @@
 //! kind = "human"                     # the default; workloads and agents never approve
 //! ed25519 = ["<base64url public key>"]
 //! totp = "<base32 secret>"           # optional: the OTP fallback
+//! webauthn = [{ id = "<base64url>", public_key = "<base64url COSE key>", sign_count = 0 }]
+//!
+//!
+//! [[webauthn]]                       # or appended later, by `writ webauthn register`
+//! approver = "dana@example.com"
+//! id = "<base64url>"
+//! public_key = "<base64url COSE key>"
+//! sign_count = 0
+//!
+//! [relying_party]                    # required once any approver has a WebAuthn credential
+//! rp_id = "approvals.example.com"
+//! origins = ["https://approvals.example.com"]
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -79,12 +91,16 @@ pub struct Approver {
     pub ed25519: Vec<VerifyingKey>,
     /// The TOTP secret (`otp` evidence), when enrolled.
     pub totp: Option<TotpSecret>,
+    /// Registered WebAuthn credentials (`webauthn` evidence), with the sign count seen at
+    /// registration (the state store keeps the latest).
+    pub webauthn: Vec<writ_webauthn::Credential>,
 }
 
 /// Every approver, by id.
 #[derive(Debug, Default)]
 pub struct Registry {
     approvers: BTreeMap<String, Approver>,
+    relying_party: Option<writ_webauthn::RelyingParty>,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +108,11 @@ pub struct Registry {
 struct FileShape {
     #[serde(default)]
     approver: Vec<EntryShape>,
+    #[serde(default)]
+    relying_party: Option<writ_webauthn::RelyingParty>,
+    /// Credentials registered later (`writ webauthn register` appends these).
+    #[serde(default)]
+    webauthn: Vec<toml::Table>,
 }
 
 #[derive(Deserialize)]
@@ -106,12 +127,14 @@ struct EntryShape {
     ed25519: Vec<String>,
     #[serde(default)]
     totp: Option<Zeroizing<String>>,
+    #[serde(default)]
+    webauthn: Vec<writ_webauthn::Credential>,
 }
 
 impl Registry {
     /// Parses registry text; `name` is used in errors (`name:line:col: message`).
     pub fn parse(name: &str, text: &str) -> Result<Registry, String> {
-        let shape: FileShape = toml::from_str(text).map_err(|e| {
+        let mut shape: FileShape = toml::from_str(text).map_err(|e| {
             let at = e
                 .span()
                 .map(|s| {
@@ -122,6 +145,27 @@ impl Registry {
             format!("{name}{at}: {}", e.message())
         })?;
         let mut approvers = BTreeMap::new();
+        let mut credential_ids = BTreeSet::new();
+        let mut extra: BTreeMap<String, Vec<writ_webauthn::Credential>> = BTreeMap::new();
+        for mut table in std::mem::take(&mut shape.webauthn) {
+            let Some(toml::Value::String(owner)) = table.remove("approver") else {
+                return Err(format!("{name}: a `[[webauthn]]` entry has no `approver`"));
+            };
+            let credential: writ_webauthn::Credential = toml::Value::Table(table)
+                .try_into()
+                .map_err(|e| format!("{name}: the `[[webauthn]]` entry of `{owner}`: {e}"))?;
+            extra.entry(owner).or_default().push(credential);
+        }
+        for entry in &mut shape.approver {
+            if let Some(more) = extra.remove(entry.id.trim()) {
+                entry.webauthn.extend(more);
+            }
+        }
+        if let Some(owner) = extra.keys().next() {
+            return Err(format!(
+                "{name}: a `[[webauthn]]` entry names `{owner}`, who is not an approver"
+            ));
+        }
         for entry in shape.approver {
             let id = entry.id.trim().to_string();
             if id.is_empty() {
@@ -148,18 +192,40 @@ impl Registry {
                     Some(TotpSecret(Zeroizing::new(bytes)))
                 }
             };
+            if !entry.webauthn.is_empty() && shape.relying_party.is_none() {
+                return Err(format!(
+                    "{name}: approver `{id}` has WebAuthn credentials but there is no `[relying_party]` (rp_id, origins)"
+                ));
+            }
+            for c in &entry.webauthn {
+                if !credential_ids.insert(c.id.clone()) {
+                    return Err(format!(
+                        "{name}: approver `{id}`: WebAuthn credential `{}` is registered twice",
+                        crate::encode::b64(&c.id)
+                    ));
+                }
+            }
             let approver = Approver {
                 id: id.clone(),
                 groups: entry.groups.into_iter().collect(),
                 kind: entry.kind.unwrap_or(Kind::Human),
                 ed25519,
                 totp,
+                webauthn: entry.webauthn,
             };
             if approvers.insert(id.clone(), approver).is_some() {
                 return Err(format!("{name}: approver `{id}` is listed twice"));
             }
         }
-        Ok(Registry { approvers })
+        Ok(Registry {
+            approvers,
+            relying_party: shape.relying_party,
+        })
+    }
+
+    /// The WebAuthn relying party (rp id, allowed origins), when configured.
+    pub fn relying_party(&self) -> Option<&writ_webauthn::RelyingParty> {
+        self.relying_party.as_ref()
     }
 
     /// The approver with this id.
@@ -176,6 +242,11 @@ impl Registry {
     pub fn groups_of(&self, id: &str) -> BTreeSet<String> {
         self.get(id).map(|a| a.groups.clone()).unwrap_or_default()
     }
+}
+
+/// A TOML basic string (JSON's string escapes are all valid TOML escapes).
+fn toml_string(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -294,6 +365,68 @@ impl RegistryFile {
                 Err(Error::Registry(error))
             }
         }
+    }
+
+    /// Registers a WebAuthn credential for `approver` from a registration response
+    /// (`none` attestation) over `challenge`, verified against the registry's relying
+    /// party, and appends it to the file as a `[[webauthn]]` entry (written to a temporary
+    /// file and renamed, so a watcher never sees half of it). Returns the entry's text.
+    pub fn register_webauthn(
+        &self,
+        approver: &str,
+        challenge: &[u8],
+        attestation: &writ_webauthn::Attestation,
+    ) -> Result<String, Error> {
+        let text = std::fs::read_to_string(&self.path)
+            .map_err(|e| Error::Registry(format!("cannot read `{}`: {e}", self.path.display())))?;
+        let registry =
+            Registry::parse(&self.path.display().to_string(), &text).map_err(Error::Registry)?;
+        let Some(a) = registry.get(approver) else {
+            return Err(Error::Registry(format!(
+                "`{approver}` is not in `{}`: add the approver first",
+                self.path.display()
+            )));
+        };
+        if a.kind != Kind::Human {
+            return Err(Error::Registry(format!(
+                "`{approver}` is not a person: only people approve"
+            )));
+        }
+        let Some(rp) = registry.relying_party() else {
+            return Err(Error::Registry(format!(
+                "`{}` has no `[relying_party]` (rp_id, origins): configure it first",
+                self.path.display()
+            )));
+        };
+        let credential = writ_webauthn::register(rp, challenge, attestation)
+            .map_err(|e| Error::Registry(format!("the registration is refused: {e}")))?;
+        if registry
+            .iter()
+            .any(|x| x.webauthn.iter().any(|c| c.id == credential.id))
+        {
+            return Err(Error::Registry(
+                "this credential is registered already".to_string(),
+            ));
+        }
+        let entry = format!(
+            "\n[[webauthn]]\napprover = {}\nid = \"{}\"\npublic_key = \"{}\"\nsign_count = {}\n",
+            toml_string(approver),
+            crate::encode::b64(&credential.id),
+            crate::encode::b64(&credential.public_key),
+            credential.sign_count
+        );
+        let mut updated = text;
+        if !updated.ends_with('\n') {
+            updated.push('\n');
+        }
+        updated.push_str(&entry);
+        // Check the result parses before it replaces the file.
+        Registry::parse(&self.path.display().to_string(), &updated).map_err(Error::Registry)?;
+        let tmp = self.path.with_extension("toml.tmp");
+        std::fs::write(&tmp, &updated)
+            .and_then(|()| std::fs::rename(&tmp, &self.path))
+            .map_err(|e| Error::Registry(format!("cannot write `{}`: {e}", self.path.display())))?;
+        Ok(entry.trim_start().to_string())
     }
 
     /// Why the file on disk is not the registry in use, if it is not.

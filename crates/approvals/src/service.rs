@@ -414,6 +414,7 @@ impl Approvals {
         let now = self.now();
         let jti = new_id("g_")?;
         let max = self.config.max_failures;
+        let webauthn = self.verify_webauthn(answer, &registry)?;
         let mut failure: Option<Error> = None;
         let mut granted = false;
         let updated = self
@@ -444,18 +445,23 @@ impl Approvals {
                         format!("the challenge expired at {}", rfc3339(c.expires_at)),
                     )));
                 }
-                let method =
-                    match evidence::check(c, &registry, answer, u64::try_from(now).unwrap_or(0)) {
-                        Ok(m) => m,
-                        Err(r) if r.is_failed_evidence() => {
-                            c.failures += 1;
-                            if c.failures >= max {
-                                c.state = State::Locked;
-                            }
-                            return Update::Write(Err(r));
+                let method = match evidence::check(
+                    c,
+                    &registry,
+                    answer,
+                    u64::try_from(now).unwrap_or(0),
+                    webauthn.as_ref(),
+                ) {
+                    Ok(m) => m,
+                    Err(r) if r.is_failed_evidence() => {
+                        c.failures += 1;
+                        if c.failures >= max {
+                            c.state = State::Locked;
                         }
-                        Err(r) => return Update::Keep(Err(r)),
-                    };
+                        return Update::Write(Err(r));
+                    }
+                    Err(r) => return Update::Keep(Err(r)),
+                };
                 if !answer.approve {
                     c.state = State::Denied;
                     c.denied_by = Some(answer.approver.clone());
@@ -560,6 +566,57 @@ impl Approvals {
             refusal: result.err(),
             challenge: Some(self.view(&c, false, now)?),
         })
+    }
+
+    /// Verifies WebAuthn evidence before the challenge is updated (its sign count lives in
+    /// the store and is advanced atomically, so one assertion counts once on any replica).
+    /// `None` for other evidence, or when the challenge does not exist (the update refuses
+    /// that).
+    fn verify_webauthn(
+        &self,
+        answer: &Answer,
+        registry: &Registry,
+    ) -> Result<Option<Result<(), Refusal>>, Error> {
+        let evidence::Evidence::Webauthn { assertion } = &answer.evidence else {
+            return Ok(None);
+        };
+        let Some(challenge) = self.store.get(&answer.challenge)? else {
+            return Ok(None);
+        };
+        let mut read_error = None;
+        let verified = evidence::verify_webauthn(
+            &challenge,
+            registry,
+            &answer.approver,
+            assertion,
+            |id, floor| match self.store.sign_count(id) {
+                Ok(stored) => stored.unwrap_or(0).max(floor),
+                Err(e) => {
+                    read_error = Some(e);
+                    u32::MAX
+                }
+            },
+        );
+        if let Some(e) = read_error {
+            return Err(e);
+        }
+        let (credential, count) = match verified {
+            Ok(v) => v,
+            Err(r) => return Ok(Some(Err(r))),
+        };
+        let floor = registry
+            .get(&answer.approver)
+            .and_then(|a| a.webauthn.iter().find(|c| c.id == credential))
+            .map_or(0, |c| c.sign_count);
+        Ok(Some(match self.store.advance_sign_count(&credential, floor, count)? {
+            Ok(()) => Ok(()),
+            Err(recorded) => Err(Refusal::new(
+                RefusalCode::PossibleClone,
+                format!(
+                    "the authenticator's sign count {count} is not above the recorded {recorded}: a replayed assertion or a cloned authenticator; report it"
+                ),
+            )),
+        }))
     }
 
     fn issue(&self, c: &Challenge, jti: &str, now: i64) -> Result<String, Error> {

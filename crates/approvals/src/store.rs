@@ -85,6 +85,19 @@ pub trait StateStore: Send + Sync {
     /// Marks grant `jti` used; `false` when it was used before. Kept until `keep_until`
     /// (unix seconds), after which the grant's own expiry refuses it.
     fn consume(&self, jti: &str, keep_until: i64, now: i64) -> Result<bool, Error>;
+
+    /// The latest sign count recorded for a WebAuthn credential.
+    fn sign_count(&self, credential: &[u8]) -> Result<Option<u32>, Error>;
+
+    /// Records `new` as a credential's sign count if it is greater than the one recorded
+    /// (and than `floor`, the registry's); otherwise returns the recorded count. Atomic,
+    /// so two uses of one assertion on two replicas cannot both pass.
+    fn advance_sign_count(
+        &self,
+        credential: &[u8],
+        floor: u32,
+        new: u32,
+    ) -> Result<Result<(), u32>, Error>;
 }
 
 /// The admission rule every backend applies inside its atomic section: `open` are the

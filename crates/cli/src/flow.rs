@@ -134,7 +134,7 @@ pub fn challenge(args: &ChallengeArgs) -> anyhow::Result<ExitCode> {
 
 /// Arguments of `writ approve`.
 #[derive(clap::Args)]
-#[command(group(clap::ArgGroup::new("evidence").required(true).args(["key", "signature", "otp"])))]
+#[command(group(clap::ArgGroup::new("evidence").required(true).args(["key", "signature", "otp", "webauthn"])))]
 pub struct ApproveArgs {
     /// The policy set (its `approvers.toml` is the registry).
     pub dir: PathBuf,
@@ -155,6 +155,10 @@ pub struct ApproveArgs {
     /// A TOTP code (only where the policy's method is `otp`).
     #[arg(long)]
     pub otp: Option<String>,
+    /// A WebAuthn assertion (JSON file: `credential_id`, `authenticator_data`,
+    /// `client_data_json`, `signature`, base64url) whose challenge is the digest's 32 bytes.
+    #[arg(long)]
+    pub webauthn: Option<PathBuf>,
     /// Deny instead of approving (one denial closes the challenge).
     #[arg(long)]
     pub deny: bool,
@@ -184,6 +188,11 @@ pub fn approve(args: &ApproveArgs) -> anyhow::Result<ExitCode> {
         }
     } else if let Some(code) = &args.otp {
         Evidence::Otp { code: code.clone() }
+    } else if let Some(path) = &args.webauthn {
+        let text = read_input(path)?;
+        let assertion = serde_json::from_str(&text)
+            .with_context(|| format!("`{}` is not a WebAuthn assertion", path.display()))?;
+        Evidence::Webauthn { assertion }
     } else {
         return Ok(ExitCode::from(2));
     };
@@ -335,6 +344,73 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
                 if problems.len() == 1 { "" } else { "s" }
             );
             Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Arguments of `writ webauthn`.
+#[derive(clap::Args)]
+pub struct WebauthnArgs {
+    #[command(subcommand)]
+    command: WebauthnCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum WebauthnCommand {
+    /// Print a fresh random registration challenge (base64url).
+    Challenge,
+    /// Register an approver's authenticator from its registration response (`none`
+    /// attestation) and append the credential to `DIR/approvers.toml`.
+    Register {
+        /// The policy set whose `approvers.toml` gets the credential.
+        dir: PathBuf,
+        /// The approver's id (already in the registry).
+        #[arg(long = "as")]
+        approver: String,
+        /// The registration challenge the authenticator signed (base64url).
+        #[arg(long)]
+        challenge: String,
+        /// The registration response (JSON: `attestation_object`, `client_data_json`).
+        #[arg(long)]
+        attestation: PathBuf,
+    },
+}
+
+/// `writ webauthn challenge` and `writ webauthn register`.
+pub fn webauthn(args: &WebauthnArgs) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        WebauthnCommand::Challenge => {
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
+            println!("{}", writ::approvals::b64(&bytes));
+            Ok(ExitCode::SUCCESS)
+        }
+        WebauthnCommand::Register {
+            dir,
+            approver,
+            challenge,
+            attestation,
+        } => {
+            let challenge =
+                writ::approvals::unb64(challenge, "challenge").map_err(anyhow::Error::msg)?;
+            let text = read_input(attestation)?;
+            let attestation = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "`{}` is not a WebAuthn registration response",
+                    attestation.display()
+                )
+            })?;
+            let registry = writ::approvals::RegistryFile::in_dir(dir)?;
+            match registry.register_webauthn(approver, &challenge, &attestation) {
+                Ok(entry) => {
+                    print!("{entry}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::from(REFUSED))
+                }
+            }
         }
     }
 }

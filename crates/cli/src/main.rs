@@ -56,6 +56,8 @@ enum Command {
     Sign(flow::SignArgs),
     /// The audit log: `writ audit verify FILE`.
     Audit(flow::AuditArgs),
+    /// WebAuthn: a registration challenge, and registering an approver's authenticator.
+    Webauthn(flow::WebauthnArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Redeem(args) => flow::redeem(&args),
         Command::Sign(args) => flow::sign(&args),
         Command::Audit(args) => flow::audit(&args),
+        Command::Webauthn(args) => flow::webauthn(&args),
     };
     match result {
         Ok(code) => code,

@@ -296,3 +296,118 @@ fn sign_makes_the_same_answer_remotely() {
     ]);
     assert_eq!(redeemed.status.code(), Some(0));
 }
+
+#[test]
+fn a_security_key_registers_through_the_cli_and_approves() {
+    use writ_webauthn::soft::SoftAuthenticator;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let policies = dir.join("policies");
+    copy_dir(&repo().join("policies/prod-database"), &policies);
+    let mut registry = std::fs::read_to_string(policies.join("approvers.toml")).unwrap();
+    registry.push_str(
+        "\n[[approver]]\nid = \"wendy@example.com\"\ngroups = [\"db-owners\"]\n\n[relying_party]\nrp_id = \"approvals.example.com\"\norigins = [\"https://approvals.example.com\"]\n",
+    );
+    std::fs::write(policies.join("approvers.toml"), registry).unwrap();
+    let mut key = SoftAuthenticator::es256(b"wendy");
+    let challenge = writ(&["webauthn", "challenge"]);
+    let challenge = String::from_utf8(challenge.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let bytes = writ_approvals_b64(&challenge);
+    let attestation = key.register(
+        "approvals.example.com",
+        "https://approvals.example.com",
+        &bytes,
+    );
+    std::fs::write(
+        dir.join("att.json"),
+        serde_json::to_string(&attestation).unwrap(),
+    )
+    .unwrap();
+    let reg = writ(&[
+        "webauthn",
+        "register",
+        s(&policies),
+        "--as",
+        "wendy@example.com",
+        "--challenge",
+        &challenge,
+        "--attestation",
+        s(&dir.join("att.json")),
+    ]);
+    assert_eq!(
+        reg.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&reg.stderr)
+    );
+    // A registration over another challenge is refused.
+    let other = writ(&[
+        "webauthn",
+        "register",
+        s(&policies),
+        "--as",
+        "wendy@example.com",
+        "--challenge",
+        "AAAA",
+        "--attestation",
+        s(&dir.join("att.json")),
+    ]);
+    assert_eq!(other.status.code(), Some(3));
+
+    let state = dir.join("state");
+    let request = repo().join("policies/prod-database/requests/prod-write.json");
+    let decided = json(&writ(&[
+        "decide",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&state),
+    ]));
+    let id = decided["challenge"]["id"].as_str().unwrap();
+    let digest = decided["challenge"]["digest"].as_str().unwrap();
+    let digest_bytes: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&digest[7 + 2 * i..9 + 2 * i], 16).unwrap())
+        .collect();
+    let assertion = key.assert(
+        "approvals.example.com",
+        "https://approvals.example.com",
+        &digest_bytes,
+        true,
+    );
+    std::fs::write(
+        dir.join("assertion.json"),
+        serde_json::to_string(&assertion).unwrap(),
+    )
+    .unwrap();
+    let approved = writ(&[
+        "approve",
+        s(&policies),
+        id,
+        "--state",
+        s(&state),
+        "--as",
+        "wendy@example.com",
+        "--webauthn",
+        s(&dir.join("assertion.json")),
+    ]);
+    assert_eq!(
+        approved.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&approved.stdout)
+    );
+    assert_eq!(
+        json(&approved)["challenge"]["approvals"][0]["method"],
+        "webauthn"
+    );
+}
+
+fn writ_approvals_b64(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
+}
