@@ -7,6 +7,7 @@
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
+    clippy::panic,
     reason = "a bench fails loudly"
 )]
 #![allow(
@@ -34,10 +35,21 @@ rule "transfers need finance" {
 "#;
 
 struct Setup {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     approvals: Approvals,
     approver: KeyPair,
     workload: KeyPair,
+}
+
+fn unlimited() -> Config {
+    Config {
+        limits: OpenLimits {
+            per_principal: u32::MAX,
+            per_action: u32::MAX,
+            ..OpenLimits::default()
+        },
+        ..Config::default()
+    }
 }
 
 fn setup() -> Setup {
@@ -55,17 +67,10 @@ fn setup() -> Setup {
     )
     .unwrap();
     let store = Arc::new(PolicyStore::open(&policies, StoreConfig::default()).unwrap());
-    let config = Config {
-        limits: OpenLimits {
-            per_principal: u32::MAX,
-            per_action: u32::MAX,
-            ..OpenLimits::default()
-        },
-        ..Config::default()
-    };
-    let approvals = Approvals::with_state_dir(store, &dir.path().join("state"), config).unwrap();
+    let approvals =
+        Approvals::with_state_dir(store, &dir.path().join("state"), unlimited()).unwrap();
     Setup {
-        _dir: dir,
+        dir,
         approvals,
         approver,
         workload: KeyPair::generate().unwrap(),
@@ -73,8 +78,12 @@ fn setup() -> Setup {
 }
 
 fn request(s: &Setup, n: u64) -> String {
+    request_with(&s.workload, n)
+}
+
+fn request_with(workload: &KeyPair, n: u64) -> String {
     json!({
-        "principal": {"id": format!("user-{}", n % 1000), "kind": "human", "key": s.workload.public_jwk()},
+        "principal": {"id": format!("user-{}", n % 1000), "kind": "human", "key": workload.public_jwk()},
         "action": "payments.transfer", "resource": {"id": "acct-1"}, "session": {"id": "s-1"},
         "request": {"params": {"amount": n, "payee": "ACME"}}
     })
@@ -82,10 +91,13 @@ fn request(s: &Setup, n: u64) -> String {
 }
 
 fn grant(s: &Setup, req: &str) -> String {
-    let c = s.approvals.decide(req).unwrap().challenge.unwrap();
-    let signature = s.approver.sign_b64(&answer_message(&c.id, &c.digest, true));
-    let a = s
-        .approvals
+    grant_with(&s.approvals, &s.approver, req)
+}
+
+fn grant_with(approvals: &Approvals, approver: &KeyPair, req: &str) -> String {
+    let c = approvals.decide(req).unwrap().challenge.unwrap();
+    let signature = approver.sign_b64(&answer_message(&c.id, &c.digest, true));
+    let a = approvals
         .answer(&Answer {
             challenge: c.id,
             approver: "dana".into(),
@@ -95,6 +107,52 @@ fn grant(s: &Setup, req: &str) -> String {
         })
         .unwrap();
     a.challenge.unwrap().grant.unwrap()
+}
+
+/// A redis-server on a free loopback port for the Redis figures; stopped on drop.
+struct Redis(std::process::Child, u16);
+
+impl Redis {
+    fn start() -> Redis {
+        use std::io::BufRead as _;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect(
+                "redis-server is needed for the Redis figures (apt-get install -y redis-server)",
+            );
+        let out = child.stdout.take().unwrap();
+        for line in std::io::BufReader::new(out).lines() {
+            if line.unwrap().contains("Ready to accept connections") {
+                return Redis(child, port);
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("redis-server exited before it was ready");
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -125,6 +183,39 @@ fn bench(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    // The same redemption against Redis on loopback (the store replicas share).
+    let redis = Redis::start();
+    let store = Arc::new(
+        writ_approvals::RedisStore::open(
+            &format!("redis://127.0.0.1:{}/", redis.1),
+            "writ:",
+            std::time::Duration::from_secs(2),
+        )
+        .unwrap(),
+    );
+    let policies =
+        Arc::new(PolicyStore::open(s.dir.path().join("policies"), StoreConfig::default()).unwrap());
+    let key =
+        writ_approvals::GrantKey::load_or_create(&s.dir.path().join("state/grant.key")).unwrap();
+    let on_redis = Approvals::new(policies, store, key, None, unlimited()).unwrap();
+    g.bench_function("redeem_redis", |b| {
+        b.iter_batched(
+            || {
+                n += 1;
+                let req = request_with(&s.workload, n);
+                let token = grant_with(&on_redis, &s.approver, &req);
+                let proof = s.workload.sign_b64(&pop_message(&token));
+                (req, token, proof)
+            },
+            |(req, token, proof)| {
+                let r = on_redis.redeem(&req, &token, Some(&proof)).unwrap();
+                assert!(r.refusal.is_none());
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    drop(on_redis);
+    drop(redis);
     let dir = tempfile::tempdir().unwrap();
     let log = AuditLog::open(&dir.path().join("audit.jsonl"), false).unwrap();
     g.bench_function("audit_append", |b| {

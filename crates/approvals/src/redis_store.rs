@@ -1,0 +1,332 @@
+//! The shared store for several replicas: Redis. Consumption is one `SET NX` with an
+//! expiry; challenge state is read and written under `WATCH`/`MULTI`/`EXEC`, retried when
+//! another replica changed it in between, so two approvals racing on two replicas are
+//! both counted, each approver once; sign counts advance by a compare-and-set script.
+//! Every call has a timeout: an unreachable Redis is an error, never a silent pass.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use redis::{Client, Connection, Value};
+
+use crate::challenge::Challenge;
+use crate::encode::b64;
+use crate::error::{Error, Refusal};
+use crate::store::{
+    admit, decode, encode, OpenLimits, Opened, StateStore, Update, Updated, RETENTION_S,
+};
+
+/// How many times an optimistic transaction is retried before it gives up.
+const RETRIES: usize = 64;
+
+const ADVANCE_SIGN_COUNT: &str = r"
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local floor = tonumber(ARGV[1])
+if floor > cur then cur = floor end
+local new = tonumber(ARGV[2])
+if new > cur then
+  redis.call('SET', KEYS[1], new)
+  return -1
+elseif new == 0 and cur == 0 then
+  return -1
+end
+return cur
+";
+
+/// The Redis-backed store.
+pub struct RedisStore {
+    client: Client,
+    prefix: String,
+    timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unreachable(e: redis::RedisError) -> Error {
+    Error::Store(format!("redis: {e}"))
+}
+
+impl RedisStore {
+    /// A store at `url` (`redis://host:port/db`), keys under `prefix` (e.g. `writ:`), each
+    /// call bounded by `timeout`. Connects once now, so a wrong address fails at start.
+    pub fn open(url: &str, prefix: &str, timeout: Duration) -> Result<RedisStore, Error> {
+        let client =
+            Client::open(url).map_err(|e| Error::Store(format!("redis url `{url}`: {e}")))?;
+        let store = RedisStore {
+            client,
+            prefix: prefix.to_string(),
+            timeout,
+            idle: Mutex::new(Vec::new()),
+        };
+        let mut con = store.connect()?;
+        redis::cmd("PING")
+            .query::<String>(&mut con)
+            .map_err(unreachable)?;
+        store.give_back(con);
+        Ok(store)
+    }
+
+    fn connect(&self) -> Result<Connection, Error> {
+        let con = self
+            .client
+            .get_connection_with_timeout(self.timeout)
+            .map_err(unreachable)?;
+        con.set_read_timeout(Some(self.timeout))
+            .map_err(unreachable)?;
+        con.set_write_timeout(Some(self.timeout))
+            .map_err(unreachable)?;
+        Ok(con)
+    }
+
+    fn take(&self) -> Result<Connection, Error> {
+        let pooled = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        match pooled {
+            Some(c) => Ok(c),
+            None => self.connect(),
+        }
+    }
+
+    fn give_back(&self, con: Connection) {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < 32 {
+            idle.push(con);
+        }
+    }
+
+    /// Runs `f` on a pooled connection; a connection that failed is dropped, not reused.
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, Error>) -> Result<T, Error> {
+        let mut con = self.take()?;
+        let out = f(&mut con);
+        if out.is_ok() {
+            self.give_back(con);
+        }
+        out
+    }
+
+    fn key(&self, kind: &str, id: &str) -> String {
+        format!("{}{kind}:{id}", self.prefix)
+    }
+}
+
+fn exec_aborted(v: &Value) -> bool {
+    matches!(v, Value::Nil)
+}
+
+impl StateStore for RedisStore {
+    fn open(
+        &self,
+        challenge: Challenge,
+        limits: &OpenLimits,
+        now: i64,
+    ) -> Result<Result<Opened, Refusal>, Error> {
+        let principal = challenge.requester.principal.clone().unwrap_or_default();
+        let pr_key = self.key("pr", &principal);
+        let dn_key = self.key("dn", &principal);
+        self.with(|con| {
+            for _ in 0..RETRIES {
+                redis::cmd("WATCH")
+                    .arg(&pr_key)
+                    .arg(&dn_key)
+                    .query::<()>(con)
+                    .map_err(unreachable)?;
+                let ids: Vec<String> = redis::cmd("SMEMBERS")
+                    .arg(&pr_key)
+                    .query(con)
+                    .map_err(unreachable)?;
+                let keys: Vec<String> = ids.iter().map(|id| self.key("ch", id)).collect();
+                let mut open = Vec::new();
+                let mut gone = Vec::new();
+                if !keys.is_empty() {
+                    redis::cmd("WATCH")
+                        .arg(&keys)
+                        .query::<()>(con)
+                        .map_err(unreachable)?;
+                    let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                        .arg(&keys)
+                        .query(con)
+                        .map_err(unreachable)?;
+                    for (id, v) in ids.iter().zip(values) {
+                        match v {
+                            Some(bytes) => open.push(decode(&bytes)?),
+                            None => gone.push(id.clone()),
+                        }
+                    }
+                }
+                let denials: Vec<i64> = redis::cmd("LRANGE")
+                    .arg(&dn_key)
+                    .arg(0)
+                    .arg(-1)
+                    .query(con)
+                    .map_err(unreachable)?;
+                let outcome = admit(challenge.clone(), &open, &denials, limits, now);
+                let mut pipe = redis::pipe();
+                pipe.atomic();
+                if let Ok(Opened::New(c) | Opened::Merged(c)) = &outcome {
+                    pipe.cmd("SET")
+                        .arg(self.key("ch", &c.id))
+                        .arg(encode(c)?)
+                        .arg("EXAT")
+                        .arg(c.expires_at + RETENTION_S)
+                        .ignore();
+                    pipe.cmd("SADD").arg(&pr_key).arg(&c.id).ignore();
+                    pipe.cmd("EXPIRE")
+                        .arg(&pr_key)
+                        .arg(2 * RETENTION_S)
+                        .ignore();
+                }
+                if !gone.is_empty() {
+                    pipe.cmd("SREM").arg(&pr_key).arg(&gone).ignore();
+                }
+                let v: Value = pipe.query(con).map_err(unreachable)?;
+                if !exec_aborted(&v) {
+                    return Ok(outcome);
+                }
+            }
+            Err(Error::Store(
+                "redis: too much contention opening a challenge".into(),
+            ))
+        })
+    }
+
+    fn get(&self, id: &str) -> Result<Option<Challenge>, Error> {
+        let key = self.key("ch", id);
+        self.with(|con| {
+            let v: Option<Vec<u8>> = redis::cmd("GET")
+                .arg(&key)
+                .query(con)
+                .map_err(unreachable)?;
+            v.map(|b| decode(&b)).transpose()
+        })
+    }
+
+    fn update(
+        &self,
+        id: &str,
+        f: &mut dyn FnMut(&mut Challenge) -> Update<Result<(), Refusal>>,
+    ) -> Result<Updated, Error> {
+        let key = self.key("ch", id);
+        self.with(|con| {
+            for _ in 0..RETRIES {
+                redis::cmd("WATCH")
+                    .arg(&key)
+                    .query::<()>(con)
+                    .map_err(unreachable)?;
+                let v: Option<Vec<u8>> = redis::cmd("GET")
+                    .arg(&key)
+                    .query(con)
+                    .map_err(unreachable)?;
+                let Some(bytes) = v else {
+                    redis::cmd("UNWATCH")
+                        .query::<()>(con)
+                        .map_err(unreachable)?;
+                    return Ok(None);
+                };
+                let mut c = decode(&bytes)?;
+                match f(&mut c) {
+                    Update::Keep(r) => {
+                        redis::cmd("UNWATCH")
+                            .query::<()>(con)
+                            .map_err(unreachable)?;
+                        return Ok(Some((c, r)));
+                    }
+                    Update::Write(r) => {
+                        let mut pipe = redis::pipe();
+                        pipe.atomic()
+                            .cmd("SET")
+                            .arg(&key)
+                            .arg(encode(&c)?)
+                            .arg("EXAT")
+                            .arg(c.expires_at + RETENTION_S)
+                            .ignore();
+                        let v: Value = pipe.query(con).map_err(unreachable)?;
+                        if !exec_aborted(&v) {
+                            return Ok(Some((c, r)));
+                        }
+                    }
+                }
+            }
+            Err(Error::Store(
+                "redis: too much contention updating a challenge".into(),
+            ))
+        })
+    }
+
+    fn record_denial(&self, principal: &str, now: i64) -> Result<(), Error> {
+        let key = self.key("dn", principal);
+        self.with(|con| {
+            let mut pipe = redis::pipe();
+            pipe.atomic()
+                .cmd("LPUSH")
+                .arg(&key)
+                .arg(now)
+                .ignore()
+                .cmd("LTRIM")
+                .arg(&key)
+                .arg(0)
+                .arg(99)
+                .ignore()
+                .cmd("EXPIRE")
+                .arg(&key)
+                .arg(RETENTION_S)
+                .ignore();
+            pipe.query::<Value>(con).map_err(unreachable)?;
+            Ok(())
+        })
+    }
+
+    fn consume(&self, jti: &str, keep_until: i64, _now: i64) -> Result<bool, Error> {
+        let key = self.key("jti", jti);
+        self.with(|con| {
+            let set: Option<String> = redis::cmd("SET")
+                .arg(&key)
+                .arg(1)
+                .arg("NX")
+                .arg("EXAT")
+                .arg(keep_until)
+                .query(con)
+                .map_err(unreachable)?;
+            Ok(set.is_some())
+        })
+    }
+
+    fn sign_count(&self, credential: &[u8]) -> Result<Option<u32>, Error> {
+        let key = self.key("sc", &b64(credential));
+        self.with(|con| redis::cmd("GET").arg(&key).query(con).map_err(unreachable))
+    }
+
+    fn advance_sign_count(
+        &self,
+        credential: &[u8],
+        floor: u32,
+        new: u32,
+    ) -> Result<Result<(), u32>, Error> {
+        let key = self.key("sc", &b64(credential));
+        self.with(|con| {
+            let r: i64 = redis::Script::new(ADVANCE_SIGN_COUNT)
+                .key(&key)
+                .arg(floor)
+                .arg(new)
+                .invoke(con)
+                .map_err(unreachable)?;
+            Ok(if r < 0 {
+                Ok(())
+            } else {
+                Err(u32::try_from(r).unwrap_or(u32::MAX))
+            })
+        })
+    }
+}
