@@ -21,6 +21,10 @@ pub struct Args {
     /// approve`), and every decision is audited to its `audit.jsonl`.
     #[arg(long, conflicts_with = "requests")]
     pub state: Option<PathBuf>,
+    /// With `--state`: keep challenges in Redis (`redis://host:port/db`), shared by
+    /// every replica, instead of the state directory's `state.redb`.
+    #[arg(long, requires = "state")]
+    pub redis: Option<String>,
     /// With `--state`: the workload's private key; its public JWK is put at
     /// `principal.key`, so the grant is bound to it.
     #[arg(long, requires = "state")]
@@ -61,7 +65,7 @@ fn with_state(
     state: &std::path::Path,
     path: &std::path::Path,
 ) -> anyhow::Result<ExitCode> {
-    let approvals = match crate::flow::service(&args.dir, state)? {
+    let approvals = match crate::flow::service_at(&args.dir, state, args.redis.as_deref())? {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };

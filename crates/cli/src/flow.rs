@@ -109,9 +109,8 @@ pub struct ChallengeArgs {
     pub dir: PathBuf,
     /// The challenge id.
     pub id: String,
-    /// The state directory.
-    #[arg(long)]
-    pub state: PathBuf,
+    #[command(flatten)]
+    pub state: StateArgs,
 }
 
 /// Shows a challenge: what is approved, its binding code, who approved, what is missing.
@@ -140,9 +139,8 @@ pub struct ApproveArgs {
     pub dir: PathBuf,
     /// The challenge id.
     pub id: String,
-    /// The state directory.
-    #[arg(long)]
-    pub state: PathBuf,
+    #[command(flatten)]
+    pub state: StateArgs,
     /// The approver's id in the registry.
     #[arg(long = "as")]
     pub approver: String,
@@ -218,9 +216,8 @@ pub struct RedeemArgs {
     pub dir: PathBuf,
     /// The request to execute (JSON file, or `-`).
     pub request: PathBuf,
-    /// The state directory.
-    #[arg(long)]
-    pub state: PathBuf,
+    #[command(flatten)]
+    pub state: StateArgs,
     /// The grant token, or `@FILE` to read it from a file.
     #[arg(long)]
     pub grant: String,
