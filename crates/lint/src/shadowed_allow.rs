@@ -1,0 +1,83 @@
+//! `shadowed-allow`: an `allow` rule that can never win, because a `deny` (or `approve`)
+//! rule fires whenever it does.
+//!
+//! An `allow` fires only when its condition is true; a `deny` or `approve` rule fires
+//! when its condition is true *or unknown*, and outranks `allow`. So the allow rule `A`
+//! never wins when no request makes `A` true and the other rule's condition `D` false:
+//! every conjunction of (`A` true) with (`D` false) is refuted. This covers `D`'s tests
+//! being a subset of `A`'s, `D` having no condition, and `D` reading paths `A` only
+//! narrows (`A: action == "db.read"`, `D: action matches "db.*"`). Rules are compared in
+//! pairs: an allow rule outranked only by several rules together is not reported.
+
+use writ_check::ir::{Effect, Rule};
+use writ_syntax::Diagnostic;
+
+use crate::logic::{self, dnf};
+use crate::{effect_name, Ctx};
+
+/// The lint's code.
+pub const CODE: &str = "writ::lint::shadowed-allow";
+
+/// Whether `over` fires whenever `allow` is true (a proof), for the paths of the set.
+pub(crate) fn covers(
+    paths: &[writ_check::ir::PathInfo],
+    allow_true: &[dnf::Conj<'_>],
+    over: &Rule,
+) -> bool {
+    let Some(over_false) = dnf::dnf(&over.cond, false) else {
+        return false;
+    };
+    let Some(both) = dnf::and(allow_true, &over_false) else {
+        return false;
+    };
+    logic::refute_all(paths, &both).is_err()
+}
+
+/// Reports every allow rule that a deny or approve rule always outranks.
+pub fn run(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
+    let paths = &ctx.set.paths;
+    let mut out = Vec::new();
+    for allow in ctx
+        .set
+        .rules
+        .iter()
+        .filter(|r| matches!(r.effect, Effect::Allow { .. }))
+    {
+        let Some(allow_true) = dnf::dnf(&allow.cond, true) else {
+            continue;
+        };
+        // Never true is its own finding.
+        if logic::refute_all(paths, &allow_true).is_err() {
+            continue;
+        }
+        // A deny is the more telling reason: try those first.
+        let mut others: Vec<&Rule> = ctx
+            .set
+            .rules
+            .iter()
+            .filter(|r| !matches!(r.effect, Effect::Allow { .. }))
+            .collect();
+        others.sort_by_key(|r| !matches!(r.effect, Effect::Deny { .. }));
+        let Some(over) = others.into_iter().find(|o| covers(paths, &allow_true, o)) else {
+            continue;
+        };
+        let kind = effect_name(&over.effect);
+        let at = ctx.set.sources.locate(ctx.header(over));
+        out.push(
+            Diagnostic::new(
+                CODE,
+                format!(
+                    "allow rule \"{}\" can never win: {kind} rule \"{}\" fires whenever it does",
+                    allow.name, over.name
+                ),
+                ctx.header(allow),
+                "never decides",
+            )
+            .with_help(format!(
+                "\"{}\" ({at}) fires on true and on unknown, and {kind} outranks allow; narrow it, or remove \"{}\"",
+                over.name, allow.name
+            )),
+        );
+    }
+    out
+}
