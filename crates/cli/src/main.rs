@@ -13,6 +13,7 @@ mod check;
 mod decide;
 mod explain;
 mod fmt;
+mod lint;
 mod load;
 mod output;
 mod suite;
@@ -42,6 +43,8 @@ enum Command {
     Test(suite::Args),
     /// Follow a policy directory: one JSON line per reload (loaded, rejected, unchanged).
     Watch(watch::Args),
+    /// Find rules that can never matter: never true, never winning, never counting.
+    Lint(lint::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::Test(args) => suite::run(&args),
         Command::Watch(args) => watch::run(&args),
+        Command::Lint(args) => lint::run(&args),
     };
     match result {
         Ok(code) => code,
