@@ -16,6 +16,7 @@ mod fmt;
 mod lint;
 mod load;
 mod output;
+mod repl;
 mod suite;
 mod watch;
 
@@ -45,6 +46,8 @@ enum Command {
     Watch(watch::Args),
     /// Find rules that can never matter: never true, never winning, never counting.
     Lint(lint::Args),
+    /// Ask what-if questions of a policy set that follows your edits.
+    Repl(repl::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Test(args) => suite::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Lint(args) => lint::run(&args),
+        Command::Repl(args) => repl::run(&args),
     };
     match result {
         Ok(code) => code,
