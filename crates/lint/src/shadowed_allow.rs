@@ -19,6 +19,7 @@ use crate::{effect_name, Ctx};
 pub const CODE: &str = "writ::lint::shadowed-allow";
 
 /// Whether `over` fires whenever `allow` is true (a proof), for the paths of the set.
+/// Pairs of conjunctions are tried one by one: the first that may hold ends the search.
 pub(crate) fn covers(
     paths: &[writ_check::ir::PathInfo],
     allow_true: &[dnf::Conj<'_>],
@@ -27,10 +28,21 @@ pub(crate) fn covers(
     let Some(over_false) = dnf::dnf(&over.cond, false) else {
         return false;
     };
-    let Some(both) = dnf::and(allow_true, &over_false) else {
+    if allow_true.len().saturating_mul(over_false.len()) > dnf::LIMIT {
         return false;
-    };
-    logic::refute_all(paths, &both).is_err()
+    }
+    let mut both = Vec::new();
+    for a in allow_true {
+        for d in &over_false {
+            both.clear();
+            both.extend(a.iter().copied());
+            both.extend(d.iter().copied());
+            if logic::conflict(paths, &both).is_none() {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Reports every allow rule that a deny or approve rule always outranks.

@@ -165,6 +165,54 @@ pub fn what_if(before: &Decision, after: &Decision, paint: Paint) -> String {
     out
 }
 
+/// Seconds as the language writes a duration (`90s`, `15m`, `2h`, `30d`).
+fn duration(s: u64) -> String {
+    match s {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+fn literal(v: &writ::ir::Value) -> String {
+    use writ::ir::Value;
+    match v {
+        Value::String(s) => writ_syntax::quote(s),
+        Value::Int(i) => i.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Duration(d) => duration(*d),
+        Value::Ip(ip) => writ_syntax::quote(&ip.to_string()),
+        Value::Time(t) => writ_syntax::quote(&t.to_string()),
+    }
+}
+
+/// A `let` value as the language writes it.
+pub fn let_value(v: &writ::ir::LetValue) -> String {
+    use writ::ir::LetValue;
+    let list = |items: Vec<String>| format!("[{}]", items.join(", "));
+    match v {
+        LetValue::List(values, _) => list(values.iter().map(literal).collect()),
+        LetValue::Cidr(set) => format!(
+            "cidr {}",
+            list(
+                set.nets
+                    .iter()
+                    .map(|n| writ_syntax::quote(&n.to_string()))
+                    .collect()
+            )
+        ),
+        LetValue::Hours(h) => format!(
+            "hours {} in {}",
+            writ_syntax::quote(&h.spec),
+            writ_syntax::quote(&h.zone_name)
+        ),
+        LetValue::Scalar(v) => literal(v),
+    }
+}
+
 /// A reload, as the REPL reports it (nothing for an unchanged set).
 pub fn notice(event: &ReloadEvent) -> Option<String> {
     match event {

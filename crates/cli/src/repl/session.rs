@@ -173,8 +173,9 @@ impl Session {
                 for l in &set.lets {
                     let _ = writeln!(
                         out,
-                        "{}  {}",
+                        "{} = {}  {}",
                         l.name,
+                        render::let_value(&l.value),
                         self.paint.dim(&format!("({})", set.sources.locate(l.span)))
                     );
                 }

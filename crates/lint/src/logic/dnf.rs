@@ -71,21 +71,3 @@ fn product(parts: &[Cond], want: bool) -> Option<Vec<Conj<'_>>> {
     }
     Some(acc)
 }
-
-/// Conjunctions of two expansions, pairwise (`x` and `y` both hold).
-pub fn and<'a>(x: &[Conj<'a>], y: &[Conj<'a>]) -> Option<Vec<Conj<'a>>> {
-    if x.len().saturating_mul(y.len()) > LIMIT {
-        return None;
-    }
-    Some(
-        x.iter()
-            .flat_map(|a| {
-                y.iter().map(move |b| {
-                    let mut c = a.clone();
-                    c.extend(b.iter().copied());
-                    c
-                })
-            })
-            .collect(),
-    )
-}
