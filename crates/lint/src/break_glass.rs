@@ -88,7 +88,8 @@ pub fn run(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
             .rules
             .iter()
             .filter(|r| matches!(r.effect, Effect::Deny { .. }))
-            .any(|d| covers(paths, &agent_true, d));
+            .filter_map(|d| dnf::dnf(&d.cond, false))
+            .any(|d_false| covers(paths, &agent_true, &d_false));
         if denied {
             continue;
         }

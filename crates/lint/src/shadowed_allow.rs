@@ -23,17 +23,14 @@ pub const CODE: &str = "writ::lint::shadowed-allow";
 pub(crate) fn covers(
     paths: &[writ_check::ir::PathInfo],
     allow_true: &[dnf::Conj<'_>],
-    over: &Rule,
+    over_false: &[dnf::Conj<'_>],
 ) -> bool {
-    let Some(over_false) = dnf::dnf(&over.cond, false) else {
-        return false;
-    };
     if allow_true.len().saturating_mul(over_false.len()) > dnf::LIMIT {
         return false;
     }
     let mut both = Vec::new();
     for a in allow_true {
-        for d in &over_false {
+        for d in over_false {
             both.clear();
             both.extend(a.iter().copied());
             both.extend(d.iter().copied());
@@ -48,6 +45,16 @@ pub(crate) fn covers(
 /// Reports every allow rule that a deny or approve rule always outranks.
 pub fn run(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
     let paths = &ctx.set.paths;
+    // Every deny and approve rule with the conjunctions under which it does not fire,
+    // denies first (the more telling reason); expanded once for all allow rules.
+    let mut others: Vec<(&Rule, Vec<dnf::Conj<'_>>)> = ctx
+        .set
+        .rules
+        .iter()
+        .filter(|r| !matches!(r.effect, Effect::Allow { .. }))
+        .filter_map(|r| Some((r, dnf::dnf(&r.cond, false)?)))
+        .collect();
+    others.sort_by_key(|(r, _)| !matches!(r.effect, Effect::Deny { .. }));
     let mut out = Vec::new();
     for allow in ctx
         .set
@@ -62,15 +69,11 @@ pub fn run(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
         if logic::refute_all(paths, &allow_true).is_err() {
             continue;
         }
-        // A deny is the more telling reason: try those first.
-        let mut others: Vec<&Rule> = ctx
-            .set
-            .rules
+        let Some(over) = others
             .iter()
-            .filter(|r| !matches!(r.effect, Effect::Allow { .. }))
-            .collect();
-        others.sort_by_key(|r| !matches!(r.effect, Effect::Deny { .. }));
-        let Some(over) = others.into_iter().find(|o| covers(paths, &allow_true, o)) else {
+            .find(|(_, f)| covers(paths, &allow_true, f))
+            .map(|(r, _)| *r)
+        else {
             continue;
         };
         let kind = effect_name(&over.effect);

@@ -6,9 +6,12 @@
 //! different zones are not compared with each other. Pinned instants (`==`, `in`) are
 //! tried against every fact.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use jiff::Timestamp;
+use writ_check::hours::Hours;
 use writ_check::ir::CmpOp;
 
 use super::facts::Fact;
@@ -86,30 +89,58 @@ pub fn consistent(facts: &[&Fact<'_>]) -> bool {
             return false;
         }
     }
-    // The windows, zone by zone.
-    let mut zones: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    // The windows, zone by zone. One required window alone always has minutes (a window
+    // never starts and ends at the same time): only combinations need the bitmaps.
+    let mut zones: BTreeMap<&str, Vec<(&Hours, bool)>> = BTreeMap::new();
     for f in facts {
         if let Fact::Hours(h, inside) = f {
-            let bits = h.week_bitmap();
-            let acc = zones
+            zones
                 .entry(h.zone_name.as_str())
-                .or_insert_with(|| vec![u64::MAX; bits.len()]);
-            for (a, b) in acc.iter_mut().zip(&bits) {
-                *a &= if *inside { *b } else { !*b };
-            }
+                .or_default()
+                .push((h, *inside));
         }
     }
-    zones.values().all(|bits| {
-        let minutes = writ_check::hours::MINUTES_PER_WEEK;
-        bits.iter().enumerate().any(|(i, w)| {
-            // Only the bits that stand for real minutes of the week.
-            let valid = minutes.saturating_sub(i * 64).min(64);
-            let mask = if valid >= 64 {
-                u64::MAX
-            } else {
-                (1u64 << valid) - 1
-            };
-            w & mask != 0
-        })
+    zones.values().all(|windows| match windows.as_slice() {
+        [(_, true)] => true,
+        _ => {
+            let mut acc = vec![u64::MAX; writ_check::hours::MINUTES_PER_WEEK.div_ceil(64)];
+            for (h, inside) in windows {
+                let bits = bitmap(h);
+                for (a, b) in acc.iter_mut().zip(bits.iter()) {
+                    *a &= if *inside { *b } else { !*b };
+                }
+            }
+            any_minute(&acc)
+        }
+    })
+}
+
+/// Whether a week bitmap has a bit set among the real minutes of the week.
+fn any_minute(bits: &[u64]) -> bool {
+    let minutes = writ_check::hours::MINUTES_PER_WEEK;
+    bits.iter().enumerate().any(|(i, w)| {
+        let valid = minutes.saturating_sub(i * 64).min(64);
+        let mask = if valid >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << valid) - 1
+        };
+        w & mask != 0
+    })
+}
+
+thread_local! {
+    /// Bitmaps by window text and zone: a set reuses few windows across many rules.
+    static BITMAPS: RefCell<HashMap<(String, String), Rc<Vec<u64>>>> = RefCell::new(HashMap::new());
+}
+
+fn bitmap(h: &Hours) -> Rc<Vec<u64>> {
+    let key = (h.spec.clone(), h.zone_name.clone());
+    BITMAPS.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| Rc::new(h.week_bitmap()))
+            .clone()
     })
 }
