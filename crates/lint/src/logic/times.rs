@@ -129,9 +129,12 @@ fn any_minute(bits: &[u64]) -> bool {
     })
 }
 
+/// Week bitmaps by window text and zone name.
+type Cache = HashMap<(String, String), Rc<Vec<u64>>>;
+
 thread_local! {
-    /// Bitmaps by window text and zone: a set reuses few windows across many rules.
-    static BITMAPS: RefCell<HashMap<(String, String), Rc<Vec<u64>>>> = RefCell::new(HashMap::new());
+    /// A set reuses few windows across many rules: each bitmap is built once.
+    static BITMAPS: RefCell<Cache> = RefCell::new(HashMap::new());
 }
 
 fn bitmap(h: &Hours) -> Rc<Vec<u64>> {
