@@ -38,10 +38,10 @@ use std::path::Path;
 
 /// Transaction-bound approvals: challenge, evidence, quorum, grant, redeem once, audit.
 pub use writ_approvals as approvals;
-pub use writ_check::{check, ir, load_path, LoadError, PolicySet, Rejected};
+pub use writ_check::{check, check_expr, ir, load_path, LoadError, LoneExpr, PolicySet, Rejected};
 pub use writ_engine::{
-    digest, ApprovalOut, ApproverOut, BindError, Clock, CondTrace, Decision, Engine, Explanation,
-    ObligationOut, Request, RuleTrace, SignalHit, SignalTrace, Truth, Verdict,
+    digest, ApprovalOut, ApproverOut, BindError, Clock, CondTrace, Decision, Engine, Evaluated,
+    Explanation, ObligationOut, Request, RuleTrace, SignalHit, SignalTrace, Truth, Verdict,
 };
 pub use writ_reload::{
     watch, OpenError, PolicyStore, ReloadEvent, Stats, StoreConfig, WatchConfig, WatchError,

@@ -45,13 +45,13 @@ mod registry;
 mod service;
 mod store;
 
+pub use audit::AuditLog;
 pub use challenge::{
     answer_message, Approved, Challenge, Clause, Method, Requester, Requirements, State,
 };
 pub use encode::{b64, binding_code, unb64};
 pub use error::{Error, Refusal, RefusalCode};
 pub use evidence::{webauthn_challenge, Answer, Evidence};
-pub use audit::AuditLog;
 pub use grant::{Claims, Confirmation, GrantApprover, GrantKey};
 pub use keys::{pop_message, public_from_jwk, thumbprint, KeyPair};
 pub use quorum::{tally, Tally};

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use writ_syntax::ast;
 use writ_syntax::{Diagnostic, Span};
 
-use crate::ir::{LetValue, PathId, PathInfo};
+use crate::ir::{LetValue, PathId, PathInfo, PolicySet};
 use crate::suggest::closest;
 use crate::types::{schema_type, well_known, Type, ROOTS, SCHEMA_TYPES, VALUE_ROOTS};
 
@@ -27,6 +27,25 @@ impl Scope {
         for (path, ty) in well_known() {
             s.known.insert(path.to_string(), ty);
         }
+        s
+    }
+
+    /// The scope a checked set ended with: its known paths, its `let` values and its
+    /// interned paths (same ids), so that an expression checked later reads the set's
+    /// slots and interns any other path after them.
+    pub fn of_set(set: &PolicySet) -> Scope {
+        let mut s = Scope::default();
+        for (path, ty) in &set.known {
+            s.known.insert(path.clone(), ty.clone());
+        }
+        for l in &set.lets {
+            s.lets.insert(l.name.clone(), (l.value.clone(), l.span));
+        }
+        for (i, p) in set.paths.iter().enumerate() {
+            s.interned
+                .insert(p.text.clone(), PathId(u32::try_from(i).unwrap_or(u32::MAX)));
+        }
+        s.paths = set.paths.clone();
         s
     }
 
@@ -267,6 +286,8 @@ impl Scope {
             .known_paths()
             .into_iter()
             .filter(|p| p.starts_with(&prefix))
+            // Objects (`principal.key`) are not values either: suggest only values.
+            .filter(|p| self.type_of(p) != Some(&Type::Object))
             .take(4)
             .collect();
         let mut d = Diagnostic::new(

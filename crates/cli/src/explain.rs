@@ -4,9 +4,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use writ::{CondTrace, Explanation, Truth};
+use writ::{CondTrace, Explanation, RuleTrace, Truth};
 
 use crate::load::{engine, read_input};
+use crate::output::Paint;
 
 /// Arguments of `writ explain`.
 #[derive(clap::Args)]
@@ -52,21 +53,71 @@ fn mark(t: Truth) -> &'static str {
     }
 }
 
-fn cond(out: &mut String, c: &CondTrace, depth: usize) {
-    let _ = writeln!(out, "{}{}  {}", "    ".repeat(depth), mark(c.value), c.text);
+/// A condition and its parts, one line each, indented by `depth`.
+pub fn cond(out: &mut String, c: &CondTrace, depth: usize, paint: Paint) {
+    let _ = writeln!(
+        out,
+        "{}{}  {}",
+        "    ".repeat(depth),
+        paint.truth(c.value, mark(c.value)),
+        c.text
+    );
     for child in &c.children {
-        cond(out, child, depth + 1);
+        cond(out, child, depth + 1, paint);
     }
 }
 
 /// The explanation as text.
 pub fn render(ex: &Explanation) -> String {
+    render_with(ex, Paint::default())
+}
+
+/// The explanation as text, with colours when `paint` is on.
+pub fn render_with(ex: &Explanation, paint: Paint) -> String {
+    let mut out = header(ex, paint);
+    if !ex.signals.is_empty() {
+        let _ = writeln!(out, "\nrisk signals:");
+        for s in &ex.signals {
+            let status = if s.counted {
+                format!("+{}", s.points)
+            } else {
+                "  0".into()
+            };
+            let _ = writeln!(out, "  {status:>4}  \"{}\"", s.name);
+            cond(&mut out, &s.condition, 2, paint);
+        }
+    }
+    let _ = writeln!(out, "\nrules:");
+    for r in &ex.rules {
+        rule(&mut out, r, paint);
+    }
+    out
+}
+
+/// One rule's trace: whether it fired and decided, then its condition part by part.
+pub fn rule(out: &mut String, r: &RuleTrace, paint: Paint) {
+    let status = match (r.fired, r.won) {
+        (true, true) => "fired, decides",
+        (true, false) => "fired, outranked",
+        (false, _) => "did not fire",
+    };
+    let _ = writeln!(
+        out,
+        "  rule \"{}\" ({}): {status}",
+        r.name,
+        r.effect.as_str()
+    );
+    cond(out, &r.condition, 2, paint);
+}
+
+/// The decision and why, without the trace.
+pub fn header(ex: &Explanation, paint: Paint) -> String {
     let mut out = String::new();
     let d = &ex.decision;
     let _ = writeln!(
         out,
         "decision: {}   risk: {}   policy: {}",
-        d.decision.as_str(),
+        paint.verdict(d.decision),
         d.risk,
         d.policy_version
     );
@@ -109,33 +160,6 @@ pub fn render(ex: &Explanation) -> String {
     }
     if !d.unknown.is_empty() {
         let _ = writeln!(out, "missing evidence: {}", d.unknown.join(", "));
-    }
-    if !ex.signals.is_empty() {
-        let _ = writeln!(out, "\nrisk signals:");
-        for s in &ex.signals {
-            let status = if s.counted {
-                format!("+{}", s.points)
-            } else {
-                "  0".into()
-            };
-            let _ = writeln!(out, "  {status:>4}  \"{}\"", s.name);
-            cond(&mut out, &s.condition, 2);
-        }
-    }
-    let _ = writeln!(out, "\nrules:");
-    for r in &ex.rules {
-        let status = match (r.fired, r.won) {
-            (true, true) => "fired, decides",
-            (true, false) => "fired, outranked",
-            (false, _) => "did not fire",
-        };
-        let _ = writeln!(
-            out,
-            "  rule \"{}\" ({}): {status}",
-            r.name,
-            r.effect.as_str()
-        );
-        cond(&mut out, &r.condition, 2);
     }
     out
 }

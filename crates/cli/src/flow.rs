@@ -20,16 +20,54 @@ use crate::load::read_input;
 /// Exit code of a refusal.
 pub const REFUSED: u8 = 3;
 
-/// Opens the approval service over a policy directory and a state directory; prints the
-/// set's diagnostics and returns exit 1 when it does not check.
-pub fn service(dir: &Path, state: &Path) -> anyhow::Result<Result<Approvals, ExitCode>> {
+/// Where the flow keeps its state.
+#[derive(clap::Args)]
+pub struct StateArgs {
+    /// The state directory: `grant.key`, `audit.jsonl`, and (without `--redis`)
+    /// `state.redb`.
+    #[arg(long)]
+    pub state: PathBuf,
+    /// Keep challenges and consumed grants in Redis (`redis://host:port/db`), shared by
+    /// every replica (which also share `grant.key`), instead of `state.redb`.
+    #[arg(long)]
+    pub redis: Option<String>,
+}
+
+/// Opens the approval service over a policy directory and its state; prints the set's
+/// diagnostics and returns exit 1 when it does not check.
+pub fn service(dir: &Path, state: &StateArgs) -> anyhow::Result<Result<Approvals, ExitCode>> {
+    service_at(dir, &state.state, state.redis.as_deref())
+}
+
+/// [`service`] from its parts.
+pub fn service_at(
+    dir: &Path,
+    state: &Path,
+    redis: Option<&str>,
+) -> anyhow::Result<Result<Approvals, ExitCode>> {
     // Full diagnostics when the set is invalid.
     if let Err(code) = crate::load::engine(dir) {
         return Ok(Err(code));
     }
-    let store =
-        PolicyStore::open(dir, StoreConfig::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let approvals = Approvals::with_state_dir(Arc::new(store), state, Config::default())?;
+    let policies = Arc::new(
+        PolicyStore::open(dir, StoreConfig::default()).map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    let approvals = match redis {
+        None => Approvals::with_state_dir(policies, state, Config::default())?,
+        Some(url) => {
+            use writ::approvals::{AuditLog, GrantKey, RedisStore};
+            std::fs::create_dir_all(state)
+                .with_context(|| format!("cannot create `{}`", state.display()))?;
+            let store = Arc::new(RedisStore::open(
+                url,
+                "writ:",
+                std::time::Duration::from_secs(2),
+            )?);
+            let key = GrantKey::load_or_create(&state.join("grant.key"))?;
+            let audit = AuditLog::open(&state.join("audit.jsonl"), false)?;
+            Approvals::new(policies, store, key, Some(audit), Config::default())?
+        }
+    };
     Ok(Ok(approvals))
 }
 

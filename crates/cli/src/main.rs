@@ -15,8 +15,10 @@ mod decide;
 mod explain;
 mod flow;
 mod fmt;
+mod lint;
 mod load;
 mod output;
+mod repl;
 mod suite;
 mod watch;
 
@@ -58,6 +60,10 @@ enum Command {
     Audit(flow::AuditArgs),
     /// WebAuthn: a registration challenge, and registering an approver's authenticator.
     Webauthn(flow::WebauthnArgs),
+    /// Find rules that can never matter: never true, never winning, never counting.
+    Lint(lint::Args),
+    /// Ask what-if questions of a policy set that follows your edits.
+    Repl(repl::Args),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +83,8 @@ fn main() -> ExitCode {
         Command::Sign(args) => flow::sign(&args),
         Command::Audit(args) => flow::audit(&args),
         Command::Webauthn(args) => flow::webauthn(&args),
+        Command::Lint(args) => lint::run(&args),
+        Command::Repl(args) => repl::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -411,3 +411,152 @@ fn writ_approvals_b64(text: &str) -> Vec<u8> {
         .decode(text)
         .unwrap()
 }
+
+/// A redis-server on a free loopback port, stopped on drop (the tests need it installed:
+/// `.ci/run` installs it).
+struct Redis(std::process::Child, u16);
+
+impl Redis {
+    fn start() -> Redis {
+        use std::io::BufRead as _;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start `redis-server` ({e}): apt-get install -y redis-server")
+            });
+        let out = child.stdout.take().unwrap();
+        for line in std::io::BufReader::new(out).lines() {
+            if line.unwrap().contains("Ready to accept connections") {
+                return Redis(child, port);
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("redis-server exited before it was ready");
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn two_replicas_share_one_redis_through_the_cli() {
+    let redis = Redis::start();
+    let url = format!("redis://127.0.0.1:{}/", redis.1);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let policies = dir.join("policies");
+    copy_dir(&repo().join("policies/prod-database"), &policies);
+    let out = writ(&[
+        "keygen",
+        s(&dir.join("dana.key")),
+        "--approver",
+        "dana@example.com",
+        "--groups",
+        "db-owners",
+    ]);
+    let mut registry = std::fs::read_to_string(policies.join("approvers.toml")).unwrap();
+    registry.push_str(&String::from_utf8(out.stdout).unwrap());
+    std::fs::write(policies.join("approvers.toml"), registry).unwrap();
+    let request = repo().join("policies/prod-database/requests/prod-write.json");
+    // Replica A opens the challenge; replica B (its own state directory, the same grant
+    // key) approves it and redeems the grant; A then refuses the replay.
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let decided = json(&writ(&[
+        "decide",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&a),
+        "--redis",
+        &url,
+    ]));
+    let id = decided["challenge"]["id"].as_str().unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::copy(a.join("grant.key"), b.join("grant.key")).unwrap();
+    let approved = writ(&[
+        "approve",
+        s(&policies),
+        id,
+        "--state",
+        s(&b),
+        "--redis",
+        &url,
+        "--as",
+        "dana@example.com",
+        "--key",
+        s(&dir.join("dana.key")),
+    ]);
+    assert_eq!(
+        approved.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&approved.stdout)
+    );
+    let grant = json(&approved)["challenge"]["grant"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let on_b = writ(&[
+        "redeem",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&b),
+        "--redis",
+        &url,
+        "--grant",
+        &grant,
+    ]);
+    assert_eq!(on_b.status.code(), Some(0));
+    let on_a = writ(&[
+        "redeem",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&a),
+        "--redis",
+        &url,
+        "--grant",
+        &grant,
+    ]);
+    assert_eq!(on_a.status.code(), Some(3));
+    assert_eq!(json(&on_a)["refusal"]["code"], "replayed");
+    // Without Redis the replicas cannot answer at all: an error, never an approval.
+    drop(redis);
+    let down = writ(&[
+        "decide",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&a),
+        "--redis",
+        &url,
+    ]);
+    assert_eq!(down.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&down.stderr).contains("redis"),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+}

@@ -33,6 +33,7 @@ mod compile;
 mod decision;
 pub mod digest;
 mod eval;
+mod lone;
 mod reference;
 mod request;
 mod stream;
@@ -46,6 +47,7 @@ use writ_check::PolicySet;
 
 pub use compile::Compiled;
 pub use decision::{ApprovalOut, ApproverOut, Decision, ObligationOut, SignalHit, Verdict};
+pub use lone::Evaluated;
 pub use reference::{CondTrace, Explanation, RuleTrace, SignalTrace};
 pub use request::{BindError, Request};
 pub use truth::Truth;

@@ -8,7 +8,10 @@
 use std::cmp::Ordering;
 
 use serde::Serialize;
-use writ_check::ir::{AtomKind, CmpOp, Cond, Operand, PathId, PolicySet, SetOperand, Value};
+use writ_check::ir::{
+    AtomKind, CmpOp, Cond, Operand, PathId, PathInfo, PolicySet, SetOperand, Value,
+};
+use writ_syntax::SourceMap;
 
 use crate::cel_run;
 use crate::combine::{combine, Meta};
@@ -70,7 +73,14 @@ pub struct Explanation {
 }
 
 struct Interp<'a> {
-    set: &'a PolicySet,
+    /// The paths, indexed by `PathId` (the set's, or a lone expression's).
+    paths: &'a [PathInfo],
+    /// The sources the spans point into.
+    sources: &'a SourceMap,
+    /// The request's slots, indexed like `paths`.
+    slots: &'a [Slot],
+    /// The CEL variables.
+    vars: &'a [(String, Box<dyn cel::common::value::Val>)],
     req: &'a Request,
     risk: u32,
 }
@@ -128,16 +138,19 @@ fn cmp(a: &Val<'_>, b: &Val<'_>) -> Option<Ordering> {
 }
 
 impl<'a> Interp<'a> {
+    fn text(&self, p: PathId) -> &'a str {
+        self.paths.get(p.0 as usize).map_or("", |i| i.text.as_str())
+    }
+
     fn slot(&self, p: PathId) -> &'a Slot {
-        &self.req.slots[p.0 as usize]
+        static MISSING: Slot = Slot::Missing;
+        self.slots.get(p.0 as usize).unwrap_or(&MISSING)
     }
 
     fn val(&self, o: &'a Operand) -> Option<Val<'a>> {
         match o {
             Operand::Const(v) => Some(from_value(v)),
-            Operand::Path(p) if self.set.path(*p).text == "risk" => {
-                Some(Val::Int(i64::from(self.risk)))
-            }
+            Operand::Path(p) if self.text(*p) == "risk" => Some(Val::Int(i64::from(self.risk))),
             Operand::Path(p) => match self.slot(*p) {
                 Slot::Str(_, s) => Some(Val::Str(s)),
                 Slot::Int(i) => Some(Val::Int(*i)),
@@ -228,7 +241,7 @@ impl<'a> Interp<'a> {
                 (Some(s), Some(i)) => Truth::from_bool(s.iter().all(|x| i.contains(x))),
                 _ => Truth::Unknown,
             },
-            AtomKind::Cel(c) => cel_run::run(c, &self.req.cel_vars),
+            AtomKind::Cel(c) => cel_run::run(c, self.vars),
         }
     }
 
@@ -241,13 +254,13 @@ impl<'a> Interp<'a> {
                 children: Vec::new(),
             },
             Cond::Atom(a) => CondTrace {
-                text: self.set.sources.snippet(a.span).to_string(),
+                text: self.sources.snippet(a.span).to_string(),
                 value: self.atom(&a.kind),
                 children: Vec::new(),
             },
             // `x not in y` is `not (x in y)` in the IR, with the whole text on the test:
             // show it as the one test the author wrote.
-            Cond::Not(inner) if matches!(&**inner, Cond::Atom(a) if matches!(a.kind, AtomKind::InList { .. } | AtomKind::InSet { .. } | AtomKind::InCidr { .. } | AtomKind::InHours { .. }) && self.set.sources.snippet(a.span).contains(" not in ")) =>
+            Cond::Not(inner) if matches!(&**inner, Cond::Atom(a) if matches!(a.kind, AtomKind::InList { .. } | AtomKind::InSet { .. } | AtomKind::InCidr { .. } | AtomKind::InHours { .. }) && self.sources.snippet(a.span).contains(" not in ")) =>
             {
                 let child = self.cond(inner);
                 CondTrace {
@@ -300,8 +313,8 @@ impl<'a> Interp<'a> {
 
     fn missing_in_atom(&self, a: &'a AtomKind, out: &mut Vec<String>) {
         let mut path = |p: PathId| {
-            if matches!(self.slot(p), Slot::Missing) && self.set.path(p).text != "risk" {
-                out.push(self.set.path(p).text.clone());
+            if matches!(self.slot(p), Slot::Missing) && self.text(p) != "risk" {
+                out.push(self.text(p).to_string());
             }
         };
         let operand = |o: &Operand, path: &mut dyn FnMut(PathId)| {
@@ -354,9 +367,56 @@ fn fires(effect: Verdict, t: Truth) -> bool {
     }
 }
 
+/// The risk score of a request: the points of the signals that count, capped at 100.
+pub(crate) fn risk(set: &PolicySet, req: &Request) -> u32 {
+    let interp = Interp {
+        paths: &set.paths,
+        sources: &set.sources,
+        slots: &req.slots,
+        vars: &req.cel_vars,
+        req,
+        risk: 0,
+    };
+    set.signals
+        .iter()
+        .filter(|s| interp.cond(&s.cond).value != Truth::False)
+        .fold(0u32, |acc, s| acc.saturating_add(s.points))
+        .min(100)
+}
+
+/// What a lone condition is evaluated against: its own paths, sources, slots and CEL
+/// variables, and the risk already computed for the request.
+pub(crate) struct LoneEnv<'a> {
+    pub paths: &'a [PathInfo],
+    pub sources: &'a SourceMap,
+    pub slots: &'a [Slot],
+    pub vars: &'a [(String, Box<dyn cel::common::value::Val>)],
+    pub risk: u32,
+}
+
+/// Evaluates a lone condition, every part of it.
+pub(crate) fn lone_cond(env: &LoneEnv<'_>, req: &Request, cond: &Cond) -> CondTrace {
+    let interp = Interp {
+        paths: env.paths,
+        sources: env.sources,
+        slots: env.slots,
+        vars: env.vars,
+        req,
+        risk: env.risk,
+    };
+    interp.cond(cond)
+}
+
 /// Decides and explains by direct interpretation of the IR.
 pub(crate) fn explain(set: &PolicySet, meta: &Meta, req: &Request) -> Explanation {
-    let mut interp = Interp { set, req, risk: 0 };
+    let mut interp = Interp {
+        paths: &set.paths,
+        sources: &set.sources,
+        slots: &req.slots,
+        vars: &req.cel_vars,
+        req,
+        risk: 0,
+    };
     let mut counted = Vec::new();
     let mut signal_traces = Vec::new();
     let mut signal_unknowns = Vec::new();

@@ -20,11 +20,33 @@ pub struct Label {
     pub text: String,
 }
 
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Severity {
+    /// The set is wrong (every checker diagnostic, and the lints that prove a defect).
+    #[default]
+    Error,
+    /// Worth a look, possibly intended (lints of policy hygiene).
+    Warning,
+}
+
+impl Severity {
+    /// `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// A problem found in a policy set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     /// A stable machine-readable code such as `writ::unknown-path`.
     pub code: &'static str,
+    /// An error unless said otherwise (only lints emit warnings).
+    pub severity: Severity,
     /// One lowercase sentence saying what is wrong.
     pub message: String,
     /// The main place.
@@ -45,6 +67,7 @@ impl Diagnostic {
     ) -> Self {
         Diagnostic {
             code,
+            severity: Severity::Error,
             message: message.into(),
             primary: Label {
                 span,
@@ -70,11 +93,18 @@ impl Diagnostic {
         self
     }
 
-    /// A one-line summary: `file:line:col: error: message`.
+    /// Sets the severity.
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// A one-line summary: `file:line:col: error: message` (or `warning:`).
     pub fn one_line(&self, sources: &SourceMap) -> String {
         format!(
-            "{}: error: {}",
+            "{}: {}: {}",
             sources.locate(self.primary.span),
+            self.severity.as_str(),
             self.message
         )
     }
@@ -114,6 +144,7 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, style: Style) -> 
 #[derive(Debug)]
 struct Report {
     message: String,
+    severity: Severity,
     code: &'static str,
     help: Option<String>,
     source: NamedSource<String>,
@@ -132,6 +163,7 @@ impl Report {
             } else {
                 related.push(Report {
                     message: l.text.clone(),
+                    severity: d.severity,
                     code: "",
                     help: None,
                     source: named(sources, l.span),
@@ -142,6 +174,7 @@ impl Report {
         }
         Report {
             message: d.message.clone(),
+            severity: d.severity,
             code: d.code,
             help: d.help.clone(),
             source: named(sources, d.primary.span),
@@ -179,6 +212,13 @@ impl std::error::Error for Report {}
 impl miette::Diagnostic for Report {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         (!self.code.is_empty()).then(|| Box::new(self.code) as Box<dyn fmt::Display>)
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {

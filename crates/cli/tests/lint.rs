@@ -1,0 +1,181 @@
+//! End-to-end tests of `writ lint`: the real binary, real files, exit codes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn writ(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_writ"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn set_dir(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("writ-lint-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn every_bundled_policy_set_is_lint_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    for set in ["prod-database", "payments", "ai-agents", "support-access"] {
+        let out = writ(&["lint", "--deny-warnings", root.join(set).to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{set}: {}", stderr(&out));
+        assert!(stdout(&out).starts_with("ok: "), "{}", stdout(&out));
+        assert!(stdout(&out).ends_with("no findings\n"), "{}", stdout(&out));
+        assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    }
+}
+
+const DEAD: &str = r#"rule "queue reads" {
+  when resource.kind == "db" and resource.kind == "queue"
+  allow
+}
+"#;
+
+#[test]
+fn an_error_finding_shows_file_line_column_and_the_rule_and_exits_1() {
+    let dir = set_dir("dead", &[("p.writ", DEAD)]);
+    let out = writ(&["lint", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("p.writ:1:1]"), "{err}");
+    assert!(
+        err.contains("the condition of allow rule \"queue reads\" can never be true"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 │ rule \"queue reads\" {\n   · ─────────┬────────\n"),
+        "{err}"
+    );
+    assert!(err.contains("this rule never fires"), "{err}");
+    assert!(
+        stdout(&out).ends_with(": 1 error, 0 warnings\n"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+const LONG_BOX: &str = r#"rule "support sessions" {
+  when principal.groups has "support" and principal.kind == "human"
+  allow for 2h
+}
+"#;
+
+#[test]
+fn warnings_pass_unless_denied_and_the_cap_is_a_flag() {
+    let dir = set_dir("warn", &[("p.writ", LONG_BOX)]);
+    let d = dir.to_str().unwrap();
+    let out = writ(&["lint", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("allows for 2h, longer than the 1h cap"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).ends_with(": 0 errors, 1 warning\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = writ(&["lint", "--deny-warnings", d]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = writ(&["lint", "--deny-warnings", "--max-allow-for", "2h", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).ends_with("no findings\n"));
+    let out = writ(&["lint", "--max-allow-for", "soon", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`soon` is not a duration"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+const APPROVE: &str = r#"rule "prod writes" {
+  when action matches "db.*.write"
+  approve {
+    approvers 1 of group "db-owners"
+  }
+}
+"#;
+
+#[test]
+fn the_approver_registry_is_read_when_present() {
+    // No registry: the lint does not run.
+    let dir = set_dir("no-registry", &[("p.writ", APPROVE)]);
+    let out = writ(&["lint", "--deny-warnings", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let members = "[[approver]]\nid = \"alice@example.com\"\ngroups = [\"db-owners\"]\nwebauthn = { credential = \"x\" }\n";
+    let dir = set_dir(
+        "registry",
+        &[("p.writ", APPROVE), ("approvers.toml", members)],
+    );
+    let out = writ(&["lint", "--deny-warnings", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let nobody = "[[approver]]\nid = \"alice@example.com\"\ngroups = [\"dba\"]\n";
+    let dir = set_dir(
+        "registry-miss",
+        &[("p.writ", APPROVE), ("approvers.toml", nobody)],
+    );
+    let out = writ(&["lint", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("approver group `db-owners` of rule \"prod writes\" has no member"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("p.writ:4:26]"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_malformed_registry_is_an_error_naming_the_file_and_position() {
+    let broken = "[[approver]]\nid = \"alice@example.com\"\ngroups = \"db-owners\"\n";
+    let dir = set_dir(
+        "registry-bad",
+        &[("p.writ", APPROVE), ("approvers.toml", broken)],
+    );
+    let out = writ(&["lint", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("approvers.toml:3:10]"), "{err}");
+    assert!(err.contains("invalid approver registry"), "{err}");
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn an_invalid_set_is_reported_as_check_does() {
+    let dir = set_dir(
+        "invalid",
+        &[("p.writ", "rule \"a\" { when device.manged allow }\n")],
+    );
+    let out = writ(&["lint", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("did you mean `device.managed`?"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,195 @@
+//! `writ repl` driven as a person's script would drive it: commands on stdin, the
+//! transcript on stdout. Transcripts are pinned as snapshots (`tests/repl/scripts/*.txt`
+//! against the set in `tests/repl/policy`, run from `tests/repl`).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/repl")
+}
+
+fn repl(dir: &Path, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_writ"))
+        .current_dir(dir)
+        .arg("repl")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn transcripts() {
+    insta::glob!("repl/scripts/*.txt", |path| {
+        let script = std::fs::read_to_string(path).unwrap();
+        let out = repl(&fixtures(), &["policy"], &script);
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        insta::assert_snapshot!(stdout(&out));
+    });
+}
+
+#[test]
+fn exit_code_is_1_when_a_command_failed_and_every_command_still_runs() {
+    let out = repl(
+        &fixtures(),
+        &["policy"],
+        "set device.managed = nope\nrisk\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("error: `device.managed` is a bool"), "{text}");
+    assert!(text.ends_with("writ> risk\n75\n"), "{text}");
+    let out = repl(&fixtures(), &["policy"], "risk\n");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_starting_request_and_an_invalid_set() {
+    let out = repl(
+        &fixtures(),
+        &["policy", "--request", "read.json"],
+        "decide\n",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("decision: allow   risk: 0"),
+        "{}",
+        stdout(&out)
+    );
+
+    let dir = std::env::temp_dir().join(format!("writ-repl-invalid-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("p.writ"),
+        "rule \"a\" { when device.manged allow }\n",
+    )
+    .unwrap();
+    let out = repl(&dir, &["."], "decide\n");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown attribute `device.manged`"), "{err}");
+    assert!(err.contains("p.writ:1:17]"), "{err}");
+    assert!(err.contains("did you mean `device.managed`?"), "{err}");
+}
+
+#[test]
+fn the_bundled_prod_database_set_answers_what_if() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let script = "load policies/prod-database/requests/prod-write.json\n\
+                  decide\n\
+                  what-if device.disk_encrypted = false\n\
+                  principal.groups has any db_writers\n";
+    let out = repl(&repo, &["policies/prod-database"], script);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("decision: approve"), "{text}");
+    assert!(text.contains("effect: approve -> deny"), "{text}");
+    assert!(
+        text.contains("rules: - \"prod writes need a bound approval\", + \"no prod writes from unencrypted disks\""),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("writ> principal.groups has any db_writers\ntrue\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn edits_to_the_policy_files_are_followed() {
+    let dir = std::env::temp_dir().join(format!("writ-repl-follow-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("p.writ"),
+        "rule \"reads\" { when action == \"db.read\" allow }\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_writ"))
+        .args(["repl", dir.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || {
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("a line from the repl")
+    };
+    let until = |want: &str| loop {
+        let line = next();
+        if line.starts_with(want) {
+            return line;
+        }
+    };
+    writeln!(stdin, "set action = db.read\ndecide").unwrap();
+    assert_eq!(next(), "writ> set action = db.read");
+    assert_eq!(next(), "action = \"db.read\"");
+    assert_eq!(next(), "writ> decide");
+    assert!(next().starts_with("decision: allow"));
+
+    // Saved as an editor does: written aside, renamed over.
+    std::fs::write(
+        dir.join(".p.tmp"),
+        "rule \"reads\" { when action == \"db.read\" deny \"read freeze\" }\n",
+    )
+    .unwrap();
+    std::fs::rename(dir.join(".p.tmp"), dir.join("p.writ")).unwrap();
+    let notice = until("# policy reloaded");
+    assert!(notice.contains("(1 rule, 1 file)"), "{notice}");
+    writeln!(stdin, "decide").unwrap();
+    until("writ> decide");
+    assert!(next().starts_with("decision: deny"));
+
+    // A broken edit is rejected; the running version stays and still answers.
+    std::fs::write(
+        dir.join(".p.tmp"),
+        "rule \"reads\" { when action == allow }\n",
+    )
+    .unwrap();
+    std::fs::rename(dir.join(".p.tmp"), dir.join("p.writ")).unwrap();
+    until("# policy change rejected");
+    writeln!(stdin, "decide").unwrap();
+    until("writ> decide");
+    assert!(next().starts_with("decision: deny"));
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

@@ -1,0 +1,135 @@
+//! `writ lint`: finds what in a checked policy set can never matter, or should not be
+//! written that way.
+//!
+//! The lints reason over the typed IR ([`writ_check::ir`]), rule by rule: a condition is
+//! expanded into conjunctions of tests that must come out true or false (Kleene logic:
+//! a test that is true or false reads paths that are present), the tests become facts
+//! about one path each (equalities, lists, patterns, ranges, CIDR sets, `hours` windows,
+//! set membership), and a conjunction is refuted only when the facts of one path admit
+//! no value. A finding that claims a fact (never true, never wins, never counts) is a
+//! proof; what the reasoning does not understand (CEL, tests between two paths) only
+//! hides findings. docs/repl-and-lint.md says what each lint proves.
+//!
+//! | code | severity | finding |
+//! |---|---|---|
+//! | `writ::lint::never-true` | error | a rule or signal condition that can never be true |
+//! | `writ::lint::signal-never-counts` | error | a risk signal whose condition is always false |
+//! | `writ::lint::shadowed-allow` | error | an `allow` that a `deny` or `approve` always outranks |
+//! | `writ::lint::approver-group` | error | an approver group with too few members in `approvers.toml` |
+//! | `writ::lint::allow-for` | warning | `allow for` longer than the cap; break-glass `allow` with no time box |
+//! | `writ::lint::break-glass-agent` | warning | a break-glass `allow` that an agent can satisfy |
+
+#![allow(
+    clippy::result_large_err,
+    reason = "diagnostics travel only on the error path, where their size does not matter"
+)]
+
+mod allow_for;
+mod approver_group;
+mod break_glass;
+mod logic;
+mod never_true;
+pub mod registry;
+mod shadowed_allow;
+mod signal;
+mod spans;
+
+use std::collections::HashMap;
+
+use writ_check::ir::{Effect, PolicySet, Rule};
+use writ_syntax::{Diagnostic, Severity, Span};
+
+pub use registry::{Registry, RegistryError};
+
+/// The default cap on `allow for`, in seconds (one hour).
+pub const DEFAULT_MAX_ALLOW_FOR_S: u64 = 3600;
+
+/// What the lints are told beyond the set.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The longest acceptable `allow for`, in seconds.
+    pub max_allow_for_s: u64,
+    /// The approver registry, when the directory has one.
+    pub registry: Option<Registry>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_allow_for_s: DEFAULT_MAX_ALLOW_FOR_S,
+            registry: None,
+        }
+    }
+}
+
+/// What every lint reads: the set, where its rules are written, the configuration.
+pub(crate) struct Ctx<'a> {
+    pub set: &'a PolicySet,
+    pub spans: HashMap<String, spans::RuleSpans>,
+    pub config: &'a Config,
+}
+
+impl Ctx<'_> {
+    /// `rule "name"`, or the whole rule when the name cannot be found.
+    pub fn header(&self, rule: &Rule) -> Span {
+        self.spans
+            .get(&rule.name)
+            .and_then(|s| s.header)
+            .unwrap_or(rule.span)
+    }
+
+    /// The rule's effect as written, or its header.
+    pub fn effect(&self, rule: &Rule) -> Span {
+        self.spans
+            .get(&rule.name)
+            .and_then(|s| s.effect)
+            .unwrap_or_else(|| self.header(rule))
+    }
+}
+
+/// The effect's name.
+pub(crate) fn effect_name(e: &Effect) -> &'static str {
+    match e {
+        Effect::Allow { .. } => "allow",
+        Effect::Deny { .. } => "deny",
+        Effect::Approve(_) => "approve",
+    }
+}
+
+/// A duration as the language writes it (`90s`, `15m`, `2h`, `1d`).
+pub(crate) fn duration_text(s: u64) -> String {
+    match s {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Runs every lint; findings sorted by position.
+pub fn lint(set: &PolicySet, config: &Config) -> Vec<Diagnostic> {
+    let ctx = Ctx {
+        set,
+        spans: spans::rule_spans(set),
+        config,
+    };
+    let mut out = Vec::new();
+    out.extend(never_true::run(&ctx));
+    out.extend(signal::run(&ctx));
+    out.extend(shadowed_allow::run(&ctx));
+    out.extend(approver_group::run(&ctx));
+    out.extend(allow_for::run(&ctx));
+    out.extend(break_glass::run(&ctx));
+    out.sort_by_key(|d| (d.primary.span.file, d.primary.span.start, d.code));
+    out
+}
+
+/// How many findings are errors and how many warnings.
+pub fn counts(findings: &[Diagnostic]) -> (usize, usize) {
+    let errors = findings
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    (errors, findings.len() - errors)
+}
