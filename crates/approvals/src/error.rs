@@ -122,17 +122,18 @@ impl Refusal {
     }
 
     /// Whether the refusal is a failed piece of evidence (counted against the challenge's
-    /// cap on failures).
+    /// cap on failures): a proof that does not verify for a registered approver who has
+    /// that kind of credential, or a wrong binding code that came with a valid proof. An
+    /// unknown approver name or a credential kind the approver does not have costs an
+    /// attacker nothing, so it does not count: nobody can lock a challenge with names.
     pub fn is_failed_evidence(&self) -> bool {
         matches!(
             self.code,
-            RefusalCode::UnknownApprover
-                | RefusalCode::BadSignature
+            RefusalCode::BadSignature
                 | RefusalCode::BadOtp
                 | RefusalCode::BadWebauthn
                 | RefusalCode::PossibleClone
                 | RefusalCode::CodeMismatch
-                | RefusalCode::NoCredential
         )
     }
 }

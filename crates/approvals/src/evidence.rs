@@ -64,14 +64,14 @@ fn refuse(code: RefusalCode, message: String) -> Result<Method, Refusal> {
 }
 
 /// Checks an answer against a challenge; on success, the method the evidence proved.
-/// WebAuthn evidence is verified before (its sign count lives in the state store):
-/// `webauthn` is that verification's outcome.
+/// OTP and WebAuthn evidence is verified before (what it consumes — a code's time step,
+/// an assertion, a sign count — lives in the state store): `pre` is that verification's
+/// outcome.
 pub fn check(
     challenge: &Challenge,
     registry: &Registry,
     answer: &Answer,
-    now_unix: u64,
-    webauthn: Option<&Result<(), Refusal>>,
+    pre: Option<&Result<(), Refusal>>,
 ) -> Result<Method, Refusal> {
     let id = answer.approver.as_str();
     let Some(approver) = registry.get(id) else {
@@ -123,14 +123,6 @@ pub fn check(
             ),
         );
     }
-    if let Some(code) = &answer.code {
-        if code.trim() != challenge.code {
-            return refuse(
-                RefusalCode::CodeMismatch,
-                "the binding code does not match this challenge's: do not approve a request you did not see".into(),
-            );
-        }
-    }
     let required = challenge.requirements.method.as_str();
     let method = answer.evidence.method();
     if method == Method::Otp && required != "otp" {
@@ -168,30 +160,27 @@ pub fn check(
                 );
             }
         }
-        Evidence::Otp { code } => {
-            let Some(secret) = &approver.totp else {
-                return refuse(
-                    RefusalCode::NoCredential,
-                    format!("`{id}` has no enrolled one-time code"),
-                );
-            };
-            if !secret.check(code, now_unix) {
-                return refuse(
-                    RefusalCode::BadOtp,
-                    "the one-time code is wrong or expired".into(),
-                );
-            }
-        }
-        Evidence::Webauthn { .. } => match webauthn {
+        // Verified before the challenge is updated (the code is consumed in the store).
+        Evidence::Otp { .. } | Evidence::Webauthn { .. } => match pre {
             Some(Ok(())) => {}
             Some(Err(r)) => return Err(r.clone()),
             None => {
                 return refuse(
                     RefusalCode::BadWebauthn,
-                    "the WebAuthn assertion was not verified".into(),
+                    "the evidence was not verified".into(),
                 )
             }
         },
+    }
+    // Checked once the proof holds: a wrong code with a valid proof is the approver's own
+    // mistake (and counts as a failure); without a proof it is nobody's.
+    if let Some(code) = &answer.code {
+        if code.trim() != challenge.code {
+            return refuse(
+                RefusalCode::CodeMismatch,
+                "the binding code does not match this challenge's: do not approve a request you did not see".into(),
+            );
+        }
     }
     Ok(method)
 }
@@ -204,8 +193,10 @@ fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
-/// The bytes a WebAuthn assertion's `challenge` must be: the 32 bytes of the transaction
-/// digest (`sha256:<hex>`).
+/// The bytes a WebAuthn assertion's `challenge` must be to approve: the 32 bytes of the
+/// transaction digest (`sha256:<hex>`). To deny, it is
+/// `SHA-256("writ-webauthn-deny-v1" || 0x00 || digest)` ([`webauthn_deny_challenge`]), so
+/// an assertion made to deny can never be presented as an approval.
 pub fn webauthn_challenge(digest: &str) -> Option<Vec<u8>> {
     let hex = digest.strip_prefix("sha256:")?;
     if hex.len() != 64 {
@@ -216,6 +207,15 @@ pub fn webauthn_challenge(digest: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The WebAuthn challenge bytes of a denial (see [`webauthn_challenge`]).
+pub fn webauthn_deny_challenge(digest: &str) -> Vec<u8> {
+    use sha2::{Digest as _, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"writ-webauthn-deny-v1\0");
+    h.update(digest.as_bytes());
+    h.finalize().to_vec()
+}
+
 /// Verifies a WebAuthn assertion by `approver` over `challenge`'s digest against the
 /// approver's registered credential, the stored sign count being `stored` (the greater of
 /// the registry's and the store's). On success, the new sign count to record.
@@ -224,6 +224,7 @@ pub fn verify_webauthn(
     registry: &Registry,
     approver: &str,
     assertion: &writ_webauthn::Assertion,
+    approve: bool,
     mut stored: impl FnMut(&[u8], u32) -> u32,
 ) -> Result<(Vec<u8>, u32), Refusal> {
     let Some(a) = registry.get(approver) else {
@@ -244,7 +245,12 @@ pub fn verify_webauthn(
             format!("`{approver}` has no registered WebAuthn credential with this id"),
         ));
     };
-    let Some(bytes) = webauthn_challenge(&challenge.digest) else {
+    let bytes = if approve {
+        webauthn_challenge(&challenge.digest)
+    } else {
+        Some(webauthn_deny_challenge(&challenge.digest))
+    };
+    let Some(bytes) = bytes else {
         return Err(Refusal::new(
             RefusalCode::BadWebauthn,
             "the challenge's digest is malformed".to_string(),

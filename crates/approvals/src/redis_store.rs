@@ -16,6 +16,9 @@ use crate::store::{
     admit, decode, encode, OpenLimits, Opened, StateStore, Update, Updated, RETENTION_S,
 };
 
+/// Seconds added to every expiry, for clocks that disagree with Redis's.
+const CLOCK_MARGIN_S: i64 = 300;
+
 /// How many times an optimistic transaction is retried before it gives up.
 const RETRIES: usize = 64;
 
@@ -58,7 +61,7 @@ impl RedisStore {
     /// call bounded by `timeout`. Connects once now, so a wrong address fails at start.
     pub fn open(url: &str, prefix: &str, timeout: Duration) -> Result<RedisStore, Error> {
         let client =
-            Client::open(url).map_err(|e| Error::Store(format!("redis url `{url}`: {e}")))?;
+            Client::open(url).map_err(|e| Error::Store(format!("invalid redis url: {e}")))?;
         let store = RedisStore {
             client,
             prefix: prefix.to_string(),
@@ -288,15 +291,22 @@ impl StateStore for RedisStore {
         })
     }
 
-    fn consume(&self, jti: &str, keep_until: i64, _now: i64) -> Result<bool, Error> {
+    fn consume(&self, jti: &str, keep_until: i64, now: i64) -> Result<bool, Error> {
         let key = self.key("jti", jti);
+        // A relative expiry with a margin: Redis's clock, not this replica's, decides
+        // when the key goes, and a replica running behind must never hand Redis an
+        // instant that is already past for it (the key would vanish at once).
+        let seconds = keep_until
+            .saturating_sub(now)
+            .max(1)
+            .saturating_add(CLOCK_MARGIN_S);
         self.with(|con| {
             let set: Option<String> = redis::cmd("SET")
                 .arg(&key)
                 .arg(1)
                 .arg("NX")
-                .arg("EXAT")
-                .arg(keep_until)
+                .arg("EX")
+                .arg(seconds)
                 .query(con)
                 .map_err(unreachable)?;
             Ok(set.is_some())

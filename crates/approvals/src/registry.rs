@@ -70,6 +70,15 @@ impl TotpSecret {
         totp.check(code.trim(), unix)
     }
 
+    /// The time step (`unix / 30`) whose code `code` is, within one step of `unix`; `None`
+    /// when it is none of them.
+    pub fn matching_step(&self, code: &str, unix: u64) -> Option<u64> {
+        let step = unix / 30;
+        [step.saturating_sub(1), step, step + 1]
+            .into_iter()
+            .find(|s| self.generate(s * 30).as_deref() == Some(code.trim()))
+    }
+
     /// The code for `unix` seconds (for tests and enrolment checks).
     pub fn generate(&self, unix: u64) -> Option<String> {
         totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, self.0.to_vec())
@@ -146,6 +155,9 @@ impl Registry {
         })?;
         let mut approvers = BTreeMap::new();
         let mut credential_ids = BTreeSet::new();
+        let mut signing_keys: BTreeMap<[u8; 32], String> = BTreeMap::new();
+        // Secrets compared by their SHA-256, so no extra copy of one is kept.
+        let mut totp_owners: BTreeMap<Vec<u8>, String> = BTreeMap::new();
         let mut extra: BTreeMap<String, Vec<writ_webauthn::Credential>> = BTreeMap::new();
         for mut table in std::mem::take(&mut shape.webauthn) {
             let Some(toml::Value::String(owner)) = table.remove("approver") else {
@@ -173,8 +185,18 @@ impl Registry {
             }
             let mut ed25519 = Vec::new();
             for k in &entry.ed25519 {
-                ed25519
-                    .push(public_from_b64(k).map_err(|e| format!("{name}: approver `{id}`: {e}"))?);
+                let key =
+                    public_from_b64(k).map_err(|e| format!("{name}: approver `{id}`: {e}"))?;
+                // One key, one person: a key shared by two ids would let one signature
+                // count as two approvers.
+                if let Some(other) = signing_keys.insert(key.to_bytes(), id.clone()) {
+                    if other != id {
+                        return Err(format!(
+                            "{name}: approvers `{other}` and `{id}` share a signing key: approvers must be distinct people with their own keys"
+                        ));
+                    }
+                }
+                ed25519.push(key);
             }
             let totp = match entry.totp {
                 None => None,
@@ -187,6 +209,15 @@ impl Registry {
                     if bytes.len() < 16 {
                         return Err(format!(
                             "{name}: approver `{id}`: the `totp` secret is shorter than 128 bits"
+                        ));
+                    }
+                    let fingerprint = {
+                        use sha2::Digest as _;
+                        sha2::Sha256::digest(&bytes).to_vec()
+                    };
+                    if let Some(other) = totp_owners.insert(fingerprint, id.clone()) {
+                        return Err(format!(
+                            "{name}: approvers `{other}` and `{id}` share a TOTP secret: each approver enrols their own"
                         ));
                     }
                     Some(TotpSecret(Zeroizing::new(bytes)))

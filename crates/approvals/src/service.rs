@@ -30,6 +30,10 @@ use crate::redb_store::RedbStore;
 use crate::registry::{Registry, RegistryFile};
 use crate::store::{OpenLimits, Opened, StateStore, Update};
 
+/// How long a used WebAuthn assertion is remembered (it can only ever match challenges
+/// over the same digest): 30 days.
+const ASSERTION_MEMORY_S: i64 = 30 * 24 * 3600;
+
 /// How the flow is tuned.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -330,7 +334,14 @@ impl Approvals {
                     .with("principal", opt(&c.requester.principal))
                     .with("action", opt(&c.requester.action))
                     .with("expires_at", rfc3339(c.expires_at)),
-                )?;
+                )
+                .inspect_err(|_| {
+                    // Unaudited, the challenge must not go on: lock it (best effort; the
+                    // caller gets the audit error either way).
+                    if !merged {
+                        let _ = self.void(&c.id);
+                    }
+                })?;
                 let view = self.view(&c, merged, now)?;
                 Ok(Decided {
                     decision,
@@ -414,7 +425,7 @@ impl Approvals {
         let now = self.now();
         let jti = new_id("g_")?;
         let max = self.config.max_failures;
-        let webauthn = self.verify_webauthn(answer, &registry)?;
+        let pre = self.pre_verify(answer, &registry, now)?;
         let mut failure: Option<Error> = None;
         let mut granted = false;
         let updated = self
@@ -445,13 +456,7 @@ impl Approvals {
                         format!("the challenge expired at {}", rfc3339(c.expires_at)),
                     )));
                 }
-                let method = match evidence::check(
-                    c,
-                    &registry,
-                    answer,
-                    u64::try_from(now).unwrap_or(0),
-                    webauthn.as_ref(),
-                ) {
+                let method = match evidence::check(c, &registry, answer, pre.as_ref()) {
                     Ok(m) => m,
                     Err(r) if r.is_failed_evidence() => {
                         c.failures += 1;
@@ -538,8 +543,10 @@ impl Approvals {
                 self.audit(base("challenge.denied"))?;
             }
             Ok(()) => {
-                self.audit(base("answer.accepted"))?;
-                if granted {
+                let logged = self.audit(base("answer.accepted")).and_then(|()| {
+                    if !granted {
+                        return Ok(());
+                    }
                     self.audit(
                         base("grant.issued")
                             .with("jti", jti.as_str())
@@ -553,7 +560,14 @@ impl Approvals {
                                 ),
                             )
                             .with("key_bound", c.requester.jkt.is_some()),
-                    )?;
+                    )
+                });
+                if let Err(e) = logged {
+                    // A grant whose issuance is not on record is never released.
+                    if granted {
+                        self.void(&c.id)?;
+                    }
+                    return Err(e);
                 }
             }
         }
@@ -568,27 +582,75 @@ impl Approvals {
         })
     }
 
-    /// Verifies WebAuthn evidence before the challenge is updated (its sign count lives in
-    /// the store and is advanced atomically, so one assertion counts once on any replica).
-    /// `None` for other evidence, or when the challenge does not exist (the update refuses
-    /// that).
-    fn verify_webauthn(
+    /// Verifies OTP and WebAuthn evidence before the challenge is updated: what they
+    /// consume lives in the store and is consumed atomically there, so a code's time step,
+    /// an assertion and a sign count each count once, on any replica. `None` for other
+    /// evidence, or when the challenge does not exist (the update refuses that).
+    fn pre_verify(
         &self,
         answer: &Answer,
         registry: &Registry,
+        now: i64,
     ) -> Result<Option<Result<(), Refusal>>, Error> {
-        let evidence::Evidence::Webauthn { assertion } = &answer.evidence else {
-            return Ok(None);
-        };
         let Some(challenge) = self.store.get(&answer.challenge)? else {
             return Ok(None);
         };
+        match &answer.evidence {
+            evidence::Evidence::Signature { .. } => Ok(None),
+            evidence::Evidence::Otp { code } => self.pre_verify_otp(answer, registry, code, now),
+            evidence::Evidence::Webauthn { assertion } => {
+                self.pre_verify_webauthn(&challenge, answer, registry, assertion, now)
+            }
+        }
+    }
+
+    fn pre_verify_otp(
+        &self,
+        answer: &Answer,
+        registry: &Registry,
+        code: &str,
+        now: i64,
+    ) -> Result<Option<Result<(), Refusal>>, Error> {
+        let id = answer.approver.as_str();
+        let Some(secret) = registry.get(id).and_then(|a| a.totp.as_ref()) else {
+            return Ok(Some(Err(Refusal::new(
+                RefusalCode::NoCredential,
+                format!("`{id}` has no enrolled one-time code"),
+            ))));
+        };
+        let Some(step) = secret.matching_step(code, u64::try_from(now).unwrap_or(0)) else {
+            return Ok(Some(Err(Refusal::new(
+                RefusalCode::BadOtp,
+                "the one-time code is wrong or expired",
+            ))));
+        };
+        // RFC 6238 §5.2: a code is accepted once.
+        let key = format!("otp:{id}:{step}");
+        let keep_until = i64::try_from((step + 2) * 30).unwrap_or(i64::MAX);
+        if !self.store.consume(&key, keep_until, now)? {
+            return Ok(Some(Err(Refusal::new(
+                RefusalCode::BadOtp,
+                "this one-time code was used already: wait for the next one",
+            ))));
+        }
+        Ok(Some(Ok(())))
+    }
+
+    fn pre_verify_webauthn(
+        &self,
+        challenge: &Challenge,
+        answer: &Answer,
+        registry: &Registry,
+        assertion: &writ_webauthn::Assertion,
+        now: i64,
+    ) -> Result<Option<Result<(), Refusal>>, Error> {
         let mut read_error = None;
         let verified = evidence::verify_webauthn(
-            &challenge,
+            challenge,
             registry,
             &answer.approver,
             assertion,
+            answer.approve,
             |id, floor| match self.store.sign_count(id) {
                 Ok(stored) => stored.unwrap_or(0).max(floor),
                 Err(e) => {
@@ -604,6 +666,26 @@ impl Approvals {
             Ok(v) => v,
             Err(r) => return Ok(Some(Err(r))),
         };
+        // Each assertion is good once, whatever the authenticator's counter does (a
+        // counterless authenticator reports 0 every time).
+        let fingerprint = {
+            use sha2::{Digest as _, Sha256};
+            let mut h = Sha256::new();
+            h.update(&assertion.authenticator_data);
+            h.update(&assertion.client_data_json);
+            h.update(&assertion.signature);
+            crate::encode::b64(&h.finalize())
+        };
+        let keep_until = now.saturating_add(ASSERTION_MEMORY_S);
+        if !self
+            .store
+            .consume(&format!("wa:{fingerprint}"), keep_until, now)?
+        {
+            return Ok(Some(Err(Refusal::new(
+                RefusalCode::PossibleClone,
+                "this WebAuthn assertion was used before: a replay; report it",
+            ))));
+        }
         let floor = registry
             .get(&answer.approver)
             .and_then(|a| a.webauthn.iter().find(|c| c.id == credential))
@@ -617,6 +699,16 @@ impl Approvals {
                 ),
             )),
         }))
+    }
+
+    /// Locks a challenge and withdraws its grant (when its record could not be audited).
+    fn void(&self, id: &str) -> Result<(), Error> {
+        self.store.update(id, &mut |c: &mut Challenge| {
+            c.grant = None;
+            c.state = State::Locked;
+            Update::Write(Ok(()))
+        })?;
+        Ok(())
     }
 
     fn issue(&self, c: &Challenge, jti: &str, now: i64) -> Result<String, Error> {

@@ -527,3 +527,70 @@ fn every_step_is_audited_in_a_verifiable_chain_without_secrets() {
         .unwrap();
     assert_eq!(v.records, 6);
 }
+
+#[test]
+fn a_one_time_code_is_accepted_once() {
+    let w = World::new();
+    let refund = |account: &str| {
+        json!({"principal": {"id": "ann", "kind": "human"}, "action": "payments.refund",
+               "resource": {"id": account}, "session": {"id": "s-1"}, "request": {"params": {}}})
+    };
+    let (first, _) = w.open(&refund("acct-1"));
+    let (second, _) = w.open(&refund("acct-2"));
+    let code = totp_now(&w);
+    assert_eq!(otp_answer(&w, &first, code.clone()).status, "accepted");
+    let replayed = otp_answer(&w, &second, code);
+    let r = replayed.refusal.unwrap();
+    assert_eq!(r.code, RefusalCode::BadOtp);
+    assert!(r.message.contains("used already"), "{}", r.message);
+}
+
+#[test]
+fn names_alone_cannot_lock_a_challenge() {
+    let w = World::new();
+    let (id, digest) = w.open(&w.transfer());
+    for _ in 0..10 {
+        let a = w
+            .approvals
+            .answer(&Answer {
+                challenge: id.clone(),
+                approver: "nobody".into(),
+                approve: true,
+                code: Some("000000".into()),
+                evidence: Evidence::Otp { code: "1".into() },
+            })
+            .unwrap();
+        assert_eq!(a.refusal.unwrap().code, RefusalCode::UnknownApprover);
+    }
+    assert_eq!(
+        w.sign("dana", &id, &digest, true).challenge.unwrap().state,
+        "granted"
+    );
+}
+
+#[test]
+fn a_grant_whose_issuance_cannot_be_audited_is_withdrawn() {
+    let w = World::new();
+    let (id, digest) = w.open(&w.transfer());
+    // Another writer leaves the log with a torn record: appends now fail.
+    use std::io::Write as _;
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(w.state_dir().join("audit.jsonl"))
+        .unwrap();
+    log.write_all(b"{\"torn\":").unwrap();
+    let signature = w
+        .key("dana")
+        .sign_b64(&writ_approvals::answer_message(&id, &digest, true));
+    let answered = w.approvals.answer(&Answer {
+        challenge: id.clone(),
+        approver: "dana".into(),
+        approve: true,
+        code: None,
+        evidence: Evidence::Signature { signature },
+    });
+    assert!(answered.is_err());
+    let c = w.approvals.challenge(&id).unwrap().unwrap();
+    assert_eq!(c.state, "locked");
+    assert!(c.grant.is_none());
+}

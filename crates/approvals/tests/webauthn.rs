@@ -173,3 +173,91 @@ fn an_approver_without_a_credential_is_refused() {
     );
     assert_eq!(a.refusal.unwrap().code, RefusalCode::NoCredential);
 }
+
+fn deny_with(w: &World, id: &str, assertion: writ_webauthn::Assertion) -> writ_approvals::Answered {
+    w.approvals
+        .answer(&Answer {
+            challenge: id.into(),
+            approver: "wendy".into(),
+            approve: false,
+            code: None,
+            evidence: Evidence::Webauthn { assertion },
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_denial_made_with_a_security_key_cannot_be_turned_into_an_approval() {
+    let w = World::new();
+    let mut key = enrolled(&w, SoftAuthenticator::es256(b"wendy"));
+    let (id, digest) = w.open(&wire(&w));
+    let deny_bytes = writ_approvals::webauthn_deny_challenge(&digest);
+    let denial = key.assert(RP, ORIGIN, &deny_bytes, true);
+    // Intercepted and sent as an approval: refused.
+    assert_eq!(
+        answer(&w, &id, denial.clone()).refusal.unwrap().code,
+        RefusalCode::BadWebauthn
+    );
+    // An approval's assertion sent as a denial: refused too.
+    let approval = key.assert(RP, ORIGIN, &digest_bytes(&digest), true);
+    assert_eq!(
+        deny_with(&w, &id, approval).refusal.unwrap().code,
+        RefusalCode::BadWebauthn
+    );
+    // The denial as made closes the challenge.
+    assert_eq!(
+        deny_with(&w, &id, key.assert(RP, ORIGIN, &deny_bytes, true))
+            .challenge
+            .unwrap()
+            .state,
+        "denied"
+    );
+}
+
+#[test]
+fn a_counterless_authenticator_cannot_replay_an_assertion() {
+    let w = World::new();
+    // The relying party accepts authenticators without a counter (synced passkeys).
+    let path = w.policy_dir().join("approvers.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            "[relying_party]\n",
+            "[relying_party]\nallow_counterless = true\n",
+        ),
+    )
+    .unwrap();
+    let mut key = SoftAuthenticator::es256(b"wendy");
+    key.set_sign_count(0);
+    key.hold_counter(true);
+    let mut key = enrolled(&w, key);
+    let req = wire(&w);
+    let (id, digest) = w.open(&req);
+    let captured = key.assert(RP, ORIGIN, &digest_bytes(&digest), true);
+    assert_eq!(
+        answer(&w, &id, captured.clone()).challenge.unwrap().state,
+        "granted"
+    );
+    let grant = w.approvals.challenge(&id).unwrap().unwrap().grant.unwrap();
+    assert_eq!(w.redeem(&req, &grant, Some(&w.proof(&grant))).0, "allow");
+    // The identical transaction again: the captured assertion is refused. (This software
+    // authenticator signs deterministically, RFC 6979, so even its fresh assertion is
+    // byte-for-byte the replay and would be refused too: without a counter nothing tells
+    // them apart. docs/language.md §21 says so.)
+    let (id2, _) = w.open(&req);
+    assert_eq!(
+        answer(&w, &id2, captured).refusal.unwrap().code,
+        RefusalCode::PossibleClone
+    );
+    // Another transaction is another digest: the same key approves it.
+    let mut other = req.clone();
+    other["request"]["params"]["amount"] = json!(2);
+    let (id3, digest3) = w.open(&other);
+    let fresh = answer(
+        &w,
+        &id3,
+        key.assert(RP, ORIGIN, &digest_bytes(&digest3), true),
+    );
+    assert_eq!(fresh.status, "accepted", "{:?}", fresh.refusal);
+}

@@ -222,6 +222,25 @@ pub fn apply(request: &mut Json, edit: &Edit) -> Result<(), String> {
     Ok(())
 }
 
+/// `v` with every object's keys in sorted order, so what the REPL prints does not depend on
+/// whether serde_json keeps insertion order (a feature another crate in the build may turn
+/// on).
+pub fn sorted(v: &Json) -> Json {
+    match v {
+        Json::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Json::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Json::Array(items) => Json::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,24 +324,5 @@ mod tests {
         );
         apply(&mut r, &Edit::Unset("device.managed".into())).unwrap();
         assert!(apply(&mut r, &Edit::Unset("device.managed".into())).is_err());
-    }
-}
-
-/// `v` with every object's keys in sorted order, so what the REPL prints does not depend on
-/// whether serde_json keeps insertion order (a feature another crate in the build may turn
-/// on).
-pub fn sorted(v: &Json) -> Json {
-    match v {
-        Json::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            Json::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sorted(&map[k])))
-                    .collect(),
-            )
-        }
-        Json::Array(items) => Json::Array(items.iter().map(sorted).collect()),
-        other => other.clone(),
     }
 }
