@@ -1,9 +1,9 @@
 //! `writ`: the policy author's command line.
 //!
-//! Exit codes (documented in docs/cli.md): 0 success (a decision is a success, whatever it
-//! is); 1 the input is invalid (a policy set that does not check, a file that would be
-//! reformatted under `--check`, an unreadable path); 2 usage errors; 3 refused (`approve`,
-//! `redeem`: the output says why).
+//! Exit codes (documented in docs/language.md §17 and §21): 0 success (a decision is a
+//! success, whatever it is); 1 the input is invalid (a policy set that does not check, a
+//! file that would be reformatted under `--check`, an unreadable path); 2 usage errors;
+//! 3 refused (`approve`, `redeem`, `webauthn register`: the output says why).
 
 use std::process::ExitCode;
 

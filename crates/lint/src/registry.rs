@@ -1,6 +1,7 @@
 //! The approver registry, `approvers.toml` in the policy directory: who may approve, and
-//! in which groups. The lint reads only `id` and `groups` of each `[[approver]]`; any
-//! other key (`kind`, `ed25519`, `totp`, `webauthn`, ...) belongs to the approvals service
+//! in which groups. The lint reads only `id`, `groups` and `kind` of each `[[approver]]`
+//! (a workload or agent entry is nobody's member: it can never approve); any other key
+//! (`ed25519`, `totp`, `webauthn`, `[relying_party]`, ...) belongs to the approvals service
 //! and is ignored here.
 
 use std::collections::BTreeMap;
@@ -23,6 +24,10 @@ struct Approver {
     id: String,
     #[serde(default)]
     groups: Vec<String>,
+    /// Workloads and agents never approve (the approvals service refuses them), so they
+    /// are no group's members here.
+    #[serde(default)]
+    kind: Option<String>,
 }
 
 /// Who is in each approver group.
@@ -67,6 +72,9 @@ impl Registry {
         };
         let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for a in parsed.approver {
+            if a.kind.as_deref().is_some_and(|k| k != "human") {
+                continue;
+            }
             for g in a.groups {
                 let members = groups.entry(g).or_default();
                 if !members.contains(&a.id) {
@@ -136,6 +144,16 @@ credential = "abc"
         );
         assert_eq!(r.members("payments-approvers"), ["alice@example.com"]);
         assert!(r.members("dba").is_empty());
+    }
+
+    #[test]
+    fn workloads_and_agents_are_no_group_members() {
+        let r = Registry::parse(
+            "approvers.toml",
+            "[[approver]]\nid = \"bot\"\nkind = \"workload\"\ngroups = [\"ops\"]\n\n[[approver]]\nid = \"ann\"\ngroups = [\"ops\"]\n",
+        )
+        .unwrap();
+        assert_eq!(r.members("ops"), ["ann"]);
     }
 
     #[test]
