@@ -176,6 +176,70 @@ pub fn public_from_jwk(jwk: &Json) -> Result<VerifyingKey, String> {
     public_from_b64(x)
 }
 
+/// A workload's public key (`principal.key`): Ed25519 (`OKP`) or P-256 (`EC`).
+#[derive(Clone, Debug)]
+pub enum WorkloadKey {
+    /// `{"kty":"OKP","crv":"Ed25519","x":…}`; proofs are Ed25519 signatures.
+    Ed25519(VerifyingKey),
+    /// `{"kty":"EC","crv":"P-256","x":…,"y":…}`; proofs are ES256 signatures, `r || s`
+    /// (64 bytes, as JWS writes them).
+    P256(p256::ecdsa::VerifyingKey),
+}
+
+impl WorkloadKey {
+    /// The key in a public JWK.
+    pub fn from_jwk(jwk: &Json) -> Result<WorkloadKey, String> {
+        if jwk.get("d").is_some() {
+            return Err("the JWK holds a private key (`d`): send the public key only".into());
+        }
+        match jwk.get("kty").and_then(Json::as_str) {
+            Some("EC") => {
+                let crv = jwk.get("crv").and_then(Json::as_str);
+                if crv != Some("P-256") {
+                    return Err(format!(
+                        "unsupported curve `{}`: writ takes EC keys on `P-256`",
+                        crv.unwrap_or("")
+                    ));
+                }
+                let coordinate = |name: &str| -> Result<[u8; 32], String> {
+                    let text = jwk
+                        .get(name)
+                        .and_then(Json::as_str)
+                        .ok_or_else(|| format!("the JWK has no `{name}`"))?;
+                    unb64(text, name)?
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| format!("`{name}` must be 32 bytes"))
+                };
+                let (x, y) = (coordinate("x")?, coordinate("y")?);
+                let point =
+                    p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
+                p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+                    .map(WorkloadKey::P256)
+                    .map_err(|_| "`x`, `y` is not a point on P-256".into())
+            }
+            _ => public_from_jwk(jwk).map(WorkloadKey::Ed25519),
+        }
+    }
+
+    /// Verifies a proof (base64url signature) over `message`.
+    pub fn verify_b64(&self, message: &[u8], signature: &str) -> bool {
+        match self {
+            WorkloadKey::Ed25519(key) => verify_b64(key, message, signature),
+            WorkloadKey::P256(key) => {
+                use p256::ecdsa::signature::Verifier as _;
+                let Ok(bytes) = unb64(signature, "signature") else {
+                    return false;
+                };
+                let Ok(sig) = p256::ecdsa::Signature::from_slice(&bytes) else {
+                    return false;
+                };
+                key.verify(message, &sig).is_ok()
+            }
+        }
+    }
+}
+
 /// The RFC 7638 thumbprint of a public JWK: SHA-256 over the required members in
 /// lexicographic order, no whitespace; base64url.
 pub fn thumbprint(jwk: &Json) -> Result<String, String> {
@@ -252,6 +316,23 @@ mod tests {
             "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
             "x": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"});
         assert!(KeyPair::from_jwk(&jwk).is_err());
+    }
+
+    #[test]
+    fn p256_workload_keys_verify_es256_proofs() {
+        use p256::ecdsa::signature::Signer as _;
+        let secret = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let point = secret.verifying_key().to_encoded_point(false);
+        let jwk = json!({"kty": "EC", "crv": "P-256",
+            "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())});
+        let key = WorkloadKey::from_jwk(&jwk).unwrap();
+        let sig: p256::ecdsa::Signature = secret.sign(b"grant");
+        assert!(key.verify_b64(b"grant", &b64(&sig.to_bytes())));
+        assert!(!key.verify_b64(b"other", &b64(&sig.to_bytes())));
+        let mut off = jwk.clone();
+        off["y"] = json!(b64(&[1u8; 32]));
+        assert!(WorkloadKey::from_jwk(&off).is_err());
+        assert!(thumbprint(&jwk).is_ok());
     }
 
     #[test]

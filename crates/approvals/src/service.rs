@@ -24,7 +24,7 @@ use crate::encode::{binding_code, new_id};
 use crate::error::{Error, Refusal, RefusalCode};
 use crate::evidence::{self, Answer};
 use crate::grant::{instant, Claims, Confirmation, GrantApprover, GrantKey};
-use crate::keys::{pop_message, public_from_jwk, thumbprint, verify_b64};
+use crate::keys::{pop_message, thumbprint, WorkloadKey};
 use crate::quorum::tally;
 use crate::redb_store::RedbStore;
 use crate::registry::{Registry, RegistryFile};
@@ -239,7 +239,7 @@ impl Approvals {
         match req.value_at("principal.key") {
             None => Ok(None),
             Some(jwk) => {
-                public_from_jwk(jwk)
+                WorkloadKey::from_jwk(jwk)
                     .map_err(|e| Error::Request(format!("`principal.key`: {e}")))?;
                 thumbprint(jwk)
                     .map(Some)
@@ -951,9 +951,9 @@ impl Approvals {
             let key = req
                 .value_at("principal.key")
                 .ok_or(())
-                .and_then(|jwk| public_from_jwk(jwk).map_err(|_| ()));
+                .and_then(|jwk| WorkloadKey::from_jwk(jwk).map_err(|_| ()));
             match key {
-                Ok(key) if verify_b64(&key, &pop_message(grant.trim()), proof) => {}
+                Ok(key) if key.verify_b64(&pop_message(grant.trim()), proof) => {}
                 _ => return no(
                     RefusalCode::ProofInvalid,
                     "the proof of possession does not verify with the request's `principal.key`"

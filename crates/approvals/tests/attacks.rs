@@ -594,3 +594,23 @@ fn a_grant_whose_issuance_cannot_be_audited_is_withdrawn() {
     assert_eq!(c.state, "locked");
     assert!(c.grant.is_none());
 }
+
+#[test]
+fn a_grant_bound_to_a_p256_workload_key_needs_its_es256_proof() {
+    use p256::ecdsa::signature::Signer as _;
+    let w = World::new();
+    let secret = p256::ecdsa::SigningKey::from_slice(&[9u8; 32]).unwrap();
+    let point = secret.verifying_key().to_encoded_point(false);
+    let mut req = w.transfer();
+    req["principal"]["key"] = json!({"kty": "EC", "crv": "P-256",
+        "x": writ_approvals::b64(point.x().unwrap()), "y": writ_approvals::b64(point.y().unwrap())});
+    let grant = w.granted(&req);
+    let sig: p256::ecdsa::Signature = secret.sign(&writ_approvals::pop_message(&grant));
+    let proof = writ_approvals::b64(&sig.to_bytes());
+    // An Ed25519 proof by someone else is refused; the holder's ES256 proof is accepted.
+    assert_eq!(
+        w.redeem(&req, &grant, Some(&w.proof(&grant))).1,
+        Some(RefusalCode::ProofInvalid)
+    );
+    assert_eq!(w.redeem(&req, &grant, Some(&proof)), ("allow".into(), None));
+}
