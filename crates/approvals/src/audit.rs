@@ -231,9 +231,82 @@ pub fn verify(path: &Path) -> Result<Result<Verified, Vec<Problem>>, Error> {
     Ok(verify_text(&text))
 }
 
+/// [`verify`], and also that `head` — a hash kept from an earlier verification or shipped
+/// elsewhere — is still a record of the chain: when it is not, records were cut from the
+/// end or the log was rewritten since.
+pub fn verify_with_head(path: &Path, head: &str) -> Result<Result<Verified, Vec<Problem>>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| audit_err(path, e))?;
+    Ok(verify_text_with_head(&text, Some(head)))
+}
+
 /// [`verify`] over the log's text.
 pub fn verify_text(text: &str) -> Result<Verified, Vec<Problem>> {
+    verify_text_with_head(text, None)
+}
+
+/// Accepts any JSON and refuses an object with a key twice (at any depth): a reader that
+/// takes the first of two `approver` keys must not see another record than the hash covers.
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key `{key}` appears twice"
+                )));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(self)
+    }
+}
+
+fn verify_text_with_head(text: &str, head: Option<&str>) -> Result<Verified, Vec<Problem>> {
     let mut problems = Vec::new();
+    let mut head_seen = false;
     let mut prev_hash = GENESIS.to_string();
     let mut prev_seq = 0u64;
     let mut records = 0usize;
@@ -255,6 +328,13 @@ pub fn verify_text(text: &str) -> Result<Verified, Vec<Problem>> {
             });
             continue;
         };
+        if let Err(e) = serde_json::from_str::<NoDuplicateKeys>(line) {
+            problems.push(Problem {
+                line: n,
+                seq: record.get("seq").and_then(Json::as_u64),
+                message: format!("edited: {e}"),
+            });
+        }
         records += 1;
         let seq = record.get("seq").and_then(Json::as_u64);
         let stored = record.remove("hash");
@@ -309,11 +389,23 @@ pub fn verify_text(text: &str) -> Result<Verified, Vec<Problem>> {
             Some(_) => {}
         }
         prev_seq = seq.unwrap_or(prev_seq);
+        if head.is_some() && stored.as_ref().and_then(Json::as_str) == head {
+            head_seen = true;
+        }
         prev_hash = stored
             .as_ref()
             .and_then(Json::as_str)
             .unwrap_or_default()
             .to_string();
+    }
+    if let Some(head) = head.filter(|_| !head_seen) {
+        problems.push(Problem {
+            line: lines.len(),
+            seq: Some(prev_seq),
+            message: format!(
+                "the head `{head}` kept earlier is not in the log: records were cut from its end or it was rewritten"
+            ),
+        });
     }
     if problems.is_empty() {
         Ok(Verified {
@@ -352,6 +444,26 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         let v = verify_text(&text).unwrap();
         assert_eq!(v.records, 4);
+    }
+
+    #[test]
+    fn a_duplicate_key_and_a_lost_head_are_found() {
+        let (_d, _p, text) = log_with(3);
+        let first = text.lines().next().unwrap();
+        let v = verify_text(&text).unwrap();
+        let doubled = text.replacen(first, &first.replacen("{", "{\"event\":\"forged\",", 1), 1);
+        let p = verify_text(&doubled).unwrap_err();
+        assert!(
+            p.iter()
+                .any(|x| x.line == 1 && x.message.contains("appears twice")),
+            "{p:?}"
+        );
+        // Keep the head; cut the last record: the chain alone is intact, the head is gone.
+        let cut: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+        assert!(verify_text(&cut).is_ok());
+        let p = verify_text_with_head(&cut, Some(&v.head)).unwrap_err();
+        assert!(p[0].message.contains("not in the log"), "{p:?}");
+        assert!(verify_text_with_head(&text, Some(&v.head)).is_ok());
     }
 
     #[test]

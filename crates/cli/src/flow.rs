@@ -353,13 +353,21 @@ enum AuditCommand {
     Verify {
         /// The audit log (JSON lines).
         file: PathBuf,
+        /// A head hash printed by an earlier verification (or shipped elsewhere): it must
+        /// still be in the chain, which catches records cut from the end.
+        #[arg(long)]
+        head: Option<String>,
     },
 }
 
 /// `writ audit verify FILE`: exit 0 and the head hash when intact, 1 with each problem.
 pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
-    let AuditCommand::Verify { file } = &args.command;
-    match writ::approvals::audit::verify(file)? {
+    let AuditCommand::Verify { file, head } = &args.command;
+    let verified = match head {
+        Some(h) => writ::approvals::audit::verify_with_head(file, h)?,
+        None => writ::approvals::audit::verify(file)?,
+    };
+    match verified {
         Ok(v) => {
             println!(
                 "{}: {} records, chain intact, head {}",

@@ -208,8 +208,25 @@ fn the_readme_walkthrough_runs_and_replay_is_refused() {
     let ok = writ(&["audit", "verify", s(&log)]);
     assert_eq!(ok.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&ok.stdout).contains("chain intact"));
+    let head = String::from_utf8_lossy(&ok.stdout)
+        .rsplit("head ")
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains(&grant));
+    // Cut the last record: the chain alone still verifies, the kept head does not.
+    let cut: String = text
+        .lines()
+        .take(text.lines().count() - 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&log, &cut).unwrap();
+    assert_eq!(writ(&["audit", "verify", s(&log)]).status.code(), Some(0));
+    let lost = writ(&["audit", "verify", s(&log), "--head", &head]);
+    assert_eq!(lost.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&lost.stdout).contains("not in the log"));
     std::fs::write(
         &log,
         text.replacen("alice@example.com", "mallory@example.com", 1),
