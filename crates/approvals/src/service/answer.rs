@@ -1,0 +1,339 @@
+//! Answering a challenge: evidence checked (OTP and WebAuthn consumed in the store first),
+//! separation of duties, the quorum counted, and the grant issued — or withdrawn when its
+//! issuance cannot be audited.
+
+use serde_json::Value as Json;
+
+use super::{rfc3339, Answered, Approvals, ASSERTION_MEMORY_S};
+use crate::audit::Entry;
+use crate::challenge::{Approved, Challenge, State};
+use crate::encode::new_id;
+use crate::error::{Error, Refusal, RefusalCode};
+use crate::evidence::{self, Answer};
+use crate::grant::{Claims, Confirmation, GrantApprover};
+use crate::quorum::tally;
+use crate::registry::Registry;
+use crate::store::Update;
+
+impl Approvals {
+    /// An approver's answer: checked, counted, and when the quorum is met, a grant issued.
+    pub fn answer(&self, answer: &Answer) -> Result<Answered, Error> {
+        let registry = self.registry.current()?;
+        let now = self.now();
+        let jti = new_id("g_")?;
+        let max = self.config.max_failures;
+        let pre = self.pre_verify(answer, &registry, now)?;
+        let mut failure: Option<Error> = None;
+        let mut granted = false;
+        let updated = self
+            .store
+            .update(&answer.challenge, &mut |c: &mut Challenge| {
+                granted = false;
+                failure = None;
+                if c.state != State::Open {
+                    let what = match c.state {
+                        State::Granted => "granted",
+                        State::Denied => "denied",
+                        State::Locked => "locked after too many failed attempts",
+                        State::Open => "open",
+                    };
+                    let code = if c.state == State::Locked {
+                        RefusalCode::TooManyFailures
+                    } else {
+                        RefusalCode::ChallengeClosed
+                    };
+                    return Update::Keep(Err(Refusal::new(
+                        code,
+                        format!("the challenge was {what} already and accepts no more answers"),
+                    )));
+                }
+                if !c.is_live(now) {
+                    return Update::Keep(Err(Refusal::new(
+                        RefusalCode::ChallengeExpired,
+                        format!("the challenge expired at {}", rfc3339(c.expires_at)),
+                    )));
+                }
+                let method = match evidence::check(c, &registry, answer, pre.as_ref()) {
+                    Ok(m) => m,
+                    Err(r) if r.is_failed_evidence() => {
+                        c.failures += 1;
+                        if c.failures >= max {
+                            c.state = State::Locked;
+                        }
+                        return Update::Write(Err(r));
+                    }
+                    Err(r) => return Update::Keep(Err(r)),
+                };
+                if !answer.approve {
+                    c.state = State::Denied;
+                    c.denied_by = Some(answer.approver.clone());
+                    return Update::Write(Ok(()));
+                }
+                c.approvals.push(Approved {
+                    approver: answer.approver.clone(),
+                    method,
+                    at: rfc3339(now),
+                });
+                let counted: Vec<_> = c
+                    .approvals
+                    .iter()
+                    .map(|a| (a.approver.clone(), registry.groups_of(&a.approver)))
+                    .collect();
+                if tally(&c.requirements.approvers, &counted).met {
+                    match self.issue(c, &jti, now) {
+                        Ok(token) => {
+                            c.state = State::Granted;
+                            c.grant = Some(token);
+                            granted = true;
+                        }
+                        Err(e) => {
+                            failure = Some(e);
+                            return Update::Keep(Ok(()));
+                        }
+                    }
+                }
+                Update::Write(Ok(()))
+            })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let Some((c, result)) = updated else {
+            let refusal = Refusal::new(
+                RefusalCode::ChallengeNotFound,
+                format!("there is no challenge `{}`", answer.challenge),
+            );
+            self.audit(
+                Entry::new("answer.refused")
+                    .with("challenge", answer.challenge.as_str())
+                    .with("approver", answer.approver.as_str())
+                    .with("code", "challenge_not_found")
+                    .with("reason", refusal.message.as_str()),
+            )?;
+            return Ok(Answered {
+                status: "refused",
+                refusal: Some(refusal),
+                challenge: None,
+            });
+        };
+        let base = |event: &str| {
+            Entry::new(event)
+                .with("challenge", c.id.as_str())
+                .with("decision_id", c.decision_id.as_str())
+                .with("policy_version", c.policy_version.as_str())
+                .with("digest", c.digest.as_str())
+                .with("approver", answer.approver.as_str())
+                .with("method", answer.evidence.method().as_str())
+        };
+        match &result {
+            Err(r) => {
+                self.audit(
+                    base("answer.refused")
+                        .with("code", serde_json::to_value(r.code).unwrap_or(Json::Null))
+                        .with("reason", r.message.as_str())
+                        .with("failures", c.failures),
+                )?;
+            }
+            Ok(()) if c.state == State::Denied => {
+                if let Some(p) = &c.requester.principal {
+                    self.store.record_denial(p, now)?;
+                }
+                self.audit(base("challenge.denied"))?;
+            }
+            Ok(()) => {
+                let logged = self.audit(base("answer.accepted")).and_then(|()| {
+                    if !granted {
+                        return Ok(());
+                    }
+                    self.audit(
+                        base("grant.issued")
+                            .with("jti", jti.as_str())
+                            .with(
+                                "approvers",
+                                Json::from(
+                                    c.approvals
+                                        .iter()
+                                        .map(|a| Json::from(a.approver.as_str()))
+                                        .collect::<Vec<_>>(),
+                                ),
+                            )
+                            .with("key_bound", c.requester.jkt.is_some()),
+                    )
+                });
+                if let Err(e) = logged {
+                    // A grant whose issuance is not on record is never released.
+                    if granted {
+                        self.void(&c.id)?;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Answered {
+            status: if result.is_ok() {
+                "accepted"
+            } else {
+                "refused"
+            },
+            refusal: result.err(),
+            challenge: Some(self.view(&c, false, now)?),
+        })
+    }
+
+    /// Verifies OTP and WebAuthn evidence before the challenge is updated: what they
+    /// consume lives in the store and is consumed atomically there, so a code's time step,
+    /// an assertion and a sign count each count once, on any replica. `None` for other
+    /// evidence, or when the challenge does not exist (the update refuses that).
+    fn pre_verify(
+        &self,
+        answer: &Answer,
+        registry: &Registry,
+        now: i64,
+    ) -> Result<Option<Result<(), Refusal>>, Error> {
+        let Some(challenge) = self.store.get(&answer.challenge)? else {
+            return Ok(None);
+        };
+        match &answer.evidence {
+            evidence::Evidence::Signature { .. } => Ok(None),
+            evidence::Evidence::Otp { code } => self.pre_verify_otp(answer, registry, code, now),
+            evidence::Evidence::Webauthn { assertion } => {
+                self.pre_verify_webauthn(&challenge, answer, registry, assertion, now)
+            }
+        }
+    }
+
+    fn pre_verify_otp(
+        &self,
+        answer: &Answer,
+        registry: &Registry,
+        code: &str,
+        now: i64,
+    ) -> Result<Option<Result<(), Refusal>>, Error> {
+        let id = answer.approver.as_str();
+        let Some(secret) = registry.get(id).and_then(|a| a.totp.as_ref()) else {
+            return Ok(Some(Err(Refusal::new(
+                RefusalCode::NoCredential,
+                format!("`{id}` has no enrolled one-time code"),
+            ))));
+        };
+        let Some(step) = secret.matching_step(code, u64::try_from(now).unwrap_or(0)) else {
+            return Ok(Some(Err(Refusal::new(
+                RefusalCode::BadOtp,
+                "the one-time code is wrong or expired",
+            ))));
+        };
+        // RFC 6238 §5.2: a code is accepted once.
+        let key = format!("otp:{id}:{step}");
+        let keep_until = i64::try_from((step + 2) * 30).unwrap_or(i64::MAX);
+        if !self.store.consume(&key, keep_until, now)? {
+            return Ok(Some(Err(Refusal::new(
+                RefusalCode::BadOtp,
+                "this one-time code was used already: wait for the next one",
+            ))));
+        }
+        Ok(Some(Ok(())))
+    }
+
+    fn pre_verify_webauthn(
+        &self,
+        challenge: &Challenge,
+        answer: &Answer,
+        registry: &Registry,
+        assertion: &writ_webauthn::Assertion,
+        now: i64,
+    ) -> Result<Option<Result<(), Refusal>>, Error> {
+        let mut read_error = None;
+        let verified = evidence::verify_webauthn(
+            challenge,
+            registry,
+            &answer.approver,
+            assertion,
+            answer.approve,
+            |id, floor| match self.store.sign_count(id) {
+                Ok(stored) => stored.unwrap_or(0).max(floor),
+                Err(e) => {
+                    read_error = Some(e);
+                    u32::MAX
+                }
+            },
+        );
+        if let Some(e) = read_error {
+            return Err(e);
+        }
+        let (credential, count) = match verified {
+            Ok(v) => v,
+            Err(r) => return Ok(Some(Err(r))),
+        };
+        // Each assertion is good once, whatever the authenticator's counter does (a
+        // counterless authenticator reports 0 every time).
+        let fingerprint = {
+            use sha2::{Digest as _, Sha256};
+            let mut h = Sha256::new();
+            h.update(&assertion.authenticator_data);
+            h.update(&assertion.client_data_json);
+            h.update(&assertion.signature);
+            crate::encode::b64(&h.finalize())
+        };
+        let keep_until = now.saturating_add(ASSERTION_MEMORY_S);
+        if !self
+            .store
+            .consume(&format!("wa:{fingerprint}"), keep_until, now)?
+        {
+            return Ok(Some(Err(Refusal::new(
+                RefusalCode::PossibleClone,
+                "this WebAuthn assertion was used before: a replay; report it",
+            ))));
+        }
+        let floor = registry
+            .get(&answer.approver)
+            .and_then(|a| a.webauthn.iter().find(|c| c.id == credential))
+            .map_or(0, |c| c.sign_count);
+        Ok(Some(match self.store.advance_sign_count(&credential, floor, count)? {
+            Ok(()) => Ok(()),
+            Err(recorded) => Err(Refusal::new(
+                RefusalCode::PossibleClone,
+                format!(
+                    "the authenticator's sign count {count} is not above the recorded {recorded}: a replayed assertion or a cloned authenticator; report it"
+                ),
+            )),
+        }))
+    }
+
+    /// Locks a challenge and withdraws its grant (when its record could not be audited).
+    pub(super) fn void(&self, id: &str) -> Result<(), Error> {
+        self.store.update(id, &mut |c: &mut Challenge| {
+            c.grant = None;
+            c.state = State::Locked;
+            Update::Write(Ok(()))
+        })?;
+        Ok(())
+    }
+
+    fn issue(&self, c: &Challenge, jti: &str, now: i64) -> Result<String, Error> {
+        let r = &c.requester;
+        let ttl = i64::try_from(c.requirements.ttl_s).unwrap_or(i64::MAX);
+        let claims = Claims {
+            iss: "writ".into(),
+            sub: r.principal.clone(),
+            obo: r.on_behalf_of.clone(),
+            act: r.action.clone(),
+            res: r.resource.clone(),
+            digest: c.digest.clone(),
+            bind: c.requirements.bind.clone(),
+            jti: jti.into(),
+            iat: rfc3339(now),
+            exp: rfc3339(now.saturating_add(ttl)),
+            cnf: r.jkt.clone().map(|jkt| Confirmation { jkt }),
+            chl: c.id.clone(),
+            pv: c.policy_version.clone(),
+            approvers: c
+                .approvals
+                .iter()
+                .map(|a| GrantApprover {
+                    id: a.approver.clone(),
+                    method: a.method,
+                })
+                .collect(),
+        };
+        self.grant_key.issue(&claims)
+    }
+}

@@ -1,0 +1,305 @@
+//! Redeeming a grant at execution: the policy decides again (a deny wins), the digest is
+//! re-derived from the actual request, the grant, its claims and its proof of possession
+//! are verified, the approvals re-checked against today's requirements, and the `jti`
+//! consumed once.
+
+use serde_json::Value as Json;
+use writ_engine::{Decision, Request, Verdict};
+
+use super::{Approvals, Redeemed, Redemption};
+use crate::challenge::{Method, Requester, Requirements};
+use crate::encode::new_id;
+use crate::error::{Error, Refusal, RefusalCode};
+use crate::grant::{instant, Claims};
+use crate::keys::{pop_message, WorkloadKey};
+use crate::quorum::tally;
+
+impl Approvals {
+    /// Redeems a grant for a request at execution: `allow` once, or `deny` with the reason.
+    pub fn redeem(
+        &self,
+        request: &str,
+        grant: &str,
+        proof: Option<&str>,
+    ) -> Result<Redeemed, Error> {
+        let (engine, req) = self.bind(request)?;
+        let decision = engine.decide(&req);
+        let decision_id = new_id("d_")?;
+        let now = self.now();
+        let jkt = Self::key_thumbprint(&req)?;
+        let requester = Requester::of(&req, jkt);
+        match self.check_grant(&req, &decision, &requester, grant, proof, now) {
+            Ok(claims) => {
+                let mut allowed = decision;
+                allowed.decision = Verdict::Allow;
+                allowed.approval = None;
+                allowed.message = None;
+                self.audit(
+                    Self::decision_entry("grant.redeemed", &decision_id, &allowed, &requester)
+                        .with("digest", claims.digest.as_str())
+                        .with("jti", claims.jti.as_str())
+                        .with("challenge", claims.chl.as_str())
+                        .with(
+                            "approvers",
+                            Json::from(
+                                claims
+                                    .approvers
+                                    .iter()
+                                    .map(|a| Json::from(a.id.as_str()))
+                                    .collect::<Vec<_>>(),
+                            ),
+                        ),
+                )?;
+                Ok(Redeemed {
+                    decision: allowed,
+                    decision_id,
+                    refusal: None,
+                    grant: Some(Redemption {
+                        jti: claims.jti,
+                        challenge: claims.chl,
+                        approvers: claims.approvers,
+                    }),
+                })
+            }
+            Err(Refused::Operational(e)) => Err(e),
+            Err(Refused::Refusal(refusal)) => {
+                let mut denied = decision;
+                denied.decision = Verdict::Deny;
+                denied.message = Some(refusal.message.as_str().into());
+                denied.approval = None;
+                denied.obligations.clear();
+                denied.ttl_s = None;
+                self.audit(
+                    Self::decision_entry("redeem.refused", &decision_id, &denied, &requester)
+                        .with(
+                            "code",
+                            serde_json::to_value(refusal.code).unwrap_or(Json::Null),
+                        )
+                        .with("reason", refusal.message.as_str()),
+                )?;
+                Ok(Redeemed {
+                    decision: denied,
+                    decision_id,
+                    refusal: Some(refusal),
+                    grant: None,
+                })
+            }
+        }
+    }
+
+    fn check_grant(
+        &self,
+        req: &Request,
+        decision: &Decision,
+        requester: &Requester,
+        grant: &str,
+        proof: Option<&str>,
+        now: i64,
+    ) -> Result<Claims, Refused> {
+        let no = |code, msg: String| Err(Refused::Refusal(Refusal::new(code, msg)));
+        if decision.decision == Verdict::Deny {
+            let why = decision
+                .message
+                .as_deref()
+                .map(str::to_string)
+                .or_else(|| {
+                    (!decision.rules.is_empty())
+                        .then(|| format!("rules: {}", decision.rules.join(", ")))
+                })
+                .unwrap_or_else(|| "no rule allows it".into());
+            return no(
+                RefusalCode::PolicyDenies,
+                format!(
+                    "the policy denies this request now ({why}); a grant never overrides a deny"
+                ),
+            );
+        }
+        let claims = self.grant_key.verify(grant).map_err(Refused::Refusal)?;
+        let skew = self.config.clock_skew_s;
+        let exp = instant(&claims.exp, "exp").map_err(Refused::Refusal)?;
+        let iat = instant(&claims.iat, "iat").map_err(Refused::Refusal)?;
+        if now > exp.saturating_add(skew) {
+            return no(
+                RefusalCode::GrantExpired,
+                format!("the grant expired at {}", claims.exp),
+            );
+        }
+        if iat > now.saturating_add(skew) {
+            return no(
+                RefusalCode::GrantNotYetValid,
+                format!("the grant is issued in the future ({})", claims.iat),
+            );
+        }
+        let show = |v: &Option<String>| {
+            v.as_deref()
+                .map_or("nobody".to_string(), |s| format!("`{s}`"))
+        };
+        if claims.sub != requester.principal || claims.obo != requester.on_behalf_of {
+            return no(
+                RefusalCode::WrongPrincipal,
+                format!(
+                    "the grant was issued to {}, this request is from {}",
+                    show(&claims.sub),
+                    show(&requester.principal)
+                ),
+            );
+        }
+        if claims.act != requester.action {
+            return no(
+                RefusalCode::WrongAction,
+                format!(
+                    "the grant is for action {}, not {}",
+                    show(&claims.act),
+                    show(&requester.action)
+                ),
+            );
+        }
+        if claims.res != requester.resource {
+            return no(
+                RefusalCode::WrongResource,
+                format!(
+                    "the grant is for resource {}, not {}",
+                    show(&claims.res),
+                    show(&requester.resource)
+                ),
+            );
+        }
+        let digest = match decision
+            .approval
+            .as_ref()
+            .filter(|_| decision.decision == Verdict::Approve)
+        {
+            Some(approval) => {
+                let bind: Vec<String> = approval.bind.iter().map(|b| b.to_string()).collect();
+                if bind != claims.bind {
+                    return no(
+                        RefusalCode::DigestMismatch,
+                        format!(
+                            "the policy now binds [{}], the grant covers [{}]: approve again",
+                            bind.join(", "),
+                            claims.bind.join(", ")
+                        ),
+                    );
+                }
+                approval.digest.clone()
+            }
+            // The policy allows the request outright now: the grant must still be for this
+            // exact transaction.
+            None => writ_engine::digest::transaction_digest(
+                req.json(),
+                claims.bind.iter().map(String::as_str),
+            ),
+        };
+        if digest != claims.digest {
+            return no(
+                RefusalCode::DigestMismatch,
+                format!(
+                    "the request differs from the approved transaction in a bound field ({}): approved {}, got {digest}",
+                    claims.bind.join(", "),
+                    claims.digest
+                ),
+            );
+        }
+        if let Some(approval) = decision
+            .approval
+            .as_ref()
+            .filter(|_| decision.decision == Verdict::Approve)
+        {
+            self.requirements_still_met(approval, &claims)?;
+        }
+        if let Some(cnf) = &claims.cnf {
+            if requester.jkt.as_deref() != Some(cnf.jkt.as_str()) {
+                return no(
+                    RefusalCode::KeyMismatch,
+                    match &requester.jkt {
+                        None => "the grant is bound to a workload key and the request carries none (`principal.key`)".into(),
+                        Some(_) => "the grant is bound to another workload key than this request's `principal.key`".into(),
+                    },
+                );
+            }
+            let Some(proof) = proof else {
+                return no(
+                    RefusalCode::ProofMissing,
+                    "the grant is bound to a workload key: send a proof of possession signed with it".into(),
+                );
+            };
+            let key = req
+                .value_at("principal.key")
+                .ok_or(())
+                .and_then(|jwk| WorkloadKey::from_jwk(jwk).map_err(|_| ()));
+            match key {
+                Ok(key) if key.verify_b64(&pop_message(grant.trim()), proof) => {}
+                _ => return no(
+                    RefusalCode::ProofInvalid,
+                    "the proof of possession does not verify with the request's `principal.key`"
+                        .into(),
+                ),
+            }
+        }
+        let keep_until = exp.saturating_add(skew).saturating_add(1);
+        match self.store.consume(&claims.jti, keep_until, now) {
+            Ok(true) => Ok(claims),
+            Ok(false) => no(
+                RefusalCode::Replayed,
+                format!("the grant `{}` was redeemed already: a grant is good for one execution", claims.jti),
+            ),
+            Err(e) => no(
+                RefusalCode::StoreUnavailable,
+                format!("the replay store cannot be reached, so the grant cannot be consumed once: refused ({e})"),
+            ),
+        }
+    }
+
+    fn requirements_still_met(
+        &self,
+        approval: &writ_engine::ApprovalOut,
+        claims: &Claims,
+    ) -> Result<(), Refused> {
+        let registry = self.registry.current().map_err(Refused::Operational)?;
+        let required = approval.method;
+        let minimum = Method::minimum_for(required);
+        let weak: Vec<&str> = claims
+            .approvers
+            .iter()
+            .filter(|a| a.method < minimum || (a.method == Method::Otp && required != "otp"))
+            .map(|a| a.id.as_str())
+            .collect();
+        if !weak.is_empty() {
+            return Err(Refused::Refusal(Refusal::new(
+                RefusalCode::RequirementsNotMet,
+                format!(
+                    "the policy now requires `{required}` evidence; {} approved with less",
+                    weak.join(", ")
+                ),
+            )));
+        }
+        let requirements = Requirements::of(approval);
+        let counted: Vec<_> = claims
+            .approvers
+            .iter()
+            .map(|a| (a.id.clone(), registry.groups_of(&a.id)))
+            .collect();
+        let t = tally(&requirements.approvers, &counted);
+        if !t.met {
+            let missing: Vec<String> = t
+                .missing
+                .iter()
+                .map(|c| format!("{} of group `{}`", c.count, c.group))
+                .collect();
+            return Err(Refused::Refusal(Refusal::new(
+                RefusalCode::RequirementsNotMet,
+                format!(
+                    "the grant's approvals no longer meet the policy: missing {}",
+                    missing.join(", ")
+                ),
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Why a grant check stopped.
+enum Refused {
+    Refusal(Refusal),
+    Operational(Error),
+}
