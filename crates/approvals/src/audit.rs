@@ -306,10 +306,6 @@ impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
 
 fn verify_text_with_head(text: &str, head: Option<&str>) -> Result<Verified, Vec<Problem>> {
     let mut problems = Vec::new();
-    let mut head_seen = false;
-    let mut prev_hash = GENESIS.to_string();
-    let mut prev_seq = 0u64;
-    let mut records = 0usize;
     let lines: Vec<&str> = text.split_terminator('\n').collect();
     if !text.is_empty() && !text.ends_with('\n') {
         problems.push(Problem {
@@ -318,102 +314,171 @@ fn verify_text_with_head(text: &str, head: Option<&str>) -> Result<Verified, Vec
             message: "the last record is incomplete (no end of line)".into(),
         });
     }
+    // First pass: every readable record, and where each `seq` is.
+    struct Row {
+        line: usize,
+        seq: Option<u64>,
+        stored: Option<String>,
+        own: String,
+        prev: String,
+    }
+    let mut rows = Vec::new();
+    let mut at_seq: std::collections::BTreeMap<u64, (usize, String)> = Default::default();
     for (i, line) in lines.iter().enumerate() {
         let n = i + 1;
         let Ok(mut record) = serde_json::from_str::<Map<String, Json>>(line) else {
             problems.push(Problem {
                 line: n,
                 seq: None,
-                message: "not a JSON record: the line was edited or damaged".into(),
+                message: if line.trim().is_empty() {
+                    "an empty line: the log was edited".into()
+                } else {
+                    "not a JSON record: the line was edited or damaged".into()
+                },
             });
             continue;
         };
+        let seq = record.get("seq").and_then(Json::as_u64);
         if let Err(e) = serde_json::from_str::<NoDuplicateKeys>(line) {
             problems.push(Problem {
                 line: n,
-                seq: record.get("seq").and_then(Json::as_u64),
+                seq,
                 message: format!("edited: {e}"),
             });
         }
-        records += 1;
-        let seq = record.get("seq").and_then(Json::as_u64);
-        let stored = record.remove("hash");
+        let stored = record
+            .remove("hash")
+            .and_then(|h| h.as_str().map(str::to_string));
         let own = record_hash(&record);
-        let prev = record.get("prev").and_then(Json::as_str).unwrap_or("");
-        if stored.as_ref().and_then(Json::as_str) != Some(own.as_str()) {
+        let prev = record
+            .get("prev")
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_string();
+        if let Some(s) = seq {
+            if at_seq.contains_key(&s) {
+                problems.push(Problem {
+                    line: n,
+                    seq,
+                    message: format!("duplicated: another record before it has seq {s}"),
+                });
+            } else {
+                at_seq.insert(s, (n, stored.clone().unwrap_or_default()));
+            }
+        }
+        rows.push(Row {
+            line: n,
+            seq,
+            stored,
+            own,
+            prev,
+        });
+    }
+    // Second pass, in file order: content, position, chain.
+    let mut max_seq = 0u64;
+    let mut head_seen = false;
+    let mut last_hash = GENESIS.to_string();
+    for row in &rows {
+        let (n, seq) = (row.line, row.seq);
+        if row.stored.as_deref() != Some(row.own.as_str()) {
             problems.push(Problem {
                 line: n,
                 seq,
                 message: "edited: the record's hash does not match its content".into(),
             });
         }
-        match seq {
-            None => problems.push(Problem {
+        let Some(s) = seq else {
+            problems.push(Problem {
                 line: n,
                 seq,
                 message: "the record has no `seq`".into(),
-            }),
-            Some(s) if s <= prev_seq => problems.push(Problem {
+            });
+            continue;
+        };
+        if s <= max_seq {
+            problems.push(Problem {
                 line: n,
                 seq,
-                message: format!("reordered: it comes after seq {prev_seq}"),
-            }),
-            Some(s) if s > prev_seq + 1 => problems.push(Problem {
-                line: n,
-                seq,
-                message: if prev_seq + 1 == s - 1 {
-                    format!(
-                        "removed: the record with seq {} before it is missing",
-                        prev_seq + 1
-                    )
-                } else {
-                    format!(
-                        "removed: the records with seq {}..={} before it are missing",
-                        prev_seq + 1,
-                        s - 1
-                    )
-                },
-            }),
-            Some(_) if prev != prev_hash => problems.push(Problem {
-                line: n,
-                seq,
-                message: if n == 1 {
-                    "the chain does not start at the genesis hash".into()
-                } else {
-                    format!(
-                        "replaced: `prev` is not the hash of the record on line {}",
-                        n - 1
-                    )
-                },
-            }),
-            Some(_) => {}
+                message: format!("reordered: it comes after seq {max_seq}"),
+            });
+        } else {
+            let missing: Vec<u64> = (max_seq + 1..s)
+                .filter(|m| !at_seq.contains_key(m))
+                .collect();
+            if !missing.is_empty() {
+                problems.push(Problem {
+                    line: n,
+                    seq,
+                    message: format!("removed: {} before it", describe_missing(&missing)),
+                });
+            }
         }
-        prev_seq = seq.unwrap_or(prev_seq);
-        if head.is_some() && stored.as_ref().and_then(Json::as_str) == head {
+        // The chain: `prev` is the hash of the record with the previous seq, wherever it
+        // is in the file (a missing one is reported above).
+        if s == 1 {
+            if row.prev != GENESIS {
+                problems.push(Problem {
+                    line: n,
+                    seq,
+                    message: "the chain does not start at the genesis hash".into(),
+                });
+            }
+        } else if let Some((line, hash)) = at_seq.get(&(s - 1)) {
+            if &row.prev != hash {
+                problems.push(Problem {
+                    line: n,
+                    seq,
+                    message: format!(
+                        "replaced: `prev` is not the hash of the record with seq {} (line {line})",
+                        s - 1
+                    ),
+                });
+            }
+        }
+        if s > max_seq {
+            max_seq = s;
+            last_hash = row.stored.clone().unwrap_or_default();
+        }
+        if head.is_some() && row.stored.as_deref() == head {
             head_seen = true;
         }
-        prev_hash = stored
-            .as_ref()
-            .and_then(Json::as_str)
-            .unwrap_or_default()
-            .to_string();
     }
     if let Some(head) = head.filter(|_| !head_seen) {
         problems.push(Problem {
             line: lines.len(),
-            seq: Some(prev_seq),
+            seq: Some(max_seq),
             message: format!(
                 "the head `{head}` kept earlier is not in the log: records were cut from its end or it was rewritten"
             ),
         });
     }
+    problems.sort_by_key(|p| p.line);
     if problems.is_empty() {
         Ok(Verified {
-            records,
-            head: prev_hash,
+            records: rows.len(),
+            head: last_hash,
         })
     } else {
         Err(problems)
+    }
+}
+
+/// "the record with seq 5 is missing", "the records with seq 3 to 29 are missing".
+fn describe_missing(missing: &[u64]) -> String {
+    let contiguous = missing.windows(2).all(|w| w[1] == w[0] + 1);
+    match missing {
+        [one] => format!("the record with seq {one} is missing"),
+        [first, .., last] if contiguous => {
+            format!("the records with seq {first} to {last} are missing")
+        }
+        _ => format!(
+            "the records with seq {} are missing",
+            missing
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -484,16 +549,27 @@ mod tests {
             .collect();
         let p = verify_text(&removed).unwrap_err();
         assert_eq!((p[0].line, p[0].seq), (2, Some(3)));
-        assert!(p[0].message.contains("seq 2 before it is missing"), "{p:?}");
+        assert!(
+            p[0].message.contains("the record with seq 2 is missing"),
+            "{p:?}"
+        );
 
         let mut swapped = lines.clone();
         swapped.swap(2, 3);
         let swapped: String = swapped.iter().map(|l| format!("{l}\n")).collect();
         let p = verify_text(&swapped).unwrap_err();
-        assert_eq!(p[0].line, 3);
+        // A swap is one reorder, not a removal.
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!((p[0].line, p[0].seq), (4, Some(3)));
         assert!(
-            p.iter().any(|x| x.message.starts_with("reordered")),
+            p[0].message.starts_with("reordered: it comes after seq 4"),
             "{p:?}"
         );
+        // A seq edited far ahead: the hash says edited; no Rust range syntax in messages.
+        let jumped = text.replacen("\"seq\":3,", "\"seq\":30,", 1);
+        assert_ne!(jumped, text);
+        let p = verify_text(&jumped).unwrap_err();
+        assert!(p.iter().any(|x| x.message.starts_with("edited")), "{p:?}");
+        assert!(!p.iter().any(|x| x.message.contains("..")), "{p:?}");
     }
 }

@@ -84,7 +84,7 @@ pub fn check(
         return refuse(
             RefusalCode::NotAHuman,
             format!(
-                "`{id}` is a {}: only people approve",
+                "`{id}` is {}: only people approve",
                 kind_name(approver.kind)
             ),
         );
@@ -99,7 +99,7 @@ pub fn check(
     if r.on_behalf_of.as_deref() == Some(id) {
         return refuse(
             RefusalCode::OnBehalfOfApproval,
-            format!("the agent acts on behalf of `{id}`, who therefore cannot approve its request"),
+            format!("the request is made on behalf of `{id}`, who therefore cannot approve it"),
         );
     }
     if challenge.approvals.iter().any(|a| a.approver == id) {
@@ -187,9 +187,9 @@ pub fn check(
 
 fn kind_name(kind: Kind) -> &'static str {
     match kind {
-        Kind::Human => "person",
-        Kind::Workload => "workload",
-        Kind::Agent => "agent",
+        Kind::Human => "a person",
+        Kind::Workload => "a workload",
+        Kind::Agent => "an agent",
     }
 }
 

@@ -60,20 +60,28 @@ impl RedisStore {
     /// A store at `url` (`redis://host:port/db`), keys under `prefix` (e.g. `writ:`), each
     /// call bounded by `timeout`. Connects once now, so a wrong address fails at start.
     pub fn open(url: &str, prefix: &str, timeout: Duration) -> Result<RedisStore, Error> {
-        let client =
-            Client::open(url).map_err(|e| Error::Store(format!("invalid redis url: {e}")))?;
-        let store = RedisStore {
-            client,
-            prefix: prefix.to_string(),
-            timeout,
-            idle: Mutex::new(Vec::new()),
-        };
+        let store = Self::lazy(url, prefix, timeout)?;
         let mut con = store.connect()?;
         redis::cmd("PING")
             .query::<String>(&mut con)
             .map_err(unreachable)?;
         store.give_back(con);
         Ok(store)
+    }
+
+    /// A store at `url` that connects on first use: a Redis that is down now makes each
+    /// operation fail (a redemption is then refused as `store_unavailable`), not the start.
+    pub fn lazy(url: &str, prefix: &str, timeout: Duration) -> Result<RedisStore, Error> {
+        // Never echo the URL (it may carry a password) nor the client's own wording.
+        let client = Client::open(url).map_err(|_| {
+            Error::Store("the redis url is not valid: write it as `redis://host:port/db` (or `rediss://` for TLS)".into())
+        })?;
+        Ok(RedisStore {
+            client,
+            prefix: prefix.to_string(),
+            timeout,
+            idle: Mutex::new(Vec::new()),
+        })
     }
 
     fn connect(&self) -> Result<Connection, Error> {

@@ -294,10 +294,12 @@ fn an_unreachable_redis_refuses_redemption_with_a_clear_reason() {
         refusal.message
     );
     assert_eq!(out.decision.decision.as_str(), "deny");
-    // Opening a challenge fails closed too: an error, not an unrecorded approval.
+    // Opening a challenge fails closed too: a deny that says why.
     let mut other = req.clone();
     other["request"]["params"]["amount"] = json!(3);
-    assert!(a.decide(&other.to_string()).is_err());
+    let d = a.decide(&other.to_string()).unwrap();
+    assert_eq!(d.decision.decision.as_str(), "deny");
+    assert_eq!(d.refusal.unwrap().code, RefusalCode::StoreUnavailable);
     // A store that cannot be reached at start is an error at start.
     assert!(RedisStore::open("redis://127.0.0.1:1/", "writ:", Duration::from_millis(200)).is_err());
     let _ = KeyPair::generate();

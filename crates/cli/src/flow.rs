@@ -58,7 +58,7 @@ pub fn service_at(
             use writ::approvals::{AuditLog, GrantKey, RedisStore};
             std::fs::create_dir_all(state)
                 .with_context(|| format!("cannot create `{}`", state.display()))?;
-            let store = Arc::new(RedisStore::open(
+            let store = Arc::new(RedisStore::lazy(
                 url,
                 "writ:",
                 std::time::Duration::from_secs(2),
@@ -212,8 +212,18 @@ pub fn approve(args: &ApproveArgs) -> anyhow::Result<ExitCode> {
     let evidence = if let Some(path) = &args.key {
         let key = KeyPair::read(path)?;
         let Some(c) = approvals.challenge(&args.id)? else {
-            eprintln!("error: there is no challenge `{}`", args.id);
-            return Ok(ExitCode::from(1));
+            // The same refusal the service gives for an unknown id (and audits).
+            let answered = approvals.answer(&Answer {
+                challenge: args.id.clone(),
+                approver: args.approver.clone(),
+                approve: !args.deny,
+                code: args.code.clone(),
+                evidence: Evidence::Signature {
+                    signature: String::new(),
+                },
+            })?;
+            print(&answered)?;
+            return Ok(ExitCode::from(REFUSED));
         };
         Evidence::Signature {
             signature: key.sign_b64(&answer_message(&c.id, &c.digest, !args.deny)),
@@ -330,6 +340,12 @@ pub struct SignArgs {
 /// Prints a signature: an approver's answer, or a workload's proof of possession.
 pub fn sign(args: &SignArgs) -> anyhow::Result<ExitCode> {
     let key = KeyPair::read(&args.key)?;
+    if let Some(digest) = &args.digest {
+        let hex = digest.strip_prefix("sha256:").unwrap_or("");
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            bail!("`{digest}` is not a transaction digest (`sha256:` and 64 hex digits, as the challenge shows it)");
+        }
+    }
     let message = match (&args.challenge, &args.digest, &args.grant) {
         (Some(id), Some(digest), None) => answer_message(id, digest, !args.deny),
         (None, None, Some(grant)) => pop_message(&grant_text(grant)?),
@@ -363,6 +379,13 @@ enum AuditCommand {
 /// `writ audit verify FILE`: exit 0 and the head hash when intact, 1 with each problem.
 pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
     let AuditCommand::Verify { file, head } = &args.command;
+    if let Some(h) = head {
+        let hex = h.strip_prefix("sha256:").unwrap_or("");
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            eprintln!("error: `{h}` is not a head hash (`sha256:` and 64 hex digits, as `writ audit verify` prints it)");
+            return Ok(ExitCode::from(2));
+        }
+    }
     let verified = match head {
         Some(h) => writ::approvals::audit::verify_with_head(file, h)?,
         None => writ::approvals::audit::verify(file)?,

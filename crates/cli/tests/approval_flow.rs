@@ -559,7 +559,34 @@ fn two_replicas_share_one_redis_through_the_cli() {
     ]);
     assert_eq!(on_a.status.code(), Some(3));
     assert_eq!(json(&on_a)["refusal"]["code"], "replayed");
-    // Without Redis the replicas cannot answer at all: an error, never an approval.
+    // Without Redis nothing is approved and nothing is redeemed: refusals that say why.
+    let again = json(&writ(&[
+        "decide",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&b),
+        "--redis",
+        &url,
+    ]));
+    let id = again["challenge"]["id"].as_str().unwrap().to_string();
+    let a2 = writ(&[
+        "approve",
+        s(&policies),
+        &id,
+        "--state",
+        s(&b),
+        "--redis",
+        &url,
+        "--as",
+        "dana@example.com",
+        "--key",
+        s(&dir.join("dana.key")),
+    ]);
+    let grant_b = json(&a2)["challenge"]["grant"]
+        .as_str()
+        .unwrap()
+        .to_string();
     drop(redis);
     let down = writ(&[
         "decide",
@@ -570,10 +597,36 @@ fn two_replicas_share_one_redis_through_the_cli() {
         "--redis",
         &url,
     ]);
-    assert_eq!(down.status.code(), Some(1));
+    assert_eq!(down.status.code(), Some(0));
+    let down = json(&down);
+    assert_eq!(down["decision"], "deny");
+    assert_eq!(down["refusal"]["code"], "store_unavailable");
+    let refused = writ(&[
+        "redeem",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&b),
+        "--redis",
+        &url,
+        "--grant",
+        &grant_b,
+    ]);
+    assert_eq!(refused.status.code(), Some(3));
+    assert_eq!(json(&refused)["refusal"]["code"], "store_unavailable");
+    let bad_url = writ(&[
+        "decide",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&a),
+        "--redis",
+        "notaurl",
+    ]);
+    assert_eq!(bad_url.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad_url.stderr).into_owned();
     assert!(
-        String::from_utf8_lossy(&down.stderr).contains("redis"),
-        "{}",
-        String::from_utf8_lossy(&down.stderr)
+        err.contains("redis://host:port/db") && !err.contains("InvalidClientConfig"),
+        "{err}"
     );
 }

@@ -73,17 +73,35 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// The content hash of a set's sources: names and texts, in order.
+/// The content hash of a set's sources: names (relative to the directory they share, so
+/// the same set has the same version wherever it is mounted and however its path is
+/// written) and texts, in order.
 pub fn version_of_sources(sources: &writ_syntax::SourceMap) -> String {
+    let names: Vec<&str> = sources.iter().map(|(_, f)| f.name.as_str()).collect();
+    let shared = shared_dir(&names);
     let mut h = Sha256::new();
     for (_, f) in sources.iter() {
-        h.update(f.name.as_bytes());
+        h.update(f.name[shared..].as_bytes());
         h.update([0u8]);
         h.update(f.text.as_bytes());
         h.update([0u8]);
     }
     let out = h.finalize();
     out.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The length of the directory prefix (up to and including a `/`) every name shares.
+fn shared_dir(names: &[&str]) -> usize {
+    let Some(first) = names.first() else {
+        return 0;
+    };
+    let mut len = first.rfind('/').map_or(0, |i| i + 1);
+    for name in &names[1..] {
+        while len > 0 && !(name.len() >= len && name.as_bytes()[..len] == first.as_bytes()[..len]) {
+            len = first[..len - 1].rfind('/').map_or(0, |i| i + 1);
+        }
+    }
+    len
 }
 
 /// The content hash of a checked set.
@@ -183,5 +201,45 @@ impl Engine {
             Some(r) => reference::explain(&self.set, &self.meta, &r),
             None => reference::explain(&self.set, &self.meta, req),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(files: &[(&str, &str)]) -> String {
+        let mut sources = writ_syntax::SourceMap::default();
+        for (name, text) in files {
+            sources.add(*name, *text);
+        }
+        version_of_sources(&sources)
+    }
+
+    #[test]
+    fn the_version_does_not_depend_on_where_the_set_is_or_how_its_path_is_written() {
+        let rel = version(&[("policies/db/a.writ", "x"), ("policies/db/sub/b.writ", "y")]);
+        assert_eq!(
+            rel,
+            version(&[
+                ("./policies/db/a.writ", "x"),
+                ("./policies/db/sub/b.writ", "y")
+            ])
+        );
+        assert_eq!(
+            rel,
+            version(&[("/srv/copy/a.writ", "x"), ("/srv/copy/sub/b.writ", "y")])
+        );
+        assert_eq!(version(&[("p/a.writ", "x")]), version(&[("a.writ", "x")]));
+        // Names inside the set still count: a renamed file is another version.
+        assert_ne!(
+            rel,
+            version(&[("policies/db/a.writ", "x"), ("policies/db/sub/c.writ", "y")])
+        );
+        assert_ne!(
+            rel,
+            version(&[("policies/db/a.writ", "x"), ("policies/db/sub/b.writ", "z")])
+        );
+        assert_eq!(shared_dir(&["ab/x", "abc/y"]), 0);
     }
 }

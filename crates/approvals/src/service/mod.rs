@@ -19,7 +19,7 @@ use writ_reload::PolicyStore;
 use crate::audit::{AuditLog, Entry};
 use crate::challenge::{summary, Approved, Challenge, Clause, Requester, Requirements, State};
 use crate::encode::{binding_code, new_id};
-use crate::error::{Error, Refusal};
+use crate::error::{Error, Refusal, RefusalCode};
 use crate::grant::{GrantApprover, GrantKey};
 use crate::keys::{thumbprint, WorkloadKey};
 use crate::quorum::tally;
@@ -76,6 +76,9 @@ pub struct ChallengeView {
     pub approvers: Vec<Clause>,
     /// Accepted approvals.
     pub approvals: Vec<Approved>,
+    /// Who denied it, when denied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denied_by: Option<String>,
     /// What is still missing.
     pub missing: Vec<Clause>,
     /// The grant, once issued.
@@ -315,7 +318,17 @@ impl Approvals {
             grant: None,
             merged: Vec::new(),
         };
-        match self.store.open(challenge, &self.config.limits, now)? {
+        // A store that cannot be reached refuses the approval (fail closed), as a decision.
+        let opened = self
+            .store
+            .open(challenge, &self.config.limits, now)
+            .unwrap_or_else(|e| {
+                Err(Refusal::new(
+                    RefusalCode::StoreUnavailable,
+                    format!("the challenge store cannot be reached, so no approval can be asked for: refused ({e})"),
+                ))
+            });
+        match opened {
             Ok(opened) => {
                 let (c, merged) = match opened {
                     Opened::New(c) => (c, false),
@@ -409,6 +422,7 @@ impl Approvals {
             method: c.requirements.method.clone(),
             approvers: c.requirements.approvers.clone(),
             approvals: c.approvals.clone(),
+            denied_by: c.denied_by.clone(),
             missing: if c.state == State::Granted {
                 Vec::new()
             } else {
