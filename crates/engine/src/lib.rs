@@ -81,7 +81,7 @@ pub fn version_of_sources(sources: &writ_syntax::SourceMap) -> String {
     let shared = shared_dir(&names);
     let mut h = Sha256::new();
     for (_, f) in sources.iter() {
-        h.update(f.name[shared..].as_bytes());
+        h.update(&f.name.as_bytes()[shared..]);
         h.update([0u8]);
         h.update(f.text.as_bytes());
         h.update([0u8]);
