@@ -356,14 +356,15 @@ fn verify_text_with_head(text: &str, head: Option<&str>) -> Result<Verified, Vec
             .unwrap_or("")
             .to_string();
         if let Some(s) = seq {
-            if at_seq.contains_key(&s) {
-                problems.push(Problem {
+            match at_seq.entry(s) {
+                std::collections::btree_map::Entry::Occupied(_) => problems.push(Problem {
                     line: n,
                     seq,
                     message: format!("duplicated: another record before it has seq {s}"),
-                });
-            } else {
-                at_seq.insert(s, (n, stored.clone().unwrap_or_default()));
+                }),
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert((n, stored.clone().unwrap_or_default()));
+                }
             }
         }
         rows.push(Row {
