@@ -109,52 +109,6 @@ fn grant_with(approvals: &Approvals, approver: &KeyPair, req: &str) -> String {
     a.challenge.unwrap().grant.unwrap()
 }
 
-/// A redis-server on a free loopback port for the Redis figures; stopped on drop.
-struct Redis(std::process::Child, u16);
-
-impl Redis {
-    fn start() -> Redis {
-        use std::io::BufRead as _;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect(
-                "redis-server is needed for the Redis figures (apt-get install -y redis-server)",
-            );
-        let out = child.stdout.take().unwrap();
-        for line in std::io::BufReader::new(out).lines() {
-            if line.unwrap().contains("Ready to accept connections") {
-                return Redis(child, port);
-            }
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("redis-server exited before it was ready");
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn bench(c: &mut Criterion) {
     let s = setup();
     let mut n = 0u64;
@@ -184,14 +138,10 @@ fn bench(c: &mut Criterion) {
         )
     });
     // The same redemption against Redis on loopback (the store replicas share).
-    let redis = Redis::start();
+    let redis = writ_testkit::Redis::start();
     let store = Arc::new(
-        writ_approvals::RedisStore::open(
-            &format!("redis://127.0.0.1:{}/", redis.1),
-            "writ:",
-            std::time::Duration::from_secs(2),
-        )
-        .unwrap(),
+        writ_approvals::RedisStore::open(&redis.url(), "writ:", std::time::Duration::from_secs(2))
+            .unwrap(),
     );
     let policies =
         Arc::new(PolicyStore::open(s.dir.path().join("policies"), StoreConfig::default()).unwrap());

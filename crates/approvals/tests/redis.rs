@@ -16,8 +16,6 @@
 
 mod fixture;
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -28,52 +26,7 @@ use writ_approvals::{
     answer_message, pop_message, Answer, Approvals, Config, Evidence, GrantKey, KeyPair,
     OpenLimits, RedisStore, RefusalCode,
 };
-
-/// A redis-server on a free loopback port, stopped on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start `redis-server` ({e}): install it (Debian: `apt-get install -y redis-server`; .ci/run does this)")
-            });
-        // Wait for its own word that it is ready, not for a fixed time.
-        let out = child.stdout.take().unwrap();
-        for line in BufReader::new(out).lines() {
-            let line = line.unwrap();
-            if line.contains("Ready to accept connections") {
-                return Redis { child, port };
-            }
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("redis-server exited before it was ready");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use writ_testkit::Redis;
 
 fn unlimited() -> Config {
     Config {

@@ -429,57 +429,10 @@ fn writ_approvals_b64(text: &str) -> Vec<u8> {
         .unwrap()
 }
 
-/// A redis-server on a free loopback port, stopped on drop (the tests need it installed:
-/// `.ci/run` installs it).
-struct Redis(std::process::Child, u16);
-
-impl Redis {
-    fn start() -> Redis {
-        use std::io::BufRead as _;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start `redis-server` ({e}): apt-get install -y redis-server")
-            });
-        let out = child.stdout.take().unwrap();
-        for line in std::io::BufReader::new(out).lines() {
-            if line.unwrap().contains("Ready to accept connections") {
-                return Redis(child, port);
-            }
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("redis-server exited before it was ready");
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn two_replicas_share_one_redis_through_the_cli() {
-    let redis = Redis::start();
-    let url = format!("redis://127.0.0.1:{}/", redis.1);
+    let redis = writ_testkit::Redis::start();
+    let url = redis.url();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let policies = dir.join("policies");
