@@ -231,15 +231,7 @@ fn a_workload_never_approves() {
 }
 
 fn otp_answer(w: &World, id: &str, code: String) -> writ_approvals::Answered {
-    w.approvals
-        .answer(&Answer {
-            challenge: id.into(),
-            approver: "otto".into(),
-            approve: true,
-            code: None,
-            evidence: Evidence::Otp { code },
-        })
-        .unwrap()
+    w.answer("otto", id, true, Evidence::Otp { code })
 }
 
 fn totp_now(w: &World) -> String {
@@ -294,16 +286,7 @@ fn a_forged_signature_is_refused() {
     let (id, digest) = w.open(&w.transfer());
     let forger = KeyPair::generate().unwrap();
     let signature = forger.sign_b64(&writ_approvals::answer_message(&id, &digest, true));
-    let a = w
-        .approvals
-        .answer(&Answer {
-            challenge: id,
-            approver: "dana".into(),
-            approve: true,
-            code: None,
-            evidence: Evidence::Signature { signature },
-        })
-        .unwrap();
+    let a = w.answer("dana", &id, true, Evidence::Signature { signature });
     assert_eq!(a.refusal.unwrap().code, RefusalCode::BadSignature);
 }
 
@@ -319,16 +302,7 @@ fn a_signature_over_another_challenge_is_refused() {
     let signature =
         w.key("dana")
             .sign_b64(&writ_approvals::answer_message(&first, &first_digest, true));
-    let a = w
-        .approvals
-        .answer(&Answer {
-            challenge: second,
-            approver: "dana".into(),
-            approve: true,
-            code: None,
-            evidence: Evidence::Signature { signature },
-        })
-        .unwrap();
+    let a = w.answer("dana", &second, true, Evidence::Signature { signature });
     assert_eq!(a.refusal.unwrap().code, RefusalCode::BadSignature);
 }
 
@@ -339,18 +313,14 @@ fn a_signed_denial_cannot_be_replayed_as_an_approval() {
     let deny_sig = w
         .key("dana")
         .sign_b64(&writ_approvals::answer_message(&id, &digest, false));
-    let a = w
-        .approvals
-        .answer(&Answer {
-            challenge: id,
-            approver: "dana".into(),
-            approve: true,
-            code: None,
-            evidence: Evidence::Signature {
-                signature: deny_sig,
-            },
-        })
-        .unwrap();
+    let a = w.answer(
+        "dana",
+        &id,
+        true,
+        Evidence::Signature {
+            signature: deny_sig,
+        },
+    );
     assert_eq!(a.refusal.unwrap().code, RefusalCode::BadSignature);
 }
 
@@ -417,18 +387,14 @@ fn five_failed_attempts_lock_the_challenge() {
     let (id, digest) = w.open(&w.transfer());
     let forger = KeyPair::generate().unwrap();
     for _ in 0..5 {
-        let a = w
-            .approvals
-            .answer(&Answer {
-                challenge: id.clone(),
-                approver: "dana".into(),
-                approve: true,
-                code: None,
-                evidence: Evidence::Signature {
-                    signature: forger.sign_b64(b"x"),
-                },
-            })
-            .unwrap();
+        let a = w.answer(
+            "dana",
+            &id,
+            true,
+            Evidence::Signature {
+                signature: forger.sign_b64(b"x"),
+            },
+        );
         assert_eq!(a.refusal.unwrap().code, RefusalCode::BadSignature);
     }
     let a = w.sign("dana", &id, &digest, true);

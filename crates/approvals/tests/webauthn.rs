@@ -14,7 +14,7 @@ mod fixture;
 
 use fixture::World;
 use serde_json::json;
-use writ_approvals::{Answer, Evidence, RefusalCode, RegistryFile};
+use writ_approvals::{Evidence, RefusalCode, RegistryFile};
 use writ_webauthn::soft::SoftAuthenticator;
 
 const RP: &str = "approvals.example.com";
@@ -50,15 +50,7 @@ fn digest_bytes(digest: &str) -> Vec<u8> {
 }
 
 fn answer(w: &World, id: &str, assertion: writ_webauthn::Assertion) -> writ_approvals::Answered {
-    w.approvals
-        .answer(&Answer {
-            challenge: id.into(),
-            approver: "wendy".into(),
-            approve: true,
-            code: None,
-            evidence: Evidence::Webauthn { assertion },
-        })
-        .unwrap()
+    w.answer("wendy", id, true, Evidence::Webauthn { assertion })
 }
 
 #[test]
@@ -175,15 +167,7 @@ fn an_approver_without_a_credential_is_refused() {
 }
 
 fn deny_with(w: &World, id: &str, assertion: writ_webauthn::Assertion) -> writ_approvals::Answered {
-    w.approvals
-        .answer(&Answer {
-            challenge: id.into(),
-            approver: "wendy".into(),
-            approve: false,
-            code: None,
-            evidence: Evidence::Webauthn { assertion },
-        })
-        .unwrap()
+    w.answer("wendy", id, false, Evidence::Webauthn { assertion })
 }
 
 #[test]

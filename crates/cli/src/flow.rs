@@ -55,17 +55,12 @@ pub fn service_at(
     let approvals = match redis {
         None => Approvals::with_state_dir(policies, state, Config::default())?,
         Some(url) => {
-            use writ::approvals::{AuditLog, GrantKey, RedisStore};
-            std::fs::create_dir_all(state)
-                .with_context(|| format!("cannot create `{}`", state.display()))?;
-            let store = Arc::new(RedisStore::lazy(
+            let store = Arc::new(writ::approvals::RedisStore::lazy(
                 url,
                 "writ:",
                 std::time::Duration::from_secs(2),
             )?);
-            let key = GrantKey::load_or_create(&state.join("grant.key"))?;
-            let audit = AuditLog::open(&state.join("audit.jsonl"), false)?;
-            Approvals::new(policies, store, key, Some(audit), Config::default())?
+            Approvals::with_store(policies, state, store, Config::default())?
         }
     };
     Ok(Ok(approvals))

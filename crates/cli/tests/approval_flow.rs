@@ -52,32 +52,65 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// A copy of the bundled prod-database set in a temporary directory, with its request.
+struct Bundle {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    policies: PathBuf,
+    state: PathBuf,
+    request: PathBuf,
+}
+
+impl Bundle {
+    fn new() -> Bundle {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let policies = dir.join("policies");
+        copy_dir(&repo().join("policies/prod-database"), &policies);
+        Bundle {
+            state: dir.join("state"),
+            request: repo().join("policies/prod-database/requests/prod-write.json"),
+            _tmp: tmp,
+            dir,
+            policies,
+        }
+    }
+
+    /// `writ keygen` for dana (a db owner); her entry appended to the registry. Returns
+    /// the entry as printed.
+    fn enrol_dana(&self) -> String {
+        let out = writ(&[
+            "keygen",
+            s(&self.dir.join("dana.key")),
+            "--approver",
+            "dana@example.com",
+            "--groups",
+            "db-owners",
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        let entry = String::from_utf8(out.stdout).unwrap();
+        let path = self.policies.join("approvers.toml");
+        let mut registry = std::fs::read_to_string(&path).unwrap();
+        registry.push_str(&entry);
+        std::fs::write(path, registry).unwrap();
+        entry
+    }
+}
+
 #[test]
 fn the_readme_walkthrough_runs_and_replay_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let policies = dir.join("policies");
-    copy_dir(&repo().join("policies/prod-database"), &policies);
-    let state = dir.join("state");
-    let request = repo().join("policies/prod-database/requests/prod-write.json");
-
-    let out = writ(&[
-        "keygen",
-        s(&dir.join("dana.key")),
-        "--approver",
-        "dana@example.com",
-        "--groups",
-        "db-owners",
-    ]);
-    assert_eq!(out.status.code(), Some(0));
-    let entry = String::from_utf8(out.stdout).unwrap();
+    let b = Bundle::new();
+    let (dir, policies, state, request) = (
+        b.dir.as_path(),
+        b.policies.clone(),
+        b.state.clone(),
+        b.request.clone(),
+    );
+    let entry = b.enrol_dana();
     assert!(
         entry.starts_with("[[approver]]\nid = \"dana@example.com\""),
         "{entry}"
     );
-    let mut registry = std::fs::read_to_string(policies.join("approvers.toml")).unwrap();
-    registry.push_str(&entry);
-    std::fs::write(policies.join("approvers.toml"), registry).unwrap();
     assert_eq!(
         writ(&["keygen", s(&dir.join("workload.key"))])
             .status
@@ -240,23 +273,14 @@ fn the_readme_walkthrough_runs_and_replay_is_refused() {
 
 #[test]
 fn sign_makes_the_same_answer_remotely() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let policies = dir.join("policies");
-    copy_dir(&repo().join("policies/prod-database"), &policies);
-    let state = dir.join("state");
-    let request = repo().join("policies/prod-database/requests/prod-write.json");
-    let out = writ(&[
-        "keygen",
-        s(&dir.join("dana.key")),
-        "--approver",
-        "dana@example.com",
-        "--groups",
-        "db-owners",
-    ]);
-    let mut registry = std::fs::read_to_string(policies.join("approvers.toml")).unwrap();
-    registry.push_str(&String::from_utf8(out.stdout).unwrap());
-    std::fs::write(policies.join("approvers.toml"), registry).unwrap();
+    let b = Bundle::new();
+    let (dir, policies, state, request) = (
+        b.dir.as_path(),
+        b.policies.clone(),
+        b.state.clone(),
+        b.request.clone(),
+    );
+    b.enrol_dana();
 
     let decided = json(&writ(&[
         "decide",
@@ -317,10 +341,13 @@ fn sign_makes_the_same_answer_remotely() {
 #[test]
 fn a_security_key_registers_through_the_cli_and_approves() {
     use writ_webauthn::soft::SoftAuthenticator;
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let policies = dir.join("policies");
-    copy_dir(&repo().join("policies/prod-database"), &policies);
+    let b = Bundle::new();
+    let (dir, policies, state, request) = (
+        b.dir.as_path(),
+        b.policies.clone(),
+        b.state.clone(),
+        b.request.clone(),
+    );
     let mut registry = std::fs::read_to_string(policies.join("approvers.toml")).unwrap();
     registry.push_str(
         "\n[[approver]]\nid = \"wendy@example.com\"\ngroups = [\"db-owners\"]\n\n[relying_party]\nrp_id = \"approvals.example.com\"\norigins = [\"https://approvals.example.com\"]\n",
@@ -374,8 +401,6 @@ fn a_security_key_registers_through_the_cli_and_approves() {
     ]);
     assert_eq!(other.status.code(), Some(3));
 
-    let state = dir.join("state");
-    let request = repo().join("policies/prod-database/requests/prod-write.json");
     let decided = json(&writ(&[
         "decide",
         s(&policies),
@@ -433,22 +458,13 @@ fn writ_approvals_b64(text: &str) -> Vec<u8> {
 fn two_replicas_share_one_redis_through_the_cli() {
     let redis = writ_testkit::Redis::start();
     let url = redis.url();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let policies = dir.join("policies");
-    copy_dir(&repo().join("policies/prod-database"), &policies);
-    let out = writ(&[
-        "keygen",
-        s(&dir.join("dana.key")),
-        "--approver",
-        "dana@example.com",
-        "--groups",
-        "db-owners",
-    ]);
-    let mut registry = std::fs::read_to_string(policies.join("approvers.toml")).unwrap();
-    registry.push_str(&String::from_utf8(out.stdout).unwrap());
-    std::fs::write(policies.join("approvers.toml"), registry).unwrap();
-    let request = repo().join("policies/prod-database/requests/prod-write.json");
+    let bundle = Bundle::new();
+    let (dir, policies, request) = (
+        bundle.dir.as_path(),
+        bundle.policies.clone(),
+        bundle.request.clone(),
+    );
+    bundle.enrol_dana();
     // Replica A opens the challenge; replica B (its own state directory, the same grant
     // key) approves it and redeems the grant; A then refuses the replay.
     let (a, b) = (dir.join("a"), dir.join("b"));

@@ -202,6 +202,19 @@ impl Approvals {
         config: Config,
     ) -> Result<Approvals, Error> {
         let store = Arc::new(RedbStore::open(state_dir)?);
+        Approvals::with_store(policies, state_dir, store, config)
+    }
+
+    /// Challenges and consumed grants in `store` (Redis, for replicas); the grant key
+    /// (`grant.key`, shared by replicas) and the audit log (`audit.jsonl`) in `state_dir`.
+    pub fn with_store(
+        policies: Arc<PolicyStore>,
+        state_dir: &Path,
+        store: Arc<dyn StateStore>,
+        config: Config,
+    ) -> Result<Approvals, Error> {
+        std::fs::create_dir_all(state_dir)
+            .map_err(|e| Error::Store(format!("cannot create `{}`: {e}", state_dir.display())))?;
         let key = GrantKey::load_or_create(&state_dir.join("grant.key"))?;
         let audit = AuditLog::open(&state_dir.join("audit.jsonl"), false)?;
         Approvals::new(policies, store, key, Some(audit), config)
