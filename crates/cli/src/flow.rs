@@ -180,8 +180,8 @@ pub struct ApproveArgs {
     /// Sign the answer with this private key file.
     #[arg(long)]
     pub key: Option<PathBuf>,
-    /// A signature made elsewhere (`writ sign`), base64url.
-    #[arg(long)]
+    /// A signature made elsewhere (`writ sign`), base64url (it may start with `-`).
+    #[arg(long, allow_hyphen_values = true)]
     pub signature: Option<String>,
     /// A TOTP code (only where the policy's method is `otp`).
     #[arg(long)]
@@ -262,10 +262,10 @@ pub struct RedeemArgs {
     #[command(flatten)]
     pub state: StateArgs,
     /// The grant token, or `@FILE` to read it from a file.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub grant: String,
-    /// The proof of possession (base64url), for a key-bound grant.
-    #[arg(long, conflicts_with = "workload_key")]
+    /// The proof of possession (base64url, it may start with `-`), for a key-bound grant.
+    #[arg(long, conflicts_with = "workload_key", allow_hyphen_values = true)]
     pub proof: Option<String>,
     /// The workload's private key: sets `principal.key` and signs the proof.
     #[arg(long)]
@@ -328,7 +328,7 @@ pub struct SignArgs {
     #[arg(long, requires = "challenge")]
     pub deny: bool,
     /// Sign a proof of possession for this grant (`@FILE` reads it from a file).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub grant: Option<String>,
 }
 
@@ -428,8 +428,9 @@ enum WebauthnCommand {
         /// The approver's id (already in the registry).
         #[arg(long = "as")]
         approver: String,
-        /// The registration challenge the authenticator signed (base64url).
-        #[arg(long)]
+        /// The registration challenge the authenticator signed (base64url, it may start
+        /// with `-`).
+        #[arg(long, allow_hyphen_values = true)]
         challenge: String,
         /// The registration response (JSON: `attestation_object`, `client_data_json`).
         #[arg(long)]

@@ -309,6 +309,26 @@ fn sign_makes_the_same_answer_remotely() {
         digest,
     ]);
     let sig = String::from_utf8(sig.stdout).unwrap();
+    // base64url text may begin with `-`: it is a value, never taken for a flag.
+    let forged = format!("-{}", &sig.trim()[1..]);
+    let refused = writ(&[
+        "approve",
+        s(&policies),
+        id,
+        "--state",
+        s(&state),
+        "--as",
+        "dana@example.com",
+        "--signature",
+        &forged,
+    ]);
+    assert_eq!(
+        refused.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(json(&refused)["refusal"]["code"].is_string());
     let answered = writ(&[
         "approve",
         s(&policies),
@@ -320,7 +340,12 @@ fn sign_makes_the_same_answer_remotely() {
         "--signature",
         sig.trim(),
     ]);
-    assert_eq!(answered.status.code(), Some(0));
+    assert_eq!(
+        answered.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&answered.stderr)
+    );
     let grant = json(&answered)["challenge"]["grant"]
         .as_str()
         .unwrap()
