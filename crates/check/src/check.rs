@@ -154,6 +154,13 @@ impl Checker<'_> {
                 }
             }
         }
+        let lets = lets
+            .into_iter()
+            .map(|l| LetDef {
+                used: self.scope.used_lets.contains(&l.name),
+                ..l
+            })
+            .collect();
         (lets, signals, rules)
     }
 
@@ -219,6 +226,7 @@ impl Checker<'_> {
                     name: l.name.name.clone(),
                     value,
                     span: l.span,
+                    used: false,
                 });
             }
         }

@@ -339,7 +339,9 @@ impl ExprChecker<'_> {
         let text = p.text();
         if p.segments.len() == 1 {
             if let Some((value, _)) = self.scope.lets.get(&text) {
-                return match value.clone() {
+                let value = value.clone();
+                self.scope.used_lets.insert(text);
+                return match value {
                     LetValue::List(values, ty) => Typed::List(values, Some(ty)),
                     LetValue::Cidr(c) => Typed::Cidr(c),
                     LetValue::Hours(h) => Typed::Hours(h),

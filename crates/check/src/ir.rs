@@ -71,6 +71,8 @@ pub struct LetDef {
     pub value: LetValue,
     /// The declaration.
     pub span: Span,
+    /// Whether a rule or a risk signal refers to it.
+    pub used: bool,
 }
 
 /// The value of a `let`.

@@ -16,6 +16,8 @@ pub struct Scope {
     known: HashMap<String, Type>,
     declared_at: HashMap<String, Span>,
     pub lets: HashMap<String, (LetValue, Span)>,
+    /// The `let` names referred to so far.
+    pub used_lets: std::collections::HashSet<String>,
     pub paths: Vec<PathInfo>,
     interned: HashMap<String, PathId>,
 }

@@ -2,9 +2,9 @@
 //! written that way (see docs/repl-and-lint.md). Findings go to stderr, rendered like
 //! `writ check`'s diagnostics; a summary line to stdout.
 //!
-//! Exit codes: 0 no error finding (warnings allowed unless `--deny-warnings`); 1 error
-//! findings, warnings under `--deny-warnings`, an invalid set or an unreadable or
-//! malformed `approvers.toml`; 2 usage.
+//! Exit codes: 0 clean (warnings allowed unless `--deny-warnings`); 1 error findings,
+//! warnings under `--deny-warnings`, an invalid set or an unreadable or malformed
+//! `approvers.toml`; 2 usage.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

@@ -83,24 +83,23 @@ const LONG_BOX: &str = r#"rule "support sessions" {
 "#;
 
 #[test]
-fn warnings_pass_unless_denied_and_the_cap_is_a_flag() {
-    let dir = set_dir("warn", &[("p.writ", LONG_BOX)]);
+fn an_over_long_time_box_is_a_finding_and_the_cap_is_a_flag() {
+    let dir = set_dir("long-box", &[("p.writ", LONG_BOX)]);
     let d = dir.to_str().unwrap();
     let out = writ(&["lint", d]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("p.writ:3:3]"), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("allows for 2h, longer than the 1h cap"),
         "{}",
         stderr(&out)
     );
     assert!(
-        stdout(&out).ends_with(": 0 errors, 1 warning\n"),
+        stdout(&out).ends_with(": 1 error, 0 warnings\n"),
         "{}",
         stdout(&out)
     );
-    let out = writ(&["lint", "--deny-warnings", d]);
-    assert_eq!(out.status.code(), Some(1));
-    let out = writ(&["lint", "--deny-warnings", "--max-allow-for", "2h", d]);
+    let out = writ(&["lint", "--max-allow-for", "2h", d]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("no findings\n"));
     let out = writ(&["lint", "--max-allow-for", "soon", d]);
@@ -110,6 +109,35 @@ fn warnings_pass_unless_denied_and_the_cap_is_a_flag() {
         "{}",
         stderr(&out)
     );
+}
+
+const UNUSED: &str = r#"let old_network = cidr ["192.168.0.0/16"]
+
+rule "support sessions" {
+  when principal.groups has "support" and principal.kind == "human"
+  allow for 30m
+}
+"#;
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let dir = set_dir("warn", &[("p.writ", UNUSED)]);
+    let d = dir.to_str().unwrap();
+    let out = writ(&["lint", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`old_network` is declared but no rule or signal refers to it"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("p.writ:1:1]"), "{}", stderr(&out));
+    assert!(
+        stdout(&out).ends_with(": 0 errors, 1 warning\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = writ(&["lint", "--deny-warnings", d]);
+    assert_eq!(out.status.code(), Some(1));
 }
 
 const APPROVE: &str = r#"rule "prod writes" {

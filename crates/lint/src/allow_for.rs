@@ -3,7 +3,7 @@
 //! that reads `request.break_glass` positively) that allows with no time box at all.
 
 use writ_check::ir::Effect;
-use writ_syntax::{Diagnostic, Severity};
+use writ_syntax::Diagnostic;
 
 use crate::break_glass::is_break_glass;
 use crate::{duration_text, Ctx};
@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
             .with_help(format!("write `allow for {}` or shorter", duration_text(cap.min(900)))),
             _ => continue,
         };
-        out.push(d.with_severity(Severity::Warning));
+        out.push(d);
     }
     out
 }

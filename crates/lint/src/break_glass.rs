@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use writ_check::ir::{Atom, AtomKind, CmpOp, Cond, Effect, Operand, PolicySet, Value};
-use writ_syntax::{Diagnostic, Severity};
+use writ_syntax::Diagnostic;
 
 use crate::logic::{self, dnf};
 use crate::shadowed_allow::covers;
@@ -100,8 +100,7 @@ pub fn run(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
                 ctx.header(rule),
                 "an agent can satisfy this rule",
             )
-            .with_help("break-glass is a human decision: add `principal.kind == \"human\"` to the condition")
-            .with_severity(Severity::Warning),
+            .with_help("break-glass is a human decision: add `principal.kind == \"human\"` to the condition"),
         );
     }
     out

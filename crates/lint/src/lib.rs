@@ -16,8 +16,9 @@
 //! | `writ::lint::signal-never-counts` | error | a risk signal whose condition is always false |
 //! | `writ::lint::shadowed-allow` | error | an `allow` that a `deny` or `approve` always outranks |
 //! | `writ::lint::approver-group` | error | an approver group with too few members in `approvers.toml` |
-//! | `writ::lint::allow-for` | warning | `allow for` longer than the cap; break-glass `allow` with no time box |
-//! | `writ::lint::break-glass-agent` | warning | a break-glass `allow` that an agent can satisfy |
+//! | `writ::lint::allow-for` | error | `allow for` longer than the cap; break-glass `allow` with no time box |
+//! | `writ::lint::break-glass-agent` | error | a break-glass `allow` that an agent can satisfy |
+//! | `writ::lint::unused-let` | warning | a `let` that no rule or signal refers to |
 
 #![allow(
     clippy::result_large_err,
@@ -33,6 +34,7 @@ pub mod registry;
 mod shadowed_allow;
 mod signal;
 mod spans;
+mod unused_let;
 
 use std::collections::HashMap;
 
@@ -121,6 +123,7 @@ pub fn lint(set: &PolicySet, config: &Config) -> Vec<Diagnostic> {
     out.extend(approver_group::run(&ctx));
     out.extend(allow_for::run(&ctx));
     out.extend(break_glass::run(&ctx));
+    out.extend(unused_let::run(&ctx));
     out.sort_by_key(|d| (d.primary.span.file, d.primary.span.start, d.code));
     out
 }
