@@ -1,6 +1,6 @@
 //! The approval flow's costs with the embedded store: opening a challenge (decide + durable
 //! redb commit + audit record), redeeming a grant (re-decide, verify the PASETO grant and
-//! the proof of possession, consume the `jti` durably, audit), and one audit append.
+//! the proof of possession, consume the `jti` durably, audit), and one signed audit append.
 //!
 //! `cargo bench -p writ-approvals --bench approvals`
 
@@ -167,7 +167,10 @@ fn bench(c: &mut Criterion) {
     drop(on_redis);
     drop(redis);
     let dir = tempfile::tempdir().unwrap();
-    let log = AuditLog::open(&dir.path().join("audit.jsonl"), false).unwrap();
+    // As the service writes it: every record signed by the audit key.
+    let log = AuditLog::open(&dir.path().join("audit.jsonl"), false)
+        .unwrap()
+        .signed(writ_approvals::KeyPair::generate().unwrap());
     g.bench_function("audit_append", |b| {
         b.iter(|| {
             log.append(

@@ -4,6 +4,13 @@
 //! it happened, and [`verify`] names it. Appends from several threads or processes are
 //! serialised by an exclusive lock on the file.
 //!
+//! The chain alone shows that the log was not edited *in part*; whoever can write the file
+//! can still rewrite it from any record onwards and chain the rewrite anew. A log opened
+//! with an audit key ([`AuditLog::signed`]) therefore also signs every record: `sig` is an
+//! Ed25519 signature over `"writ-audit-v1" || 0x00 || hash`, outside the hashed content.
+//! Verified with the public key ([`Verify::key`]), a rewrite without the private key is
+//! found record by record.
+//!
 //! Limit: a file alone cannot show that records were cut from its end; keep the head
 //! hash that [`verify`] returns (or ship records as they are written) to catch that.
 
@@ -15,8 +22,19 @@ use std::sync::Mutex;
 use serde_json::{Map, Value as Json};
 use sha2::{Digest as _, Sha256};
 
+use ed25519_dalek::VerifyingKey;
+
 use crate::encode::hex;
 use crate::error::Error;
+use crate::keys::{verify_b64, KeyPair};
+
+/// The domain of an audit record's signature: the key signs
+/// `"writ-audit-v1" || 0x00 || hash`.
+pub const AUDIT_DOMAIN: &[u8] = b"writ-audit-v1\0";
+
+fn signed_message(hash: &str) -> Vec<u8> {
+    [AUDIT_DOMAIN, hash.as_bytes()].concat()
+}
 
 /// `prev` of the first record.
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
@@ -56,6 +74,7 @@ pub struct AuditLog {
     path: PathBuf,
     file: Mutex<(File, Option<Tail>)>,
     sync: bool,
+    key: Option<KeyPair>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -93,7 +112,14 @@ impl AuditLog {
             path: path.to_path_buf(),
             file: Mutex::new((file, None)),
             sync,
+            key: None,
         })
+    }
+
+    /// The same log, every record from now on signed with `key` (its `sig` field).
+    pub fn signed(mut self, key: KeyPair) -> AuditLog {
+        self.key = Some(key);
+        self
     }
 
     /// The log's path.
@@ -137,6 +163,12 @@ impl AuditLog {
         record.insert("prev".into(), Json::from(tail.hash.clone()));
         let hash = record_hash(&record);
         record.insert("hash".into(), Json::from(hash.clone()));
+        if let Some(key) = &self.key {
+            record.insert(
+                "sig".into(),
+                Json::from(key.sign_b64(&signed_message(&hash))),
+            );
+        }
         let mut line = serde_json::to_vec(&record).map_err(|e| audit_err(&self.path, e))?;
         line.push(b'\n');
         file.write_all(&line)
@@ -225,23 +257,34 @@ pub struct Verified {
     pub head: String,
 }
 
-/// Checks every record's hash and the chain; returns every problem found.
-pub fn verify(path: &Path) -> Result<Result<Verified, Vec<Problem>>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| audit_err(path, e))?;
-    Ok(verify_text(&text))
+/// What a verification checks beyond every record's hash and the chain.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Verify<'a> {
+    /// A hash kept from an earlier verification or shipped elsewhere: it must still be a
+    /// record of the chain; when it is not, records were cut from the end or the log was
+    /// rewritten since.
+    pub head: Option<&'a str>,
+    /// The audit key's public half: every record must carry its valid signature.
+    pub key: Option<&'a VerifyingKey>,
 }
 
-/// [`verify`], and also that `head` — a hash kept from an earlier verification or shipped
-/// elsewhere — is still a record of the chain: when it is not, records were cut from the
-/// end or the log was rewritten since.
-pub fn verify_with_head(path: &Path, head: &str) -> Result<Result<Verified, Vec<Problem>>, Error> {
+/// Checks every record's hash and the chain; returns every problem found.
+pub fn verify(path: &Path) -> Result<Result<Verified, Vec<Problem>>, Error> {
+    verify_with(path, Verify::default())
+}
+
+/// [`verify`], and also what `checks` asks for.
+pub fn verify_with(
+    path: &Path,
+    checks: Verify<'_>,
+) -> Result<Result<Verified, Vec<Problem>>, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| audit_err(path, e))?;
-    Ok(verify_text_with_head(&text, Some(head)))
+    Ok(verify_text_with(&text, checks))
 }
 
 /// [`verify`] over the log's text.
 pub fn verify_text(text: &str) -> Result<Verified, Vec<Problem>> {
-    verify_text_with_head(text, None)
+    verify_text_with(text, Verify::default())
 }
 
 /// Accepts any JSON and refuses an object with a key twice (at any depth): a reader that
@@ -304,7 +347,9 @@ impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
     }
 }
 
-fn verify_text_with_head(text: &str, head: Option<&str>) -> Result<Verified, Vec<Problem>> {
+/// [`verify_with`] over the log's text.
+pub fn verify_text_with(text: &str, checks: Verify<'_>) -> Result<Verified, Vec<Problem>> {
+    let head = checks.head;
     let mut problems = Vec::new();
     let lines: Vec<&str> = text.split_terminator('\n').collect();
     if !text.is_empty() && !text.ends_with('\n') {
@@ -319,6 +364,7 @@ fn verify_text_with_head(text: &str, head: Option<&str>) -> Result<Verified, Vec
         line: usize,
         seq: Option<u64>,
         stored: Option<String>,
+        sig: Option<Json>,
         own: String,
         prev: String,
     }
@@ -349,6 +395,7 @@ fn verify_text_with_head(text: &str, head: Option<&str>) -> Result<Verified, Vec
         let stored = record
             .remove("hash")
             .and_then(|h| h.as_str().map(str::to_string));
+        let sig = record.remove("sig");
         let own = record_hash(&record);
         let prev = record
             .get("prev")
@@ -371,6 +418,7 @@ fn verify_text_with_head(text: &str, head: Option<&str>) -> Result<Verified, Vec
             line: n,
             seq,
             stored,
+            sig,
             own,
             prev,
         });
@@ -387,6 +435,23 @@ fn verify_text_with_head(text: &str, head: Option<&str>) -> Result<Verified, Vec
                 seq,
                 message: "edited: the record's hash does not match its content".into(),
             });
+        }
+        if let Some(key) = checks.key {
+            let message = match &row.sig {
+                None => Some("unsigned: the record carries no signature by the audit key"),
+                Some(Json::String(sig))
+                    if verify_b64(key, &signed_message(&row.own), sig) => None,
+                Some(_) => Some(
+                    "forged: its signature is not the audit key's over its content (rewritten without the key)",
+                ),
+            };
+            if let Some(message) = message {
+                problems.push(Problem {
+                    line: n,
+                    seq,
+                    message: message.into(),
+                });
+            }
         }
         let Some(s) = seq else {
             problems.push(Problem {
@@ -527,9 +592,82 @@ mod tests {
         // Keep the head; cut the last record: the chain alone is intact, the head is gone.
         let cut: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
         assert!(verify_text(&cut).is_ok());
-        let p = verify_text_with_head(&cut, Some(&v.head)).unwrap_err();
+        let head = |h| Verify {
+            head: Some(h),
+            key: None,
+        };
+        let p = verify_text_with(&cut, head(&v.head)).unwrap_err();
         assert!(p[0].message.contains("not in the log"), "{p:?}");
-        assert!(verify_text_with_head(&text, Some(&v.head)).is_ok());
+        assert!(verify_text_with(&text, head(&v.head)).is_ok());
+    }
+
+    /// Rewrites the log from record `from` (1-based) on as someone without the key would:
+    /// new content, hashes and chain recomputed, signatures left as they were.
+    fn rewrite_from(text: &str, from: usize) -> String {
+        let mut prev = GENESIS.to_string();
+        let mut out = String::new();
+        for (i, line) in text.lines().enumerate() {
+            let mut record: Map<String, Json> = serde_json::from_str(line).unwrap();
+            if i + 1 >= from {
+                record.insert("i".into(), Json::from(100 + i as u64));
+                record.insert("prev".into(), Json::from(prev.clone()));
+                record.remove("hash");
+                let sig = record.remove("sig");
+                let hash = record_hash(&record);
+                record.insert("hash".into(), Json::from(hash));
+                if let Some(sig) = sig {
+                    record.insert("sig".into(), sig);
+                }
+            }
+            prev = record["hash"].as_str().unwrap().to_string();
+            out.push_str(&serde_json::to_string(&record).unwrap());
+            out.push('\n');
+        }
+        out
+    }
+
+    #[test]
+    fn a_signed_log_shows_a_rewrite_that_the_chain_alone_cannot() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let key = KeyPair::generate().unwrap();
+        let public = key.public();
+        let log = AuditLog::open(&path, false).unwrap().signed(key);
+        for i in 0..4u64 {
+            log.append(Entry::new("decision").with("i", i), "2026-11-27T00:00:00Z")
+                .unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let signed = |k| Verify {
+            head: None,
+            key: Some(k),
+        };
+        assert_eq!(verify_text_with(&text, signed(&public)).unwrap().records, 4);
+
+        // Rewritten from record 3 on: a consistent chain, so the chain alone is fooled...
+        let rewritten = rewrite_from(&text, 3);
+        assert_ne!(rewritten, text);
+        assert!(verify_text(&rewritten).is_ok());
+        // ...the signatures are not: records 3 and 4 are named.
+        let p = verify_text_with(&rewritten, signed(&public)).unwrap_err();
+        let named: Vec<(usize, Option<u64>)> = p.iter().map(|x| (x.line, x.seq)).collect();
+        assert_eq!(named, [(3, Some(3)), (4, Some(4))], "{p:?}");
+        assert!(p.iter().all(|x| x.message.starts_with("forged")), "{p:?}");
+
+        // Another key: nothing is its; a signature removed: unsigned.
+        let other = KeyPair::generate().unwrap().public();
+        assert_eq!(
+            verify_text_with(&text, signed(&other)).unwrap_err().len(),
+            4
+        );
+        let first = text.lines().next().unwrap();
+        let mut bare: Map<String, Json> = serde_json::from_str(first).unwrap();
+        bare.remove("sig");
+        let stripped = text.replacen(first, &serde_json::to_string(&bare).unwrap(), 1);
+        assert!(verify_text(&stripped).is_ok());
+        let p = verify_text_with(&stripped, signed(&public)).unwrap_err();
+        assert_eq!((p[0].line, p.len()), (1, 1), "{p:?}");
+        assert!(p[0].message.starts_with("unsigned"), "{p:?}");
     }
 
     #[test]

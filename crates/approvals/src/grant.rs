@@ -106,15 +106,7 @@ impl GrantKey {
     /// Reads the key file, or creates it (owner-only) when absent. Replicas that redeem
     /// each other's grants share this file.
     pub fn load_or_create(path: &Path) -> Result<GrantKey, Error> {
-        if !path.exists() {
-            match KeyPair::generate()?.write_new(path) {
-                Ok(()) => {}
-                // Another process created it first: read theirs.
-                Err(_) if path.exists() => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(GrantKey::new(KeyPair::read(path)?))
+        Ok(GrantKey::new(KeyPair::load_or_create(path)?))
     }
 
     /// The key id in every grant's footer.

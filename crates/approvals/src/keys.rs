@@ -76,6 +76,19 @@ impl KeyPair {
             .map_err(|e| Error::Key(format!("`{}`: {}", path.display(), strip_key(&e))))
     }
 
+    /// Reads the key file, or creates it (owner-only) when absent; when two processes
+    /// create it at once, both end up with the one that was written first.
+    pub fn load_or_create(path: &Path) -> Result<KeyPair, Error> {
+        if !path.exists() {
+            match KeyPair::generate()?.write_new(path) {
+                Ok(()) => {}
+                Err(_) if path.exists() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        KeyPair::read(path)
+    }
+
     /// Writes the private JWK to `path`, readable by its owner only; refuses to overwrite.
     pub fn write_new(&self, path: &Path) -> Result<(), Error> {
         use std::io::Write as _;

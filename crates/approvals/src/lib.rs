@@ -49,6 +49,7 @@ pub use audit::AuditLog;
 pub use challenge::{
     answer_message, Approved, Challenge, Clause, Method, Requester, Requirements, State,
 };
+pub use ed25519_dalek::VerifyingKey;
 pub use encode::{b64, binding_code, unb64};
 pub use error::{Error, Refusal, RefusalCode};
 pub use evidence::{webauthn_challenge, webauthn_deny_challenge, Answer, Evidence};
@@ -58,5 +59,8 @@ pub use quorum::{tally, Tally};
 pub use redb_store::RedbStore;
 pub use redis_store::RedisStore;
 pub use registry::{Approver, Kind, Registry, RegistryFile, FILE_NAME as REGISTRY_FILE};
-pub use service::{Answered, Approvals, ChallengeView, Config, Decided, Redeemed, Redemption};
+pub use service::{
+    Answered, Approvals, ChallengeView, Config, Decided, Redeemed, Redemption, AUDIT_KEY_FILE,
+    AUDIT_LOG_FILE, GRANT_KEY_FILE,
+};
 pub use store::{admit, OpenLimits, Opened, StateStore, Update, Updated};

@@ -488,7 +488,15 @@ fn every_step_is_audited_in_a_verifiable_chain_without_secrets() {
         "the grant token is a credential: never logged"
     );
     assert!(!text.contains(TOTP_SECRET));
-    let v = writ_approvals::audit::verify(&w.state_dir().join("audit.jsonl"))
+    // Signed by the state's audit key, every record.
+    let key = writ_approvals::KeyPair::read(&w.state_dir().join(writ_approvals::AUDIT_KEY_FILE))
+        .unwrap()
+        .public();
+    let checks = writ_approvals::audit::Verify {
+        head: None,
+        key: Some(&key),
+    };
+    let v = writ_approvals::audit::verify_with(&w.state_dir().join("audit.jsonl"), checks)
         .unwrap()
         .unwrap();
     assert_eq!(v.records, 6);

@@ -368,12 +368,57 @@ enum AuditCommand {
         /// still be in the chain, which catches records cut from the end.
         #[arg(long)]
         head: Option<String>,
+        /// The audit key's public half (a JWK file, as `writ audit key` prints it): every
+        /// record must carry its signature, which catches a log rewritten without the key.
+        #[arg(long, value_name = "PUBLIC_JWK")]
+        key: Option<PathBuf>,
+    },
+    /// Print the public half of a state directory's audit key (`audit.key`) as a JWK: keep
+    /// it away from the host, and verify with `writ audit verify FILE --key`.
+    Key {
+        /// The state directory.
+        #[arg(long)]
+        state: PathBuf,
     },
 }
 
-/// `writ audit verify FILE`: exit 0 and the head hash when intact, 1 with each problem.
+/// Reads the public key `writ audit verify --key` checks signatures with.
+fn audit_public_key(path: &Path) -> anyhow::Result<writ::approvals::VerifyingKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    let jwk: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not a JWK (JSON)", path.display()))?;
+    writ::approvals::public_from_jwk(&jwk).map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))
+}
+
+/// `writ audit verify FILE`: exit 0 and the head hash when intact, 1 with each problem;
+/// `writ audit key --state DIR`: the audit key's public JWK.
 pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
-    let AuditCommand::Verify { file, head } = &args.command;
+    let (file, head, key) = match &args.command {
+        AuditCommand::Verify { file, head, key } => (file, head, key),
+        AuditCommand::Key { state } => {
+            let path = state.join(writ::approvals::AUDIT_KEY_FILE);
+            if !path.exists() {
+                eprintln!(
+                    "error: `{}` has no audit key: it is created with the state, by the first `writ decide --state`",
+                    state.display()
+                );
+                return Ok(ExitCode::from(1));
+            }
+            print(&KeyPair::read(&path)?.public_jwk())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let public = match key {
+        Some(path) => match audit_public_key(path) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => None,
+    };
     if let Some(h) = head {
         let hex = h.strip_prefix("sha256:").unwrap_or("");
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -381,16 +426,21 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     }
-    let verified = match head {
-        Some(h) => writ::approvals::audit::verify_with_head(file, h)?,
-        None => writ::approvals::audit::verify(file)?,
+    let checks = writ::approvals::audit::Verify {
+        head: head.as_deref(),
+        key: public.as_ref(),
     };
-    match verified {
+    match writ::approvals::audit::verify_with(file, checks)? {
         Ok(v) => {
             println!(
-                "{}: {} records, chain intact, head {}",
+                "{}: {} records, chain intact{}, head {}",
                 file.display(),
                 v.records,
+                if public.is_some() {
+                    ", every record signed by the audit key"
+                } else {
+                    ""
+                },
                 v.head
             );
             Ok(ExitCode::SUCCESS)

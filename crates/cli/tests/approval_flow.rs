@@ -249,6 +249,43 @@ fn the_readme_walkthrough_runs_and_replay_is_refused() {
         .to_string();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains(&grant));
+    // Every record is signed by the state's audit key; its public half verifies them, a
+    // record without its signature is named.
+    let public = writ(&["audit", "key", "--state", s(&state)]);
+    assert_eq!(public.status.code(), Some(0));
+    let public_file = dir.join("audit.pub.jwk");
+    std::fs::write(&public_file, &public.stdout).unwrap();
+    let signed = writ(&["audit", "verify", s(&log), "--key", s(&public_file)]);
+    assert_eq!(
+        signed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&signed.stdout)
+    );
+    assert!(String::from_utf8_lossy(&signed.stdout).contains("every record signed"));
+    let private = writ(&[
+        "audit",
+        "verify",
+        s(&log),
+        "--key",
+        s(&state.join("audit.key")),
+    ]);
+    assert_eq!(private.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&private.stderr).contains("public key only"));
+    let mut first: Json = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    first.as_object_mut().unwrap().remove("sig").unwrap();
+    let unsigned = text.replacen(
+        text.lines().next().unwrap(),
+        &serde_json::to_string(&first).unwrap(),
+        1,
+    );
+    std::fs::write(&log, &unsigned).unwrap();
+    assert_eq!(writ(&["audit", "verify", s(&log)]).status.code(), Some(0));
+    let named = writ(&["audit", "verify", s(&log), "--key", s(&public_file)]);
+    assert_eq!(named.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&named.stdout).contains("line 1 (seq 1): unsigned"));
+    let none = writ(&["audit", "key", "--state", s(&dir.join("nowhere"))]);
+    assert_eq!(none.status.code(), Some(1));
     // Cut the last record: the chain alone still verifies, the kept head does not.
     let cut: String = text
         .lines()

@@ -21,7 +21,7 @@ use crate::challenge::{summary, Approved, Challenge, Clause, Requester, Requirem
 use crate::encode::{binding_code, new_id};
 use crate::error::{Error, Refusal, RefusalCode};
 use crate::grant::{GrantApprover, GrantKey};
-use crate::keys::{thumbprint, WorkloadKey};
+use crate::keys::{thumbprint, KeyPair, WorkloadKey};
 use crate::quorum::tally;
 use crate::redb_store::RedbStore;
 use crate::registry::{Registry, RegistryFile};
@@ -32,6 +32,13 @@ mod redeem;
 
 /// How long a used WebAuthn assertion is remembered (it can only ever match challenges
 /// over the same digest): 30 days.
+/// The grant key's file in a state directory.
+pub const GRANT_KEY_FILE: &str = "grant.key";
+/// The audit log's file in a state directory.
+pub const AUDIT_LOG_FILE: &str = "audit.jsonl";
+/// The file of the key that signs the audit log's records, in a state directory.
+pub const AUDIT_KEY_FILE: &str = "audit.key";
+
 const ASSERTION_MEMORY_S: i64 = 30 * 24 * 3600;
 
 /// How the flow is tuned.
@@ -194,8 +201,8 @@ impl Approvals {
         })
     }
 
-    /// The embedded default: state (`state.redb`), grant key (`grant.key`) and audit log
-    /// (`audit.jsonl`) in `state_dir`.
+    /// The embedded default: state (`state.redb`), grant key (`grant.key`), audit log
+    /// (`audit.jsonl`) and audit key (`audit.key`) in `state_dir`.
     pub fn with_state_dir(
         policies: Arc<PolicyStore>,
         state_dir: &Path,
@@ -206,7 +213,9 @@ impl Approvals {
     }
 
     /// Challenges and consumed grants in `store` (Redis, for replicas); the grant key
-    /// (`grant.key`, shared by replicas) and the audit log (`audit.jsonl`) in `state_dir`.
+    /// (`grant.key`, shared by replicas), the audit log (`audit.jsonl`) and the key that
+    /// signs its records (`audit.key`, one per log) in `state_dir`. Both keys are created,
+    /// owner-only, when absent.
     pub fn with_store(
         policies: Arc<PolicyStore>,
         state_dir: &Path,
@@ -215,8 +224,9 @@ impl Approvals {
     ) -> Result<Approvals, Error> {
         std::fs::create_dir_all(state_dir)
             .map_err(|e| Error::Store(format!("cannot create `{}`: {e}", state_dir.display())))?;
-        let key = GrantKey::load_or_create(&state_dir.join("grant.key"))?;
-        let audit = AuditLog::open(&state_dir.join("audit.jsonl"), false)?;
+        let key = GrantKey::load_or_create(&state_dir.join(GRANT_KEY_FILE))?;
+        let audit = AuditLog::open(&state_dir.join(AUDIT_LOG_FILE), false)?
+            .signed(KeyPair::load_or_create(&state_dir.join(AUDIT_KEY_FILE))?);
         Approvals::new(policies, store, key, Some(audit), config)
     }
 
