@@ -167,28 +167,35 @@ fn bench(c: &mut Criterion) {
     drop(on_redis);
     drop(redis);
     let dir = tempfile::tempdir().unwrap();
-    // As the service writes it: every record signed by the audit key.
-    let log = AuditLog::open(&dir.path().join("audit.jsonl"), false)
+    // As the service writes it (every record signed by the audit key), and unsigned (the
+    // chain alone) to show what the signature costs.
+    let signed = AuditLog::open(&dir.path().join("signed.jsonl"), false)
         .unwrap()
         .signed(writ_approvals::KeyPair::generate().unwrap());
-    g.bench_function("audit_append", |b| {
-        b.iter(|| {
-            log.append(
-                Entry::new("decision")
-                    .with("decision_id", "d_KD5gYXvxVq83TkbZt5rbvg")
-                    .with("policy_version", "a20f1708cae83a348d3e4059")
-                    .with("decision", "allow")
-                    .with("principal", "alice@example.com")
-                    .with("action", "db.orders.write")
-                    .with("resource", "pg-prod-eu1/orders")
-                    .with("digest", serde_json::Value::Null)
-                    .with("rules", json!(["engineers read prod at low risk"]))
-                    .with("risk", 10),
-                "2026-11-27T10:15:00Z",
-            )
-            .unwrap()
-        })
-    });
+    let unsigned = AuditLog::open(&dir.path().join("unsigned.jsonl"), false).unwrap();
+    for (name, log) in [
+        ("audit_append", &signed),
+        ("audit_append_unsigned", &unsigned),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                log.append(
+                    Entry::new("decision")
+                        .with("decision_id", "d_KD5gYXvxVq83TkbZt5rbvg")
+                        .with("policy_version", "a20f1708cae83a348d3e4059")
+                        .with("decision", "allow")
+                        .with("principal", "alice@example.com")
+                        .with("action", "db.orders.write")
+                        .with("resource", "pg-prod-eu1/orders")
+                        .with("digest", serde_json::Value::Null)
+                        .with("rules", json!(["engineers read prod at low risk"]))
+                        .with("risk", 10),
+                    "2026-11-27T10:15:00Z",
+                )
+                .unwrap()
+            })
+        });
+    }
     g.finish();
 }
 
