@@ -193,3 +193,77 @@ fn edits_to_the_policy_files_are_followed() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+/// A person at a terminal whose answers go to a file (`writ repl > session.log`): the line
+/// editor works on the terminal, the answers land in the file without colours. The
+/// terminal is a pseudo-terminal from `script` (util-linux; Debian's essential `bsdutils`).
+#[test]
+fn at_a_terminal_with_the_answers_redirected_to_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("session.log");
+    let command = format!(
+        "'{}' repl '{}' --history '{}' > '{}'",
+        env!("CARGO_BIN_EXE_writ"),
+        fixtures().join("policy").display(),
+        dir.path().join("history").display(),
+        out.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("`script` (util-linux, package bsdutils) is needed: {e}"));
+    let mut keys = child.stdin.take().unwrap();
+    // One line at a time, each after the answer before it (as a person types: the line
+    // editor does not keep what is typed ahead of its prompt).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let answered = |n: usize| {
+        std::fs::read_to_string(&out)
+            .map(|log| log.lines().count() >= n)
+            .unwrap_or(false)
+    };
+    for (line, lines_after) in [("risk\n", 2), ("quit\n", 2)] {
+        while !answered(1) {
+            assert!(std::time::Instant::now() < deadline, "no banner");
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut err = String::new();
+                std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+                panic!("the session ended before its banner ({status}): {err}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        keys.write_all(line.as_bytes()).unwrap();
+        keys.flush().unwrap();
+        while !answered(lines_after) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no answer to {line:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    // Keep the terminal's input open until the session ends.
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the session did not end"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(keys);
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{status}: {err}");
+    let log = std::fs::read_to_string(&out).unwrap();
+    assert!(log.starts_with("writ repl: "), "{log}");
+    assert_eq!(log.lines().nth(1), Some("75"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no colour codes in a file: {log:?}"
+    );
+}

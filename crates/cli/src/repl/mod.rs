@@ -122,9 +122,13 @@ fn history_path(args: &Args) -> Option<PathBuf> {
 /// A line editor with completion and history; reload notices printed above the prompt.
 fn interactive(args: &Args, store: Arc<PolicyStore>, request: Json) -> anyhow::Result<ExitCode> {
     let paint = Paint::new(std::io::stdout().is_terminal());
+    // Editing happens on the terminal (`/dev/tty`) even when the answers go to a file or a
+    // pipe (`writ repl | tee session.log`): they are printed to standard output, without
+    // colours when that is not a terminal.
     let config = rustyline::Config::builder()
         .auto_add_history(true)
         .completion_type(rustyline::CompletionType::List)
+        .behavior(rustyline::Behavior::PreferTerm)
         .build();
     let mut editor: rustyline::Editor<complete::WritHelper, rustyline::history::DefaultHistory> =
         rustyline::Editor::with_config(config)?;
@@ -134,10 +138,17 @@ fn interactive(args: &Args, store: Arc<PolicyStore>, request: Json) -> anyhow::R
         // A first session has no history yet.
         let _ = editor.load_history(h);
     }
-    let mut printer = editor.create_external_printer()?;
+    // Reload notices go above the prompt; a terminal that cannot do that (a dumb one) gets
+    // them on standard error.
+    let mut printer = editor.create_external_printer().ok();
     let _watch = writ::watch(store.clone(), WatchConfig::default(), move |event| {
         if let Some(n) = render::notice(&event) {
-            let _ = printer.print(format!("{n}\n"));
+            match printer.as_mut() {
+                Some(p) => {
+                    let _ = p.print(format!("{n}\n"));
+                }
+                None => eprintln!("{n}"),
+            }
         }
     })?;
     let engine = store.engine();
