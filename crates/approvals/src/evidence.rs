@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::challenge::{Challenge, Method};
 use crate::error::{Refusal, RefusalCode};
 use crate::keys::verify_b64;
-use crate::registry::{Kind, Registry};
+use crate::registry::{Approver, Kind, Registry};
 
 /// The proof an approver sends. Tagged by `method`, so further kinds slot in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +73,63 @@ pub fn check(
     answer: &Answer,
     pre: Option<&Result<(), Refusal>>,
 ) -> Result<Method, Refusal> {
+    let (approver, method) = eligible(challenge, registry, answer)?;
+    let id = answer.approver.as_str();
+    match &answer.evidence {
+        Evidence::Signature { signature } => {
+            if approver.ed25519.is_empty() {
+                return refuse(
+                    RefusalCode::NoCredential,
+                    format!("`{id}` has no registered signing key"),
+                );
+            }
+            let message = challenge.message(answer.approve);
+            if !approver
+                .ed25519
+                .iter()
+                .any(|k| verify_b64(k, &message, signature))
+            {
+                return refuse(
+                    RefusalCode::BadSignature,
+                    format!("the signature does not verify with `{id}`'s registered keys over this challenge"),
+                );
+            }
+        }
+        // Verified before the challenge is updated (the code is consumed in the store).
+        Evidence::Otp { .. } | Evidence::Webauthn { .. } => match pre {
+            Some(Ok(())) => {}
+            Some(Err(r)) => return Err(r.clone()),
+            None => {
+                return refuse(
+                    RefusalCode::BadWebauthn,
+                    "the evidence was not verified".into(),
+                )
+            }
+        },
+    }
+    // Checked once the proof holds: a wrong code with a valid proof is the approver's own
+    // mistake (and counts as a failure); without a proof it is nobody's.
+    if let Some(code) = &answer.code {
+        if code.trim() != challenge.code {
+            return refuse(
+                RefusalCode::CodeMismatch,
+                "the binding code does not match this challenge's: do not approve a request you did not see".into(),
+            );
+        }
+    }
+    Ok(method)
+}
+
+/// Whether this approver may answer this challenge with this kind of evidence at all: in
+/// the registry, a person, neither principal nor `on_behalf_of`, not counted yet, in a
+/// required group, with a method strong enough. Checked before any evidence is verified,
+/// so an answer refused for who gives it consumes nothing (a one-time code stays good).
+pub fn eligible<'r>(
+    challenge: &Challenge,
+    registry: &'r Registry,
+    answer: &Answer,
+) -> Result<(&'r Approver, Method), Refusal> {
+    let refuse = |code, message| Err(Refusal::new(code, message));
     let id = answer.approver.as_str();
     let Some(approver) = registry.get(id) else {
         return refuse(
@@ -140,49 +197,7 @@ pub fn check(
             ),
         );
     }
-    match &answer.evidence {
-        Evidence::Signature { signature } => {
-            if approver.ed25519.is_empty() {
-                return refuse(
-                    RefusalCode::NoCredential,
-                    format!("`{id}` has no registered signing key"),
-                );
-            }
-            let message = challenge.message(answer.approve);
-            if !approver
-                .ed25519
-                .iter()
-                .any(|k| verify_b64(k, &message, signature))
-            {
-                return refuse(
-                    RefusalCode::BadSignature,
-                    format!("the signature does not verify with `{id}`'s registered keys over this challenge"),
-                );
-            }
-        }
-        // Verified before the challenge is updated (the code is consumed in the store).
-        Evidence::Otp { .. } | Evidence::Webauthn { .. } => match pre {
-            Some(Ok(())) => {}
-            Some(Err(r)) => return Err(r.clone()),
-            None => {
-                return refuse(
-                    RefusalCode::BadWebauthn,
-                    "the evidence was not verified".into(),
-                )
-            }
-        },
-    }
-    // Checked once the proof holds: a wrong code with a valid proof is the approver's own
-    // mistake (and counts as a failure); without a proof it is nobody's.
-    if let Some(code) = &answer.code {
-        if code.trim() != challenge.code {
-            return refuse(
-                RefusalCode::CodeMismatch,
-                "the binding code does not match this challenge's: do not approve a request you did not see".into(),
-            );
-        }
-    }
-    Ok(method)
+    Ok((approver, method))
 }
 
 fn kind_name(kind: Kind) -> &'static str {

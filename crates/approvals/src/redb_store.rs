@@ -36,18 +36,36 @@ fn store_err(e: impl std::fmt::Display) -> Error {
     Error::Store(e.to_string())
 }
 
+/// How long opening waits for another process that holds the state file.
+pub const OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl RedbStore {
     /// Opens (or creates) `state.redb` in `dir`, creating the directory when needed.
     pub fn open(dir: &Path) -> Result<RedbStore, Error> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Store(format!("cannot create `{}`: {e}", dir.display())))?;
         let path = dir.join("state.redb");
-        let db = Database::create(&path).map_err(|e| {
-            Error::Store(format!(
-                "cannot open `{}`: {e} (is another writ process using this state directory?)",
-                path.display()
-            ))
-        })?;
+        // One process at a time holds the file: short-lived ones (each `writ` command) wait
+        // their turn, up to `OPEN_WAIT`, rather than fail.
+        let deadline = std::time::Instant::now() + OPEN_WAIT;
+        let mut pause = std::time::Duration::from_millis(2);
+        let db = loop {
+            match Database::create(&path) {
+                Ok(db) => break db,
+                Err(redb::DatabaseError::DatabaseAlreadyOpen)
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(50));
+                }
+                Err(e) => {
+                    return Err(Error::Store(format!(
+                    "cannot open `{}`: {e} (is another writ process holding this state directory?)",
+                    path.display()
+                )))
+                }
+            }
+        };
         let txn = db.begin_write().map_err(store_err)?;
         {
             txn.open_table(CHALLENGES).map_err(store_err)?;

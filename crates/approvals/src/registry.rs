@@ -401,43 +401,46 @@ impl RegistryFile {
     /// Registers a WebAuthn credential for `approver` from a registration response
     /// (`none` attestation) over `challenge`, verified against the registry's relying
     /// party, and appends it to the file as a `[[webauthn]]` entry (written to a temporary
-    /// file and renamed, so a watcher never sees half of it). Returns the entry's text.
+    /// file and renamed, so a watcher never sees half of it). Returns the entry's text, or
+    /// (inner `Err`) why the registration is refused: an unknown approver, not a person, no
+    /// relying party configured, an attestation that does not verify, a credential already
+    /// registered. The outer `Err` is the file: unreadable, invalid, or not writable.
     pub fn register_webauthn(
         &self,
         approver: &str,
         challenge: &[u8],
         attestation: &writ_webauthn::Attestation,
-    ) -> Result<String, Error> {
+    ) -> Result<Result<String, String>, Error> {
         let text = std::fs::read_to_string(&self.path)
             .map_err(|e| Error::Registry(format!("cannot read `{}`: {e}", self.path.display())))?;
         let registry =
             Registry::parse(&self.path.display().to_string(), &text).map_err(Error::Registry)?;
         let Some(a) = registry.get(approver) else {
-            return Err(Error::Registry(format!(
+            return Ok(Err(format!(
                 "`{approver}` is not in `{}`: add the approver first",
                 self.path.display()
             )));
         };
         if a.kind != Kind::Human {
-            return Err(Error::Registry(format!(
+            return Ok(Err(format!(
                 "`{approver}` is not a person: only people approve"
             )));
         }
         let Some(rp) = registry.relying_party() else {
-            return Err(Error::Registry(format!(
+            return Ok(Err(format!(
                 "`{}` has no `[relying_party]` (rp_id, origins): configure it first",
                 self.path.display()
             )));
         };
-        let credential = writ_webauthn::register(rp, challenge, attestation)
-            .map_err(|e| Error::Registry(format!("the registration is refused: {e}")))?;
+        let credential = match writ_webauthn::register(rp, challenge, attestation) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(format!("the registration is refused: {e}"))),
+        };
         if registry
             .iter()
             .any(|x| x.webauthn.iter().any(|c| c.id == credential.id))
         {
-            return Err(Error::Registry(
-                "this credential is registered already".to_string(),
-            ));
+            return Ok(Err("this credential is registered already".to_string()));
         }
         let entry = format!(
             "\n[[webauthn]]\napprover = {}\nid = \"{}\"\npublic_key = \"{}\"\nsign_count = {}\n",
@@ -457,7 +460,7 @@ impl RegistryFile {
         std::fs::write(&tmp, &updated)
             .and_then(|()| std::fs::rename(&tmp, &self.path))
             .map_err(|e| Error::Registry(format!("cannot write `{}`: {e}", self.path.display())))?;
-        Ok(entry.trim_start().to_string())
+        Ok(Ok(entry.trim_start().to_string()))
     }
 
     /// Why the file on disk is not the registry in use, if it is not.

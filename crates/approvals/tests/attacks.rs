@@ -72,6 +72,13 @@ fn relay_to_another_principal_is_refused() {
         w.redeem(&other, &grant, Some(&w.proof(&grant))).1,
         Some(RefusalCode::WrongPrincipal)
     );
+    // The same principal now claiming to act for someone: not what was approved.
+    let mut acting = req.clone();
+    acting["principal"]["on_behalf_of"] = json!("mallory");
+    assert_eq!(
+        w.redeem(&acting, &grant, Some(&w.proof(&grant))).1,
+        Some(RefusalCode::WrongPrincipal)
+    );
 }
 
 #[test]
@@ -517,6 +524,21 @@ fn a_one_time_code_is_accepted_once() {
     let r = replayed.refusal.unwrap();
     assert_eq!(r.code, RefusalCode::BadOtp);
     assert!(r.message.contains("used already"), "{}", r.message);
+}
+
+#[test]
+fn an_answer_refused_for_who_gives_it_does_not_use_up_the_code() {
+    let w = World::new();
+    // The transfer needs a phishing-resistant method: a code is refused before it is
+    // looked at, so it stays good for the refund that takes codes.
+    let (strict, _) = w.open(&w.transfer());
+    let refund = json!({"principal": {"id": "ann", "kind": "human"}, "action": "payments.refund",
+                        "resource": {"id": "acct-1"}, "session": {"id": "s-1"}, "request": {"params": {}}});
+    let (lenient, _) = w.open(&refund);
+    let code = totp_now(&w);
+    let weak = otp_answer(&w, &strict, code.clone());
+    assert_eq!(weak.refusal.unwrap().code, RefusalCode::MethodTooWeak);
+    assert_eq!(otp_answer(&w, &lenient, code).status, "accepted");
 }
 
 #[test]

@@ -26,6 +26,7 @@ fn enrolled(w: &World, mut key: SoftAuthenticator) -> SoftAuthenticator {
     let registry = RegistryFile::in_dir(&w.policy_dir()).unwrap();
     let entry = registry
         .register_webauthn("wendy", &challenge, &attestation)
+        .unwrap()
         .unwrap();
     assert!(
         entry.starts_with("[[webauthn]]\napprover = \"wendy\""),
@@ -33,9 +34,11 @@ fn enrolled(w: &World, mut key: SoftAuthenticator) -> SoftAuthenticator {
     );
     // Registering the same credential twice is refused.
     let again = key.register(RP, ORIGIN, &challenge);
-    assert!(registry
+    let refused = registry
         .register_webauthn("wendy", &challenge, &again)
-        .is_err());
+        .unwrap()
+        .unwrap_err();
+    assert!(refused.contains("registered already"), "{refused}");
     key
 }
 

@@ -65,7 +65,12 @@ fn with_state(
     state: &std::path::Path,
     path: &std::path::Path,
 ) -> anyhow::Result<ExitCode> {
-    let approvals = match crate::flow::service_at(&args.dir, state, args.redis.as_deref())? {
+    let approvals = match crate::flow::service_at_or_refuse(
+        &args.dir,
+        state,
+        args.redis.as_deref(),
+        crate::flow::Shape::Decide,
+    )? {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };
@@ -79,7 +84,7 @@ fn with_state(
             eprintln!("error: {e}");
             Ok(ExitCode::from(1))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => crate::flow::store_refusal(e, crate::flow::Shape::Decide),
     }
 }
 

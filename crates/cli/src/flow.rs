@@ -4,7 +4,10 @@
 //! (the engine's grant signing key) and `audit.jsonl` (the hash-chained audit log).
 //!
 //! Exit codes: 0 done (`approve`: answer accepted; `redeem`: allowed); 1 invalid input;
-//! 2 usage; 3 refused (`approve`, `redeem`: the output says why).
+//! 2 usage; 3 refused (`approve`, `redeem`: the output says why). A state store that
+//! cannot be reached (Redis down, `state.redb` held by another process past the wait) is a
+//! refusal too — `store_unavailable`, exit 3, in the command's own JSON shape — never a
+//! silent success.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,13 +36,73 @@ pub struct StateArgs {
     pub redis: Option<String>,
 }
 
-/// Opens the approval service over a policy directory and its state; prints the set's
-/// diagnostics and returns exit 1 when it does not check.
-pub fn service(dir: &Path, state: &StateArgs) -> anyhow::Result<Result<Approvals, ExitCode>> {
-    service_at(dir, &state.state, state.redis.as_deref())
+/// The JSON shape a command answers in, for a refusal printed by the command line itself.
+#[derive(Clone, Copy)]
+pub enum Shape {
+    /// `decide --state`: `{"decision": "deny", "refusal": …}`, exit 0 as for any decision
+    /// (the service's own `store_unavailable` denials are answered the same way).
+    Decide,
+    /// `redeem`: `{"decision": "deny", "refusal": …}`, exit 3.
+    Redeem,
+    /// `approve`, `challenge`: `{"status": "refused", "refusal": …}`, exit 3.
+    Answer,
 }
 
-/// [`service`] from its parts.
+/// When `e` is the state store failing, prints the `store_unavailable` refusal in `shape`
+/// (fail closed); any other error is returned as it is.
+pub fn store_refusal(e: writ::approvals::Error, shape: Shape) -> anyhow::Result<ExitCode> {
+    let writ::approvals::Error::Store(message) = &e else {
+        return Err(e.into());
+    };
+    let refusal = serde_json::json!({
+        "code": "store_unavailable",
+        "message": format!("the state store cannot be used: {message}"),
+    });
+    let (out, code) = match shape {
+        Shape::Decide => (
+            serde_json::json!({"decision": "deny", "refusal": refusal}),
+            ExitCode::SUCCESS,
+        ),
+        Shape::Redeem => (
+            serde_json::json!({"decision": "deny", "refusal": refusal}),
+            ExitCode::from(REFUSED),
+        ),
+        Shape::Answer => (
+            serde_json::json!({"status": "refused", "refusal": refusal}),
+            ExitCode::from(REFUSED),
+        ),
+    };
+    print(&out)?;
+    Ok(code)
+}
+
+/// [`service_at`], with a store that cannot be opened answered as a refusal in `shape`.
+pub fn service_or_refuse(
+    dir: &Path,
+    state: &StateArgs,
+    shape: Shape,
+) -> anyhow::Result<Result<Approvals, ExitCode>> {
+    service_at_or_refuse(dir, &state.state, state.redis.as_deref(), shape)
+}
+
+/// [`service_or_refuse`] from its parts.
+pub fn service_at_or_refuse(
+    dir: &Path,
+    state: &Path,
+    redis: Option<&str>,
+    shape: Shape,
+) -> anyhow::Result<Result<Approvals, ExitCode>> {
+    match service_at(dir, state, redis) {
+        Err(e) => match e.downcast::<writ::approvals::Error>() {
+            Ok(e) => store_refusal(e, shape).map(Err),
+            Err(e) => Err(e),
+        },
+        ok => ok,
+    }
+}
+
+/// Opens the approval service over a policy directory and its state; prints the set's
+/// diagnostics and returns exit 1 when it does not check.
 pub fn service_at(
     dir: &Path,
     state: &Path,
@@ -55,11 +118,12 @@ pub fn service_at(
     let approvals = match redis {
         None => Approvals::with_state_dir(policies, state, Config::default())?,
         Some(url) => {
-            let store = Arc::new(writ::approvals::RedisStore::lazy(
-                url,
-                "writ:",
-                std::time::Duration::from_secs(2),
-            )?);
+            // A URL that does not parse is the caller's mistake (exit 1), not a store that
+            // cannot be reached: no longer an approvals error once it is text.
+            let store = Arc::new(
+                writ::approvals::RedisStore::lazy(url, "writ:", std::time::Duration::from_secs(2))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            );
             Approvals::with_store(policies, state, store, Config::default())?
         }
     };
@@ -148,11 +212,15 @@ pub struct ChallengeArgs {
 
 /// Shows a challenge: what is approved, its binding code, who approved, what is missing.
 pub fn challenge(args: &ChallengeArgs) -> anyhow::Result<ExitCode> {
-    let approvals = match service(&args.dir, &args.state)? {
+    let approvals = match service_or_refuse(&args.dir, &args.state, Shape::Answer)? {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };
-    match approvals.challenge(&args.id)? {
+    let found = match approvals.challenge(&args.id) {
+        Ok(found) => found,
+        Err(e) => return store_refusal(e, Shape::Answer),
+    };
+    match found {
         Some(view) => {
             print(&view)?;
             Ok(ExitCode::SUCCESS)
@@ -200,15 +268,19 @@ pub struct ApproveArgs {
 
 /// Answers a challenge; prints the outcome and, once the quorum is met, the grant.
 pub fn approve(args: &ApproveArgs) -> anyhow::Result<ExitCode> {
-    let approvals = match service(&args.dir, &args.state)? {
+    let approvals = match service_or_refuse(&args.dir, &args.state, Shape::Answer)? {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };
     let evidence = if let Some(path) = &args.key {
         let key = KeyPair::read(path)?;
-        let Some(c) = approvals.challenge(&args.id)? else {
+        let found = match approvals.challenge(&args.id) {
+            Ok(found) => found,
+            Err(e) => return store_refusal(e, Shape::Answer),
+        };
+        let Some(c) = found else {
             // The same refusal the service gives for an unknown id (and audits).
-            let answered = approvals.answer(&Answer {
+            let answered = match approvals.answer(&Answer {
                 challenge: args.id.clone(),
                 approver: args.approver.clone(),
                 approve: !args.deny,
@@ -216,7 +288,10 @@ pub fn approve(args: &ApproveArgs) -> anyhow::Result<ExitCode> {
                 evidence: Evidence::Signature {
                     signature: String::new(),
                 },
-            })?;
+            }) {
+                Ok(a) => a,
+                Err(e) => return store_refusal(e, Shape::Answer),
+            };
             print(&answered)?;
             return Ok(ExitCode::from(REFUSED));
         };
@@ -237,13 +312,16 @@ pub fn approve(args: &ApproveArgs) -> anyhow::Result<ExitCode> {
     } else {
         return Ok(ExitCode::from(2));
     };
-    let answered = approvals.answer(&Answer {
+    let answered = match approvals.answer(&Answer {
         challenge: args.id.clone(),
         approver: args.approver.clone(),
         approve: !args.deny,
         code: args.code.clone(),
         evidence,
-    })?;
+    }) {
+        Ok(a) => a,
+        Err(e) => return store_refusal(e, Shape::Answer),
+    };
     print(&answered)?;
     Ok(if answered.refusal.is_some() {
         ExitCode::from(REFUSED)
@@ -284,7 +362,7 @@ fn grant_text(arg: &str) -> anyhow::Result<String> {
 
 /// Redeems a grant at execution: `allow` once, or `deny` with the reason (exit 3).
 pub fn redeem(args: &RedeemArgs) -> anyhow::Result<ExitCode> {
-    let approvals = match service(&args.dir, &args.state)? {
+    let approvals = match service_or_refuse(&args.dir, &args.state, Shape::Redeem)? {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };
@@ -301,7 +379,7 @@ pub fn redeem(args: &RedeemArgs) -> anyhow::Result<ExitCode> {
             eprintln!("error: {e}");
             return Ok(ExitCode::from(1));
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return store_refusal(e, Shape::Redeem),
     };
     print(&redeemed)?;
     Ok(if redeemed.refusal.is_some() {
@@ -514,13 +592,18 @@ pub fn webauthn(args: &WebauthnArgs) -> anyhow::Result<ExitCode> {
             })?;
             let registry = writ::approvals::RegistryFile::in_dir(dir)?;
             match registry.register_webauthn(approver, &challenge, &attestation) {
-                Ok(entry) => {
+                Ok(Ok(entry)) => {
                     print!("{entry}");
                     Ok(ExitCode::SUCCESS)
                 }
+                Ok(Err(refused)) => {
+                    eprintln!("error: {refused}");
+                    Ok(ExitCode::from(REFUSED))
+                }
+                // The registry file itself: unreadable, invalid, not writable.
                 Err(e) => {
                     eprintln!("error: {e}");
-                    Ok(ExitCode::from(REFUSED))
+                    Ok(ExitCode::from(1))
                 }
             }
         }

@@ -645,6 +645,55 @@ fn two_replicas_share_one_redis_through_the_cli() {
     ]);
     assert_eq!(refused.status.code(), Some(3));
     assert_eq!(json(&refused)["refusal"]["code"], "store_unavailable");
+    // Showing or answering a challenge: the same refusal, in their shape.
+    for args in [
+        vec![
+            "challenge",
+            s(&policies),
+            &id,
+            "--state",
+            s(&b),
+            "--redis",
+            &url,
+        ],
+        vec![
+            "approve",
+            s(&policies),
+            &id,
+            "--state",
+            s(&b),
+            "--redis",
+            &url,
+            "--as",
+            "dana@example.com",
+            "--key",
+            s(&dir.join("dana.key")),
+        ],
+        vec![
+            "approve",
+            s(&policies),
+            &id,
+            "--state",
+            s(&b),
+            "--redis",
+            &url,
+            "--as",
+            "dana@example.com",
+            "--signature",
+            "AAAA",
+        ],
+    ] {
+        let out = writ(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = json(&out);
+        assert_eq!(out["status"], "refused");
+        assert_eq!(out["refusal"]["code"], "store_unavailable");
+    }
     let bad_url = writ(&[
         "decide",
         s(&policies),
@@ -660,4 +709,105 @@ fn two_replicas_share_one_redis_through_the_cli() {
         err.contains("redis://host:port/db") && !err.contains("InvalidClientConfig"),
         "{err}"
     );
+}
+
+/// Several `writ` processes on one state directory at once (scripts, parallel jobs): each
+/// waits its turn for `state.redb`, and the grant is redeemed exactly once — every other
+/// process is refused as a replay, none fails for the lock.
+#[test]
+fn concurrent_processes_on_one_state_directory_take_turns() {
+    let b = Bundle::new();
+    b.enrol_dana();
+    let (policies, state, request) = (b.policies.clone(), b.state.clone(), b.request.clone());
+    let decided = json(&writ(&[
+        "decide",
+        s(&policies),
+        s(&request),
+        "--state",
+        s(&state),
+    ]));
+    let id = decided["challenge"]["id"].as_str().unwrap().to_string();
+    let approved = json(&writ(&[
+        "approve",
+        s(&policies),
+        &id,
+        "--state",
+        s(&state),
+        "--as",
+        "dana@example.com",
+        "--key",
+        s(&b.dir.join("dana.key")),
+    ]));
+    let grant = approved["challenge"]["grant"].as_str().unwrap().to_string();
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_writ"))
+                .args([
+                    "redeem",
+                    s(&policies),
+                    s(&request),
+                    "--state",
+                    s(&state),
+                    "--grant",
+                    &grant,
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let codes: Vec<Option<i32>> = outs.iter().map(|o| o.status.code()).collect();
+    assert_eq!(
+        codes.iter().filter(|c| **c == Some(0)).count(),
+        1,
+        "{codes:?}: {}",
+        outs.iter()
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            .collect::<String>()
+    );
+    for o in outs.iter().filter(|o| o.status.code() != Some(0)) {
+        assert_eq!(
+            o.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(json(o)["refusal"]["code"], "replayed");
+    }
+}
+
+/// Registering against a registry that cannot be read is a bad path (exit 1), not a
+/// refused registration (exit 3).
+#[test]
+fn a_registration_against_a_missing_registry_is_invalid_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let attestation = tmp.path().join("attestation.json");
+    std::fs::write(
+        &attestation,
+        r#"{"attestation_object": "oA", "client_data_json": "e30"}"#,
+    )
+    .unwrap();
+    let out = writ(&[
+        "webauthn",
+        "register",
+        s(&tmp.path().join("nowhere")),
+        "--as",
+        "dana@example.com",
+        "--challenge",
+        "AAAA",
+        "--attestation",
+        s(&attestation),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }

@@ -168,6 +168,12 @@ impl Approvals {
                 }
             }
         }
+        let mut view = self.view(&c, false, now)?;
+        // The grant goes to the answer that completed the quorum, never with a refusal (an
+        // answer refused on a granted challenge gets no token).
+        if !granted {
+            view.grant = None;
+        }
         Ok(Answered {
             status: if result.is_ok() {
                 "accepted"
@@ -175,14 +181,15 @@ impl Approvals {
                 "refused"
             },
             refusal: result.err(),
-            challenge: Some(self.view(&c, false, now)?),
+            challenge: Some(view),
         })
     }
 
     /// Verifies OTP and WebAuthn evidence before the challenge is updated: what they
     /// consume lives in the store and is consumed atomically there, so a code's time step,
     /// an assertion and a sign count each count once, on any replica. `None` for other
-    /// evidence, or when the challenge does not exist (the update refuses that).
+    /// evidence, and — consuming nothing — when the challenge does not exist, is no longer
+    /// open, or the approver may not answer it this way (the update refuses those).
     fn pre_verify(
         &self,
         answer: &Answer,
@@ -192,6 +199,12 @@ impl Approvals {
         let Some(challenge) = self.store.get(&answer.challenge)? else {
             return Ok(None);
         };
+        if challenge.state != State::Open
+            || !challenge.is_live(now)
+            || evidence::eligible(&challenge, registry, answer).is_err()
+        {
+            return Ok(None);
+        }
         match &answer.evidence {
             evidence::Evidence::Signature { .. } => Ok(None),
             evidence::Evidence::Otp { code } => self.pre_verify_otp(answer, registry, code, now),

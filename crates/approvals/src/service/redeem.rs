@@ -134,13 +134,23 @@ impl Approvals {
             v.as_deref()
                 .map_or("nobody".to_string(), |s| format!("`{s}`"))
         };
-        if claims.sub != requester.principal || claims.obo != requester.on_behalf_of {
+        if claims.sub != requester.principal {
             return no(
                 RefusalCode::WrongPrincipal,
                 format!(
                     "the grant was issued to {}, this request is from {}",
                     show(&claims.sub),
                     show(&requester.principal)
+                ),
+            );
+        }
+        if claims.obo != requester.on_behalf_of {
+            return no(
+                RefusalCode::WrongPrincipal,
+                format!(
+                    "the grant was issued for acting on behalf of {}, this request is on behalf of {}",
+                    show(&claims.obo),
+                    show(&requester.on_behalf_of)
                 ),
             );
         }
