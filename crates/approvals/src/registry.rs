@@ -121,21 +121,21 @@ struct FileShape {
     relying_party: Option<writ_webauthn::RelyingParty>,
     /// Credentials registered later (`writ webauthn register` appends these).
     #[serde(default)]
-    webauthn: Vec<toml::Table>,
+    webauthn: Vec<toml::Spanned<toml::Table>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EntryShape {
-    id: String,
+    id: toml::Spanned<String>,
     #[serde(default)]
     groups: Vec<String>,
     #[serde(default)]
     kind: Option<Kind>,
     #[serde(default)]
-    ed25519: Vec<String>,
+    ed25519: Vec<toml::Spanned<String>>,
     #[serde(default)]
-    totp: Option<Zeroizing<String>>,
+    totp: Option<toml::Spanned<Zeroizing<String>>>,
     #[serde(default)]
     webauthn: Vec<writ_webauthn::Credential>,
 }
@@ -143,15 +143,14 @@ struct EntryShape {
 impl Registry {
     /// Parses registry text; `name` is used in errors (`name:line:col: message`).
     pub fn parse(name: &str, text: &str) -> Result<Registry, String> {
-        let mut shape: FileShape = toml::from_str(text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| {
-                    let (line, col) = line_col(text, s.start);
-                    format!(":{line}:{col}")
-                })
-                .unwrap_or_default();
-            format!("{name}{at}: {}", e.message())
+        // `name:line:col` of a place in the text.
+        let at = |span: std::ops::Range<usize>| {
+            let (line, col) = line_col(text, span.start);
+            format!("{name}:{line}:{col}")
+        };
+        let mut shape: FileShape = toml::from_str(text).map_err(|e| match e.span() {
+            Some(span) => format!("{}: {}", at(span), e.message()),
+            None => format!("{name}: {}", e.message()),
         })?;
         let mut approvers = BTreeMap::new();
         let mut credential_ids = BTreeSet::new();
@@ -159,40 +158,54 @@ impl Registry {
         // Secrets compared by their SHA-256, so no extra copy of one is kept.
         let mut totp_owners: BTreeMap<Vec<u8>, String> = BTreeMap::new();
         let mut extra: BTreeMap<String, Vec<writ_webauthn::Credential>> = BTreeMap::new();
-        for mut table in std::mem::take(&mut shape.webauthn) {
+        let mut extra_at: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
+        for spanned in std::mem::take(&mut shape.webauthn) {
+            let span = spanned.span();
+            let mut table = spanned.into_inner();
             let Some(toml::Value::String(owner)) = table.remove("approver") else {
-                return Err(format!("{name}: a `[[webauthn]]` entry has no `approver`"));
+                return Err(format!(
+                    "{}: a `[[webauthn]]` entry has no `approver`",
+                    at(span)
+                ));
             };
-            let credential: writ_webauthn::Credential = toml::Value::Table(table)
-                .try_into()
-                .map_err(|e| format!("{name}: the `[[webauthn]]` entry of `{owner}`: {e}"))?;
+            let credential: writ_webauthn::Credential =
+                toml::Value::Table(table).try_into().map_err(|e| {
+                    format!(
+                        "{}: the `[[webauthn]]` entry of `{owner}`: {e}",
+                        at(span.clone())
+                    )
+                })?;
+            extra_at.entry(owner.clone()).or_insert(span);
             extra.entry(owner).or_default().push(credential);
         }
         for entry in &mut shape.approver {
-            if let Some(more) = extra.remove(entry.id.trim()) {
+            if let Some(more) = extra.remove(entry.id.get_ref().trim()) {
                 entry.webauthn.extend(more);
             }
         }
-        if let Some(owner) = extra.keys().next() {
+        if let Some((owner, span)) = extra_at.iter().find(|(o, _)| extra.contains_key(*o)) {
             return Err(format!(
-                "{name}: a `[[webauthn]]` entry names `{owner}`, who is not an approver"
+                "{}: a `[[webauthn]]` entry names `{owner}`, who is not an approver",
+                at(span.clone())
             ));
         }
         for entry in shape.approver {
-            let id = entry.id.trim().to_string();
+            let id_at = at(entry.id.span());
+            let id = entry.id.get_ref().trim().to_string();
             if id.is_empty() {
-                return Err(format!("{name}: an approver has an empty `id`"));
+                return Err(format!("{id_at}: an approver has an empty `id`"));
             }
             let mut ed25519 = Vec::new();
             for k in &entry.ed25519 {
-                let key =
-                    public_from_b64(k).map_err(|e| format!("{name}: approver `{id}`: {e}"))?;
+                let key_at = at(k.span());
+                let key = public_from_b64(k.get_ref())
+                    .map_err(|e| format!("{key_at}: approver `{id}`: {e}"))?;
                 // One key, one person: a key shared by two ids would let one signature
                 // count as two approvers.
                 if let Some(other) = signing_keys.insert(key.to_bytes(), id.clone()) {
                     if other != id {
                         return Err(format!(
-                            "{name}: approvers `{other}` and `{id}` share a signing key: approvers must be distinct people with their own keys"
+                            "{key_at}: approvers `{other}` and `{id}` share a signing key: approvers must be distinct people with their own keys"
                         ));
                     }
                 }
@@ -201,14 +214,15 @@ impl Registry {
             let totp = match entry.totp {
                 None => None,
                 Some(b32) => {
-                    let bytes = totp_rs::Secret::Encoded(b32.trim().to_uppercase())
+                    let totp_at = at(b32.span());
+                    let bytes = totp_rs::Secret::Encoded(b32.get_ref().trim().to_uppercase())
                         .to_bytes()
                         .map_err(|_| {
-                            format!("{name}: approver `{id}`: `totp` is not a base32 secret")
+                            format!("{totp_at}: approver `{id}`: `totp` is not a base32 secret")
                         })?;
                     if bytes.len() < 16 {
                         return Err(format!(
-                            "{name}: approver `{id}`: the `totp` secret is shorter than 128 bits"
+                            "{totp_at}: approver `{id}`: the `totp` secret is shorter than 128 bits"
                         ));
                     }
                     let fingerprint = {
@@ -217,7 +231,7 @@ impl Registry {
                     };
                     if let Some(other) = totp_owners.insert(fingerprint, id.clone()) {
                         return Err(format!(
-                            "{name}: approvers `{other}` and `{id}` share a TOTP secret: each approver enrols their own"
+                            "{totp_at}: approvers `{other}` and `{id}` share a TOTP secret: each approver enrols their own"
                         ));
                     }
                     Some(TotpSecret(Zeroizing::new(bytes)))
@@ -225,13 +239,13 @@ impl Registry {
             };
             if !entry.webauthn.is_empty() && shape.relying_party.is_none() {
                 return Err(format!(
-                    "{name}: approver `{id}` has WebAuthn credentials but there is no `[relying_party]` (rp_id, origins)"
+                    "{id_at}: approver `{id}` has WebAuthn credentials but there is no `[relying_party]` (rp_id, origins)"
                 ));
             }
             for c in &entry.webauthn {
                 if !credential_ids.insert(c.id.clone()) {
                     return Err(format!(
-                        "{name}: approver `{id}`: WebAuthn credential `{}` is registered twice",
+                        "{id_at}: approver `{id}`: WebAuthn credential `{}` is registered twice",
                         crate::encode::b64(&c.id)
                     ));
                 }
@@ -245,7 +259,7 @@ impl Registry {
                 webauthn: entry.webauthn,
             };
             if approvers.insert(id.clone(), approver).is_some() {
-                return Err(format!("{name}: approver `{id}` is listed twice"));
+                return Err(format!("{id_at}: approver `{id}` is listed twice"));
             }
         }
         Ok(Registry {
@@ -499,9 +513,32 @@ mod tests {
             "[[approver]]\nid = \"x\"\n[[approver]]\nid = \"x\"\n",
         )
         .unwrap_err();
-        assert!(e.contains("listed twice"), "{e}");
+        assert!(
+            e.starts_with("a.toml:4:6: approver `x` is listed twice"),
+            "{e}"
+        );
         let e =
             Registry::parse("a.toml", "[[approver]]\nid = \"x\"\ntotp = \"JBSW\"\n").unwrap_err();
+        assert!(e.starts_with("a.toml:3:8:"), "{e}");
         assert!(e.contains("shorter than 128 bits"), "{e}");
+        let key = crate::KeyPair::generate().unwrap().public_b64();
+        let shared = format!(
+            "[[approver]]\nid = \"x\"\ned25519 = [\"{key}\"]\n\n[[approver]]\nid = \"y\"\ned25519 = [\"{key}\"]\n"
+        );
+        let e = Registry::parse("a.toml", &shared).unwrap_err();
+        assert!(
+            e.starts_with("a.toml:7:12: approvers `x` and `y` share a signing key"),
+            "{e}"
+        );
+        let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+        let shared = format!(
+            "[[approver]]\nid = \"x\"\ntotp = \"{secret}\"\n[[approver]]\nid = \"y\"\ntotp = \"{secret}\"\n"
+        );
+        let e = Registry::parse("a.toml", &shared).unwrap_err();
+        assert!(
+            e.starts_with("a.toml:6:8: approvers `x` and `y` share a TOTP secret"),
+            "{e}"
+        );
+        assert!(!e.contains(secret), "{e}");
     }
 }

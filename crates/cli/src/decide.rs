@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::load::{engine, read_input};
+use crate::load::{engine, input_name, read_input, request_problem};
 
 /// Arguments of `writ decide`.
 #[derive(clap::Args)]
@@ -53,7 +53,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}: {}",
+                input_name(path),
+                request_problem(&text, &e)
+            );
             Ok(ExitCode::from(1))
         }
     }
@@ -81,7 +85,11 @@ fn with_state(
             Ok(ExitCode::SUCCESS)
         }
         Err(writ::approvals::Error::Request(e)) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}: {}",
+                input_name(path),
+                request_problem(&text, &format!("invalid request: {e}"))
+            );
             Ok(ExitCode::from(1))
         }
         Err(e) => crate::flow::store_refusal(e, crate::flow::Shape::Decide),
@@ -99,7 +107,7 @@ fn batch(engine: &writ::Engine, text: &str) -> anyhow::Result<ExitCode> {
             Ok(req) => writeln!(out, "{}", engine.decide(&req).to_json())?,
             Err(e) => {
                 bad += 1;
-                let obj = serde_json::json!({"error": e.to_string(), "line": i + 1});
+                let obj = serde_json::json!({"error": request_problem(line, &e), "line": i + 1});
                 writeln!(out, "{obj}")?;
             }
         }

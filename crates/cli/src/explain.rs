@@ -39,7 +39,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}: {}",
+                crate::load::input_name(&args.request),
+                crate::load::request_problem(&text, &e)
+            );
             Ok(ExitCode::from(1))
         }
     }

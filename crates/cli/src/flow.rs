@@ -376,7 +376,11 @@ pub fn redeem(args: &RedeemArgs) -> anyhow::Result<ExitCode> {
     let redeemed = match approvals.redeem(&request, &grant, proof.as_deref()) {
         Ok(r) => r,
         Err(writ::approvals::Error::Request(e)) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}: {}",
+                crate::load::input_name(&args.request),
+                crate::load::request_problem(&request, &format!("invalid request: {e}"))
+            );
             return Ok(ExitCode::from(1));
         }
         Err(e) => return store_refusal(e, Shape::Redeem),

@@ -31,3 +31,25 @@ pub fn read_input(path: &Path) -> anyhow::Result<String> {
         std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
     }
 }
+
+/// Why a request's text does not bind, for people. The binder reads as it goes and may
+/// stop at the first value it cannot use even in a text that is not JSON at all; such a
+/// text is reported as not JSON (with the line and column of the syntax error) instead.
+pub fn request_problem(text: &str, error: &impl std::fmt::Display) -> String {
+    if text.trim().is_empty() {
+        return "it is empty: a request is a JSON object".into();
+    }
+    match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        Err(syntax) => format!("it is not valid JSON: {syntax}"),
+        Ok(_) => error.to_string(),
+    }
+}
+
+/// How a request input is named in messages: the file, or standard input for `-`.
+pub fn input_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "standard input".into()
+    } else {
+        format!("`{}`", path.display())
+    }
+}

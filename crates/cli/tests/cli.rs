@@ -209,6 +209,22 @@ fn decide_refuses_invalid_requests_with_the_path_and_exit_1() {
     let out = writ_stdin(&["decide", dir.to_str().unwrap(), "-"], "{");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not valid JSON"), "{}", stderr(&out));
+    // Broken JSON is reported as such, where it breaks, even when a value before the
+    // break would not bind either; the file is named.
+    let file = dir.join("trailing-comma.json");
+    std::fs::write(
+        &file,
+        "{\"action\": \"db.read\",\n  \"principal\": {\"id\": 5,}\n}",
+    )
+    .unwrap();
+    let out = writ(&["decide", dir.to_str().unwrap(), file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("trailing-comma.json`: it is not valid JSON")
+            && stderr(&out).contains("line 2 column 25"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
