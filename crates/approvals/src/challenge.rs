@@ -247,6 +247,11 @@ pub fn summary(request: &Request, requester: &Requester, bind: &[String]) -> Str
         out.push_str("; ");
         out.push_str(&rest.join(", "));
     }
+    // Requests that differ only in the workload key are separate challenges: say which
+    // key the grant will be bound to, so an approver can tell them apart.
+    if let Some(jkt) = &requester.jkt {
+        out.push_str(&format!("; the grant is bound to workload key {jkt}"));
+    }
     out
 }
 

@@ -277,8 +277,11 @@ pub fn verify_webauthn(
         Ok(v) => Ok((credential.id.clone(), v.sign_count)),
         Err(e) if e.is_possible_clone() => Err(Refusal::new(
             RefusalCode::PossibleClone,
-            format!("{e}: the authenticator may have been cloned; report it and re-register `{approver}`'s credential"),
+            format!("{e}; report it and re-register `{approver}`'s credential"),
         )),
-        Err(e) => Err(Refusal::new(RefusalCode::BadWebauthn, format!("the WebAuthn assertion is refused: {e}"))),
+        Err(e) => Err(Refusal::new(
+            RefusalCode::BadWebauthn,
+            format!("the WebAuthn assertion is refused: {e}"),
+        )),
     }
 }

@@ -231,7 +231,10 @@ impl WorkloadKey {
                     .map(WorkloadKey::P256)
                     .map_err(|_| "`x`, `y` is not a point on P-256".into())
             }
-            _ => public_from_jwk(jwk).map(WorkloadKey::Ed25519),
+            Some("OKP") | None => public_from_jwk(jwk).map(WorkloadKey::Ed25519),
+            Some(other) => Err(format!(
+                "unsupported key type `{other}`: a workload key is Ed25519 (`kty` \"OKP\", `crv` \"Ed25519\") or P-256 (`kty` \"EC\", `crv` \"P-256\")"
+            )),
         }
     }
 

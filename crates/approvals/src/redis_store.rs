@@ -53,6 +53,12 @@ impl std::fmt::Debug for RedisStore {
 }
 
 fn unreachable(e: redis::RedisError) -> Error {
+    if e.is_timeout() {
+        // The socket's own words ("Resource temporarily unavailable") say nothing useful.
+        return Error::Store(
+            "redis: no answer within the timeout (is the server overloaded, or is something else listening at that address?)".into(),
+        );
+    }
     Error::Store(format!("redis: {e}"))
 }
 

@@ -494,6 +494,17 @@ fn every_step_is_audited_in_a_verifiable_chain_without_secrets() {
         !text.contains(&grant),
         "the grant token is a credential: never logged"
     );
+    // The refused replay names the grant it refused and the transaction.
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (redeemed, refused) = (&records[4], &records[5]);
+    assert_eq!(refused["code"], "replayed");
+    assert_eq!(refused["jti"], redeemed["jti"]);
+    assert_eq!(refused["grant_digest"], redeemed["digest"]);
+    assert_eq!(refused["digest"], redeemed["digest"]);
+    assert_eq!(refused["challenge"], redeemed["challenge"]);
     assert!(!text.contains(TOTP_SECRET));
     // Signed by the state's audit key, every record.
     let key = writ_approvals::KeyPair::read(&w.state_dir().join(writ_approvals::AUDIT_KEY_FILE))

@@ -183,16 +183,28 @@ pub struct KeygenArgs {
 
 /// Generates an Ed25519 key; prints the public key (and a registry entry).
 pub fn keygen(args: &KeygenArgs) -> anyhow::Result<ExitCode> {
+    if let Some(id) = &args.approver {
+        if id.trim().is_empty() || args.groups.iter().any(|g| g.trim().is_empty()) {
+            eprintln!("error: an approver id and each group name must be non-empty (`--groups db-owners,dba`)");
+            return Ok(ExitCode::from(2));
+        }
+    }
     let key = KeyPair::generate()?;
     key.write_new(&args.out)?;
+    // JSON string escapes are TOML basic-string escapes.
+    let toml_string = |s: &str| Json::from(s.trim()).to_string();
     match &args.approver {
         Some(id) => {
-            let groups: Vec<String> = args.groups.iter().map(|g| format!("{g:?}")).collect();
+            let groups: Vec<String> = args.groups.iter().map(|g| toml_string(g)).collect();
             println!(
-                "[[approver]]\nid = {id:?}\ngroups = [{}]\ned25519 = [\"{}\"]",
+                "[[approver]]\nid = {}\ngroups = [{}]\ned25519 = [\"{}\"]",
+                toml_string(id),
                 groups.join(", "),
                 key.public_b64()
             );
+            if groups.is_empty() {
+                eprintln!("note: no `--groups`: this approver is in no group and can approve nothing until one is added");
+            }
         }
         None => print(&key.public_jwk())?,
     }

@@ -63,6 +63,14 @@ impl Approvals {
             }
             Err(Refused::Operational(e)) => Err(e),
             Err(Refused::Refusal(refusal)) => {
+                // For the record: the request's digest under today's policy (when it still
+                // asks for an approval), and what the grant claims when it is ours and
+                // intact — which grant was refused, issued for which transaction.
+                let digest = decision
+                    .approval
+                    .as_ref()
+                    .map_or(Json::Null, |a| Json::from(a.digest.as_str()));
+                let presented = self.grant_key.verify(grant).ok();
                 let mut denied = decision;
                 denied.decision = Verdict::Deny;
                 denied.message = Some(refusal.message.as_str().into());
@@ -71,11 +79,18 @@ impl Approvals {
                 denied.ttl_s = None;
                 self.audit(
                     Self::decision_entry("redeem.refused", &decision_id, &denied, &requester)
+                        .with("digest", digest)
                         .with(
                             "code",
                             serde_json::to_value(refusal.code).unwrap_or(Json::Null),
                         )
-                        .with("reason", refusal.message.as_str()),
+                        .with("reason", refusal.message.as_str())
+                        .with("jti", presented.as_ref().map(|c| c.jti.as_str()))
+                        .with(
+                            "grant_digest",
+                            presented.as_ref().map(|c| c.digest.as_str()),
+                        )
+                        .with("challenge", presented.as_ref().map(|c| c.chl.as_str())),
                 )?;
                 Ok(Redeemed {
                     decision: denied,
