@@ -1,4 +1,6 @@
-//! `writ check DIR`: is this policy set valid?
+//! `writ check DIR`: is this policy set valid? An approver registry beside the policies
+//! (`approvers.toml`) is checked too, with the parser the approval flow uses: a registry
+//! the flow would refuse fails the check.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,8 +18,12 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let sources = writ_check::load_path(&args.path)?;
     let files = sources.len();
-    match writ_check::check(sources) {
-        Ok(set) => {
+    match (writ_check::check(sources), registry_problem(&args.path)) {
+        (Ok(_), Some(problem)) => {
+            eprintln!("error: {problem}");
+            Ok(ExitCode::from(1))
+        }
+        (Ok(set), None) => {
             println!(
                 "ok: {}: {files} file{}, {} rule{}, {} signal{}",
                 args.path.display(),
@@ -29,10 +35,25 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(rejected) => {
+        (Err(rejected), registry) => {
             eprint!("{}", report(&rejected.diagnostics, &rejected.sources));
+            if let Some(problem) = registry {
+                eprintln!("error: {problem}");
+            }
             Ok(ExitCode::from(1))
         }
+    }
+}
+
+/// What is wrong with the directory's `approvers.toml`, when it has one that is.
+fn registry_problem(path: &std::path::Path) -> Option<String> {
+    let file = path.join(writ::approvals::REGISTRY_FILE);
+    if !path.is_dir() || !file.exists() {
+        return None;
+    }
+    match std::fs::read_to_string(&file) {
+        Err(e) => Some(format!("cannot read `{}`: {e}", file.display())),
+        Ok(text) => writ::approvals::Registry::parse(&file.display().to_string(), &text).err(),
     }
 }
 

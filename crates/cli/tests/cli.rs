@@ -69,6 +69,33 @@ fn check_reports_every_error_with_position_and_exits_1() {
 }
 
 #[test]
+fn check_refuses_an_approver_registry_the_flow_would_refuse() {
+    let dir = temp_dir("check-registry");
+    std::fs::write(
+        dir.join("p.writ"),
+        "rule \"r\" {\n  when action == \"x\"\n  allow\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("approvers.toml"),
+        "[[approver]]\nid = \"a\"\n\n[[approver]]\nid = \"a\"\n",
+    )
+    .unwrap();
+    let out = writ(&["check", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("approvers.toml:5:6: approver `a` is listed twice"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(dir.join("approvers.toml"), "[[approver]]\nid = \"a\"\n").unwrap();
+    assert_eq!(
+        writ(&["check", dir.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+}
+
+#[test]
 fn check_missing_directory_is_an_error_not_a_panic() {
     let out = writ(&["check", "/nonexistent/writ/policies"]);
     assert_eq!(out.status.code(), Some(1));
