@@ -66,12 +66,7 @@ impl KeyPair {
 
     /// Reads a private JWK key file.
     pub fn read(path: &Path) -> Result<KeyPair, Error> {
-        let text = Zeroizing::new(
-            std::fs::read_to_string(path)
-                .map_err(|e| Error::Key(format!("cannot read `{}`: {e}", path.display())))?,
-        );
-        let jwk: Json = serde_json::from_str(&text)
-            .map_err(|e| Error::Key(format!("`{}` is not a JWK key file: {e}", path.display())))?;
+        let jwk = read_private_jwk(path)?;
         Self::from_jwk(&jwk)
             .map_err(|e| Error::Key(format!("`{}`: {}", path.display(), strip_key(&e))))
     }
@@ -91,22 +86,7 @@ impl KeyPair {
 
     /// Writes the private JWK to `path`, readable by its owner only; refuses to overwrite.
     pub fn write_new(&self, path: &Path) -> Result<(), Error> {
-        use std::io::Write as _;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        let mut file = options
-            .open(path)
-            .map_err(|e| Error::Key(format!("cannot create `{}`: {e}", path.display())))?;
-        let text = Zeroizing::new(self.private_jwk().to_string());
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.write_all(b"\n"))
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::Key(format!("cannot write `{}`: {e}", path.display())))
+        write_private_jwk(path, &self.private_jwk())
     }
 
     fn private_jwk(&self) -> Json {
@@ -161,6 +141,148 @@ fn check_okp(jwk: &Json) -> Result<(), String> {
             c.map(|c| format!(" / `{c}`")).unwrap_or_default()
         )),
         (None, _) => Err("the JWK has no `kty`".into()),
+    }
+}
+
+/// Writes a private JWK to `path`, readable by its owner only; refuses to overwrite.
+fn write_private_jwk(path: &Path, jwk: &Json) -> Result<(), Error> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| Error::Key(format!("cannot create `{}`: {e}", path.display())))?;
+    let text = Zeroizing::new(jwk.to_string());
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::Key(format!("cannot write `{}`: {e}", path.display())))
+}
+
+/// Reads a private JWK file (the text is wiped from memory afterwards).
+fn read_private_jwk(path: &Path) -> Result<Json, Error> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| Error::Key(format!("cannot read `{}`: {e}", path.display())))?,
+    );
+    serde_json::from_str(&text)
+        .map_err(|e| Error::Key(format!("`{}` is not a JWK key file: {e}", path.display())))
+}
+
+/// A workload's private key, Ed25519 or P-256 (a private JWK file): it puts its public
+/// JWK at `principal.key` and signs the proof of possession when it redeems a key-bound
+/// grant (Ed25519, or ES256 as `r || s`).
+pub enum WorkloadKeyPair {
+    /// `{"kty":"OKP","crv":"Ed25519",…,"d":…}`.
+    Ed25519(KeyPair),
+    /// `{"kty":"EC","crv":"P-256",…,"d":…}`.
+    P256(p256::ecdsa::SigningKey),
+}
+
+impl std::fmt::Debug for WorkloadKeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret.
+        f.debug_struct("WorkloadKeyPair")
+            .field("public", &self.public_jwk())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkloadKeyPair {
+    /// A fresh P-256 key from the operating system's CSPRNG.
+    pub fn generate_p256() -> Result<WorkloadKeyPair, Error> {
+        // A random 32-byte string is a valid scalar but for a chance of about 2^-32
+        // (zero, or at least the group order): draw again then.
+        for _ in 0..16 {
+            let seed = Zeroizing::new(random::<32>()?);
+            if let Ok(key) = p256::ecdsa::SigningKey::from_slice(seed.as_slice()) {
+                return Ok(WorkloadKeyPair::P256(key));
+            }
+        }
+        Err(Error::Random("no valid P-256 scalar in 16 draws".into()))
+    }
+
+    /// The key in a private JWK: Ed25519 (`OKP`) or P-256 (`EC`).
+    pub fn from_jwk(jwk: &Json) -> Result<WorkloadKeyPair, Error> {
+        if jwk.get("kty").and_then(Json::as_str) != Some("EC") {
+            return KeyPair::from_jwk(jwk).map(WorkloadKeyPair::Ed25519);
+        }
+        if jwk.get("crv").and_then(Json::as_str) != Some("P-256") {
+            return Err(Error::Key("an EC key must be on the curve `P-256`".into()));
+        }
+        let d = jwk
+            .get("d")
+            .and_then(Json::as_str)
+            .ok_or_else(|| Error::Key("the JWK has no private part `d`".into()))?;
+        let bytes = Zeroizing::new(unb64(d, "d").map_err(Error::Key)?);
+        let key = p256::ecdsa::SigningKey::from_slice(bytes.as_slice())
+            .map_err(|_| Error::Key("`d` is not a P-256 private key (32 bytes)".into()))?;
+        let pair = WorkloadKeyPair::P256(key);
+        let public = pair.public_jwk();
+        for c in ["x", "y"] {
+            if let Some(given) = jwk.get(c).and_then(Json::as_str) {
+                if Some(given) != public.get(c).and_then(Json::as_str) {
+                    return Err(Error::Key(format!(
+                        "`{c}` is not the public key of `d`: the key file is damaged"
+                    )));
+                }
+            }
+        }
+        Ok(pair)
+    }
+
+    /// Reads a private JWK key file.
+    pub fn read(path: &Path) -> Result<WorkloadKeyPair, Error> {
+        let jwk = read_private_jwk(path)?;
+        Self::from_jwk(&jwk)
+            .map_err(|e| Error::Key(format!("`{}`: {}", path.display(), strip_key(&e))))
+    }
+
+    /// Writes the private JWK to `path`, readable by its owner only; refuses to overwrite.
+    pub fn write_new(&self, path: &Path) -> Result<(), Error> {
+        match self {
+            WorkloadKeyPair::Ed25519(pair) => pair.write_new(path),
+            WorkloadKeyPair::P256(key) => {
+                let mut jwk = self.public_jwk();
+                if let Some(obj) = jwk.as_object_mut() {
+                    obj.insert("d".into(), Json::from(b64(&key.to_bytes())));
+                }
+                write_private_jwk(path, &jwk)
+            }
+        }
+    }
+
+    /// The public key as a JWK (what goes at `principal.key`).
+    pub fn public_jwk(&self) -> Json {
+        match self {
+            WorkloadKeyPair::Ed25519(pair) => pair.public_jwk(),
+            WorkloadKeyPair::P256(key) => {
+                let point = key.verifying_key().to_encoded_point(false);
+                json!({
+                    "kty": "EC",
+                    "crv": "P-256",
+                    "x": point.x().map(|x| b64(x)).unwrap_or_default(),
+                    "y": point.y().map(|y| b64(y)).unwrap_or_default(),
+                })
+            }
+        }
+    }
+
+    /// Signs `message`: Ed25519, or ES256 as `r || s` (64 bytes); base64url.
+    pub fn sign_b64(&self, message: &[u8]) -> String {
+        match self {
+            WorkloadKeyPair::Ed25519(pair) => pair.sign_b64(message),
+            WorkloadKeyPair::P256(key) => {
+                use p256::ecdsa::signature::Signer as _;
+                let signature: p256::ecdsa::Signature = key.sign(message);
+                b64(&signature.to_bytes())
+            }
+        }
     }
 }
 
@@ -356,5 +478,31 @@ mod tests {
         let pair = KeyPair::generate().unwrap();
         let shown = format!("{pair:?}");
         assert!(!shown.contains(&b64(pair.signing.as_bytes())));
+    }
+
+    #[test]
+    fn a_p256_key_file_round_trips_and_signs_what_its_public_key_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.key");
+        let pair = WorkloadKeyPair::generate_p256().unwrap();
+        pair.write_new(&path).unwrap();
+        let read = WorkloadKeyPair::read(&path).unwrap();
+        assert_eq!(read.public_jwk(), pair.public_jwk());
+        let public = WorkloadKey::from_jwk(&read.public_jwk()).unwrap();
+        assert!(public.verify_b64(b"m", &read.sign_b64(b"m")));
+        assert!(!public.verify_b64(b"other", &read.sign_b64(b"m")));
+        let secret: Json = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(!format!("{read:?}").contains(secret["d"].as_str().unwrap()));
+        // A damaged file (another key's `x`) is refused.
+        let mut damaged = secret.clone();
+        damaged["x"] = WorkloadKeyPair::generate_p256().unwrap().public_jwk()["x"].clone();
+        assert!(WorkloadKeyPair::from_jwk(&damaged).is_err());
+        // Ed25519 files read as before.
+        let ed = dir.path().join("e.key");
+        KeyPair::generate().unwrap().write_new(&ed).unwrap();
+        assert!(matches!(
+            WorkloadKeyPair::read(&ed).unwrap(),
+            WorkloadKeyPair::Ed25519(_)
+        ));
     }
 }

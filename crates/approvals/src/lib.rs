@@ -54,7 +54,7 @@ pub use encode::{b64, binding_code, unb64};
 pub use error::{Error, Refusal, RefusalCode};
 pub use evidence::{webauthn_challenge, webauthn_deny_challenge, Answer, Evidence};
 pub use grant::{Claims, Confirmation, GrantApprover, GrantKey};
-pub use keys::{pop_message, public_from_jwk, thumbprint, KeyPair, WorkloadKey};
+pub use keys::{pop_message, public_from_jwk, thumbprint, KeyPair, WorkloadKey, WorkloadKeyPair};
 pub use quorum::{tally, Tally};
 pub use redb_store::RedbStore;
 pub use redis_store::RedisStore;

@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use serde_json::Value as Json;
-use writ::approvals::{answer_message, pop_message, Answer, Approvals, Config, Evidence, KeyPair};
+use writ::approvals::{
+    answer_message, pop_message, Answer, Approvals, Config, Evidence, KeyPair, WorkloadKeyPair,
+};
 use writ_reload::{PolicyStore, StoreConfig};
 
 use crate::load::read_input;
@@ -137,7 +139,7 @@ pub fn request_text(path: &Path, workload_key: Option<&Path>) -> anyhow::Result<
     let Some(key_path) = workload_key else {
         return Ok(text);
     };
-    let key = KeyPair::read(key_path)?;
+    let key = WorkloadKeyPair::read(key_path)?;
     let mut json: Json =
         serde_json::from_str(&text).with_context(|| format!("`{}` is not JSON", path.display()))?;
     let Some(obj) = json.as_object_mut() else {
@@ -179,6 +181,10 @@ pub struct KeygenArgs {
     /// The approver's groups (with `--approver`), comma-separated.
     #[arg(long, value_delimiter = ',', requires = "approver")]
     pub groups: Vec<String>,
+    /// A P-256 key instead of Ed25519 — for a workload whose platform signs ES256
+    /// (approvers' keys are Ed25519).
+    #[arg(long, conflicts_with = "approver")]
+    pub p256: bool,
 }
 
 /// Generates an Ed25519 key; prints the public key (and a registry entry).
@@ -188,6 +194,12 @@ pub fn keygen(args: &KeygenArgs) -> anyhow::Result<ExitCode> {
             eprintln!("error: an approver id and each group name must be non-empty (`--groups db-owners,dba`)");
             return Ok(ExitCode::from(2));
         }
+    }
+    if args.p256 {
+        let key = WorkloadKeyPair::generate_p256()?;
+        key.write_new(&args.out)?;
+        print(&key.public_jwk())?;
+        return Ok(ExitCode::SUCCESS);
     }
     let key = KeyPair::generate()?;
     key.write_new(&args.out)?;
@@ -382,7 +394,7 @@ pub fn redeem(args: &RedeemArgs) -> anyhow::Result<ExitCode> {
     let request = request_text(&args.request, args.workload_key.as_deref())?;
     let proof = match (&args.proof, &args.workload_key) {
         (Some(p), _) => Some(p.clone()),
-        (None, Some(path)) => Some(KeyPair::read(path)?.sign_b64(&pop_message(&grant))),
+        (None, Some(path)) => Some(WorkloadKeyPair::read(path)?.sign_b64(&pop_message(&grant))),
         (None, None) => None,
     };
     let redeemed = match approvals.redeem(&request, &grant, proof.as_deref()) {
@@ -428,19 +440,23 @@ pub struct SignArgs {
 
 /// Prints a signature: an approver's answer, or a workload's proof of possession.
 pub fn sign(args: &SignArgs) -> anyhow::Result<ExitCode> {
-    let key = KeyPair::read(&args.key)?;
     if let Some(digest) = &args.digest {
         let hex = digest.strip_prefix("sha256:").unwrap_or("");
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             bail!("`{digest}` is not a transaction digest (`sha256:` and 64 hex digits, as the challenge shows it)");
         }
     }
-    let message = match (&args.challenge, &args.digest, &args.grant) {
-        (Some(id), Some(digest), None) => answer_message(id, digest, !args.deny),
-        (None, None, Some(grant)) => pop_message(&grant_text(grant)?),
+    // Approvers sign with Ed25519 keys; a workload's proof may be Ed25519 or ES256.
+    let signature = match (&args.challenge, &args.digest, &args.grant) {
+        (Some(id), Some(digest), None) => {
+            KeyPair::read(&args.key)?.sign_b64(&answer_message(id, digest, !args.deny))
+        }
+        (None, None, Some(grant)) => {
+            WorkloadKeyPair::read(&args.key)?.sign_b64(&pop_message(&grant_text(grant)?))
+        }
         _ => return Ok(ExitCode::from(2)),
     };
-    println!("{}", key.sign_b64(&message));
+    println!("{signature}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -811,3 +811,112 @@ fn a_registration_against_a_missing_registry_is_invalid_input() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }
+
+/// A workload whose platform signs ES256: a P-256 key from `writ keygen --p256` binds the
+/// grant (`cnf`), and its proofs — made by `redeem --workload-key` or by `writ sign` — redeem
+/// it; an Ed25519 key's proof does not.
+#[test]
+fn a_p256_workload_key_binds_and_redeems_its_grant() {
+    let b = Bundle::new();
+    b.enrol_dana();
+    let (dir, policies, state, request) = (
+        b.dir.as_path(),
+        b.policies.clone(),
+        b.state.clone(),
+        b.request.clone(),
+    );
+    let wk = dir.join("workload-p256.key");
+    let public = writ(&["keygen", s(&wk), "--p256"]);
+    assert_eq!(public.status.code(), Some(0));
+    let public = json(&public);
+    assert_eq!(
+        (public["kty"].as_str(), public["crv"].as_str()),
+        (Some("EC"), Some("P-256"))
+    );
+    assert!(
+        public.get("d").is_none(),
+        "the private part is never printed"
+    );
+    let grant_for = |key: &Path| {
+        let decided = json(&writ(&[
+            "decide",
+            s(&policies),
+            s(&request),
+            "--state",
+            s(&state),
+            "--workload-key",
+            s(key),
+        ]));
+        let id = decided["challenge"]["id"].as_str().unwrap().to_string();
+        let approved = json(&writ(&[
+            "approve",
+            s(&policies),
+            &id,
+            "--state",
+            s(&state),
+            "--as",
+            "dana@example.com",
+            "--key",
+            s(&dir.join("dana.key")),
+        ]));
+        approved["challenge"]["grant"].as_str().unwrap().to_string()
+    };
+    let redeem = |grant: &str, key_args: &[&str]| {
+        let mut args = vec!["redeem", s(&policies), s(&request), "--state", s(&state)];
+        args.extend(["--grant", grant]);
+        args.extend(key_args);
+        writ(&args)
+    };
+    let grant = grant_for(&wk);
+    let ok = redeem(&grant, &["--workload-key", s(&wk)]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+
+    // A proof made elsewhere with `writ sign`; and another key's proof refused.
+    let grant = grant_for(&wk);
+    let other = dir.join("other-ed25519.key");
+    assert_eq!(writ(&["keygen", s(&other)]).status.code(), Some(0));
+    let wrong = writ(&["sign", "--key", s(&other), "--grant", &grant]);
+    let wrong = String::from_utf8(wrong.stdout).unwrap();
+    // The request as the workload sends it: its public key at `principal.key`.
+    let mut sent: Json = serde_json::from_str(&std::fs::read_to_string(&request).unwrap()).unwrap();
+    sent["principal"]["key"] = public.clone();
+    let req = dir.join("sent.json");
+    std::fs::write(&req, sent.to_string()).unwrap();
+    let refused = writ(&[
+        "redeem",
+        s(&policies),
+        s(&req),
+        "--state",
+        s(&state),
+        "--grant",
+        &grant,
+        "--proof",
+        wrong.trim(),
+    ]);
+    assert_eq!(refused.status.code(), Some(3));
+    assert_eq!(json(&refused)["refusal"]["code"], "proof_invalid");
+    let proof = writ(&["sign", "--key", s(&wk), "--grant", &grant]);
+    let proof = String::from_utf8(proof.stdout).unwrap();
+    let ok = writ(&[
+        "redeem",
+        s(&policies),
+        s(&req),
+        "--state",
+        s(&state),
+        "--grant",
+        &grant,
+        "--proof",
+        proof.trim(),
+    ]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+}
