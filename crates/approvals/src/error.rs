@@ -58,6 +58,11 @@ pub enum RefusalCode {
     ProofInvalid,
     /// The grant was redeemed before.
     Replayed,
+    /// The grant was issued by an engine whose replay store is another: consuming it here
+    /// would not make it single-use (replicas must share one store), or the store was
+    /// created anew since (a flushed Redis, a deleted `state.redb`) and no longer knows
+    /// what was consumed.
+    WrongStore,
     /// The grant's approvals no longer meet the policy's requirements.
     RequirementsNotMet,
     /// No such challenge.

@@ -72,6 +72,9 @@ pub struct Claims {
     pub pv: String,
     /// Who approved, with what.
     pub approvers: Vec<GrantApprover>,
+    /// The identity of the replay store the grant must be consumed in
+    /// ([`crate::StateStore::identity`]).
+    pub sid: String,
 }
 
 /// The engine's grant key: signs grants, verifies them at redemption.
@@ -188,6 +191,7 @@ mod tests {
             chl: "ch_1".into(),
             pv: "v".into(),
             approvers: vec![],
+            sid: "st_1".into(),
         }
     }
 

@@ -20,10 +20,13 @@ const SIGN_COUNTS: TableDefinition<&[u8], u32> = TableDefinition::new("sign_coun
 /// Principal → ids of its challenges still within retention (JSON list), so opening a
 /// challenge reads the principal's own challenges, not the whole table.
 const BY_PRINCIPAL: TableDefinition<&str, &[u8]> = TableDefinition::new("by_principal");
+/// The store's own facts: its identity (`store_id`).
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
 /// The redb-backed store.
 pub struct RedbStore {
     db: Database,
+    identity: String,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -74,12 +77,31 @@ impl RedbStore {
             txn.open_table(BY_PRINCIPAL).map_err(store_err)?;
             txn.open_table(SIGN_COUNTS).map_err(store_err)?;
         }
+        let identity = {
+            let mut meta = txn.open_table(META).map_err(store_err)?;
+            let known = meta
+                .get("store_id")
+                .map_err(store_err)?
+                .map(|v| v.value().to_string());
+            match known {
+                Some(id) => id,
+                None => {
+                    let id = crate::encode::new_id("st_")?;
+                    meta.insert("store_id", id.as_str()).map_err(store_err)?;
+                    id
+                }
+            }
+        };
         txn.commit().map_err(store_err)?;
-        Ok(RedbStore { db })
+        Ok(RedbStore { db, identity })
     }
 }
 
 impl StateStore for RedbStore {
+    fn identity(&self) -> Result<String, Error> {
+        Ok(self.identity.clone())
+    }
+
     fn open(
         &self,
         challenge: Challenge,

@@ -144,6 +144,29 @@ fn exec_aborted(v: &Value) -> bool {
 }
 
 impl StateStore for RedisStore {
+    /// Read on every call (one round trip), never cached: a Redis flushed while this
+    /// process runs has forgotten what was consumed, and its new identity makes the grants
+    /// issued before it refused instead of redeemable again.
+    fn identity(&self) -> Result<String, Error> {
+        let key = format!("{}store_id", self.prefix);
+        self.with(|con| {
+            let candidate = crate::encode::new_id("st_")?;
+            // The first replica to ask names the store; everyone reads that name (one
+            // round trip: both commands in one pipeline).
+            let (id,): (Option<String>,) = redis::pipe()
+                .cmd("SET")
+                .arg(&key)
+                .arg(&candidate)
+                .arg("NX")
+                .ignore()
+                .cmd("GET")
+                .arg(&key)
+                .query(con)
+                .map_err(unreachable)?;
+            id.ok_or_else(|| Error::Store("redis: the store id vanished as it was written".into()))
+        })
+    }
+
     fn open(
         &self,
         challenge: Challenge,

@@ -58,6 +58,12 @@ pub type Updated = Option<(Challenge, Result<(), Refusal>)>;
 
 /// Challenges, denials and consumed grant ids.
 pub trait StateStore: Send + Sync {
+    /// The store's identity: a random id fixed when the store was created, the same for
+    /// every replica sharing it, another for a store created anew (another state
+    /// directory, a flushed Redis). A grant names the store it must be consumed in, so a
+    /// grant is single-use only where its consumption is remembered.
+    fn identity(&self) -> Result<String, Error>;
+
     /// Opens `challenge` for its principal, unless an identical one is open (same digest and
     /// requirements: merged) or the limits refuse it. Atomic: two replicas opening at once
     /// see each other.

@@ -82,6 +82,26 @@ fn relay_to_another_principal_is_refused() {
 }
 
 #[test]
+fn a_replica_that_does_not_share_the_store_refuses_the_grant() {
+    let w = World::new();
+    let req = w.transfer();
+    let grant = w.granted(&req);
+    let proof = w.proof(&grant);
+    let elsewhere = w.replica_with_its_own_store();
+    let r = elsewhere
+        .redeem(&req.to_string(), &grant, Some(&proof))
+        .unwrap();
+    assert_eq!(r.decision.decision.as_str(), "deny");
+    assert_eq!(r.refusal.unwrap().code, RefusalCode::WrongStore);
+    // Where it was issued it is good, once.
+    assert_eq!(w.redeem(&req, &grant, Some(&proof)).0, "allow");
+    assert_eq!(
+        w.redeem(&req, &grant, Some(&proof)).1,
+        Some(RefusalCode::Replayed)
+    );
+}
+
+#[test]
 fn relay_to_another_workload_key_is_refused() {
     let w = World::new();
     let req = w.transfer();

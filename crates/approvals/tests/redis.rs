@@ -84,6 +84,34 @@ fn a_challenge_opened_on_one_replica_is_approved_on_another_and_a_grant_dies_eve
     assert_eq!(second.refusal.unwrap().code, RefusalCode::Replayed);
 }
 
+/// A Redis flushed (or replaced) between issue and redemption has forgotten which grants
+/// were consumed; its grants are refused rather than redeemable again.
+#[test]
+fn grants_of_a_flushed_redis_are_refused_not_redeemable_again() {
+    let redis = Redis::start();
+    let w = World::new();
+    let a = replica(&w, &redis, Config::default());
+    let req = w.transfer();
+    let c = a.decide(&req.to_string()).unwrap().challenge.unwrap();
+    let answered = a.answer(&sign(&w, "dana", &c.id, &c.digest)).unwrap();
+    let grant = answered.challenge.unwrap().grant.unwrap();
+    let proof = w.workload.sign_b64(&pop_message(&grant));
+    let first = a.redeem(&req.to_string(), &grant, Some(&proof)).unwrap();
+    assert!(first.refusal.is_none(), "{:?}", first.refusal);
+    let mut con = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
+    // The same process, and a replica started after the flush, both refuse it.
+    for replica in [&a, &replica(&w, &redis, Config::default())] {
+        let again = replica
+            .redeem(&req.to_string(), &grant, Some(&proof))
+            .unwrap();
+        assert_eq!(again.refusal.unwrap().code, RefusalCode::WrongStore);
+    }
+}
+
 #[test]
 fn racing_approvals_on_two_replicas_count_each_approver_once() {
     let redis = Redis::start();

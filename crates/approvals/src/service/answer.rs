@@ -21,6 +21,7 @@ impl Approvals {
         let registry = self.registry.current()?;
         let now = self.now();
         let jti = new_id("g_")?;
+        let store_id = self.store.identity()?;
         let max = self.config.max_failures;
         let pre = self.pre_verify(answer, &registry, now)?;
         let mut failure: Option<Error> = None;
@@ -80,7 +81,7 @@ impl Approvals {
                     .map(|a| (a.approver.clone(), registry.groups_of(&a.approver)))
                     .collect();
                 if tally(&c.requirements.approvers, &counted).met {
-                    match self.issue(c, &jti, now) {
+                    match self.issue(c, &jti, &store_id, now) {
                         Ok(token) => {
                             c.state = State::Granted;
                             c.grant = Some(token);
@@ -321,7 +322,7 @@ impl Approvals {
         Ok(())
     }
 
-    fn issue(&self, c: &Challenge, jti: &str, now: i64) -> Result<String, Error> {
+    fn issue(&self, c: &Challenge, jti: &str, store_id: &str, now: i64) -> Result<String, Error> {
         let r = &c.requester;
         let ttl = i64::try_from(c.requirements.ttl_s).unwrap_or(i64::MAX);
         let claims = Claims {
@@ -346,6 +347,7 @@ impl Approvals {
                     method: a.method,
                 })
                 .collect(),
+            sid: store_id.into(),
         };
         self.grant_key.issue(&claims)
     }

@@ -261,6 +261,23 @@ impl Approvals {
                 ),
             }
         }
+        // Consumed where it was issued, or not at all: elsewhere its consumption would not
+        // be remembered by the replicas that could redeem it again.
+        match self.store.identity() {
+            Ok(here) if here == claims.sid => {}
+            Ok(_) => {
+                return no(
+                    RefusalCode::WrongStore,
+                    "the grant was issued against another replay store: replicas must share one store (Redis) for a grant to be single-use across them, and a store created anew (flushed, deleted) no longer knows which grants were used".into(),
+                )
+            }
+            Err(e) => {
+                return no(
+                    RefusalCode::StoreUnavailable,
+                    format!("the replay store cannot be reached, so the grant cannot be consumed once: refused ({e})"),
+                )
+            }
+        }
         let keep_until = exp.saturating_add(skew).saturating_add(1);
         match self.store.consume(&claims.jti, keep_until, now) {
             Ok(true) => Ok(claims),
