@@ -107,6 +107,7 @@ fn the_bundled_prod_database_set_answers_what_if() {
     let script = "load policies/prod-database/requests/prod-write.json\n\
                   decide\n\
                   what-if device.disk_encrypted = false\n\
+                  what-if request.params.rows = 1000000\n\
                   principal.groups has any db_writers\n";
     let out = repl(&repo, &["policies/prod-database"], script);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
@@ -116,6 +117,16 @@ fn the_bundled_prod_database_set_answers_what_if() {
     assert!(
         text.contains("rules: - \"prod writes need a bound approval\", + \"no prod writes from unencrypted disks\""),
         "{text}"
+    );
+    // Only the digest changes: the terms are the same, the transaction is not.
+    let rows = text
+        .split("writ> what-if request.params.rows = 1000000\n")
+        .nth(1)
+        .unwrap();
+    assert!(rows.contains("changed:\n  digest: sha256:"), "{rows}");
+    assert!(
+        rows.contains("(a grant issued for the old digest would not redeem)"),
+        "{rows}"
     );
     assert!(
         text.ends_with("writ> principal.groups has any db_writers\ntrue\n"),

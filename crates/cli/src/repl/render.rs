@@ -136,6 +136,17 @@ pub fn what_if(before: &Decision, after: &Decision, paint: Paint) -> String {
     if a != b {
         let _ = writeln!(changes, "  approval: {a}\n         -> {b}");
     }
+    // The digest is what an issued grant is bound to: with the same terms, a changed
+    // bound value still voids every grant issued before.
+    if let (Some(a), Some(b)) = (&before.approval, &after.approval) {
+        if a.digest != b.digest {
+            let _ = writeln!(
+                changes,
+                "  digest: {}\n       -> {}\n          (a grant issued for the old digest would not redeem)",
+                a.digest, b.digest
+            );
+        }
+    }
     if before.message != after.message {
         let m = |d: &Decision| {
             d.message
