@@ -155,7 +155,7 @@ fn the_approver_registry_is_read_when_present() {
     let out = writ(&["lint", "--deny-warnings", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
-    let members = "[[approver]]\nid = \"alice@example.com\"\ngroups = [\"db-owners\"]\nwebauthn = { credential = \"x\" }\n";
+    let members = "[[approver]]\nid = \"alice@example.com\"\ngroups = [\"db-owners\"]\ned25519 = [\"h3FLsPUNvgh-3OVyHZ0dNor_vxQFrYU7tfbPOe7IoaQ\"]\n";
     let dir = set_dir(
         "registry",
         &[("p.writ", APPROVE), ("approvers.toml", members)],
@@ -188,9 +188,52 @@ fn a_malformed_registry_is_an_error_naming_the_file_and_position() {
     let out = writ(&["lint", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("approvers.toml:3:10]"), "{err}");
-    assert!(err.contains("invalid approver registry"), "{err}");
+    assert!(err.starts_with("error: approver registry: "), "{err}");
+    assert!(err.contains("approvers.toml:3:10: invalid type"), "{err}");
     assert!(stdout(&out).is_empty());
+}
+
+/// What the approvals service refuses, the lint refuses: a set is never lint-clean while
+/// its registry makes every approval impossible.
+#[test]
+fn a_registry_the_approvals_service_refuses_is_refused() {
+    let ann = "[[approver]]\nid = \"alice@example.com\"\ngroups = [\"db-owners\"]\n";
+    for (name, registry, want) in [
+        (
+            "robot",
+            format!("{ann}kind = \"robot\"\n"),
+            "approvers.toml:4:8: unknown variant `robot`",
+        ),
+        (
+            "unknown-key",
+            format!("{ann}foo = 1\n"),
+            "approvers.toml:4:1: unknown field `foo`",
+        ),
+        (
+            "misspelt-table",
+            ann.replace("approver]]", "approvr]]"),
+            "approvers.toml:1:3: unknown field `approvr`",
+        ),
+        (
+            "twice",
+            format!("{ann}\n{ann}"),
+            "approver `alice@example.com` is listed twice",
+        ),
+    ] {
+        let dir = set_dir(
+            &format!("registry-{name}"),
+            &[("p.writ", APPROVE), ("approvers.toml", &registry)],
+        );
+        let out = writ(&["lint", "--deny-warnings", dir.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("error: approver registry: "),
+            "{name}: {err}"
+        );
+        assert!(err.contains(want), "{name}: {err}");
+        assert!(stdout(&out).is_empty(), "{name}");
+    }
 }
 
 #[test]
