@@ -190,8 +190,18 @@ pub fn typed(
             }
             _ => return Err(wrong("a string")),
         },
-        Type::Int => match v.as_i64() {
-            Some(i) if v.is_i64() || v.is_u64() => Slot::Int(i),
+        Type::Int => match v {
+            Json::Number(n) => match n.as_i64() {
+                Some(i) => Slot::Int(i),
+                // JSON has no integer range; ints are 64-bit here as in the language.
+                None if n.is_u64() => {
+                    return Err(err(
+                        path,
+                        format!("`{n}` is out of range for a 64-bit integer"),
+                    ))
+                }
+                None => return Err(wrong("an integer")),
+            },
             _ => return Err(wrong("an integer")),
         },
         Type::Number => match v {
@@ -363,7 +373,7 @@ fn find<'j>(json: &'j Json, segments: &[Box<str>]) -> Result<Option<&'j Json>, B
 fn check_type(path: &str, ty: &Type, v: &Json) -> Result<(), BindError> {
     let ok = match ty {
         Type::String => v.is_string(),
-        Type::Int => v.is_i64() || v.is_u64(),
+        Type::Int => v.is_i64(),
         Type::Number => v.is_number(),
         Type::Bool => v.is_boolean(),
         Type::Object => v.is_object(),

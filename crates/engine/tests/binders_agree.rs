@@ -23,6 +23,8 @@ fn engine() -> Engine {
           resource.env: "prod" | "dev"
           request.params.amount: number
           request.params.tags: set
+          request.params.count: int
+          resource.level: int
         }
         risk { +30 "unmanaged" when not device.managed }
         rule "r" {
@@ -32,6 +34,7 @@ fn engine() -> Engine {
         }
         rule "d" { when time in hours "Mon-Fri 00:00-12:00" in "UTC" deny }
         rule "p" { when action == "p" approve { approvers 1 of group "o" bind action, request.params } }
+        rule "l" { when resource.level > 3 deny }
         "#,
     );
     Engine::new(writ_check::check(sources).unwrap())
@@ -42,6 +45,8 @@ fn scalar() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         (-5i64..20).prop_map(Value::from),
+        // Beyond a 64-bit int: refused alike, read or not.
+        Just(json!(9_223_372_036_854_775_808u64)),
         (0u32..100).prop_map(|x| json!(f64::from(x) / 4.0)),
         prop::sample::select(vec![
             "a",
@@ -94,6 +99,8 @@ fn request() -> impl Strategy<Value = Value> {
         "request.params.tags",
         "request.params.other",
         "resource.env",
+        "resource.level",
+        "request.params.count",
         "session.auth_age",
         "scope.requested",
         "request.break_glass",
@@ -238,4 +245,36 @@ fn what_the_rules_read_is_what_the_digest_binds() {
     assert!(e
         .bind_str(r#"{"action": "p", "request": {"params": {"x": 1, "x": 2}}}"#)
         .is_ok());
+}
+
+#[test]
+fn an_int_beyond_64_bits_is_out_of_range_in_both_binders() {
+    let e = engine();
+    // `resource.level` is read by a rule, `request.params.count` by none: both are typed.
+    for path in ["resource.level", "request.params.count"] {
+        for n in ["9223372036854775808", "18446744073709551615"] {
+            let mut req = json!({});
+            put(&mut req, &path.split('.').collect::<Vec<_>>(), json!(0));
+            let text = req.to_string().replace(":0", &format!(":{n}"));
+            let a = e.bind_str(&text).unwrap_err();
+            let b = e.bind(serde_json::from_str(&text).unwrap()).unwrap_err();
+            assert_eq!(a, b, "{text}");
+            assert_eq!(a.path, path, "{text}: {a}");
+            assert_eq!(
+                a.message,
+                format!("`{n}` is out of range for a 64-bit integer"),
+                "{text}"
+            );
+        }
+        for n in [i64::MAX.to_string(), i64::MIN.to_string()] {
+            let mut req = json!({});
+            put(&mut req, &path.split('.').collect::<Vec<_>>(), json!(0));
+            let text = req.to_string().replace(":0", &format!(":{n}"));
+            assert!(e.bind_str(&text).is_ok(), "{text}");
+            assert!(
+                e.bind(serde_json::from_str(&text).unwrap()).is_ok(),
+                "{text}"
+            );
+        }
+    }
 }
