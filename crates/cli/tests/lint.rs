@@ -102,6 +102,19 @@ fn an_over_long_time_box_is_a_finding_and_the_cap_is_a_flag() {
     let out = writ(&["lint", "--max-allow-for", "2h", d]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("no findings\n"));
+    // A compound cap is written back as the flag takes it.
+    let out = writ(&["lint", "--max-allow-for", "1h30m", d]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("allows for 2h, longer than the 1h30m cap"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("shorten the box to at most 1h30m"),
+        "{}",
+        stderr(&out)
+    );
     let out = writ(&["lint", "--max-allow-for", "soon", d]);
     assert_eq!(out.status.code(), Some(2));
     assert!(

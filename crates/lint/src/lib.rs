@@ -64,6 +64,8 @@ impl Default for Config {
 pub(crate) struct Ctx<'a> {
     pub set: &'a PolicySet,
     pub spans: HashMap<String, spans::RuleSpans>,
+    /// Each signal's `+N "name"`, by name.
+    pub signal_headers: HashMap<String, Span>,
     pub config: &'a Config,
 }
 
@@ -94,22 +96,13 @@ pub(crate) fn effect_name(e: &Effect) -> &'static str {
     }
 }
 
-/// A duration as the language writes it (`90s`, `15m`, `2h`, `1d`).
-pub(crate) fn duration_text(s: u64) -> String {
-    match s {
-        0 => "0s".into(),
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3600 == 0 => format!("{}h", s / 3600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
-}
-
 /// Runs every lint; findings sorted by position.
 pub fn lint(set: &PolicySet, config: &Config) -> Vec<Diagnostic> {
+    let places = spans::places(set);
     let ctx = Ctx {
         set,
-        spans: spans::rule_spans(set),
+        spans: places.rules,
+        signal_headers: places.signals,
         config,
     };
     let mut out = Vec::new();

@@ -176,17 +176,6 @@ pub fn what_if(before: &Decision, after: &Decision, paint: Paint) -> String {
     out
 }
 
-/// Seconds as the language writes a duration (`90s`, `15m`, `2h`, `30d`).
-fn duration(s: u64) -> String {
-    match s {
-        0 => "0s".into(),
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3600 == 0 => format!("{}h", s / 3600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
-}
-
 fn literal(v: &writ::ir::Value) -> String {
     use writ::ir::Value;
     match v {
@@ -194,7 +183,7 @@ fn literal(v: &writ::ir::Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Duration(d) => duration(*d),
+        Value::Duration(d) => writ_syntax::duration_text(*d),
         Value::Ip(ip) => writ_syntax::quote(&ip.to_string()),
         Value::Time(t) => writ_syntax::quote(&t.to_string()),
     }
