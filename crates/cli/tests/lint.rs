@@ -263,3 +263,43 @@ fn an_invalid_set_is_reported_as_check_does() {
         stderr(&out)
     );
 }
+
+/// The README's lint example, run as written from the repository root: the output is
+/// the one the README shows (finding, position, underlines, help and summary).
+#[test]
+fn the_readme_lint_example_prints_what_the_readme_shows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let command = "$ writ lint docs/examples/night-desk";
+    let start = readme
+        .find(command)
+        .unwrap_or_else(|| panic!("the README no longer shows `{command}`"));
+    let shown: String = readme[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("```"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // Markdown keeps no trailing spaces (the renderer leaves one after an empty line's
+    // gutter): lines are compared without them.
+    let trimmed = |text: &str| -> String {
+        text.lines()
+            .map(|l| format!("{}\n", l.trim_end()))
+            .collect()
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_writ"))
+        .current_dir(&root)
+        .args(["lint", "docs/examples/night-desk"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).ends_with("docs/examples/night-desk: 1 error, 0 warnings\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        trimmed(&format!("{}{}", stderr(&out), stdout(&out))),
+        trimmed(&shown)
+    );
+}
