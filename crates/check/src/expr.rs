@@ -401,6 +401,13 @@ impl ExprChecker<'_> {
         match self.scope.type_of(&text).cloned() {
             Some(ty) => {
                 let id = self.scope.intern(&text, &p.segments, &ty);
+                if ty == Type::Jwk {
+                    self.diags.push(
+                        Diagnostic::new("writ::type", format!("`{text}` is a public key, not a value"), p.span, "a public key")
+                            .with_help("a key is only for `bind` (a grant issued for the request is bound to it)"),
+                    );
+                    return Typed::Error;
+                }
                 if ty == Type::Object {
                     self.diags.push(
                         Diagnostic::new("writ::type", format!("`{text}` is an object, not a value"), p.span, "an object")

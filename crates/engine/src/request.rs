@@ -266,7 +266,51 @@ pub fn typed(
             Json::Object(_) => Slot::Object,
             _ => return Err(wrong("an object")),
         },
+        Type::Jwk => {
+            public_jwk(path, v)?;
+            Slot::Object
+        }
     })
+}
+
+/// What a public key must look like.
+const PUBLIC_JWK: &str = r#"a public JWK, Ed25519 ({"kty":"OKP","crv":"Ed25519","x":…}) or P-256 ({"kty":"EC","crv":"P-256","x":…,"y":…})"#;
+
+/// Checks the shape of a public key as a JWK: an Ed25519 or P-256 public key, without a
+/// private part. Only the shape: the approvals service parses the key itself.
+fn public_jwk(path: &str, v: &Json) -> Result<(), BindError> {
+    let Json::Object(jwk) = v else {
+        return Err(err(
+            path,
+            format!("expected {PUBLIC_JWK}, found {}", kind(v)),
+        ));
+    };
+    if jwk.contains_key("d") {
+        return Err(err(
+            path,
+            format!("the JWK holds a private key (`d`): send the public key only, {PUBLIC_JWK}"),
+        ));
+    }
+    let member = |name: &str| jwk.get(name).and_then(Json::as_str);
+    let coordinates: &[&str] = match (member("kty"), member("crv")) {
+        (Some("OKP"), Some("Ed25519")) => &["x"],
+        (Some("EC"), Some("P-256")) => &["x", "y"],
+        (kty, crv) => {
+            let found = match (kty, crv) {
+                (None, _) => "a JWK without a `kty` string".to_string(),
+                (Some(k), None) => format!("a key of type `{k}`"),
+                (Some(k), Some(c)) => format!("a key of type `{k}` on curve `{c}`"),
+            };
+            return Err(err(path, format!("expected {PUBLIC_JWK}, found {found}")));
+        }
+    };
+    match coordinates.iter().find(|c| member(c).is_none()) {
+        Some(c) => Err(err(
+            path,
+            format!("the JWK has no `{c}` string: expected {PUBLIC_JWK}"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Binds request JSON text for a compiled set, streaming it straight into typed slots.

@@ -70,6 +70,14 @@ fn scalar() -> impl Strategy<Value = Value> {
         )
         .prop_map(Value::from),
         prop::collection::vec((0i64..3).prop_map(Value::from), 1..2).prop_map(Value::from),
+        // Public keys (`principal.key`) and near misses.
+        prop::sample::select(vec![
+            json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}),
+            json!({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "BBBB"}),
+            json!({"kty": "RSA", "n": "AAAA", "e": "AQAB"}),
+            json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA", "d": "CCCC"}),
+            json!({"kty": "EC", "crv": "P-256", "x": "AAAA"}),
+        ]),
     ]
 }
 
@@ -106,6 +114,7 @@ fn request() -> impl Strategy<Value = Value> {
         "request.break_glass",
         "device",
         "request.params",
+        "principal.key",
     ];
     prop::collection::vec(
         (
@@ -276,5 +285,69 @@ fn an_int_beyond_64_bits_is_out_of_range_in_both_binders() {
                 "{text}"
             );
         }
+    }
+}
+
+#[test]
+fn principal_key_is_a_public_ed25519_or_p256_jwk_in_both_binders() {
+    let e = engine();
+    let bind_both = |key: Value| {
+        let req = json!({"action": "p", "principal": {"id": "w", "key": key}});
+        let a = e.bind_str(&req.to_string());
+        let b = e.bind(req.clone());
+        assert_eq!(
+            a.as_ref().err(),
+            b.as_ref().err(),
+            "the binders disagree on {req}"
+        );
+        a.map(|_| ())
+    };
+    for key in [
+        json!({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}),
+        json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+               "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "kid": "w-1", "alg": "ES256"}),
+        Value::Null,
+    ] {
+        assert_eq!(bind_both(key.clone()), Ok(()), "{key}");
+    }
+    for (key, says) in [
+        (
+            json!({"kty": "RSA", "n": "AAAA", "e": "AQAB"}),
+            "found a key of type `RSA`",
+        ),
+        (
+            json!({"kty": "OKP", "crv": "X25519", "x": "AAAA"}),
+            "found a key of type `OKP` on curve `X25519`",
+        ),
+        (
+            json!({"kty": "EC", "crv": "P-384", "x": "AAAA", "y": "BBBB"}),
+            "found a key of type `EC` on curve `P-384`",
+        ),
+        (
+            json!({"crv": "Ed25519", "x": "AAAA"}),
+            "found a JWK without a `kty` string",
+        ),
+        (
+            json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA", "d": "CCCC"}),
+            "the JWK holds a private key (`d`)",
+        ),
+        (
+            json!({"kty": "EC", "crv": "P-256", "x": "AAAA"}),
+            "the JWK has no `y` string",
+        ),
+        (
+            json!({"kty": "OKP", "crv": "Ed25519", "x": 5}),
+            "the JWK has no `x` string",
+        ),
+        (json!("AAAA"), "found a string"),
+    ] {
+        let err = bind_both(key.clone()).unwrap_err();
+        assert_eq!(err.path, "principal.key", "{key}: {err}");
+        assert!(err.message.contains(says), "{key}: {err}");
+        assert!(
+            err.message
+                .contains(r#"Ed25519 ({"kty":"OKP","crv":"Ed25519","x":…}) or P-256"#),
+            "{key}: {err}"
+        );
     }
 }

@@ -109,6 +109,10 @@ fn typed(path: &str, ty: &Type, text: &str) -> Result<Json, String> {
             Some(v @ Json::Object(_)) => Ok(v),
             _ => fail("an object: write JSON such as `{\"amount\": 10}`"),
         },
+        Type::Jwk => match json(text) {
+            Some(v @ Json::Object(_)) => Ok(v),
+            _ => fail("a public key: write its JWK, such as `{\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"x\": \"...\"}`"),
+        },
         Type::String | Type::Enum(_) | Type::Ip | Type::Time => string(text),
     }
 }
