@@ -278,3 +278,41 @@ fn at_a_terminal_with_the_answers_redirected_to_a_file() {
         "no colour codes in a file: {log:?}"
     );
 }
+
+#[test]
+fn rule_names_with_quotes_are_written_and_read_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.writ"),
+        "rule \"say \\\"hi\\\"\" { when action == \"greet\" allow }\n",
+    )
+    .unwrap();
+    let script = "rules\nset action = greet\nexplain \"say \\\"hi\\\"\"\nexplain say \"hi\"\nexplain \"say hi\"\n";
+    let out = repl(dir.path(), &["."], script);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("writ> rules\n\"say \\\"hi\\\"\" (allow)"),
+        "{text}"
+    );
+    // Quoted as the policy writes it, or bare.
+    for command in [r#"explain "say \"hi\"""#, r#"explain say "hi""#] {
+        let answer = text
+            .split(&format!("writ> {command}\n"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no answer to {command}: {text}"));
+        assert!(answer.starts_with("decision: allow"), "{command}: {answer}");
+        assert!(
+            answer.contains("why: allow by \"say \\\"hi\\\"\"\n"),
+            "{command}: {answer}"
+        );
+        assert!(
+            answer.contains("  rule \"say \\\"hi\\\"\" (allow): fired, decides\n"),
+            "{command}: {answer}"
+        );
+    }
+    assert!(
+        text.ends_with("error: no rule named \"say hi\"; did you mean \"say \\\"hi\\\"\"?\n"),
+        "{text}"
+    );
+}

@@ -63,7 +63,7 @@ fn approval(d: &Decision) -> String {
 
 /// One line: the decision, its risk and the rules that made it.
 pub fn one_line(d: &Decision, paint: Paint) -> String {
-    let rules: Vec<String> = d.rules.iter().map(|r| format!("\"{r}\"")).collect();
+    let rules: Vec<String> = d.rules.iter().map(|r| writ_syntax::quote(r)).collect();
     let by = if rules.is_empty() {
         "no rule fired".to_string()
     } else {
@@ -91,7 +91,7 @@ fn list_diff(out: &mut String, what: &str, before: &[String], after: &[String]) 
 }
 
 fn quoted<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
-    items.map(|s| format!("\"{s}\"")).collect()
+    items.map(writ_syntax::quote).collect()
 }
 
 /// The decision before and after a what-if, and what changed.
@@ -114,7 +114,7 @@ pub fn what_if(before: &Decision, after: &Decision, paint: Paint) -> String {
     let signals = |d: &Decision| -> Vec<String> {
         d.signals
             .iter()
-            .map(|s| format!("\"{}\" (+{})", s.name, s.points))
+            .map(|s| format!("{} (+{})", writ_syntax::quote(&s.name), s.points))
             .collect()
     };
     list_diff(&mut changes, "signals", &signals(before), &signals(after));
