@@ -62,6 +62,30 @@ fn describe(t: &Typed) -> String {
     }
 }
 
+/// The help for a number compared with a string: a quoted number loses its quotes
+/// (`resource.sensitivity == "3"`); a number literal compared with a string path gains
+/// them (`action == 5`), or, for a union, the members are listed. Between two paths, or
+/// with a word in quotes, there is nothing to suggest.
+fn number_vs_string(
+    (number, number_text): (&Operand, &str),
+    (string, string_ty, string_text): (&Operand, &Type, &str),
+) -> Option<String> {
+    match (number, string) {
+        (_, Operand::Const(Value::String(s))) if s.trim().parse::<f64>().is_ok() => Some(format!(
+            "numbers are written without quotes: `{}`",
+            s.trim()
+        )),
+        (Operand::Const(_), Operand::Path(_)) => Some(match string_ty {
+            Type::Enum(_) => format!("`{string_text}` is one of {string_ty}"),
+            _ => format!(
+                "`{string_text}` is a string, and strings are written in quotes: `{}`",
+                writ_syntax::quote(number_text)
+            ),
+        }),
+        _ => None,
+    }
+}
+
 fn article(ty: &Type) -> &'static str {
     match ty {
         Type::Int | Type::Ip | Type::Object => "an",
@@ -377,6 +401,13 @@ impl ExprChecker<'_> {
         match self.scope.type_of(&text).cloned() {
             Some(ty) => {
                 let id = self.scope.intern(&text, &p.segments, &ty);
+                if ty == Type::Jwk {
+                    self.diags.push(
+                        Diagnostic::new("writ::type", format!("`{text}` is a public key, not a value"), p.span, "a public key")
+                            .with_help("a key is only for `bind` (a grant issued for the request is bound to it)"),
+                    );
+                    return Typed::Error;
+                }
                 if ty == Type::Object {
                     self.diags.push(
                         Diagnostic::new("writ::type", format!("`{text}` is an object, not a value"), p.span, "an object")
@@ -522,10 +553,11 @@ impl ExprChecker<'_> {
                 (Type::Bool, t) | (t, Type::Bool) if t.is_string() => {
                     Some("write `true` or `false` without quotes".to_string())
                 }
-                (t, u)
-                    if (t.is_numeric() && u.is_string()) || (t.is_string() && u.is_numeric()) =>
-                {
-                    Some("numbers are written without quotes".to_string())
+                (t, u) if t.is_numeric() && u.is_string() => {
+                    number_vs_string((&lv, &lhs_text), (&rv, u, &rhs_text))
+                }
+                (t, u) if t.is_string() && u.is_numeric() => {
+                    number_vs_string((&rv, &rhs_text), (&lv, t, &lhs_text))
                 }
                 _ => None,
             };

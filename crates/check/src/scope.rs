@@ -100,12 +100,19 @@ impl Scope {
                 continue;
             }
             if let Some(parent) = self.scalar_prefix(&entry.path.segments) {
-                diags.push(Diagnostic::new(
+                let mut d = Diagnostic::new(
                     "writ::schema",
                     format!("`{path}` is inside `{parent}`, which is not an object"),
                     entry.path.span,
                     "cannot have attributes",
-                ));
+                );
+                if self.known.get(&parent) == Some(&Type::Jwk) {
+                    d.message = format!("`{path}` is inside `{parent}`, a public key taken whole");
+                    d.help = Some(format!(
+                        "`{parent}` is a JWK checked as a whole when a request is bound; bind it, do not compare its members"
+                    ));
+                }
+                diags.push(d);
                 continue;
             }
             match self.known.get(&path) {
@@ -288,8 +295,8 @@ impl Scope {
             .known_paths()
             .into_iter()
             .filter(|p| p.starts_with(&prefix))
-            // Objects (`principal.key`) are not values either: suggest only values.
-            .filter(|p| self.type_of(p) != Some(&Type::Object))
+            // Objects and keys (`principal.key`) are not values either: suggest only values.
+            .filter(|p| !matches!(self.type_of(p), Some(Type::Object | Type::Jwk)))
             .take(4)
             .collect();
         let mut d = Diagnostic::new(

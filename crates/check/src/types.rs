@@ -26,6 +26,10 @@ pub enum Type {
     Set,
     /// A JSON object (`request.params`): usable in `bind`, not in comparisons.
     Object,
+    /// A public key as a JWK (`principal.key`): an Ed25519 or P-256 public key, its shape
+    /// checked when a request is bound; usable in `bind`, not in comparisons, and whole
+    /// (a schema cannot declare its members).
+    Jwk,
 }
 
 impl Type {
@@ -74,6 +78,7 @@ impl fmt::Display for Type {
             Type::Time => f.write_str("time"),
             Type::Set => f.write_str("set"),
             Type::Object => f.write_str("object"),
+            Type::Jwk => f.write_str("jwk"),
         }
     }
 }
@@ -110,7 +115,7 @@ pub fn well_known() -> Vec<(&'static str, Type)> {
         ("principal.groups", Type::Set),
         ("principal.attested", Type::Bool),
         ("principal.on_behalf_of", Type::String),
-        ("principal.key", Type::Object),
+        ("principal.key", Type::Jwk),
         ("action", Type::String),
         ("resource.id", Type::String),
         ("resource.kind", Type::String),

@@ -102,6 +102,19 @@ fn an_over_long_time_box_is_a_finding_and_the_cap_is_a_flag() {
     let out = writ(&["lint", "--max-allow-for", "2h", d]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("no findings\n"));
+    // A compound cap is written back as the flag takes it.
+    let out = writ(&["lint", "--max-allow-for", "1h30m", d]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("allows for 2h, longer than the 1h30m cap"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("shorten the box to at most 1h30m"),
+        "{}",
+        stderr(&out)
+    );
     let out = writ(&["lint", "--max-allow-for", "soon", d]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -155,7 +168,7 @@ fn the_approver_registry_is_read_when_present() {
     let out = writ(&["lint", "--deny-warnings", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
-    let members = "[[approver]]\nid = \"alice@example.com\"\ngroups = [\"db-owners\"]\nwebauthn = { credential = \"x\" }\n";
+    let members = "[[approver]]\nid = \"alice@example.com\"\ngroups = [\"db-owners\"]\ned25519 = [\"h3FLsPUNvgh-3OVyHZ0dNor_vxQFrYU7tfbPOe7IoaQ\"]\n";
     let dir = set_dir(
         "registry",
         &[("p.writ", APPROVE), ("approvers.toml", members)],
@@ -188,9 +201,52 @@ fn a_malformed_registry_is_an_error_naming_the_file_and_position() {
     let out = writ(&["lint", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("approvers.toml:3:10]"), "{err}");
-    assert!(err.contains("invalid approver registry"), "{err}");
+    assert!(err.starts_with("error: approver registry: "), "{err}");
+    assert!(err.contains("approvers.toml:3:10: invalid type"), "{err}");
     assert!(stdout(&out).is_empty());
+}
+
+/// What the approvals service refuses, the lint refuses: a set is never lint-clean while
+/// its registry makes every approval impossible.
+#[test]
+fn a_registry_the_approvals_service_refuses_is_refused() {
+    let ann = "[[approver]]\nid = \"alice@example.com\"\ngroups = [\"db-owners\"]\n";
+    for (name, registry, want) in [
+        (
+            "robot",
+            format!("{ann}kind = \"robot\"\n"),
+            "approvers.toml:4:8: unknown variant `robot`",
+        ),
+        (
+            "unknown-key",
+            format!("{ann}foo = 1\n"),
+            "approvers.toml:4:1: unknown field `foo`",
+        ),
+        (
+            "misspelt-table",
+            ann.replace("approver]]", "approvr]]"),
+            "approvers.toml:1:3: unknown field `approvr`",
+        ),
+        (
+            "twice",
+            format!("{ann}\n{ann}"),
+            "approver `alice@example.com` is listed twice",
+        ),
+    ] {
+        let dir = set_dir(
+            &format!("registry-{name}"),
+            &[("p.writ", APPROVE), ("approvers.toml", &registry)],
+        );
+        let out = writ(&["lint", "--deny-warnings", dir.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("error: approver registry: "),
+            "{name}: {err}"
+        );
+        assert!(err.contains(want), "{name}: {err}");
+        assert!(stdout(&out).is_empty(), "{name}");
+    }
 }
 
 #[test]
@@ -205,5 +261,45 @@ fn an_invalid_set_is_reported_as_check_does() {
         stderr(&out).contains("did you mean `device.managed`?"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// The README's lint example, run as written from the repository root: the output is
+/// the one the README shows (finding, position, underlines, help and summary).
+#[test]
+fn the_readme_lint_example_prints_what_the_readme_shows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let command = "$ writ lint docs/examples/night-desk";
+    let start = readme
+        .find(command)
+        .unwrap_or_else(|| panic!("the README no longer shows `{command}`"));
+    let shown: String = readme[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("```"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // Markdown keeps no trailing spaces (the renderer leaves one after an empty line's
+    // gutter): lines are compared without them.
+    let trimmed = |text: &str| -> String {
+        text.lines()
+            .map(|l| format!("{}\n", l.trim_end()))
+            .collect()
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_writ"))
+        .current_dir(&root)
+        .args(["lint", "docs/examples/night-desk"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).ends_with("docs/examples/night-desk: 1 error, 0 warnings\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        trimmed(&format!("{}{}", stderr(&out), stdout(&out))),
+        trimmed(&shown)
     );
 }

@@ -107,6 +107,7 @@ fn the_bundled_prod_database_set_answers_what_if() {
     let script = "load policies/prod-database/requests/prod-write.json\n\
                   decide\n\
                   what-if device.disk_encrypted = false\n\
+                  what-if request.params.rows = 1000000\n\
                   principal.groups has any db_writers\n";
     let out = repl(&repo, &["policies/prod-database"], script);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
@@ -116,6 +117,16 @@ fn the_bundled_prod_database_set_answers_what_if() {
     assert!(
         text.contains("rules: - \"prod writes need a bound approval\", + \"no prod writes from unencrypted disks\""),
         "{text}"
+    );
+    // Only the digest changes: the terms are the same, the transaction is not.
+    let rows = text
+        .split("writ> what-if request.params.rows = 1000000\n")
+        .nth(1)
+        .unwrap();
+    assert!(rows.contains("changed:\n  digest: sha256:"), "{rows}");
+    assert!(
+        rows.contains("(a grant issued for the old digest would not redeem)"),
+        "{rows}"
     );
     assert!(
         text.ends_with("writ> principal.groups has any db_writers\ntrue\n"),
@@ -265,5 +276,43 @@ fn at_a_terminal_with_the_answers_redirected_to_a_file() {
     assert!(
         !log.contains('\u{1b}'),
         "no colour codes in a file: {log:?}"
+    );
+}
+
+#[test]
+fn rule_names_with_quotes_are_written_and_read_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.writ"),
+        "rule \"say \\\"hi\\\"\" { when action == \"greet\" allow }\n",
+    )
+    .unwrap();
+    let script = "rules\nset action = greet\nexplain \"say \\\"hi\\\"\"\nexplain say \"hi\"\nexplain \"say hi\"\n";
+    let out = repl(dir.path(), &["."], script);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("writ> rules\n\"say \\\"hi\\\"\" (allow)"),
+        "{text}"
+    );
+    // Quoted as the policy writes it, or bare.
+    for command in [r#"explain "say \"hi\"""#, r#"explain say "hi""#] {
+        let answer = text
+            .split(&format!("writ> {command}\n"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no answer to {command}: {text}"));
+        assert!(answer.starts_with("decision: allow"), "{command}: {answer}");
+        assert!(
+            answer.contains("why: allow by \"say \\\"hi\\\"\"\n"),
+            "{command}: {answer}"
+        );
+        assert!(
+            answer.contains("  rule \"say \\\"hi\\\"\" (allow): fired, decides\n"),
+            "{command}: {answer}"
+        );
+    }
+    assert!(
+        text.ends_with("error: no rule named \"say hi\"; did you mean \"say \\\"hi\\\"\"?\n"),
+        "{text}"
     );
 }

@@ -494,11 +494,11 @@ fn reason(d: &Decision, rules: &[RuleTrace]) -> String {
     if fired.is_empty() {
         return "no rule fired, so the request is denied (deny is the default)".into();
     }
-    let names: Vec<String> = d.rules.iter().map(|n| format!("\"{n}\"")).collect();
+    let names: Vec<String> = d.rules.iter().map(|n| writ_syntax::quote(n)).collect();
     let beaten: Vec<String> = fired
         .iter()
         .filter(|r| r.effect != d.decision)
-        .map(|r| format!("\"{}\" ({})", r.name, r.effect.as_str()))
+        .map(|r| format!("{} ({})", writ_syntax::quote(&r.name), r.effect.as_str()))
         .collect();
     let mut s = format!("{} by {}", d.decision.as_str(), names.join(", "));
     if !beaten.is_empty() {

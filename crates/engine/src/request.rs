@@ -190,8 +190,18 @@ pub fn typed(
             }
             _ => return Err(wrong("a string")),
         },
-        Type::Int => match v.as_i64() {
-            Some(i) if v.is_i64() || v.is_u64() => Slot::Int(i),
+        Type::Int => match v {
+            Json::Number(n) => match n.as_i64() {
+                Some(i) => Slot::Int(i),
+                // JSON has no integer range; ints are 64-bit here as in the language.
+                None if n.is_u64() => {
+                    return Err(err(
+                        path,
+                        format!("`{n}` is out of range for a 64-bit integer"),
+                    ))
+                }
+                None => return Err(wrong("an integer")),
+            },
             _ => return Err(wrong("an integer")),
         },
         Type::Number => match v {
@@ -256,7 +266,51 @@ pub fn typed(
             Json::Object(_) => Slot::Object,
             _ => return Err(wrong("an object")),
         },
+        Type::Jwk => {
+            public_jwk(path, v)?;
+            Slot::Object
+        }
     })
+}
+
+/// What a public key must look like.
+const PUBLIC_JWK: &str = r#"a public JWK, Ed25519 ({"kty":"OKP","crv":"Ed25519","x":…}) or P-256 ({"kty":"EC","crv":"P-256","x":…,"y":…})"#;
+
+/// Checks the shape of a public key as a JWK: an Ed25519 or P-256 public key, without a
+/// private part. Only the shape: the approvals service parses the key itself.
+fn public_jwk(path: &str, v: &Json) -> Result<(), BindError> {
+    let Json::Object(jwk) = v else {
+        return Err(err(
+            path,
+            format!("expected {PUBLIC_JWK}, found {}", kind(v)),
+        ));
+    };
+    if jwk.contains_key("d") {
+        return Err(err(
+            path,
+            format!("the JWK holds a private key (`d`): send the public key only, {PUBLIC_JWK}"),
+        ));
+    }
+    let member = |name: &str| jwk.get(name).and_then(Json::as_str);
+    let coordinates: &[&str] = match (member("kty"), member("crv")) {
+        (Some("OKP"), Some("Ed25519")) => &["x"],
+        (Some("EC"), Some("P-256")) => &["x", "y"],
+        (kty, crv) => {
+            let found = match (kty, crv) {
+                (None, _) => "a JWK without a `kty` string".to_string(),
+                (Some(k), None) => format!("a key of type `{k}`"),
+                (Some(k), Some(c)) => format!("a key of type `{k}` on curve `{c}`"),
+            };
+            return Err(err(path, format!("expected {PUBLIC_JWK}, found {found}")));
+        }
+    };
+    match coordinates.iter().find(|c| member(c).is_none()) {
+        Some(c) => Err(err(
+            path,
+            format!("the JWK has no `{c}` string: expected {PUBLIC_JWK}"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Binds request JSON text for a compiled set, streaming it straight into typed slots.
@@ -363,7 +417,7 @@ fn find<'j>(json: &'j Json, segments: &[Box<str>]) -> Result<Option<&'j Json>, B
 fn check_type(path: &str, ty: &Type, v: &Json) -> Result<(), BindError> {
     let ok = match ty {
         Type::String => v.is_string(),
-        Type::Int => v.is_i64() || v.is_u64(),
+        Type::Int => v.is_i64(),
         Type::Number => v.is_number(),
         Type::Bool => v.is_boolean(),
         Type::Object => v.is_object(),

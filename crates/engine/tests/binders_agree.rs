@@ -23,6 +23,8 @@ fn engine() -> Engine {
           resource.env: "prod" | "dev"
           request.params.amount: number
           request.params.tags: set
+          request.params.count: int
+          resource.level: int
         }
         risk { +30 "unmanaged" when not device.managed }
         rule "r" {
@@ -32,6 +34,7 @@ fn engine() -> Engine {
         }
         rule "d" { when time in hours "Mon-Fri 00:00-12:00" in "UTC" deny }
         rule "p" { when action == "p" approve { approvers 1 of group "o" bind action, request.params } }
+        rule "l" { when resource.level > 3 deny }
         "#,
     );
     Engine::new(writ_check::check(sources).unwrap())
@@ -42,6 +45,8 @@ fn scalar() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         (-5i64..20).prop_map(Value::from),
+        // Beyond a 64-bit int: refused alike, read or not.
+        Just(json!(9_223_372_036_854_775_808u64)),
         (0u32..100).prop_map(|x| json!(f64::from(x) / 4.0)),
         prop::sample::select(vec![
             "a",
@@ -65,6 +70,14 @@ fn scalar() -> impl Strategy<Value = Value> {
         )
         .prop_map(Value::from),
         prop::collection::vec((0i64..3).prop_map(Value::from), 1..2).prop_map(Value::from),
+        // Public keys (`principal.key`) and near misses.
+        prop::sample::select(vec![
+            json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}),
+            json!({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "BBBB"}),
+            json!({"kty": "RSA", "n": "AAAA", "e": "AQAB"}),
+            json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA", "d": "CCCC"}),
+            json!({"kty": "EC", "crv": "P-256", "x": "AAAA"}),
+        ]),
     ]
 }
 
@@ -94,11 +107,14 @@ fn request() -> impl Strategy<Value = Value> {
         "request.params.tags",
         "request.params.other",
         "resource.env",
+        "resource.level",
+        "request.params.count",
         "session.auth_age",
         "scope.requested",
         "request.break_glass",
         "device",
         "request.params",
+        "principal.key",
     ];
     prop::collection::vec(
         (
@@ -238,4 +254,100 @@ fn what_the_rules_read_is_what_the_digest_binds() {
     assert!(e
         .bind_str(r#"{"action": "p", "request": {"params": {"x": 1, "x": 2}}}"#)
         .is_ok());
+}
+
+#[test]
+fn an_int_beyond_64_bits_is_out_of_range_in_both_binders() {
+    let e = engine();
+    // `resource.level` is read by a rule, `request.params.count` by none: both are typed.
+    for path in ["resource.level", "request.params.count"] {
+        for n in ["9223372036854775808", "18446744073709551615"] {
+            let mut req = json!({});
+            put(&mut req, &path.split('.').collect::<Vec<_>>(), json!(0));
+            let text = req.to_string().replace(":0", &format!(":{n}"));
+            let a = e.bind_str(&text).unwrap_err();
+            let b = e.bind(serde_json::from_str(&text).unwrap()).unwrap_err();
+            assert_eq!(a, b, "{text}");
+            assert_eq!(a.path, path, "{text}: {a}");
+            assert_eq!(
+                a.message,
+                format!("`{n}` is out of range for a 64-bit integer"),
+                "{text}"
+            );
+        }
+        for n in [i64::MAX.to_string(), i64::MIN.to_string()] {
+            let mut req = json!({});
+            put(&mut req, &path.split('.').collect::<Vec<_>>(), json!(0));
+            let text = req.to_string().replace(":0", &format!(":{n}"));
+            assert!(e.bind_str(&text).is_ok(), "{text}");
+            assert!(
+                e.bind(serde_json::from_str(&text).unwrap()).is_ok(),
+                "{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn principal_key_is_a_public_ed25519_or_p256_jwk_in_both_binders() {
+    let e = engine();
+    let bind_both = |key: Value| {
+        let req = json!({"action": "p", "principal": {"id": "w", "key": key}});
+        let a = e.bind_str(&req.to_string());
+        let b = e.bind(req.clone());
+        assert_eq!(
+            a.as_ref().err(),
+            b.as_ref().err(),
+            "the binders disagree on {req}"
+        );
+        a.map(|_| ())
+    };
+    for key in [
+        json!({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}),
+        json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+               "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "kid": "w-1", "alg": "ES256"}),
+        Value::Null,
+    ] {
+        assert_eq!(bind_both(key.clone()), Ok(()), "{key}");
+    }
+    for (key, says) in [
+        (
+            json!({"kty": "RSA", "n": "AAAA", "e": "AQAB"}),
+            "found a key of type `RSA`",
+        ),
+        (
+            json!({"kty": "OKP", "crv": "X25519", "x": "AAAA"}),
+            "found a key of type `OKP` on curve `X25519`",
+        ),
+        (
+            json!({"kty": "EC", "crv": "P-384", "x": "AAAA", "y": "BBBB"}),
+            "found a key of type `EC` on curve `P-384`",
+        ),
+        (
+            json!({"crv": "Ed25519", "x": "AAAA"}),
+            "found a JWK without a `kty` string",
+        ),
+        (
+            json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA", "d": "CCCC"}),
+            "the JWK holds a private key (`d`)",
+        ),
+        (
+            json!({"kty": "EC", "crv": "P-256", "x": "AAAA"}),
+            "the JWK has no `y` string",
+        ),
+        (
+            json!({"kty": "OKP", "crv": "Ed25519", "x": 5}),
+            "the JWK has no `x` string",
+        ),
+        (json!("AAAA"), "found a string"),
+    ] {
+        let err = bind_both(key.clone()).unwrap_err();
+        assert_eq!(err.path, "principal.key", "{key}: {err}");
+        assert!(err.message.contains(says), "{key}: {err}");
+        assert!(
+            err.message
+                .contains(r#"Ed25519 ({"kty":"OKP","crv":"Ed25519","x":…}) or P-256"#),
+            "{key}: {err}"
+        );
+    }
 }

@@ -3,10 +3,10 @@
 //! that reads `request.break_glass` positively) that allows with no time box at all.
 
 use writ_check::ir::Effect;
-use writ_syntax::Diagnostic;
+use writ_syntax::{duration_text, Diagnostic};
 
 use crate::break_glass::is_break_glass;
-use crate::{duration_text, Ctx};
+use crate::Ctx;
 
 /// The lint's code.
 pub const CODE: &str = "writ::lint::allow-for";

@@ -20,17 +20,12 @@
 //! | `writ::lint::break-glass-agent` | error | a break-glass `allow` that an agent can satisfy |
 //! | `writ::lint::unused-let` | warning | a `let` that no rule or signal refers to |
 
-#![allow(
-    clippy::result_large_err,
-    reason = "diagnostics travel only on the error path, where their size does not matter"
-)]
-
 mod allow_for;
 mod approver_group;
+mod approvers;
 mod break_glass;
 mod logic;
 mod never_true;
-pub mod registry;
 mod shadowed_allow;
 mod signal;
 mod spans;
@@ -41,7 +36,7 @@ use std::collections::HashMap;
 use writ_check::ir::{Effect, PolicySet, Rule};
 use writ_syntax::{Diagnostic, Severity, Span};
 
-pub use registry::{Registry, RegistryError};
+pub use approvers::ApproverGroups;
 
 /// The default cap on `allow for`, in seconds (one hour).
 pub const DEFAULT_MAX_ALLOW_FOR_S: u64 = 3600;
@@ -51,8 +46,9 @@ pub const DEFAULT_MAX_ALLOW_FOR_S: u64 = 3600;
 pub struct Config {
     /// The longest acceptable `allow for`, in seconds.
     pub max_allow_for_s: u64,
-    /// The approver registry, when the directory has one.
-    pub registry: Option<Registry>,
+    /// Who can approve in each group, from the directory's approver registry when it
+    /// has one (read by [`ApproverGroups::load`]).
+    pub registry: Option<ApproverGroups>,
 }
 
 impl Default for Config {
@@ -68,6 +64,8 @@ impl Default for Config {
 pub(crate) struct Ctx<'a> {
     pub set: &'a PolicySet,
     pub spans: HashMap<String, spans::RuleSpans>,
+    /// Each signal's `+N "name"`, by name.
+    pub signal_headers: HashMap<String, Span>,
     pub config: &'a Config,
 }
 
@@ -98,22 +96,13 @@ pub(crate) fn effect_name(e: &Effect) -> &'static str {
     }
 }
 
-/// A duration as the language writes it (`90s`, `15m`, `2h`, `1d`).
-pub(crate) fn duration_text(s: u64) -> String {
-    match s {
-        0 => "0s".into(),
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3600 == 0 => format!("{}h", s / 3600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
-}
-
 /// Runs every lint; findings sorted by position.
 pub fn lint(set: &PolicySet, config: &Config) -> Vec<Diagnostic> {
+    let places = spans::places(set);
     let ctx = Ctx {
         set,
-        spans: spans::rule_spans(set),
+        spans: places.rules,
+        signal_headers: places.signals,
         config,
     };
     let mut out = Vec::new();

@@ -24,6 +24,9 @@ pub fn run(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
         let Some(Err(conflicts)) = logic::can_be(paths, &s.cond, true) else {
             continue;
         };
+        // The points and name, so the tests that conflict are underlined apart from it
+        // (as for a rule's header).
+        let header = ctx.signal_headers.get(&s.name).copied().unwrap_or(s.span);
         let d = if logic::may_be_unknown(paths, &s.cond) {
             Diagnostic::new(
                 never_true::CODE,
@@ -31,14 +34,14 @@ pub fn run(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
                     "the condition of risk signal \"{}\" can never be true",
                     s.name
                 ),
-                s.span,
+                header,
                 "counts only when evidence is missing (unknown)",
             )
         } else {
             Diagnostic::new(
                 CODE,
                 format!("risk signal \"{}\" can never count", s.name),
-                s.span,
+                header,
                 format!("its {} points are never added", s.points),
             )
         };

@@ -1,6 +1,7 @@
-//! Where things are written: the lints reason over the IR, which keeps a span per rule
-//! and per test; the spans of a rule's name, its effect and its approver groups come from
-//! the syntax tree, parsed again from the set's own sources.
+//! Where things are written: the lints reason over the IR, which keeps a span per rule,
+//! per signal and per test; the spans of a rule's name, its effect and its approver
+//! groups, and of a signal's points and name, come from the syntax tree, parsed again
+//! from the set's own sources.
 
 use std::collections::HashMap;
 
@@ -19,17 +20,40 @@ pub struct RuleSpans {
     pub groups: Vec<(String, Span)>,
 }
 
-/// The places of every rule, by name.
-pub fn rule_spans(set: &PolicySet) -> HashMap<String, RuleSpans> {
+/// Where the rules and signals of a set are written.
+#[derive(Clone, Debug, Default)]
+pub struct Places {
+    /// The places of every rule, by name.
+    pub rules: HashMap<String, RuleSpans>,
+    /// Each signal's header, `+10 "name"` (its points and name), by name.
+    pub signals: HashMap<String, Span>,
+}
+
+/// The places of every rule and signal.
+pub fn places(set: &PolicySet) -> Places {
     let mut out = HashMap::new();
+    let mut signals = HashMap::new();
     for (id, file) in set.sources.iter() {
         // The set checked, so it parses; a file that does not is skipped (spans fall
-        // back to the whole rule).
+        // back to the whole rule or signal).
         let Ok(ast) = writ_syntax::parse_file(id, &file.text) else {
             continue;
         };
         for item in ast.items {
-            let Item::Rule(r) = item else { continue };
+            let r = match item {
+                Item::Rule(r) => r,
+                Item::Risk(block) => {
+                    for s in block.signals {
+                        let header = Span {
+                            end: s.name.span.end,
+                            ..s.span
+                        };
+                        signals.insert(s.name.value, header);
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
             let groups = match &r.effect.kind {
                 EffectKind::Approve(items) => items
                     .iter()
@@ -55,5 +79,8 @@ pub fn rule_spans(set: &PolicySet) -> HashMap<String, RuleSpans> {
             );
         }
     }
-    out
+    Places {
+        rules: out,
+        signals,
+    }
 }

@@ -17,7 +17,7 @@ fn bundled_policy_sets_have_no_findings() {
         let dir = root.join(set);
         let set_ir = writ_check::check(writ_check::load_path(&dir).unwrap()).unwrap();
         let config = writ_lint::Config {
-            registry: writ_lint::Registry::load(&dir).unwrap(),
+            registry: writ_lint::ApproverGroups::load(&dir).unwrap(),
             ..writ_lint::Config::default()
         };
         let findings = writ_lint::lint(&set_ir, &config);

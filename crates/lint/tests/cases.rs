@@ -35,7 +35,7 @@ fn findings(path: &Path) -> String {
         ),
     };
     let config = writ_lint::Config {
-        registry: writ_lint::Registry::load(path.parent().unwrap()).unwrap(),
+        registry: writ_lint::ApproverGroups::load(path.parent().unwrap()).unwrap(),
         ..writ_lint::Config::default()
     };
     let found = writ_lint::lint(&set, &config);

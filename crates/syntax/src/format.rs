@@ -377,6 +377,24 @@ fn obligation_text(o: &Obligation) -> String {
     }
 }
 
+/// Seconds as a duration literal, largest unit first and compound where needed
+/// (`90s` is `1m30s`, `5400` is `1h30m`, `3601` is `1h1s`, `0` is `0s`); what
+/// [`crate::parse_duration`] reads back as the same number of seconds.
+pub fn duration_text(seconds: u64) -> String {
+    if seconds == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    let mut rest = seconds;
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    out
+}
+
 /// A literal as canonical text.
 pub fn literal_text(l: &Literal) -> String {
     match &l.kind {

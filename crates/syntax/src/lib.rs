@@ -18,7 +18,7 @@ mod parser;
 pub mod source;
 
 pub use diagnostic::{render, Diagnostic, Label, Severity, Style};
-pub use format::{expr_text, format_file, literal_text};
+pub use format::{duration_text, expr_text, format_file, literal_text};
 pub use parser::{parse_duration, parse_expr, parse_file, quote};
 pub use source::{FileId, Location, SourceFile, SourceMap, Span};
 

@@ -1,7 +1,9 @@
 //! Property tests of the syntax crate:
 //! - round trip: for random well-formed policies, format → parse gives the same tree as
 //!   parse (spans aside), formatting is idempotent and keeps every comment;
-//! - robustness: arbitrary text and token soup never panic the parser or the formatter.
+//! - robustness: arbitrary text and token soup never panic the parser or the formatter;
+//! - durations: what `duration_text` prints is a literal the language reads back as the
+//!   same number of seconds.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,7 +14,7 @@
 
 use proptest::prelude::*;
 use writ_syntax::erase::erase_spans;
-use writ_syntax::{format_source, parse_expr, parse_file, FileId};
+use writ_syntax::{duration_text, format_source, parse_duration, parse_expr, parse_file, FileId};
 
 fn path() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
@@ -139,6 +141,14 @@ proptest! {
     }
 
     #[test]
+    fn durations_print_as_the_language_reads_them(s in prop_oneof![0u64..200_000, any::<u64>()]) {
+        let text = duration_text(s);
+        prop_assert_eq!(parse_duration(&text), Some(s), "{}", text);
+        let expr = format!("session.auth_age < {text}");
+        prop_assert!(parse_expr(FileId(0), &expr).is_ok(), "{}", expr);
+    }
+
+    #[test]
     fn arbitrary_text_never_panics(src in "\\PC{0,200}") {
         let _ = parse_file(FileId(0), &src);
         let _ = parse_expr(FileId(0), &src);
@@ -156,5 +166,21 @@ proptest! {
         let src = tokens.join(" ");
         let _ = parse_file(FileId(0), &src);
         let _ = format_source(&src);
+    }
+}
+
+#[test]
+fn durations_are_compound_largest_unit_first() {
+    for (s, text) in [
+        (0, "0s"),
+        (90, "1m30s"),
+        (300, "5m"),
+        (3600, "1h"),
+        (3601, "1h1s"),
+        (5400, "1h30m"),
+        (86_400 + 3600, "1d1h"),
+        (30 * 86_400, "30d"),
+    ] {
+        assert_eq!(duration_text(s), text);
     }
 }

@@ -21,8 +21,9 @@ pub enum Command<'a> {
         /// Print the decision JSON.
         json: bool,
     },
-    /// `explain` or `explain RULE`
-    Explain(Option<&'a str>),
+    /// `explain` or `explain RULE` (the name as the policy writes it, quotes and escapes
+    /// removed)
+    Explain(Option<String>),
     /// `what-if PATH = VALUE, unset PATH, ...`
     WhatIf(&'a str),
     /// `paths`
@@ -104,16 +105,30 @@ pub fn parse(line: &str) -> Result<Command<'_>, String> {
         }
         "unset" => Ok(Command::Unset(rest)),
         "explain" if rest.is_empty() => Ok(Command::Explain(None)),
-        "explain" => Ok(Command::Explain(Some(
-            rest.strip_prefix('"')
-                .and_then(|r| r.strip_suffix('"'))
-                .unwrap_or(rest),
-        ))),
+        "explain" => rule_name(rest).map(|name| Command::Explain(Some(name))),
         "what-if" if rest.is_empty() => {
             Err("write `what-if PATH = VALUE, ...`, e.g. `what-if network.ip = 203.0.113.9`".into())
         }
         "what-if" => Ok(Command::WhatIf(rest)),
         _ => Ok(Command::Expr(line)),
+    }
+}
+
+/// A rule name: bare (`explain reads`), or quoted as the policy writes it, escapes and
+/// all (`explain "say \"hi\""`).
+fn rule_name(text: &str) -> Result<String, String> {
+    use writ_syntax::ast::{ExprKind, Literal, LiteralKind};
+    if !text.starts_with('"') {
+        return Ok(text.to_string());
+    }
+    match writ_syntax::parse_expr(writ_syntax::FileId(0), text).map(|e| e.kind) {
+        Ok(ExprKind::Literal(Literal {
+            kind: LiteralKind::String(name),
+            ..
+        })) => Ok(name),
+        _ => Err(format!(
+            "`{text}` is not a quoted rule name: write it as the policy does, e.g. `explain \"say \\\"hi\\\"\"`"
+        )),
     }
 }
 
@@ -136,9 +151,17 @@ mod tests {
         assert_eq!(parse("unset network.ip"), Ok(Command::Unset("network.ip")));
         assert_eq!(
             parse(r#"explain "engineers read""#),
-            Ok(Command::Explain(Some("engineers read")))
+            Ok(Command::Explain(Some("engineers read".into())))
         );
-        assert_eq!(parse("explain reads"), Ok(Command::Explain(Some("reads"))));
+        assert_eq!(
+            parse(r#"explain "say \"hi\"""#),
+            Ok(Command::Explain(Some(r#"say "hi""#.into())))
+        );
+        assert_eq!(
+            parse("explain reads"),
+            Ok(Command::Explain(Some("reads".into())))
+        );
+        assert!(parse(r#"explain "unfinished"#).is_err());
         assert_eq!(parse("risk"), Ok(Command::Expr("risk")));
         assert_eq!(
             parse("device.managed and risk < 50"),

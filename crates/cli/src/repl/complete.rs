@@ -42,12 +42,13 @@ pub fn candidates(set: &PolicySet, line: &str, pos: usize) -> (usize, Vec<String
     // `explain "rule name`: rule names, which hold spaces, completed in quotes.
     if let Some(rest) = trimmed.strip_prefix("explain ") {
         let start = head.len() - rest.len();
-        let typed = rest.trim_start_matches('"');
+        // Compared as written, escapes included (`"say \"h` completes `say "hi"`).
+        let typed = rest.strip_prefix('"').unwrap_or(rest);
         let names = set
             .rules
             .iter()
-            .filter(|r| r.name.starts_with(typed))
-            .map(|r| format!("\"{}\"", r.name))
+            .map(|r| writ_syntax::quote(&r.name))
+            .filter(|q| q.get(1..).is_some_and(|body| body.starts_with(typed)))
             .collect();
         return (start, names);
     }
@@ -114,7 +115,7 @@ mod tests {
     fn set() -> writ::Engine {
         writ::from_sources(&[(
             "p.writ",
-            "schema { resource.env: \"prod\" | \"dev\" }\nlet corp_network = cidr [\"10.0.0.0/8\"]\nrule \"engineers read\" { when action == \"db.read\" allow }\nrule \"emergency\" { when request.break_glass allow for 5m }\n",
+            "schema { resource.env: \"prod\" | \"dev\" }\nlet corp_network = cidr [\"10.0.0.0/8\"]\nrule \"engineers read\" { when action == \"db.read\" allow }\nrule \"emergency\" { when request.break_glass allow for 5m }\nrule \"say \\\"hi\\\"\" { when action == \"greet\" allow }\n",
         )])
         .unwrap()
     }
@@ -146,6 +147,12 @@ mod tests {
             candidates(s, "explain \"eng", 12),
             (8, vec!["\"engineers read\"".to_string()])
         );
-        assert_eq!(candidates(s, "explain ", 8).1.len(), 2);
+        assert_eq!(candidates(s, "explain ", 8).1.len(), 3);
+        // A name with quotes is completed escaped, as `explain` reads it.
+        let line = r#"explain "say \"h"#;
+        assert_eq!(
+            candidates(s, line, line.len()).1,
+            vec![r#""say \"hi\"""#.to_string()]
+        );
     }
 }

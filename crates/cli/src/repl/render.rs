@@ -63,7 +63,7 @@ fn approval(d: &Decision) -> String {
 
 /// One line: the decision, its risk and the rules that made it.
 pub fn one_line(d: &Decision, paint: Paint) -> String {
-    let rules: Vec<String> = d.rules.iter().map(|r| format!("\"{r}\"")).collect();
+    let rules: Vec<String> = d.rules.iter().map(|r| writ_syntax::quote(r)).collect();
     let by = if rules.is_empty() {
         "no rule fired".to_string()
     } else {
@@ -91,7 +91,7 @@ fn list_diff(out: &mut String, what: &str, before: &[String], after: &[String]) 
 }
 
 fn quoted<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
-    items.map(|s| format!("\"{s}\"")).collect()
+    items.map(writ_syntax::quote).collect()
 }
 
 /// The decision before and after a what-if, and what changed.
@@ -114,7 +114,7 @@ pub fn what_if(before: &Decision, after: &Decision, paint: Paint) -> String {
     let signals = |d: &Decision| -> Vec<String> {
         d.signals
             .iter()
-            .map(|s| format!("\"{}\" (+{})", s.name, s.points))
+            .map(|s| format!("{} (+{})", writ_syntax::quote(&s.name), s.points))
             .collect()
     };
     list_diff(&mut changes, "signals", &signals(before), &signals(after));
@@ -135,6 +135,17 @@ pub fn what_if(before: &Decision, after: &Decision, paint: Paint) -> String {
     let (a, b) = (approval(before), approval(after));
     if a != b {
         let _ = writeln!(changes, "  approval: {a}\n         -> {b}");
+    }
+    // The digest is what an issued grant is bound to: with the same terms, a changed
+    // bound value still voids every grant issued before.
+    if let (Some(a), Some(b)) = (&before.approval, &after.approval) {
+        if a.digest != b.digest {
+            let _ = writeln!(
+                changes,
+                "  digest: {}\n       -> {}\n          (a grant issued for the old digest would not redeem)",
+                a.digest, b.digest
+            );
+        }
     }
     if before.message != after.message {
         let m = |d: &Decision| {
@@ -165,17 +176,6 @@ pub fn what_if(before: &Decision, after: &Decision, paint: Paint) -> String {
     out
 }
 
-/// Seconds as the language writes a duration (`90s`, `15m`, `2h`, `30d`).
-fn duration(s: u64) -> String {
-    match s {
-        0 => "0s".into(),
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3600 == 0 => format!("{}h", s / 3600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
-}
-
 fn literal(v: &writ::ir::Value) -> String {
     use writ::ir::Value;
     match v {
@@ -183,7 +183,7 @@ fn literal(v: &writ::ir::Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Duration(d) => duration(*d),
+        Value::Duration(d) => writ_syntax::duration_text(*d),
         Value::Ip(ip) => writ_syntax::quote(&ip.to_string()),
         Value::Time(t) => writ_syntax::quote(&t.to_string()),
     }

@@ -122,7 +122,12 @@ impl Session {
             }
             Command::Unset(path) => {
                 self.edit(engine, &[Edit::Unset(path.to_string())])?;
-                ok(format!("{path} is unset (unknown)\n"))
+                if path == "time" {
+                    // A request without `time` is decided at the engine's clock.
+                    ok("time is unset: the engine's clock stands in for it\n".into())
+                } else {
+                    ok(format!("{path} is unset (unknown)\n"))
+                }
             }
             Command::Decide { json } => {
                 let req = Self::bind(engine, &self.request)?;
@@ -140,12 +145,12 @@ impl Session {
                 let req = Self::bind(engine, &self.request)?;
                 let ex = engine.explain(&req);
                 let Some(rule) = ex.rules.iter().find(|r| *r.name == *name) else {
-                    let help = writ_check::closest(name, ex.rules.iter().map(|r| r.name.as_str()))
+                    let help = writ_check::closest(&name, ex.rules.iter().map(|r| r.name.as_str()))
                         .map_or_else(
                             || " (`rules` lists them)".to_string(),
-                            |c| format!("; did you mean \"{c}\"?"),
+                            |c| format!("; did you mean {}?", writ_syntax::quote(&c)),
                         );
-                    return Err(format!("no rule named \"{name}\"{help}"));
+                    return Err(format!("no rule named {}{help}", writ_syntax::quote(&name)));
                 };
                 let mut out = explain::header(&ex, self.paint);
                 out.push('\n');
@@ -157,7 +162,7 @@ impl Session {
                 let before = engine.decide(&Self::bind(engine, &self.request)?);
                 let mut changed = self.request.clone();
                 for e in &edits {
-                    value::apply(&mut changed, e)?;
+                    value::apply(set, &mut changed, e)?;
                 }
                 let after = engine.decide(&Self::bind(engine, &changed)?);
                 ok(render::what_if(&before, &after, self.paint))
@@ -195,8 +200,8 @@ impl Session {
                     };
                     let _ = writeln!(
                         out,
-                        "\"{}\" ({effect})  {}",
-                        r.name,
+                        "{} ({effect})  {}",
+                        writ_syntax::quote(&r.name),
                         self.paint.dim(&format!("({})", set.sources.locate(r.span)))
                     );
                 }
@@ -218,7 +223,7 @@ impl Session {
     fn edit(&mut self, engine: &Engine, edits: &[Edit]) -> Result<(), String> {
         let mut changed = self.request.clone();
         for e in edits {
-            value::apply(&mut changed, e)?;
+            value::apply(engine.policy_set(), &mut changed, e)?;
         }
         Self::bind(engine, &changed)?;
         self.request = changed;

@@ -5,7 +5,7 @@
 
 use serde_json::Value as Json;
 use writ::ir::PolicySet;
-use writ_check::types::{Type, ROOTS};
+use writ_check::types::{Type, ROOTS, VALUE_ROOTS};
 
 /// One change to the request.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,11 +49,47 @@ fn kind<'s>(set: &'s PolicySet, path: &str) -> Result<Kind<'s>, String> {
     {
         return Ok(Kind::Free);
     }
-    let help = writ_check::closest(path, set.known.iter().map(|(p, _)| p.as_str())).map_or_else(
-        || " (declare it in a `schema` block)".to_string(),
-        |c| format!("; did you mean `{c}`?"),
-    );
-    Err(format!("unknown attribute `{path}`{help}"))
+    if let Some(why) = inside_a_value(set, path) {
+        return Err(format!("unknown attribute `{path}`: {why}"));
+    }
+    if let Some(c) = writ_check::closest(path, set.known.iter().map(|(p, _)| p.as_str())) {
+        return Err(format!("unknown attribute `{path}`; did you mean `{c}`?"));
+    }
+    let root = path.split('.').next().unwrap_or_default();
+    if !ROOTS.contains(&root) {
+        // No schema can declare it: say what can be.
+        let roots: Vec<&str> = ROOTS.iter().copied().filter(|r| *r != "risk").collect();
+        return Err(format!(
+            "unknown attribute `{path}`: request paths start with one of {}",
+            roots.join(", ")
+        ));
+    }
+    Err(format!(
+        "unknown attribute `{path}` (declare it in a `schema` block)"
+    ))
+}
+
+/// Why no schema can declare `path`, when it lies inside a value: a value root
+/// (`action.name`), a typed attribute (`device.managed.x`) or a key (`principal.key.x`).
+fn inside_a_value(set: &PolicySet, path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.split('.').collect();
+    let root = segments.first().copied().unwrap_or_default();
+    if segments.len() > 1 && VALUE_ROOTS.contains(&root) {
+        return Some(format!(
+            "`{root}` is a value with a fixed type; it has no attributes"
+        ));
+    }
+    let (prefix, ty) = (1..segments.len()).find_map(|n| {
+        let prefix = segments[..n].join(".");
+        set.known
+            .iter()
+            .find(|(p, ty)| *p == prefix && *ty != Type::Object)
+            .map(|(_, ty)| (prefix, ty))
+    })?;
+    Some(match ty {
+        Type::Jwk => format!("`{prefix}` is a public key, given whole as a JWK object"),
+        _ => format!("`{prefix}` is a value, not an object"),
+    })
 }
 
 fn json(text: &str) -> Option<Json> {
@@ -108,6 +144,10 @@ fn typed(path: &str, ty: &Type, text: &str) -> Result<Json, String> {
         Type::Object => match json(text) {
             Some(v @ Json::Object(_)) => Ok(v),
             _ => fail("an object: write JSON such as `{\"amount\": 10}`"),
+        },
+        Type::Jwk => match json(text) {
+            Some(v @ Json::Object(_)) => Ok(v),
+            _ => fail("a public key: write its JWK, such as `{\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"x\": \"...\"}`"),
         },
         Type::String | Type::Enum(_) | Type::Ip | Type::Time => string(text),
     }
@@ -184,15 +224,19 @@ pub fn at<'j>(json: &'j Json, path: &str) -> Option<&'j Json> {
         .try_fold(json, |cur, seg| cur.as_object()?.get(seg))
 }
 
-/// Applies one edit; unsetting a path the request does not have is an error.
-pub fn apply(request: &mut Json, edit: &Edit) -> Result<(), String> {
+/// Applies one edit; unsetting a path the request does not have is an error. An object
+/// that an unset leaves empty (`network` after `unset network.ip`) goes too, unless the
+/// set types it as a value (`request.params`: `{}` and absent bind differently).
+pub fn apply(set: &PolicySet, request: &mut Json, edit: &Edit) -> Result<(), String> {
     let (path, value) = match edit {
         Edit::Set(p, v) => (p.as_str(), Some(v.clone())),
         Edit::Unset(p) => {
             if at(request, p).is_none() {
                 return Err(format!("the request has no `{p}`"));
             }
-            (p.as_str(), None)
+            remove(request, p);
+            prune(set, request, p);
+            return Ok(());
         }
     };
     let segments: Vec<&str> = path.split('.').collect();
@@ -205,13 +249,8 @@ pub fn apply(request: &mut Json, edit: &Edit) -> Result<(), String> {
             return Ok(());
         };
         if i + 1 == segments.len() {
-            match value {
-                Some(v) => {
-                    map.insert((*seg).to_string(), v);
-                }
-                None => {
-                    map.remove(*seg);
-                }
+            if let Some(v) = value {
+                map.insert((*seg).to_string(), v);
             }
             return Ok(());
         }
@@ -220,6 +259,37 @@ pub fn apply(request: &mut Json, edit: &Edit) -> Result<(), String> {
             .or_insert_with(|| Json::Object(Default::default()));
     }
     Ok(())
+}
+
+/// Removes the value at a dotted path, if there is one.
+fn remove(request: &mut Json, path: &str) {
+    let (parent, last) = match path.rsplit_once('.') {
+        Some((parent, last)) => (at_mut(request, parent), last),
+        None => (Some(request), path),
+    };
+    if let Some(Json::Object(map)) = parent {
+        map.remove(last);
+    }
+}
+
+fn at_mut<'j>(json: &'j mut Json, path: &str) -> Option<&'j mut Json> {
+    path.split('.')
+        .try_fold(json, |cur, seg| cur.as_object_mut()?.get_mut(seg))
+}
+
+/// Removes the objects above `path` that are left empty, innermost first, stopping at
+/// one that is not empty or that the set types as a value.
+fn prune(set: &PolicySet, request: &mut Json, path: &str) {
+    let mut parent = path;
+    while let Some((up, _)) = parent.rsplit_once('.') {
+        parent = up;
+        let typed = set.known.iter().any(|(p, _)| p == parent);
+        let empty = matches!(at(request, parent), Some(Json::Object(m)) if m.is_empty());
+        if typed || !empty {
+            return;
+        }
+        remove(request, parent);
+    }
 }
 
 /// `v` with every object's keys in sorted order, so what the REPL prints does not depend on
@@ -315,14 +385,40 @@ mod tests {
 
     #[test]
     fn edits_patch_field_by_field() {
+        let e = set();
+        let s = e.policy_set();
         let mut r = json!({"device": {"managed": true, "disk_encrypted": true}});
-        apply(&mut r, &Edit::Set("device.managed".into(), json!(false))).unwrap();
-        apply(&mut r, &Edit::Set("network.ip".into(), json!("10.0.0.1"))).unwrap();
+        apply(s, &mut r, &Edit::Set("device.managed".into(), json!(false))).unwrap();
+        apply(
+            s,
+            &mut r,
+            &Edit::Set("network.ip".into(), json!("10.0.0.1")),
+        )
+        .unwrap();
         assert_eq!(
             r,
             json!({"device": {"managed": false, "disk_encrypted": true}, "network": {"ip": "10.0.0.1"}})
         );
-        apply(&mut r, &Edit::Unset("device.managed".into())).unwrap();
-        assert!(apply(&mut r, &Edit::Unset("device.managed".into())).is_err());
+        apply(s, &mut r, &Edit::Unset("device.managed".into())).unwrap();
+        assert!(apply(s, &mut r, &Edit::Unset("device.managed".into())).is_err());
+    }
+
+    #[test]
+    fn an_unset_drops_the_objects_it_leaves_empty_but_not_typed_ones() {
+        let e = set();
+        let s = e.policy_set();
+        let mut r = json!({"network": {"ip": "10.0.0.1"}, "request": {"params": {"amount": 3}}, "action": "a"});
+        apply(s, &mut r, &Edit::Unset("network.ip".into())).unwrap();
+        assert_eq!(
+            r,
+            json!({"request": {"params": {"amount": 3}}, "action": "a"})
+        );
+        // `request.params` is a value the digest binds: `{}` is not the same as absent.
+        apply(s, &mut r, &Edit::Unset("request.params.amount".into())).unwrap();
+        assert_eq!(r, json!({"request": {"params": {}}, "action": "a"}));
+        apply(s, &mut r, &Edit::Unset("request.params".into())).unwrap();
+        assert_eq!(r, json!({"action": "a"}));
+        apply(s, &mut r, &Edit::Unset("action".into())).unwrap();
+        assert_eq!(r, json!({}));
     }
 }
