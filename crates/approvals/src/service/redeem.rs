@@ -261,6 +261,12 @@ impl Approvals {
                 ),
             }
         }
+        let unavailable = |e: Error| {
+            no(
+                RefusalCode::StoreUnavailable,
+                format!("the replay store cannot be reached, so the grant cannot be consumed once: refused ({e})"),
+            )
+        };
         // Consumed where it was issued, or not at all: elsewhere its consumption would not
         // be remembered by the replicas that could redeem it again.
         match self.store.identity() {
@@ -271,24 +277,19 @@ impl Approvals {
                     "the grant was issued against another replay store: replicas must share one store (Redis) for a grant to be single-use across them, and a store created anew (flushed, deleted) no longer knows which grants were used".into(),
                 )
             }
-            Err(e) => {
-                return no(
-                    RefusalCode::StoreUnavailable,
-                    format!("the replay store cannot be reached, so the grant cannot be consumed once: refused ({e})"),
-                )
-            }
+            Err(e) => return unavailable(e),
         }
         let keep_until = exp.saturating_add(skew).saturating_add(1);
         match self.store.consume(&claims.jti, keep_until, now) {
             Ok(true) => Ok(claims),
             Ok(false) => no(
                 RefusalCode::Replayed,
-                format!("the grant `{}` was redeemed already: a grant is good for one execution", claims.jti),
+                format!(
+                    "the grant `{}` was redeemed already: a grant is good for one execution",
+                    claims.jti
+                ),
             ),
-            Err(e) => no(
-                RefusalCode::StoreUnavailable,
-                format!("the replay store cannot be reached, so the grant cannot be consumed once: refused ({e})"),
-            ),
+            Err(e) => unavailable(e),
         }
     }
 
