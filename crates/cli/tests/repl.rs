@@ -61,7 +61,8 @@ fn exit_code_is_1_when_a_command_failed_and_every_command_still_runs() {
     let out = repl(
         &fixtures(),
         &["policy"],
-        "set device.managed = nope\nrisk\n",
+        // At a fixed night-time instant: the set scores "outside business hours".
+        "set time = 2026-11-28T23:00:00Z\nset device.managed = nope\nrisk\n",
     );
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
@@ -212,10 +213,14 @@ fn edits_to_the_policy_files_are_followed() {
 fn at_a_terminal_with_the_answers_redirected_to_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("session.log");
+    // A request at a fixed night-time instant, so the risk does not follow the clock.
+    let night = dir.path().join("night.json");
+    std::fs::write(&night, r#"{"time": "2026-11-28T23:00:00Z"}"#).unwrap();
     let command = format!(
-        "'{}' repl '{}' --history '{}' > '{}'",
+        "'{}' repl '{}' --request '{}' --history '{}' > '{}'",
         env!("CARGO_BIN_EXE_writ"),
         fixtures().join("policy").display(),
+        night.display(),
         dir.path().join("history").display(),
         out.display()
     );
