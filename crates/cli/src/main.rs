@@ -67,6 +67,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    output::quiet_on_closed_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
@@ -88,6 +89,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of our output stopped reading (`| head`): done, quietly.
+        Err(e) if output::is_closed_output(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)

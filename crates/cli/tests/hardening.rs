@@ -1,0 +1,145 @@
+//! Attacks on the command line's own handling of state and output, through the `writ`
+//! binary: a reader that closes its end early, audit logs made to crash the verifier,
+//! files of a state directory readable by others, the administrator's commands.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn writ(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_writ"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Many requests as JSON Lines: far more output than a pipe buffers.
+fn many_requests(dir: &Path) -> PathBuf {
+    let one =
+        std::fs::read_to_string(repo().join("policies/prod-database/requests/prod-write.json"))
+            .unwrap();
+    let line =
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&one).unwrap()).unwrap();
+    let path = dir.join("requests.jsonl");
+    std::fs::write(&path, format!("{line}\n").repeat(20_000)).unwrap();
+    path
+}
+
+fn assert_quiet_success(stderr: &[u8], status: std::process::ExitStatus) {
+    let stderr = String::from_utf8_lossy(stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn a_reader_that_stops_reading_ends_decide_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let requests = many_requests(tmp.path());
+    let policies = repo().join("policies/prod-database");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_writ"))
+        .args(["decide", s(&policies), "--requests", s(&requests)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, as `| head -n 1` does, and close the pipe.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("\"decision\""), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert_quiet_success(&out.stderr, out.status);
+}
+
+#[test]
+fn a_closed_output_ends_every_printing_command_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policies = repo().join("policies/prod-database");
+    let request = policies.join("requests/prod-write.json");
+    let log = tmp.path().join("audit.jsonl");
+    std::fs::write(&log, "{\"seq\":0}\n").unwrap();
+    let commands: Vec<Vec<String>> = vec![
+        vec!["decide".into(), s(&policies).into(), s(&request).into()],
+        vec!["explain".into(), s(&policies).into(), s(&request).into()],
+        vec!["check".into(), s(&policies).into()],
+        vec!["audit".into(), "verify".into(), s(&log).into()],
+        vec!["webauthn".into(), "challenge".into()],
+    ];
+    for args in commands {
+        // The read end is closed before the command starts: every write fails.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_writ"))
+            .args(&args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        // `audit verify` of a bad log still says so (exit 1) on stderr; the rest end 0.
+        if args[0] != "audit" {
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        }
+    }
+}
+
+fn verify_quickly(text: &str) -> Output {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("audit.jsonl");
+    std::fs::write(&log, text).unwrap();
+    let started = Instant::now();
+    let out = writ(&["audit", "verify", s(&log)]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    out
+}
+
+#[test]
+fn audit_verify_reports_seq_zero_instead_of_panicking() {
+    let out = verify_quickly("{\"seq\":0}\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("seq 0 is never written"), "{stdout}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+#[test]
+fn audit_verify_reports_a_huge_seq_without_allocating_the_gap() {
+    let out = verify_quickly("{\"seq\":100000000000}\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("99999999999 records (seq 1 to 99999999999) are missing"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn audit_verify_reports_a_tail_at_the_largest_seq() {
+    let out = verify_quickly(&format!("{{\"seq\":{}}}\n", u64::MAX));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
