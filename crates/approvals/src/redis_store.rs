@@ -13,7 +13,8 @@ use crate::challenge::Challenge;
 use crate::encode::b64;
 use crate::error::{Error, Refusal};
 use crate::store::{
-    admit, decode, encode, OpenLimits, Opened, StateStore, Update, Updated, RETENTION_S,
+    admit, decode, encode, OpenLimits, Opened, OtpLimits, OtpRecord, StateStore, Update, Updated,
+    RETENTION_S,
 };
 
 /// Seconds added to every expiry, for clocks that disagree with Redis's.
@@ -35,6 +36,39 @@ elseif new == 0 and cur == 0 then
 end
 return cur
 ";
+
+/// One more failed one-time code (see [`OtpRecord::failed`]), atomically: KEYS[1] the
+/// approver's hash; ARGV consecutive, total, now, lockout_s. Returns the record's fields.
+const OTP_FAILED: &str = r"
+local f = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local consecutive = tonumber(ARGV[1])
+local total = tonumber(ARGV[2])
+if total > 0 and f >= total then
+  redis.call('HSET', KEYS[1], 'blocked', 1)
+elseif consecutive > 0 and f % consecutive == 0 then
+  redis.call('HSET', KEYS[1], 'locked_until', tonumber(ARGV[3]) + tonumber(ARGV[4]))
+end
+local r = redis.call('HMGET', KEYS[1], 'failures', 'locked_until', 'blocked')
+return {tonumber(r[1]) or 0, tonumber(r[2]) or 0, tonumber(r[3]) or 0}
+";
+
+/// An accepted code forgets the failures, unless codes are blocked (an administrator
+/// resets those).
+const OTP_SUCCEEDED: &str = r"
+if redis.call('HGET', KEYS[1], 'blocked') ~= '1' then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+fn otp_record_of(fields: &[Option<i64>]) -> OtpRecord {
+    let at = |i: usize| fields.get(i).copied().flatten().unwrap_or(0);
+    OtpRecord {
+        failures: u32::try_from(at(0)).unwrap_or(u32::MAX),
+        locked_until: at(1),
+        blocked: at(2) == 1,
+    }
+}
 
 /// The Redis-backed store.
 pub struct RedisStore {
@@ -347,6 +381,57 @@ impl StateStore for RedisStore {
                 .query(con)
                 .map_err(unreachable)?;
             Ok(set.is_some())
+        })
+    }
+
+    fn otp_record(&self, approver: &str) -> Result<OtpRecord, Error> {
+        let key = self.key("otp", approver);
+        self.with(|con| {
+            let fields: Vec<Option<i64>> = redis::cmd("HMGET")
+                .arg(&key)
+                .arg("failures")
+                .arg("locked_until")
+                .arg("blocked")
+                .query(con)
+                .map_err(unreachable)?;
+            Ok(otp_record_of(&fields))
+        })
+    }
+
+    fn otp_failed(&self, approver: &str, limits: &OtpLimits, now: i64) -> Result<OtpRecord, Error> {
+        let key = self.key("otp", approver);
+        self.with(|con| {
+            let fields: Vec<Option<i64>> = redis::Script::new(OTP_FAILED)
+                .key(&key)
+                .arg(limits.consecutive)
+                .arg(limits.total)
+                .arg(now)
+                .arg(limits.lockout_s)
+                .invoke(con)
+                .map_err(unreachable)?;
+            Ok(otp_record_of(&fields))
+        })
+    }
+
+    fn otp_succeeded(&self, approver: &str) -> Result<(), Error> {
+        let key = self.key("otp", approver);
+        self.with(|con| {
+            redis::Script::new(OTP_SUCCEEDED)
+                .key(&key)
+                .invoke::<i64>(con)
+                .map_err(unreachable)?;
+            Ok(())
+        })
+    }
+
+    fn otp_reset(&self, approver: &str) -> Result<bool, Error> {
+        let key = self.key("otp", approver);
+        self.with(|con| {
+            let n: i64 = redis::cmd("DEL")
+                .arg(&key)
+                .query(con)
+                .map_err(unreachable)?;
+            Ok(n > 0)
         })
     }
 

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod admin;
 mod bench;
 mod check;
 mod decide;
@@ -60,6 +61,9 @@ enum Command {
     Audit(flow::AuditArgs),
     /// WebAuthn: a registration challenge, and registering an approver's authenticator.
     Webauthn(flow::WebauthnArgs),
+    /// Administer approvers: `writ approver reset DIR --as ID --state S` lifts a
+    /// one-time-code lockout.
+    Approver(admin::ApproverArgs),
     /// Find rules that can never matter: never true, never winning, never counting.
     Lint(lint::Args),
     /// Ask what-if questions of a policy set that follows your edits.
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => flow::sign(&args),
         Command::Audit(args) => flow::audit(&args),
         Command::Webauthn(args) => flow::webauthn(&args),
+        Command::Approver(args) => admin::approver(&args),
         Command::Lint(args) => lint::run(&args),
         Command::Repl(args) => repl::run(&args),
     };

@@ -143,3 +143,181 @@ fn audit_verify_reports_a_tail_at_the_largest_seq() {
     assert_eq!(out.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+const OTP_POLICY: &str = r#"
+rule "refunds need a code" {
+  when action == "payments.refund"
+  approve { approvers 1 of group "finance"  method otp  ttl 2m }
+}
+"#;
+
+/// 16 bytes of secret, padded base32 as authenticator apps and pyotp write it.
+const PADDED_SECRET: &str = "AEBAGBAFAYDQQCIKBMGA2DQPCA======";
+
+fn otp_world() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let policies = tmp.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(policies.join("refunds.writ"), OTP_POLICY).unwrap();
+    std::fs::write(
+        policies.join("approvers.toml"),
+        format!(
+            "[[approver]]\nid = \"otto\"\ngroups = [\"finance\"]\ntotp = \"{PADDED_SECRET}\"\n"
+        ),
+    )
+    .unwrap();
+    let state = tmp.path().join("state");
+    (tmp, policies, state)
+}
+
+fn open_refund(tmp: &Path, policies: &Path, state: &Path, account: &str) -> String {
+    let request = tmp.join(format!("{account}.json"));
+    std::fs::write(
+        &request,
+        serde_json::json!({"principal": {"id": "ann", "kind": "human"}, "action": "payments.refund",
+            "resource": {"id": account}, "request": {"params": {}}})
+        .to_string(),
+    )
+    .unwrap();
+    let out = writ(&["decide", s(policies), s(&request), "--state", s(state)]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["challenge"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string()
+}
+
+fn otp_code_now() -> String {
+    let reg = writ::approvals::Registry::parse(
+        "t",
+        &format!("[[approver]]\nid = \"otto\"\ntotp = \"{PADDED_SECRET}\"\n"),
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    reg.get("otto")
+        .unwrap()
+        .totp
+        .as_ref()
+        .unwrap()
+        .generate(now)
+        .unwrap()
+}
+
+fn refusal_code(out: &Output) -> String {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    v["refusal"]["code"].as_str().unwrap_or("").to_string()
+}
+
+#[test]
+fn a_padded_totp_secret_passes_writ_check() {
+    let (_tmp, policies, _) = otp_world();
+    let out = writ(&["check", s(&policies)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn guessing_codes_locks_the_approver_until_the_administrator_resets_it() {
+    let (tmp, policies, state) = otp_world();
+    let right = otp_code_now();
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    // Ten wrong codes over two challenges (five lock a challenge).
+    for account in ["a", "b"] {
+        let id = open_refund(tmp.path(), &policies, &state, account);
+        for _ in 0..5 {
+            let out = writ(&[
+                "approve",
+                s(&policies),
+                &id,
+                "--as",
+                "otto",
+                "--otp",
+                wrong,
+                "--state",
+                s(&state),
+            ]);
+            assert_eq!(out.status.code(), Some(3));
+            assert_eq!(refusal_code(&out), "bad_otp");
+        }
+    }
+    // Two locked challenges keep their slots; a third opens (per action: three).
+    let id = open_refund(tmp.path(), &policies, &state, "c");
+    let out = writ(&[
+        "approve",
+        s(&policies),
+        &id,
+        "--as",
+        "otto",
+        "--otp",
+        &otp_code_now(),
+        "--state",
+        s(&state),
+    ]);
+    assert_eq!(refusal_code(&out), "otp_locked");
+    // The administrator resets otto; the right code is accepted again.
+    let out = writ(&[
+        "approver",
+        "reset",
+        s(&policies),
+        "--as",
+        "otto",
+        "--state",
+        s(&state),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["before"]["failures"], 10, "{v}");
+    let out = writ(&[
+        "approve",
+        s(&policies),
+        &id,
+        "--as",
+        "otto",
+        "--otp",
+        &otp_code_now(),
+        "--state",
+        s(&state),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // An approver who is not in the registry: a clear error, exit 1.
+    let out = writ(&[
+        "approver",
+        "reset",
+        s(&policies),
+        "--as",
+        "nobody",
+        "--state",
+        s(&state),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`nobody` is not in the approver registry")
+    );
+}
