@@ -100,14 +100,15 @@ impl AuditLog {
     /// returns.
     pub fn open(path: &Path, sync: bool) -> Result<AuditLog, Error> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| audit_err(parent, e))?;
+            crate::files::create_private_dir(parent).map_err(|e| audit_err(parent, e))?;
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(|e| audit_err(path, e))?;
+        // Owner-only when created: the log names people, requests and decisions.
+        let file = crate::files::open_with_mode(
+            OpenOptions::new().read(true).append(true).create(true),
+            path,
+            crate::files::SECRET_FILE_MODE,
+        )
+        .map_err(|e| audit_err(path, e))?;
         Ok(AuditLog {
             path: path.to_path_buf(),
             file: Mutex::new((file, None)),

@@ -36,6 +36,7 @@ mod challenge;
 mod encode;
 mod error;
 mod evidence;
+mod files;
 mod grant;
 mod keys;
 mod quorum;

@@ -56,9 +56,13 @@ pub const OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 impl RedbStore {
     /// Opens (or creates) `state.redb` in `dir`, creating the directory when needed.
     pub fn open(dir: &Path) -> Result<RedbStore, Error> {
-        std::fs::create_dir_all(dir)
+        crate::files::create_private_dir(dir)
             .map_err(|e| Error::Store(format!("cannot create `{}`: {e}", dir.display())))?;
         let path = dir.join("state.redb");
+        // It holds grant tokens and what was consumed: owner-only from its first byte
+        // (redb itself would create it with the umask's mode).
+        crate::files::precreate_secret(&path)
+            .map_err(|e| Error::Store(format!("cannot create `{}`: {e}", path.display())))?;
         // One process at a time holds the file: short-lived ones (each `writ` command) wait
         // their turn, up to `OPEN_WAIT`, rather than fail.
         let deadline = std::time::Instant::now() + OPEN_WAIT;

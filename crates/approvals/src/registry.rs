@@ -439,7 +439,8 @@ impl RegistryFile {
     /// Registers a WebAuthn credential for `approver` from a registration response
     /// (`none` attestation) over `challenge`, verified against the registry's relying
     /// party, and appends it to the file as a `[[webauthn]]` entry (written to a temporary
-    /// file and renamed, so a watcher never sees half of it). Returns the entry's text, or
+    /// file with the original's mode and owner, fsynced and renamed, so a watcher never
+    /// sees half of it and nobody else gets to read it). Returns the entry's text, or
     /// (inner `Err`) why the registration is refused: an unknown approver, not a person, no
     /// relying party configured, an attestation that does not verify, a credential already
     /// registered. The outer `Err` is the file: unreadable, invalid, or not writable.
@@ -494,9 +495,8 @@ impl RegistryFile {
         updated.push_str(&entry);
         // Check the result parses before it replaces the file.
         Registry::parse(&self.path.display().to_string(), &updated).map_err(Error::Registry)?;
-        let tmp = self.path.with_extension("toml.tmp");
-        std::fs::write(&tmp, &updated)
-            .and_then(|()| std::fs::rename(&tmp, &self.path))
+        // It may hold TOTP secrets: the rewrite keeps the file's mode and owner.
+        crate::files::rewrite(&self.path, updated.as_bytes())
             .map_err(|e| Error::Registry(format!("cannot write `{}`: {e}", self.path.display())))?;
         Ok(Ok(entry.trim_start().to_string()))
     }

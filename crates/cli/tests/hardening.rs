@@ -321,3 +321,99 @@ fn guessing_codes_locks_the_approver_until_the_administrator_resets_it() {
         String::from_utf8_lossy(&out.stderr).contains("`nobody` is not in the approver registry")
     );
 }
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// `writ ARGS` under `umask 000`: whatever it creates gets exactly the mode it asks for.
+fn writ_umask_000(args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg("umask 000; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_writ"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn under_umask_000_the_state_and_keys_are_readable_by_their_owner_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policies = repo().join("policies/prod-database");
+    let request = policies.join("requests/prod-write.json");
+    let state = tmp.path().join("state");
+    let out = writ_umask_000(&["decide", s(&policies), s(&request), "--state", s(&state)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(mode(&state), 0o700, "the state directory");
+    for file in ["state.redb", "audit.jsonl", "grant.key", "audit.key"] {
+        assert_eq!(mode(&state.join(file)), 0o600, "{file}");
+    }
+    // Nothing temporary is left behind.
+    let names: Vec<String> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    let key = tmp.path().join("dana.key");
+    let out = writ_umask_000(&["keygen", s(&key)]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(mode(&key), 0o600, "a keygen key");
+    // keygen never overwrites.
+    let out = writ_umask_000(&["keygen", s(&key)]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn registering_a_security_key_keeps_the_registry_file_private() {
+    use writ_webauthn::soft::SoftAuthenticator;
+    let tmp = tempfile::tempdir().unwrap();
+    let policies = tmp.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(policies.join("refunds.writ"), OTP_POLICY).unwrap();
+    let registry = policies.join("approvers.toml");
+    std::fs::write(
+        &registry,
+        format!("[relying_party]\nrp_id = \"approvals.example.com\"\norigins = [\"https://approvals.example.com\"]\n\n[[approver]]\nid = \"otto\"\ngroups = [\"finance\"]\ntotp = \"{PADDED_SECRET}\"\n"),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&registry, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let challenge = [7u8; 32];
+    let attestation = SoftAuthenticator::es256(b"otto").register(
+        "approvals.example.com",
+        "https://approvals.example.com",
+        &challenge,
+    );
+    let att = tmp.path().join("att.json");
+    std::fs::write(&att, serde_json::to_string(&attestation).unwrap()).unwrap();
+    let out = writ_umask_000(&[
+        "webauthn",
+        "register",
+        s(&policies),
+        "--as",
+        "otto",
+        "--challenge",
+        &writ::approvals::b64(&challenge),
+        "--attestation",
+        s(&att),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read_to_string(&registry)
+        .unwrap()
+        .contains("[[webauthn]]"));
+    assert_eq!(mode(&registry), 0o600, "the rewrite kept the file's mode");
+}

@@ -226,7 +226,7 @@ impl Approvals {
         store: Arc<dyn StateStore>,
         config: Config,
     ) -> Result<Approvals, Error> {
-        std::fs::create_dir_all(state_dir)
+        crate::files::create_private_dir(state_dir)
             .map_err(|e| Error::Store(format!("cannot create `{}`: {e}", state_dir.display())))?;
         let key = GrantKey::load_or_create(&state_dir.join(GRANT_KEY_FILE))?;
         let audit = AuditLog::open(&state_dir.join(AUDIT_LOG_FILE), false)?
