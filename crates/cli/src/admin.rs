@@ -1,5 +1,6 @@
 //! The administrator's commands over a state directory: `writ approver reset` lifts an
-//! approver's one-time-code lockout or block (audited).
+//! approver's one-time-code lockout or block (audited); `writ grant key` prints the public
+//! grant key, for verifiers that check grants themselves.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,4 +58,45 @@ pub fn approver(args: &ApproverArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => store_refusal(e, Shape::Answer),
     }
+}
+
+/// Arguments of `writ grant`.
+#[derive(clap::Args)]
+pub struct GrantArgs {
+    #[command(subcommand)]
+    command: GrantCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum GrantCommand {
+    /// Print the public half of a state directory's grant key (`grant.key`): its PASERK
+    /// id (the `kid` in every grant's footer), the key as a PASERK (`k4.public.…`) and as a
+    /// JWK. A verifier checks grants (PASETO v4.public, implicit assertion
+    /// `writ-grant-v1`) with it, never with the private file.
+    Key {
+        /// The state directory.
+        #[arg(long)]
+        state: PathBuf,
+    },
+}
+
+/// `writ grant key --state DIR`.
+pub fn grant(args: &GrantArgs) -> anyhow::Result<ExitCode> {
+    let GrantCommand::Key { state } = &args.command;
+    let path = state.join(writ::approvals::GRANT_KEY_FILE);
+    if !path.exists() {
+        eprintln!(
+            "error: `{}` has no grant key: it is created with the state, by the first `writ decide --state`",
+            state.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let key = writ::approvals::GrantKey::new(writ::approvals::KeyPair::read(&path)?);
+    let out = serde_json::json!({
+        "kid": key.kid(),
+        "paserk": key.paserk(),
+        "jwk": key.public_jwk(),
+    });
+    outln!("{}", serde_json::to_string_pretty(&out)?)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -64,6 +64,9 @@ enum Command {
     /// Administer approvers: `writ approver reset DIR --as ID --state S` lifts a
     /// one-time-code lockout.
     Approver(admin::ApproverArgs),
+    /// Grants: `writ grant key --state S` prints the public grant key (JWK, PASERK) for
+    /// verifiers.
+    Grant(admin::GrantArgs),
     /// Find rules that can never matter: never true, never winning, never counting.
     Lint(lint::Args),
     /// Ask what-if questions of a policy set that follows your edits.
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => flow::audit(&args),
         Command::Webauthn(args) => flow::webauthn(&args),
         Command::Approver(args) => admin::approver(&args),
+        Command::Grant(args) => admin::grant(&args),
         Command::Lint(args) => lint::run(&args),
         Command::Repl(args) => repl::run(&args),
     };

@@ -417,3 +417,42 @@ fn registering_a_security_key_keeps_the_registry_file_private() {
         .contains("[[webauthn]]"));
     assert_eq!(mode(&registry), 0o600, "the rewrite kept the file's mode");
 }
+
+#[test]
+fn a_verifier_gets_the_public_grant_key_without_the_private_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policies = repo().join("policies/prod-database");
+    let request = policies.join("requests/prod-write.json");
+    let state = tmp.path().join("state");
+    let out = writ(&["grant", "key", "--state", s(&state)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no grant key"));
+    assert_eq!(
+        writ(&["decide", s(&policies), s(&request), "--state", s(&state)])
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = writ(&["grant", "key", "--state", s(&state)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let key = writ::approvals::GrantKey::load_or_create(&state.join("grant.key")).unwrap();
+    assert_eq!(v["kid"], key.kid());
+    assert!(v["kid"].as_str().unwrap().starts_with("k4.pid."), "{v}");
+    assert!(
+        v["paserk"].as_str().unwrap().starts_with("k4.public."),
+        "{v}"
+    );
+    assert_eq!(v["jwk"]["kty"], "OKP");
+    assert_eq!(v["jwk"]["kid"], v["kid"]);
+    assert!(v["jwk"].get("d").is_none(), "never the private half: {v}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let private = std::fs::read_to_string(state.join("grant.key")).unwrap();
+    let d: serde_json::Value = serde_json::from_str(&private).unwrap();
+    assert!(!text.contains(d["d"].as_str().unwrap()));
+}
