@@ -455,3 +455,45 @@ fn appending_after_a_tail_at_the_largest_seq_is_refused_not_wrapped_to_zero() {
     assert_eq!(text.lines().count(), 1, "nothing was appended: {text}");
     assert!(!text.contains("\"seq\":0"));
 }
+
+#[test]
+fn redis_over_tls_with_an_acl_user_works_and_plain_or_wrong_credentials_do_not() {
+    let redis = writ_testkit::Redis::start_tls();
+    // TLS, the CA from the URL, the ACL user's password: the store works end to end.
+    let store = RedisStore::open(&redis.tls_url(), "writ:", Duration::from_secs(2))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(store
+        .consume("g_tls", 1_900_000_060, 1_900_000_000)
+        .unwrap());
+    assert!(!store
+        .consume("g_tls", 1_900_000_060, 1_900_000_000)
+        .unwrap());
+    otp_counters_hold(&store);
+    // Clear text to the TLS port: no answer, an error.
+    let plain = format!("redis://127.0.0.1:{}/0", redis.port());
+    assert!(RedisStore::open(&plain, "writ:", Duration::from_secs(2)).is_err());
+    // A wrong password: refused, and the error never shows the URL's secret.
+    let wrong = redis.tls_url().replace(writ_testkit::TLS_PASSWORD, "guess");
+    let e = RedisStore::open(&wrong, "writ:", Duration::from_secs(2))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        !e.contains("guess") && !e.contains(writ_testkit::TLS_PASSWORD),
+        "{e}"
+    );
+    // Without the CA the server's certificate is not trusted (not in the system roots).
+    let no_ca = redis.tls_url().split('?').next().unwrap().to_string();
+    assert!(RedisStore::open(&no_ca, "writ:", Duration::from_secs(2)).is_err());
+    // A CA for a plain connection is a mistake, said as such.
+    let e = RedisStore::lazy(
+        &format!(
+            "redis://127.0.0.1:1/0?ca_file={}",
+            redis.ca_file().display()
+        ),
+        "writ:",
+        Duration::from_secs(2),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("not `rediss://`"), "{e}");
+}
