@@ -139,14 +139,23 @@ impl Approvals {
         };
         match &result {
             Err(r) => {
-                if let Some(entry) = refusal_record(&c, r) {
-                    self.audit(
-                        base(entry.0)
+                let code = serde_json::to_value(r.code).unwrap_or(Json::Null);
+                match refusal_record(&c, r) {
+                    Some(Recorded::Full) => self.audit(
+                        base("answer.refused")
+                            .with("code", code)
+                            .with("reason", r.message.as_str())
+                            .with("failures", c.failures)
+                            .with("refused", c.refused),
+                    )?,
+                    // Past the bound: how many, and the latest code, not every answer.
+                    Some(Recorded::Count) => self.audit(
+                        base("answer.refused.suppressed")
+                            .with("code", code)
                             .with("refused", c.refused)
-                            .with("code", serde_json::to_value(r.code).unwrap_or(Json::Null))
-                            .with("reason", if entry.1 { r.message.as_str() } else { "" })
-                            .with("failures", c.failures),
-                    )?;
+                            .with("recorded_in_full", AUDITED_REFUSALS),
+                    )?,
+                    None => {}
                 }
             }
             Ok(()) if c.state == State::Denied => {
@@ -382,17 +391,24 @@ impl Approvals {
 /// Refused answers to one challenge audited in full; beyond, only counts.
 pub(super) const AUDITED_REFUSALS: u32 = 16;
 
-/// The audit record of a refused answer, if any: its event and whether it carries the
-/// reason. Every refusal is recorded up to [`AUDITED_REFUSALS`] per challenge, and
-/// always a wrong one-time code or a suspected relay; beyond that, one
-/// `answer.refused.suppressed` record at the first suppressed refusal and at every power
-/// of two, carrying the count — so garbage answers add O(log n) records, not n.
-fn refusal_record(c: &Challenge, r: &Refusal) -> Option<(&'static str, bool)> {
+/// How a refused answer is audited.
+enum Recorded {
+    /// An `answer.refused` record with the reason.
+    Full,
+    /// An `answer.refused.suppressed` record with the count so far.
+    Count,
+}
+
+/// How a refused answer is audited, if at all: in full up to [`AUDITED_REFUSALS`] per
+/// challenge, and always a wrong one-time code (bounded by the code limits) or a
+/// suspected relay (it closes the challenge); beyond that, a count at the first
+/// suppressed refusal and at every power of two — so garbage answers add O(log n)
+/// records, not n.
+fn refusal_record(c: &Challenge, r: &Refusal) -> Option<Recorded> {
     if c.refused <= AUDITED_REFUSALS
         || matches!(r.code, RefusalCode::BadOtp | RefusalCode::RelaySuspected)
     {
-        return Some(("answer.refused", true));
+        return Some(Recorded::Full);
     }
-    (c.refused == AUDITED_REFUSALS + 1 || c.refused.is_power_of_two())
-        .then_some(("answer.refused.suppressed", false))
+    (c.refused == AUDITED_REFUSALS + 1 || c.refused.is_power_of_two()).then_some(Recorded::Count)
 }
