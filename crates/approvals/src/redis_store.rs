@@ -121,7 +121,7 @@ impl RedisStore {
     pub fn lazy(url: &str, prefix: &str, timeout: Duration) -> Result<RedisStore, Error> {
         // Never echo the URL (it may carry a password) nor the client's own wording.
         let invalid = || {
-            Error::Store("the redis url is not valid: write it as `redis://[user:password@]host:port/db` (or `rediss://…` for TLS, with `?ca_file=PATH` for a private CA)".into())
+            Error::Store("the redis url is not valid: write it as `redis://host:port/db` (`redis://user:password@host:port/db` for an ACL user; `rediss://…` for TLS, with `?ca_file=PATH` for a private CA)".into())
         };
         let (url, ca_file) = split_ca_file(url).ok_or_else(invalid)?;
         let tls = url.starts_with("rediss://");
