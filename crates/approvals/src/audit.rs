@@ -100,14 +100,15 @@ impl AuditLog {
     /// returns.
     pub fn open(path: &Path, sync: bool) -> Result<AuditLog, Error> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| audit_err(parent, e))?;
+            crate::files::create_private_dir(parent).map_err(|e| audit_err(parent, e))?;
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(|e| audit_err(path, e))?;
+        // Owner-only when created: the log names people, requests and decisions.
+        let file = crate::files::open_with_mode(
+            OpenOptions::new().read(true).append(true).create(true),
+            path,
+            crate::files::SECRET_FILE_MODE,
+        )
+        .map_err(|e| audit_err(path, e))?;
         Ok(AuditLog {
             path: path.to_path_buf(),
             file: Mutex::new((file, None)),
@@ -154,8 +155,19 @@ impl AuditLog {
             Some(t) if t.len == len => t.clone(),
             _ => read_tail(file, len).map_err(|e| audit_err(&self.path, e))?,
         };
+        // A tail whose `seq` cannot be followed was written by someone else (no log of
+        // this engine reaches 2^64 records): refuse rather than wrap to `seq` 0.
+        let Some(next) = tail.seq.checked_add(1) else {
+            return Err(audit_err(
+                &self.path,
+                format!(
+                    "the last record's seq is {}, which no record can follow: the log was tampered with; run `writ audit verify` and start a new log",
+                    tail.seq
+                ),
+            ));
+        };
         let mut record = Map::new();
-        record.insert("seq".into(), Json::from(tail.seq + 1));
+        record.insert("seq".into(), Json::from(next));
         record.insert("ts".into(), Json::from(ts));
         for (k, v) in entry.fields {
             record.insert(k, v);
@@ -178,7 +190,7 @@ impl AuditLog {
         }
         *cached = Some(Tail {
             len: len + line.len() as u64,
-            seq: tail.seq + 1,
+            seq: next,
             hash: hash.clone(),
         });
         Ok(hash)
@@ -461,23 +473,27 @@ pub fn verify_text_with(text: &str, checks: Verify<'_>) -> Result<Verified, Vec<
             });
             continue;
         };
+        if s == 0 {
+            // Sequences start at 1: nothing comes before a 0 and nothing may be one.
+            problems.push(Problem {
+                line: n,
+                seq,
+                message: "edited: seq 0 is never written (the first record has seq 1)".into(),
+            });
+            continue;
+        }
         if s <= max_seq {
             problems.push(Problem {
                 line: n,
                 seq,
                 message: format!("reordered: it comes after seq {max_seq}"),
             });
-        } else {
-            let missing: Vec<u64> = (max_seq + 1..s)
-                .filter(|m| !at_seq.contains_key(m))
-                .collect();
-            if !missing.is_empty() {
-                problems.push(Problem {
-                    line: n,
-                    seq,
-                    message: format!("removed: {} before it", describe_missing(&missing)),
-                });
-            }
+        } else if let Some(missing) = missing_between(&at_seq, max_seq, s) {
+            problems.push(Problem {
+                line: n,
+                seq,
+                message: format!("removed: {missing} before it"),
+            });
         }
         // The chain: `prev` is the hash of the record with the previous seq, wherever it
         // is in the file (a missing one is reported above).
@@ -529,23 +545,59 @@ pub fn verify_text_with(text: &str, checks: Verify<'_>) -> Result<Verified, Vec<
     }
 }
 
-/// "the record with seq 5 is missing", "the records with seq 3 to 29 are missing".
-fn describe_missing(missing: &[u64]) -> String {
-    let contiguous = missing.windows(2).all(|w| w[1] == w[0] + 1);
-    match missing {
-        [one] => format!("the record with seq {one} is missing"),
-        [first, .., last] if contiguous => {
-            format!("the records with seq {first} to {last} are missing")
+/// How many ranges of missing sequence numbers a problem names before it only counts.
+const RANGES_NAMED: usize = 8;
+
+/// The sequence numbers strictly between `after` and `before` that no record has, as
+/// "the record with seq 5 is missing" or "the records with seq 3 to 29, 31 are missing";
+/// `None` when none is. Walks the records present (at most one per line), never the gap
+/// itself, so a record claiming seq 10^11 costs no more than one claiming 3.
+fn missing_between(
+    at_seq: &std::collections::BTreeMap<u64, (usize, String)>,
+    after: u64,
+    before: u64,
+) -> Option<String> {
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    let mut count: u64 = 0;
+    let mut more = 0usize;
+    let mut next = after.checked_add(1)?;
+    let present = at_seq.range(next..before).map(|(s, _)| *s);
+    for bound in present.chain(std::iter::once(before)) {
+        if bound > next {
+            let last = bound - 1;
+            count = count.saturating_add(last - next + 1);
+            if ranges.len() < RANGES_NAMED {
+                ranges.push((next, last));
+            } else {
+                more += 1;
+            }
         }
-        _ => format!(
-            "the records with seq {} are missing",
-            missing
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        next = bound.saturating_add(1);
     }
+    let first = ranges.first()?;
+    if count == 1 {
+        return Some(format!("the record with seq {} is missing", first.0));
+    }
+    let mut named: Vec<String> = ranges
+        .iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a} to {b}")
+            }
+        })
+        .collect();
+    if more > 0 {
+        named.push(format!(
+            "and {more} more range{}",
+            if more == 1 { "" } else { "s" }
+        ));
+    }
+    Some(format!(
+        "{count} records (seq {}) are missing",
+        named.join(", ")
+    ))
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ impl Requirements {
 
 /// Where a challenge stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum State {
     /// Waiting for approvers.
     Open,
@@ -94,6 +94,9 @@ pub enum State {
     Denied,
     /// Too many failed attempts.
     Locked,
+    /// A valid proof came with another challenge's binding code: the approver was shown
+    /// another transaction (a relayed request). Closed; accepts nothing more.
+    RelaySuspected,
 }
 
 /// One accepted approval.
@@ -180,6 +183,10 @@ pub struct Challenge {
     pub failures: u32,
     /// The grant, once issued (the requester collects it).
     pub grant: Option<String>,
+    /// Refused answers so far (of any kind): past a few, refusals are audited as counts
+    /// only, so garbage answers cannot flood the audit log.
+    #[serde(default)]
+    pub refused: u32,
     /// Identical requests merged into this challenge (their decision ids).
     #[serde(default)]
     pub merged: Vec<String>,

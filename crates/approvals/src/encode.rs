@@ -30,6 +30,16 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// Whether two secrets (one-time codes, binding codes) are equal, in time that depends on
+/// their lengths only, never on where they first differ.
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
 /// `N` bytes from the operating system's CSPRNG.
 pub fn random<const N: usize>() -> Result<[u8; N], Error> {
     let mut out = [0u8; N];

@@ -96,12 +96,23 @@ pub enum RefusalCode {
     /// The authenticator's sign count did not increase: a replayed assertion or a cloned
     /// authenticator.
     PossibleClone,
-    /// The binding code the approver typed is not the challenge's.
+    /// The binding code the approver typed is not the challenge's (no longer given: a
+    /// valid proof with another binding code is [`RefusalCode::RelaySuspected`]).
     CodeMismatch,
     /// The approver has no credential of the kind presented.
     NoCredential,
     /// The store could not be reached: fail closed.
     StoreUnavailable,
+    /// The approver's one-time codes are refused for a while after repeated failures
+    /// (every challenge counts).
+    OtpLocked,
+    /// The approver's one-time codes are refused until an administrator resets them
+    /// (`writ approver reset`), after too many failures without a success.
+    OtpBlocked,
+    /// A valid proof came with another challenge's binding code: the approver is looking
+    /// at another transaction than the one they are approving (a relayed request). The
+    /// challenge is closed.
+    RelaySuspected,
     /// Too many challenges are open for this principal or action.
     TooManyOpen,
     /// The principal's recent challenges were denied too often.
@@ -126,20 +137,13 @@ impl Refusal {
         }
     }
 
-    /// Whether the refusal is a failed piece of evidence (counted against the challenge's
-    /// cap on failures): a proof that does not verify for a registered approver who has
-    /// that kind of credential, or a wrong binding code that came with a valid proof. An
-    /// unknown approver name or a credential kind the approver does not have costs an
-    /// attacker nothing, so it does not count: nobody can lock a challenge with names.
+    /// Whether the refusal is a failed guess (counted against the challenge's cap on
+    /// failures): only a wrong one-time code, the one kind of evidence that can be
+    /// guessed. A signature or an assertion that does not verify is refused without
+    /// counting: it cannot be guessed, and counting it would let anyone who knows an
+    /// approver's name lock every challenge with garbage.
     pub fn is_failed_evidence(&self) -> bool {
-        matches!(
-            self.code,
-            RefusalCode::BadSignature
-                | RefusalCode::BadOtp
-                | RefusalCode::BadWebauthn
-                | RefusalCode::PossibleClone
-                | RefusalCode::CodeMismatch
-        )
+        matches!(self.code, RefusalCode::BadOtp)
     }
 }
 

@@ -107,13 +107,14 @@ pub fn check(
             }
         },
     }
-    // Checked once the proof holds: a wrong code with a valid proof is the approver's own
-    // mistake (and counts as a failure); without a proof it is nobody's.
+    // Checked once the proof holds: a valid proof with another binding code means the
+    // approver was shown another transaction than this one (a relayed request), which
+    // closes the challenge; without a proof it is nobody's and changes nothing.
     if let Some(code) = &answer.code {
-        if code.trim() != challenge.code {
+        if !crate::encode::same_secret(code.trim().as_bytes(), challenge.code.as_bytes()) {
             return refuse(
-                RefusalCode::CodeMismatch,
-                "the binding code does not match this challenge's: do not approve a request you did not see".into(),
+                RefusalCode::RelaySuspected,
+                "the binding code does not match this challenge's: the approver was shown another request than this one (relayed?), so the challenge is closed; do not approve a request you did not see".into(),
             );
         }
     }

@@ -3,11 +3,20 @@
 //! met. The claims bind the grant to one principal, action, resource and transaction
 //! digest, carry a single-use `jti`, a short `exp`, and, for a key-bound grant, `cnf`
 //! (RFC 7800) with the workload key's RFC 7638 thumbprint.
+//!
+//! The footer names the signing key by its PASERK id (`{"kid":"k4.pid.…"}`: base64url of
+//! BLAKE2b-264 over `"k4.pid." || "k4.public." || base64url(public key)`), so a third
+//! party holding the public key (`writ grant key --state DIR`: JWK and `k4.public.…`)
+//! finds and checks it with any PASETO library. Grants issued before this change carry
+//! `writ:` and 16 characters of the key's SHA-256; they are still accepted while they
+//! live (minutes: a grant's ttl), since the kid is only a hint and the signature is
+//! verified with the same key either way.
 
 use std::path::Path;
 
 use jiff::Timestamp;
 use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey};
+use pasetors::paserk::{FormatAsPaserk as _, Id};
 use pasetors::token::UntrustedToken;
 use pasetors::version4::{PublicToken, V4};
 use pasetors::Public;
@@ -81,6 +90,9 @@ pub struct Claims {
 pub struct GrantKey {
     pair: KeyPair,
     kid: String,
+    /// The id grants carried before PASERK ids (`writ:…`), still accepted.
+    legacy_kid: String,
+    paserk: String,
 }
 
 impl std::fmt::Debug for GrantKey {
@@ -99,11 +111,34 @@ struct Footer {
 impl GrantKey {
     /// A grant key from a key pair.
     pub fn new(pair: KeyPair) -> GrantKey {
-        let kid = format!(
+        let legacy_kid = format!(
             "writ:{}",
             &b64(&Sha256::digest(pair.public().as_bytes()))[..16]
         );
-        GrantKey { pair, kid }
+        let (paserk, kid) = paserk_public_and_id(pair.public().as_bytes());
+        GrantKey {
+            pair,
+            kid,
+            legacy_kid,
+            paserk,
+        }
+    }
+
+    /// The public key as a PASERK (`k4.public.…`).
+    pub fn paserk(&self) -> &str {
+        &self.paserk
+    }
+
+    /// The public key as a JWK (RFC 8037 `OKP`/`Ed25519`), its `kid` the PASERK id.
+    pub fn public_jwk(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": b64(self.pair.public().as_bytes()),
+            "kid": self.kid,
+            "alg": "EdDSA",
+            "use": "sig",
+        })
     }
 
     /// Reads the key file, or creates it (owner-only) when absent. Replicas that redeem
@@ -112,7 +147,7 @@ impl GrantKey {
         Ok(GrantKey::new(KeyPair::load_or_create(path)?))
     }
 
-    /// The key id in every grant's footer.
+    /// The key id in every grant's footer: the PASERK id of the public key (`k4.pid.…`).
     pub fn kid(&self) -> &str {
         &self.kid
     }
@@ -142,7 +177,7 @@ impl GrantKey {
             .map_err(|_| invalid("not a v4.public token"))?;
         let footer: Footer = serde_json::from_slice(untrusted.untrusted_footer())
             .map_err(|_| invalid("no key id in its footer"))?;
-        if footer.kid != self.kid {
+        if footer.kid != self.kid && footer.kid != self.legacy_kid {
             return Err(Refusal::new(
                 RefusalCode::GrantUnknownKey,
                 format!(
@@ -157,6 +192,20 @@ impl GrantKey {
             .map_err(|_| invalid("its signature does not verify"))?;
         serde_json::from_str(trusted.payload()).map_err(|_| invalid("its claims are malformed"))
     }
+}
+
+/// The PASERK of an Ed25519 public key (`k4.public.…`) and its PASERK id (`k4.pid.…`).
+/// Empty strings never happen for 32 bytes; they would only make every kid mismatch.
+pub fn paserk_public_and_id(public: &[u8; 32]) -> (String, String) {
+    let Ok(key) = AsymmetricPublicKey::<V4>::from(public) else {
+        return (String::new(), String::new());
+    };
+    let mut paserk = String::new();
+    let mut id = String::new();
+    if key.fmt(&mut paserk).is_err() || Id::from(&key).fmt(&mut id).is_err() {
+        return (String::new(), String::new());
+    }
+    (paserk, id)
 }
 
 /// An RFC 3339 instant of the claims, as unix seconds.
@@ -224,6 +273,64 @@ mod tests {
         assert_eq!(
             key.verify("eyJhbGciOiJub25lIn0.e30.").unwrap_err().code,
             RefusalCode::GrantInvalid
+        );
+    }
+
+    /// The PASERK specification's own k4.pid test vectors (paseto-standard/test-vectors,
+    /// PASERK/k4.pid.json).
+    #[test]
+    fn the_kid_is_the_standard_paserk_id() {
+        let hex = |h: &str| -> [u8; 32] {
+            let v: Vec<u8> = (0..32)
+                .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap())
+                .collect();
+            v.try_into().unwrap()
+        };
+        for (key, pid) in [
+            (
+                "0000000000000000000000000000000000000000000000000000000000000000",
+                "k4.pid.S_XQmeEwHbbvRmiyfXfHYpLGjXGzjTRSDoT1YtTakWFE",
+            ),
+            (
+                "707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f",
+                "k4.pid.9ShR3xc8-qVJ_di0tc9nx0IDIqbatdeM2mqLFBJsKRHs",
+            ),
+            (
+                "707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e90",
+                "k4.pid.-nyvbaTz8U6TQz7OZWW-iB3va31iAxIpUgzUcVQVmW9A",
+            ),
+        ] {
+            let (paserk, id) = paserk_public_and_id(&hex(key));
+            assert_eq!(id, pid);
+            assert_eq!(paserk, format!("k4.public.{}", b64(&hex(key))));
+        }
+        // A grant's footer names it.
+        let key = GrantKey::new(KeyPair::generate().unwrap());
+        let token = key.issue(&claims()).unwrap();
+        let footer = token.rsplit('.').next().unwrap();
+        let footer: Footer =
+            serde_json::from_slice(&crate::encode::unb64(footer, "footer").unwrap()).unwrap();
+        assert_eq!(footer.kid, key.kid());
+        assert!(key.kid().starts_with("k4.pid."));
+        assert_eq!(key.public_jwk()["kid"], key.kid());
+    }
+
+    #[test]
+    fn a_grant_with_the_old_kid_of_the_same_key_is_still_accepted() {
+        let key = GrantKey::new(KeyPair::generate().unwrap());
+        let secret = AsymmetricSecretKey::<V4>::from(&key.pair.keypair_bytes()[..]).unwrap();
+        let footer = serde_json::to_vec(&Footer {
+            kid: key.legacy_kid.clone(),
+        })
+        .unwrap();
+        let payload = serde_json::to_vec(&claims()).unwrap();
+        let old = PublicToken::sign(&secret, &payload, Some(&footer), Some(IMPLICIT)).unwrap();
+        assert_eq!(key.verify(&old).unwrap(), claims());
+        // Another key's old kid is not this key's.
+        let other = GrantKey::new(KeyPair::generate().unwrap());
+        assert_eq!(
+            other.verify(&old).unwrap_err().code,
+            RefusalCode::GrantUnknownKey
         );
     }
 }

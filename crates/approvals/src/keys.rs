@@ -146,22 +146,9 @@ fn check_okp(jwk: &Json) -> Result<(), String> {
 
 /// Writes a private JWK to `path`, readable by its owner only; refuses to overwrite.
 fn write_private_jwk(path: &Path, jwk: &Json) -> Result<(), Error> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .map_err(|e| Error::Key(format!("cannot create `{}`: {e}", path.display())))?;
-    let text = Zeroizing::new(jwk.to_string());
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.write_all(b"\n"))
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::Key(format!("cannot write `{}`: {e}", path.display())))
+    let text = Zeroizing::new(format!("{jwk}\n"));
+    crate::files::write_new_secret(path, text.as_bytes())
+        .map_err(|e| Error::Key(format!("cannot create `{}`: {e}", path.display())))
 }
 
 /// Reads a private JWK file (the text is wiped from memory afterwards).

@@ -36,6 +36,7 @@ mod challenge;
 mod encode;
 mod error;
 mod evidence;
+mod files;
 mod grant;
 mod keys;
 mod quorum;
@@ -63,4 +64,4 @@ pub use service::{
     Answered, Approvals, ChallengeView, Config, Decided, Redeemed, Redemption, AUDIT_KEY_FILE,
     AUDIT_LOG_FILE, GRANT_KEY_FILE,
 };
-pub use store::{admit, OpenLimits, Opened, StateStore, Update, Updated};
+pub use store::{admit, OpenLimits, Opened, OtpLimits, OtpRecord, StateStore, Update, Updated};

@@ -5,12 +5,16 @@
 
 use std::path::Path;
 
-use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
+use redb::{
+    Database, ReadableDatabase as _, ReadableTable as _, ReadableTableMetadata as _,
+    TableDefinition,
+};
 
 use crate::challenge::Challenge;
 use crate::error::{Error, Refusal};
 use crate::store::{
-    admit, decode, encode, OpenLimits, Opened, StateStore, Update, Updated, RETENTION_S,
+    admit, decode, encode, OpenLimits, Opened, OtpLimits, OtpRecord, StateStore, Update, Updated,
+    RETENTION_S,
 };
 
 const CHALLENGES: TableDefinition<&str, &[u8]> = TableDefinition::new("challenges");
@@ -22,6 +26,13 @@ const SIGN_COUNTS: TableDefinition<&[u8], u32> = TableDefinition::new("sign_coun
 const BY_PRINCIPAL: TableDefinition<&str, &[u8]> = TableDefinition::new("by_principal");
 /// The store's own facts: its identity (`store_id`).
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+/// Approver → one-time-code failures ([`OtpRecord`], JSON).
+const OTP: TableDefinition<&str, &[u8]> = TableDefinition::new("otp_failures");
+/// When expired consumed ids were last removed (`consumed`: unix seconds).
+const SWEPT: TableDefinition<&str, i64> = TableDefinition::new("swept");
+
+/// How long past its `keep_until` a consumed id is still kept, seconds (clock margin).
+const CONSUMED_MARGIN_S: i64 = 300;
 
 /// The redb-backed store.
 pub struct RedbStore {
@@ -45,9 +56,13 @@ pub const OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 impl RedbStore {
     /// Opens (or creates) `state.redb` in `dir`, creating the directory when needed.
     pub fn open(dir: &Path) -> Result<RedbStore, Error> {
-        std::fs::create_dir_all(dir)
+        crate::files::create_private_dir(dir)
             .map_err(|e| Error::Store(format!("cannot create `{}`: {e}", dir.display())))?;
         let path = dir.join("state.redb");
+        // It holds grant tokens and what was consumed: owner-only from its first byte
+        // (redb itself would create it with the umask's mode).
+        crate::files::precreate_secret(&path)
+            .map_err(|e| Error::Store(format!("cannot create `{}`: {e}", path.display())))?;
         // One process at a time holds the file: short-lived ones (each `writ` command) wait
         // their turn, up to `OPEN_WAIT`, rather than fail.
         let deadline = std::time::Instant::now() + OPEN_WAIT;
@@ -76,6 +91,8 @@ impl RedbStore {
             txn.open_table(DENIALS).map_err(store_err)?;
             txn.open_table(BY_PRINCIPAL).map_err(store_err)?;
             txn.open_table(SIGN_COUNTS).map_err(store_err)?;
+            txn.open_table(OTP).map_err(store_err)?;
+            txn.open_table(SWEPT).map_err(store_err)?;
         }
         let identity = {
             let mut meta = txn.open_table(META).map_err(store_err)?;
@@ -94,6 +111,20 @@ impl RedbStore {
         };
         txn.commit().map_err(store_err)?;
         Ok(RedbStore { db, identity })
+    }
+}
+
+impl RedbStore {
+    /// How often expired consumed ids are removed, seconds: at the first consumption after
+    /// this long since the last sweep (the clock is the caller's `now`, so tests move it).
+    pub const SWEEP_EVERY_S: i64 = 3600;
+
+    /// How many consumed ids (grants, one-time codes, assertions) are remembered: for
+    /// monitoring that expired ones are removed.
+    pub fn consumed_len(&self) -> Result<u64, Error> {
+        let txn = self.db.begin_read().map_err(store_err)?;
+        let table = txn.open_table(CONSUMED).map_err(store_err)?;
+        table.len().map_err(store_err)
     }
 }
 
@@ -235,16 +266,86 @@ impl StateStore for RedbStore {
             if !seen {
                 table.insert(jti, keep_until).map_err(store_err)?;
             }
-            // Now and then, forget grants whose own expiry refuses them anyway.
-            if !seen && jti.as_bytes().last().is_some_and(|b| b % 32 == 0) {
+            // Now and then (by the clock, so short-lived processes sweep too), forget
+            // grants and codes whose own expiry refuses them anyway.
+            let mut swept = txn.open_table(SWEPT).map_err(store_err)?;
+            let last = swept
+                .get("consumed")
+                .map_err(store_err)?
+                .map_or(i64::MIN, |v| v.value());
+            if now.saturating_sub(last) >= Self::SWEEP_EVERY_S || now < last {
                 table
-                    .retain(|_, until| until.saturating_add(300) >= now)
+                    .retain(|_, until| until.saturating_add(CONSUMED_MARGIN_S) >= now)
                     .map_err(store_err)?;
+                swept.insert("consumed", now).map_err(store_err)?;
             }
             !seen
         };
         txn.commit().map_err(store_err)?;
         Ok(fresh)
+    }
+
+    fn otp_record(&self, approver: &str) -> Result<OtpRecord, Error> {
+        let txn = self.db.begin_read().map_err(store_err)?;
+        let table = txn.open_table(OTP).map_err(store_err)?;
+        let got = table.get(approver).map_err(store_err)?;
+        got.map_or(Ok(OtpRecord::default()), |v| {
+            serde_json::from_slice(v.value()).map_err(store_err)
+        })
+    }
+
+    fn otp_failed(&self, approver: &str, limits: &OtpLimits, now: i64) -> Result<OtpRecord, Error> {
+        let txn = self.db.begin_write().map_err(store_err)?;
+        let record = {
+            let mut table = txn.open_table(OTP).map_err(store_err)?;
+            let current: OtpRecord = {
+                let got = table.get(approver).map_err(store_err)?;
+                got.map_or(Ok(OtpRecord::default()), |v| {
+                    serde_json::from_slice(v.value()).map_err(store_err)
+                })?
+            };
+            let record = current.failed(limits, now);
+            let bytes = serde_json::to_vec(&record).map_err(store_err)?;
+            table
+                .insert(approver, bytes.as_slice())
+                .map_err(store_err)?;
+            record
+        };
+        txn.commit().map_err(store_err)?;
+        Ok(record)
+    }
+
+    fn otp_succeeded(&self, approver: &str) -> Result<(), Error> {
+        let txn = self.db.begin_write().map_err(store_err)?;
+        {
+            let mut table = txn.open_table(OTP).map_err(store_err)?;
+            let blocked = {
+                let got = table.get(approver).map_err(store_err)?;
+                match got {
+                    Some(v) => {
+                        serde_json::from_slice::<OtpRecord>(v.value())
+                            .map_err(store_err)?
+                            .blocked
+                    }
+                    None => return Ok(()),
+                }
+            };
+            if !blocked {
+                table.remove(approver).map_err(store_err)?;
+            }
+        }
+        txn.commit().map_err(store_err)
+    }
+
+    fn otp_reset(&self, approver: &str) -> Result<bool, Error> {
+        let txn = self.db.begin_write().map_err(store_err)?;
+        let removed = {
+            let mut table = txn.open_table(OTP).map_err(store_err)?;
+            let removed = table.remove(approver).map_err(store_err)?.is_some();
+            removed
+        };
+        txn.commit().map_err(store_err)?;
+        Ok(removed)
     }
 
     fn sign_count(&self, credential: &[u8]) -> Result<Option<u32>, Error> {

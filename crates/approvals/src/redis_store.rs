@@ -3,6 +3,13 @@
 //! another replica changed it in between, so two approvals racing on two replicas are
 //! both counted, each approver once; sign counts advance by a compare-and-set script.
 //! Every call has a timeout: an unreachable Redis is an error, never a silent pass.
+//!
+//! The URL is `redis://[user:password@]host:port/db`, or `rediss://…` for TLS (rustls):
+//! the server's certificate is checked against the system's roots, or against the CA in
+//! a PEM file named by a `ca_file` query parameter
+//! (`rediss://writ:secret@redis.internal:6380/0?ca_file=/etc/writ/redis-ca.pem`), which
+//! writ reads and removes before the URL reaches the client. `user:password` is a Redis
+//! ACL user (`AUTH user password`); a password alone (`:password@`) is the default user's.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -13,7 +20,8 @@ use crate::challenge::Challenge;
 use crate::encode::b64;
 use crate::error::{Error, Refusal};
 use crate::store::{
-    admit, decode, encode, OpenLimits, Opened, StateStore, Update, Updated, RETENTION_S,
+    admit, decode, encode, OpenLimits, Opened, OtpLimits, OtpRecord, StateStore, Update, Updated,
+    RETENTION_S,
 };
 
 /// Seconds added to every expiry, for clocks that disagree with Redis's.
@@ -35,6 +43,39 @@ elseif new == 0 and cur == 0 then
 end
 return cur
 ";
+
+/// One more failed one-time code (see [`OtpRecord::failed`]), atomically: KEYS[1] the
+/// approver's hash; ARGV consecutive, total, now, lockout_s. Returns the record's fields.
+const OTP_FAILED: &str = r"
+local f = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local consecutive = tonumber(ARGV[1])
+local total = tonumber(ARGV[2])
+if total > 0 and f >= total then
+  redis.call('HSET', KEYS[1], 'blocked', 1)
+elseif consecutive > 0 and f % consecutive == 0 then
+  redis.call('HSET', KEYS[1], 'locked_until', tonumber(ARGV[3]) + tonumber(ARGV[4]))
+end
+local r = redis.call('HMGET', KEYS[1], 'failures', 'locked_until', 'blocked')
+return {tonumber(r[1]) or 0, tonumber(r[2]) or 0, tonumber(r[3]) or 0}
+";
+
+/// An accepted code forgets the failures, unless codes are blocked (an administrator
+/// resets those).
+const OTP_SUCCEEDED: &str = r"
+if redis.call('HGET', KEYS[1], 'blocked') ~= '1' then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+fn otp_record_of(fields: &[Option<i64>]) -> OtpRecord {
+    let at = |i: usize| fields.get(i).copied().flatten().unwrap_or(0);
+    OtpRecord {
+        failures: u32::try_from(at(0)).unwrap_or(u32::MAX),
+        locked_until: at(1),
+        blocked: at(2) == 1,
+    }
+}
 
 /// The Redis-backed store.
 pub struct RedisStore {
@@ -79,9 +120,41 @@ impl RedisStore {
     /// operation fail (a redemption is then refused as `store_unavailable`), not the start.
     pub fn lazy(url: &str, prefix: &str, timeout: Duration) -> Result<RedisStore, Error> {
         // Never echo the URL (it may carry a password) nor the client's own wording.
-        let client = Client::open(url).map_err(|_| {
-            Error::Store("the redis url is not valid: write it as `redis://host:port/db` (or `rediss://` for TLS)".into())
-        })?;
+        let invalid = || {
+            Error::Store("the redis url is not valid: write it as `redis://host:port/db` (`redis://user:password@host:port/db` for an ACL user; `rediss://…` for TLS, with `?ca_file=PATH` for a private CA)".into())
+        };
+        let (url, ca_file) = split_ca_file(url).ok_or_else(invalid)?;
+        let tls = url.starts_with("rediss://");
+        let client = match (tls, ca_file) {
+            (false, Some(_)) => {
+                return Err(Error::Store(
+                    "the redis url names a `ca_file` but is not `rediss://`: a CA is for TLS connections".into(),
+                ))
+            }
+            (false, None) => Client::open(url.as_str()).map_err(|_| invalid())?,
+            (true, ca_file) => {
+                // The one provider compiled in; installed for the process unless the
+                // embedding application chose one already.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                match ca_file {
+                    None => Client::open(url.as_str()).map_err(|_| invalid())?,
+                    Some(path) => {
+                        let pem = std::fs::read(&path).map_err(|e| {
+                            Error::Store(format!("cannot read the redis CA file `{path}`: {e}"))
+                        })?;
+                        let certs = redis::TlsCertificates {
+                            client_tls: None,
+                            root_cert: Some(pem),
+                        };
+                        Client::build_with_tls(url.as_str(), certs).map_err(|_| {
+                            Error::Store(format!(
+                                "the redis url or its CA file `{path}` is not valid (a PEM certificate is expected)"
+                            ))
+                        })?
+                    }
+                }
+            }
+        };
         Ok(RedisStore {
             client,
             prefix: prefix.to_string(),
@@ -137,6 +210,37 @@ impl RedisStore {
     fn key(&self, kind: &str, id: &str) -> String {
         format!("{}{kind}:{id}", self.prefix)
     }
+}
+
+/// The URL without its `ca_file` query parameter, and that parameter's value (a path).
+/// `None` when `ca_file` is given twice or empty.
+fn split_ca_file(url: &str) -> Option<(String, Option<String>)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Some((url.to_string(), None));
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let mut ca = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.strip_prefix("ca_file=") {
+            Some(path) if !path.is_empty() && ca.is_none() => ca = Some(path.to_string()),
+            Some(_) => return None,
+            None => kept.push(pair),
+        }
+    }
+    let mut out = base.to_string();
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    Some((out, ca))
 }
 
 fn exec_aborted(v: &Value) -> bool {
@@ -347,6 +451,57 @@ impl StateStore for RedisStore {
                 .query(con)
                 .map_err(unreachable)?;
             Ok(set.is_some())
+        })
+    }
+
+    fn otp_record(&self, approver: &str) -> Result<OtpRecord, Error> {
+        let key = self.key("otp", approver);
+        self.with(|con| {
+            let fields: Vec<Option<i64>> = redis::cmd("HMGET")
+                .arg(&key)
+                .arg("failures")
+                .arg("locked_until")
+                .arg("blocked")
+                .query(con)
+                .map_err(unreachable)?;
+            Ok(otp_record_of(&fields))
+        })
+    }
+
+    fn otp_failed(&self, approver: &str, limits: &OtpLimits, now: i64) -> Result<OtpRecord, Error> {
+        let key = self.key("otp", approver);
+        self.with(|con| {
+            let fields: Vec<Option<i64>> = redis::Script::new(OTP_FAILED)
+                .key(&key)
+                .arg(limits.consecutive)
+                .arg(limits.total)
+                .arg(now)
+                .arg(limits.lockout_s)
+                .invoke(con)
+                .map_err(unreachable)?;
+            Ok(otp_record_of(&fields))
+        })
+    }
+
+    fn otp_succeeded(&self, approver: &str) -> Result<(), Error> {
+        let key = self.key("otp", approver);
+        self.with(|con| {
+            redis::Script::new(OTP_SUCCEEDED)
+                .key(&key)
+                .invoke::<i64>(con)
+                .map_err(unreachable)?;
+            Ok(())
+        })
+    }
+
+    fn otp_reset(&self, approver: &str) -> Result<bool, Error> {
+        let key = self.key("otp", approver);
+        self.with(|con| {
+            let n: i64 = redis::cmd("DEL")
+                .arg(&key)
+                .query(con)
+                .map_err(unreachable)?;
+            Ok(n > 0)
         })
     }
 

@@ -74,9 +74,19 @@ impl TotpSecret {
     /// when it is none of them.
     pub fn matching_step(&self, code: &str, unix: u64) -> Option<u64> {
         let step = unix / 30;
-        [step.saturating_sub(1), step, step + 1]
-            .into_iter()
-            .find(|s| self.generate(s * 30).as_deref() == Some(code.trim()))
+        let code = code.trim().as_bytes();
+        // Every candidate is compared, each in constant time: how long this takes says
+        // nothing about how close a guess was.
+        let mut found = None;
+        for s in [step.saturating_sub(1), step, step + 1] {
+            let matches = self
+                .generate(s.saturating_mul(30))
+                .is_some_and(|g| crate::encode::same_secret(g.as_bytes(), code));
+            if matches && found.is_none() {
+                found = Some(s);
+            }
+        }
+        found
     }
 
     /// The code for `unix` seconds (for tests and enrolment checks).
@@ -179,7 +189,7 @@ impl Registry {
             extra.entry(owner).or_default().push(credential);
         }
         for entry in &mut shape.approver {
-            if let Some(more) = extra.remove(entry.id.get_ref().trim()) {
+            if let Some(more) = extra.remove(entry.id.get_ref().as_str()) {
                 entry.webauthn.extend(more);
             }
         }
@@ -191,9 +201,16 @@ impl Registry {
         }
         for entry in shape.approver {
             let id_at = at(entry.id.span());
-            let id = entry.id.get_ref().trim().to_string();
-            if id.is_empty() {
+            let id = entry.id.get_ref().clone();
+            if id.trim().is_empty() {
                 return Err(format!("{id_at}: an approver has an empty `id`"));
+            }
+            // Ids are compared exactly, as `principal.id` is (never trimmed): `" dana"`
+            // would be another person than `dana` to separation of duties.
+            if id.trim() != id {
+                return Err(format!(
+                    "{id_at}: approver id `{id}` has spaces around it: ids are compared exactly (a request's `principal.id` is never trimmed); remove them"
+                ));
             }
             let mut ed25519 = Vec::new();
             for k in &entry.ed25519 {
@@ -215,11 +232,18 @@ impl Registry {
                 None => None,
                 Some(b32) => {
                     let totp_at = at(b32.span());
-                    let bytes = totp_rs::Secret::Encoded(b32.get_ref().trim().to_uppercase())
-                        .to_bytes()
-                        .map_err(|_| {
-                            format!("{totp_at}: approver `{id}`: `totp` is not a base32 secret")
-                        })?;
+                    // As authenticator apps and pyotp read it: any case, spaces between
+                    // groups, `=` padding at the end.
+                    let text: String = b32
+                        .get_ref()
+                        .chars()
+                        .filter(|c| !c.is_whitespace())
+                        .collect::<String>()
+                        .trim_end_matches('=')
+                        .to_uppercase();
+                    let bytes = totp_rs::Secret::Encoded(text).to_bytes().map_err(|_| {
+                        format!("{totp_at}: approver `{id}`: `totp` is not a base32 secret")
+                    })?;
                     if bytes.len() < 16 {
                         return Err(format!(
                             "{totp_at}: approver `{id}`: the `totp` secret is shorter than 128 bits"
@@ -415,7 +439,8 @@ impl RegistryFile {
     /// Registers a WebAuthn credential for `approver` from a registration response
     /// (`none` attestation) over `challenge`, verified against the registry's relying
     /// party, and appends it to the file as a `[[webauthn]]` entry (written to a temporary
-    /// file and renamed, so a watcher never sees half of it). Returns the entry's text, or
+    /// file with the original's mode and owner, fsynced and renamed, so a watcher never
+    /// sees half of it and nobody else gets to read it). Returns the entry's text, or
     /// (inner `Err`) why the registration is refused: an unknown approver, not a person, no
     /// relying party configured, an attestation that does not verify, a credential already
     /// registered. The outer `Err` is the file: unreadable, invalid, or not writable.
@@ -470,9 +495,8 @@ impl RegistryFile {
         updated.push_str(&entry);
         // Check the result parses before it replaces the file.
         Registry::parse(&self.path.display().to_string(), &updated).map_err(Error::Registry)?;
-        let tmp = self.path.with_extension("toml.tmp");
-        std::fs::write(&tmp, &updated)
-            .and_then(|()| std::fs::rename(&tmp, &self.path))
+        // It may hold TOTP secrets: the rewrite keeps the file's mode and owner.
+        crate::files::rewrite(&self.path, updated.as_bytes())
             .map_err(|e| Error::Registry(format!("cannot write `{}`: {e}", self.path.display())))?;
         Ok(Ok(entry.trim_start().to_string()))
     }

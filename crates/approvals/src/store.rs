@@ -35,6 +35,78 @@ impl Default for OpenLimits {
     }
 }
 
+/// Limits on guessing one-time codes (NIST SP 800-63B §5.2.2), per approver across every
+/// challenge: a code has 10^6 values, so failures must be capped per secret, not per
+/// challenge (a requester can open challenge after challenge).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtpLimits {
+    /// Consecutive failures after which the approver's codes are refused for `lockout_s`.
+    pub consecutive: u32,
+    /// How long codes are refused after `consecutive` failures, seconds.
+    pub lockout_s: i64,
+    /// Failures without a success after which codes are refused until an administrator
+    /// resets the approver (`writ approver reset`). At most 100 (SP 800-63B).
+    pub total: u32,
+}
+
+impl Default for OtpLimits {
+    fn default() -> Self {
+        OtpLimits {
+            consecutive: 10,
+            lockout_s: 900,
+            total: 100,
+        }
+    }
+}
+
+/// An approver's one-time-code failures, as a store keeps them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtpRecord {
+    /// Failures since the last accepted code.
+    pub failures: u32,
+    /// Codes are refused until then (unix seconds; 0: not locked).
+    pub locked_until: i64,
+    /// Codes are refused until an administrator resets the approver.
+    pub blocked: bool,
+}
+
+impl OtpRecord {
+    /// Whether codes are refused at `now`: `None` when they are accepted, otherwise the
+    /// refusal.
+    pub fn refusal(&self, now: i64) -> Option<Refusal> {
+        if self.blocked {
+            return Some(Refusal::new(
+                RefusalCode::OtpBlocked,
+                format!(
+                    "this approver's one-time codes are refused after {} failures without a success: an administrator must reset them (`writ approver reset`)",
+                    self.failures
+                ),
+            ));
+        }
+        (now < self.locked_until).then(|| {
+            Refusal::new(
+                RefusalCode::OtpLocked,
+                format!(
+                    "this approver's one-time codes are refused for {} s after {} failed codes: wait, or answer with a signature or a security key",
+                    self.locked_until - now,
+                    self.failures
+                ),
+            )
+        })
+    }
+
+    /// The record after one more failure at `now`.
+    pub fn failed(mut self, limits: &OtpLimits, now: i64) -> OtpRecord {
+        self.failures = self.failures.saturating_add(1);
+        if limits.total > 0 && self.failures >= limits.total {
+            self.blocked = true;
+        } else if limits.consecutive > 0 && self.failures.is_multiple_of(limits.consecutive) {
+            self.locked_until = now.saturating_add(limits.lockout_s);
+        }
+        self
+    }
+}
+
 /// What opening a challenge did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Opened {
@@ -95,6 +167,21 @@ pub trait StateStore: Send + Sync {
     /// The latest sign count recorded for a WebAuthn credential.
     fn sign_count(&self, credential: &[u8]) -> Result<Option<u32>, Error>;
 
+    /// The one-time-code failures recorded for `approver` (a default record when none).
+    fn otp_record(&self, approver: &str) -> Result<OtpRecord, Error>;
+
+    /// Records a failed one-time code by `approver` at `now` and returns the record as it
+    /// now stands ([`OtpRecord::failed`]). Atomic: failures on several replicas all count.
+    fn otp_failed(&self, approver: &str, limits: &OtpLimits, now: i64) -> Result<OtpRecord, Error>;
+
+    /// An accepted code: `approver`'s failures are forgotten — unless codes are blocked
+    /// (then only [`StateStore::otp_reset`] lifts it).
+    fn otp_succeeded(&self, approver: &str) -> Result<(), Error>;
+
+    /// An administrator's reset: `approver`'s failures, lockout and block are forgotten.
+    /// `true` when there was something to forget.
+    fn otp_reset(&self, approver: &str) -> Result<bool, Error>;
+
     /// Records `new` as a credential's sign count if it is greater than the one recorded
     /// (and than `floor`, the registry's); otherwise returns the recorded count. Atomic,
     /// so two uses of one assertion on two replicas cannot both pass.
@@ -146,15 +233,17 @@ pub fn admit(
             ));
         }
     }
+    // Locked, denied and relay-suspected challenges keep their slot until they expire:
+    // otherwise locking one (by failing on purpose) would open a slot for the next.
     let live: Vec<&Challenge> = open
         .iter()
-        .filter(|c| c.state == State::Open && c.is_live(now))
+        .filter(|c| c.state != State::Granted && c.is_live(now))
         .collect();
     if live.len() >= limits.per_principal as usize {
         return Err(Refusal::new(
             RefusalCode::TooManyOpen,
             format!(
-                "this principal has {} approval requests open (at most {}): wait for them to be answered or to expire",
+                "this principal has {} approval requests open or closed unanswered (at most {}): wait for them to be answered or to expire",
                 live.len(),
                 limits.per_principal
             ),

@@ -409,22 +409,22 @@ fn one_denial_closes_the_challenge() {
 }
 
 #[test]
-fn five_failed_attempts_lock_the_challenge() {
+fn five_wrong_one_time_codes_lock_the_challenge() {
     let w = World::new();
-    let (id, digest) = w.open(&w.transfer());
-    let forger = KeyPair::generate().unwrap();
+    let req = json!({"principal": {"id": "ann", "kind": "human"}, "action": "payments.refund",
+                     "resource": {"id": "acct-1"}, "session": {"id": "s-1"}, "request": {"params": {}}});
+    let (id, _) = w.open(&req);
+    let right = totp_now(&w);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
     for _ in 0..5 {
-        let a = w.answer(
-            "dana",
-            &id,
-            true,
-            Evidence::Signature {
-                signature: forger.sign_b64(b"x"),
-            },
-        );
-        assert_eq!(a.refusal.unwrap().code, RefusalCode::BadSignature);
+        let a = otp_answer(&w, &id, wrong.into());
+        assert_eq!(a.refusal.unwrap().code, RefusalCode::BadOtp);
     }
-    let a = w.sign("dana", &id, &digest, true);
+    let a = otp_answer(&w, &id, right);
     assert_eq!(a.refusal.unwrap().code, RefusalCode::TooManyFailures);
     assert_eq!(a.challenge.unwrap().state, "locked");
 }
@@ -451,18 +451,19 @@ fn a_wrong_binding_code_is_refused() {
             signature: signature.clone(),
         },
     };
+    // A valid signature with another binding code: the approver was shown another
+    // request. The challenge closes as a suspected relay.
+    let refused = w.approvals.answer(&answer(wrong)).unwrap();
+    assert_eq!(refused.refusal.unwrap().code, RefusalCode::RelaySuspected);
+    assert_eq!(refused.challenge.unwrap().state, "relay_suspected");
     assert_eq!(
         w.approvals
-            .answer(&answer(wrong))
+            .answer(&answer(&c.code))
             .unwrap()
             .refusal
             .unwrap()
             .code,
-        RefusalCode::CodeMismatch
-    );
-    assert_eq!(
-        w.approvals.answer(&answer(&c.code)).unwrap().status,
-        "accepted"
+        RefusalCode::ChallengeClosed
     );
 }
 

@@ -4,6 +4,7 @@
 //! request so clock overhead is amortised. Decision figures are per
 //! decision, request already bound.
 
+use crate::output::outln;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -97,6 +98,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         "bind_median_ns": percentile(&bind_ns, 0.5).round(),
         "policy_version": engine.version(),
     });
-    println!("{}", serde_json::to_string_pretty(&summary)?);
+    outln!("{}", serde_json::to_string_pretty(&summary)?)?;
     Ok(ExitCode::SUCCESS)
 }

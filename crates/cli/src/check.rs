@@ -2,6 +2,7 @@
 //! (`approvers.toml`) is checked too, with the parser the approval flow uses: a registry
 //! the flow would refuse fails the check.
 
+use crate::output::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,7 +25,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
         (Ok(set), None) => {
-            println!(
+            outln!(
                 "ok: {}: {files} file{}, {} rule{}, {} signal{}",
                 args.path.display(),
                 plural(files),
@@ -32,7 +33,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 plural(set.rules.len()),
                 set.signals.len(),
                 plural(set.signals.len()),
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         (Err(rejected), registry) => {

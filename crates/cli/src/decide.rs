@@ -1,5 +1,6 @@
 //! `writ decide DIR REQUEST.json` and `writ decide DIR --requests FILE.jsonl`.
 
+use crate::output::outln;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,7 +50,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let text = read_input(path)?;
     match engine.bind_str(&text) {
         Ok(req) => {
-            println!("{}", engine.decide(&req).to_json_pretty());
+            outln!("{}", engine.decide(&req).to_json_pretty())?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -81,7 +82,7 @@ fn with_state(
     let text = crate::flow::request_text(path, args.workload_key.as_deref())?;
     match approvals.decide(&text) {
         Ok(decided) => {
-            println!("{}", serde_json::to_string_pretty(&decided)?);
+            outln!("{}", serde_json::to_string_pretty(&decided)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(writ::approvals::Error::Request(e)) => {

@@ -1,5 +1,6 @@
 //! `writ explain DIR REQUEST.json`: the decision, rule by rule, readable by a person.
 
+use crate::output::{out, outln};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,9 +33,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Ok(req) => {
             let ex = engine.explain(&req);
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&ex)?);
+                outln!("{}", serde_json::to_string_pretty(&ex)?)?;
             } else {
-                print!("{}", render(&ex));
+                out!("{}", render(&ex))?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -165,7 +165,7 @@ pub fn request_text(path: &Path, workload_key: Option<&Path>) -> anyhow::Result<
 }
 
 fn print(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    crate::output::outln!("{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! `writ fmt PATH...`: rewrite policy files in the canonical style.
 
+use crate::output::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -48,7 +49,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     for name in &would_change {
-        println!("would reformat {name}");
+        outln!("would reformat {name}")?;
     }
     Ok(if failed || !would_change.is_empty() {
         ExitCode::from(1)

@@ -6,6 +6,7 @@
 //! warnings under `--deny-warnings`, an invalid set or an unreadable or malformed
 //! `approvers.toml`; 2 usage.
 
+use crate::output::outln;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -81,13 +82,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     eprint!("{}", render(&findings, &set.sources, style()));
     let place = args.path.display();
     if findings.is_empty() {
-        println!("ok: {place}: no findings");
+        outln!("ok: {place}: no findings")?;
     } else {
-        println!(
+        outln!(
             "{place}: {}, {}",
             plural(errors, "error"),
             plural(warnings, "warning")
-        );
+        )?;
     }
     Ok(if errors > 0 || (args.deny_warnings && warnings > 0) {
         ExitCode::from(1)

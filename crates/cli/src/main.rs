@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod admin;
 mod bench;
 mod check;
 mod decide;
@@ -60,6 +61,12 @@ enum Command {
     Audit(flow::AuditArgs),
     /// WebAuthn: a registration challenge, and registering an approver's authenticator.
     Webauthn(flow::WebauthnArgs),
+    /// Administer approvers: `writ approver reset DIR --as ID --state S` lifts a
+    /// one-time-code lockout.
+    Approver(admin::ApproverArgs),
+    /// Grants: `writ grant key --state S` prints the public grant key (JWK, PASERK) for
+    /// verifiers.
+    Grant(admin::GrantArgs),
     /// Find rules that can never matter: never true, never winning, never counting.
     Lint(lint::Args),
     /// Ask what-if questions of a policy set that follows your edits.
@@ -67,6 +74,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    output::quiet_on_closed_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
@@ -83,11 +91,15 @@ fn main() -> ExitCode {
         Command::Sign(args) => flow::sign(&args),
         Command::Audit(args) => flow::audit(&args),
         Command::Webauthn(args) => flow::webauthn(&args),
+        Command::Approver(args) => admin::approver(&args),
+        Command::Grant(args) => admin::grant(&args),
         Command::Lint(args) => lint::run(&args),
         Command::Repl(args) => repl::run(&args),
     };
     match result {
         Ok(code) => code,
+        // The reader of our output stopped reading (`| head`): done, quietly.
+        Err(e) if output::is_closed_output(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)

@@ -27,6 +27,7 @@
 //! Every failing case is printed with expected vs actual and the explain trace; the exit
 //! code is 1 on any failure or any invalid suite.
 
+use crate::output::outln;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -356,14 +357,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    println!(
+    outln!(
         "writ test: {passed} cases passed, {failed} failed{}",
         if broken > 0 {
             format!(", {broken} suites invalid")
         } else {
             String::new()
         }
-    );
+    )?;
     Ok(if failed > 0 || broken > 0 {
         ExitCode::from(1)
     } else {
@@ -418,11 +419,11 @@ fn run_suite(engine: &writ::Engine, file: &Path) -> anyhow::Result<(usize, usize
             Ok(b) => b,
             Err(e) => {
                 failed += 1;
-                println!(
+                outln!(
                     "FAIL {} :: {}\n  the request is invalid: {e}\n",
                     file.display(),
                     case.name
-                );
+                )?;
                 continue;
             }
         };
@@ -432,15 +433,15 @@ fn run_suite(engine: &writ::Engine, file: &Path) -> anyhow::Result<(usize, usize
             passed += 1;
         } else {
             failed += 1;
-            println!("FAIL {} :: {}", file.display(), case.name);
+            outln!("FAIL {} :: {}", file.display(), case.name)?;
             for d in diffs {
-                println!("  {d}");
+                outln!("  {d}")?;
             }
             let trace = render(&engine.explain(&bound));
             for line in trace.lines() {
-                println!("  | {line}");
+                outln!("  | {line}")?;
             }
-            println!();
+            outln!()?;
         }
     }
     Ok((passed, failed))

@@ -1,6 +1,7 @@
 //! `writ watch DIR`: runs the policy store and prints one JSON line per reload event
 //! until stopped.
 
+use crate::output::outln;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,7 +39,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Ok(s) => Arc::new(s),
         Err(e) => {
             let event = serde_json::json!({"event": "rejected", "kept": null, "errors": e.0});
-            println!("{event}");
+            outln!("{event}")?;
             return Ok(ExitCode::from(1));
         }
     };

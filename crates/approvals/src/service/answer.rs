@@ -36,6 +36,9 @@ impl Approvals {
                         State::Granted => "granted",
                         State::Denied => "denied",
                         State::Locked => "locked after too many failed attempts",
+                        State::RelaySuspected => {
+                            "closed as a suspected relay (a valid answer carried another binding code)"
+                        }
                         State::Open => "open",
                     };
                     let code = if c.state == State::Locked {
@@ -43,27 +46,36 @@ impl Approvals {
                     } else {
                         RefusalCode::ChallengeClosed
                     };
-                    return Update::Keep(Err(Refusal::new(
+                    c.refused = c.refused.saturating_add(1);
+                    return Update::Write(Err(Refusal::new(
                         code,
                         format!("the challenge was {what} already and accepts no more answers"),
                     )));
                 }
                 if !c.is_live(now) {
-                    return Update::Keep(Err(Refusal::new(
+                    c.refused = c.refused.saturating_add(1);
+                    return Update::Write(Err(Refusal::new(
                         RefusalCode::ChallengeExpired,
                         format!("the challenge expired at {}", rfc3339(c.expires_at)),
                     )));
                 }
                 let method = match evidence::check(c, &registry, answer, pre.as_ref()) {
                     Ok(m) => m,
-                    Err(r) if r.is_failed_evidence() => {
-                        c.failures += 1;
-                        if c.failures >= max {
-                            c.state = State::Locked;
+                    Err(r) => {
+                        // Every refusal is counted (to bound its audit records); only a
+                        // wrong one-time code — guessable — counts towards the lock, and
+                        // a valid proof with another binding code closes the challenge.
+                        c.refused = c.refused.saturating_add(1);
+                        if r.code == RefusalCode::RelaySuspected {
+                            c.state = State::RelaySuspected;
+                        } else if r.is_failed_evidence() {
+                            c.failures += 1;
+                            if c.failures >= max {
+                                c.state = State::Locked;
+                            }
                         }
                         return Update::Write(Err(r));
                     }
-                    Err(r) => return Update::Keep(Err(r)),
                 };
                 if !answer.approve {
                     c.state = State::Denied;
@@ -127,12 +139,24 @@ impl Approvals {
         };
         match &result {
             Err(r) => {
-                self.audit(
-                    base("answer.refused")
-                        .with("code", serde_json::to_value(r.code).unwrap_or(Json::Null))
-                        .with("reason", r.message.as_str())
-                        .with("failures", c.failures),
-                )?;
+                let code = serde_json::to_value(r.code).unwrap_or(Json::Null);
+                match refusal_record(&c, r) {
+                    Some(Recorded::Full) => self.audit(
+                        base("answer.refused")
+                            .with("code", code)
+                            .with("reason", r.message.as_str())
+                            .with("failures", c.failures)
+                            .with("refused", c.refused),
+                    )?,
+                    // Past the bound: how many, and the latest code, not every answer.
+                    Some(Recorded::Count) => self.audit(
+                        base("answer.refused.suppressed")
+                            .with("code", code)
+                            .with("refused", c.refused)
+                            .with("recorded_in_full", AUDITED_REFUSALS),
+                    )?,
+                    None => {}
+                }
             }
             Ok(()) if c.state == State::Denied => {
                 if let Some(p) = &c.requester.principal {
@@ -229,10 +253,20 @@ impl Approvals {
                 format!("`{id}` has no enrolled one-time code"),
             ))));
         };
+        // Guessing is limited per approver across every challenge (a requester can open
+        // challenge after challenge): a locked-out approver's codes are not even checked.
+        if let Some(refusal) = self.store.otp_record(id)?.refusal(now) {
+            return Ok(Some(Err(refusal)));
+        }
         let Some(step) = secret.matching_step(code, u64::try_from(now).unwrap_or(0)) else {
+            let record = self.store.otp_failed(id, &self.config.otp, now)?;
+            let then = record
+                .refusal(now)
+                .map(|r| format!(": {}", r.message))
+                .unwrap_or_default();
             return Ok(Some(Err(Refusal::new(
                 RefusalCode::BadOtp,
-                "the one-time code is wrong or expired",
+                format!("the one-time code is wrong or expired{then}"),
             ))));
         };
         // RFC 6238 §5.2: a code is accepted once.
@@ -244,6 +278,7 @@ impl Approvals {
                 "this one-time code was used already: wait for the next one",
             ))));
         }
+        self.store.otp_succeeded(id)?;
         Ok(Some(Ok(())))
     }
 
@@ -351,4 +386,29 @@ impl Approvals {
         };
         self.grant_key.issue(&claims)
     }
+}
+
+/// Refused answers to one challenge audited in full; beyond, only counts.
+pub(super) const AUDITED_REFUSALS: u32 = 16;
+
+/// How a refused answer is audited.
+enum Recorded {
+    /// An `answer.refused` record with the reason.
+    Full,
+    /// An `answer.refused.suppressed` record with the count so far.
+    Count,
+}
+
+/// How a refused answer is audited, if at all: in full up to [`AUDITED_REFUSALS`] per
+/// challenge, and always a wrong one-time code (bounded by the code limits) or a
+/// suspected relay (it closes the challenge); beyond that, a count at the first
+/// suppressed refusal and at every power of two — so garbage answers add O(log n)
+/// records, not n.
+fn refusal_record(c: &Challenge, r: &Refusal) -> Option<Recorded> {
+    if c.refused <= AUDITED_REFUSALS
+        || matches!(r.code, RefusalCode::BadOtp | RefusalCode::RelaySuspected)
+    {
+        return Some(Recorded::Full);
+    }
+    (c.refused == AUDITED_REFUSALS + 1 || c.refused.is_power_of_two()).then_some(Recorded::Count)
 }

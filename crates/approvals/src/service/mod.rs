@@ -25,13 +25,12 @@ use crate::keys::{thumbprint, KeyPair, WorkloadKey};
 use crate::quorum::tally;
 use crate::redb_store::RedbStore;
 use crate::registry::{Registry, RegistryFile};
-use crate::store::{OpenLimits, Opened, StateStore};
+use crate::store::{OpenLimits, Opened, OtpLimits, StateStore};
 
+mod admin;
 mod answer;
 mod redeem;
 
-/// How long a used WebAuthn assertion is remembered (it can only ever match challenges
-/// over the same digest): 30 days.
 /// The grant key's file in a state directory.
 pub const GRANT_KEY_FILE: &str = "grant.key";
 /// The audit log's file in a state directory.
@@ -39,6 +38,8 @@ pub const AUDIT_LOG_FILE: &str = "audit.jsonl";
 /// The file of the key that signs the audit log's records, in a state directory.
 pub const AUDIT_KEY_FILE: &str = "audit.key";
 
+/// How long a used WebAuthn assertion is remembered (it can only ever match challenges
+/// over the same digest): 30 days.
 const ASSERTION_MEMORY_S: i64 = 30 * 24 * 3600;
 
 /// How the flow is tuned.
@@ -50,6 +51,8 @@ pub struct Config {
     pub max_failures: u32,
     /// Limits on opening challenges (approval fatigue).
     pub limits: OpenLimits,
+    /// Limits on guessing one approver's one-time codes, across every challenge.
+    pub otp: OtpLimits,
 }
 
 impl Default for Config {
@@ -58,6 +61,7 @@ impl Default for Config {
             clock_skew_s: 30,
             max_failures: 5,
             limits: OpenLimits::default(),
+            otp: OtpLimits::default(),
         }
     }
 }
@@ -222,7 +226,7 @@ impl Approvals {
         store: Arc<dyn StateStore>,
         config: Config,
     ) -> Result<Approvals, Error> {
-        std::fs::create_dir_all(state_dir)
+        crate::files::create_private_dir(state_dir)
             .map_err(|e| Error::Store(format!("cannot create `{}`: {e}", state_dir.display())))?;
         let key = GrantKey::load_or_create(&state_dir.join(GRANT_KEY_FILE))?;
         let audit = AuditLog::open(&state_dir.join(AUDIT_LOG_FILE), false)?
@@ -338,6 +342,7 @@ impl Approvals {
             approvals: Vec::new(),
             denied_by: None,
             failures: 0,
+            refused: 0,
             grant: None,
             merged: Vec::new(),
         };
@@ -434,6 +439,7 @@ impl Approvals {
             State::Granted => "granted",
             State::Denied => "denied",
             State::Locked => "locked",
+            State::RelaySuspected => "relay_suspected",
         };
         Ok(ChallengeView {
             id: c.id.clone(),
