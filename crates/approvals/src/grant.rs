@@ -112,6 +112,12 @@ impl GrantKey {
         Ok(GrantKey::new(KeyPair::load_or_create(path)?))
     }
 
+    /// The key pair, for the engine's other signatures, each under a domain of its own
+    /// (WebAuthn registration challenges).
+    pub(crate) fn pair(&self) -> &KeyPair {
+        &self.pair
+    }
+
     /// The key id in every grant's footer.
     pub fn kid(&self) -> &str {
         &self.kid

@@ -54,6 +54,7 @@ const NONE_ES256_GET_SIGNATURE: &str = "3046022100f50a4e2e4409249c4a853ba361282f
 
 fn none_es256_attestation() -> Attestation {
     Attestation {
+        credential_id: None,
         attestation_object: hex(NONE_ES256_ATTESTATION_OBJECT),
         client_data_json: hex(NONE_ES256_REG_CLIENT_DATA),
     }
@@ -72,7 +73,9 @@ fn none_es256_assertion() -> Assertion {
 #[test]
 fn spec_es256_none_registration() {
     let challenge = hex(NONE_ES256_REG_CHALLENGE);
-    let credential = register(&lenient(), &challenge, &none_es256_attestation()).unwrap();
+    let credential = register(&lenient(), &challenge, &none_es256_attestation())
+        .unwrap()
+        .credential;
     assert_eq!(
         credential,
         Credential {
@@ -106,7 +109,8 @@ fn spec_es256_none_assertion() {
         &hex(NONE_ES256_REG_CHALLENGE),
         &none_es256_attestation(),
     )
-    .unwrap();
+    .unwrap()
+    .credential;
     let challenge = hex(NONE_ES256_GET_CHALLENGE);
     assert_eq!(
         verify_assertion(&lenient(), &credential, &challenge, &none_es256_assertion()),
@@ -160,27 +164,36 @@ const PACKED_SELF_ES256_GET_CLIENT_DATA: &str = "7b2274797065223a227765626175746
 const PACKED_SELF_ES256_GET_SIGNATURE: &str = "304402203310b9431903c401f1be2bdc8d23a4007682dbbddcf846994947b7f465daf84002204e94dd00047b316061b3b99772b7efd95994a83ef584b3b6b825ea3550251b66";
 
 #[test]
-fn spec_packed_self_attestation_is_refused_but_its_assertion_verifies() {
+fn spec_packed_self_attestation_is_verified_and_its_assertion_verifies() {
     let attestation = Attestation {
+        credential_id: Some(hex(PACKED_SELF_ES256_CREDENTIAL_ID)),
         attestation_object: hex(PACKED_SELF_ES256_ATTESTATION_OBJECT),
         client_data_json: hex(PACKED_SELF_ES256_REG_CLIENT_DATA),
     };
+    let registration = register(
+        &lenient(),
+        &hex(PACKED_SELF_ES256_REG_CHALLENGE),
+        &attestation,
+    )
+    .unwrap();
+    assert_eq!(registration.fmt, "packed");
     assert_eq!(
-        register(
-            &lenient(),
-            &hex(PACKED_SELF_ES256_REG_CHALLENGE),
-            &attestation
-        ),
-        Err(WebauthnError::UnsupportedAttestation {
-            fmt: "packed".into()
-        })
+        registration.trust,
+        writ_webauthn::AttestationTrust::SelfSigned
     );
-    // The credential as a registry would hold it had it come with `none` attestation.
     let credential = Credential {
         id: hex(PACKED_SELF_ES256_CREDENTIAL_ID),
         public_key: hex(PACKED_SELF_ES256_COSE_KEY),
         sign_count: 0,
     };
+    assert_eq!(registration.credential, credential);
+    // Its self signature does not verify over other client data.
+    let mut other = attestation.clone();
+    other.client_data_json = hex(NONE_ES256_REG_CLIENT_DATA);
+    assert_eq!(
+        register(&lenient(), &hex(NONE_ES256_REG_CHALLENGE), &other),
+        Err(WebauthnError::BadAttestationSignature)
+    );
     let assertion = Assertion {
         credential_id: hex(PACKED_SELF_ES256_CREDENTIAL_ID),
         authenticator_data: hex(PACKED_SELF_ES256_GET_AUTH_DATA),
@@ -225,6 +238,7 @@ const CROSS_ORIGIN_ATTESTATION_OBJECT: &str = "a363666d74646e6f6e656761747453746
 #[test]
 fn spec_cross_origin_registration_is_refused() {
     let attestation = Attestation {
+        credential_id: None,
         attestation_object: hex(CROSS_ORIGIN_ATTESTATION_OBJECT),
         client_data_json: hex(CROSS_ORIGIN_REG_CLIENT_DATA),
     };
@@ -247,7 +261,8 @@ fn spec_cross_origin_registration_is_refused() {
             ..attestation
         },
     )
-    .unwrap();
+    .unwrap()
+    .credential;
     assert_eq!(
         credential.id,
         hex("6e1050c0d2ca2f07c755cb2c66a74c64fa43065c18f938354d9915db2bd5ce57")

@@ -28,6 +28,7 @@ use crate::registry::{Registry, RegistryFile};
 use crate::store::{OpenLimits, Opened, StateStore};
 
 mod answer;
+mod enrol;
 mod redeem;
 
 /// How long a used WebAuthn assertion is remembered (it can only ever match challenges
