@@ -450,31 +450,33 @@ impl RegistryFile {
     }
 
     /// Registers a WebAuthn credential for `approver` from a registration response
-    /// (`none` attestation) over `challenge`, verified against the registry's relying
+    /// (attestation `none`, `packed` or `fido-u2f`) over `challenge`, verified against the
+    /// registry's relying
     /// party, and appends it to the file as a `[[webauthn]]` entry (written to a temporary
     /// file and renamed, so a watcher never sees half of it). Returns the entry's text, or
     /// (inner `Err`) why the registration is refused: an unknown approver, not a person, no
-    /// relying party configured, an attestation that does not verify, a credential already
-    /// registered. The outer `Err` is the file: unreadable, invalid, or not writable.
+    /// relying party configured, an attestation that does not verify, a credential or a
+    /// public key already registered. The outer `Err` is the file: unreadable, invalid, or not writable.
     pub fn register_webauthn(
         &self,
         approver: &str,
         challenge: &[u8],
         attestation: &writ_webauthn::Attestation,
     ) -> Result<Result<String, String>, Error> {
-        self.register_webauthn_once(approver, challenge, attestation, || Ok(Ok(())))
+        self.register_webauthn_once(approver, challenge, attestation, |_| Ok(Ok(())))
     }
 
-    /// [`RegistryFile::register_webauthn`], with `once` called after the registration
-    /// verified and before the file is written: it consumes the registration challenge
-    /// (inner `Err`: refused, say why; outer: the store failed), so that a challenge
-    /// registers one credential at most.
+    /// [`RegistryFile::register_webauthn`], with `once` called with the verified
+    /// registration before the file is written: it consumes the registration challenge and
+    /// records the registration (inner `Err`: refused, say why; outer: the store or the
+    /// audit log failed, and nothing is written), so that a challenge registers one
+    /// credential at most.
     pub fn register_webauthn_once(
         &self,
         approver: &str,
         challenge: &[u8],
         attestation: &writ_webauthn::Attestation,
-        once: impl FnOnce() -> Result<Result<(), String>, Error>,
+        once: impl FnOnce(&writ_webauthn::Registration) -> Result<Result<(), String>, Error>,
     ) -> Result<Result<String, String>, Error> {
         let text = std::fs::read_to_string(&self.path)
             .map_err(|e| Error::Registry(format!("cannot read `{}`: {e}", self.path.display())))?;
@@ -519,7 +521,7 @@ impl RegistryFile {
                 owner.id
             )));
         }
-        if let Err(refused) = once()? {
+        if let Err(refused) = once(&registration)? {
             return Ok(Err(refused));
         }
         let entry = format!(

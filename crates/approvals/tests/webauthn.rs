@@ -26,6 +26,7 @@ fn enrolled(w: &World, mut key: SoftAuthenticator) -> SoftAuthenticator {
     let challenge = w
         .approvals
         .webauthn_registration_challenge("wendy")
+        .unwrap()
         .unwrap();
     let attestation = key.register(RP, ORIGIN, &challenge);
     let entry = w
@@ -356,6 +357,7 @@ fn a_registration_challenge_is_good_once_for_its_approver_and_unexpired() {
     let challenge = w
         .approvals
         .webauthn_registration_challenge("wendy")
+        .unwrap()
         .unwrap();
     // A challenge the engine did not issue.
     let mut forged = challenge.clone();
@@ -400,6 +402,7 @@ fn an_expired_registration_challenge_is_refused() {
     let challenge = w
         .approvals
         .webauthn_registration_challenge("wendy")
+        .unwrap()
         .unwrap();
     w.now.fetch_add(600, std::sync::atomic::Ordering::SeqCst);
     let mut key = SoftAuthenticator::es256(b"wendy");
@@ -418,7 +421,11 @@ fn two_approvers_cannot_share_a_webauthn_public_key() {
     enrolled(&w, SoftAuthenticator::rs256(b"wendy"));
     let text = std::fs::read_to_string(w.policy_dir().join("approvers.toml")).unwrap();
     let mut second = SoftAuthenticator::rs256(b"dana");
-    let challenge = w.approvals.webauthn_registration_challenge("dana").unwrap();
+    let challenge = w
+        .approvals
+        .webauthn_registration_challenge("dana")
+        .unwrap()
+        .unwrap();
     let r = w
         .approvals
         .register_webauthn("dana", &challenge, &second.register(RP, ORIGIN, &challenge))
@@ -512,6 +519,7 @@ fn a_packed_self_attested_rs256_key_registers_and_approves() {
     let challenge = w
         .approvals
         .webauthn_registration_challenge("wendy")
+        .unwrap()
         .unwrap();
     let attestation = key.register_packed_self(RP, ORIGIN, &challenge);
     // Through JSON, as a browser's toJSON() output.
@@ -531,4 +539,30 @@ fn a_packed_self_attested_rs256_key_registers_and_approves() {
         key.assert(RP, ORIGIN, &approving(&id, &digest), true),
     );
     assert_eq!(a.status, "accepted", "{:?}", a.refusal);
+}
+
+#[test]
+fn a_registration_challenge_is_refused_for_whoever_cannot_approve() {
+    let w = World::new();
+    for (who, says) in [("nobody", "is not in"), ("bot", "is not a person")] {
+        let r = w
+            .approvals
+            .webauthn_registration_challenge(who)
+            .unwrap()
+            .unwrap_err();
+        assert!(r.contains(says), "{who}: {r}");
+    }
+}
+
+#[test]
+fn a_registration_is_audited() {
+    let w = World::new();
+    enrolled(&w, SoftAuthenticator::es256(b"wendy"));
+    let log = std::fs::read_to_string(w.state_dir().join("audit.jsonl")).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("\"webauthn.registered\""))
+        .expect("a webauthn.registered record");
+    assert!(line.contains("\"approver\":\"wendy\""), "{line}");
+    assert!(line.contains("\"attestation\":\"none\""), "{line}");
 }

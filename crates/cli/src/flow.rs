@@ -635,9 +635,17 @@ pub fn webauthn(args: &WebauthnArgs) -> anyhow::Result<ExitCode> {
                 Ok(a) => a,
                 Err(code) => return Ok(code),
             };
-            let challenge = approvals.webauthn_registration_challenge(approver)?;
-            println!("{}", writ::approvals::b64(&challenge));
-            Ok(ExitCode::SUCCESS)
+            match approvals.webauthn_registration_challenge(approver) {
+                Ok(Ok(challenge)) => {
+                    println!("{}", writ::approvals::b64(&challenge));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Ok(Err(refused)) => {
+                    eprintln!("error: {refused}");
+                    Ok(ExitCode::from(REFUSED))
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         WebauthnCommand::GetChallenge { id, digest, deny } => {
             let bytes = writ::approvals::webauthn_answer_challenge(id, digest, !deny);

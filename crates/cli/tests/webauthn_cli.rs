@@ -253,6 +253,26 @@ fn an_assertion_over_the_bare_digest_is_refused() {
 }
 
 #[test]
+fn a_registration_challenge_is_refused_for_someone_not_in_the_registry() {
+    let set = Set::new();
+    let out = writ(&[
+        "webauthn",
+        "challenge",
+        s(&set.policies),
+        "--state",
+        s(&set.state),
+        "--as",
+        "mallory@example.com",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("`mallory@example.com` is not in"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn a_registration_challenge_is_accepted_once_through_the_cli() {
     let set = Set::new();
     let challenge = set.challenge("wendy@example.com");
@@ -291,9 +311,9 @@ fn a_registration_challenge_the_engine_did_not_issue_is_refused() {
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr(&out).contains("ask for one"), "{}", stderr(&out));
     // Issued for another approver.
-    let dana = set.challenge("dana@example.com");
-    let response = set.response(&mut SoftAuthenticator::es256(b"wendy"), &dana, "b.json");
-    let out = set.register("wendy@example.com", &dana, &response);
+    let owen = set.challenge("owen@example.com");
+    let response = set.response(&mut SoftAuthenticator::es256(b"wendy"), &owen, "b.json");
+    let out = set.register("wendy@example.com", &owen, &response);
     assert_eq!(out.status.code(), Some(3));
     assert!(
         stderr(&out).contains("not issued by this engine for `wendy@example.com`"),

@@ -3,9 +3,11 @@
 //! the state store when a registration over it is accepted.
 
 use super::Approvals;
+use crate::audit::Entry;
 use crate::encode::{b64, random, unb64};
 use crate::error::Error;
 use crate::keys::verify_b64;
+use crate::registry::Kind;
 
 /// The domain of a registration challenge's signature.
 const DOMAIN: &[u8] = b"writ-webauthn-registration-v1\0";
@@ -35,8 +37,33 @@ impl Approvals {
     /// [`REGISTRATION_TTL_S`] seconds and for one registration:
     /// `nonce (16 random bytes) ‖ expiry (8 bytes, big-endian unix seconds) ‖ Ed25519
     /// signature (64 bytes)` by the grant key over `"writ-webauthn-registration-v1" 0x00
-    /// approver-id 0x00 nonce expiry`. Nothing is stored until it is used.
-    pub fn webauthn_registration_challenge(&self, approver: &str) -> Result<Vec<u8>, Error> {
+    /// approver-id 0x00 nonce expiry`. Nothing is stored until it is used. Refused (inner
+    /// `Err`) for an approver who is not in the registry or not a person, and when the
+    /// registry has no relying party.
+    pub fn webauthn_registration_challenge(
+        &self,
+        approver: &str,
+    ) -> Result<Result<Vec<u8>, String>, Error> {
+        let registry = self.registry.current()?;
+        let file = self.registry.path().display();
+        match registry.get(approver) {
+            None => {
+                return Ok(Err(format!(
+                    "`{approver}` is not in `{file}`: add the approver first"
+                )))
+            }
+            Some(a) if a.kind != Kind::Human => {
+                return Ok(Err(format!(
+                    "`{approver}` is not a person: only people approve"
+                )))
+            }
+            Some(_) => {}
+        }
+        if registry.relying_party().is_none() {
+            return Ok(Err(format!(
+                "`{file}` has no `[relying_party]` (rp_id, origins): configure it first"
+            )));
+        }
         let nonce = random::<NONCE>()?;
         let expiry = self.now().saturating_add(REGISTRATION_TTL_S).to_be_bytes();
         let sig = self
@@ -48,13 +75,14 @@ impl Approvals {
         challenge.extend_from_slice(&nonce);
         challenge.extend_from_slice(&expiry);
         challenge.extend_from_slice(&sig);
-        Ok(challenge)
+        Ok(Ok(challenge))
     }
 
     /// Registers `approver`'s authenticator from its registration response over
     /// `challenge`, which must be one that [`Approvals::webauthn_registration_challenge`]
     /// issued for this approver, unexpired and not used before; it is consumed in the
-    /// state store once the registration verified, before the registry file is written.
+    /// state store once the registration verified, and the registration is audited
+    /// (`webauthn.registered`), before the registry file is written.
     /// Returns the registry entry written, or (inner `Err`) why the registration is
     /// refused; the outer `Err` is the registry file or the store.
     pub fn register_webauthn(
@@ -90,12 +118,20 @@ impl Approvals {
         }
         let key = format!("wareg:{}", b64(nonce));
         self.registry
-            .register_webauthn_once(approver, challenge, attestation, || {
-                Ok(if self.store.consume(&key, expires, now)? {
-                    Ok(())
-                } else {
-                    Err("the registration challenge was used already: ask for a new one".into())
-                })
+            .register_webauthn_once(approver, challenge, attestation, |registration| {
+                if !self.store.consume(&key, expires, now)? {
+                    return Ok(Err(
+                        "the registration challenge was used already: ask for a new one".into(),
+                    ));
+                }
+                self.audit(
+                    Entry::new("webauthn.registered")
+                        .with("approver", approver)
+                        .with("credential", b64(&registration.credential.id))
+                        .with("fmt", registration.fmt.as_str())
+                        .with("attestation", registration.trust.as_str()),
+                )?;
+                Ok(Ok(()))
             })
     }
 }
