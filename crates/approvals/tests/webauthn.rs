@@ -566,3 +566,37 @@ fn a_registration_is_audited() {
     assert!(line.contains("\"approver\":\"wendy\""), "{line}");
     assert!(line.contains("\"attestation\":\"none\""), "{line}");
 }
+
+#[test]
+fn an_answer_with_a_to_json_assertion_travels_as_json() {
+    let mut key = passkey(b"wendy");
+    let assertion = key.assert(RP, ORIGIN, &[1; 32], true);
+    let answer = writ_approvals::Answer {
+        challenge: "ch_x".into(),
+        approver: "wendy".into(),
+        approve: true,
+        code: None,
+        evidence: Evidence::Webauthn {
+            assertion: assertion.clone(),
+        },
+    };
+    let text = serde_json::to_string(&answer).unwrap();
+    assert!(
+        text.contains(r#""method":"webauthn","assertion":{"id":"#),
+        "{text}"
+    );
+    let back: writ_approvals::Answer = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, answer);
+    // The earlier flat shape, inside an answer, still reads.
+    let flat = serde_json::json!({
+        "challenge": "ch_x", "approver": "wendy", "approve": true,
+        "evidence": {"method": "webauthn", "assertion": {
+            "credential_id": writ_approvals::b64(&assertion.credential_id),
+            "authenticator_data": writ_approvals::b64(&assertion.authenticator_data),
+            "client_data_json": writ_approvals::b64(&assertion.client_data_json),
+            "signature": writ_approvals::b64(&assertion.signature),
+        }}
+    });
+    let back: writ_approvals::Answer = serde_json::from_value(flat).unwrap();
+    assert_eq!(back, answer);
+}
