@@ -24,7 +24,8 @@ pub enum Evidence {
         /// The six digits.
         code: String,
     },
-    /// A WebAuthn assertion whose `challenge` is the transaction digest (its 32 bytes).
+    /// A WebAuthn assertion whose `challenge` is [`webauthn_answer_challenge`] of this
+    /// challenge's id and digest.
     Webauthn {
         /// The authenticator's response.
         assertion: writ_webauthn::Assertion,
@@ -209,30 +210,61 @@ fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
-/// The bytes a WebAuthn assertion's `challenge` must be to approve: the 32 bytes of the
-/// transaction digest (`sha256:<hex>`). To deny, it is
-/// `SHA-256("writ-webauthn-deny-v1" || 0x00 || digest)` ([`webauthn_deny_challenge`]), so
-/// an assertion made to deny can never be presented as an approval.
-pub fn webauthn_challenge(digest: &str) -> Option<Vec<u8>> {
-    let hex = digest.strip_prefix("sha256:")?;
-    if hex.len() != 64 {
-        return None;
-    }
-    (0..32)
-        .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect()
-}
+/// The domain of the WebAuthn challenge derivation (§21): version 2, which covers the
+/// challenge id. Version 1 (the digest's 32 bytes to approve,
+/// `SHA-256("writ-webauthn-deny-v1" 0x00 digest)` to deny) is no longer accepted: a v1
+/// assertion fails as a challenge mismatch.
+pub const WEBAUTHN_DOMAIN: &[u8] = b"writ-webauthn-v2";
 
-/// The WebAuthn challenge bytes of a denial (see [`webauthn_challenge`]).
-pub fn webauthn_deny_challenge(digest: &str) -> Vec<u8> {
+/// The bytes a WebAuthn assertion's `challenge` must be to answer challenge
+/// `challenge_id` over `digest` (its text, `sha256:<64 hex>`), approving or denying:
+///
+/// `SHA-256("writ-webauthn-v2" 0x00 challenge-id 0x00 digest-text 0x00 ("approve"|"deny"))`
+///
+/// (every string as its UTF-8 bytes, no length prefixes: the id and the digest text hold
+/// no 0x00). The client data carries it base64url without padding. One assertion answers
+/// one challenge, one way: it cannot be replayed on another challenge (even over the same
+/// transaction) nor turned from a denial into an approval, whatever the authenticator's
+/// counter does.
+pub fn webauthn_answer_challenge(challenge_id: &str, digest: &str, approve: bool) -> [u8; 32] {
     use sha2::{Digest as _, Sha256};
     let mut h = Sha256::new();
-    h.update(b"writ-webauthn-deny-v1\0");
+    h.update(WEBAUTHN_DOMAIN);
+    h.update([0u8]);
+    h.update(challenge_id.as_bytes());
+    h.update([0u8]);
     h.update(digest.as_bytes());
-    h.finalize().to_vec()
+    h.update([0u8]);
+    h.update(if approve {
+        &b"approve"[..]
+    } else {
+        &b"deny"[..]
+    });
+    h.finalize().into()
 }
 
-/// Verifies a WebAuthn assertion by `approver` over `challenge`'s digest against the
+/// The WebAuthn challenge bytes that approve challenge `challenge_id` over `digest`
+/// ([`webauthn_answer_challenge`] with `"approve"`).
+pub fn webauthn_challenge(challenge_id: &str, digest: &str) -> [u8; 32] {
+    webauthn_answer_challenge(challenge_id, digest, true)
+}
+
+/// The WebAuthn challenge bytes that deny challenge `challenge_id` over `digest`
+/// ([`webauthn_answer_challenge`] with `"deny"`).
+pub fn webauthn_deny_challenge(challenge_id: &str, digest: &str) -> [u8; 32] {
+    webauthn_answer_challenge(challenge_id, digest, false)
+}
+
+/// What the state store records to accept a WebAuthn assertion once: its
+/// [`writ_webauthn::Assertion::identity`] (credential id, authenticator data, client data
+/// hash — never the signature, which an ES256 signer or anyone holding the assertion can
+/// re-encode as its `(r, n − s)` twin), base64url.
+pub fn webauthn_assertion_id(assertion: &writ_webauthn::Assertion) -> String {
+    crate::encode::b64(&assertion.identity())
+}
+
+/// Verifies a WebAuthn assertion by `approver` answering `challenge` (its id and digest,
+/// [`webauthn_answer_challenge`]) against the
 /// approver's registered credential, the stored sign count being `stored` (the greater of
 /// the registry's and the store's). On success, the new sign count to record.
 pub fn verify_webauthn(
@@ -261,17 +293,7 @@ pub fn verify_webauthn(
             format!("`{approver}` has no registered WebAuthn credential with this id"),
         ));
     };
-    let bytes = if approve {
-        webauthn_challenge(&challenge.digest)
-    } else {
-        Some(webauthn_deny_challenge(&challenge.digest))
-    };
-    let Some(bytes) = bytes else {
-        return Err(Refusal::new(
-            RefusalCode::BadWebauthn,
-            "the challenge's digest is malformed".to_string(),
-        ));
-    };
+    let bytes = webauthn_answer_challenge(&challenge.id, &challenge.digest, approve);
     let mut current = credential.clone();
     current.sign_count = stored(&credential.id, credential.sign_count);
     match writ_webauthn::verify_assertion(rp, &current, &bytes, assertion) {

@@ -147,6 +147,12 @@ impl GrantKey {
         Ok(GrantKey::new(KeyPair::load_or_create(path)?))
     }
 
+    /// The key pair, for the engine's other signatures, each under a domain of its own
+    /// (WebAuthn registration challenges).
+    pub(crate) fn pair(&self) -> &KeyPair {
+        &self.pair
+    }
+
     /// The key id in every grant's footer: the PASERK id of the public key (`k4.pid.…`).
     pub fn kid(&self) -> &str {
         &self.kid

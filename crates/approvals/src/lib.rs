@@ -53,7 +53,10 @@ pub use challenge::{
 pub use ed25519_dalek::VerifyingKey;
 pub use encode::{b64, binding_code, unb64};
 pub use error::{Error, Refusal, RefusalCode};
-pub use evidence::{webauthn_challenge, webauthn_deny_challenge, Answer, Evidence};
+pub use evidence::{
+    webauthn_answer_challenge, webauthn_assertion_id, webauthn_challenge, webauthn_deny_challenge,
+    Answer, Evidence, WEBAUTHN_DOMAIN,
+};
 pub use grant::{Claims, Confirmation, GrantApprover, GrantKey};
 pub use keys::{pop_message, public_from_jwk, thumbprint, KeyPair, WorkloadKey, WorkloadKeyPair};
 pub use quorum::{tally, Tally};

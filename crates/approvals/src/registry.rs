@@ -17,6 +17,7 @@
 //! id = "<base64url>"
 //! public_key = "<base64url COSE key>"
 //! sign_count = 0
+//! attestation = "none"               # optional, informative: none | self | unverified
 //!
 //! [relying_party]                    # required once any approver has a WebAuthn credential
 //! rp_id = "approvals.example.com"
@@ -37,6 +38,9 @@ use crate::keys::public_from_b64;
 
 /// The registry's file name inside a policy directory.
 pub const FILE_NAME: &str = "approvers.toml";
+
+/// The values of a `[[webauthn]]` entry's `attestation` ([`writ_webauthn::AttestationTrust`]).
+const ATTESTATIONS: [&str; 3] = ["none", "self", "unverified"];
 
 /// What kind of actor an approver is. Only people approve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -169,6 +173,10 @@ impl Registry {
         let mut totp_owners: BTreeMap<Vec<u8>, String> = BTreeMap::new();
         let mut extra: BTreeMap<String, Vec<writ_webauthn::Credential>> = BTreeMap::new();
         let mut extra_at: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
+        // Where each `[[webauthn]]` credential is written (by credential id), for errors.
+        let mut credential_at: BTreeMap<Vec<u8>, std::ops::Range<usize>> = BTreeMap::new();
+        // WebAuthn public keys, by fingerprint: one key, one person.
+        let mut webauthn_keys: BTreeMap<[u8; 32], String> = BTreeMap::new();
         for spanned in std::mem::take(&mut shape.webauthn) {
             let span = spanned.span();
             let mut table = spanned.into_inner();
@@ -178,6 +186,19 @@ impl Registry {
                     at(span)
                 ));
             };
+            // How far the registration's attestation was checked (recorded by `writ
+            // webauthn register`): informative, never trusted.
+            match table.remove("attestation") {
+                None => {}
+                Some(toml::Value::String(a)) if ATTESTATIONS.contains(&a.as_str()) => {}
+                Some(_) => {
+                    return Err(format!(
+                        "{}: the `[[webauthn]]` entry of `{owner}`: `attestation` is one of {}",
+                        at(span),
+                        ATTESTATIONS.map(|a| format!("`{a}`")).join(", ")
+                    ))
+                }
+            }
             let credential: writ_webauthn::Credential =
                 toml::Value::Table(table).try_into().map_err(|e| {
                     format!(
@@ -185,6 +206,7 @@ impl Registry {
                         at(span.clone())
                     )
                 })?;
+            credential_at.insert(credential.id.clone(), span.clone());
             extra_at.entry(owner.clone()).or_insert(span);
             extra.entry(owner).or_default().push(credential);
         }
@@ -267,11 +289,26 @@ impl Registry {
                 ));
             }
             for c in &entry.webauthn {
+                let c_at = credential_at
+                    .get(&c.id)
+                    .map_or_else(|| id_at.clone(), |span| at(span.clone()));
+                let c_id = crate::encode::b64(&c.id);
                 if !credential_ids.insert(c.id.clone()) {
                     return Err(format!(
-                        "{id_at}: approver `{id}`: WebAuthn credential `{}` is registered twice",
-                        crate::encode::b64(&c.id)
+                        "{c_at}: approver `{id}`: WebAuthn credential `{c_id}` is registered twice"
                     ));
+                }
+                let fingerprint = c.key_fingerprint().map_err(|e| {
+                    format!("{c_at}: approver `{id}`: WebAuthn credential `{c_id}`: {e}")
+                })?;
+                // One key, one person: a key under two approvers would let one touch count
+                // as two approvals.
+                if let Some(other) = webauthn_keys.insert(fingerprint, id.clone()) {
+                    return Err(if other == id {
+                        format!("{c_at}: approver `{id}`: WebAuthn credential `{c_id}` holds a public key already registered under another credential id")
+                    } else {
+                        format!("{c_at}: approvers `{other}` and `{id}` share a WebAuthn public key: each approver registers their own authenticator")
+                    });
                 }
             }
             let approver = Approver {
@@ -437,18 +474,34 @@ impl RegistryFile {
     }
 
     /// Registers a WebAuthn credential for `approver` from a registration response
-    /// (`none` attestation) over `challenge`, verified against the registry's relying
+    /// (attestation `none`, `packed` or `fido-u2f`) over `challenge`, verified against the
+    /// registry's relying
     /// party, and appends it to the file as a `[[webauthn]]` entry (written to a temporary
     /// file with the original's mode and owner, fsynced and renamed, so a watcher never
     /// sees half of it and nobody else gets to read it). Returns the entry's text, or
     /// (inner `Err`) why the registration is refused: an unknown approver, not a person, no
-    /// relying party configured, an attestation that does not verify, a credential already
-    /// registered. The outer `Err` is the file: unreadable, invalid, or not writable.
+    /// relying party configured, an attestation that does not verify, a credential or a
+    /// public key already registered. The outer `Err` is the file: unreadable, invalid, or not writable.
     pub fn register_webauthn(
         &self,
         approver: &str,
         challenge: &[u8],
         attestation: &writ_webauthn::Attestation,
+    ) -> Result<Result<String, String>, Error> {
+        self.register_webauthn_once(approver, challenge, attestation, |_| Ok(Ok(())))
+    }
+
+    /// [`RegistryFile::register_webauthn`], with `once` called with the verified
+    /// registration before the file is written: it consumes the registration challenge and
+    /// records the registration (inner `Err`: refused, say why; outer: the store or the
+    /// audit log failed, and nothing is written), so that a challenge registers one
+    /// credential at most.
+    pub fn register_webauthn_once(
+        &self,
+        approver: &str,
+        challenge: &[u8],
+        attestation: &writ_webauthn::Attestation,
+        once: impl FnOnce(&writ_webauthn::Registration) -> Result<Result<(), String>, Error>,
     ) -> Result<Result<String, String>, Error> {
         let text = std::fs::read_to_string(&self.path)
             .map_err(|e| Error::Registry(format!("cannot read `{}`: {e}", self.path.display())))?;
@@ -471,22 +524,43 @@ impl RegistryFile {
                 self.path.display()
             )));
         };
-        let credential = match writ_webauthn::register(rp, challenge, attestation) {
-            Ok(c) => c,
+        let registration = match writ_webauthn::register(rp, challenge, attestation) {
+            Ok(r) => r,
             Err(e) => return Ok(Err(format!("the registration is refused: {e}"))),
         };
+        let credential = &registration.credential;
         if registry
             .iter()
             .any(|x| x.webauthn.iter().any(|c| c.id == credential.id))
         {
             return Ok(Err("this credential is registered already".to_string()));
         }
+        let fingerprint = credential.key_fingerprint().ok();
+        if let Some(owner) = registry.iter().find(|x| {
+            x.webauthn
+                .iter()
+                .any(|c| c.key_fingerprint().ok() == fingerprint)
+        }) {
+            return Ok(Err(format!(
+                "this authenticator's public key is registered already (to `{}`): each approver registers their own",
+                owner.id
+            )));
+        }
+        if let Err(refused) = once(&registration)? {
+            return Ok(Err(refused));
+        }
         let entry = format!(
-            "\n[[webauthn]]\napprover = {}\nid = \"{}\"\npublic_key = \"{}\"\nsign_count = {}\n",
+            "\n[[webauthn]]\napprover = {}\nid = \"{}\"\npublic_key = \"{}\"\nsign_count = {}\nattestation = \"{}\"   # {}\n",
             toml_string(approver),
             crate::encode::b64(&credential.id),
             crate::encode::b64(&credential.public_key),
-            credential.sign_count
+            credential.sign_count,
+            registration.trust.as_str(),
+            match registration.trust {
+                writ_webauthn::AttestationTrust::None => "format `none`: nothing attested",
+                writ_webauthn::AttestationTrust::SelfSigned => "`packed` self attestation, verified",
+                writ_webauthn::AttestationTrust::Unverified => "certificate chain not verified",
+            }
         );
         let mut updated = text;
         if !updated.ends_with('\n') {

@@ -278,8 +278,8 @@ pub struct ApproveArgs {
     /// A TOTP code (only where the policy's method is `otp`).
     #[arg(long)]
     pub otp: Option<String>,
-    /// A WebAuthn assertion (JSON file: `credential_id`, `authenticator_data`,
-    /// `client_data_json`, `signature`, base64url) whose challenge is the digest's 32 bytes.
+    /// A WebAuthn assertion (JSON file: `PublicKeyCredential.toJSON()` output) whose
+    /// challenge is `writ webauthn get-challenge` of this challenge.
     #[arg(long)]
     pub webauthn: Option<PathBuf>,
     /// Deny instead of approving (one denial closes the challenge).
@@ -578,37 +578,83 @@ pub struct WebauthnArgs {
 
 #[derive(clap::Subcommand)]
 enum WebauthnCommand {
-    /// Print a fresh random registration challenge (base64url).
-    Challenge,
-    /// Register an approver's authenticator from its registration response (`none`
-    /// attestation) and append the credential to `DIR/approvers.toml`.
-    Register {
-        /// The policy set whose `approvers.toml` gets the credential.
+    /// Print a registration challenge for an approver (base64url): signed by the engine's
+    /// grant key, good for 10 minutes and for one registration.
+    Challenge {
+        /// The policy set whose `approvers.toml` will get the credential.
         dir: PathBuf,
+        #[command(flatten)]
+        state: StateArgs,
         /// The approver's id (already in the registry).
         #[arg(long = "as")]
         approver: String,
-        /// The registration challenge the authenticator signed (base64url, it may start
-        /// with `-`).
+    },
+    /// Register an approver's authenticator from its registration response and append
+    /// the credential to `DIR/approvers.toml`.
+    Register {
+        /// The policy set whose `approvers.toml` gets the credential.
+        dir: PathBuf,
+        #[command(flatten)]
+        state: StateArgs,
+        /// The approver's id (already in the registry).
+        #[arg(long = "as")]
+        approver: String,
+        /// The registration challenge from `writ webauthn challenge` that the
+        /// authenticator signed (base64url, it may start with `-`).
         #[arg(long, allow_hyphen_values = true)]
         challenge: String,
-        /// The registration response (JSON: `attestation_object`, `client_data_json`).
+        /// The registration response: `PublicKeyCredential.toJSON()` output (or the
+        /// earlier `{attestation_object, client_data_json}`).
         #[arg(long)]
         attestation: PathBuf,
     },
+    /// Print the WebAuthn challenge (base64url) that answers an approval challenge:
+    /// `SHA-256("writ-webauthn-v2" 0x00 ID 0x00 DIGEST 0x00 "approve"|"deny")`.
+    GetChallenge {
+        /// The approval challenge's id (`ch_…`).
+        #[arg(long = "challenge", allow_hyphen_values = true)]
+        id: String,
+        /// The challenge's digest (`sha256:<hex>`).
+        #[arg(long)]
+        digest: String,
+        /// The challenge of a denial.
+        #[arg(long)]
+        deny: bool,
+    },
 }
 
-/// `writ webauthn challenge` and `writ webauthn register`.
+/// `writ webauthn challenge`, `register` and `get-challenge`.
 pub fn webauthn(args: &WebauthnArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
-        WebauthnCommand::Challenge => {
-            let mut bytes = [0u8; 32];
-            getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
+        WebauthnCommand::Challenge {
+            dir,
+            state,
+            approver,
+        } => {
+            let approvals = match service_or_refuse(dir, state, Shape::Answer)? {
+                Ok(a) => a,
+                Err(code) => return Ok(code),
+            };
+            match approvals.webauthn_registration_challenge(approver) {
+                Ok(Ok(challenge)) => {
+                    println!("{}", writ::approvals::b64(&challenge));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Ok(Err(refused)) => {
+                    eprintln!("error: {refused}");
+                    Ok(ExitCode::from(REFUSED))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        WebauthnCommand::GetChallenge { id, digest, deny } => {
+            let bytes = writ::approvals::webauthn_answer_challenge(id, digest, !deny);
             println!("{}", writ::approvals::b64(&bytes));
             Ok(ExitCode::SUCCESS)
         }
         WebauthnCommand::Register {
             dir,
+            state,
             approver,
             challenge,
             attestation,
@@ -622,8 +668,11 @@ pub fn webauthn(args: &WebauthnArgs) -> anyhow::Result<ExitCode> {
                     attestation.display()
                 )
             })?;
-            let registry = writ::approvals::RegistryFile::in_dir(dir)?;
-            match registry.register_webauthn(approver, &challenge, &attestation) {
+            let approvals = match service_or_refuse(dir, state, Shape::Answer)? {
+                Ok(a) => a,
+                Err(code) => return Ok(code),
+            };
+            match approvals.register_webauthn(approver, &challenge, &attestation) {
                 Ok(Ok(entry)) => {
                     print!("{entry}");
                     Ok(ExitCode::SUCCESS)
@@ -632,6 +681,8 @@ pub fn webauthn(args: &WebauthnArgs) -> anyhow::Result<ExitCode> {
                     eprintln!("error: {refused}");
                     Ok(ExitCode::from(REFUSED))
                 }
+                // The store cannot be used: fail closed, as every command does.
+                Err(e @ writ::approvals::Error::Store(_)) => store_refusal(e, Shape::Answer),
                 // The registry file itself: unreadable, invalid, not writable.
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -3,7 +3,7 @@
 //! Exit codes (documented in docs/language.md §17 and §21): 0 success (a decision is a
 //! success, whatever it is); 1 the input is invalid (a policy set that does not check, a
 //! file that would be reformatted under `--check`, an unreadable path); 2 usage errors;
-//! 3 refused (`approve`, `redeem`, `webauthn register`: the output says why).
+//! 3 refused (`approve`, `redeem`, `webauthn challenge` and `register`: the output says why).
 
 use std::process::ExitCode;
 
@@ -59,7 +59,8 @@ enum Command {
     Sign(flow::SignArgs),
     /// The audit log: `writ audit verify FILE`.
     Audit(flow::AuditArgs),
-    /// WebAuthn: a registration challenge, and registering an approver's authenticator.
+    /// WebAuthn: a registration challenge, registering an approver's authenticator, and the
+    /// challenge an assertion answers.
     Webauthn(flow::WebauthnArgs),
     /// Administer approvers: `writ approver reset DIR --as ID --state S` lifts a
     /// one-time-code lockout.

@@ -22,7 +22,8 @@ fn median_verify(
         rp,
         b"registration",
         &auth.register(RP_ID, ORIGIN, b"registration"),
-    )?;
+    )?
+    .credential;
     let digest = [0x5a; 32];
     // Assertions are made before timing: only verification is measured.
     let assertions: Vec<_> = (0..runs)
@@ -48,8 +49,10 @@ fn main() -> Result<(), WebauthnError> {
     let rp = RelyingParty::new(RP_ID, [ORIGIN]);
     let es256 = median_verify(&rp, SoftAuthenticator::es256(b"figures"), runs)?;
     let eddsa = median_verify(&rp, SoftAuthenticator::ed25519(b"figures"), runs)?;
+    let rs256 = median_verify(&rp, SoftAuthenticator::rs256(b"figures"), runs)?;
     println!("verify_assertion, median of {runs} runs each:");
     println!("  ES256 (P-256)   {:>8.1} µs", es256.as_secs_f64() * 1e6);
     println!("  EdDSA (Ed25519) {:>8.1} µs", eddsa.as_secs_f64() * 1e6);
+    println!("  RS256 (2048)    {:>8.1} µs", rs256.as_secs_f64() * 1e6);
     Ok(())
 }

@@ -9,24 +9,40 @@ use crate::cbor;
 use crate::client_data::{self, Ceremony};
 use crate::cose::PublicKey;
 use crate::error::{Part, WebauthnError};
-use crate::types::{encode, Assertion, Attestation, Credential, RelyingParty, Verified};
+use crate::statement;
+use crate::types::{
+    encode, Assertion, Attestation, AttestationTrust, Credential, Registration, RelyingParty,
+    Verified,
+};
 
 /// Registers a credential from a `navigator.credentials.create()` response.
 ///
 /// Checks, in this order: the client data (`type` is `webauthn.create`, the challenge,
 /// the origin, not cross-origin); the attestation object's shape; the authenticator data
 /// (rp id hash, UP, UV when required, attested credential data present); the credential
-/// public key (a supported algorithm, a valid key); the attestation format (`none`, with
-/// an empty statement). Returns the credential with the authenticator's initial count.
+/// id the response names (`rawId`, when given) against the attested one; the credential
+/// public key (a supported algorithm, a valid key); the attestation statement:
 ///
-/// `none` attestation proves nothing about the authenticator: the caller registers only
-/// within an authenticated session of the approver, and refuses a credential id already
-/// registered to anyone.
+/// - `none`, with an empty statement;
+/// - `packed` self attestation (`alg`, `sig`, no `x5c`): `alg` must be the credential
+///   key's, and `sig` must verify with the credential key over
+///   `authenticatorData ‖ SHA-256(clientDataJSON)`;
+/// - `packed` with a certificate chain (`alg`, `sig`, `x5c`) and `fido-u2f` (`sig`, `x5c`,
+///   an ES256 credential): the statement's shape is checked, its signature and chain are
+///   not ([`AttestationTrust::Unverified`]);
+///
+/// then, when the relying party requires attestation, refuses all of them (no chain is
+/// verified here). Returns the credential with the authenticator's initial count, and what
+/// the attestation proved.
+///
+/// No attestation here proves anything about the authenticator's make: the caller
+/// registers only within an authenticated session of the approver, and refuses a
+/// credential id (or public key) already registered to anyone.
 pub fn register(
     rp: &RelyingParty,
     challenge: &[u8],
     attestation: &Attestation,
-) -> Result<Credential, WebauthnError> {
+) -> Result<Registration, WebauthnError> {
     client_data::check(
         rp,
         Ceremony::Create,
@@ -48,21 +64,40 @@ pub fn register(
             "the credential id is empty",
         ));
     }
-    PublicKey::from_cose(attested.public_key)?;
-    match object.fmt.as_str() {
-        "none" if object.statement_is_empty => {}
-        "none" => {
-            return Err(WebauthnError::malformed(
-                Part::AttestationObject,
-                "a `none` attestation has a non-empty `attStmt`",
-            ))
+    if let Some(reported) = &attestation.credential_id {
+        if reported.as_slice() != attested.credential_id {
+            return Err(WebauthnError::CredentialIdMismatch {
+                reported: encode(reported),
+                attested: encode(attested.credential_id),
+            });
         }
-        _ => return Err(WebauthnError::UnsupportedAttestation { fmt: object.fmt }),
     }
-    Ok(Credential {
-        id: attested.credential_id.to_vec(),
-        public_key: attested.public_key.to_vec(),
-        sign_count: auth.sign_count,
+    let key = PublicKey::from_cose(attested.public_key)?;
+    let trust = statement::check(
+        &object.fmt,
+        object.statement,
+        &key,
+        &object.auth_data,
+        &attestation.client_data_json,
+    )?;
+    if rp.require_attestation {
+        return Err(WebauthnError::AttestationRequired {
+            fmt: object.fmt,
+            trust: match trust {
+                AttestationTrust::None => "no attestation",
+                AttestationTrust::SelfSigned => "a self attestation",
+                AttestationTrust::Unverified => "not verified",
+            },
+        });
+    }
+    Ok(Registration {
+        credential: Credential {
+            id: attested.credential_id.to_vec(),
+            public_key: attested.public_key.to_vec(),
+            sign_count: auth.sign_count,
+        },
+        fmt: object.fmt,
+        trust,
     })
 }
 
@@ -110,8 +145,8 @@ pub fn verify_assertion(
 }
 
 /// WebAuthn L2 §7.2 step 21: if either count is non-zero, the received one must be greater
-/// than the stored one. Both zero means an authenticator without a counter: accepted only
-/// when the relying party allows it.
+/// than the stored one. Both zero means an authenticator without a counter (synced
+/// passkeys): accepted unless the relying party requires a counter.
 fn check_sign_count(rp: &RelyingParty, stored: u32, received: u32) -> Result<(), WebauthnError> {
     if stored == 0 && received == 0 {
         return if rp.allow_counterless {
@@ -130,7 +165,7 @@ fn check_sign_count(rp: &RelyingParty, stored: u32, received: u32) -> Result<(),
 /// The attestation object (§6.5.4): a CBOR map of `fmt`, `attStmt` and `authData`.
 struct AttestationObject {
     fmt: String,
-    statement_is_empty: bool,
+    statement: Vec<(Value, Value)>,
     auth_data: Vec<u8>,
 }
 
@@ -155,7 +190,7 @@ impl AttestationObject {
         let missing = |name: &str| bad(format!("`{name}` is missing"));
         Ok(Self {
             fmt: fmt.ok_or_else(|| missing("fmt"))?,
-            statement_is_empty: statement.ok_or_else(|| missing("attStmt"))?.is_empty(),
+            statement: statement.ok_or_else(|| missing("attStmt"))?,
             auth_data: auth_data.ok_or_else(|| missing("authData"))?,
         })
     }

@@ -1,5 +1,6 @@
 //! Credential public keys as COSE_Key (RFC 9052/9053, WebAuthn L2 §5.8.5) and the signature
-//! checks they make: ES256 over P-256 with `p256`, EdDSA over Ed25519 with `ed25519-dalek`.
+//! checks they make: ES256 over P-256 with `p256`, EdDSA over Ed25519 with `ed25519-dalek`,
+//! RS256 (RSASSA-PKCS1-v1_5 with SHA-256, Windows Hello) with `rsa`.
 
 use ciborium::Value;
 
@@ -10,6 +11,13 @@ use crate::error::{Part, WebauthnError};
 pub(crate) const ES256: i128 = -7;
 /// COSE algorithm EdDSA (here only over Ed25519).
 pub(crate) const EDDSA: i128 = -8;
+/// COSE algorithm RS256: RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8812).
+pub(crate) const RS256: i128 = -257;
+
+/// The smallest RSA modulus accepted, in bits (NIST SP 800-131A; Windows Hello uses 2048).
+const RSA_MIN_BITS: usize = 2048;
+/// The largest RSA modulus accepted, in bits (bounds the cost of one verification).
+const RSA_MAX_BITS: usize = 4096;
 
 /// COSE key labels (common and EC2/OKP parameters).
 const KTY: i128 = 1;
@@ -21,6 +29,7 @@ const Y: i128 = -3;
 /// COSE key types and curves.
 const KTY_OKP: i128 = 1;
 const KTY_EC2: i128 = 2;
+const KTY_RSA: i128 = 3;
 const CRV_P256: i128 = 1;
 const CRV_ED25519: i128 = 6;
 
@@ -31,6 +40,8 @@ pub(crate) enum PublicKey {
     Es256(p256::ecdsa::VerifyingKey),
     /// EdDSA over Ed25519.
     Ed25519(ed25519_dalek::VerifyingKey),
+    /// RS256.
+    Rs256(Box<rsa::RsaPublicKey>),
 }
 
 fn bad(detail: impl Into<String>) -> WebauthnError {
@@ -132,13 +143,70 @@ impl PublicKey {
                 }
                 Ok(Self::Ed25519(key))
             }
+            RS256 => {
+                require(p.kty.as_ref(), "kty", KTY_RSA, "RS256")?;
+                // RSA keys label the modulus -1 and the exponent -2 (RFC 8230), the labels
+                // that EC2 and OKP keys use for the curve and x.
+                let (n, e) = match (p.crv, p.x) {
+                    (Some(Value::Bytes(n)), Some(Value::Bytes(e))) => (n, e),
+                    (None, _) => return Err(bad("RS256 needs `n` (-1), and it is missing")),
+                    (_, None) => return Err(bad("RS256 needs `e` (-2), and it is missing")),
+                    _ => return Err(bad("RS256 `n` (-1) and `e` (-2) must be byte strings")),
+                };
+                if p.y.is_some() {
+                    return Err(bad("an RSA key has no label -3"));
+                }
+                rsa_key(&n, &e).map(|k| Self::Rs256(Box::new(k)))
+            }
             other => Err(WebauthnError::UnsupportedAlgorithm { alg: other }),
         }
     }
 
+    /// The COSE algorithm of this key.
+    pub(crate) fn alg(&self) -> i128 {
+        match self {
+            Self::Es256(_) => ES256,
+            Self::Ed25519(_) => EDDSA,
+            Self::Rs256(_) => RS256,
+        }
+    }
+
+    /// What identifies the key whatever its COSE encoding (labels in another order, extra
+    /// labels, leading zeros of an RSA modulus): SHA-256 over a domain label, the algorithm
+    /// and the key's canonical bytes (the uncompressed SEC1 point for ES256, the 32 bytes
+    /// for Ed25519, the minimal big-endian `n` and `e` each with a 4-byte length for RS256).
+    pub(crate) fn fingerprint(&self) -> [u8; 32] {
+        use rsa::traits::PublicKeyParts as _;
+        use sha2::{Digest as _, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"writ-webauthn-key-v1\0");
+        match self {
+            Self::Es256(k) => {
+                h.update(b"ES256\0");
+                h.update(k.to_encoded_point(false).as_bytes());
+            }
+            Self::Ed25519(k) => {
+                h.update(b"EdDSA\0");
+                h.update(k.as_bytes());
+            }
+            Self::Rs256(k) => {
+                h.update(b"RS256\0");
+                for part in [k.n().to_bytes_be(), k.e().to_bytes_be()] {
+                    let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
+                    h.update(len.to_be_bytes());
+                    h.update(&part);
+                }
+            }
+        }
+        h.finalize().into()
+    }
+
     /// Verifies `signature` over `message`: a DER ECDSA signature (SHA-256 of the message)
-    /// for ES256; 64 bytes with strict verification (canonical `S`, no small-order `R`)
-    /// for Ed25519.
+    /// for ES256, normalised to low `S` first (an authenticator may send either of the
+    /// twins `(r, s)` and `(r, n − s)`, and both verify: nothing may depend on which one
+    /// came); 64 bytes with strict verification (canonical `S`, no small-order `R`) for
+    /// Ed25519; RSASSA-PKCS1-v1_5 over SHA-256 for RS256, the signature exactly as long as
+    /// the modulus.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), WebauthnError> {
         match self {
             Self::Es256(key) => {
@@ -146,8 +214,29 @@ impl PublicKey {
                 let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| {
                     WebauthnError::malformed(Part::Signature, "not a DER-encoded ECDSA signature")
                 })?;
+                let sig = sig.normalize_s().unwrap_or(sig);
                 key.verify(message, &sig)
                     .map_err(|_| WebauthnError::BadSignature)
+            }
+            Self::Rs256(key) => {
+                use rsa::traits::PublicKeyParts as _;
+                use sha2::{Digest as _, Sha256};
+                if signature.len() != key.size() {
+                    return Err(WebauthnError::malformed(
+                        Part::Signature,
+                        format!(
+                            "an RS256 signature is as long as the modulus ({} bytes), not {}",
+                            key.size(),
+                            signature.len()
+                        ),
+                    ));
+                }
+                key.verify(
+                    rsa::Pkcs1v15Sign::new::<Sha256>(),
+                    &Sha256::digest(message),
+                    signature,
+                )
+                .map_err(|_| WebauthnError::BadSignature)
             }
             Self::Ed25519(key) => {
                 let bytes = <[u8; 64]>::try_from(signature).map_err(|_| {
@@ -162,4 +251,31 @@ impl PublicKey {
             }
         }
     }
+}
+
+/// An RSA public key from its big-endian modulus and exponent: 2048 to 4096 bits, an odd
+/// exponent of at least 3 that fits in 32 bits.
+fn rsa_key(n: &[u8], e: &[u8]) -> Result<rsa::RsaPublicKey, WebauthnError> {
+    let n = rsa::BigUint::from_bytes_be(n);
+    let bits = n.bits();
+    if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
+        return Err(bad(format!(
+            "the RS256 modulus has {bits} bits, {RSA_MIN_BITS} to {RSA_MAX_BITS} expected"
+        )));
+    }
+    let start = e.iter().position(|b| *b != 0).unwrap_or(e.len());
+    let exponent = match <[u8; 4]>::try_from(&e[start..]) {
+        Ok(four) => u32::from_be_bytes(four),
+        Err(_) if e.len() - start < 4 => e[start..]
+            .iter()
+            .fold(0u32, |acc, b| (acc << 8) | u32::from(*b)),
+        Err(_) => 0,
+    };
+    if exponent < 3 || exponent % 2 == 0 {
+        return Err(bad(
+            "the RS256 exponent is not an odd number from 3 to 2^32 - 1",
+        ));
+    }
+    rsa::RsaPublicKey::new(n, rsa::BigUint::from(exponent))
+        .map_err(|e| bad(format!("the RS256 key is invalid: {e}")))
 }

@@ -75,17 +75,45 @@ pub enum WebauthnError {
         id: String,
     },
     /// The credential public key uses a COSE algorithm this crate does not verify
-    /// (only ES256, -7, and EdDSA over Ed25519, -8).
-    #[error("the COSE algorithm `{alg}` is not supported (ES256, -7, and EdDSA, -8, are)")]
+    /// (only ES256, -7, EdDSA over Ed25519, -8, and RS256, -257).
+    #[error(
+        "the COSE algorithm `{alg}` is not supported (ES256, -7, EdDSA, -8, and RS256, -257, are)"
+    )]
     UnsupportedAlgorithm {
         /// The COSE `alg` value.
         alg: i128,
     },
-    /// The attestation statement format is not `none`.
-    #[error("attestation format `{fmt}` is not supported (only `none` is)")]
+    /// The attestation statement format is none of `none`, `packed`, `fido-u2f`.
+    #[error("attestation format `{fmt}` is not supported (`none`, `packed` and `fido-u2f` are; ask the browser for attestation `none`)")]
     UnsupportedAttestation {
         /// The attestation object's `fmt`.
         fmt: String,
+    },
+    /// A `packed` self attestation's signature does not verify with the credential's own
+    /// public key over `authenticatorData ‖ SHA-256(clientDataJSON)`.
+    #[error(
+        "the `packed` self-attestation signature does not verify with the credential's public key"
+    )]
+    BadAttestationSignature,
+    /// The relying party requires a verified attestation
+    /// ([`crate::RelyingParty::require_attestation`]) and this one is not: this crate
+    /// verifies no attestation certificate chain.
+    #[error("this relying party requires a verified attestation (`require_attestation = true`), and the `{fmt}` attestation is {trust}: writ verifies no attestation certificate chain")]
+    AttestationRequired {
+        /// The attestation object's `fmt`.
+        fmt: String,
+        /// What the attestation is: `not verified`, `self attestation`, `no attestation`.
+        trust: &'static str,
+    },
+    /// The registration response's `id`/`rawId` is not the attested credential id.
+    #[error(
+        "the response names credential `{reported}`, the authenticator data attests `{attested}`"
+    )]
+    CredentialIdMismatch {
+        /// `rawId`, base64url without padding.
+        reported: String,
+        /// The credential id in the attested credential data, base64url without padding.
+        attested: String,
     },
     /// An input could not be parsed, or breaks the format's rules.
     #[error("malformed {part}: {detail}")]

@@ -18,12 +18,22 @@ pub struct RelyingParty {
     #[serde(default = "yes")]
     pub require_user_verification: bool,
     /// Whether an authenticator that keeps no signature counter (stored count 0 and
-    /// received count 0) is accepted. Default `false`: such an assertion is refused with
-    /// [`crate::WebauthnError::SignCountMissing`]. When `true`, nothing in the assertion
-    /// tells a replay from a fresh one, and the caller's single-use challenge store is
-    /// the only replay protection. A non-zero count must increase either way.
-    #[serde(default)]
+    /// received count 0) is accepted. Default `true`: synced passkeys (Apple's, Google's)
+    /// always report 0. Nothing in such an assertion tells a replay from a fresh one, so
+    /// the caller must make each challenge answerable once (writ's approval challenges
+    /// cover the challenge id: an assertion answers one challenge only). `false` refuses
+    /// them with [`crate::WebauthnError::SignCountMissing`]. A non-zero count must
+    /// increase either way.
+    #[serde(default = "yes")]
     pub allow_counterless: bool,
+    /// Whether a registration must carry an attestation verified to a trusted root.
+    /// Default `false`: `none` and `packed` self attestation are accepted, and `packed`
+    /// with a certificate chain and `fido-u2f` are accepted with the attestation recorded
+    /// as unverified. This crate verifies no attestation certificate chain, so `true`
+    /// refuses every registration, saying why
+    /// ([`crate::WebauthnError::AttestationRequired`]).
+    #[serde(default)]
+    pub require_attestation: bool,
 }
 
 fn yes() -> bool {
@@ -31,8 +41,8 @@ fn yes() -> bool {
 }
 
 impl RelyingParty {
-    /// A relying party with the strict defaults: user verification required,
-    /// authenticators without a counter refused.
+    /// A relying party with the defaults: user verification required, authenticators
+    /// without a counter accepted, attestation not required.
     pub fn new(
         rp_id: impl Into<String>,
         origins: impl IntoIterator<Item = impl Into<String>>,
@@ -41,7 +51,8 @@ impl RelyingParty {
             rp_id: rp_id.into(),
             origins: origins.into_iter().map(Into::into).collect(),
             require_user_verification: true,
-            allow_counterless: false,
+            allow_counterless: true,
+            require_attestation: false,
         }
     }
 }
@@ -65,41 +76,133 @@ pub struct Credential {
     pub sign_count: u32,
 }
 
-/// What a browser returns for `navigator.credentials.get()`, flattened:
-/// `{"credential_id", "authenticator_data", "client_data_json", "signature"}` as base64url
-/// strings, plus an optional `"user_handle"`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+impl Credential {
+    /// What identifies this credential's public key whatever its COSE encoding (see
+    /// [`public_key_fingerprint`]); an error when the stored key is not a valid key of a
+    /// supported algorithm.
+    pub fn key_fingerprint(&self) -> Result<[u8; 32], crate::WebauthnError> {
+        public_key_fingerprint(&self.public_key)
+    }
+}
+
+/// What identifies a COSE public key whatever its encoding (label order, extra labels,
+/// leading zeros): SHA-256 of `"writ-webauthn-key-v1" 0x00`, the algorithm name
+/// (`ES256`, `EdDSA`, `RS256`) and 0x00, then the uncompressed SEC1 point (ES256), the 32
+/// key bytes (EdDSA) or `n` and `e` minimal big-endian, each after its 4-byte big-endian
+/// length (RS256). Two credentials with one fingerprint hold one key.
+pub fn public_key_fingerprint(cose_key: &[u8]) -> Result<[u8; 32], crate::WebauthnError> {
+    crate::cose::PublicKey::from_cose(cose_key).map(|k| k.fingerprint())
+}
+
+/// What a browser returns for `navigator.credentials.get()`.
+///
+/// JSON, in either of two shapes (byte fields base64url without padding):
+///
+/// - `PublicKeyCredential.toJSON()` (WebAuthn L3 `AuthenticationResponseJSON`), the
+///   primary one, and the one serialised: `{"id", "rawId", "type": "public-key",
+///   "response": {"clientDataJSON", "authenticatorData", "signature", "userHandle"?,
+///   "attestationObject"?}, "authenticatorAttachment"?, "clientExtensionResults"?}`.
+///   `id` and `rawId` must name the same credential; `attestationObject`,
+///   `authenticatorAttachment` and `clientExtensionResults` are read and not used.
+/// - writ's earlier flat shape: `{"credential_id", "authenticator_data",
+///   "client_data_json", "signature", "user_handle"?}`.
+///
+/// A document mixing the two, or with any other member, is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Assertion {
     /// The credential id the authenticator used (the credential's `rawId`).
-    #[serde(with = "b64")]
     pub credential_id: Vec<u8>,
     /// `response.authenticatorData`.
-    #[serde(with = "b64")]
     pub authenticator_data: Vec<u8>,
     /// `response.clientDataJSON`: the exact bytes the client hashed.
-    #[serde(with = "b64")]
     pub client_data_json: Vec<u8>,
-    /// `response.signature` (DER for ES256, 64 raw bytes for EdDSA).
-    #[serde(with = "b64")]
+    /// `response.signature` (DER for ES256, 64 raw bytes for EdDSA, as long as the
+    /// modulus for RS256).
     pub signature: Vec<u8>,
     /// `response.userHandle`, when the authenticator returned one. Not verified here: the
     /// credential identifies the approver.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "b64_opt")]
     pub user_handle: Option<Vec<u8>>,
 }
 
-/// What a browser returns for `navigator.credentials.create()`:
-/// `{"attestation_object": "<base64url>", "client_data_json": "<base64url>"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+impl Assertion {
+    /// What identifies this assertion whatever the encoding of its signature (an ES256
+    /// signature `(r, s)` has a twin `(r, n − s)` that verifies as well): SHA-256 of
+    /// `"writ-webauthn-assertion-v1" 0x00`, then the credential id and the authenticator
+    /// data, each after its 4-byte big-endian length, then SHA-256(clientDataJSON). What
+    /// the authenticator signed, and under which credential: record this, never the
+    /// signature, to accept an assertion once.
+    pub fn identity(&self) -> [u8; 32] {
+        use sha2::{Digest as _, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"writ-webauthn-assertion-v1\0");
+        for part in [&self.credential_id, &self.authenticator_data] {
+            let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
+            h.update(len.to_be_bytes());
+            h.update(part);
+        }
+        h.update(Sha256::digest(&self.client_data_json));
+        h.finalize().into()
+    }
+}
+
+/// What a browser returns for `navigator.credentials.create()`.
+///
+/// JSON, in either of two shapes (byte fields base64url without padding):
+///
+/// - `PublicKeyCredential.toJSON()` (WebAuthn L3 `RegistrationResponseJSON`), the primary
+///   one, and the one serialised when the credential id is known: `{"id", "rawId",
+///   "type": "public-key", "response": {"clientDataJSON", "attestationObject",
+///   "authenticatorData"?, "transports"?, "publicKeyAlgorithm"?, "publicKey"?},
+///   "authenticatorAttachment"?, "clientExtensionResults"?}`. `id` and `rawId` must name
+///   the same credential, which registration checks is the attested one; the browser's
+///   conveniences (`authenticatorData`, `transports`, `publicKeyAlgorithm`, `publicKey`)
+///   are read and not used: the attestation object is what counts.
+/// - writ's earlier shape: `{"attestation_object", "client_data_json"}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attestation {
+    /// The credential id the client reported (`rawId`), when it did.
+    pub credential_id: Option<Vec<u8>>,
     /// `response.attestationObject` (CBOR).
-    #[serde(with = "b64")]
     pub attestation_object: Vec<u8>,
     /// `response.clientDataJSON`.
-    #[serde(with = "b64")]
     pub client_data_json: Vec<u8>,
+}
+
+/// How far a registration's attestation was checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttestationTrust {
+    /// Format `none`: nothing is attested.
+    None,
+    /// `packed` self attestation: the credential's own key signed
+    /// `authenticatorData ‖ SHA-256(clientDataJSON)`, verified. It proves possession of the
+    /// key, nothing about the authenticator's make.
+    SelfSigned,
+    /// `packed` with a certificate chain (`x5c`), or `fido-u2f`: accepted with the
+    /// statement's shape checked, its signature and certificate chain not verified.
+    Unverified,
+}
+
+impl AttestationTrust {
+    /// How the registry records it: `none`, `self`, `unverified`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::SelfSigned => "self",
+            Self::Unverified => "unverified",
+        }
+    }
+}
+
+/// An accepted registration: the credential to store, and what its attestation proved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    /// The credential.
+    pub credential: Credential,
+    /// The attestation statement format (`none`, `packed`, `fido-u2f`).
+    pub fmt: String,
+    /// How far the attestation was checked.
+    pub trust: AttestationTrust,
 }
 
 /// What an accepted assertion established.
@@ -117,48 +220,22 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+pub(crate) fn decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text)
 }
 
 /// Serde for `Vec<u8>` as a base64url string without padding.
-mod b64 {
+pub(crate) mod b64 {
     use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::encode(bytes))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let text = std::borrow::Cow::<str>::deserialize(d)?;
         super::decode(&text)
             .map_err(|e| D::Error::custom(format!("not base64url without padding: {e}")))
-    }
-}
-
-/// Serde for `Option<Vec<u8>>` as an optional base64url string without padding.
-mod b64_opt {
-    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(
-        bytes: &Option<Vec<u8>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        match bytes {
-            Some(b) => s.serialize_str(&super::encode(b)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Vec<u8>>, D::Error> {
-        let text = Option::<std::borrow::Cow<str>>::deserialize(d)?;
-        text.map(|t| {
-            super::decode(&t)
-                .map_err(|e| D::Error::custom(format!("not base64url without padding: {e}")))
-        })
-        .transpose()
     }
 }

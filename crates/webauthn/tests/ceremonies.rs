@@ -24,6 +24,7 @@ const REGISTRATION_CHALLENGE: &[u8] = b"registration challenge, 32 bytes";
 enum Alg {
     Es256,
     Ed25519,
+    Rs256,
 }
 
 const ALGS: [Alg; 2] = [Alg::Es256, Alg::Ed25519];
@@ -32,6 +33,7 @@ fn authenticator(alg: Alg, seed: &[u8]) -> SoftAuthenticator {
     match alg {
         Alg::Es256 => SoftAuthenticator::es256(seed),
         Alg::Ed25519 => SoftAuthenticator::ed25519(seed),
+        Alg::Rs256 => SoftAuthenticator::rs256(seed),
     }
 }
 
@@ -44,7 +46,9 @@ fn registered(alg: Alg) -> (RelyingParty, SoftAuthenticator, Credential) {
     let rp = rp();
     let mut auth = authenticator(alg, b"approver alice");
     let attestation = auth.register(RP_ID, ORIGIN, REGISTRATION_CHALLENGE);
-    let credential = register(&rp, REGISTRATION_CHALLENGE, &attestation).unwrap();
+    let credential = register(&rp, REGISTRATION_CHALLENGE, &attestation)
+        .unwrap()
+        .credential;
     (rp, auth, credential)
 }
 
@@ -93,7 +97,9 @@ fn registration_returns_the_credential_with_its_initial_count() {
         let mut counting = authenticator(alg, b"approver bob");
         counting.set_sign_count(41);
         let attestation = counting.register(RP_ID, ORIGIN, REGISTRATION_CHALLENGE);
-        let credential = register(&rp(), REGISTRATION_CHALLENGE, &attestation).unwrap();
+        let credential = register(&rp(), REGISTRATION_CHALLENGE, &attestation)
+            .unwrap()
+            .credential;
         assert_eq!(credential.sign_count, 41, "{alg:?}");
         assert_ne!(
             credential.id,
@@ -185,7 +191,9 @@ fn registration_checks_the_flags() {
             require_user_verification: false,
             ..rp()
         };
-        let credential = register(&lenient, REGISTRATION_CHALLENGE, &with_flags(UP | AT)).unwrap();
+        let credential = register(&lenient, REGISTRATION_CHALLENGE, &with_flags(UP | AT))
+            .unwrap()
+            .credential;
         assert_eq!(credential.id, auth.credential_id());
 
         refused(
@@ -256,72 +264,284 @@ fn registration_takes_the_key_bytes_exactly_when_extensions_follow() {
             data,
             soft::client_data_json("webauthn.create", REGISTRATION_CHALLENGE, ORIGIN),
         );
-        let credential = register(&rp(), REGISTRATION_CHALLENGE, &att).unwrap();
+        let credential = register(&rp(), REGISTRATION_CHALLENGE, &att)
+            .unwrap()
+            .credential;
         assert_eq!(credential.public_key, auth.cose_public_key(), "{alg:?}");
     }
 }
 
 #[test]
-fn registration_accepts_only_none_attestation() {
+fn registration_checks_the_attestation_statement() {
     use ciborium::Value;
-    let auth = SoftAuthenticator::es256(b"approver alice");
-    let object = |fmt: &str, statement: Vec<(Value, Value)>| {
-        let mut out = Vec::new();
-        let value = Value::Map(vec![
-            (Value::Text("fmt".into()), Value::Text(fmt.into())),
-            (Value::Text("attStmt".into()), Value::Map(statement)),
-            (
-                Value::Text("authData".into()),
-                Value::Bytes(auth.attested_authenticator_data(RP_ID, UP | UV | AT, 0)),
-            ),
-        ]);
-        ciborium::ser::into_writer(&value, &mut out).unwrap();
-        writ_webauthn::Attestation {
-            attestation_object: out,
-            client_data_json: soft::client_data_json(
-                "webauthn.create",
+    use writ_webauthn::AttestationTrust;
+    let text = |t: &str| Value::Text(t.into());
+    for alg in [Alg::Es256, Alg::Ed25519, Alg::Rs256] {
+        let auth = authenticator(alg, b"approver alice");
+        let auth_data = auth.attested_authenticator_data(RP_ID, UP | UV | AT, 0);
+        let client_data = soft::client_data_json("webauthn.create", REGISTRATION_CHALLENGE, ORIGIN);
+        let object = |fmt: &str, statement: Vec<(Value, Value)>| {
+            soft::attestation_object(
+                fmt,
+                Value::Map(statement),
+                auth_data.clone(),
+                client_data.clone(),
+            )
+        };
+        let mut signed = auth_data.clone();
+        signed.extend_from_slice(&sha256(&client_data));
+        let alg_value = Value::Integer(i64::try_from(auth.alg()).unwrap().into());
+        let sig = auth.sign(&signed);
+
+        // `packed` self attestation: verified with the credential's own key, accepted.
+        let packed = object(
+            "packed",
+            vec![
+                (text("alg"), alg_value.clone()),
+                (text("sig"), Value::Bytes(sig.clone())),
+            ],
+        );
+        let registration = register(&rp(), REGISTRATION_CHALLENGE, &packed).unwrap();
+        assert_eq!(registration.trust, AttestationTrust::SelfSigned, "{alg:?}");
+        assert_eq!(registration.fmt, "packed");
+        assert_eq!(registration.credential.public_key, auth.cose_public_key());
+        // A self signature over anything else, or by another key, is refused.
+        let mut forged = sig.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        for bad in [forged, auth.sign(b"other bytes")] {
+            let statement = vec![
+                (text("alg"), alg_value.clone()),
+                (text("sig"), Value::Bytes(bad)),
+            ];
+            let result = register(&rp(), REGISTRATION_CHALLENGE, &object("packed", statement));
+            assert!(
+                matches!(result, Err(WebauthnError::BadAttestationSignature)),
+                "{alg:?}: {result:?}"
+            );
+        }
+        // Its `alg` must be the credential key's.
+        malformed(
+            alg,
+            register(
+                &rp(),
                 REGISTRATION_CHALLENGE,
-                ORIGIN,
+                &object(
+                    "packed",
+                    vec![
+                        (text("alg"), Value::Integer((-36).into())),
+                        (text("sig"), Value::Bytes(sig.clone())),
+                    ],
+                ),
+            ),
+            Part::AttestationObject,
+            "`alg` is -36",
+        );
+        malformed(
+            alg,
+            register(
+                &rp(),
+                REGISTRATION_CHALLENGE,
+                &object("packed", vec![(text("sig"), Value::Bytes(sig.clone()))]),
+            ),
+            Part::AttestationObject,
+            "`packed` `alg` is missing",
+        );
+
+        // `packed` with a certificate chain: accepted, the chain not verified.
+        let chain = Value::Array(vec![Value::Bytes(vec![0x30, 0x82, 0x01, 0x00])]);
+        let with_chain = object(
+            "packed",
+            vec![
+                (text("alg"), alg_value.clone()),
+                (text("sig"), Value::Bytes(sig.clone())),
+                (text("x5c"), chain.clone()),
+            ],
+        );
+        let registration = register(&rp(), REGISTRATION_CHALLENGE, &with_chain).unwrap();
+        assert_eq!(registration.trust, AttestationTrust::Unverified, "{alg:?}");
+        // ... unless the relying party asks for attestation: refused, saying why.
+        let demanding = RelyingParty {
+            require_attestation: true,
+            ..rp()
+        };
+        let err = register(&demanding, REGISTRATION_CHALLENGE, &with_chain).unwrap_err();
+        assert_eq!(
+            err,
+            WebauthnError::AttestationRequired {
+                fmt: "packed".into(),
+                trust: "not verified"
+            }
+        );
+        assert!(
+            err.to_string().contains("`require_attestation = true`"),
+            "{err}"
+        );
+        for refused_too in [&packed, &object("none", vec![])] {
+            assert!(matches!(
+                register(&demanding, REGISTRATION_CHALLENGE, refused_too),
+                Err(WebauthnError::AttestationRequired { .. })
+            ));
+        }
+
+        // `fido-u2f`: for ES256 credentials, accepted unverified.
+        let u2f = object(
+            "fido-u2f",
+            vec![
+                (text("sig"), Value::Bytes(sig.clone())),
+                (text("x5c"), chain.clone()),
+            ],
+        );
+        match alg {
+            Alg::Es256 => {
+                let registration = register(&rp(), REGISTRATION_CHALLENGE, &u2f).unwrap();
+                assert_eq!(registration.trust, AttestationTrust::Unverified);
+                assert_eq!(registration.fmt, "fido-u2f");
+            }
+            _ => malformed(
+                alg,
+                register(&rp(), REGISTRATION_CHALLENGE, &u2f),
+                Part::AttestationObject,
+                "ES256 (P-256) credential only",
             ),
         }
-    };
-    // A self-attestation `packed` statement, signature and all, is still refused: this
-    // crate does not verify attestation statements.
-    let auth_data = auth.attested_authenticator_data(RP_ID, UP | UV | AT, 0);
-    let mut signed = auth_data.clone();
-    signed.extend_from_slice(&sha256(&soft::client_data_json(
-        "webauthn.create",
-        REGISTRATION_CHALLENGE,
-        ORIGIN,
-    )));
-    let packed = object(
-        "packed",
-        vec![
-            (Value::Text("alg".into()), Value::Integer((-7).into())),
-            (Value::Text("sig".into()), Value::Bytes(auth.sign(&signed))),
-        ],
+        malformed(
+            alg,
+            register(
+                &rp(),
+                REGISTRATION_CHALLENGE,
+                &object("fido-u2f", vec![(text("sig"), Value::Bytes(sig.clone()))]),
+            ),
+            Part::AttestationObject,
+            "`fido-u2f` `x5c` is missing",
+        );
+        // Members outside the format, and formats this crate does not know.
+        malformed(
+            alg,
+            register(
+                &rp(),
+                REGISTRATION_CHALLENGE,
+                &object(
+                    "packed",
+                    vec![
+                        (text("alg"), alg_value.clone()),
+                        (text("sig"), Value::Bytes(sig.clone())),
+                        (text("ecdaaKeyId"), Value::Bytes(vec![1])),
+                    ],
+                ),
+            ),
+            Part::AttestationObject,
+            "ECDAA",
+        );
+        refused(
+            alg,
+            register(&rp(), REGISTRATION_CHALLENGE, &object("tpm", vec![])),
+            &WebauthnError::UnsupportedAttestation { fmt: "tpm".into() },
+        );
+        malformed(
+            alg,
+            register(
+                &rp(),
+                REGISTRATION_CHALLENGE,
+                &object("none", vec![(text("x5c"), Value::Array(vec![]))]),
+            ),
+            Part::AttestationObject,
+            "non-empty `attStmt`",
+        );
+        let none = register(&rp(), REGISTRATION_CHALLENGE, &object("none", vec![])).unwrap();
+        assert_eq!(none.trust, AttestationTrust::None);
+    }
+}
+
+#[test]
+fn the_soft_authenticator_sends_packed_self_attestation() {
+    use writ_webauthn::AttestationTrust;
+    for alg in [Alg::Es256, Alg::Ed25519, Alg::Rs256] {
+        let mut auth = authenticator(alg, b"approver alice");
+        let attestation = auth.register_packed_self(RP_ID, ORIGIN, REGISTRATION_CHALLENGE);
+        let registration = register(&rp(), REGISTRATION_CHALLENGE, &attestation).unwrap();
+        assert_eq!(registration.trust, AttestationTrust::SelfSigned, "{alg:?}");
+        assert_eq!(registration.credential.id, auth.credential_id());
+    }
+}
+
+#[test]
+fn a_registration_naming_another_credential_is_refused() {
+    let mut auth = SoftAuthenticator::es256(b"approver alice");
+    let mut attestation = auth.register(RP_ID, ORIGIN, REGISTRATION_CHALLENGE);
+    attestation.credential_id = Some(vec![1, 2, 3]);
+    let err = register(&rp(), REGISTRATION_CHALLENGE, &attestation).unwrap_err();
+    assert!(
+        matches!(err, WebauthnError::CredentialIdMismatch { ref reported, .. } if reported == "AQID"),
+        "{err:?}"
     );
+}
+
+// ---- RS256 (Windows Hello) ------------------------------------------------------------
+
+#[test]
+fn an_rs256_authenticator_registers_and_approves() {
+    let (rp, mut auth, credential) = registered(Alg::Rs256);
+    assert_eq!(auth.alg(), -257);
+    let assertion = auth.assert(RP_ID, ORIGIN, &DIGEST, true);
+    assert_eq!(assertion.signature.len(), 256);
+    let verified = verify_assertion(&rp, &credential, &DIGEST, &assertion).unwrap();
+    assert_eq!(verified.sign_count, 1);
+    // Over another challenge, tampered, or cut short: refused.
     refused(
-        Alg::Es256,
-        register(&rp(), REGISTRATION_CHALLENGE, &packed),
-        &WebauthnError::UnsupportedAttestation {
-            fmt: "packed".into(),
+        Alg::Rs256,
+        verify_assertion(&rp, &credential, &OTHER_DIGEST, &assertion),
+        &WebauthnError::ChallengeMismatch {
+            expected: b64(&OTHER_DIGEST),
+            received: b64(&DIGEST),
         },
     );
-    malformed(
-        Alg::Es256,
-        register(
-            &rp(),
-            REGISTRATION_CHALLENGE,
-            &object(
-                "none",
-                vec![(Value::Text("x5c".into()), Value::Array(vec![]))],
-            ),
-        ),
-        Part::AttestationObject,
-        "non-empty `attStmt`",
+    let mut tampered = assertion.clone();
+    tampered.signature[100] ^= 1;
+    refused(
+        Alg::Rs256,
+        verify_assertion(&rp, &credential, &DIGEST, &tampered),
+        &WebauthnError::BadSignature,
     );
-    register(&rp(), REGISTRATION_CHALLENGE, &object("none", vec![])).unwrap();
+    let mut short = assertion.clone();
+    short.signature.pop();
+    malformed(
+        Alg::Rs256,
+        verify_assertion(&rp, &credential, &DIGEST, &short),
+        Part::Signature,
+        "as long as the modulus (256 bytes), not 255",
+    );
+}
+
+// ---- ES256 signature malleability -----------------------------------------------------
+
+/// The other ES256 signature over the same bytes: `(r, s)` becomes `(r, n − s)`.
+fn twin(signature: &[u8]) -> Vec<u8> {
+    let sig = p256::ecdsa::Signature::from_der(signature).unwrap();
+    let (r, s) = sig.split_scalars();
+    let flipped = p256::ecdsa::Signature::from_scalars(r, -s).unwrap();
+    flipped.to_der().as_bytes().to_vec()
+}
+
+#[test]
+fn a_high_s_twin_is_the_same_assertion() {
+    let (rp, mut auth, credential) = registered(Alg::Es256);
+    auth.hold_counter(true);
+    let original = auth.assert(RP_ID, ORIGIN, &DIGEST, true);
+    let mut flipped = original.clone();
+    flipped.signature = twin(&original.signature);
+    assert_ne!(flipped.signature, original.signature);
+    // Both verify (real authenticators send either), and both are one assertion: the
+    // identity a relying party records does not depend on the signature's encoding.
+    verify_assertion(&rp, &credential, &DIGEST, &original).unwrap();
+    verify_assertion(&rp, &credential, &DIGEST, &flipped).unwrap();
+    assert_eq!(original.identity(), flipped.identity());
+    // What the identity does cover.
+    let other = auth.assert(RP_ID, ORIGIN, &OTHER_DIGEST, true);
+    assert_ne!(original.identity(), other.identity());
+    let mut renamed = original.clone();
+    renamed.credential_id.push(0);
+    assert_ne!(original.identity(), renamed.identity());
 }
 
 #[test]
@@ -341,16 +561,50 @@ fn registration_refuses_unsupported_and_invalid_keys() {
         );
         register(&rp(), REGISTRATION_CHALLENGE, &att)
     };
-    // RS256, as Windows Hello offers it.
+    // ES384: not supported.
     refused(
         Alg::Es256,
         with_key(vec![
+            (int(1), int(2)),
+            (int(3), int(-35)),
+            (int(-1), int(2)),
+            (int(-2), Value::Bytes(vec![1; 48])),
+            (int(-3), Value::Bytes(vec![2; 48])),
+        ]),
+        &WebauthnError::UnsupportedAlgorithm { alg: -35 },
+    );
+    // RS256 keys too small, with a bad exponent, or with the EC labels.
+    let rsa = |n: Vec<u8>, e: Vec<u8>| {
+        vec![
             (int(1), int(3)),
             (int(3), int(-257)),
-            (int(-1), Value::Bytes(vec![0xc5; 256])),
-            (int(-2), Value::Bytes(vec![1, 0, 1])),
-        ]),
-        &WebauthnError::UnsupportedAlgorithm { alg: -257 },
+            (int(-1), Value::Bytes(n)),
+            (int(-2), Value::Bytes(e)),
+        ]
+    };
+    malformed(
+        Alg::Es256,
+        with_key(rsa(vec![0xc5; 128], vec![1, 0, 1])),
+        Part::PublicKey,
+        "1024 bits, 2048 to 4096 expected",
+    );
+    malformed(
+        Alg::Es256,
+        with_key(rsa(vec![0xc5; 256], vec![1])),
+        Part::PublicKey,
+        "exponent",
+    );
+    malformed(
+        Alg::Es256,
+        with_key(rsa(vec![0xc5; 256], vec![1, 0, 0])),
+        Part::PublicKey,
+        "exponent",
+    );
+    malformed(
+        Alg::Es256,
+        with_key(vec![(int(1), int(2)), (int(3), int(-257))]),
+        Part::PublicKey,
+        "RS256 needs `kty` 3, not 2",
     );
     let ec2 = |crv: i64, x: Vec<u8>, y: Vec<u8>| {
         vec![
@@ -825,25 +1079,27 @@ fn a_cloned_authenticator_is_caught_when_it_falls_behind() {
 }
 
 #[test]
-fn counterless_authenticators_are_refused_unless_allowed() {
+fn counterless_authenticators_are_accepted_unless_a_counter_is_required() {
     for alg in ALGS {
         let (rp, mut auth, credential) = registered(alg);
         auth.hold_counter(true);
         let assertion = auth.assert(RP_ID, ORIGIN, &DIGEST, true);
-        let err = verify_assertion(&rp, &credential, &DIGEST, &assertion).unwrap_err();
+        // Synced passkeys report 0 every time: accepted by default.
+        let verified = verify_assertion(&rp, &credential, &DIGEST, &assertion).unwrap();
+        assert_eq!(verified.sign_count, 0);
+
+        let strict = RelyingParty {
+            allow_counterless: false,
+            ..rp.clone()
+        };
+        let err = verify_assertion(&strict, &credential, &DIGEST, &assertion).unwrap_err();
         assert_eq!(err, WebauthnError::SignCountMissing, "{alg:?}");
         assert!(!err.is_possible_clone());
 
-        let allowing = RelyingParty {
-            allow_counterless: true,
-            ..rp.clone()
-        };
-        let verified = verify_assertion(&allowing, &credential, &DIGEST, &assertion).unwrap();
-        assert_eq!(verified.sign_count, 0);
         // An authenticator that starts counting is held to its counter from then on.
         auth.hold_counter(false);
         let assertion = auth.assert(RP_ID, ORIGIN, &DIGEST, true);
-        let verified = verify_assertion(&allowing, &credential, &DIGEST, &assertion).unwrap();
+        let verified = verify_assertion(&rp, &credential, &DIGEST, &assertion).unwrap();
         assert_eq!(verified.sign_count, 1);
         let moved = Credential {
             sign_count: verified.sign_count,
@@ -851,10 +1107,27 @@ fn counterless_authenticators_are_refused_unless_allowed() {
         };
         refused(
             alg,
-            verify_assertion(&allowing, &moved, &DIGEST, &assertion),
+            verify_assertion(&rp, &moved, &DIGEST, &assertion),
             &WebauthnError::SignCountNotIncreased {
                 stored: 1,
                 received: 1,
+            },
+        );
+        // A counter that falls back to 0 is a possible clone, not a counterless key.
+        let mut zero = auth.clone();
+        zero.set_sign_count(0);
+        zero.hold_counter(true);
+        refused(
+            alg,
+            verify_assertion(
+                &rp,
+                &moved,
+                &DIGEST,
+                &zero.assert(RP_ID, ORIGIN, &DIGEST, true),
+            ),
+            &WebauthnError::SignCountNotIncreased {
+                stored: 1,
+                received: 0,
             },
         );
     }
@@ -995,12 +1268,12 @@ fn messages_are_lowercase_with_input_in_backticks() {
             "credential `AAEC` is not the registered credential",
         ),
         (
-            WebauthnError::UnsupportedAlgorithm { alg: -257 },
-            "the COSE algorithm `-257` is not supported (ES256, -7, and EdDSA, -8, are)",
+            WebauthnError::UnsupportedAlgorithm { alg: -35 },
+            "the COSE algorithm `-35` is not supported (ES256, -7, EdDSA, -8, and RS256, -257, are)",
         ),
         (
             WebauthnError::UnsupportedAttestation { fmt: "tpm".into() },
-            "attestation format `tpm` is not supported (only `none` is)",
+            "attestation format `tpm` is not supported (`none`, `packed` and `fido-u2f` are; ask the browser for attestation `none`)",
         ),
         (
             WebauthnError::Malformed {

@@ -32,7 +32,9 @@ fn authenticator(ed25519: bool) -> SoftAuthenticator {
 }
 
 fn credential(auth: &mut SoftAuthenticator) -> Credential {
-    register(&rp(), b"reg", &auth.register(RP_ID, ORIGIN, b"reg")).unwrap()
+    register(&rp(), b"reg", &auth.register(RP_ID, ORIGIN, b"reg"))
+        .unwrap()
+        .credential
 }
 
 /// Bytes that look a little like what they replace: often CBOR maps or JSON objects.
@@ -52,14 +54,14 @@ proptest! {
 
     #[test]
     fn random_registrations_are_refused(object in noise(), json in noise()) {
-        let result = register(&rp(), b"reg", &Attestation { attestation_object: object, client_data_json: json });
+        let result = register(&rp(), b"reg", &Attestation { credential_id: None, attestation_object: object, client_data_json: json });
         prop_assert!(result.is_err());
     }
 
     #[test]
     fn random_attestation_objects_behind_good_client_data_are_refused(object in noise()) {
         let json = soft::client_data_json("webauthn.create", b"reg", ORIGIN);
-        let result = register(&rp(), b"reg", &Attestation { attestation_object: object, client_data_json: json });
+        let result = register(&rp(), b"reg", &Attestation { credential_id: None, attestation_object: object, client_data_json: json });
         prop_assert!(result.is_err());
     }
 
@@ -154,6 +156,7 @@ fn deep_and_huge_cbor_is_refused_cheaply() {
             Err(WebauthnError::Malformed { .. })
         ));
         let attestation = Attestation {
+            credential_id: None,
             attestation_object: key,
             client_data_json: soft::client_data_json("webauthn.create", b"reg", ORIGIN),
         };
@@ -190,16 +193,19 @@ fn assertion_and_attestation_json_shapes() {
         signature: vec![4],
         user_handle: None,
     };
+    // Serialised as `PublicKeyCredential.toJSON()` writes it.
     let json = serde_json::to_string(&assertion).unwrap();
     assert_eq!(
         json,
-        r#"{"credential_id":"AQ","authenticator_data":"Ag","client_data_json":"Aw","signature":"BA"}"#
+        r#"{"id":"AQ","rawId":"AQ","type":"public-key","response":{"authenticatorData":"Ag","clientDataJSON":"Aw","signature":"BA"},"clientExtensionResults":{}}"#
     );
-    let with_handle: Assertion = serde_json::from_str(
+    assert_eq!(serde_json::from_str::<Assertion>(&json).unwrap(), assertion);
+    // The earlier flat shape still reads.
+    let flat: Assertion = serde_json::from_str(
         r#"{"credential_id":"AQ","authenticator_data":"Ag","client_data_json":"Aw","signature":"BA","user_handle":"BQ"}"#,
     )
     .unwrap();
-    assert_eq!(with_handle.user_handle, Some(vec![5]));
+    assert_eq!(flat.user_handle, Some(vec![5]));
     let null_handle: Assertion = serde_json::from_str(
         r#"{"credential_id":"AQ","authenticator_data":"Ag","client_data_json":"Aw","signature":"BA","user_handle":null}"#,
     )
@@ -207,6 +213,7 @@ fn assertion_and_attestation_json_shapes() {
     assert_eq!(null_handle, assertion);
 
     let attestation = Attestation {
+        credential_id: None,
         attestation_object: vec![0xa0],
         client_data_json: vec![0x7b, 0x7d],
     };
@@ -219,6 +226,112 @@ fn assertion_and_attestation_json_shapes() {
         serde_json::from_str::<Attestation>(&json).unwrap(),
         attestation
     );
+    let with_id = Attestation {
+        credential_id: Some(vec![1]),
+        ..attestation
+    };
+    let json = serde_json::to_string(&with_id).unwrap();
+    assert_eq!(
+        json,
+        r#"{"id":"AQ","rawId":"AQ","type":"public-key","response":{"attestationObject":"oA","clientDataJSON":"e30"},"clientExtensionResults":{}}"#
+    );
+    assert_eq!(serde_json::from_str::<Attestation>(&json).unwrap(), with_id);
+}
+
+/// What a browser's `PublicKeyCredential.toJSON()` returns, every member it may send.
+#[test]
+fn browser_to_json_output_is_accepted() {
+    let assertion: Assertion = serde_json::from_str(
+        r#"{
+            "id": "AQI", "rawId": "AQI", "type": "public-key",
+            "response": {
+                "clientDataJSON": "Aw", "authenticatorData": "Ag", "signature": "BA",
+                "userHandle": "BQ"
+            },
+            "authenticatorAttachment": "cross-platform",
+            "clientExtensionResults": {"credProps": {"rk": true}}
+        }"#,
+    )
+    .unwrap();
+    assert_eq!(assertion.credential_id, vec![1, 2]);
+    assert_eq!(assertion.user_handle, Some(vec![5]));
+    let nulls: Assertion = serde_json::from_str(
+        r#"{"id": "AQI", "rawId": "AQI", "type": "public-key", "authenticatorAttachment": null,
+            "response": {"clientDataJSON": "Aw", "authenticatorData": "Ag", "signature": "BA", "userHandle": null},
+            "clientExtensionResults": {}}"#,
+    )
+    .unwrap();
+    assert_eq!(nulls.user_handle, None);
+    let registration: Attestation = serde_json::from_str(
+        r#"{
+            "id": "AQI", "rawId": "AQI", "type": "public-key",
+            "response": {
+                "clientDataJSON": "e30", "attestationObject": "oA",
+                "authenticatorData": "Ag", "transports": ["internal", "hybrid"],
+                "publicKeyAlgorithm": -7, "publicKey": "MFkw"
+            },
+            "authenticatorAttachment": "platform",
+            "clientExtensionResults": {}
+        }"#,
+    )
+    .unwrap();
+    assert_eq!(registration.credential_id, Some(vec![1, 2]));
+    assert_eq!(registration.attestation_object, vec![0xa0]);
+}
+
+#[test]
+fn json_that_is_neither_shape_is_refused_saying_why() {
+    let refused = |text: &str, says: &str| {
+        let e = serde_json::from_str::<Assertion>(text)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(says), "`{e}` does not say `{says}`");
+    };
+    let response =
+        r#""response": {"clientDataJSON": "Aw", "authenticatorData": "Ag", "signature": "BA"}"#;
+    refused(
+        &format!(r#"{{"id": "AQ", "rawId": "Ag", "type": "public-key", {response}}}"#),
+        "name different credentials",
+    );
+    refused(
+        &format!(r#"{{"id": "AQ", "rawId": "AQ", "type": "password", {response}}}"#),
+        "`type` is `password`",
+    );
+    refused(
+        &format!(r#"{{"id": "AQ", "rawId": "AQ", {response}}}"#),
+        "`type`",
+    );
+    refused(
+        r#"{"id": "AQ", "rawId": "AQ", "type": "public-key"}"#,
+        "`response`",
+    );
+    refused(
+        &format!(
+            r#"{{"id": "AQ", "rawId": "AQ", "type": "public-key", "credential_id": "AQ", {response}}}"#
+        ),
+        "mixes",
+    );
+    refused(
+        &format!(r#"{{"id": "AQ", "rawId": "AQ", "type": "public-key", "extra": 1, {response}}}"#),
+        "unknown field `extra`",
+    );
+    refused(
+        r#"{"id": "AQ", "rawId": "AQ", "type": "public-key", "response": {"clientDataJSON": "Aw", "authenticatorData": "Ag", "signature": "BA", "sig2": "AA"}}"#,
+        "unknown field `sig2`",
+    );
+    refused(
+        r#"{"id": "AQ", "rawId": "AQ", "type": "public-key", "response": {"clientDataJSON": "Aw", "authenticatorData": "Ag", "signature": "BA="}}"#,
+        "not base64url without padding",
+    );
+    refused(r#"{}"#, "toJSON()");
+    refused(
+        r#"{"credential_id": "AQ"}"#,
+        "missing field `authenticator_data`",
+    );
+    let e = serde_json::from_str::<Attestation>(r#"{"id": "AQ"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`type`"), "{e}");
 }
 
 #[test]
@@ -245,5 +358,9 @@ fn relying_party_json_defaults_are_strict() {
         RelyingParty::new("example.org", ["https://example.org"])
     );
     assert!(rp.require_user_verification);
-    assert!(!rp.allow_counterless);
+    assert!(
+        rp.allow_counterless,
+        "synced passkeys are accepted by default"
+    );
+    assert!(!rp.require_attestation);
 }

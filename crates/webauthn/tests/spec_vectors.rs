@@ -5,6 +5,12 @@
 //! self attestation), §16.4 (`crossOrigin: true`) and §16.11 (Ed25519, packed attestation).
 //! rp id `example.org`, origin `https://example.org`.
 //!
+//! Further vectors, captured from real authenticators, come from the py_webauthn test
+//! suite (duo-labs, `tests/test_verify_authentication_response.py`), as the browser's
+//! `PublicKeyCredential.toJSON()` sent them: an RS256 credential (Windows Hello), an
+//! ES256 one whose signature has a high `S`, and an Ed25519 one. rp id `localhost`,
+//! origin `http://localhost:5000`.
+//!
 //! The vectors set UV and the counter as the generator drew them: several carry no UV, and
 //! every count is 0, so they also exercise the lenient settings.
 
@@ -54,6 +60,7 @@ const NONE_ES256_GET_SIGNATURE: &str = "3046022100f50a4e2e4409249c4a853ba361282f
 
 fn none_es256_attestation() -> Attestation {
     Attestation {
+        credential_id: None,
         attestation_object: hex(NONE_ES256_ATTESTATION_OBJECT),
         client_data_json: hex(NONE_ES256_REG_CLIENT_DATA),
     }
@@ -72,7 +79,9 @@ fn none_es256_assertion() -> Assertion {
 #[test]
 fn spec_es256_none_registration() {
     let challenge = hex(NONE_ES256_REG_CHALLENGE);
-    let credential = register(&lenient(), &challenge, &none_es256_attestation()).unwrap();
+    let credential = register(&lenient(), &challenge, &none_es256_attestation())
+        .unwrap()
+        .credential;
     assert_eq!(
         credential,
         Credential {
@@ -106,7 +115,8 @@ fn spec_es256_none_assertion() {
         &hex(NONE_ES256_REG_CHALLENGE),
         &none_es256_attestation(),
     )
-    .unwrap();
+    .unwrap()
+    .credential;
     let challenge = hex(NONE_ES256_GET_CHALLENGE);
     assert_eq!(
         verify_assertion(&lenient(), &credential, &challenge, &none_es256_assertion()),
@@ -160,27 +170,36 @@ const PACKED_SELF_ES256_GET_CLIENT_DATA: &str = "7b2274797065223a227765626175746
 const PACKED_SELF_ES256_GET_SIGNATURE: &str = "304402203310b9431903c401f1be2bdc8d23a4007682dbbddcf846994947b7f465daf84002204e94dd00047b316061b3b99772b7efd95994a83ef584b3b6b825ea3550251b66";
 
 #[test]
-fn spec_packed_self_attestation_is_refused_but_its_assertion_verifies() {
+fn spec_packed_self_attestation_is_verified_and_its_assertion_verifies() {
     let attestation = Attestation {
+        credential_id: Some(hex(PACKED_SELF_ES256_CREDENTIAL_ID)),
         attestation_object: hex(PACKED_SELF_ES256_ATTESTATION_OBJECT),
         client_data_json: hex(PACKED_SELF_ES256_REG_CLIENT_DATA),
     };
+    let registration = register(
+        &lenient(),
+        &hex(PACKED_SELF_ES256_REG_CHALLENGE),
+        &attestation,
+    )
+    .unwrap();
+    assert_eq!(registration.fmt, "packed");
     assert_eq!(
-        register(
-            &lenient(),
-            &hex(PACKED_SELF_ES256_REG_CHALLENGE),
-            &attestation
-        ),
-        Err(WebauthnError::UnsupportedAttestation {
-            fmt: "packed".into()
-        })
+        registration.trust,
+        writ_webauthn::AttestationTrust::SelfSigned
     );
-    // The credential as a registry would hold it had it come with `none` attestation.
     let credential = Credential {
         id: hex(PACKED_SELF_ES256_CREDENTIAL_ID),
         public_key: hex(PACKED_SELF_ES256_COSE_KEY),
         sign_count: 0,
     };
+    assert_eq!(registration.credential, credential);
+    // Its self signature does not verify over other client data.
+    let mut other = attestation.clone();
+    other.client_data_json = hex(NONE_ES256_REG_CLIENT_DATA);
+    assert_eq!(
+        register(&lenient(), &hex(NONE_ES256_REG_CHALLENGE), &other),
+        Err(WebauthnError::BadAttestationSignature)
+    );
     let assertion = Assertion {
         credential_id: hex(PACKED_SELF_ES256_CREDENTIAL_ID),
         authenticator_data: hex(PACKED_SELF_ES256_GET_AUTH_DATA),
@@ -225,6 +244,7 @@ const CROSS_ORIGIN_ATTESTATION_OBJECT: &str = "a363666d74646e6f6e656761747453746
 #[test]
 fn spec_cross_origin_registration_is_refused() {
     let attestation = Attestation {
+        credential_id: None,
         attestation_object: hex(CROSS_ORIGIN_ATTESTATION_OBJECT),
         client_data_json: hex(CROSS_ORIGIN_REG_CLIENT_DATA),
     };
@@ -247,7 +267,8 @@ fn spec_cross_origin_registration_is_refused() {
             ..attestation
         },
     )
-    .unwrap();
+    .unwrap()
+    .credential;
     assert_eq!(
         credential.id,
         hex("6e1050c0d2ca2f07c755cb2c66a74c64fa43065c18f938354d9915db2bd5ce57")
@@ -300,4 +321,246 @@ fn spec_ed25519_assertion() {
         verify_assertion(&strict, &credential, &challenge, &assertion),
         Err(WebauthnError::UserVerificationMissing)
     );
+}
+
+// ---- py_webauthn's captured assertions (toJSON() output) --------------------------------
+
+fn localhost(require_user_verification: bool) -> RelyingParty {
+    RelyingParty {
+        require_user_verification,
+        ..RelyingParty::new("localhost", ["http://localhost:5000"])
+    }
+}
+
+fn b64url(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
+}
+
+/// Verifies a captured `toJSON()` assertion against its key and challenge.
+fn captured(
+    json: &str,
+    key: &str,
+    challenge: &str,
+    stored: u32,
+    rp: &RelyingParty,
+) -> Result<Verified, WebauthnError> {
+    let assertion: Assertion = serde_json::from_str(json).unwrap();
+    let credential = Credential {
+        id: assertion.credential_id.clone(),
+        public_key: b64url(key),
+        sign_count: stored,
+    };
+    verify_assertion(rp, &credential, &b64url(challenge), &assertion)
+}
+
+const PY_RS256_ASSERTION: &str = r#"{
+    "id": "ZoIKP1JQvKdrYj1bTUPJ2eTUsbLeFkv-X5xJQNr4k6s",
+    "rawId": "ZoIKP1JQvKdrYj1bTUPJ2eTUsbLeFkv-X5xJQNr4k6s",
+    "response": {
+        "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAAQ",
+        "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0IiwiY2hhbGxlbmdlIjoiaVBtQWkxUHAxWEw2b0FncTNQV1p0WlBuWmExekZVRG9HYmFRMF9LdlZHMWxGMnMzUnRfM280dVN6Y2N5MHRtY1RJcFRUVDRCVTFULUk0bWFhdm5kalEiLCJvcmlnaW4iOiJodHRwOi8vbG9jYWxob3N0OjUwMDAiLCJjcm9zc09yaWdpbiI6ZmFsc2V9",
+        "signature": "iOHKX3erU5_OYP_r_9HLZ-CexCE4bQRrxM8WmuoKTDdhAnZSeTP0sjECjvjfeS8MJzN1ArmvV0H0C3yy_FdRFfcpUPZzdZ7bBcmPh1XPdxRwY747OrIzcTLTFQUPdn1U-izCZtP_78VGw9pCpdMsv4CUzZdJbEcRtQuRS03qUjqDaovoJhOqEBmxJn9Wu8tBi_Qx7A33RbYjlfyLm_EDqimzDZhyietyop6XUcpKarKqVH0M6mMrM5zTjp8xf3W7odFCadXEJg-ERZqFM0-9Uup6kJNLbr6C5J4NDYmSm3HCSA6lp2iEiMPKU8Ii7QZ61kybXLxsX4w4Dm3fOLjmDw",
+        "userHandle": "T1RWa1l6VXdPRFV0WW1NNVlTMDBOVEkxTFRnd056Z3RabVZpWVdZNFpEVm1ZMk5p"
+    },
+    "type": "public-key",
+    "clientExtensionResults": {}
+}"#;
+const PY_RS256_KEY: &str = "pAEDAzkBACBZAQDfV20epzvQP-HtcdDpX-cGzdOxy73WQEvsU7Dnr9UWJophEfpngouvgnRLXaEUn_d8HGkp_HIx8rrpkx4BVs6X_B6ZjhLlezjIdJbLbVeb92BaEsmNn1HW2N9Xj2QM8cH-yx28_vCjf82ahQ9gyAr552Bn96G22n8jqFRQKdVpO-f-bvpvaP3IQ9F5LCX7CUaxptgbog1SFO6FI6ob5SlVVB00lVXsaYg8cIDZxCkkENkGiFPgwEaZ7995SCbiyCpUJbMqToLMgojPkAhWeyktu7TlK6UBWdJMHc3FPAIs0lH_2_2hKS-mGI1uZAFVAfW1X-mzKL0czUm2P1UlUox7IUMBAAE";
+const PY_RS256_CHALLENGE: &str =
+    "iPmAi1Pp1XL6oAgq3PWZtZPnZa1zFUDoGbaQ0_KvVG1lF2s3Rt_3o4uSzccy0tmcTIpTTT4BU1T-I4maavndjQ";
+
+#[test]
+fn captured_rs256_windows_hello_assertion_verifies() {
+    let verified = captured(
+        PY_RS256_ASSERTION,
+        PY_RS256_KEY,
+        PY_RS256_CHALLENGE,
+        0,
+        &localhost(true),
+    )
+    .unwrap();
+    assert_eq!(
+        verified,
+        Verified {
+            sign_count: 1,
+            user_verified: true
+        }
+    );
+    // Over another challenge, it is refused.
+    assert!(matches!(
+        captured(
+            PY_RS256_ASSERTION,
+            PY_RS256_KEY,
+            "AAAA",
+            0,
+            &localhost(true)
+        ),
+        Err(WebauthnError::ChallengeMismatch { .. })
+    ));
+    // Its key is a 2048-bit RSA key; a changed signature byte does not verify.
+    let tampered = PY_RS256_ASSERTION.replace("iOHKX3erU5", "iOHKX3erU6");
+    assert_eq!(
+        captured(
+            &tampered,
+            PY_RS256_KEY,
+            PY_RS256_CHALLENGE,
+            0,
+            &localhost(true)
+        ),
+        Err(WebauthnError::BadSignature)
+    );
+}
+
+/// Its signature's `S` is above n/2: an authenticator that does not normalise.
+const PY_ES256_HIGH_S_ASSERTION: &str = r#"{
+    "id": "EDx9FfAbp4obx6oll2oC4-CZuDidRVV4gZhxC529ytlnqHyqCStDUwfNdm1SNHAe3X5KvueWQdAX3x9R1a2b9Q",
+    "rawId": "EDx9FfAbp4obx6oll2oC4-CZuDidRVV4gZhxC529ytlnqHyqCStDUwfNdm1SNHAe3X5KvueWQdAX3x9R1a2b9Q",
+    "response": {
+        "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MBAAAATg",
+        "clientDataJSON": "eyJjaGFsbGVuZ2UiOiJ4aTMwR1BHQUZZUnhWRHBZMXNNMTBEYUx6VlFHNjZudi1fN1JVYXpIMHZJMll2RzhMWWdERW52TjVmWlpOVnV2RUR1TWk5dGUzVkxxYjQyTjBma0xHQSIsImNsaWVudEV4dGVuc2lvbnMiOnt9LCJoYXNoQWxnb3JpdGhtIjoiU0hBLTI1NiIsIm9yaWdpbiI6Imh0dHA6Ly9sb2NhbGhvc3Q6NTAwMCIsInR5cGUiOiJ3ZWJhdXRobi5nZXQifQ",
+        "signature": "MEUCIGisVZOBapCWbnJJvjelIzwpixxIwkjCCb5aCHafQu68AiEA88v-2pJNNApPFwAKFiNuf82-2hBxYW5kGwVweeoxCwo"
+    },
+    "type": "public-key",
+    "clientExtensionResults": {}
+}"#;
+const PY_ES256_KEY: &str = "pQECAyYgASFYIIeDTe-gN8A-zQclHoRnGFWN8ehM1b7yAsa8I8KIvmplIlgg4nFGT5px8o6gpPZZhO01wdy9crDSA_Ngtkx0vGpvPHI";
+const PY_ES256_CHALLENGE: &str =
+    "xi30GPGAFYRxVDpY1sM10DaLzVQG66nv-_7RUazH0vI2YvG8LYgDEnvN5fZZNVuvEDuMi9te3VLqb42N0fkLGA";
+
+#[test]
+fn captured_high_s_es256_assertion_verifies_and_its_twin_is_the_same_assertion() {
+    let verified = captured(
+        PY_ES256_HIGH_S_ASSERTION,
+        PY_ES256_KEY,
+        PY_ES256_CHALLENGE,
+        77,
+        &localhost(false),
+    )
+    .unwrap();
+    assert_eq!(verified.sign_count, 78);
+    let original: Assertion = serde_json::from_str(PY_ES256_HIGH_S_ASSERTION).unwrap();
+    let sig = p256::ecdsa::Signature::from_der(&original.signature).unwrap();
+    let low = sig
+        .normalize_s()
+        .expect("the captured signature has a high S");
+    let mut twin = original.clone();
+    twin.signature = low.to_der().as_bytes().to_vec();
+    let credential = Credential {
+        id: original.credential_id.clone(),
+        public_key: b64url(PY_ES256_KEY),
+        sign_count: 77,
+    };
+    verify_assertion(
+        &localhost(false),
+        &credential,
+        &b64url(PY_ES256_CHALLENGE),
+        &twin,
+    )
+    .unwrap();
+    assert_eq!(twin.identity(), original.identity());
+}
+
+const PY_ED25519_ASSERTION: &str = r#"{
+    "id": "fq9Nj0nS24B5y6Pkw_h3-9GEAEA3-0LBPxE2zvTdLjDqtSeCSNYFe9VMRueSpAZxT3YDc6L1lWXdQNwI-sVNYrefEcRR1Nsb_0jpHE955WEtFud2xxZg3MvoLMxHLet63i5tajd1fHtP7I-00D6cehM8ZWlLp2T3s9lfZgVIFcA",
+    "rawId": "fq9Nj0nS24B5y6Pkw_h3-9GEAEA3-0LBPxE2zvTdLjDqtSeCSNYFe9VMRueSpAZxT3YDc6L1lWXdQNwI-sVNYrefEcRR1Nsb_0jpHE955WEtFud2xxZg3MvoLMxHLet63i5tajd1fHtP7I-00D6cehM8ZWlLp2T3s9lfZgVIFcA",
+    "response": {
+        "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MBAAAABw",
+        "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0IiwiY2hhbGxlbmdlIjoiZVo0ZWVBM080ank1Rkl6cURhU0o2SkROR3UwYkJjNXpJMURqUV9rTHNvMVdOcWtHNms1bUNZZjFkdFFoVlVpQldaV2xaa3pSNU1GZWVXQ3BKUlVOWHciLCJvcmlnaW4iOiJodHRwOi8vbG9jYWxob3N0OjUwMDAiLCJjcm9zc09yaWdpbiI6ZmFsc2V9",
+        "signature": "RRWV8mYDRvK7YdQgdtZD4pJ2dh1D_IWZ_D6jsZo6FHJBoenbj0CVT5nA20vUzlRhN4R6dOEUHmUwP1F8eRBhBg"
+    },
+    "type": "public-key",
+    "clientExtensionResults": {}
+}"#;
+
+#[test]
+fn captured_ed25519_assertion_verifies() {
+    let verified = captured(
+        PY_ED25519_ASSERTION,
+        "pAEBAycgBiFYIMz6_SUFLiDid2Yhlq0YboyJ-CDrIrNpkPUGmJp4D3Dp",
+        "eZ4eeA3O4jy5FIzqDaSJ6JDNGu0bBc5zI1DjQ_kLso1WNqkG6k5mCYf1dtQhVUiBWZWlZkzR5MFeeWCpJRUNXw",
+        3,
+        &localhost(false),
+    )
+    .unwrap();
+    assert_eq!(verified.sign_count, 7);
+}
+
+/// A YubiKey registered through Firefox: `fido-u2f` attestation with its certificate
+/// (py_webauthn `tests/test_verify_registration_response_fido_u2f.py`).
+const PY_YUBIKEY_U2F_REGISTRATION: &str = r#"{
+    "id": "lrjqbPdLbWXTJ2sFIreka9aWd2ED-SDx_VAgBAh4XmCJgjCjudEjoi42pGQd-_Bi6nNPQ3T7-xOEgty2I3m7cw",
+    "rawId": "lrjqbPdLbWXTJ2sFIreka9aWd2ED-SDx_VAgBAh4XmCJgjCjudEjoi42pGQd-_Bi6nNPQ3T7-xOEgty2I3m7cw",
+    "response": {
+        "attestationObject": "o2NmbXRoZmlkby11MmZnYXR0U3RtdKJjc2lnWEcwRQIhAIJO_x-FicMO0XDFwnVfXWyF-Dp7GW7oL43QfZyUjKU0AiAxQBUFu17l9rmKmqAWnHL6F1dDaIu54WYc9Mi_jtdNL2N4NWOBWQLBMIICvTCCAaWgAwIBAgIEKudiYzANBgkqhkiG9w0BAQsFADAuMSwwKgYDVQQDEyNZdWJpY28gVTJGIFJvb3QgQ0EgU2VyaWFsIDQ1NzIwMDYzMTAgFw0xNDA4MDEwMDAwMDBaGA8yMDUwMDkwNDAwMDAwMFowbjELMAkGA1UEBhMCU0UxEjAQBgNVBAoMCVl1YmljbyBBQjEiMCAGA1UECwwZQXV0aGVudGljYXRvciBBdHRlc3RhdGlvbjEnMCUGA1UEAwweWXViaWNvIFUyRiBFRSBTZXJpYWwgNzE5ODA3MDc1MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEKgOGXmBD2Z4R_xCqJVRXhL8Jr45rHjsyFykhb1USGozZENOZ3cdovf5Ke8fj2rxi5tJGn_VnW4_6iQzKdIaeP6NsMGowIgYJKwYBBAGCxAoCBBUxLjMuNi4xLjQuMS40MTQ4Mi4xLjEwEwYLKwYBBAGC5RwCAQEEBAMCBDAwIQYLKwYBBAGC5RwBAQQEEgQQbUS6m_bsLkm5MAyP6SDLczAMBgNVHRMBAf8EAjAAMA0GCSqGSIb3DQEBCwUAA4IBAQByV9A83MPhFWmEkNb4DvlbUwcjc9nmRzJjKxHc3HeK7GvVkm0H4XucVDB4jeMvTke0WHb_jFUiApvpOHh5VyMx5ydwFoKKcRs5x0_WwSWL0eTZ5WbVcHkDR9pSNcA_D_5AsUKOBcbpF5nkdVRxaQHuuIuwV4k1iK2IqtMNcU8vL6w21U261xCcWwJ6sMq4zzVO8QCKCQhsoIaWrwz828GDmPzfAjFsJiLJXuYivdHACkeJ5KHMt0mjVLpfJ2BCML7_rgbmvwL7wBW80VHfNdcKmKjkLcpEiPzwcQQhiN_qHV90t-p4iyr5xRSpurlP5zic2hlRkLKxMH2_kRjhqSn4aGF1dGhEYXRhWMRJlg3liA6MaHQ0Fw9kdmBbj-SuuaKGMseZXPO6gx2XY0EAAAAAAAAAAAAAAAAAAAAAAAAAAABAlrjqbPdLbWXTJ2sFIreka9aWd2ED-SDx_VAgBAh4XmCJgjCjudEjoi42pGQd-_Bi6nNPQ3T7-xOEgty2I3m7c6UBAgMmIAEhWCDpQmUwrGnn3mk-T27A6awwL4HJG62Plj8Hz-lL0KltuiJYILwFIu48iEB8Ov6mEAqtCxn3mQOoaGIG4eidiWyLRg05",
+        "clientDataJSON": "eyJjaGFsbGVuZ2UiOiJaSlZObG1Pclh3d2dRa2QxZ0RNbHk4QklpSU1WNElRRERzQ3I2S1BiQ0lIY09aNXdhS0htLU1adHVZNzQ4U0NxZy1OWlZwUnJZRnlGcmMzNmdRb0Z0dyIsImNsaWVudEV4dGVuc2lvbnMiOnt9LCJoYXNoQWxnb3JpdGhtIjoiU0hBLTI1NiIsIm9yaWdpbiI6Imh0dHA6Ly9sb2NhbGhvc3Q6NTAwMCIsInR5cGUiOiJ3ZWJhdXRobi5jcmVhdGUifQ"
+    },
+    "type": "public-key",
+    "clientExtensionResults": {}
+}"#;
+
+#[test]
+fn captured_yubikey_fido_u2f_registration_is_accepted_unverified() {
+    let attestation: Attestation = serde_json::from_str(PY_YUBIKEY_U2F_REGISTRATION).unwrap();
+    let challenge = b64url(
+        "ZJVNlmOrXwwgQkd1gDMly8BIiIMV4IQDDsCr6KPbCIHcOZ5waKHm-MZtuY748SCqg-NZVpRrYFyFrc36gQoFtw",
+    );
+    let registration = register(&localhost(false), &challenge, &attestation).unwrap();
+    assert_eq!(registration.fmt, "fido-u2f");
+    assert_eq!(
+        registration.trust,
+        writ_webauthn::AttestationTrust::Unverified
+    );
+    assert_eq!(
+        Some(registration.credential.id.clone()),
+        attestation.credential_id
+    );
+    // A relying party that requires attestation refuses it, saying why.
+    let demanding = RelyingParty {
+        require_attestation: true,
+        ..localhost(false)
+    };
+    assert_eq!(
+        register(&demanding, &challenge, &attestation),
+        Err(WebauthnError::AttestationRequired {
+            fmt: "fido-u2f".into(),
+            trust: "not verified"
+        })
+    );
+}
+
+/// A YubiKey registered through Firefox: `packed` attestation with a certificate chain
+/// (py_webauthn `tests/test_verify_registration_response_packed.py`; its top-level
+/// `transports`, outside the `toJSON()` shape, left out).
+const PY_YUBIKEY_PACKED_REGISTRATION: &str = r#"{
+    "id": "syGQPDZRUYdb4m3rdWeyPaIMYlbmydGp1TP_33vE_lqJ3PHNyTd0iKsnKr5WjnCcBzcesZrDEfB_RBLFzU3k4w",
+    "rawId": "syGQPDZRUYdb4m3rdWeyPaIMYlbmydGp1TP_33vE_lqJ3PHNyTd0iKsnKr5WjnCcBzcesZrDEfB_RBLFzU3k4w",
+    "response": {
+        "attestationObject": "o2NmbXRmcGFja2VkZ2F0dFN0bXSjY2FsZyZjc2lnWEcwRQIhAOfrFlQpbavT6dJeTDJSCDzYSYPjBDHli2-syT2c1IiKAiAx5gQ2z5cHjdQX-jEHTb7JcjfQoVSW8fXszF5ihSgeOGN4NWOBWQLBMIICvTCCAaWgAwIBAgIEKudiYzANBgkqhkiG9w0BAQsFADAuMSwwKgYDVQQDEyNZdWJpY28gVTJGIFJvb3QgQ0EgU2VyaWFsIDQ1NzIwMDYzMTAgFw0xNDA4MDEwMDAwMDBaGA8yMDUwMDkwNDAwMDAwMFowbjELMAkGA1UEBhMCU0UxEjAQBgNVBAoMCVl1YmljbyBBQjEiMCAGA1UECwwZQXV0aGVudGljYXRvciBBdHRlc3RhdGlvbjEnMCUGA1UEAwweWXViaWNvIFUyRiBFRSBTZXJpYWwgNzE5ODA3MDc1MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEKgOGXmBD2Z4R_xCqJVRXhL8Jr45rHjsyFykhb1USGozZENOZ3cdovf5Ke8fj2rxi5tJGn_VnW4_6iQzKdIaeP6NsMGowIgYJKwYBBAGCxAoCBBUxLjMuNi4xLjQuMS40MTQ4Mi4xLjEwEwYLKwYBBAGC5RwCAQEEBAMCBDAwIQYLKwYBBAGC5RwBAQQEEgQQbUS6m_bsLkm5MAyP6SDLczAMBgNVHRMBAf8EAjAAMA0GCSqGSIb3DQEBCwUAA4IBAQByV9A83MPhFWmEkNb4DvlbUwcjc9nmRzJjKxHc3HeK7GvVkm0H4XucVDB4jeMvTke0WHb_jFUiApvpOHh5VyMx5ydwFoKKcRs5x0_WwSWL0eTZ5WbVcHkDR9pSNcA_D_5AsUKOBcbpF5nkdVRxaQHuuIuwV4k1iK2IqtMNcU8vL6w21U261xCcWwJ6sMq4zzVO8QCKCQhsoIaWrwz828GDmPzfAjFsJiLJXuYivdHACkeJ5KHMt0mjVLpfJ2BCML7_rgbmvwL7wBW80VHfNdcKmKjkLcpEiPzwcQQhiN_qHV90t-p4iyr5xRSpurlP5zic2hlRkLKxMH2_kRjhqSn4aGF1dGhEYXRhWMRJlg3liA6MaHQ0Fw9kdmBbj-SuuaKGMseZXPO6gx2XY0UAAAA0bUS6m_bsLkm5MAyP6SDLcwBAsyGQPDZRUYdb4m3rdWeyPaIMYlbmydGp1TP_33vE_lqJ3PHNyTd0iKsnKr5WjnCcBzcesZrDEfB_RBLFzU3k46UBAgMmIAEhWCBAX_i3O3DvBnkGq_uLNk_PeAX5WwO_MIxBp0mhX6Lw7yJYIOW-1-Fch829McWvRUYAHTWZTx5IycKSGECL1UzUaK_8",
+        "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwiY2hhbGxlbmdlIjoiOExCQ2lPWTNxMWNCWkhGQVd0UzRBWlpDaHpHcGh5NjdsSzdJNzB6S2k0eUM3cGdyUTJQY2g3bkFqTGsxd3E5Z3Jlc2hJQXNXMkFqaWJoWGpqSTBUbVEiLCJvcmlnaW4iOiJodHRwOi8vbG9jYWxob3N0OjUwMDAiLCJjcm9zc09yaWdpbiI6ZmFsc2V9"
+    },
+    "type": "public-key",
+    "clientExtensionResults": {}
+}"#;
+
+#[test]
+fn captured_yubikey_packed_chain_registration_is_accepted_unverified() {
+    let attestation: Attestation = serde_json::from_str(PY_YUBIKEY_PACKED_REGISTRATION).unwrap();
+    let challenge = b64url(
+        "8LBCiOY3q1cBZHFAWtS4AZZChzGphy67lK7I70zKi4yC7pgrQ2Pch7nAjLk1wq9greshIAsW2AjibhXjjI0TmQ",
+    );
+    let registration = register(&localhost(true), &challenge, &attestation).unwrap();
+    assert_eq!(registration.fmt, "packed");
+    assert_eq!(
+        registration.trust,
+        writ_webauthn::AttestationTrust::Unverified
+    );
+    assert_eq!(registration.credential.sign_count, 52);
+    // Over another challenge, refused.
+    assert!(matches!(
+        register(&localhost(true), b"another challenge", &attestation),
+        Err(WebauthnError::ChallengeMismatch { .. })
+    ));
 }

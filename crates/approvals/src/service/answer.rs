@@ -314,14 +314,8 @@ impl Approvals {
         };
         // Each assertion is good once, whatever the authenticator's counter does (a
         // counterless authenticator reports 0 every time).
-        let fingerprint = {
-            use sha2::{Digest as _, Sha256};
-            let mut h = Sha256::new();
-            h.update(&assertion.authenticator_data);
-            h.update(&assertion.client_data_json);
-            h.update(&assertion.signature);
-            crate::encode::b64(&h.finalize())
-        };
+        // Its identity leaves the signature out: an ES256 signature has a twin (r, n − s).
+        let fingerprint = evidence::webauthn_assertion_id(assertion);
         let keep_until = now.saturating_add(ASSERTION_MEMORY_S);
         if !self
             .store

@@ -29,6 +29,7 @@ use crate::store::{OpenLimits, Opened, OtpLimits, StateStore};
 
 mod admin;
 mod answer;
+mod enrol;
 mod redeem;
 
 /// The grant key's file in a state directory.

@@ -1,0 +1,137 @@
+//! Registering a WebAuthn credential through the service: the registration challenge is
+//! issued by the engine (signed with its grant key, with an expiry) and consumed once in
+//! the state store when a registration over it is accepted.
+
+use super::Approvals;
+use crate::audit::Entry;
+use crate::encode::{b64, random, unb64};
+use crate::error::Error;
+use crate::keys::verify_b64;
+use crate::registry::Kind;
+
+/// The domain of a registration challenge's signature.
+const DOMAIN: &[u8] = b"writ-webauthn-registration-v1\0";
+/// How long a registration challenge is good for, in seconds (WebAuthn's default ceremony
+/// timeout is 5 minutes; this leaves time to carry the response to the command line).
+const REGISTRATION_TTL_S: i64 = 600;
+
+const NONCE: usize = 16;
+const EXPIRY: usize = 8;
+const SIG: usize = 64;
+/// A registration challenge's length: nonce, expiry, signature.
+const LEN: usize = NONCE + EXPIRY + SIG;
+
+/// What the grant key signs: the domain, the approver's id, 0x00, the nonce and the
+/// expiry.
+fn signed(approver: &str, nonce: &[u8], expiry: &[u8]) -> Vec<u8> {
+    let mut m = DOMAIN.to_vec();
+    m.extend_from_slice(approver.as_bytes());
+    m.push(0);
+    m.extend_from_slice(nonce);
+    m.extend_from_slice(expiry);
+    m
+}
+
+impl Approvals {
+    /// A fresh WebAuthn registration challenge for `approver`, good for
+    /// [`REGISTRATION_TTL_S`] seconds and for one registration:
+    /// `nonce (16 random bytes) ‖ expiry (8 bytes, big-endian unix seconds) ‖ Ed25519
+    /// signature (64 bytes)` by the grant key over `"writ-webauthn-registration-v1" 0x00
+    /// approver-id 0x00 nonce expiry`. Nothing is stored until it is used. Refused (inner
+    /// `Err`) for an approver who is not in the registry or not a person, and when the
+    /// registry has no relying party.
+    pub fn webauthn_registration_challenge(
+        &self,
+        approver: &str,
+    ) -> Result<Result<Vec<u8>, String>, Error> {
+        let registry = self.registry.current()?;
+        let file = self.registry.path().display();
+        match registry.get(approver) {
+            None => {
+                return Ok(Err(format!(
+                    "`{approver}` is not in `{file}`: add the approver first"
+                )))
+            }
+            Some(a) if a.kind != Kind::Human => {
+                return Ok(Err(format!(
+                    "`{approver}` is not a person: only people approve"
+                )))
+            }
+            Some(_) => {}
+        }
+        if registry.relying_party().is_none() {
+            return Ok(Err(format!(
+                "`{file}` has no `[relying_party]` (rp_id, origins): configure it first"
+            )));
+        }
+        let nonce = random::<NONCE>()?;
+        let expiry = self.now().saturating_add(REGISTRATION_TTL_S).to_be_bytes();
+        let sig = self
+            .grant_key
+            .pair()
+            .sign_b64(&signed(approver, &nonce, &expiry));
+        let sig = unb64(&sig, "signature").map_err(Error::Key)?;
+        let mut challenge = Vec::with_capacity(LEN);
+        challenge.extend_from_slice(&nonce);
+        challenge.extend_from_slice(&expiry);
+        challenge.extend_from_slice(&sig);
+        Ok(Ok(challenge))
+    }
+
+    /// Registers `approver`'s authenticator from its registration response over
+    /// `challenge`, which must be one that [`Approvals::webauthn_registration_challenge`]
+    /// issued for this approver, unexpired and not used before; it is consumed in the
+    /// state store once the registration verified, and the registration is audited
+    /// (`webauthn.registered`), before the registry file is written.
+    /// Returns the registry entry written, or (inner `Err`) why the registration is
+    /// refused; the outer `Err` is the registry file or the store.
+    pub fn register_webauthn(
+        &self,
+        approver: &str,
+        challenge: &[u8],
+        attestation: &writ_webauthn::Attestation,
+    ) -> Result<Result<String, String>, Error> {
+        let now = self.now();
+        let (nonce, rest) = challenge.split_at(NONCE.min(challenge.len()));
+        let (expiry, sig) = rest.split_at(EXPIRY.min(rest.len()));
+        if challenge.len() != LEN {
+            return Ok(Err(format!(
+                "the registration challenge is {} bytes, not the {LEN} of one from `writ webauthn challenge`: ask for one",
+                challenge.len()
+            )));
+        }
+        if !verify_b64(
+            &self.grant_key.pair().public(),
+            &signed(approver, nonce, expiry),
+            &b64(sig),
+        ) {
+            return Ok(Err(format!(
+                "the registration challenge was not issued by this engine for `{approver}`: ask for one with `writ webauthn challenge --as {approver}`"
+            )));
+        }
+        let expires = <[u8; EXPIRY]>::try_from(expiry).map_or(i64::MIN, i64::from_be_bytes);
+        if now >= expires {
+            return Ok(Err(format!(
+                "the registration challenge expired at {}: ask for a new one",
+                super::rfc3339(expires)
+            )));
+        }
+        let key = format!("wareg:{}", b64(nonce));
+        self.registry
+            .register_webauthn_once(approver, challenge, attestation, |registration| {
+                if !self.store.consume(&key, expires, now)? {
+                    return Ok(Err(
+                        "the registration challenge was used already: ask for a new one".into(),
+                    ));
+                }
+                self.audit(
+                    Entry::new("webauthn.registered")
+                        .with("approver", approver)
+                        .with("credential", b64(&registration.credential.id))
+                        .with("fmt", registration.fmt.as_str())
+                        .with("attestation", registration.trust.as_str()),
+                )?;
+                Ok(Ok(()))
+            })
+    }
+}
