@@ -74,7 +74,7 @@ fn a_registered_security_key_approves_and_the_grant_redeems() {
         assert_eq!(a.status, "accepted", "{:?}", a.refusal);
         let c = a.challenge.unwrap();
         assert_eq!(c.approvals[0].method.as_str(), "webauthn");
-        let grant = c.grant.unwrap();
+        let grant = w.collect(&id);
         assert_eq!(w.redeem(&req, &grant, Some(&w.proof(&grant))).0, "allow");
     }
 }
@@ -132,7 +132,7 @@ fn a_replayed_assertion_or_a_cloned_key_is_refused_and_reported() {
     );
     // The same transaction again (a new challenge with the same digest): the captured
     // assertion is replayed, then a clone of the key signs with the old counter.
-    let grant = w.approvals.challenge(&id).unwrap().unwrap().grant.unwrap();
+    let grant = w.collect(&id);
     assert_eq!(w.redeem(&req, &grant, Some(&w.proof(&grant))).0, "allow");
     let (id2, digest2) = w.open(&req);
     assert_eq!(digest2, digest);
@@ -226,7 +226,7 @@ fn a_counterless_authenticator_cannot_replay_an_assertion() {
         answer(&w, &id, captured.clone()).challenge.unwrap().state,
         "granted"
     );
-    let grant = w.approvals.challenge(&id).unwrap().unwrap().grant.unwrap();
+    let grant = w.collect(&id);
     assert_eq!(w.redeem(&req, &grant, Some(&w.proof(&grant))).0, "allow");
     // The identical transaction again: the captured assertion is refused. (This software
     // authenticator signs deterministically, RFC 6979, so even its fresh assertion is

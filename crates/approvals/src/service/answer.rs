@@ -1,6 +1,7 @@
 //! Answering a challenge: evidence checked (OTP and WebAuthn consumed in the store first),
 //! separation of duties, the quorum counted, and the grant issued — or withdrawn when its
-//! issuance cannot be audited.
+//! issuance cannot be audited. The grant stays with the challenge for its requester to
+//! collect; no approver is handed it. A denial is audited before it takes effect.
 
 use serde_json::Value as Json;
 
@@ -16,7 +17,8 @@ use crate::registry::Registry;
 use crate::store::Update;
 
 impl Approvals {
-    /// An approver's answer: checked, counted, and when the quorum is met, a grant issued.
+    /// An approver's answer: checked, counted, and when the quorum is met, a grant issued
+    /// (kept for the requester: [`Approvals::collect`]).
     pub fn answer(&self, answer: &Answer) -> Result<Answered, Error> {
         let registry = self.registry.current()?;
         let now = self.now();
@@ -26,10 +28,12 @@ impl Approvals {
         let pre = self.pre_verify(answer, &registry, now)?;
         let mut failure: Option<Error> = None;
         let mut granted = false;
+        let mut denying = false;
         let updated = self
             .store
             .update(&answer.challenge, &mut |c: &mut Challenge| {
                 granted = false;
+                denying = false;
                 failure = None;
                 if c.state != State::Open {
                     let what = match c.state {
@@ -66,9 +70,9 @@ impl Approvals {
                     Err(r) => return Update::Keep(Err(r)),
                 };
                 if !answer.approve {
-                    c.state = State::Denied;
-                    c.denied_by = Some(answer.approver.clone());
-                    return Update::Write(Ok(()));
+                    // Takes effect once it is on record (below).
+                    denying = true;
+                    return Update::Keep(Ok(()));
                 }
                 c.approvals.push(Approved {
                     approver: answer.approver.clone(),
@@ -98,7 +102,7 @@ impl Approvals {
         if let Some(e) = failure {
             return Err(e);
         }
-        let Some((c, result)) = updated else {
+        let Some((c, mut result)) = updated else {
             let refusal = Refusal::new(
                 RefusalCode::ChallengeNotFound,
                 format!("there is no challenge `{}`", answer.challenge),
@@ -116,7 +120,7 @@ impl Approvals {
                 challenge: None,
             });
         };
-        let base = |event: &str| {
+        let base = |c: &Challenge, event: &str| {
             Entry::new(event)
                 .with("challenge", c.id.as_str())
                 .with("decision_id", c.decision_id.as_str())
@@ -125,10 +129,32 @@ impl Approvals {
                 .with("approver", answer.approver.as_str())
                 .with("method", answer.evidence.method().as_str())
         };
+        let mut c = c;
+        if denying && result.is_ok() {
+            // On record first: a denial nobody can read in the log never takes effect.
+            self.audit(base(&c, "challenge.denied"))?;
+            let approver = answer.approver.clone();
+            let applied = self.store.update(&c.id, &mut |c: &mut Challenge| {
+                if c.state == State::Open && c.is_live(now) {
+                    c.state = State::Denied;
+                    c.denied_by = Some(approver.clone());
+                    Update::Write(Ok(()))
+                } else {
+                    Update::Keep(Err(Refusal::new(
+                        RefusalCode::ChallengeClosed,
+                        "the challenge closed before the denial took effect",
+                    )))
+                }
+            })?;
+            if let Some((now_c, r)) = applied {
+                c = now_c;
+                result = r;
+            }
+        }
         match &result {
             Err(r) => {
                 self.audit(
-                    base("answer.refused")
+                    base(&c, "answer.refused")
                         .with("code", serde_json::to_value(r.code).unwrap_or(Json::Null))
                         .with("reason", r.message.as_str())
                         .with("failures", c.failures),
@@ -138,15 +164,14 @@ impl Approvals {
                 if let Some(p) = &c.requester.principal {
                     self.store.record_denial(p, now)?;
                 }
-                self.audit(base("challenge.denied"))?;
             }
             Ok(()) => {
-                let logged = self.audit(base("answer.accepted")).and_then(|()| {
+                let logged = self.audit(base(&c, "answer.accepted")).and_then(|()| {
                     if !granted {
                         return Ok(());
                     }
                     self.audit(
-                        base("grant.issued")
+                        base(&c, "grant.issued")
                             .with("jti", jti.as_str())
                             .with(
                                 "approvers",
@@ -169,12 +194,7 @@ impl Approvals {
                 }
             }
         }
-        let mut view = self.view(&c, false, now)?;
-        // The grant goes to the answer that completed the quorum, never with a refusal (an
-        // answer refused on a granted challenge gets no token).
-        if !granted {
-            view.grant = None;
-        }
+        let view = self.view(&c, false, now)?;
         Ok(Answered {
             status: if result.is_ok() {
                 "accepted"
