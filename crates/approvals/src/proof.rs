@@ -117,6 +117,27 @@ mod tests {
         assert_eq!(parse_proof(".c2ln"), None);
     }
 
+    /// The worked example of docs/language.md §21: RFC 8037's Ed25519 key signs a proof
+    /// of possession, byte for byte as a third party would build it.
+    #[test]
+    fn pop_v2_worked_example() {
+        let grant = "v4.public.eyJleGFtcGxlIjp0cnVlfQ";
+        let digest = "sha256:50d858e0985ecc7f60418aaf0cc5ab587f42c2570a884095a9e8ccacd0f6545c";
+        let message = crate::keys::pop_message(grant, digest, 1796342400);
+        assert_eq!(message.len(), 127);
+        assert_eq!(
+            crate::encode::hex(&Sha256::digest(&message)),
+            "b94215284c6b2af48938634c627137c7e741b45b56836b1adfc92522ee6771f7"
+        );
+        let key =
+            crate::keys::public_from_b64("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo").unwrap();
+        assert!(crate::keys::verify_b64(
+            &key,
+            &message,
+            "z79h1blKmFEfiB5R4GwHJ-kXA7AmXIdMTbA9_AgB44_MHOO4aExYIeT0gqx88JuZZ-xxkg9Uy58Y65JsaKxLBA"
+        ));
+    }
+
     #[test]
     fn secrets_match_only_themselves() {
         let (secret, hash) = new_secret().unwrap();
