@@ -50,7 +50,7 @@ pub fn grant_digest(token: &str) -> Option<String> {
 }
 
 /// How the requester proves the grant is theirs to collect.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Collect {
     /// The collection secret `decide` returned once (requests without `principal.key`).
     Secret(String),
@@ -62,6 +62,20 @@ pub enum Collect {
         /// `IAT.SIGNATURE`.
         proof: String,
     },
+}
+
+impl std::fmt::Debug for Collect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // Never the secret.
+            Collect::Secret(_) => f.write_str("Collect::Secret(<redacted>)"),
+            Collect::Key { jwk, proof } => f
+                .debug_struct("Collect::Key")
+                .field("jwk", jwk)
+                .field("proof", proof)
+                .finish(),
+        }
+    }
 }
 
 /// A fresh collection secret (`cs_` + 256 random bits) and the hash the challenge keeps.
@@ -141,6 +155,7 @@ mod tests {
     #[test]
     fn secrets_match_only_themselves() {
         let (secret, hash) = new_secret().unwrap();
+        assert!(!format!("{:?}", Collect::Secret(secret.clone())).contains(&secret));
         assert!(secret_matches(&secret, std::slice::from_ref(&hash)));
         assert!(!secret_matches("cs_guess", &[hash]));
         assert!(!secret_matches(&secret, &[]));

@@ -1151,3 +1151,21 @@ fn refused_inputs_are_audited_within_a_bound() {
         .starts_with("sha256:"));
     assert!(!audit_text(&w.state_dir()).contains("SECRET-MARKER"));
 }
+
+#[test]
+fn debug_output_never_shows_a_collection_secret_or_a_grant() {
+    let w = World::new();
+    let mut req = w.transfer();
+    req["principal"].as_object_mut().unwrap().remove("key");
+    let d = w.approvals.decide(&req.to_string()).unwrap();
+    let secret = d.collection_secret.clone().unwrap();
+    assert!(!format!("{d:?}").contains(&secret));
+    let c = d.challenge.unwrap();
+    assert_eq!(w.sign("dana", &c.id, &c.digest, true).status, "accepted");
+    let collected = w
+        .approvals
+        .collect(&c.id, &writ_approvals::Collect::Secret(secret))
+        .unwrap();
+    let grant = collected.grant.clone().unwrap();
+    assert!(!format!("{collected:?}").contains(&grant));
+}

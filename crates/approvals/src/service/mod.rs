@@ -128,7 +128,7 @@ pub struct ChallengeView {
 }
 
 /// The answer to `decide`: the decision, its id, and the challenge it opened.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Decided {
     /// The engine's decision (turned into `deny` when the challenge could not be opened).
     #[serde(flatten)]
@@ -148,7 +148,7 @@ pub struct Decided {
 }
 
 /// The answer to [`Approvals::collect`].
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Collected {
     /// `granted` or `refused`.
     pub status: &'static str,
@@ -161,6 +161,33 @@ pub struct Collected {
     /// The challenge (absent when there is no such challenge).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub challenge: Option<ChallengeView>,
+}
+
+// Never the collection secret or the grant in a `Debug` output.
+impl std::fmt::Debug for Decided {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decided")
+            .field("decision", &self.decision)
+            .field("decision_id", &self.decision_id)
+            .field("challenge", &self.challenge)
+            .field("refusal", &self.refusal)
+            .field(
+                "collection_secret",
+                &self.collection_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Collected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collected")
+            .field("status", &self.status)
+            .field("refusal", &self.refusal)
+            .field("grant", &self.grant.as_ref().map(|_| "<redacted>"))
+            .field("challenge", &self.challenge)
+            .finish()
+    }
 }
 
 /// The answer to an approver.
