@@ -1217,3 +1217,23 @@ fn a_proof_of_possession_covers_the_digest_and_its_time() {
         String::from_utf8_lossy(&ok.stdout)
     );
 }
+
+#[test]
+fn a_refused_input_is_on_record_without_its_content() {
+    let b = Bundle::new();
+    let bad = b.dir.join("bad.json");
+    std::fs::write(&bad, r#"{"principal": {"id": "SECRET-MARKER""#).unwrap();
+    let out = writ(&["decide", s(&b.policies), s(&bad), "--state", s(&b.state)]);
+    assert_eq!(out.status.code(), Some(1));
+    let log = std::fs::read_to_string(b.state.join("audit.jsonl")).unwrap();
+    let record: Json = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(record["event"], "input.refused");
+    assert_eq!(record["step"], "decide");
+    assert!(!log.contains("SECRET-MARKER"), "{log}");
+    assert_eq!(
+        writ(&["audit", "verify", s(&b.state.join("audit.jsonl"))])
+            .status
+            .code(),
+        Some(0)
+    );
+}
