@@ -72,7 +72,8 @@ struct InputBudget {
 /// How the flow is tuned.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Clock skew tolerated on a grant's `iat`/`exp`, seconds (at most 30 by default).
+    /// Clock skew tolerated, seconds (30 by default): on a grant's `iat`/`exp`, on a
+    /// request's `time` where a decision has effect, and on a proof's `iat`.
     pub clock_skew_s: i64,
     /// Failed pieces of evidence after which a challenge accepts nothing more.
     pub max_failures: u32,
