@@ -54,7 +54,7 @@ const ASSERTION_MEMORY_S: i64 = 30 * 24 * 3600;
 /// At most this many refused inputs (requests that do not bind) are audited per minute;
 /// beyond it they are counted, and one `input.refused.suppressed` record with the count
 /// is written when the next minute's first refusal comes. Each record holds at most
-/// [`REFUSED_INPUT_REASON_MAX`] characters of reason, the input's size and its SHA-256
+/// 300 characters of reason, the input's size and its SHA-256
 /// (never the input), so refused inputs add at most about 20 KiB a minute to the log.
 pub const REFUSED_INPUTS_PER_MINUTE: u32 = 20;
 
