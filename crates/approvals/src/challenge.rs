@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use writ_engine::{ApprovalOut, Request};
 
+use crate::identity;
+
 /// Evidence strength (LANGUAGE.md §5): `otp` < `signature` < `webauthn`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -190,6 +192,45 @@ pub struct Challenge {
     /// Identical requests merged into this challenge (their decision ids).
     #[serde(default)]
     pub merged: Vec<String>,
+    /// Every bound path with its value in full, or marked missing.
+    #[serde(default)]
+    pub bound: Vec<Bound>,
+    /// What an approver must look at twice (look-alike or hidden characters in who asks,
+    /// for what, on what).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// Hashes of the collection secrets handed to the requesters (requests without
+    /// `principal.key`): only their holders collect the grant.
+    #[serde(default)]
+    pub collect: Vec<String>,
+}
+
+/// One bound path as the approver must see it: its exact value, or that it is missing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bound {
+    /// The path, as written in `bind`.
+    pub path: String,
+    /// The request's value there, exactly (absent when missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Json>,
+    /// The request does not carry it (absent or `null`): the digest binds `null`.
+    pub missing: bool,
+}
+
+impl Bound {
+    /// The bound paths of `request`, in `bind` order.
+    pub fn of(request: &Request, bind: &[String]) -> Vec<Bound> {
+        bind.iter()
+            .map(|p| {
+                let value = request.value_at(p).cloned();
+                Bound {
+                    path: p.clone(),
+                    missing: value.is_none(),
+                    value,
+                }
+            })
+            .collect()
+    }
 }
 
 impl Challenge {
@@ -212,26 +253,59 @@ pub fn answer_message(id: &str, digest: &str, approve: bool) -> Vec<u8> {
     format!("writ-approval-v1\0{id}\0{digest}\0{verdict}").into_bytes()
 }
 
-/// A readable line saying what is approved: who, what, on what, and each other bound value.
-pub fn summary(request: &Request, requester: &Requester, bind: &[String]) -> String {
-    let who = requester
-        .principal
-        .as_deref()
-        .unwrap_or("<unknown principal>");
-    let mut out = who.to_string();
+/// The longest value a summary shows whole, in characters (after escaping).
+pub const SUMMARY_VALUE_MAX: usize = 200;
+
+/// What an approver must look at twice in who asks, for what, on what: names that mix
+/// scripts (a look-alike of another name) and names with hidden characters.
+pub fn warnings(requester: &Requester) -> Vec<String> {
+    let fields = [
+        ("principal.id", &requester.principal),
+        ("principal.on_behalf_of", &requester.on_behalf_of),
+        ("action", &requester.action),
+        ("resource.id", &requester.resource),
+    ];
+    let mut out = Vec::new();
+    for (path, value) in fields {
+        let Some(v) = value else { continue };
+        if let Some(scripts) = identity::mixed_scripts(v) {
+            out.push(format!(
+                "`{path}` `{}` mixes scripts ({}): it may imitate another name",
+                identity::visible(v),
+                scripts.join(", ")
+            ));
+        }
+        if identity::has_hidden(v) {
+            out.push(format!(
+                "`{path}` `{}` holds invisible or control characters (shown escaped)",
+                identity::visible(v)
+            ));
+        }
+    }
+    out
+}
+
+/// A readable line saying what is approved: who, what, on what, each other bound value
+/// (a missing one as `<missing>`), and every warning. Hidden characters are shown
+/// escaped (`\u{202e}`); a value longer than [`SUMMARY_VALUE_MAX`] characters, or with a
+/// long run of spaces, is shortened, and the line says so: the whole value is in the
+/// challenge's `bound`.
+pub fn summary(bound: &[Bound], requester: &Requester, warnings: &[String]) -> String {
+    let show = |v: &Option<String>, none: &str| {
+        v.as_deref()
+            .map_or_else(|| none.to_string(), identity::visible)
+    };
+    let mut out = show(&requester.principal, "<unknown principal>");
     if let Some(kind) = &requester.kind {
-        out.push_str(&format!(" ({kind})"));
+        out.push_str(&format!(" ({})", identity::visible(kind)));
     }
     if let Some(human) = &requester.on_behalf_of {
-        out.push_str(&format!(" on behalf of {human}"));
+        out.push_str(&format!(" on behalf of {}", identity::visible(human)));
     }
     out.push_str(&format!(
         " asks to {} on {}",
-        requester.action.as_deref().unwrap_or("<unknown action>"),
-        requester
-            .resource
-            .as_deref()
-            .unwrap_or("<unknown resource>")
+        show(&requester.action, "<unknown action>"),
+        show(&requester.resource, "<unknown resource>"),
     ));
     let shown = [
         "principal.id",
@@ -240,14 +314,19 @@ pub fn summary(request: &Request, requester: &Requester, bind: &[String]) -> Str
         "action",
         "resource.id",
     ];
-    let rest: Vec<String> = bind
+    let mut shortened = Vec::new();
+    let rest: Vec<String> = bound
         .iter()
-        .filter(|p| !shown.contains(&p.as_str()))
-        .map(|p| {
-            let v = request
-                .value_at(p)
-                .map_or_else(|| "null".to_string(), Json::to_string);
-            format!("{p} = {}", clip(&v, 120))
+        .filter(|b| b.missing || !shown.contains(&b.path.as_str()))
+        .map(|b| match &b.value {
+            None => format!("{} = <missing>", b.path),
+            Some(v) => {
+                let (text, short) = display_value(v);
+                if short {
+                    shortened.push(format!("`{}`", b.path));
+                }
+                format!("{} = {text}", b.path)
+            }
         })
         .collect();
     if !rest.is_empty() {
@@ -259,13 +338,48 @@ pub fn summary(request: &Request, requester: &Requester, bind: &[String]) -> Str
     if let Some(jkt) = &requester.jkt {
         out.push_str(&format!("; the grant is bound to workload key {jkt}"));
     }
+    if !shortened.is_empty() {
+        out.push_str(&format!(
+            "; SHORTENED here: {} (the whole value is in the challenge's `bound`: read it before approving)",
+            shortened.join(", ")
+        ));
+    }
+    for w in warnings {
+        out.push_str(&format!("; WARNING: {w}"));
+    }
     out
 }
 
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
+/// A value as a summary shows it: JSON text, hidden characters escaped, runs of 8 or more
+/// spaces written as `[N spaces]`, clipped at [`SUMMARY_VALUE_MAX`] characters; and
+/// whether any of that shortened it.
+fn display_value(value: &Json) -> (String, bool) {
+    let text = identity::visible(&value.to_string());
+    let mut out = String::with_capacity(text.len());
+    let mut shortened = false;
+    let mut spaces = 0usize;
+    let flush = |out: &mut String, spaces: &mut usize, shortened: &mut bool| {
+        if *spaces >= 8 {
+            out.push_str(&format!("[{spaces} spaces]"));
+            *shortened = true;
+        } else {
+            out.extend(std::iter::repeat_n(' ', *spaces));
+        }
+        *spaces = 0;
+    };
+    for c in text.chars() {
+        if c == ' ' {
+            spaces += 1;
+            continue;
+        }
+        flush(&mut out, &mut spaces, &mut shortened);
+        out.push(c);
     }
-    let cut: String = s.chars().take(max).collect();
-    format!("{cut}…")
+    flush(&mut out, &mut spaces, &mut shortened);
+    let count = out.chars().count();
+    if count <= SUMMARY_VALUE_MAX {
+        return (out, shortened);
+    }
+    let cut: String = out.chars().take(SUMMARY_VALUE_MAX).collect();
+    (format!("{cut}…[{count} characters]"), true)
 }

@@ -117,6 +117,14 @@ pub enum RefusalCode {
     TooManyOpen,
     /// The principal's recent challenges were denied too often.
     CoolingOff,
+    /// The request's `time` (or a proof's `iat`) is further from the engine's clock than
+    /// the allowed skew: where a decision has effect, the engine's clock is the time.
+    TimeOutOfSkew,
+    /// The request lacks an identity fact the approval checks need (`principal.id`;
+    /// `principal.on_behalf_of` for an agent).
+    IdentityMissing,
+    /// The challenge has no grant to collect (not granted yet, denied, locked or expired).
+    NotGranted,
 }
 
 /// A refusal: a stable code and a sentence saying what was wrong.

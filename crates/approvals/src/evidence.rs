@@ -148,20 +148,27 @@ pub fn eligible<'r>(
             ),
         );
     }
+    // Separation of duties compares identities as people do: case and Unicode
+    // compatibility forms do not make another person (`Frank@…` is `frank@…`).
     let r = &challenge.requester;
-    if r.principal.as_deref() == Some(id) {
+    let same = |who: &Option<String>| who.as_deref().is_some_and(|w| crate::identity::same(w, id));
+    if same(&r.principal) {
         return refuse(
             RefusalCode::SelfApproval,
             format!("`{id}` is the principal of this request and cannot approve it"),
         );
     }
-    if r.on_behalf_of.as_deref() == Some(id) {
+    if same(&r.on_behalf_of) {
         return refuse(
             RefusalCode::OnBehalfOfApproval,
             format!("the request is made on behalf of `{id}`, who therefore cannot approve it"),
         );
     }
-    if challenge.approvals.iter().any(|a| a.approver == id) {
+    if challenge
+        .approvals
+        .iter()
+        .any(|a| crate::identity::same(&a.approver, id))
+    {
         return refuse(
             RefusalCode::DuplicateApprover,
             format!("`{id}` approved this challenge already; each approver counts once"),

@@ -13,8 +13,9 @@ use crate::encode::{b64, random, unb64};
 use crate::error::Error;
 
 /// The domain of a proof of possession: a workload signs
-/// `"writ-pop-v1" || 0x00 || grant` with the key its grant is bound to.
-pub const POP_DOMAIN: &[u8] = b"writ-pop-v1\0";
+/// `"writ-pop-v2" || 0x00 || grant || 0x00 || digest || 0x00 || iat` with the key its
+/// grant is bound to ([`pop_message`]).
+pub const POP_DOMAIN: &[u8] = b"writ-pop-v2\0";
 
 /// An Ed25519 private key (approver, workload or the engine's grant key).
 pub struct KeyPair {
@@ -398,10 +399,17 @@ pub fn verify_b64(key: &VerifyingKey, message: &[u8], signature: &str) -> bool {
     key.verify_strict(message, &sig).is_ok()
 }
 
-/// The message a workload signs to prove it holds the key a grant is bound to.
-pub fn pop_message(grant: &str) -> Vec<u8> {
+/// The message a workload signs to prove, at `iat` (unix seconds, written in decimal),
+/// that it holds the key a grant is bound to and executes the transaction `digest`
+/// (`sha256:<hex>`, as text): `"writ-pop-v2" || 0x00 || grant || 0x00 || digest || 0x00
+/// || iat`. A proof is good within the clock skew of its `iat` only.
+pub fn pop_message(grant: &str, digest: &str, iat: i64) -> Vec<u8> {
     let mut m = POP_DOMAIN.to_vec();
     m.extend_from_slice(grant.as_bytes());
+    m.push(0);
+    m.extend_from_slice(digest.as_bytes());
+    m.push(0);
+    m.extend_from_slice(iat.to_string().as_bytes());
     m
 }
 

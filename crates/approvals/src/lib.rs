@@ -38,7 +38,9 @@ mod error;
 mod evidence;
 mod files;
 mod grant;
+pub mod identity;
 mod keys;
+mod proof;
 mod quorum;
 mod redb_store;
 mod redis_store;
@@ -48,7 +50,7 @@ mod store;
 
 pub use audit::AuditLog;
 pub use challenge::{
-    answer_message, Approved, Challenge, Clause, Method, Requester, Requirements, State,
+    answer_message, Approved, Bound, Challenge, Clause, Method, Requester, Requirements, State,
 };
 pub use ed25519_dalek::VerifyingKey;
 pub use encode::{b64, binding_code, unb64};
@@ -59,12 +61,13 @@ pub use evidence::{
 };
 pub use grant::{Claims, Confirmation, GrantApprover, GrantKey};
 pub use keys::{pop_message, public_from_jwk, thumbprint, KeyPair, WorkloadKey, WorkloadKeyPair};
+pub use proof::{collect_message, grant_digest, parse_proof, proof_text, Collect};
 pub use quorum::{tally, Tally};
 pub use redb_store::RedbStore;
 pub use redis_store::RedisStore;
 pub use registry::{Approver, Kind, Registry, RegistryFile, FILE_NAME as REGISTRY_FILE};
 pub use service::{
-    Answered, Approvals, ChallengeView, Config, Decided, Redeemed, Redemption, AUDIT_KEY_FILE,
-    AUDIT_LOG_FILE, GRANT_KEY_FILE,
+    Answered, Approvals, ChallengeView, Collected, Config, Decided, Redeemed, Redemption,
+    AUDIT_KEY_FILE, AUDIT_LOG_FILE, GRANT_KEY_FILE, REFUSED_INPUTS_PER_MINUTE,
 };
 pub use store::{admit, OpenLimits, Opened, OtpLimits, OtpRecord, StateStore, Update, Updated};

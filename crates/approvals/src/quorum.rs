@@ -15,8 +15,16 @@ pub struct Tally {
     pub missing: Vec<Clause>,
 }
 
-/// Matches `approvers` (id and groups, distinct ids) against `clauses`.
+/// Matches `approvers` (id and groups) against `clauses`. Ids that are one identity under
+/// [`crate::identity::fold`] count once (the first one).
 pub fn tally(clauses: &[Clause], approvers: &[(String, BTreeSet<String>)]) -> Tally {
+    let mut seen = BTreeSet::new();
+    let distinct: Vec<(String, BTreeSet<String>)> = approvers
+        .iter()
+        .filter(|(id, _)| seen.insert(crate::identity::fold(id)))
+        .cloned()
+        .collect();
+    let approvers = distinct.as_slice();
     // One slot per required approver.
     let slots: Vec<usize> = clauses
         .iter()
@@ -102,6 +110,19 @@ mod tests {
         let clauses = [clause(1, "a"), clause(1, "b")];
         assert!(tally(&clauses, &[who("x", &["a", "b"]), who("y", &["a"])]).met);
         assert!(tally(&clauses, &[who("y", &["a"]), who("x", &["a", "b"])]).met);
+    }
+
+    #[test]
+    fn one_person_under_two_spellings_fills_one_slot() {
+        let clauses = [clause(2, "owners")];
+        let t = tally(
+            &clauses,
+            &[
+                who("Frank@example.com", &["owners"]),
+                who("frank@example.com", &["owners"]),
+            ],
+        );
+        assert!(!t.met);
     }
 
     #[test]

@@ -323,6 +323,7 @@ impl Registry {
                 return Err(format!("{id_at}: approver `{id}` is listed twice"));
             }
         }
+        refuse_folded_collisions(name, approvers.keys())?;
         Ok(Registry {
             approvers,
             relying_party: shape.relying_party,
@@ -348,6 +349,26 @@ impl Registry {
     pub fn groups_of(&self, id: &str) -> BTreeSet<String> {
         self.get(id).map(|a| a.groups.clone()).unwrap_or_default()
     }
+}
+
+/// Refuses two approver ids that are one identity once case and Unicode compatibility
+/// forms are set aside ([`crate::identity::fold`]): separation of duties compares them
+/// that way, so they would be one person with two entries.
+fn refuse_folded_collisions<'a>(
+    name: &str,
+    ids: impl Iterator<Item = &'a String>,
+) -> Result<(), String> {
+    let mut folded: BTreeMap<String, &str> = BTreeMap::new();
+    for id in ids {
+        if let Some(other) = folded.insert(crate::identity::fold(id), id) {
+            return Err(format!(
+                "{name}: approvers `{}` and `{}` are one identity once case and Unicode compatibility forms are set aside: separation of duties would take them for one person; keep one entry",
+                crate::identity::visible(other),
+                crate::identity::visible(id)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A TOML basic string (JSON's string escapes are all valid TOML escapes).

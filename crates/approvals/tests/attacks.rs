@@ -110,7 +110,12 @@ fn relay_to_another_workload_key_is_refused() {
     let thief = KeyPair::generate().unwrap();
     let mut relayed = req.clone();
     relayed["principal"]["key"] = thief.public_jwk();
-    let thief_proof = thief.sign_b64(&writ_approvals::pop_message(&grant));
+    let digest = writ_approvals::grant_digest(&grant).unwrap();
+    let iat = w.now.load(std::sync::atomic::Ordering::SeqCst);
+    let thief_proof = writ_approvals::proof_text(
+        iat,
+        &thief.sign_b64(&writ_approvals::pop_message(&grant, &digest, iat)),
+    );
     assert_eq!(
         w.redeem(&relayed, &grant, Some(&thief_proof)).1,
         Some(RefusalCode::KeyMismatch)
@@ -302,7 +307,7 @@ fn otp_is_accepted_where_the_policy_says_otp_and_a_wrong_code_is_not() {
     );
     let ok = otp_answer(&w, &id, totp_now(&w));
     assert_eq!(ok.status, "accepted", "{:?}", ok.refusal);
-    let grant = ok.challenge.unwrap().grant.unwrap();
+    let grant = w.collect(&id);
     // No key in the request: the grant is not key-bound and needs no proof.
     assert_eq!(w.redeem(&req, &grant, None).0, "allow");
 }
@@ -472,7 +477,7 @@ fn a_grant_from_another_engine_or_altered_is_refused() {
     let w = World::new();
     let other = World::new();
     let req = w.transfer();
-    let foreign = other.granted(&req);
+    let foreign = other.granted(&other.transfer());
     assert_eq!(
         w.redeem(&req, &foreign, Some(&w.proof(&foreign))).1,
         Some(RefusalCode::GrantUnknownKey)
@@ -507,6 +512,7 @@ fn every_step_is_audited_in_a_verifiable_chain_without_secrets() {
             "challenge.opened",
             "answer.accepted",
             "grant.issued",
+            "grant.collected",
             "grant.redeemed",
             "redeem.refused"
         ]
@@ -520,7 +526,7 @@ fn every_step_is_audited_in_a_verifiable_chain_without_secrets() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let (redeemed, refused) = (&records[4], &records[5]);
+    let (redeemed, refused) = (&records[5], &records[6]);
     assert_eq!(refused["code"], "replayed");
     assert_eq!(refused["jti"], redeemed["jti"]);
     assert_eq!(refused["grant_digest"], redeemed["digest"]);
@@ -538,7 +544,7 @@ fn every_step_is_audited_in_a_verifiable_chain_without_secrets() {
     let v = writ_approvals::audit::verify_with(&w.state_dir().join("audit.jsonl"), checks)
         .unwrap()
         .unwrap();
-    assert_eq!(v.records, 6);
+    assert_eq!(v.records, 7);
 }
 
 #[test]
@@ -620,7 +626,8 @@ fn a_grant_whose_issuance_cannot_be_audited_is_withdrawn() {
     assert!(answered.is_err());
     let c = w.approvals.challenge(&id).unwrap().unwrap();
     assert_eq!(c.state, "locked");
-    assert!(c.grant.is_none());
+    // Nothing to collect (and, the log being unwritable, nothing is handed out).
+    assert!(w.approvals.collect(&id, &w.requester_proof(&id)).is_err());
 }
 
 #[test]
@@ -632,13 +639,534 @@ fn a_grant_bound_to_a_p256_workload_key_needs_its_es256_proof() {
     let mut req = w.transfer();
     req["principal"]["key"] = json!({"kty": "EC", "crv": "P-256",
         "x": writ_approvals::b64(point.x().unwrap()), "y": writ_approvals::b64(point.y().unwrap())});
-    let grant = w.granted(&req);
-    let sig: p256::ecdsa::Signature = secret.sign(&writ_approvals::pop_message(&grant));
-    let proof = writ_approvals::b64(&sig.to_bytes());
+    let (id, digest) = w.open(&req);
+    assert_eq!(w.sign("dana", &id, &digest, true).status, "accepted");
+    let iat = w.now.load(std::sync::atomic::Ordering::SeqCst);
+    let es256 = |message: &[u8]| {
+        let sig: p256::ecdsa::Signature = secret.sign(message);
+        writ_approvals::proof_text(iat, &writ_approvals::b64(&sig.to_bytes()))
+    };
+    // The requester collects with its ES256 key.
+    let collected = w
+        .approvals
+        .collect(
+            &id,
+            &writ_approvals::Collect::Key {
+                jwk: req["principal"]["key"].clone(),
+                proof: es256(&writ_approvals::collect_message(&id, iat)),
+            },
+        )
+        .unwrap();
+    let grant = collected.grant.unwrap();
+    let proof = es256(&writ_approvals::pop_message(&grant, &digest, iat));
     // An Ed25519 proof by someone else is refused; the holder's ES256 proof is accepted.
     assert_eq!(
         w.redeem(&req, &grant, Some(&w.proof(&grant))).1,
         Some(RefusalCode::ProofInvalid)
     );
     assert_eq!(w.redeem(&req, &grant, Some(&proof)), ("allow".into(), None));
+}
+
+// ---- Hardening (issues 11 and 17): time of effect, identity, what the approver sees,
+// ---- who collects the grant, what is on record.
+
+fn at(w: &World, rfc3339: &str) -> i64 {
+    let t: jiff::Timestamp = rfc3339.parse().unwrap();
+    w.now
+        .store(t.as_second(), std::sync::atomic::Ordering::SeqCst);
+    t.as_second()
+}
+
+fn instant(unix: i64) -> serde_json::Value {
+    json!(jiff::Timestamp::from_second(unix).unwrap().to_string())
+}
+
+#[test]
+fn a_friday_deny_is_not_passed_by_redeeming_with_thursdays_time() {
+    let w = World::new();
+    let friday_deny = format!(
+        "{}\nlet fridays = hours \"Fri 00:00-24:00\" in \"UTC\"\nrule \"no transfers on Friday\" {{ when action == \"payments.transfer\" and time in fridays deny \"no transfers on Friday\" }}\n",
+        fixture::POLICY
+    );
+    std::fs::write(w.policy_dir().join("payments.writ"), friday_deny).unwrap();
+    assert!(matches!(
+        w.policies.reload(),
+        writ_reload::ReloadEvent::Loaded { .. }
+    ));
+    // Thursday 23:58: approved and collected.
+    let thursday = at(&w, "2026-12-03T23:58:00Z");
+    let req = w.transfer();
+    let grant = w.granted(&req);
+    // Friday 00:01, the grant still fresh: the request claims Thursday's time.
+    at(&w, "2026-12-04T00:01:00Z");
+    let mut backdated = req.clone();
+    backdated["time"] = instant(thursday);
+    let r = w
+        .approvals
+        .redeem(&backdated.to_string(), &grant, Some(&w.proof(&grant)))
+        .unwrap();
+    assert_eq!(r.decision.decision.as_str(), "deny");
+    let refusal = r.refusal.unwrap();
+    assert_eq!(refusal.code, RefusalCode::TimeOutOfSkew);
+    assert!(
+        refusal.message.contains("engine's clock"),
+        "{}",
+        refusal.message
+    );
+    // Within the skew (Thursday 23:59:59, the clock at Friday 00:00:20) the request is
+    // decided at the engine's clock: Friday, denied.
+    at(&w, "2026-12-04T00:00:20Z");
+    backdated["time"] = json!("2026-12-03T23:59:59Z");
+    let r = w
+        .approvals
+        .redeem(&backdated.to_string(), &grant, Some(&w.proof(&grant)))
+        .unwrap();
+    assert_eq!(r.refusal.unwrap().code, RefusalCode::PolicyDenies);
+    // Plain decisions still answer what-if questions at any time.
+    let engine = w.policies.engine();
+    let thursday_req = engine.bind(backdated.clone()).unwrap();
+    assert_eq!(engine.decide(&thursday_req).decision.as_str(), "approve");
+}
+
+#[test]
+fn a_request_eight_days_old_opens_no_challenge() {
+    let w = World::new();
+    let now = w.now.load(std::sync::atomic::Ordering::SeqCst);
+    let mut req = w.transfer();
+    req["time"] = instant(now - 8 * 24 * 3600);
+    let d = w.approvals.decide(&req.to_string()).unwrap();
+    assert_eq!(d.decision.decision.as_str(), "deny");
+    assert!(d.challenge.is_none());
+    assert!(d.decision.approval.is_none());
+    assert_eq!(d.refusal.unwrap().code, RefusalCode::TimeOutOfSkew);
+    // So is one from the future; within the skew it opens.
+    req["time"] = instant(now + 31);
+    assert_eq!(
+        w.approvals
+            .decide(&req.to_string())
+            .unwrap()
+            .refusal
+            .unwrap()
+            .code,
+        RefusalCode::TimeOutOfSkew
+    );
+    req["time"] = instant(now - 30);
+    let d = w.approvals.decide(&req.to_string()).unwrap();
+    assert_eq!(d.decision.decision.as_str(), "approve", "{:?}", d.refusal);
+    let audit = audit_text(&w.state_dir());
+    assert!(audit.contains("\"code\":\"time_out_of_skew\""), "{audit}");
+}
+
+#[test]
+fn letter_case_does_not_make_the_requester_another_person() {
+    let w = World::new();
+    // The agent acts for `HAL`; the registry knows `hal`.
+    let req = json!({
+        "principal": {"id": "agent-7", "kind": "agent", "on_behalf_of": "HAL"},
+        "action": "payments.transfer", "resource": {"id": "acct-1"}, "session": {"id": "s-9"},
+        "request": {"params": {"amount": 10, "payee": "ACME"}}
+    });
+    let (id, digest) = w.open(&req);
+    assert_eq!(
+        w.sign("hal", &id, &digest, true).refusal.unwrap().code,
+        RefusalCode::OnBehalfOfApproval
+    );
+    // Nor do compatibility forms: fullwidth `ＤＡＮＡ` asking is dana asking.
+    let mut own = w.transfer();
+    own["principal"]["id"] = json!("ＤＡＮＡ");
+    let (id, digest) = w.open(&own);
+    assert_eq!(
+        w.sign("dana", &id, &digest, true).refusal.unwrap().code,
+        RefusalCode::SelfApproval
+    );
+    // Someone else still approves.
+    assert_eq!(w.sign("erin", &id, &digest, true).status, "accepted");
+}
+
+#[test]
+fn registry_ids_that_differ_only_in_case_are_refused() {
+    let registry = |a: &str, b: &str| {
+        format!("[[approver]]\nid = \"{a}\"\ngroups = [\"x\"]\n\n[[approver]]\nid = \"{b}\"\ngroups = [\"x\"]\n")
+    };
+    let err = writ_approvals::Registry::parse(
+        "approvers.toml",
+        &registry("Frank@example.com", "frank@example.com"),
+    )
+    .unwrap_err();
+    assert!(err.contains("one identity"), "{err}");
+    assert!(
+        writ_approvals::Registry::parse("approvers.toml", &registry("ｆｒａｎｋ", "frank"))
+            .is_err()
+    );
+    assert!(
+        writ_approvals::Registry::parse("approvers.toml", &registry("frank", "frankie")).is_ok()
+    );
+}
+
+#[test]
+fn a_missing_bound_field_is_named_not_shown_as_null() {
+    let w = World::new();
+    let mut req = w.transfer();
+    req["request"]["params"]
+        .as_object_mut()
+        .unwrap()
+        .remove("payee");
+    let d = w.approvals.decide(&req.to_string()).unwrap();
+    let approval = d.decision.approval.as_ref().unwrap();
+    // (ann acts for nobody: the bound `principal.on_behalf_of` is missing too.)
+    assert_eq!(
+        approval.missing.iter().map(|p| &**p).collect::<Vec<_>>(),
+        ["principal.on_behalf_of", "request.params.payee"]
+    );
+    // The digest keeps `null` for it (§6), so any language still recomputes it.
+    let bind: Vec<&str> = approval.bind.iter().map(|p| &**p).collect();
+    let mut with_null = req.clone();
+    with_null["request"]["params"]["payee"] = serde_json::Value::Null;
+    assert_eq!(
+        approval.digest,
+        writ_engine::digest::transaction_digest(&with_null, bind.iter().copied())
+    );
+    let c = d.challenge.unwrap();
+    let payee = c
+        .bound
+        .iter()
+        .find(|b| b.path == "request.params.payee")
+        .unwrap();
+    assert!(payee.missing);
+    assert_eq!(payee.value, None);
+    assert!(
+        c.summary.contains("request.params.payee = <missing>"),
+        "{}",
+        c.summary
+    );
+    let view = serde_json::to_value(&c).unwrap();
+    let shown = view["bound"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["path"] == "request.params.payee")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        shown,
+        json!({"path": "request.params.payee", "missing": true})
+    );
+    let audit = audit_text(&w.state_dir());
+    let opened: serde_json::Value = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["event"] == "challenge.opened")
+        .unwrap();
+    assert_eq!(
+        opened["missing"],
+        json!(["principal.on_behalf_of", "request.params.payee"])
+    );
+}
+
+#[test]
+fn a_hidden_tail_is_shown_to_the_approver() {
+    let w = World::new();
+    let query = format!(
+        "SELECT * FROM orders WHERE id = 884213{}; DROP TABLE orders",
+        " ".repeat(200)
+    );
+    let mut req = w.transfer();
+    req["request"]["params"]["payee"] = json!(query);
+    let d = w.approvals.decide(&req.to_string()).unwrap();
+    let c = d.challenge.unwrap();
+    // The exact value, in full.
+    let payee = c
+        .bound
+        .iter()
+        .find(|b| b.path == "request.params.payee")
+        .unwrap();
+    assert_eq!(payee.value, Some(json!(query)));
+    // The summary shows the tail and says what it shortened.
+    assert!(c.summary.contains("; DROP TABLE orders"), "{}", c.summary);
+    assert!(c.summary.contains("[200 spaces]"), "{}", c.summary);
+    assert!(c.summary.contains("SHORTENED"), "{}", c.summary);
+    assert!(c.summary.contains("`bound`"), "{}", c.summary);
+    // A long value is clipped, and the summary says so.
+    req["request"]["params"]["payee"] = json!("x".repeat(500));
+    let c = w
+        .approvals
+        .decide(&req.to_string())
+        .unwrap()
+        .challenge
+        .unwrap();
+    assert!(c.summary.contains("SHORTENED"), "{}", c.summary);
+    assert_eq!(
+        c.bound
+            .iter()
+            .find(|b| b.path == "request.params.payee")
+            .unwrap()
+            .value,
+        Some(json!("x".repeat(500)))
+    );
+}
+
+#[test]
+fn bidi_overrides_and_look_alike_names_are_shown_for_what_they_are() {
+    let w = World::new();
+    let mut req = w.transfer();
+    // `ACME` + RIGHT-TO-LEFT OVERRIDE + reversed text, and a zero-width space.
+    req["request"]["params"]["payee"] = json!("ACME\u{202e}txt.exe\u{200b}");
+    // A Cyrillic `а` in the principal's name.
+    req["principal"]["id"] = json!("\u{0430}nn");
+    let c = w
+        .approvals
+        .decide(&req.to_string())
+        .unwrap()
+        .challenge
+        .unwrap();
+    assert!(!c.summary.contains('\u{202e}'), "{}", c.summary);
+    assert!(!c.summary.contains('\u{200b}'), "{}", c.summary);
+    assert!(c.summary.contains("\\u{202e}"), "{}", c.summary);
+    assert!(c.summary.contains("\\u{200b}"), "{}", c.summary);
+    assert!(c.summary.contains("WARNING"), "{}", c.summary);
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert!(c.warnings[0].contains("Cyrillic"), "{:?}", c.warnings);
+    assert!(
+        c.warnings[0].starts_with("`principal.id`"),
+        "{:?}",
+        c.warnings
+    );
+}
+
+#[test]
+fn a_request_without_a_principal_opens_no_challenge_and_redeems_nothing() {
+    let w = World::new();
+    let mut nobody = w.transfer();
+    nobody["principal"].as_object_mut().unwrap().remove("id");
+    let d = w.approvals.decide(&nobody.to_string()).unwrap();
+    assert_eq!(d.decision.decision.as_str(), "deny");
+    assert!(d.challenge.is_none());
+    let refusal = d.refusal.unwrap();
+    assert_eq!(refusal.code, RefusalCode::IdentityMissing);
+    assert!(
+        refusal.message.contains("`principal.id`"),
+        "{}",
+        refusal.message
+    );
+    // An agent must say for whom it acts.
+    let agent = json!({
+        "principal": {"id": "agent-7", "kind": "agent"},
+        "action": "payments.transfer", "resource": {"id": "acct-1"}, "session": {"id": "s-9"},
+        "request": {"params": {"amount": 10, "payee": "ACME"}}
+    });
+    let d = w.approvals.decide(&agent.to_string()).unwrap();
+    assert_eq!(d.refusal.unwrap().code, RefusalCode::IdentityMissing);
+    // A grant is never redeemed by a request that names nobody.
+    let grant = w.granted(&w.transfer());
+    assert_eq!(
+        w.redeem(&nobody, &grant, Some(&w.proof(&grant))).1,
+        Some(RefusalCode::IdentityMissing)
+    );
+}
+
+#[test]
+fn approvers_and_onlookers_never_receive_the_grant() {
+    let w = World::new();
+    let req = w.transfer();
+    let (id, digest) = w.open(&req);
+    let answered = w.sign("dana", &id, &digest, true);
+    assert_eq!(answered.challenge.as_ref().unwrap().state, "granted");
+    let shown = serde_json::to_string(&answered).unwrap();
+    assert!(!shown.contains("v4.public"), "{shown}");
+    let view = serde_json::to_string(&w.approvals.challenge(&id).unwrap().unwrap()).unwrap();
+    assert!(!view.contains("v4.public"), "{view}");
+    // Another key, or a secret, does not collect a key-bound request's grant.
+    let thief = KeyPair::generate().unwrap();
+    let iat = w.now.load(std::sync::atomic::Ordering::SeqCst);
+    let by_thief = writ_approvals::Collect::Key {
+        jwk: thief.public_jwk(),
+        proof: writ_approvals::proof_text(
+            iat,
+            &thief.sign_b64(&writ_approvals::collect_message(&id, iat)),
+        ),
+    };
+    let r = w.approvals.collect(&id, &by_thief).unwrap();
+    assert_eq!(r.refusal.unwrap().code, RefusalCode::KeyMismatch);
+    assert!(r.grant.is_none());
+    let r = w
+        .approvals
+        .collect(&id, &writ_approvals::Collect::Secret("cs_guess".into()))
+        .unwrap();
+    assert_eq!(r.refusal.unwrap().code, RefusalCode::ProofMissing);
+    // The requester's proof, made long ago, is refused; made now it collects.
+    let stale = writ_approvals::Collect::Key {
+        jwk: w.workload.public_jwk(),
+        proof: writ_approvals::proof_text(
+            iat - 600,
+            &w.workload
+                .sign_b64(&writ_approvals::collect_message(&id, iat - 600)),
+        ),
+    };
+    assert_eq!(
+        w.approvals
+            .collect(&id, &stale)
+            .unwrap()
+            .refusal
+            .unwrap()
+            .code,
+        RefusalCode::TimeOutOfSkew
+    );
+    let grant = w.collect(&id);
+    assert_eq!(w.redeem(&req, &grant, Some(&w.proof(&grant))).0, "allow");
+}
+
+#[test]
+fn a_request_without_a_key_collects_only_with_its_secret() {
+    let w = World::new();
+    let mut req = w.transfer();
+    req["principal"].as_object_mut().unwrap().remove("key");
+    let d = w.approvals.decide(&req.to_string()).unwrap();
+    let secret = d.collection_secret.clone().unwrap();
+    let c = d.challenge.unwrap();
+    // The secret is the requester's alone: not in the view, not in the log.
+    assert!(!serde_json::to_string(&c).unwrap().contains(&secret));
+    assert_eq!(w.sign("dana", &c.id, &c.digest, true).status, "accepted");
+    for guess in ["", "cs_", &secret[..secret.len() - 1]] {
+        let r = w
+            .approvals
+            .collect(&c.id, &writ_approvals::Collect::Secret(guess.into()))
+            .unwrap();
+        assert_eq!(r.refusal.unwrap().code, RefusalCode::ProofInvalid);
+    }
+    let r = w
+        .approvals
+        .collect(&c.id, &writ_approvals::Collect::Secret(secret.clone()))
+        .unwrap();
+    let grant = r.grant.unwrap();
+    assert_eq!(w.redeem(&req, &grant, None).0, "allow");
+    assert!(!audit_text(&w.state_dir()).contains(&secret));
+}
+
+#[test]
+fn a_captured_proof_of_possession_is_useless_a_minute_later() {
+    let w = World::new();
+    let req = w.transfer();
+    let grant = w.granted(&req);
+    let captured = w.proof(&grant);
+    w.advance(60);
+    assert_eq!(
+        w.redeem(&req, &grant, Some(&captured)).1,
+        Some(RefusalCode::TimeOutOfSkew)
+    );
+    // The old form (a signature over the grant alone) does not verify.
+    let v1 = w.workload.sign_b64(
+        b"writ-pop-v1\0"
+            .iter()
+            .copied()
+            .chain(grant.bytes())
+            .collect::<Vec<_>>()
+            .as_slice(),
+    );
+    assert_eq!(
+        w.redeem(&req, &grant, Some(&v1)).1,
+        Some(RefusalCode::ProofInvalid)
+    );
+    // A proof over another digest does not verify either.
+    let iat = w.now.load(std::sync::atomic::Ordering::SeqCst);
+    let other = writ_approvals::proof_text(
+        iat,
+        &w.workload.sign_b64(&writ_approvals::pop_message(
+            &grant,
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            iat,
+        )),
+    );
+    assert_eq!(
+        w.redeem(&req, &grant, Some(&other)).1,
+        Some(RefusalCode::ProofInvalid)
+    );
+    // A fresh proof redeems it.
+    assert_eq!(w.redeem(&req, &grant, Some(&w.proof(&grant))).0, "allow");
+}
+
+#[test]
+fn a_denial_is_on_record_before_it_takes_effect() {
+    let w = World::new();
+    let (id, digest) = w.open(&w.transfer());
+    // The log cannot be appended to: a denial must not take effect unrecorded.
+    use std::io::Write as _;
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(w.state_dir().join("audit.jsonl"))
+        .unwrap();
+    log.write_all(b"{\"torn\":").unwrap();
+    let signature = w
+        .key("dana")
+        .sign_b64(&writ_approvals::answer_message(&id, &digest, false));
+    let denied = w.approvals.answer(&Answer {
+        challenge: id.clone(),
+        approver: "dana".into(),
+        approve: false,
+        code: None,
+        evidence: Evidence::Signature { signature },
+    });
+    assert!(denied.is_err());
+    assert_eq!(w.approvals.challenge(&id).unwrap().unwrap().state, "open");
+}
+
+#[test]
+fn refused_inputs_are_audited_within_a_bound() {
+    let w = World::new();
+    let garbage = r#"{"note":"SECRET-MARKER""#;
+    for _ in 0..(writ_approvals::REFUSED_INPUTS_PER_MINUTE + 10) {
+        assert!(matches!(
+            w.approvals.decide(garbage),
+            Err(writ_approvals::Error::Request(_))
+        ));
+    }
+    assert!(matches!(
+        w.approvals.redeem(garbage, "v4.public.x", None),
+        Err(writ_approvals::Error::Request(_))
+    ));
+    let records = |w: &World| -> Vec<serde_json::Value> {
+        audit_text(&w.state_dir())
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let refused = records(&w)
+        .into_iter()
+        .filter(|r| r["event"] == "input.refused")
+        .count();
+    assert_eq!(refused, writ_approvals::REFUSED_INPUTS_PER_MINUTE as usize);
+    // The next minute: the suppressed count, then the new refusal (a redeem).
+    w.advance(60);
+    assert!(w.approvals.redeem(garbage, "v4.public.x", None).is_err());
+    let all = records(&w);
+    let suppressed = all
+        .iter()
+        .find(|r| r["event"] == "input.refused.suppressed")
+        .unwrap();
+    assert_eq!(suppressed["count"], 11);
+    let last = all.last().unwrap();
+    assert_eq!(last["event"], "input.refused");
+    assert_eq!(last["step"], "redeem");
+    assert!(last["input_sha256"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    assert!(!audit_text(&w.state_dir()).contains("SECRET-MARKER"));
+}
+
+#[test]
+fn debug_output_never_shows_a_collection_secret_or_a_grant() {
+    let w = World::new();
+    let mut req = w.transfer();
+    req["principal"].as_object_mut().unwrap().remove("key");
+    let d = w.approvals.decide(&req.to_string()).unwrap();
+    let secret = d.collection_secret.clone().unwrap();
+    assert!(!format!("{d:?}").contains(&secret));
+    let c = d.challenge.unwrap();
+    assert_eq!(w.sign("dana", &c.id, &c.digest, true).status, "accepted");
+    let collected = w
+        .approvals
+        .collect(&c.id, &writ_approvals::Collect::Secret(secret))
+        .unwrap();
+    let grant = collected.grant.clone().unwrap();
+    assert!(!format!("{collected:?}").contains(&grant));
 }

@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use fixture::{clock, World};
 use serde_json::json;
 use writ_approvals::{
-    answer_message, pop_message, Answer, Approvals, Config, Evidence, GrantKey, KeyPair,
-    OpenLimits, RedisStore, RefusalCode,
+    answer_message, Answer, Approvals, Config, Evidence, GrantKey, KeyPair, OpenLimits, RedisStore,
+    RefusalCode,
 };
 use writ_testkit::Redis;
 
@@ -76,8 +76,8 @@ fn a_challenge_opened_on_one_replica_is_approved_on_another_and_a_grant_dies_eve
     assert_eq!((again.id.as_str(), again.merged), (c.id.as_str(), true));
     let answered = b.answer(&sign(&w, "dana", &c.id, &c.digest)).unwrap();
     assert_eq!(answered.status, "accepted", "{:?}", answered.refusal);
-    let grant = a.challenge(&c.id).unwrap().unwrap().grant.unwrap();
-    let proof = w.workload.sign_b64(&pop_message(&grant));
+    let grant = w.collect_from(&a, &c.id);
+    let proof = w.proof(&grant);
     let first = b.redeem(&req.to_string(), &grant, Some(&proof)).unwrap();
     assert!(first.refusal.is_none(), "{:?}", first.refusal);
     let second = a.redeem(&req.to_string(), &grant, Some(&proof)).unwrap();
@@ -94,8 +94,9 @@ fn grants_of_a_flushed_redis_are_refused_not_redeemable_again() {
     let req = w.transfer();
     let c = a.decide(&req.to_string()).unwrap().challenge.unwrap();
     let answered = a.answer(&sign(&w, "dana", &c.id, &c.digest)).unwrap();
-    let grant = answered.challenge.unwrap().grant.unwrap();
-    let proof = w.workload.sign_b64(&pop_message(&grant));
+    assert_eq!(answered.status, "accepted", "{:?}", answered.refusal);
+    let grant = w.collect_from(&a, &c.id);
+    let proof = w.proof(&grant);
     let first = a.redeem(&req.to_string(), &grant, Some(&proof)).unwrap();
     assert!(first.refusal.is_none(), "{:?}", first.refusal);
     let mut con = redis::Client::open(redis.url())
@@ -207,8 +208,9 @@ fn two_thousand_concurrent_redemptions_of_a_hundred_grants_succeed_exactly_a_hun
         let a = replicas[(n + 1) % 2]
             .answer(&sign(&w, "dana", &c.id, &c.digest))
             .unwrap();
-        let grant = a.challenge.unwrap().grant.unwrap();
-        let proof = w.workload.sign_b64(&pop_message(&grant));
+        assert_eq!(a.status, "accepted", "{:?}", a.refusal);
+        let grant = w.collect_from(&replicas[n % 2], &c.id);
+        let proof = w.proof(&grant);
         grants.push((req.to_string(), grant, proof));
     }
     let successes = AtomicUsize::new(0);
@@ -252,20 +254,12 @@ fn an_unreachable_redis_refuses_redemption_with_a_clear_reason() {
     let a = replica(&w, &redis, Config::default());
     let req = w.transfer();
     let c = a.decide(&req.to_string()).unwrap().challenge.unwrap();
-    let grant = a
-        .answer(&sign(&w, "dana", &c.id, &c.digest))
-        .unwrap()
-        .challenge
-        .unwrap()
-        .grant
-        .unwrap();
+    let answered = a.answer(&sign(&w, "dana", &c.id, &c.digest)).unwrap();
+    assert_eq!(answered.status, "accepted", "{:?}", answered.refusal);
+    let grant = w.collect_from(&a, &c.id);
     drop(redis);
     let out = a
-        .redeem(
-            &req.to_string(),
-            &grant,
-            Some(&w.workload.sign_b64(&pop_message(&grant))),
-        )
+        .redeem(&req.to_string(), &grant, Some(&w.proof(&grant)))
         .unwrap();
     let refusal = out.refusal.unwrap();
     assert_eq!(refusal.code, RefusalCode::StoreUnavailable);

@@ -84,7 +84,7 @@ fn a_registered_security_key_approves_and_the_grant_redeems() {
         assert_eq!(a.status, "accepted", "{:?}", a.refusal);
         let c = a.challenge.unwrap();
         assert_eq!(c.approvals[0].method.as_str(), "webauthn");
-        let grant = c.grant.unwrap();
+        let grant = w.collect(&id);
         assert_eq!(w.redeem(&req, &grant, Some(&w.proof(&grant))).0, "allow");
     }
 }
@@ -142,7 +142,7 @@ fn a_replayed_assertion_or_a_cloned_key_is_refused_and_reported() {
     );
     // The same transaction again (a new challenge with the same digest): the captured
     // assertion is replayed, then a clone of the key signs with the old counter.
-    let grant = w.approvals.challenge(&id).unwrap().unwrap().grant.unwrap();
+    let grant = w.collect(&id);
     assert_eq!(w.redeem(&req, &grant, Some(&w.proof(&grant))).0, "allow");
     let (id2, digest2) = w.open(&req);
     assert_eq!(digest2, digest);
@@ -236,7 +236,8 @@ fn a_synced_passkey_without_a_counter_approves_by_default() {
             key.assert(RP, ORIGIN, &approving(&id, &digest), true),
         );
         assert_eq!(a.status, "accepted", "{:?}", a.refusal);
-        let grant = a.challenge.unwrap().grant.unwrap();
+        assert_eq!(a.challenge.unwrap().state, "granted");
+        let grant = w.collect(&id);
         assert_eq!(w.redeem(&req, &grant, Some(&w.proof(&grant))).0, "allow");
     }
 }
@@ -252,7 +253,7 @@ fn a_counterless_assertion_cannot_approve_a_second_execution() {
         answer(&w, &id, captured.clone()).challenge.unwrap().state,
         "granted"
     );
-    let grant = w.approvals.challenge(&id).unwrap().unwrap().grant.unwrap();
+    let grant = w.collect(&id);
     assert_eq!(w.redeem(&req, &grant, Some(&w.proof(&grant))).0, "allow");
     // The identical transaction again: the captured assertion answers the first
     // challenge only, whatever the (absent) counter says. Its high-S twin neither.

@@ -82,7 +82,7 @@ fn with_state(
     let text = crate::flow::request_text(path, args.workload_key.as_deref())?;
     match approvals.decide(&text) {
         Ok(decided) => {
-            outln!("{}", serde_json::to_string_pretty(&decided)?)?;
+            crate::flow::print(&decided)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(writ::approvals::Error::Request(e)) => {

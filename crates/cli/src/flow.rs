@@ -1,9 +1,13 @@
 //! The approval flow on the command line: `keygen`, `decide --state`, `challenge`,
-//! `approve`, `redeem`, `sign` and `audit verify`. A state directory holds what the flow
-//! remembers between commands: `state.redb` (challenges, consumed grants), `grant.key`
-//! (the engine's grant signing key) and `audit.jsonl` (the hash-chained audit log).
+//! `approve`, `collect`, `redeem`, `sign` and `audit verify`. A state directory holds what
+//! the flow remembers between commands: `state.redb` (challenges, consumed grants),
+//! `grant.key` (the engine's grant signing key) and `audit.jsonl` (the hash-chained audit
+//! log). The grant goes to the requester only (`collect`); `challenge` and `approve` never
+//! print it. JSON output writes characters that could hide or reorder text (bidirectional
+//! overrides, zero-width characters) as `\uXXXX` escapes: the same JSON value, visible.
 //!
-//! Exit codes: 0 done (`approve`: answer accepted; `redeem`: allowed); 1 invalid input;
+//! Exit codes: 0 done (`approve`: answer accepted; `collect`: granted; `redeem`: allowed);
+//! 1 invalid input;
 //! 2 usage; 3 refused (`approve`, `redeem`: the output says why). A state store that
 //! cannot be reached (Redis down, `state.redb` held by another process past the wait) is a
 //! refusal too — `store_unavailable`, exit 3, in the command's own JSON shape — never a
@@ -16,7 +20,8 @@ use std::sync::Arc;
 use anyhow::{bail, Context as _};
 use serde_json::Value as Json;
 use writ::approvals::{
-    answer_message, pop_message, Answer, Approvals, Config, Evidence, KeyPair, WorkloadKeyPair,
+    answer_message, collect_message, grant_digest, pop_message, proof_text, Answer, Approvals,
+    Collect, Config, Evidence, KeyPair, WorkloadKeyPair,
 };
 use writ_reload::{PolicyStore, StoreConfig};
 
@@ -164,9 +169,54 @@ pub fn request_text(path: &Path, workload_key: Option<&Path>) -> anyhow::Result<
     Ok(json.to_string())
 }
 
-fn print(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    crate::output::outln!("{}", serde_json::to_string_pretty(value)?)?;
+/// Prints `value` as indented JSON, every character that could hide or reorder text
+/// written as a `\uXXXX` escape (same value, visible to whoever reads it).
+pub fn print(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    crate::output::outln!("{}", visible_json(&serde_json::to_string_pretty(value)?))?;
     Ok(())
+}
+
+/// JSON text with hidden characters (bidirectional controls, zero-width characters; JSON
+/// escapes control characters itself) as `\uXXXX` escapes. They only occur inside
+/// strings, where the escape stands for the same character.
+fn visible_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c != '\n' && writ::approvals::identity::is_hidden(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The current time, unix seconds.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A workload's proof of possession for `grant`, made now: `IAT.SIGNATURE` over
+/// `writ-pop-v2`, the grant, `digest` (by default the one the grant claims) and now.
+fn pop_proof(key: &WorkloadKeyPair, grant: &str, digest: Option<&str>) -> anyhow::Result<String> {
+    let digest = match digest {
+        Some(d) => d.to_string(),
+        None => grant_digest(grant).ok_or_else(|| {
+            anyhow::anyhow!(
+                "the grant is not a writ grant token (`v4.public.…`): cannot read its digest"
+            )
+        })?,
+    };
+    let iat = unix_now();
+    Ok(proof_text(
+        iat,
+        &key.sign_b64(&pop_message(grant, &digest, iat)),
+    ))
 }
 
 /// Arguments of `writ keygen`.
@@ -290,7 +340,7 @@ pub struct ApproveArgs {
     pub code: Option<String>,
 }
 
-/// Answers a challenge; prints the outcome and, once the quorum is met, the grant.
+/// Answers a challenge; prints the outcome (never the grant: the requester collects it).
 pub fn approve(args: &ApproveArgs) -> anyhow::Result<ExitCode> {
     let approvals = match service_or_refuse(&args.dir, &args.state, Shape::Answer)? {
         Ok(a) => a,
@@ -354,6 +404,57 @@ pub fn approve(args: &ApproveArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Arguments of `writ collect`.
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("proof").required(true).args(["secret", "workload_key"])))]
+pub struct CollectArgs {
+    /// The policy set.
+    pub dir: PathBuf,
+    /// The challenge id.
+    pub id: String,
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// The collection secret `decide --state` printed (`@FILE` reads it from a file), for
+    /// a request without `principal.key`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub secret: Option<String>,
+    /// The workload's private key, for a request that carried its public key
+    /// (`principal.key`): signs a fresh proof of possession.
+    #[arg(long)]
+    pub workload_key: Option<PathBuf>,
+}
+
+/// Collects the grant of a granted challenge, as its requester: exit 0 with the grant,
+/// 3 refused (not the requester, not granted yet).
+pub fn collect(args: &CollectArgs) -> anyhow::Result<ExitCode> {
+    let approvals = match service_or_refuse(&args.dir, &args.state, Shape::Answer)? {
+        Ok(a) => a,
+        Err(code) => return Ok(code),
+    };
+    let proof = match (&args.secret, &args.workload_key) {
+        (Some(secret), _) => Collect::Secret(grant_text(secret)?),
+        (None, Some(path)) => {
+            let key = WorkloadKeyPair::read(path)?;
+            let iat = unix_now();
+            Collect::Key {
+                jwk: key.public_jwk(),
+                proof: proof_text(iat, &key.sign_b64(&collect_message(&args.id, iat))),
+            }
+        }
+        (None, None) => return Ok(ExitCode::from(2)),
+    };
+    let collected = match approvals.collect(&args.id, &proof) {
+        Ok(c) => c,
+        Err(e) => return store_refusal(e, Shape::Answer),
+    };
+    print(&collected)?;
+    Ok(if collected.refusal.is_some() {
+        ExitCode::from(REFUSED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 /// Arguments of `writ redeem`.
 #[derive(clap::Args)]
 pub struct RedeemArgs {
@@ -366,7 +467,8 @@ pub struct RedeemArgs {
     /// The grant token, or `@FILE` to read it from a file.
     #[arg(long, allow_hyphen_values = true)]
     pub grant: String,
-    /// The proof of possession (base64url, it may start with `-`), for a key-bound grant.
+    /// The proof of possession (`IAT.SIGNATURE`, as `writ sign --grant` prints it), for a
+    /// key-bound grant.
     #[arg(long, conflicts_with = "workload_key", allow_hyphen_values = true)]
     pub proof: Option<String>,
     /// The workload's private key: sets `principal.key` and signs the proof.
@@ -394,7 +496,7 @@ pub fn redeem(args: &RedeemArgs) -> anyhow::Result<ExitCode> {
     let request = request_text(&args.request, args.workload_key.as_deref())?;
     let proof = match (&args.proof, &args.workload_key) {
         (Some(p), _) => Some(p.clone()),
-        (None, Some(path)) => Some(WorkloadKeyPair::read(path)?.sign_b64(&pop_message(&grant))),
+        (None, Some(path)) => Some(pop_proof(&WorkloadKeyPair::read(path)?, &grant, None)?),
         (None, None) => None,
     };
     let redeemed = match approvals.redeem(&request, &grant, proof.as_deref()) {
@@ -427,13 +529,15 @@ pub struct SignArgs {
     /// Sign an answer to this challenge (with `--digest`).
     #[arg(long, requires = "digest")]
     pub challenge: Option<String>,
-    /// The challenge's transaction digest.
+    /// The challenge's transaction digest; with `--grant`, the digest of the transaction
+    /// executed (by default the one the grant claims).
     #[arg(long)]
     pub digest: Option<String>,
     /// Sign a denial instead of an approval.
     #[arg(long, requires = "challenge")]
     pub deny: bool,
-    /// Sign a proof of possession for this grant (`@FILE` reads it from a file).
+    /// Sign a proof of possession for this grant (`@FILE` reads it from a file), made now:
+    /// prints `IAT.SIGNATURE`, good within the clock skew (30 s) of its making.
     #[arg(long, allow_hyphen_values = true)]
     pub grant: Option<String>,
 }
@@ -451,9 +555,11 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<ExitCode> {
         (Some(id), Some(digest), None) => {
             KeyPair::read(&args.key)?.sign_b64(&answer_message(id, digest, !args.deny))
         }
-        (None, None, Some(grant)) => {
-            WorkloadKeyPair::read(&args.key)?.sign_b64(&pop_message(&grant_text(grant)?))
-        }
+        (None, digest, Some(grant)) => pop_proof(
+            &WorkloadKeyPair::read(&args.key)?,
+            &grant_text(grant)?,
+            digest.as_deref(),
+        )?,
         _ => return Ok(ExitCode::from(2)),
     };
     println!("{signature}");

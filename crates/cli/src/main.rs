@@ -53,6 +53,8 @@ enum Command {
     Challenge(flow::ChallengeArgs),
     /// Answer a challenge as an approver (approve or deny, with evidence).
     Approve(flow::ApproveArgs),
+    /// Collect a granted challenge's grant, as its requester (secret or workload key).
+    Collect(flow::CollectArgs),
     /// Redeem a grant at execution: re-decide, re-derive the digest, consume it once.
     Redeem(flow::RedeemArgs),
     /// Sign an approver's answer or a workload's proof of possession made elsewhere.
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => flow::keygen(&args),
         Command::Challenge(args) => flow::challenge(&args),
         Command::Approve(args) => flow::approve(&args),
+        Command::Collect(args) => flow::collect(&args),
         Command::Redeem(args) => flow::redeem(&args),
         Command::Sign(args) => flow::sign(&args),
         Command::Audit(args) => flow::audit(&args),

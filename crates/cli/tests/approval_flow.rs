@@ -1,6 +1,7 @@
 //! The README walkthrough, end to end through the `writ` binary: generate keys, decide
-//! with a state directory (a challenge opens), approve with the key, receive the grant,
-//! redeem it, see a second redemption refused, verify the audit log — then tamper with it.
+//! with a state directory (a challenge opens), approve with the key, collect the grant as
+//! the requester, redeem it, see a second redemption refused, verify the audit log — then
+//! tamper with it.
 
 #![allow(
     clippy::unwrap_used,
@@ -67,9 +68,22 @@ impl Bundle {
         let dir = tmp.path().to_path_buf();
         let policies = dir.join("policies");
         copy_dir(&repo().join("policies/prod-database"), &policies);
+        // The request as a service sends it at execution: without the example's fixed
+        // `time` (where a decision has effect, the engine's clock is the time), as the
+        // README does with `grep -v '"time"'`.
+        let example =
+            std::fs::read_to_string(repo().join("policies/prod-database/requests/prod-write.json"))
+                .unwrap();
+        let now: String = example
+            .lines()
+            .filter(|l| !l.contains("\"time\""))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let request = dir.join("prod-write.json");
+        std::fs::write(&request, now).unwrap();
         Bundle {
             state: dir.join("state"),
-            request: repo().join("policies/prod-database/requests/prod-write.json"),
+            request,
             _tmp: tmp,
             dir,
             policies,
@@ -95,6 +109,29 @@ impl Bundle {
         std::fs::write(path, registry).unwrap();
         entry
     }
+}
+
+/// The requester collects the grant of challenge `id` (`writ collect`); `proof` is
+/// `--secret S` or `--workload-key K` (and `--redis URL` where the store is shared).
+fn collect(policies: &Path, state: &Path, id: &str, proof: &[&str]) -> String {
+    let mut args = vec!["collect", s(policies), id, "--state", s(state)];
+    args.extend(proof);
+    let out = writ(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let collected = json(&out);
+    assert_eq!(collected["status"], "granted");
+    collected["grant"].as_str().unwrap().to_string()
+}
+
+/// The collection secret a `decide --state` output hands the requester.
+fn secret(decided: &Json) -> String {
+    decided["collection_secret"].as_str().unwrap().to_string()
 }
 
 #[test]
@@ -181,7 +218,10 @@ fn the_readme_walkthrough_runs_and_replay_is_refused() {
     );
     let approved = json(&approved);
     assert_eq!(approved["challenge"]["state"], "granted");
-    let grant = approved["challenge"]["grant"].as_str().unwrap().to_string();
+    // The approver is never handed the grant; the requester collects it with its key.
+    assert!(approved["challenge"].get("grant").is_none(), "{approved}");
+    assert!(decided.get("collection_secret").is_none(), "{decided}");
+    let grant = collect(&policies, &state, &challenge, &["--workload-key", s(&wk)]);
     let grant_file = dir.join("grant");
     std::fs::write(&grant_file, &grant).unwrap();
     let at_grant = format!("@{}", s(&grant_file));
@@ -383,10 +423,7 @@ fn sign_makes_the_same_answer_remotely() {
         "{}",
         String::from_utf8_lossy(&answered.stderr)
     );
-    let grant = json(&answered)["challenge"]["grant"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let grant = collect(&policies, &state, id, &["--secret", &secret(&decided)]);
     // Not key-bound: no proof needed.
     let redeemed = writ(&[
         "redeem",
@@ -445,10 +482,12 @@ fn two_replicas_share_one_redis_through_the_cli() {
         "{}",
         String::from_utf8_lossy(&approved.stdout)
     );
-    let grant = json(&approved)["challenge"]["grant"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let grant = collect(
+        &policies,
+        &b,
+        id,
+        &["--redis", &url, "--secret", &secret(&decided)],
+    );
     let on_b = writ(&[
         "redeem",
         s(&policies),
@@ -498,10 +537,13 @@ fn two_replicas_share_one_redis_through_the_cli() {
         "--key",
         s(&dir.join("dana.key")),
     ]);
-    let grant_b = json(&a2)["challenge"]["grant"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    assert_eq!(json(&a2)["status"], "accepted");
+    let grant_b = collect(
+        &policies,
+        &b,
+        &id,
+        &["--redis", &url, "--secret", &secret(&again)],
+    );
     drop(redis);
     let down = writ(&[
         "decide",
@@ -622,7 +664,8 @@ fn concurrent_processes_on_one_state_directory_take_turns() {
         "--key",
         s(&b.dir.join("dana.key")),
     ]));
-    let grant = approved["challenge"]["grant"].as_str().unwrap().to_string();
+    assert_eq!(approved["status"], "accepted");
+    let grant = collect(&policies, &state, &id, &["--secret", &secret(&decided)]);
     let children: Vec<_> = (0..8)
         .map(|_| {
             Command::new(env!("CARGO_BIN_EXE_writ"))
@@ -712,7 +755,8 @@ fn a_p256_workload_key_binds_and_redeems_its_grant() {
             "--key",
             s(&dir.join("dana.key")),
         ]));
-        approved["challenge"]["grant"].as_str().unwrap().to_string()
+        assert_eq!(approved["status"], "accepted");
+        collect(&policies, &state, &id, &["--workload-key", s(key)])
     };
     let redeem = |grant: &str, key_args: &[&str]| {
         let mut args = vec!["redeem", s(&policies), s(&request), "--state", s(&state)];
@@ -771,5 +815,278 @@ fn a_p256_workload_key_binds_and_redeems_its_grant() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&ok.stdout)
+    );
+}
+
+/// The bundle's request with `edit` applied, written beside it as `name`.
+fn edited(b: &Bundle, name: &str, edit: impl FnOnce(&mut Json)) -> PathBuf {
+    let mut req: Json =
+        serde_json::from_str(&std::fs::read_to_string(&b.request).unwrap()).unwrap();
+    edit(&mut req);
+    let path = b.dir.join(name);
+    std::fs::write(&path, req.to_string()).unwrap();
+    path
+}
+
+fn decide_with_state(b: &Bundle, request: &Path) -> Json {
+    let out = writ(&["decide", s(&b.policies), s(request), "--state", s(&b.state)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out)
+}
+
+#[test]
+fn a_backdated_request_opens_no_challenge_through_the_cli() {
+    let b = Bundle::new();
+    // The example request carries a fixed `time`, long past.
+    let example = repo().join("policies/prod-database/requests/prod-write.json");
+    let decided = decide_with_state(&b, &example);
+    assert_eq!(decided["decision"], "deny");
+    assert_eq!(decided["refusal"]["code"], "time_out_of_skew");
+    assert!(decided.get("challenge").is_none());
+    // A what-if question at that time is still answered.
+    let plain = json(&writ(&["decide", s(&b.policies), s(&example)]));
+    assert_eq!(plain["decision"], "approve");
+}
+
+#[test]
+fn letter_case_does_not_pass_separation_of_duties_through_the_cli() {
+    let b = Bundle::new();
+    b.enrol_dana();
+    let shouting = edited(&b, "shouting.json", |r| {
+        r["principal"]["id"] = "DANA@Example.com".into();
+    });
+    let decided = decide_with_state(&b, &shouting);
+    let id = decided["challenge"]["id"].as_str().unwrap();
+    let own = writ(&[
+        "approve",
+        s(&b.policies),
+        id,
+        "--state",
+        s(&b.state),
+        "--as",
+        "dana@example.com",
+        "--key",
+        s(&b.dir.join("dana.key")),
+    ]);
+    assert_eq!(own.status.code(), Some(3));
+    assert_eq!(json(&own)["refusal"]["code"], "self_approval");
+    // A registry with one person under two spellings does not check.
+    let registry = b.policies.join("approvers.toml");
+    let mut text = std::fs::read_to_string(&registry).unwrap();
+    text.push_str("\n[[approver]]\nid = \"Dana@Example.com\"\ngroups = [\"dba\"]\n");
+    std::fs::write(&registry, text).unwrap();
+    let check = writ(&["check", s(&b.policies)]);
+    assert_eq!(check.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&check.stderr).into_owned()
+        + &String::from_utf8_lossy(&check.stdout);
+    assert!(err.contains("one identity"), "{err}");
+}
+
+#[test]
+fn the_approver_sees_the_hidden_tail_and_the_hidden_characters() {
+    let b = Bundle::new();
+    let query = format!(
+        "UPDATE orders SET status = 'refunded' WHERE id = 884213{}; DROP TABLE orders",
+        " ".repeat(200)
+    );
+    let tail = edited(&b, "tail.json", |r| {
+        r["request"]["params"]["query"] = query.clone().into();
+        r["request"]["params"]["note"] = "ok\u{202e}gnp.exe".into();
+        r.as_object_mut().unwrap().remove("session");
+    });
+    let decided = decide_with_state(&b, &tail);
+    let id = decided["challenge"]["id"].as_str().unwrap();
+    let shown = writ(&["challenge", s(&b.policies), id, "--state", s(&b.state)]);
+    assert_eq!(shown.status.code(), Some(0));
+    let text = String::from_utf8(shown.stdout.clone()).unwrap();
+    // The bidirectional override is printed as an escape, never raw.
+    assert!(!text.contains('\u{202e}'), "{text}");
+    assert!(text.contains("\\u202e"), "{text}");
+    let view = json(&shown);
+    let params = view["bound"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["path"] == "request.params")
+        .unwrap();
+    assert_eq!(params["value"]["query"], query.as_str());
+    let summary = view["summary"].as_str().unwrap();
+    assert!(summary.contains("; DROP TABLE"), "{summary}");
+    assert!(summary.contains("SHORTENED"), "{summary}");
+    // `session.id` is bound and absent: shown as missing, named in the decision.
+    let session = view["bound"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["path"] == "session.id")
+        .unwrap();
+    assert_eq!(
+        session,
+        &serde_json::json!({"path": "session.id", "missing": true})
+    );
+    assert_eq!(
+        decided["approval"]["missing"],
+        serde_json::json!(["session.id"])
+    );
+    assert!(summary.contains("session.id = <missing>"), "{summary}");
+}
+
+#[test]
+fn a_request_without_a_principal_opens_no_challenge_through_the_cli() {
+    let b = Bundle::new();
+    let nobody = edited(&b, "nobody.json", |r| {
+        r["principal"].as_object_mut().unwrap().remove("id");
+    });
+    let decided = decide_with_state(&b, &nobody);
+    assert_eq!(decided["decision"], "deny");
+    assert_eq!(decided["refusal"]["code"], "identity_missing");
+    assert!(decided.get("challenge").is_none());
+}
+
+#[test]
+fn only_the_requester_collects_the_grant_through_the_cli() {
+    let b = Bundle::new();
+    b.enrol_dana();
+    let decided = decide_with_state(&b, &b.request);
+    let id = decided["challenge"]["id"].as_str().unwrap();
+    let approved = writ(&[
+        "approve",
+        s(&b.policies),
+        id,
+        "--state",
+        s(&b.state),
+        "--as",
+        "dana@example.com",
+        "--key",
+        s(&b.dir.join("dana.key")),
+    ]);
+    assert_eq!(approved.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&approved.stdout).contains("v4.public"));
+    let shown = writ(&["challenge", s(&b.policies), id, "--state", s(&b.state)]);
+    assert!(!String::from_utf8_lossy(&shown.stdout).contains("v4.public"));
+    let guessed = writ(&[
+        "collect",
+        s(&b.policies),
+        id,
+        "--state",
+        s(&b.state),
+        "--secret",
+        "cs_guess",
+    ]);
+    assert_eq!(guessed.status.code(), Some(3));
+    assert_eq!(json(&guessed)["refusal"]["code"], "proof_invalid");
+    let grant = collect(&b.policies, &b.state, id, &["--secret", &secret(&decided)]);
+    assert!(grant.starts_with("v4.public."));
+}
+
+#[test]
+fn a_proof_of_possession_covers_the_digest_and_its_time() {
+    let b = Bundle::new();
+    b.enrol_dana();
+    let wk = b.dir.join("workload.key");
+    assert_eq!(writ(&["keygen", s(&wk)]).status.code(), Some(0));
+    let out = writ(&[
+        "decide",
+        s(&b.policies),
+        s(&b.request),
+        "--state",
+        s(&b.state),
+        "--workload-key",
+        s(&wk),
+    ]);
+    let decided = json(&out);
+    let id = decided["challenge"]["id"].as_str().unwrap();
+    let approved = writ(&[
+        "approve",
+        s(&b.policies),
+        id,
+        "--state",
+        s(&b.state),
+        "--as",
+        "dana@example.com",
+        "--key",
+        s(&b.dir.join("dana.key")),
+    ]);
+    assert_eq!(approved.status.code(), Some(0));
+    let grant = collect(&b.policies, &b.state, id, &["--workload-key", s(&wk)]);
+    // A proof over another digest is refused; `writ sign --grant` signs the grant's own.
+    let request_with_key = {
+        let text = std::fs::read_to_string(&b.request).unwrap();
+        let mut r: Json = serde_json::from_str(&text).unwrap();
+        let public: Json = {
+            let pair: Json = serde_json::from_str(&std::fs::read_to_string(&wk).unwrap()).unwrap();
+            serde_json::json!({"kty": pair["kty"], "crv": pair["crv"], "x": pair["x"]})
+        };
+        r["principal"]["key"] = public;
+        let path = b.dir.join("with-key.json");
+        std::fs::write(&path, r.to_string()).unwrap();
+        path
+    };
+    let zero = format!("sha256:{}", "0".repeat(64));
+    let other = writ(&[
+        "sign",
+        "--key",
+        s(&wk),
+        "--grant",
+        &grant,
+        "--digest",
+        &zero,
+    ]);
+    let other = String::from_utf8(other.stdout).unwrap();
+    let (iat, _) = other.trim().split_once('.').unwrap();
+    assert!(iat.parse::<i64>().is_ok(), "{other}");
+    let redeem = |proof: &str| {
+        writ(&[
+            "redeem",
+            s(&b.policies),
+            s(&request_with_key),
+            "--state",
+            s(&b.state),
+            "--grant",
+            &grant,
+            "--proof",
+            proof,
+        ])
+    };
+    let refused = redeem(other.trim());
+    assert_eq!(refused.status.code(), Some(3));
+    assert_eq!(json(&refused)["refusal"]["code"], "proof_invalid");
+    // A proof made a minute ago is stale.
+    let stale_iat: i64 = iat.parse::<i64>().unwrap() - 120;
+    let stale = format!("{stale_iat}.{}", other.trim().split_once('.').unwrap().1);
+    assert_eq!(json(&redeem(&stale))["refusal"]["code"], "time_out_of_skew");
+    let good = writ(&["sign", "--key", s(&wk), "--grant", &grant]);
+    let good = String::from_utf8(good.stdout).unwrap();
+    let ok = redeem(good.trim());
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+}
+
+#[test]
+fn a_refused_input_is_on_record_without_its_content() {
+    let b = Bundle::new();
+    let bad = b.dir.join("bad.json");
+    std::fs::write(&bad, r#"{"principal": {"id": "SECRET-MARKER""#).unwrap();
+    let out = writ(&["decide", s(&b.policies), s(&bad), "--state", s(&b.state)]);
+    assert_eq!(out.status.code(), Some(1));
+    let log = std::fs::read_to_string(b.state.join("audit.jsonl")).unwrap();
+    let record: Json = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(record["event"], "input.refused");
+    assert_eq!(record["step"], "decide");
+    assert!(!log.contains("SECRET-MARKER"), "{log}");
+    assert_eq!(
+        writ(&["audit", "verify", s(&b.state.join("audit.jsonl"))])
+            .status
+            .code(),
+        Some(0)
     );
 }

@@ -178,12 +178,14 @@ pub(crate) fn combine(
             return decision;
         };
         let digest = transaction_digest(json, bind.iter().map(|p| &**p));
+        let missing = ApprovalOut::missing_in(json, &bind);
         decision.approval = Some(ApprovalOut {
             approvers,
             method: method.unwrap_or(Method::PhishingResistant).as_str(),
             ttl_s: approval_ttl.unwrap_or(writ_check::DEFAULT_APPROVAL_TTL_S),
             bind,
             digest,
+            missing,
         });
     }
     let winners = rule_unknowns

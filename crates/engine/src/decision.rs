@@ -67,6 +67,22 @@ pub struct ApprovalOut {
     pub bind: Vec<Arc<str>>,
     /// `sha256:` + hex of the transaction digest (§6).
     pub digest: String,
+    /// The bound paths the request does not carry (absent or `null`), in `bind` order:
+    /// the digest binds `null` for each, so an approver must be told they are missing.
+    pub missing: Vec<Arc<str>>,
+}
+
+impl ApprovalOut {
+    /// The paths of `bind` that `request` does not carry (absent or `null`), in order.
+    pub fn missing_in<'a>(
+        request: &serde_json::Value,
+        bind: impl IntoIterator<Item = &'a Arc<str>>,
+    ) -> Vec<Arc<str>> {
+        bind.into_iter()
+            .filter(|p| crate::request::lookup(request, p.split('.')).is_none())
+            .cloned()
+            .collect()
+    }
 }
 
 /// The engine's answer to one request.

@@ -1,6 +1,7 @@
 //! Answering a challenge: evidence checked (OTP and WebAuthn consumed in the store first),
 //! separation of duties, the quorum counted, and the grant issued — or withdrawn when its
-//! issuance cannot be audited.
+//! issuance cannot be audited. The grant stays with the challenge for its requester to
+//! collect; no approver is handed it. A denial is audited before it takes effect.
 
 use serde_json::Value as Json;
 
@@ -16,7 +17,8 @@ use crate::registry::Registry;
 use crate::store::Update;
 
 impl Approvals {
-    /// An approver's answer: checked, counted, and when the quorum is met, a grant issued.
+    /// An approver's answer: checked, counted, and when the quorum is met, a grant issued
+    /// (kept for the requester: [`Approvals::collect`]).
     pub fn answer(&self, answer: &Answer) -> Result<Answered, Error> {
         let registry = self.registry.current()?;
         let now = self.now();
@@ -26,10 +28,12 @@ impl Approvals {
         let pre = self.pre_verify(answer, &registry, now)?;
         let mut failure: Option<Error> = None;
         let mut granted = false;
+        let mut denying = false;
         let updated = self
             .store
             .update(&answer.challenge, &mut |c: &mut Challenge| {
                 granted = false;
+                denying = false;
                 failure = None;
                 if c.state != State::Open {
                     let what = match c.state {
@@ -78,9 +82,9 @@ impl Approvals {
                     }
                 };
                 if !answer.approve {
-                    c.state = State::Denied;
-                    c.denied_by = Some(answer.approver.clone());
-                    return Update::Write(Ok(()));
+                    // Takes effect once it is on record (below).
+                    denying = true;
+                    return Update::Keep(Ok(()));
                 }
                 c.approvals.push(Approved {
                     approver: answer.approver.clone(),
@@ -110,7 +114,7 @@ impl Approvals {
         if let Some(e) = failure {
             return Err(e);
         }
-        let Some((c, result)) = updated else {
+        let Some((c, mut result)) = updated else {
             let refusal = Refusal::new(
                 RefusalCode::ChallengeNotFound,
                 format!("there is no challenge `{}`", answer.challenge),
@@ -128,7 +132,7 @@ impl Approvals {
                 challenge: None,
             });
         };
-        let base = |event: &str| {
+        let base = |c: &Challenge, event: &str| {
             Entry::new(event)
                 .with("challenge", c.id.as_str())
                 .with("decision_id", c.decision_id.as_str())
@@ -137,12 +141,34 @@ impl Approvals {
                 .with("approver", answer.approver.as_str())
                 .with("method", answer.evidence.method().as_str())
         };
+        let mut c = c;
+        if denying && result.is_ok() {
+            // On record first: a denial nobody can read in the log never takes effect.
+            self.audit(base(&c, "challenge.denied"))?;
+            let approver = answer.approver.clone();
+            let applied = self.store.update(&c.id, &mut |c: &mut Challenge| {
+                if c.state == State::Open && c.is_live(now) {
+                    c.state = State::Denied;
+                    c.denied_by = Some(approver.clone());
+                    Update::Write(Ok(()))
+                } else {
+                    Update::Keep(Err(Refusal::new(
+                        RefusalCode::ChallengeClosed,
+                        "the challenge closed before the denial took effect",
+                    )))
+                }
+            })?;
+            if let Some((now_c, r)) = applied {
+                c = now_c;
+                result = r;
+            }
+        }
         match &result {
             Err(r) => {
                 let code = serde_json::to_value(r.code).unwrap_or(Json::Null);
                 match refusal_record(&c, r) {
                     Some(Recorded::Full) => self.audit(
-                        base("answer.refused")
+                        base(&c, "answer.refused")
                             .with("code", code)
                             .with("reason", r.message.as_str())
                             .with("failures", c.failures)
@@ -150,7 +176,7 @@ impl Approvals {
                     )?,
                     // Past the bound: how many, and the latest code, not every answer.
                     Some(Recorded::Count) => self.audit(
-                        base("answer.refused.suppressed")
+                        base(&c, "answer.refused.suppressed")
                             .with("code", code)
                             .with("refused", c.refused)
                             .with("recorded_in_full", AUDITED_REFUSALS),
@@ -162,15 +188,14 @@ impl Approvals {
                 if let Some(p) = &c.requester.principal {
                     self.store.record_denial(p, now)?;
                 }
-                self.audit(base("challenge.denied"))?;
             }
             Ok(()) => {
-                let logged = self.audit(base("answer.accepted")).and_then(|()| {
+                let logged = self.audit(base(&c, "answer.accepted")).and_then(|()| {
                     if !granted {
                         return Ok(());
                     }
                     self.audit(
-                        base("grant.issued")
+                        base(&c, "grant.issued")
                             .with("jti", jti.as_str())
                             .with(
                                 "approvers",
@@ -193,12 +218,7 @@ impl Approvals {
                 }
             }
         }
-        let mut view = self.view(&c, false, now)?;
-        // The grant goes to the answer that completed the quorum, never with a refusal (an
-        // answer refused on a granted challenge gets no token).
-        if !granted {
-            view.grant = None;
-        }
+        let view = self.view(&c, false, now)?;
         Ok(Answered {
             status: if result.is_ok() {
                 "accepted"

@@ -1,34 +1,44 @@
 //! The approval flow end to end: decide (and open a challenge for `approve`), answer
-//! (evidence, separation of duties, quorum, grant), redeem (re-decide now, re-derive the
-//! digest, verify the grant and its proof of possession, consume it once). Every step is
-//! audited.
+//! (evidence, separation of duties, quorum, grant), collect (the requester, and only the
+//! requester, takes the grant), redeem (re-decide now, re-derive the digest, verify the
+//! grant and its proof of possession, consume it once). Every step is audited.
+//!
+//! Where a decision has effect (opening a challenge, redeeming) the time is the engine's
+//! clock: a request whose `time` is further from it than the clock skew is refused
+//! (`time_out_of_skew`), and one within the skew is evaluated at the clock's instant, not
+//! at its own `time`.
 //!
 //! Architecture Invariant: approvals never weaken a decision. They only turn `approve`
 //! into `allow` for one exact transaction, once; a rule that denies now wins over any
 //! grant, and any failure to check or record fails closed.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value as Json;
-use writ_engine::{Clock, Decision, Request, Verdict};
+use writ_engine::{ApprovalOut, Clock, Decision, Engine, Request, Verdict};
 use writ_reload::PolicyStore;
 
 use crate::audit::{AuditLog, Entry};
-use crate::challenge::{summary, Approved, Challenge, Clause, Requester, Requirements, State};
-use crate::encode::{binding_code, new_id};
+use crate::challenge::{
+    summary, warnings, Approved, Bound, Challenge, Clause, Requester, Requirements, State,
+};
+use crate::encode::{binding_code, hex, new_id};
 use crate::error::{Error, Refusal, RefusalCode};
 use crate::grant::{GrantApprover, GrantKey};
+use crate::identity;
 use crate::keys::{thumbprint, KeyPair, WorkloadKey};
+use crate::proof;
 use crate::quorum::tally;
 use crate::redb_store::RedbStore;
 use crate::registry::{Registry, RegistryFile};
-use crate::store::{OpenLimits, Opened, OtpLimits, StateStore};
+use crate::store::{OpenLimits, Opened, OtpLimits, StateStore, Update};
 
 mod admin;
 mod answer;
+mod collect;
 mod enrol;
 mod redeem;
 
@@ -43,10 +53,29 @@ pub const AUDIT_KEY_FILE: &str = "audit.key";
 /// over the same digest): 30 days.
 const ASSERTION_MEMORY_S: i64 = 30 * 24 * 3600;
 
+/// At most this many refused inputs (requests that do not bind) are audited per minute;
+/// beyond it they are counted, and one `input.refused.suppressed` record with the count
+/// is written when the next minute's first refusal comes. Each record holds at most
+/// 300 characters of reason, the input's size and its SHA-256
+/// (never the input), so refused inputs add at most about 20 KiB a minute to the log.
+pub const REFUSED_INPUTS_PER_MINUTE: u32 = 20;
+
+/// The longest reason a refused-input record keeps, in characters.
+const REFUSED_INPUT_REASON_MAX: usize = 300;
+
+/// The refused-input records of the current minute.
+#[derive(Debug, Default)]
+struct InputBudget {
+    minute: i64,
+    written: u32,
+    suppressed: u64,
+}
+
 /// How the flow is tuned.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Clock skew tolerated on a grant's `iat`/`exp`, seconds (at most 30 by default).
+    /// Clock skew tolerated, seconds (30 by default): on a grant's `iat`/`exp`, on a
+    /// request's `time` where a decision has effect, and on a proof's `iat`.
     pub clock_skew_s: i64,
     /// Failed pieces of evidence after which a challenge accepts nothing more.
     pub max_failures: u32,
@@ -67,15 +96,22 @@ impl Default for Config {
     }
 }
 
-/// A challenge as shown to requesters and approvers (never a secret).
+/// A challenge as shown to requesters and approvers: never a secret, never the grant (the
+/// requester collects it with [`Approvals::collect`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ChallengeView {
     /// Its id.
     pub id: String,
     /// The binding code to compare between requester and approver.
     pub code: String,
-    /// What is approved.
+    /// What is approved, in one line for people: hidden characters escaped, shortened
+    /// values said to be shortened, warnings last. The exact values are in `bound`.
     pub summary: String,
+    /// Every bound path with its exact value, or marked missing.
+    pub bound: Vec<Bound>,
+    /// Look-alike names (mixed scripts) and hidden characters in who asks, for what, on
+    /// what.
+    pub warnings: Vec<String>,
     /// The transaction digest.
     pub digest: String,
     /// Open, granted, denied or locked (`expired` when open past its expiry).
@@ -93,15 +129,12 @@ pub struct ChallengeView {
     pub denied_by: Option<String>,
     /// What is still missing.
     pub missing: Vec<Clause>,
-    /// The grant, once issued.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grant: Option<String>,
     /// Whether this request joined an identical open challenge.
     pub merged: bool,
 }
 
 /// The answer to `decide`: the decision, its id, and the challenge it opened.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Decided {
     /// The engine's decision (turned into `deny` when the challenge could not be opened).
     #[serde(flatten)]
@@ -114,6 +147,53 @@ pub struct Decided {
     /// Why an `approve` could not open a challenge.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<Refusal>,
+    /// For a challenge opened by a request without `principal.key`: the secret that
+    /// collects its grant ([`Approvals::collect`]). Given once, here; only its hash is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection_secret: Option<String>,
+}
+
+/// The answer to [`Approvals::collect`].
+#[derive(Clone, Serialize)]
+pub struct Collected {
+    /// `granted` or `refused`.
+    pub status: &'static str,
+    /// Why it was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
+    /// The grant: for the requester only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant: Option<String>,
+    /// The challenge (absent when there is no such challenge).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<ChallengeView>,
+}
+
+// Never the collection secret or the grant in a `Debug` output.
+impl std::fmt::Debug for Decided {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decided")
+            .field("decision", &self.decision)
+            .field("decision_id", &self.decision_id)
+            .field("challenge", &self.challenge)
+            .field("refusal", &self.refusal)
+            .field(
+                "collection_secret",
+                &self.collection_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Collected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collected")
+            .field("status", &self.status)
+            .field("refusal", &self.refusal)
+            .field("grant", &self.grant.as_ref().map(|_| "<redacted>"))
+            .field("challenge", &self.challenge)
+            .finish()
+    }
 }
 
 /// The answer to an approver.
@@ -165,6 +245,7 @@ pub struct Approvals {
     audit: Option<AuditLog>,
     clock: Clock,
     config: Config,
+    refused_inputs: Mutex<InputBudget>,
 }
 
 impl std::fmt::Debug for Approvals {
@@ -203,6 +284,7 @@ impl Approvals {
             audit,
             clock: Arc::new(Timestamp::now),
             config,
+            refused_inputs: Mutex::new(InputBudget::default()),
         })
     }
 
@@ -257,12 +339,152 @@ impl Approvals {
         }
     }
 
-    fn bind(&self, request: &str) -> Result<(Arc<writ_engine::Engine>, Request), Error> {
+    /// Binds `request` where a decision has effect: as sent (its digest, its requester)
+    /// and as evaluated (its `time` replaced by the engine clock's `instant`). A request
+    /// that does not bind is audited (bounded, see [`REFUSED_INPUTS_PER_MINUTE`]) and
+    /// returned as [`Error::Request`].
+    fn bind_for_effect(
+        &self,
+        step: &str,
+        request: &str,
+        instant: Timestamp,
+    ) -> Result<Effective, Error> {
         let engine = self.policies.engine();
-        let req = engine
+        let bound = engine
             .bind_str(request)
-            .map_err(|e| Error::Request(e.to_string()))?;
-        Ok((engine, req))
+            .map_err(|e| e.to_string())
+            .and_then(|sent| {
+                let mut json = sent.json().clone();
+                let Some(obj) = json.as_object_mut() else {
+                    return Err("the request must be a JSON object".to_string());
+                };
+                obj.insert("time".into(), Json::from(instant.to_string()));
+                let at_clock = engine.bind(json).map_err(|e| e.to_string())?;
+                let jkt = Self::key_thumbprint(&sent).map_err(|e| match e {
+                    Error::Request(m) => m,
+                    other => other.to_string(),
+                })?;
+                Ok((sent, at_clock, jkt))
+            });
+        match bound {
+            Ok((sent, at_clock, jkt)) => Ok(Effective {
+                engine,
+                sent,
+                at_clock,
+                jkt,
+            }),
+            Err(reason) => {
+                self.audit_refused_input(step, request, &reason)?;
+                Err(Error::Request(reason))
+            }
+        }
+    }
+
+    /// Audits a refused input, within [`REFUSED_INPUTS_PER_MINUTE`].
+    fn audit_refused_input(&self, step: &str, input: &str, reason: &str) -> Result<(), Error> {
+        let minute = self.now().div_euclid(60);
+        let (write, suppressed) = {
+            let mut budget = self
+                .refused_inputs
+                .lock()
+                .map_err(|_| Error::Audit("the refused-input budget is poisoned".into()))?;
+            let mut suppressed = 0;
+            if budget.minute != minute {
+                suppressed = std::mem::take(&mut budget.suppressed);
+                budget.minute = minute;
+                budget.written = 0;
+            }
+            let write = budget.written < REFUSED_INPUTS_PER_MINUTE;
+            if write {
+                budget.written += 1;
+            } else {
+                budget.suppressed += 1;
+            }
+            (write, suppressed)
+        };
+        if suppressed > 0 {
+            self.audit(
+                Entry::new("input.refused.suppressed")
+                    .with("count", suppressed)
+                    .with("per_minute", REFUSED_INPUTS_PER_MINUTE),
+            )?;
+        }
+        if !write {
+            return Ok(());
+        }
+        let digest = {
+            use sha2::{Digest as _, Sha256};
+            format!("sha256:{}", hex(&Sha256::digest(input.as_bytes())))
+        };
+        let mut shown: String = reason.chars().take(REFUSED_INPUT_REASON_MAX).collect();
+        if reason.chars().count() > REFUSED_INPUT_REASON_MAX {
+            shown.push('…');
+        }
+        self.audit(
+            Entry::new("input.refused")
+                .with("step", step)
+                .with("reason", identity::visible(&shown))
+                .with("bytes", input.len())
+                .with("input_sha256", digest),
+        )
+    }
+
+    /// The refusal of a request whose `time` is further from the engine's clock than the
+    /// skew.
+    fn time_refusal(&self, sent: &Request, now: i64) -> Option<Refusal> {
+        let text = sent.value_at("time")?.as_str()?;
+        let time = text.parse::<Timestamp>().ok()?.as_second();
+        let skew = self.config.clock_skew_s;
+        let off = time.saturating_sub(now);
+        if off.saturating_abs() <= skew {
+            return None;
+        }
+        Some(Refusal::new(
+            RefusalCode::TimeOutOfSkew,
+            format!(
+                "the request's `time` `{}` is {} s {} the engine's clock ({}): where a decision has effect the engine's clock is the time, within {skew} s; send the current time, or no `time`",
+                identity::visible(text),
+                off.saturating_abs(),
+                if off < 0 { "behind" } else { "ahead of" },
+                rfc3339(now)
+            ),
+        ))
+    }
+
+    /// The refusal of a request that lacks an identity fact an approval checks:
+    /// `principal.id`, and `principal.on_behalf_of` when the principal is an agent.
+    fn identity_refusal(requester: &Requester) -> Option<Refusal> {
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| identity::fold(s).is_empty());
+        let mut missing = Vec::new();
+        if blank(&requester.principal) {
+            missing.push("`principal.id`");
+        }
+        if requester.kind.as_deref() == Some("agent") && blank(&requester.on_behalf_of) {
+            missing.push("`principal.on_behalf_of` (the principal is an agent)");
+        }
+        if missing.is_empty() {
+            return None;
+        }
+        Some(Refusal::new(
+            RefusalCode::IdentityMissing,
+            format!(
+                "the request lacks {}: separation of duties cannot be checked without knowing who asks, so no approval is possible",
+                missing.join(" and ")
+            ),
+        ))
+    }
+
+    /// The decision as the engine made it at the clock, with the approval's digest and
+    /// missing paths taken from the request as sent (its `time`, when bound, is the one
+    /// the approver sees).
+    fn decide_at_clock(e: &Effective) -> Decision {
+        let mut decision = e.engine.decide(&e.at_clock);
+        if let Some(a) = decision.approval.as_mut() {
+            let sent = e.sent.json();
+            a.digest = writ_engine::digest::transaction_digest(sent, a.bind.iter().map(|p| &**p));
+            a.missing = ApprovalOut::missing_in(sent, &a.bind);
+        }
+        decision
     }
 
     /// The thumbprint of `principal.key`, when the request carries one.
@@ -300,14 +522,33 @@ impl Approvals {
             .with("risk", d.risk)
     }
 
-    /// Decides a request; an `approve` opens (or joins) a challenge.
+    /// Decides a request; an `approve` opens (or joins) a challenge. The request's `time`
+    /// must be within the skew of the engine's clock, at which it is evaluated.
     pub fn decide(&self, request: &str) -> Result<Decided, Error> {
-        let (engine, req) = self.bind(request)?;
-        let decision = engine.decide(&req);
+        let instant = (self.clock)();
+        let now = instant.as_second();
+        let effective = self.bind_for_effect("decide", request, instant)?;
+        let decision = Self::decide_at_clock(&effective);
         let decision_id = new_id("d_")?;
-        let now = self.now();
-        let jkt = Self::key_thumbprint(&req)?;
-        let requester = Requester::of(&req, jkt);
+        let requester = Requester::of(&effective.sent, effective.jkt.clone());
+        if let Some(refusal) = self.time_refusal(&effective.sent, now) {
+            let denied = denied(decision, &refusal);
+            self.audit(
+                Self::decision_entry("decision", &decision_id, &denied, &requester)
+                    .with(
+                        "code",
+                        serde_json::to_value(refusal.code).unwrap_or(Json::Null),
+                    )
+                    .with("reason", refusal.message.as_str()),
+            )?;
+            return Ok(Decided {
+                decision: denied,
+                decision_id,
+                challenge: None,
+                refusal: Some(refusal),
+                collection_secret: None,
+            });
+        }
         self.audit(Self::decision_entry(
             "decision",
             &decision_id,
@@ -324,15 +565,24 @@ impl Approvals {
                 decision_id,
                 challenge: None,
                 refusal: None,
+                collection_secret: None,
             });
         };
         let requirements = Requirements::of(approval);
         let ttl = i64::try_from(requirements.ttl_s).unwrap_or(i64::MAX);
+        let bound = Bound::of(&effective.sent, &requirements.bind);
+        let warnings = warnings(&requester);
+        // Only the requester collects the grant: by a proof with `principal.key`, or else
+        // with this secret, handed out once, here.
+        let secret = match requester.jkt {
+            Some(_) => None,
+            None => Some(proof::new_secret()?),
+        };
         let challenge = Challenge {
             id: new_id("ch_")?,
             digest: approval.digest.clone(),
             code: binding_code(&approval.digest),
-            summary: summary(&req, &requester, &requirements.bind),
+            summary: summary(&bound, &requester, &warnings),
             requester,
             requirements,
             policy_version: decision.policy_version.to_string(),
@@ -346,22 +596,31 @@ impl Approvals {
             refused: 0,
             grant: None,
             merged: Vec::new(),
+            bound,
+            warnings,
+            collect: secret.iter().map(|(_, hash)| hash.clone()).collect(),
         };
+        let unidentified = Self::identity_refusal(&challenge.requester);
         // A store that cannot be reached refuses the approval (fail closed), as a decision.
-        let opened = self
-            .store
-            .open(challenge, &self.config.limits, now)
-            .unwrap_or_else(|e| {
+        let opened = match unidentified {
+            Some(refusal) => Err(refusal),
+            None => self.store.open(challenge, &self.config.limits, now).unwrap_or_else(|e| {
                 Err(Refusal::new(
                     RefusalCode::StoreUnavailable,
                     format!("the challenge store cannot be reached, so no approval can be asked for: refused ({e})"),
                 ))
-            });
+            }),
+        };
         match opened {
             Ok(opened) => {
                 let (c, merged) = match opened {
                     Opened::New(c) => (c, false),
                     Opened::Merged(c) => (c, true),
+                };
+                // A merged request gets its own secret for the challenge it joined.
+                let c = match (&secret, merged) {
+                    (Some((_, hash)), true) => self.add_collect_hash(&c, hash)?,
+                    _ => c,
                 };
                 self.audit(
                     Entry::new(if merged {
@@ -375,7 +634,18 @@ impl Approvals {
                     .with("digest", c.digest.as_str())
                     .with("principal", opt(&c.requester.principal))
                     .with("action", opt(&c.requester.action))
-                    .with("expires_at", rfc3339(c.expires_at)),
+                    .with("expires_at", rfc3339(c.expires_at))
+                    .with(
+                        "missing",
+                        Json::from(
+                            c.bound
+                                .iter()
+                                .filter(|b| b.missing)
+                                .map(|b| Json::from(b.path.as_str()))
+                                .collect::<Vec<_>>(),
+                        ),
+                    )
+                    .with("warnings", Json::from(c.warnings.clone())),
                 )
                 .inspect_err(|_| {
                     // Unaudited, the challenge must not go on: lock it (best effort; the
@@ -390,6 +660,7 @@ impl Approvals {
                     decision_id,
                     challenge: Some(view),
                     refusal: None,
+                    collection_secret: secret.map(|(s, _)| s),
                 })
             }
             Err(refusal) => {
@@ -403,22 +674,32 @@ impl Approvals {
                             serde_json::to_value(refusal.code).unwrap_or(Json::Null),
                         ),
                 )?;
-                let mut denied = decision;
-                denied.decision = Verdict::Deny;
-                denied.message = Some(refusal.message.as_str().into());
-                denied.approval = None;
-                denied.obligations.clear();
                 Ok(Decided {
-                    decision: denied,
+                    decision: denied(decision, &refusal),
                     decision_id,
                     challenge: None,
                     refusal: Some(refusal),
+                    collection_secret: None,
                 })
             }
         }
     }
 
-    /// A challenge as shown to people.
+    /// Adds a collection secret's hash to a challenge a request merged into.
+    fn add_collect_hash(&self, c: &Challenge, hash: &str) -> Result<Challenge, Error> {
+        let updated = self.store.update(&c.id, &mut |c: &mut Challenge| {
+            c.collect.push(hash.to_string());
+            Update::Write(Ok(()))
+        })?;
+        updated.map(|(c, _)| c).ok_or_else(|| {
+            Error::Store(format!(
+                "the challenge `{}` disappeared while a request joined it",
+                c.id
+            ))
+        })
+    }
+
+    /// A challenge as shown to people (never its grant).
     pub fn challenge(&self, id: &str) -> Result<Option<ChallengeView>, Error> {
         let now = self.now();
         match self.store.get(id)? {
@@ -446,6 +727,8 @@ impl Approvals {
             id: c.id.clone(),
             code: c.code.clone(),
             summary: c.summary.clone(),
+            bound: c.bound.clone(),
+            warnings: c.warnings.clone(),
             digest: c.digest.clone(),
             state: state.into(),
             expires_at: rfc3339(c.expires_at),
@@ -458,8 +741,28 @@ impl Approvals {
             } else {
                 tally(&c.requirements.approvers, &counted).missing
             },
-            grant: c.grant.clone(),
             merged,
         })
     }
+}
+
+/// A request bound where a decision has effect.
+struct Effective {
+    engine: Arc<Engine>,
+    /// As sent: its digest, its requester, its `principal.key`.
+    sent: Request,
+    /// As evaluated: `time` is the engine clock's.
+    at_clock: Request,
+    /// The thumbprint of `principal.key`, when it carries one.
+    jkt: Option<String>,
+}
+
+/// `decision` turned into a `deny` for `refusal`.
+fn denied(mut decision: Decision, refusal: &Refusal) -> Decision {
+    decision.decision = Verdict::Deny;
+    decision.message = Some(refusal.message.as_str().into());
+    decision.approval = None;
+    decision.obligations.clear();
+    decision.ttl_s = None;
+    decision
 }

@@ -1,34 +1,38 @@
-//! Redeeming a grant at execution: the policy decides again (a deny wins), the digest is
-//! re-derived from the actual request, the grant, its claims and its proof of possession
-//! are verified, the approvals re-checked against today's requirements, and the `jti`
-//! consumed once.
+//! Redeeming a grant at execution: the policy decides again at the engine's clock (a deny
+//! wins; a request `time` beyond the skew is refused), the digest is re-derived from the
+//! actual request, the grant, its claims and its proof of possession (over the grant, the
+//! digest and a fresh `iat`) are verified, the approvals re-checked against today's
+//! requirements, and the `jti` consumed once.
 
 use serde_json::Value as Json;
 use writ_engine::{Decision, Request, Verdict};
 
-use super::{Approvals, Redeemed, Redemption};
+use super::{denied, Approvals, Effective, Redeemed, Redemption};
 use crate::challenge::{Method, Requester, Requirements};
 use crate::encode::new_id;
 use crate::error::{Error, Refusal, RefusalCode};
 use crate::grant::{instant, Claims};
 use crate::keys::{pop_message, WorkloadKey};
+use crate::proof::parse_proof;
 use crate::quorum::tally;
 
 impl Approvals {
     /// Redeems a grant for a request at execution: `allow` once, or `deny` with the reason.
+    /// A key-bound grant comes with `proof`, `IAT.SIGNATURE` over
+    /// [`crate::pop_message`]`(grant, digest, iat)`, made within the clock skew.
     pub fn redeem(
         &self,
         request: &str,
         grant: &str,
         proof: Option<&str>,
     ) -> Result<Redeemed, Error> {
-        let (engine, req) = self.bind(request)?;
-        let decision = engine.decide(&req);
+        let instant = (self.clock)();
+        let now = instant.as_second();
+        let effective = self.bind_for_effect("redeem", request, instant)?;
+        let decision = Self::decide_at_clock(&effective);
         let decision_id = new_id("d_")?;
-        let now = self.now();
-        let jkt = Self::key_thumbprint(&req)?;
-        let requester = Requester::of(&req, jkt);
-        match self.check_grant(&req, &decision, &requester, grant, proof, now) {
+        let requester = Requester::of(&effective.sent, effective.jkt.clone());
+        match self.check_grant(&effective, &decision, &requester, grant, proof, now) {
             Ok(claims) => {
                 let mut allowed = decision;
                 allowed.decision = Verdict::Allow;
@@ -71,12 +75,7 @@ impl Approvals {
                     .as_ref()
                     .map_or(Json::Null, |a| Json::from(a.digest.as_str()));
                 let presented = self.grant_key.verify(grant).ok();
-                let mut denied = decision;
-                denied.decision = Verdict::Deny;
-                denied.message = Some(refusal.message.as_str().into());
-                denied.approval = None;
-                denied.obligations.clear();
-                denied.ttl_s = None;
+                let denied = denied(decision, &refusal);
                 self.audit(
                     Self::decision_entry("redeem.refused", &decision_id, &denied, &requester)
                         .with("digest", digest)
@@ -104,7 +103,7 @@ impl Approvals {
 
     fn check_grant(
         &self,
-        req: &Request,
+        effective: &Effective,
         decision: &Decision,
         requester: &Requester,
         grant: &str,
@@ -112,6 +111,13 @@ impl Approvals {
         now: i64,
     ) -> Result<Claims, Refused> {
         let no = |code, msg: String| Err(Refused::Refusal(Refusal::new(code, msg)));
+        let req: &Request = &effective.sent;
+        if let Some(refusal) = self.time_refusal(req, now) {
+            return Err(Refused::Refusal(refusal));
+        }
+        if let Some(refusal) = Self::identity_refusal(requester) {
+            return Err(Refused::Refusal(refusal));
+        }
         if decision.decision == Verdict::Deny {
             let why = decision
                 .message
@@ -248,12 +254,26 @@ impl Approvals {
                     "the grant is bound to a workload key: send a proof of possession signed with it".into(),
                 );
             };
+            let Some((iat, proof)) = parse_proof(proof) else {
+                return no(
+                    RefusalCode::ProofInvalid,
+                    "the proof of possession is not `IAT.SIGNATURE` (unix seconds, a dot, base64url): sign `writ-pop-v2` over the grant, the digest and the time".into(),
+                );
+            };
+            if iat.saturating_sub(now).saturating_abs() > skew {
+                return no(
+                    RefusalCode::TimeOutOfSkew,
+                    format!(
+                        "the proof of possession was made at {iat}, more than {skew} s from the engine's clock ({now}): a proof is good for one moment; make a fresh one"
+                    ),
+                );
+            }
             let key = req
                 .value_at("principal.key")
                 .ok_or(())
                 .and_then(|jwk| WorkloadKey::from_jwk(jwk).map_err(|_| ()));
             match key {
-                Ok(key) if key.verify_b64(&pop_message(grant.trim()), proof) => {}
+                Ok(key) if key.verify_b64(&pop_message(grant.trim(), &digest, iat), proof) => {}
                 _ => return no(
                     RefusalCode::ProofInvalid,
                     "the proof of possession does not verify with the request's `principal.key`"

@@ -1,0 +1,150 @@
+//! Identities as people and machines compare them, and text as an approver must see it.
+//!
+//! Separation of duties compares identities (`principal.id`, `principal.on_behalf_of`,
+//! approver ids) after [`fold`]: Unicode NFKC, default-ignorable characters removed, and
+//! full case folding — so `Frank@example.com`, `frank@example.com` and
+//! `ｆｒａｎｋ@example.com` are one person. Displays of request values go through
+//! [`visible`], which escapes every character that could hide or reorder text (controls,
+//! bidirectional overrides and isolates, zero-width characters), and [`mixed_scripts`]
+//! flags identifiers that mix scripts (a Cyrillic `а` in a Latin name).
+
+use unicode_normalization::UnicodeNormalization as _;
+use unicode_script::{Script, UnicodeScript as _};
+
+/// An identity as separation of duties compares it: NFKC, without default-ignorable
+/// characters (zero-width, bidirectional controls, variation selectors, tags), then case
+/// folded, then NFKC again (the shape of Unicode's `NFKC_Casefold`).
+///
+/// Case folding is `to_uppercase` then `to_lowercase`: Rust's standard library has no
+/// full case folding, and this round trip maps every case variant the Unicode folding
+/// maps together (`ß` and `SS` → `ss`, final `ς` and `σ` → one form) and a few more (the
+/// dotless `ı` joins `i`). Folding more than Unicode does only ever makes two ids count as
+/// the same person, which for separation of duties errs on the safe side.
+pub fn fold(id: &str) -> String {
+    let compatible: String = id.nfkc().filter(|c| !is_ignorable(*c)).collect();
+    compatible.to_uppercase().to_lowercase().nfkc().collect()
+}
+
+/// Whether two identities are the same person under [`fold`].
+pub fn same(a: &str, b: &str) -> bool {
+    a == b || fold(a) == fold(b)
+}
+
+/// Default-ignorable code points that render as nothing (and so can make two ids look
+/// alike): soft hyphen, combining grapheme joiner, Mongolian and other variation
+/// selectors, zero-width characters, bidirectional controls, word joiner and invisible
+/// operators, the byte order mark, and tags.
+fn is_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
+}
+
+/// Whether a character must be shown escaped to an approver: C0 and C1 controls (tab and
+/// newline included: they can push text out of sight), bidirectional overrides and
+/// isolates (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C), zero-width
+/// characters (U+200B–U+200D, U+2060, U+FEFF), and every other default-ignorable or
+/// line/paragraph separator.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control() || is_ignorable(c) || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// `text` with every [`is_hidden`] character written as a visible `\u{…}` escape. (A
+/// backslash stays as it is: text that merely looks like an escape hides nothing.)
+pub fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether `text` holds any [`is_hidden`] character.
+pub fn has_hidden(text: &str) -> bool {
+    text.chars().any(is_hidden)
+}
+
+/// The scripts an identifier mixes, when it mixes any (`Latin` and `Cyrillic` in
+/// `pаypal` with a Cyrillic `а`): letters of several scripts in one name are how one name
+/// imitates another. Common characters (digits, `@`, `.`, `-`) and combining marks belong
+/// to every script; Han with Hiragana or Katakana (Japanese) and Han with Hangul (Korean)
+/// are one writing system, as Unicode's mixed-script detection (UTS #39) treats them.
+pub fn mixed_scripts(text: &str) -> Option<Vec<&'static str>> {
+    use unicode_security::MixedScript as _;
+    if text.is_single_script() {
+        return None;
+    }
+    let mut names: Vec<&'static str> = Vec::new();
+    for c in text.chars() {
+        let script = c.script();
+        if matches!(script, Script::Common | Script::Inherited | Script::Unknown) {
+            continue;
+        }
+        let name = script.full_name();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    Some(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_and_compatibility_forms_are_one_identity() {
+        assert!(same("Frank@example.com", "frank@example.com"));
+        assert!(same("ＦＲＡＮＫ@example.com", "frank@example.com"));
+        assert!(same("fran\u{200b}k@example.com", "frank@example.com"));
+        assert!(same("STRASSE", "straße"));
+        assert!(same("ΟΔΟΣ", "οδοσ"));
+        assert!(!same("frank", "frankie"));
+        // A Cyrillic `а` is another letter, not a case of the Latin one: not folded together
+        // (the registry and displays flag it as mixed scripts instead).
+        assert!(!same("\u{0430}nn", "ann"));
+    }
+
+    #[test]
+    fn hidden_characters_are_shown() {
+        assert_eq!(
+            visible("a\u{202e}b\u{200b}c\n"),
+            "a\\u{202e}b\\u{200b}c\\u{a}"
+        );
+        assert!(has_hidden("x\u{feff}"));
+        assert!(!has_hidden("plain text; DROP TABLE"));
+    }
+
+    #[test]
+    fn mixed_scripts_are_named() {
+        assert_eq!(mixed_scripts("ann@example.com"), None);
+        assert_eq!(
+            mixed_scripts("\u{0430}nn@example.com"),
+            Some(vec!["Cyrillic", "Latin"])
+        );
+        assert_eq!(mixed_scripts("payments.transfer"), None);
+        assert_eq!(mixed_scripts("日本語カタカナ"), None);
+    }
+}
