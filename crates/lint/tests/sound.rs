@@ -255,3 +255,23 @@ fn a_fraction_before_1970_cannot_move_the_minute() {
         assert_eq!(e.decide(&req), e.explain(&req).decision, "{time}");
     }
 }
+
+/// `glob-domain`'s claim holds: `*@example.com` lets `eve@evil.com#@example.com` in,
+/// the guarded form the warning's help proposes does not, and only the first is flagged.
+#[test]
+fn a_glob_is_not_a_domain_check() {
+    let glob = engine(
+        "rule \"staff\" { when action == \"db.read\" and principal.id matches \"*@example.com\" allow }\n",
+    );
+    let guarded = engine(
+        "rule \"staff\" { when action == \"db.read\" and principal.id matches \"*@example.com\" and not (principal.id matches \"*@*@*\") allow }\n",
+    );
+    let eve = json!({"action": "db.read", "principal": {"id": "eve@evil.com#@example.com"}});
+    let alice = json!({"action": "db.read", "principal": {"id": "alice@example.com"}});
+    let decide = |e: &Engine, r: &Json| e.decide(&e.bind(r.clone()).unwrap()).decision.as_str();
+    assert_eq!(decide(&glob, &eve), "allow");
+    assert_eq!(decide(&guarded, &eve), "deny");
+    assert_eq!(decide(&guarded, &alice), "allow");
+    assert!(codes(&glob).contains(&"writ::lint::glob-domain"));
+    assert!(!codes(&guarded).contains(&"writ::lint::glob-domain"));
+}
