@@ -663,6 +663,8 @@ impl Builder<'_> {
         u32::try_from(self.nodes.len() - 1).unwrap_or(u32::MAX)
     }
 
+    // INVARIANT: one frame per level of the condition, whose depth the parser bounded
+    // (`writ_syntax::MAX_NESTING`); `and`/`or` parts are iterated, not recursed per part.
     fn cond(&mut self, c: &Cond) -> u32 {
         match c {
             Cond::Const(b) => self.push(Node::Const(*b)),
