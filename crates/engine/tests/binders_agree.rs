@@ -47,6 +47,8 @@ fn scalar() -> impl Strategy<Value = Value> {
         (-5i64..20).prop_map(Value::from),
         // Beyond a 64-bit int: refused alike, read or not.
         Just(json!(9_223_372_036_854_775_808u64)),
+        // Integers on both sides of ±(2^53−1).
+        (-(1i64 << 54)..(1i64 << 54)).prop_map(Value::from),
         // Around the largest integer the digest's canonical form holds exactly: the
         // larger ones are refused alike, wherever they are.
         prop::sample::select(vec![
@@ -199,6 +201,30 @@ proptest! {
             (Err(_), Err(_)) => {}
             _ => prop_assert!(false, "one binder accepted, the other refused: {} → {:?} / {:?}", text, streamed.as_ref().err(), tree.as_ref().err()),
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// A key repeated in any object of any request is refused, naming its path, by the
+    /// streaming binder and by `parse_request` (a parsed value has lost the repetition).
+    #[test]
+    fn a_repeated_key_anywhere_is_refused(req in request(), pick in any::<prop::sample::Index>()) {
+        let e = engine();
+        let text = req.to_string();
+        let opens: Vec<usize> = text.match_indices('{').map(|(i, _)| i).collect();
+        let at = opens[pick.index(opens.len())] + 1;
+        let twice = format!("{}\"dup\":1,\"dup\":2{}{}", &text[..at], if &text[at..at + 1] == "}" { "" } else { "," }, &text[at..]);
+        let err = e.bind_str(&twice).unwrap_err();
+        if e.bind_str(&text).is_err() {
+            // Another fault may come first in document order: refused all the same.
+            return Ok(());
+        }
+        prop_assert!(err.path == "dup" || err.path.ends_with(".dup"), "{} → {}", twice, err);
+        prop_assert!(err.message.contains("appears twice"), "{}", err);
+        let parsed = writ_engine::parse_request(&twice).unwrap_err();
+        prop_assert_eq!(parsed, err);
     }
 }
 
