@@ -80,25 +80,43 @@ fn element(parent: &str, i: usize) -> String {
 /// Checks a parsed request: depth, and every integer within ±(2^53−1) (a parsed double
 /// is always exact). Recursion stops at [`MAX_REQUEST_DEPTH`] whatever the value's depth.
 pub(crate) fn check_value(json: &Json) -> Result<(), BindError> {
-    walk(json, "", 1)
+    walk(json, &At::Root, 1)
 }
 
-fn walk(v: &Json, path: &str, depth: usize) -> Result<(), BindError> {
+/// Where a value sits, built on the stack as the walk descends; turned into a path
+/// text only for an error.
+enum At<'a> {
+    Root,
+    Key(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl At<'_> {
+    fn path(&self) -> String {
+        match self {
+            At::Root => String::new(),
+            At::Key(parent, key) => member(&parent.path(), key),
+            At::Index(parent, i) => element(&parent.path(), *i),
+        }
+    }
+}
+
+fn walk(v: &Json, at: &At<'_>, depth: usize) -> Result<(), BindError> {
     match v {
         Json::Object(map) => {
             if depth > MAX_REQUEST_DEPTH {
-                return Err(too_deep(path));
+                return Err(too_deep(&at.path()));
             }
             for (k, v) in map {
-                walk(v, &member(path, k), depth + 1)?;
+                walk(v, &At::Key(at, k), depth + 1)?;
             }
         }
         Json::Array(items) => {
             if depth > MAX_REQUEST_DEPTH {
-                return Err(too_deep(path));
+                return Err(too_deep(&at.path()));
             }
             for (i, v) in items.iter().enumerate() {
-                walk(v, &element(path, i), depth + 1)?;
+                walk(v, &At::Index(at, i), depth + 1)?;
             }
         }
         Json::Number(n) => {
@@ -109,7 +127,7 @@ fn walk(v: &Json, path: &str, depth: usize) -> Result<(), BindError> {
                 (None, None) => true,
             };
             if !exact {
-                return Err(inexact(path, &n.to_string()));
+                return Err(inexact(&at.path(), &n.to_string()));
             }
         }
         Json::Null | Json::Bool(_) | Json::String(_) => {}
