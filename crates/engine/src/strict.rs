@@ -10,6 +10,9 @@
 //! binder over the parsed value ([`check_value`]). A parsed value has already lost
 //! repeated keys and number texts; [`parse_request`] parses text with every rule applied.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
+
 use serde_json::Value as Json;
 
 use crate::request::BindError;
@@ -177,12 +180,40 @@ impl From<BindError> for Fault {
     }
 }
 
-/// One open container while scanning.
-enum Frame {
-    /// An object: its path and the keys seen so far.
-    Object { path: String, keys: Vec<String> },
-    /// A list: its path and the index of the next element.
-    List { path: String, next: usize },
+/// One open container while scanning, with the segment of the value being read in it.
+enum Frame<'t> {
+    /// An object: the keys seen so far (the last one is the current member's), and
+    /// the same as a set once there are many.
+    Object {
+        keys: Vec<Cow<'t, str>>,
+        index: Option<HashSet<Cow<'t, str>>>,
+    },
+    /// A list: the index of the current element.
+    List { index: usize },
+}
+
+/// The path of the value being read: the segments of the open containers. Built as
+/// text only for an error.
+fn path_of(stack: &[Frame<'_>]) -> String {
+    let mut out = String::new();
+    for f in stack {
+        match f {
+            Frame::Object { keys, .. } => {
+                if let Some(k) = keys.last() {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(k);
+                }
+            }
+            Frame::List { index } => {
+                out.push('[');
+                out.push_str(&index.to_string());
+                out.push(']');
+            }
+        }
+    }
+    out
 }
 
 struct Scanner<'t> {
@@ -191,7 +222,7 @@ struct Scanner<'t> {
     pos: usize,
 }
 
-impl Scanner<'_> {
+impl<'t> Scanner<'t> {
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
             self.pos += 1;
@@ -215,61 +246,37 @@ impl Scanner<'_> {
     /// The whole document, iteratively: an explicit stack of open containers, so the
     /// scanner's own depth never depends on the input.
     fn document(&mut self) -> Result<(), Fault> {
-        let mut stack: Vec<Frame> = Vec::new();
-        // The path of the value about to be read.
-        let mut path = String::new();
+        let mut stack: Vec<Frame<'t>> = Vec::new();
         loop {
-            // Read one value at `path`; containers push a frame and read on.
+            // Read one value at the current path; containers push a frame and read on.
             match self.peek() {
-                Some(b'{') => {
+                Some(open @ (b'{' | b'[')) => {
+                    if stack.len() >= MAX_REQUEST_DEPTH {
+                        return Err(too_deep(&path_of(&stack)).into());
+                    }
                     self.pos += 1;
-                    if stack.len() + 1 > MAX_REQUEST_DEPTH {
-                        return Err(too_deep(&path).into());
-                    }
-                    stack.push(Frame::Object {
-                        path: std::mem::take(&mut path),
-                        keys: Vec::new(),
-                    });
-                    if self.peek() == Some(b'}') {
+                    let close = if open == b'{' { b'}' } else { b']' };
+                    if self.peek() == Some(close) {
                         self.pos += 1;
-                        stack.pop();
-                    } else {
-                        path = self.key(&mut stack)?;
-                        continue;
-                    }
-                }
-                Some(b'[') => {
-                    self.pos += 1;
-                    if stack.len() + 1 > MAX_REQUEST_DEPTH {
-                        return Err(too_deep(&path).into());
-                    }
-                    if self.peek() == Some(b']') {
-                        self.pos += 1;
-                    } else {
-                        let parent = std::mem::take(&mut path);
-                        path = element(&parent, 0);
-                        stack.push(Frame::List {
-                            path: parent,
-                            next: 1,
+                    } else if open == b'{' {
+                        stack.push(Frame::Object {
+                            keys: Vec::new(),
+                            index: None,
                         });
+                        self.key(&mut stack)?;
+                        continue;
+                    } else {
+                        stack.push(Frame::List { index: 0 });
                         continue;
                     }
                 }
                 Some(b'"') => {
-                    self.string()?;
+                    self.string(false)?;
                 }
-                Some(b'-' | b'0'..=b'9') => {
-                    self.number(&path)?;
-                }
-                Some(b't') => {
-                    self.literal(b"true")?;
-                }
-                Some(b'f') => {
-                    self.literal(b"false")?;
-                }
-                Some(b'n') => {
-                    self.literal(b"null")?;
-                }
+                Some(b'-' | b'0'..=b'9') => self.number(&stack)?,
+                Some(b't') => self.literal(b"true")?,
+                Some(b'f') => self.literal(b"false")?,
+                Some(b'n') => self.literal(b"null")?,
                 _ => return Err(Fault::Syntax),
             }
             // After a value: close containers that end here, then find the next value.
@@ -285,13 +292,12 @@ impl Scanner<'_> {
                 match (self.peek(), frame) {
                     (Some(b','), Frame::Object { .. }) => {
                         self.pos += 1;
-                        path = self.key(&mut stack)?;
+                        self.key(&mut stack)?;
                         break;
                     }
-                    (Some(b','), Frame::List { path: p, next }) => {
+                    (Some(b','), Frame::List { index }) => {
                         self.pos += 1;
-                        path = element(p, *next);
-                        *next += 1;
+                        *index += 1;
                         break;
                     }
                     (Some(b'}'), Frame::Object { .. }) | (Some(b']'), Frame::List { .. }) => {
@@ -304,56 +310,64 @@ impl Scanner<'_> {
         }
     }
 
-    /// Reads `"key" :` in the innermost object, refusing a key it has already seen;
-    /// returns the member's path.
-    fn key(&mut self, stack: &mut [Frame]) -> Result<String, Fault> {
+    /// Reads `"key" :` in the innermost object, refusing a key it has already seen.
+    fn key(&mut self, stack: &mut [Frame<'t>]) -> Result<(), Fault> {
         if self.peek() != Some(b'"') {
             return Err(Fault::Syntax);
         }
-        let key = self.string()?;
+        let key = self.string(true)?;
         self.expect(b':')?;
-        let Some(Frame::Object { path, keys }) = stack.last_mut() else {
+        let Some(Frame::Object { keys, index }) = stack.last_mut() else {
             return Err(Fault::Syntax);
         };
-        let at = member(path, &key);
-        // Objects are small; a large one is searched by sorting once it grows.
-        if keys.len() < 32 {
-            if keys.contains(&key) {
-                return Err(repeated(&at).into());
-            }
-            keys.push(key);
-        } else {
-            match keys.binary_search(&key) {
-                Ok(_) => return Err(repeated(&at).into()),
-                Err(i) => keys.insert(i, key),
-            }
-            if keys.len() == 32 {
-                keys.sort_unstable();
-            }
+        // Objects are small: a linear search, then a hash set past a few dozen keys.
+        let seen = match index {
+            Some(set) => !set.insert(key.clone()),
+            None => keys.contains(&key),
+        };
+        keys.push(key);
+        if index.is_none() && keys.len() >= 32 {
+            *index = Some(keys.iter().cloned().collect());
         }
-        Ok(at)
+        if seen {
+            return Err(repeated(&path_of(stack)).into());
+        }
+        Ok(())
     }
 
-    /// Reads a string, returning its decoded text.
-    fn string(&mut self) -> Result<String, Fault> {
-        // At the opening quote.
+    /// Reads a string (at its opening quote); returns its decoded text when `decode`,
+    /// borrowed from the request when it has no escape, and nothing otherwise.
+    fn string(&mut self, decode: bool) -> Result<Cow<'t, str>, Fault> {
+        let text = self.text;
         self.pos += 1;
-        let mut out = String::new();
+        let start = self.pos;
+        let mut out: Option<String> = None;
         loop {
-            let start = self.pos;
+            let run = self.pos;
             while let Some(&b) = self.bytes.get(self.pos) {
                 if b == b'"' || b == b'\\' || b < 0x20 {
                     break;
                 }
                 self.pos += 1;
             }
-            out.push_str(self.text.get(start..self.pos).ok_or(Fault::Syntax)?);
+            if let Some(o) = out.as_mut() {
+                o.push_str(text.get(run..self.pos).ok_or(Fault::Syntax)?);
+            }
             match self.bytes.get(self.pos) {
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(out);
+                    return Ok(match out {
+                        Some(o) => Cow::Owned(o),
+                        None if decode => {
+                            Cow::Borrowed(text.get(start..self.pos - 1).ok_or(Fault::Syntax)?)
+                        }
+                        None => Cow::Borrowed(""),
+                    });
                 }
                 Some(b'\\') => {
+                    if decode && out.is_none() {
+                        out = Some(text.get(start..self.pos).ok_or(Fault::Syntax)?.to_string());
+                    }
                     self.pos += 1;
                     let c = match self.bytes.get(self.pos) {
                         Some(b'"') => '"',
@@ -380,13 +394,18 @@ impl Scanner<'_> {
                             } else {
                                 hi
                             };
-                            out.push(char::from_u32(code).ok_or(Fault::Syntax)?);
+                            let c = char::from_u32(code).ok_or(Fault::Syntax)?;
+                            if let Some(o) = out.as_mut() {
+                                o.push(c);
+                            }
                             continue;
                         }
                         _ => return Err(Fault::Syntax),
                     };
                     self.pos += 1;
-                    out.push(c);
+                    if let Some(o) = out.as_mut() {
+                        o.push(c);
+                    }
                 }
                 _ => return Err(Fault::Syntax),
             }
@@ -413,7 +432,7 @@ impl Scanner<'_> {
 
     /// Reads a number (JSON's grammar) and refuses one the canonical form cannot
     /// represent exactly.
-    fn number(&mut self, path: &str) -> Result<(), Fault> {
+    fn number(&mut self, stack: &[Frame<'_>]) -> Result<(), Fault> {
         let start = self.pos;
         let digits = |s: &mut Self| {
             let from = s.pos;
@@ -451,7 +470,7 @@ impl Scanner<'_> {
         if exact(text) {
             Ok(())
         } else {
-            Err(inexact(path, text).into())
+            Err(inexact(&path_of(stack), text).into())
         }
     }
 }

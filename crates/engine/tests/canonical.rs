@@ -186,6 +186,10 @@ fn repeated_key_anywhere_is_refused() {
     let many: Vec<String> = (0..200).map(|i| format!("\"k{i}\":{i}")).collect();
     let text = format!(r#"{{"device":{{{},"k150":0}}}}"#, many.join(","));
     assert_eq!(e.bind_str(&text).unwrap_err().path, "device.k150");
+    let text = format!(r#"{{"device":{{{},"\u006b7":0}}}}"#, many.join(","));
+    assert_eq!(e.bind_str(&text).unwrap_err().path, "device.k7");
+    let text = format!(r#"{{"device":{{{}}}}}"#, many.join(","));
+    e.bind_str(&text).unwrap();
 }
 
 #[test]
