@@ -43,6 +43,7 @@ pub use writ_engine::{
     digest, ApprovalOut, ApproverOut, BindError, Clock, CondTrace, Decision, Engine, Evaluated,
     Explanation, ObligationOut, Request, RuleTrace, SignalHit, SignalTrace, Truth, Verdict,
 };
+pub use writ_engine::{parse_request, MAX_EXACT_INT, MAX_REQUEST_DEPTH};
 pub use writ_reload::{
     watch, OpenError, PolicyStore, ReloadEvent, Stats, StoreConfig, WatchConfig, WatchError,
     WatchHandle,

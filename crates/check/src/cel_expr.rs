@@ -32,6 +32,83 @@ pub struct CelError {
     pub help: Option<String>,
 }
 
+/// How deep brackets (`(`, `[`, `{`) may nest in a CEL text: the language's own limit.
+pub const MAX_CEL_NESTING: usize = writ_syntax::MAX_NESTING;
+
+/// How many operator characters (`.` `+` `-` `*` `/` `%` `!` `<` `>` `=` `&` `|` `?` `:`,
+/// each counted, `&&` as two) a CEL text may hold outside its string literals. The `cel`
+/// crate builds and evaluates operator chains recursively, one level per operator.
+pub const MAX_CEL_OPERATORS: usize = 256;
+
+/// Refuses a CEL text that nests brackets deeper than [`MAX_CEL_NESTING`] or holds more
+/// than [`MAX_CEL_OPERATORS`] operator characters, before the `cel` crate's recursive
+/// parser sees it. One forward pass, no recursion; string literals (quoted, triple
+/// quoted, raw) are skipped.
+fn bounded(source: &str) -> Result<(), CelError> {
+    let bytes = source.as_bytes();
+    let mut depth = 0usize;
+    let mut operators = 0usize;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' | b'\'' => {
+                let raw = i > 0 && matches!(bytes[i - 1], b'r' | b'R');
+                let triple = bytes.get(i..i + 3) == Some(&[b, b, b][..]);
+                let close_len = if triple { 3 } else { 1 };
+                i += close_len;
+                loop {
+                    match bytes.get(i) {
+                        None => break,
+                        Some(b'\\') if !raw => i += 2,
+                        Some(&c)
+                            if c == b
+                                && (!triple || bytes.get(i..i + 3) == Some(&[b, b, b][..])) =>
+                        {
+                            i += close_len;
+                            break;
+                        }
+                        Some(_) => i += 1,
+                    }
+                }
+                continue;
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_CEL_NESTING {
+                    return Err(CelError {
+                        offset: i,
+                        message: format!(
+                            "CEL expression nested deeper than {MAX_CEL_NESTING} levels"
+                        ),
+                        help: Some(format!(
+                            "brackets nest at most {MAX_CEL_NESTING} deep in `cel(...)`: simplify the expression"
+                        )),
+                    });
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'.' | b'+' | b'-' | b'*' | b'/' | b'%' | b'!' | b'<' | b'>' | b'=' | b'&' | b'|'
+            | b'?' | b':' => {
+                operators += 1;
+                if operators > MAX_CEL_OPERATORS {
+                    return Err(CelError {
+                        offset: i,
+                        message: format!(
+                            "CEL expression with more than {MAX_CEL_OPERATORS} operators"
+                        ),
+                        help: Some(
+                            "split it into several `cel(...)` tests joined with `and`/`or`, or write the test in the language".into(),
+                        ),
+                    });
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 /// Compiles a CEL expression and checks that it only reads request roots.
 pub fn compile(source: &str) -> Result<CelExpr, CelError> {
     if source.trim().is_empty() {
@@ -41,6 +118,9 @@ pub fn compile(source: &str) -> Result<CelExpr, CelError> {
             help: None,
         });
     }
+    // INVARIANT: past this line the text's nesting is bounded (`bounded`), so the `cel`
+    // crate's recursive parser and evaluator, and the walks below, stay shallow.
+    bounded(source)?;
     let parsed = catch_unwind(AssertUnwindSafe(|| cel::Program::compile(source)));
     let program = match parsed {
         Ok(Ok(p)) => p,

@@ -270,6 +270,9 @@ impl ExprChecker<'_> {
     }
 
     /// Types an expression.
+    // INVARIANT: `expr` ↔ `cond` recurse once per level of the AST, which the parser
+    // bounded (`writ_syntax::MAX_NESTING`, checked before pest runs); `and`/`or` chains
+    // are flat lists, iterated, however long.
     pub fn expr(&mut self, e: &ast::Expr, source: &str) -> Typed {
         match &e.kind {
             ExprKind::Or(parts) => Typed::Cond(Cond::Or(

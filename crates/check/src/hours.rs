@@ -13,6 +13,25 @@ const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 /// Minutes in a week: the length of a minute-of-week bitmap.
 pub const MINUTES_PER_WEEK: usize = 7 * 24 * 60;
 
+/// The whole second an instant falls in, rounding down (floor): `1969-12-31T23:59:59.5Z`
+/// is in second −1, not 0. The one conversion from an instant to seconds wherever an
+/// instant becomes a minute, hour or weekday (the compiled engine, `explain`, the
+/// linter), so that they never disagree; `Timestamp::as_second` rounds toward zero and
+/// must not be used for that.
+pub fn floor_second(at: Timestamp) -> i64 {
+    at.as_second() - i64::from(at.subsec_nanosecond() < 0)
+}
+
+/// Weekday (Monday = 0) and minute of the day of a local time given as whole seconds
+/// since 1970-01-01T00:00 local (from [`floor_second`] plus the zone's offset).
+pub fn week_minute(local: i64) -> (u8, u16) {
+    let days = local.div_euclid(86_400);
+    // 1970-01-01 was a Thursday: weekday 3 when Monday is 0.
+    let weekday = u8::try_from((days + 3).rem_euclid(7)).unwrap_or(0);
+    let minute = u16::try_from(local.rem_euclid(86_400) / 60).unwrap_or(0);
+    (weekday, minute)
+}
+
 /// A validated window set in one time zone.
 #[derive(Clone, Debug)]
 pub struct Hours {
@@ -67,10 +86,8 @@ impl Hours {
 
     /// Weekday (Monday = 0) and minute of the day of an instant in this zone.
     pub fn local(&self, at: Timestamp) -> (u8, u16) {
-        let z = at.to_zoned(self.zone.clone());
-        let weekday = u8::try_from(z.weekday().to_monday_zero_offset()).unwrap_or(0);
-        let minute = u16::try_from(i32::from(z.hour()) * 60 + i32::from(z.minute())).unwrap_or(0);
-        (weekday, minute)
+        let offset = i64::from(self.zone.to_offset(at).seconds());
+        week_minute(floor_second(at) + offset)
     }
 
     /// Whether an instant falls in a window.
@@ -321,5 +338,24 @@ mod tests {
             assert!(parse_windows(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(zone("Europe/Berln").is_err());
+    }
+}
+
+#[cfg(test)]
+mod floor_tests {
+    use super::*;
+
+    #[test]
+    fn an_instant_before_1970_floors_to_its_second() {
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        assert_eq!(floor_second(t("1969-12-31T23:59:59.5Z")), -1);
+        assert_eq!(floor_second(t("1969-12-31T23:59:59Z")), -1);
+        assert_eq!(floor_second(t("1970-01-01T00:00:00.5Z")), 0);
+        assert_eq!(floor_second(t("1969-12-31T23:59:58.000000001Z")), -2);
+        // Wednesday 23:59, not Thursday 00:00.
+        assert_eq!(
+            week_minute(floor_second(t("1969-12-31T23:59:59.5Z"))),
+            (2, 1439)
+        );
     }
 }

@@ -40,7 +40,12 @@ pub fn request_problem(text: &str, error: &impl std::fmt::Display) -> String {
         return "it is empty: a request is a JSON object".into();
     }
     match serde_json::from_str::<serde::de::IgnoredAny>(text) {
-        Err(syntax) => format!("it is not valid JSON: {syntax}"),
+        // Past 128 levels serde_json stops with "recursion limit exceeded"; the binder's
+        // own error names the path and writ's limit (64), so it says more.
+        Err(syntax) if !syntax.to_string().starts_with("recursion limit") => {
+            format!("it is not valid JSON: {syntax}")
+        }
+        Err(_) => error.to_string(),
         Ok(_) => error.to_string(),
     }
 }

@@ -382,7 +382,7 @@ fn run_suite(engine: &writ::Engine, file: &Path) -> anyhow::Result<(usize, usize
             let path = file.parent().unwrap_or(Path::new(".")).join(f);
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
-            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?
+            writ::parse_request(&text).map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?
         }
         (None, None) => Json::Object(Default::default()),
     };

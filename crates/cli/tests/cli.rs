@@ -439,3 +439,81 @@ fn watch_prints_one_json_line_per_event() {
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+#[test]
+fn check_refuses_deep_nesting_with_a_diagnostic_not_a_stack_overflow() {
+    let dir = temp_dir("check-deep");
+    for (name, text) in [
+        (
+            "parens.writ",
+            format!(
+                "rule \"r\" {{\n  when {}action == \"x\"{}\n  allow\n}}\n",
+                "(".repeat(1_000),
+                ")".repeat(1_000)
+            ),
+        ),
+        (
+            "nots.writ",
+            format!(
+                "rule \"r\" {{\n  when {}action == \"x\"\n  allow\n}}\n",
+                "not ".repeat(6_000)
+            ),
+        ),
+    ] {
+        let sub = dir.join(name.trim_end_matches(".writ"));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join(name), text).unwrap();
+        let out = writ(&["check", sub.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains("writ::nesting"), "{err}");
+        assert!(
+            err.contains("expression nested deeper than 64 levels"),
+            "{err}"
+        );
+        // Line 2, at the 65th level.
+        let at = if name == "parens.writ" { 72 } else { 264 };
+        assert!(err.contains(&format!("{name}:2:{at}")), "{err}");
+        assert!(err.contains("help:"), "{err}");
+    }
+}
+
+#[test]
+fn decide_refuses_a_request_the_digest_cannot_hold_exactly() {
+    let dir = temp_dir("decide-strict");
+    std::fs::write(
+        dir.join("p.writ"),
+        "rule \"p\" { when action == \"p\" approve { approvers 1 of group \"o\" bind request.params } }\n",
+    )
+    .unwrap();
+    for (request, path, what) in [
+        (
+            r#"{"action":"p","request":{"params":{"id":1234567890123456789}}}"#,
+            "request.params.id",
+            "send it as a string",
+        ),
+        (
+            r#"{"action":"p","request":{"params":{"args":{"new_owner":"mallory","new_owner":"bob"}}}}"#,
+            "request.params.args.new_owner",
+            "appears twice",
+        ),
+        (
+            &format!(
+                r#"{{"action":"p","request":{{"params":{}1{}}}}}"#,
+                "[".repeat(500),
+                "]".repeat(500)
+            ),
+            "request.params",
+            "64 levels",
+        ),
+    ] {
+        let file = dir.join("req.json");
+        std::fs::write(&file, request).unwrap();
+        let out = writ(&["decide", dir.to_str().unwrap(), file.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(&format!("`{path}")), "{err}");
+        assert!(err.contains(what), "{err}");
+        assert!(stdout(&out).is_empty());
+    }
+}

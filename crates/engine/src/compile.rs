@@ -251,7 +251,7 @@ impl HoursBits {
     }
 
     fn offset(&self, at: jiff::Timestamp) -> i64 {
-        let s = at.as_second();
+        let s = writ_check::hours::floor_second(at);
         if s < TABLE_START || s >= self.table_end {
             return i64::from(self.zone.to_offset(at).seconds());
         }
@@ -260,12 +260,10 @@ impl HoursBits {
     }
 
     pub fn contains(&self, at: jiff::Timestamp) -> bool {
-        let local = at.as_second() + self.offset(at);
-        let days = local.div_euclid(86_400);
-        // 1970-01-01 was a Thursday: weekday 3 when Monday is 0.
-        let weekday = (days + 3).rem_euclid(7);
-        let minute = local.rem_euclid(86_400) / 60;
-        let i = usize::try_from(weekday * 1440 + minute).unwrap_or(0);
+        // The same conversion as `Hours::local` (explain, lint): floor, never truncate.
+        let local = writ_check::hours::floor_second(at) + self.offset(at);
+        let (weekday, minute) = writ_check::hours::week_minute(local);
+        let i = usize::from(weekday) * 1440 + usize::from(minute);
         self.bits
             .get(i / 64)
             .is_some_and(|w| w & (1 << (i % 64)) != 0)
@@ -665,6 +663,8 @@ impl Builder<'_> {
         u32::try_from(self.nodes.len() - 1).unwrap_or(u32::MAX)
     }
 
+    // INVARIANT: one frame per level of the condition, whose depth the parser bounded
+    // (`writ_syntax::MAX_NESTING`); `and`/`or` parts are iterated, not recursed per part.
     fn cond(&mut self, c: &Cond) -> u32 {
         match c {
             Cond::Const(b) => self.push(Node::Const(*b)),

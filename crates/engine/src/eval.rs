@@ -278,6 +278,8 @@ struct Run<'a, 'c> {
 }
 
 impl Run<'_, '_> {
+    // INVARIANT: recursion follows the compiled nodes, one per level of a checked
+    // condition, whose depth the parser bounded (`writ_syntax::MAX_NESTING`).
     fn node(&mut self, n: u32) -> Truth {
         match self.ctx.set.nodes[n as usize] {
             Node::Const(b) => Truth::from_bool(b),

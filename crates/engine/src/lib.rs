@@ -37,6 +37,7 @@ mod lone;
 mod reference;
 mod request;
 mod stream;
+mod strict;
 mod truth;
 
 use std::sync::Arc;
@@ -50,6 +51,7 @@ pub use decision::{ApprovalOut, ApproverOut, Decision, ObligationOut, SignalHit,
 pub use lone::Evaluated;
 pub use reference::{CondTrace, Explanation, RuleTrace, SignalTrace};
 pub use request::{BindError, Request};
+pub use strict::{parse_request, MAX_EXACT_INT, MAX_REQUEST_DEPTH};
 pub use truth::Truth;
 
 /// Where the engine reads the time when a request carries none.
@@ -145,12 +147,16 @@ impl Engine {
         &self.compiled
     }
 
-    /// Binds request JSON text.
+    /// Binds request JSON text. Refused, naming the path: objects and lists nested
+    /// deeper than [`MAX_REQUEST_DEPTH`], a key repeated in any object, a number the
+    /// transaction digest cannot represent exactly (see [`parse_request`]).
     pub fn bind_str(&self, json: &str) -> Result<Request, BindError> {
         request::bind_str(&self.compiled, json, (self.clock)())
     }
 
-    /// Binds a parsed request.
+    /// Binds a parsed request. The same rules as [`Engine::bind_str`] apply, except
+    /// that a parsed value has already lost repeated keys and number texts: parse
+    /// request text with [`parse_request`] (or bind it with `bind_str`) to refuse those.
     pub fn bind(&self, json: serde_json::Value) -> Result<Request, BindError> {
         request::bind(&self.compiled, json, (self.clock)())
     }

@@ -246,6 +246,8 @@ impl<'a> Interp<'a> {
     }
 
     /// Evaluates every part (no short-circuit) and returns the trace.
+    // INVARIANT: one frame per level of the condition, whose depth the parser bounded
+    // (`writ_syntax::MAX_NESTING`); `and`/`or` parts are iterated.
     fn cond(&self, c: &'a Cond) -> CondTrace {
         match c {
             Cond::Const(b) => CondTrace {

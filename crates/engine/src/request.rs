@@ -315,6 +315,9 @@ fn public_jwk(path: &str, v: &Json) -> Result<(), BindError> {
 
 /// Binds request JSON text for a compiled set, streaming it straight into typed slots.
 pub fn bind_str(set: &Compiled, text: &str, now: Timestamp) -> Result<Request, BindError> {
+    // INVARIANT: after this, the text nests at most `MAX_REQUEST_DEPTH` deep, repeats
+    // no key and holds only exact numbers; every later parse of it relies on that.
+    crate::strict::scan_text(text)?;
     let (mut slots, time) = crate::stream::bind_slots(set, text)?;
     let time = time.unwrap_or(now);
     if let Some(i) = set.time_path {
@@ -347,6 +350,7 @@ pub fn bind_str(set: &Compiled, text: &str, now: Timestamp) -> Result<Request, B
 /// value present and fills the slots of the paths the set reads.
 pub fn bind(set: &Compiled, json: Json, now: Timestamp) -> Result<Request, BindError> {
     check_roots(&json)?;
+    crate::strict::check_value(&json)?;
     let intern = |s: &str| set.intern_id(s);
     let mut slots = vec![Slot::Missing; set.paths.len()];
     for k in &set.known {

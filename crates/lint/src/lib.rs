@@ -19,11 +19,13 @@
 //! | `writ::lint::allow-for` | error | `allow for` longer than the cap; break-glass `allow` with no time box |
 //! | `writ::lint::break-glass-agent` | error | a break-glass `allow` that an agent can satisfy |
 //! | `writ::lint::unused-let` | warning | a `let` that no rule or signal refers to |
+//! | `writ::lint::glob-domain` | warning | a `*@domain` pattern in an `allow` rule's condition: not a domain check |
 
 mod allow_for;
 mod approver_group;
 mod approvers;
 mod break_glass;
+mod glob_domain;
 mod logic;
 mod never_true;
 mod shadowed_allow;
@@ -113,6 +115,7 @@ pub fn lint(set: &PolicySet, config: &Config) -> Vec<Diagnostic> {
     out.extend(allow_for::run(&ctx));
     out.extend(break_glass::run(&ctx));
     out.extend(unused_let::run(&ctx));
+    out.extend(glob_domain::run(&ctx));
     out.sort_by_key(|d| (d.primary.span.file, d.primary.span.start, d.code));
     out
 }

@@ -204,3 +204,74 @@ fn the_atoms_can_contradict() {
     let e = engine("rule \"d\" { when action matches \"db.*\" deny }\nrule \"a\" { when action == \"db.read\" allow }\n");
     assert!(codes(&e).contains(&"writ::lint::shadowed-allow"));
 }
+
+/// Before 1970 an instant with a fraction of a second used to fall in the next second
+/// for the compiled engine (rounding toward zero) but not for `explain` or the linter:
+/// `decide` fired a rule both said could not fire. One conversion (floor) everywhere.
+#[test]
+fn a_fraction_before_1970_cannot_move_the_minute() {
+    let at = "1969-12-31T23:59:59.5Z"; // Wednesday 23:59 UTC, half a second before Thursday
+    let thu = engine(&format!(
+        "rule \"thu\" {{ when time == \"{at}\" and time in hours \"Thu 00:00-01:00\" in \"UTC\" allow }}\n"
+    ));
+    let wed = engine(&format!(
+        "rule \"wed\" {{ when time == \"{at}\" and time in hours \"Wed 23:00-24:00\" in \"UTC\" allow }}\n"
+    ));
+    for (e, fires) in [(&thu, false), (&wed, true)] {
+        let lint_says_never = codes(e).contains(&"writ::lint::never-true");
+        assert_eq!(lint_says_never, !fires);
+        for time in [
+            at,
+            "1969-12-31T23:59:59.999999999Z",
+            "1969-12-31T23:59:59.000000001Z",
+        ] {
+            let req = e.bind(json!({"time": time})).unwrap();
+            let explained = e.explain(&req);
+            let decided = e.decide(&req);
+            assert_eq!(decided, explained.decision, "{time}");
+            if time == at {
+                assert_eq!(
+                    decided.decision.as_str(),
+                    if fires { "allow" } else { "deny" },
+                    "{time}"
+                );
+            }
+        }
+    }
+    // Across zones and a zone's daylight-saving change, near and before the epoch.
+    let e = engine(
+        "rule \"r\" { when time in hours \"Wed 23:59-24:00, Thu 00:00-00:01\" in \"UTC\" deny }\n\
+         rule \"b\" { when time in hours \"Thu 00:59-01:00\" in \"Europe/Berlin\" allow }\n",
+    );
+    for time in [
+        "1969-12-31T23:59:59.5Z",
+        "1969-12-31T23:58:59.5Z",
+        "1969-12-31T23:59:59.5-01:00",
+        "1969-12-31T22:59:59.5-01:00",
+        "1960-01-01T00:00:00.25Z",
+        "1970-01-01T00:00:00.5Z",
+    ] {
+        let req = e.bind(json!({"time": time})).unwrap();
+        assert_eq!(e.decide(&req), e.explain(&req).decision, "{time}");
+    }
+}
+
+/// `glob-domain`'s claim holds: `*@example.com` lets `eve@evil.com#@example.com` in,
+/// the guarded form the warning's help proposes does not, and only the first is flagged.
+#[test]
+fn a_glob_is_not_a_domain_check() {
+    let glob = engine(
+        "rule \"staff\" { when action == \"db.read\" and principal.id matches \"*@example.com\" allow }\n",
+    );
+    let guarded = engine(
+        "rule \"staff\" { when action == \"db.read\" and principal.id matches \"*@example.com\" and not (principal.id matches \"*@*@*\") allow }\n",
+    );
+    let eve = json!({"action": "db.read", "principal": {"id": "eve@evil.com#@example.com"}});
+    let alice = json!({"action": "db.read", "principal": {"id": "alice@example.com"}});
+    let decide = |e: &Engine, r: &Json| e.decide(&e.bind(r.clone()).unwrap()).decision.as_str();
+    assert_eq!(decide(&glob, &eve), "allow");
+    assert_eq!(decide(&guarded, &eve), "deny");
+    assert_eq!(decide(&guarded, &alice), "allow");
+    assert!(codes(&glob).contains(&"writ::lint::glob-domain"));
+    assert!(!codes(&guarded).contains(&"writ::lint::glob-domain"));
+}

@@ -117,6 +117,10 @@ pub fn watch(
         None => None,
     };
     let debounce = config.debounce;
+    // The thread keeps the default 2 MiB stack: every stage a reload runs (parse, check,
+    // compile) recurses at most `writ_syntax::MAX_NESTING` levels deep, because the
+    // parser's lexical pre-scan refuses deeper text before anything recurses on it (a
+    // stack overflow would kill the whole embedding process; it cannot be caught).
     let thread = std::thread::Builder::new()
         .name("writ-watch".into())
         .spawn(move || {

@@ -352,3 +352,64 @@ fn an_empty_file_is_a_write_in_progress_and_is_rejected() {
     assert!(matches!(store.reload(), ReloadEvent::Loaded { .. }));
     assert_eq!(decision(&store).1, "allow");
 }
+
+/// A file nested 300 levels deep (638 bytes) used to overflow the watcher thread's
+/// 2 MiB stack and kill the whole embedding process. Now it is a rejected reload: the
+/// previous set keeps serving and the diagnostic is reported.
+#[test]
+fn a_deeply_nested_save_is_rejected_and_the_previous_set_keeps_serving() {
+    let deep = format!(
+        "rule \"x\" {{\n  when {}action == \"x\"{}\n  allow\n}}\n",
+        "(".repeat(300),
+        ")".repeat(300)
+    );
+    // Through the plain function.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.writ");
+    std::fs::write(&file, DENY).unwrap();
+    let store = PolicyStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let v1 = store.version();
+    std::fs::write(&file, &deep).unwrap();
+    match store.reload() {
+        ReloadEvent::Rejected { kept, errors, .. } => {
+            assert_eq!(kept, v1);
+            assert!(errors[0].contains("p.writ:2:72"), "{errors:?}");
+            assert!(
+                errors[0].contains("nested deeper than 64 levels"),
+                "{errors:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(decision(&store), (v1.clone(), "deny".into()));
+
+    // Through the watcher thread (2 MiB stack), with the not-chain variant as well.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.writ");
+    std::fs::write(&file, DENY).unwrap();
+    let (store, rx, _handle) = start(dir.path());
+    let v1 = store.version();
+    let nots = format!(
+        "rule \"x\" {{\n  when {}action == \"x\"\n  allow\n}}\n",
+        "not ".repeat(6_000)
+    );
+    for text in [&deep, &nots] {
+        save(&file, text);
+        let e = wait_for(&rx, "rejected", |e| {
+            matches!(e, ReloadEvent::Rejected { .. })
+        });
+        let ReloadEvent::Rejected { kept, errors, .. } = e else {
+            unreachable!()
+        };
+        assert_eq!(kept, v1);
+        assert!(
+            errors[0].contains("nested deeper than 64 levels"),
+            "{errors:?}"
+        );
+        assert_eq!(decision(&store), (v1.clone(), "deny".into()));
+    }
+    // And a good save after them still loads.
+    save(&file, ALLOW);
+    wait_for(&rx, "loaded", |e| matches!(e, ReloadEvent::Loaded { .. }));
+    assert_eq!(decision(&store).1, "allow");
+}

@@ -424,6 +424,8 @@ fn hours_text(h: &HoursLit) -> String {
 }
 
 /// An expression as canonical one-line text.
+// INVARIANT: one frame per AST level; parsed ASTs nest at most `MAX_NESTING` deep
+// (crate::depth), and `and`/`or` chains are flat lists.
 pub fn expr_text(e: &Expr) -> String {
     match &e.kind {
         ExprKind::Or(parts) => parts.iter().map(expr_text).collect::<Vec<_>>().join(" or "),

@@ -11,12 +11,14 @@
 
 pub mod ast;
 mod comments;
+pub mod depth;
 pub mod diagnostic;
 pub mod erase;
 pub mod format;
 mod parser;
 pub mod source;
 
+pub use depth::MAX_NESTING;
 pub use diagnostic::{render, Diagnostic, Label, Severity, Style};
 pub use format::{duration_text, expr_text, format_file, literal_text};
 pub use parser::{parse_duration, parse_expr, parse_file, quote};

@@ -20,6 +20,9 @@ struct WritParser;
 /// checks done while building the tree (integer range, escapes, durations) are all
 /// collected.
 pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
+    // INVARIANT: past this line the text nests at most `MAX_NESTING` deep, so pest's
+    // recursion, the converter's and every later stage's are bounded (crate::depth).
+    crate::depth::check_nesting(file, text).map_err(|d| vec![d])?;
     let mut pairs =
         WritParser::parse(Rule::file, text).map_err(|e| vec![syntax_error(file, text, e)])?;
     let comments = comments::scan(file, text);
@@ -45,6 +48,8 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
 
 /// Parses a lone expression (as typed in the REPL).
 pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
+    // INVARIANT: as in `parse_file`, nesting is bounded before pest runs.
+    crate::depth::check_nesting(file, text).map_err(|d| vec![d])?;
     let mut pairs =
         WritParser::parse(Rule::expr_only, text).map_err(|e| vec![syntax_error(file, text, e)])?;
     let comments = comments::scan(file, text);
@@ -531,7 +536,19 @@ impl<'t> Converter<'t> {
         }
     }
 
+    // INVARIANT: recursion here follows the pest tree, and `crate::depth` bounded the
+    // parentheses and `not`s before pest ran. The single-child layers pest builds for
+    // each level (expr → or → and → not → cmp) are unwrapped in a loop, so a
+    // parenthesis costs two frames; `not` chains and `and`/`or` chains are built in loops.
     fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let mut pair = pair;
+        while let Some(inner) = single_child(&pair) {
+            pair = inner;
+        }
+        self.expr_node(pair)
+    }
+
+    fn expr_node(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let span = self.span(&pair);
         match pair.as_rule() {
             Rule::expr => match children(pair).next() {
@@ -766,6 +783,23 @@ impl<'t> Converter<'t> {
             span: self.span(&pair),
             segments: pair.as_str().split('.').map(str::to_string).collect(),
         }
+    }
+}
+
+/// The one child that stands for a whole expression layer (`a` of an `or_expr` without
+/// `or`, a `not_expr` without `not`, a `cmp_expr` without operator); `None` when the
+/// layer does something itself.
+fn single_child<'i>(pair: &Pair<'i, Rule>) -> Option<Pair<'i, Rule>> {
+    match pair.as_rule() {
+        Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::cmp_expr => {
+            let mut it = children(pair.clone());
+            let first = it.next()?;
+            if it.next().is_some() || first.as_rule() == Rule::not_op {
+                return None;
+            }
+            Some(first)
+        }
+        _ => None,
     }
 }
 

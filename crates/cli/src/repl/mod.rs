@@ -60,8 +60,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         None => Json::Object(Default::default()),
         Some(path) => {
             let text = crate::load::read_input(path)?;
-            let json: Json = serde_json::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("`{}` is not JSON: {e}", path.display()))?;
+            // Parsed as strictly as `decide` binds text: repeated keys, inexact numbers
+            // and deep nesting are refused here, not lost in the parse.
+            let json: Json = writ::parse_request(&text)
+                .map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
             if let Err(e) = store.engine().bind(json.clone()) {
                 eprintln!("error: `{}`: {e}", path.display());
                 return Ok(ExitCode::from(1));

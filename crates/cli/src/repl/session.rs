@@ -101,8 +101,8 @@ impl Session {
             Command::Load(file) => {
                 let text = std::fs::read_to_string(file)
                     .map_err(|e| format!("cannot read `{file}`: {e}"))?;
-                let json: Json = serde_json::from_str(&text)
-                    .map_err(|e| format!("`{file}` is not JSON: {e}"))?;
+                let json: Json =
+                    writ::parse_request(&text).map_err(|e| format!("`{file}`: {e}"))?;
                 Self::bind(engine, &json)?;
                 let n = json.as_object().map_or(0, |o| o.len());
                 self.request = json;

@@ -24,6 +24,8 @@ pub type Conj<'a> = Vec<Lit<'a>>;
 
 /// The conjunctions under which `c` comes out `want`; `None` when there are too many.
 /// An empty result means never; a result holding an empty conjunction means always.
+// INVARIANT: recursion follows the condition, whose depth the parser bounded
+// (`writ_syntax::MAX_NESTING`); the expansion itself is capped in size.
 pub fn dnf(c: &Cond, want: bool) -> Option<Vec<Conj<'_>>> {
     match c {
         Cond::Const(b) => Some(if *b == want {
