@@ -81,7 +81,14 @@ fn a_closed_output_ends_every_printing_command_quietly() {
         vec!["explain".into(), s(&policies).into(), s(&request).into()],
         vec!["check".into(), s(&policies).into()],
         vec!["audit".into(), "verify".into(), s(&log).into()],
-        vec!["webauthn".into(), "challenge".into()],
+        vec![
+            "webauthn".into(),
+            "get-challenge".into(),
+            "--challenge".into(),
+            "ch_4mFzT2bq9XyV0kLr8sPd1w".into(),
+            "--digest".into(),
+            "sha256:bd998adfd46eaff944ee5125a9ffaff2ecbf67d11ee8a2a3d2afd0946bc8adbb".into(),
+        ],
     ];
     for args in commands {
         // The read end is closed before the command starts: every write fails.
@@ -387,11 +394,27 @@ fn registering_a_security_key_keeps_the_registry_file_private() {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&registry, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-    let challenge = [7u8; 32];
+    let state = tmp.path().join("state");
+    let issued = writ_umask_000(&[
+        "webauthn",
+        "challenge",
+        s(&policies),
+        "--state",
+        s(&state),
+        "--as",
+        "otto",
+    ]);
+    assert_eq!(
+        issued.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    let challenge = String::from_utf8_lossy(&issued.stdout).trim().to_string();
     let attestation = SoftAuthenticator::es256(b"otto").register(
         "approvals.example.com",
         "https://approvals.example.com",
-        &challenge,
+        &writ::approvals::unb64(&challenge, "challenge").unwrap(),
     );
     let att = tmp.path().join("att.json");
     std::fs::write(&att, serde_json::to_string(&attestation).unwrap()).unwrap();
@@ -399,10 +422,12 @@ fn registering_a_security_key_keeps_the_registry_file_private() {
         "webauthn",
         "register",
         s(&policies),
+        "--state",
+        s(&state),
         "--as",
         "otto",
         "--challenge",
-        &writ::approvals::b64(&challenge),
+        &challenge,
         "--attestation",
         s(&att),
     ]);

@@ -95,9 +95,21 @@ impl Set {
             "\n[[approver]]\nid = \"wendy@example.com\"\ngroups = [\"db-owners\"]\n\n[relying_party]\nrp_id = \"{RP}\"\norigins = [\"{ORIGIN}\"]\n"
         ));
         std::fs::write(path, registry).unwrap();
+        // The bundled request without its fixed `time`: through the flow, a decision takes
+        // effect at the engine's clock, and a request from another day is refused.
+        let mut request: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                repo().join("policies/prod-database/requests/prod-write.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        request.as_object_mut().unwrap().remove("time");
+        let request_path = tmp.path().join("request.json");
+        std::fs::write(&request_path, request.to_string()).unwrap();
         Set {
             state: tmp.path().join("state"),
-            request: repo().join("policies/prod-database/requests/prod-write.json"),
+            request: request_path,
             policies,
             tmp,
         }
