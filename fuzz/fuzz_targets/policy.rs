@@ -1,0 +1,3 @@
+#![no_main]
+//! Fuzz target `policy`: the body is `writ_fuzzing::policy`.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| writ_fuzzing::policy(data));
