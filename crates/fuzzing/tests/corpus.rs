@@ -11,9 +11,9 @@
 //!   thread's stack on Linux, where `writ check` and `writ serve` run their work, and four
 //!   times the 2 MiB a test thread gets by default. Input that needs more than that is a
 //!   depth the library must refuse (issue 17): the size is never raised to make one pass.
-//! - Under `ulimit -v` (4 GiB of address space) when a shell is there to set it, so input
-//!   that allocates without bound fails this test quickly instead of exhausting the
-//!   machine.
+//! - Under `ulimit -v` (2 GiB of address space, as the fuzz runs' `-rss_limit_mb=2048`)
+//!   when a shell is there to set it, so input that allocates without bound fails this
+//!   test quickly instead of exhausting the machine.
 //!
 //! When the child fails, every file of the target is run alone, and the test lists each
 //! file that fails with how it failed.
@@ -32,7 +32,7 @@ use std::process::Command;
 const STACK: usize = 8 << 20;
 
 /// Address space allowed to a child, KiB.
-const ADDRESS_SPACE_KIB: u64 = 4 << 20;
+const ADDRESS_SPACE_KIB: u64 = 2 << 20;
 
 /// Set in a child: the target's name, then the files to run, one a line.
 const CHILD: &str = "WRIT_FUZZ_REPLAY";
@@ -121,6 +121,8 @@ fn run_child(target: &str, files: &[PathBuf]) -> Result<(), String> {
             !l.starts_with("replaying ")
                 && !l.trim().is_empty()
                 && !l.starts_with("running ")
+                && !l.starts_with("failures")
+                && !l.starts_with("    ")
                 && !l.starts_with("test ")
                 && !l.contains("RUST_BACKTRACE")
                 && !l.contains("panicked at crates/fuzzing/tests/")
