@@ -1,6 +1,6 @@
-#![no_main]
 //! Every target in one binary, for carrying prebuilt to another machine (one file instead of
 //! eleven): the environment variable `WRIT_FUZZ_TARGET` names the target to run.
+#![no_main]
 
 use std::sync::OnceLock;
 
