@@ -202,3 +202,31 @@ fn append_after(text: &str, key: Option<KeyPair>) -> Option<String> {
         .ok()?;
     std::fs::read_to_string(&*path).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The grant target reaches past the signature: claims it signs verify with the key of
+    //! the service it redeems at.
+
+    use super::*;
+
+    #[test]
+    fn signed_claims_verify_with_the_service_key() {
+        let claims = r#"{"iss":"writ","sub":"ann","act":"payments.transfer","res":"acct-1","digest":"sha256:0","bind":[],"jti":"g","iat":"2026-11-27T09:59:00Z","exp":"2026-11-27T10:04:00Z","chl":"c","pv":"v","approvers":[],"sid":"s"}"#;
+        let token = sign_claims(claims.as_bytes()).expect("signs");
+        let world = grant_world().lock().expect("lock");
+        let verified = world.key.verify(&token).expect("verifies");
+        assert_eq!(verified.sub.as_deref(), Some("ann"));
+        let redeemed = world
+            .approvals
+            .redeem(&world.request, &token, None)
+            .expect("redeem answers");
+        // Past the signature: refused for what the claims say, not for the token.
+        let refusal = redeemed.refusal.expect("refused");
+        assert!(
+            !refusal.message.contains("signature"),
+            "{}",
+            refusal.message
+        );
+    }
+}
