@@ -114,6 +114,10 @@ seed("request", "binds-params.json", json.dumps({
                            "tags": ["a", "b"], "count": 3}},
     "time": "2026-11-27T10:00:00Z"}, indent=1))
 seed("request", "duplicate-key.json", '{"action": "a", "action": "p", "request": {"params": {"amount": 1}}}')
+# `time` twice, the first unreadable: the streaming binder refuses at the first, the value
+# keeps the last (found by the request target's binder-agreement check).
+seed("request", "duplicate-time-first-bad.json", '{"action": "db.read", "time": "0984-12-31T23:59:59.5Zx", "time": "0984-12-31T23:59:59.5Z"}')
+seed("request", "duplicate-time-last-bad.json", '{"action": "db.read", "time": "2026-11-27T10:00:00Z", "time": "bad"}')
 seed("request", "big-integers.json", '{"action": "p", "request": {"params": {"amount": 18446744073709551616, "n": 1e400, "m": -0.0, "k": 9007199254740993}}}')
 seed("request", "time-before-epoch.json", '{"action": "db.read", "time": "1969-12-31T23:59:59.5Z"}')
 seed("request", "escapes.json", '{"action": "p\\u0000\\ud83d\\ude00", "principal": {"id": "\\"x\\"", "groups": ["g", "g"]}}')
