@@ -73,14 +73,40 @@ pub fn plain() -> &'static Engine {
     E.get_or_init(|| engine_of("plain.writ", PLAIN))
 }
 
-/// A fresh scratch directory for this process (left behind on exit: it holds a few KiB).
+/// A fresh scratch directory for this process: `$TMPDIR/writ-fuzz/<what>-<pid>`. Fuzzing
+/// and the corpus replay start many short processes; each removes the directories of
+/// processes that no longer run (on Linux, where `/proc` tells), so they do not pile up.
 pub fn scratch(what: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let dir = std::env::temp_dir().join(format!("writ-fuzz-{what}-{}-{nanos}", std::process::id()));
+    let root = std::env::temp_dir().join("writ-fuzz");
+    sweep(&root);
+    let dir = root.join(format!("{what}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a scratch directory can be created");
     dir
+}
+
+/// Removes the scratch directories of processes that have exited.
+fn sweep(root: &std::path::Path) {
+    let proc_fs = std::path::Path::new("/proc/self");
+    if !proc_fs.exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.rsplit('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !std::path::Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// A fixed Ed25519 seed, so every run (and every corpus file) sees the same keys.
