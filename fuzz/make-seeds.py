@@ -222,6 +222,10 @@ claims = {
     "jti": "g_1", "iat": "2026-11-27T09:59:00Z", "exp": "2026-11-27T10:04:00Z",
     "chl": "c_1", "pv": "0" * 24, "approvers": [{"id": "fiona", "method": "signature"}], "sid": "s",
 }
+# The digest of the fixture's request (secrets.rs, `grant_request`) under its policy: a
+# seed that starts past the digest check (a harness test keeps it true).
+MATCHING_DIGEST = "sha256:c012df65b5b6c979365937c8632f1fad69f806bff2fc48bac6d90725cc1e6d7b"
+seed("grant", "claims-matching-digest.txt", json.dumps(dict(claims, digest=MATCHING_DIGEST), separators=(",", ":")))
 seed("grant", "claims.txt", json.dumps(claims, separators=(",", ":")))
 seed("grant", "claims-with-cnf-and-proof.txt", json.dumps(dict(claims, cnf={"jkt": "x"}), separators=(",", ":")) + "\nAAAA")
 seed("grant", "claims-expired.txt", json.dumps(dict(claims, exp="1969-12-31T23:59:59Z"), separators=(",", ":")))

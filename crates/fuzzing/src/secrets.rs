@@ -210,6 +210,40 @@ mod tests {
 
     use super::*;
 
+    /// The seed `corpus/grant/claims-matching-digest.txt` carries the digest of the
+    /// fixture's request, so the fuzzer starts past the digest check (quorum, `cnf`,
+    /// proof of possession, the store's identity).
+    #[test]
+    fn the_matching_seed_carries_the_request_digest() {
+        let world = grant_world().lock().expect("lock");
+        let seed = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fuzz/corpus/grant/claims-matching-digest.txt"
+        ))
+        .expect("the seed is committed");
+        let claims: serde_json::Value =
+            serde_json::from_str(seed.lines().next().unwrap_or("")).expect("claims JSON");
+        let token = sign_claims(seed.lines().next().unwrap_or("").as_bytes()).expect("signs");
+        let redeemed = world
+            .approvals
+            .redeem(&world.request, &token, seed.lines().nth(1))
+            .expect("redeem answers");
+        let refusal = redeemed.refusal.expect("refused");
+        assert!(
+            !refusal
+                .message
+                .contains("differs from the approved transaction"),
+            "the seed's digest {} is not the request's: {}",
+            claims["digest"],
+            refusal.message
+        );
+        assert!(
+            !refusal.message.contains("malformed") && !refusal.message.contains("signature"),
+            "the seed does not reach the digest check: {}",
+            refusal.message
+        );
+    }
+
     #[test]
     fn signed_claims_verify_with_the_service_key() {
         let claims = r#"{"iss":"writ","sub":"ann","act":"payments.transfer","res":"acct-1","digest":"sha256:0","bind":[],"jti":"g","iat":"2026-11-27T09:59:00Z","exp":"2026-11-27T10:04:00Z","chl":"c","pv":"v","approvers":[],"sid":"s"}"#;
