@@ -137,6 +137,7 @@ pub fn webauthn_client_data(data: &[u8]) {
             &assertion,
         );
         let attestation = Attestation {
+            credential_id: None,
             attestation_object: hex(es256::ATTESTATION_OBJECT),
             client_data_json: data.to_vec(),
         };
@@ -160,6 +161,7 @@ pub fn webauthn_auth_data(data: &[u8]) {
             &assertion,
         );
         let attestation = Attestation {
+            credential_id: None,
             attestation_object: none_attestation_object(data),
             client_data_json: hex(es256::REG_CLIENT_DATA),
         };
@@ -171,6 +173,7 @@ pub fn webauthn_auth_data(data: &[u8]) {
 pub fn webauthn_attestation(data: &[u8]) {
     for rp in &parties() {
         let attestation = Attestation {
+            credential_id: None,
             attestation_object: data.to_vec(),
             client_data_json: hex(es256::REG_CLIENT_DATA),
         };
@@ -217,6 +220,7 @@ fn attestation_with_key(key: &[u8]) -> Attestation {
     auth.extend_from_slice(&[0, 4, 1, 2, 3, 4]);
     auth.extend_from_slice(key);
     Attestation {
+        credential_id: None,
         attestation_object: none_attestation_object(&auth),
         client_data_json: hex(es256::REG_CLIENT_DATA),
     }
@@ -252,6 +256,7 @@ mod tests {
     fn the_fixed_registrations_register() {
         let [lenient, _] = parties();
         let spec = Attestation {
+            credential_id: None,
             attestation_object: hex(es256::ATTESTATION_OBJECT),
             client_data_json: hex(es256::REG_CLIENT_DATA),
         };
@@ -259,6 +264,7 @@ mod tests {
         let registered = hex(es256::ATTESTATION_OBJECT);
         let auth = &registered[registered.len() - 164..];
         let rebuilt = Attestation {
+            credential_id: None,
             attestation_object: none_attestation_object(auth),
             client_data_json: hex(es256::REG_CLIENT_DATA),
         };
