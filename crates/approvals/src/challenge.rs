@@ -257,7 +257,8 @@ pub fn answer_message(id: &str, digest: &str, approve: bool) -> Vec<u8> {
 pub const SUMMARY_VALUE_MAX: usize = 200;
 
 /// What an approver must look at twice in who asks, for what, on what: names that mix
-/// scripts (a look-alike of another name) and names with hidden characters.
+/// scripts (a look-alike of another name), names with blank space around them, and names
+/// with hidden characters.
 pub fn warnings(requester: &Requester) -> Vec<String> {
     let fields = [
         ("principal.id", &requester.principal),
@@ -273,6 +274,13 @@ pub fn warnings(requester: &Requester) -> Vec<String> {
                 "`{path}` `{}` mixes scripts ({}): it may imitate another name",
                 identity::visible(v),
                 scripts.join(", ")
+            ));
+        }
+        if v.starts_with(char::is_whitespace) || v.ends_with(char::is_whitespace) {
+            out.push(format!(
+                "`{path}` `{}` begins or ends with blank space: it may imitate `{}`",
+                identity::visible(v),
+                identity::visible(v.trim())
             ));
         }
         if identity::has_hidden(v) {

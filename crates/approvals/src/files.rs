@@ -27,6 +27,67 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// Refuses a state directory that someone else could have put files into: one owned by
+/// another user, or writable by its group or by others (a `0777` volume, a directory made
+/// under `umask 000`). Whoever can write there can swap `grant.key` for a key of their own
+/// and sign grants nobody approved, or roll `state.redb` back; so writ refuses to use it
+/// rather than trust what is inside (`chmod 700` it, or point writ at a fresh directory).
+pub fn check_private_dir(dir: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let meta =
+            std::fs::metadata(dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me {
+            return Err(format!(
+                "the state directory `{}` belongs to another user (uid {}, writ runs as {me}): \
+                 whoever owns it can replace its keys; use a directory of writ's own user",
+                dir.display(),
+                meta.uid()
+            ));
+        }
+        let mode = meta.mode() & 0o777;
+        if mode & 0o022 != 0 {
+            return Err(format!(
+                "the state directory `{}` is writable by other users (mode {mode:o}): whoever \
+                 can write there can replace its keys and sign grants nobody approved; make it \
+                 owner-only (`chmod 700`) after checking its files, or use a fresh directory",
+                dir.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a private key file in a state directory that another user owns or can read.
+pub fn check_private_file(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let meta = std::fs::metadata(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me {
+            return Err(format!(
+                "the key file `{}` belongs to another user (uid {}, writ runs as {me}): it may \
+                 not be the key writ made; refused",
+                path.display(),
+                meta.uid()
+            ));
+        }
+        let mode = meta.mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "the key file `{}` is open to other users (mode {mode:o}): whoever can read it \
+                 can sign as writ; make it owner-only (`chmod 600`) and consider the key exposed",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Opens `path` for `options`, creating it with `mode` when it does not exist (the mode
 /// is given at creation, so the file is never readable by others, even for a moment).
 pub fn open_with_mode(options: &mut OpenOptions, path: &Path, mode: u32) -> std::io::Result<File> {

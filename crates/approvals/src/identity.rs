@@ -64,7 +64,11 @@ fn is_ignorable(c: char) -> bool {
 /// characters (U+200B–U+200D, U+2060, U+FEFF), and every other default-ignorable or
 /// line/paragraph separator.
 pub fn is_hidden(c: char) -> bool {
-    c.is_control() || is_ignorable(c) || matches!(c, '\u{2028}' | '\u{2029}')
+    c.is_control()
+        || is_ignorable(c)
+        || matches!(c, '\u{2028}' | '\u{2029}')
+        // Blanks that look like a plain space or like nothing (no-break, ideographic, ...).
+        || (c.is_whitespace() && c != ' ')
 }
 
 /// `text` with every [`is_hidden`] character written as a visible `\u{…}` escape. (A

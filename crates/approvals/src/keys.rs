@@ -74,6 +74,8 @@ impl KeyPair {
 
     /// Reads the key file, or creates it (owner-only) when absent; when two processes
     /// create it at once, both end up with the one that was written first.
+    /// A key file another user owns or can read is refused (it may not be ours, or may
+    /// have been read).
     pub fn load_or_create(path: &Path) -> Result<KeyPair, Error> {
         if !path.exists() {
             match KeyPair::generate()?.write_new(path) {
@@ -82,6 +84,7 @@ impl KeyPair {
                 Err(e) => return Err(e),
             }
         }
+        crate::files::check_private_file(path).map_err(Error::Key)?;
         KeyPair::read(path)
     }
 

@@ -21,7 +21,7 @@
 //! let state = dir.path().join("state");
 //! let approvals = Approvals::with_state_dir(store, &state, Config::default()).unwrap();
 //!
-//! let decided = approvals.decide(r#"{"principal": {"id": "ann"}, "action": "db.write"}"#).unwrap();
+//! let decided = approvals.decide(r#"{"principal": {"id": "ann", "kind": "human"}, "action": "db.write"}"#).unwrap();
 //! let challenge = decided.challenge.unwrap();
 //! assert_eq!(challenge.state, "open");
 //! assert_eq!(challenge.code.len(), 6);

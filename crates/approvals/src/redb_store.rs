@@ -58,6 +58,7 @@ impl RedbStore {
     pub fn open(dir: &Path) -> Result<RedbStore, Error> {
         crate::files::create_private_dir(dir)
             .map_err(|e| Error::Store(format!("cannot create `{}`: {e}", dir.display())))?;
+        crate::files::check_private_dir(dir).map_err(Error::Store)?;
         let path = dir.join("state.redb");
         // It holds grant tokens and what was consumed: owner-only from its first byte
         // (redb itself would create it with the umask's mode).

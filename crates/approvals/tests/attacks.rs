@@ -933,6 +933,40 @@ fn bidi_overrides_and_look_alike_names_are_shown_for_what_they_are() {
     );
 }
 
+/// An id with blank space around it (an ASCII space, a no-break or an ideographic space)
+/// reads like the approver's own name in the summary: it is flagged, and the invisible
+/// blanks are shown escaped.
+#[test]
+fn blank_space_around_a_name_is_flagged_not_passed_off_as_the_name() {
+    let w = World::new();
+    for id in [
+        "frank@example.com ",
+        "frank@example.com\u{a0}",
+        "\u{3000}frank@example.com",
+    ] {
+        let mut req = w.transfer();
+        req["principal"]["id"] = json!(id);
+        let c = w
+            .approvals
+            .decide(&req.to_string())
+            .unwrap()
+            .challenge
+            .unwrap();
+        assert!(
+            c.warnings
+                .iter()
+                .any(|m| m.contains("begins or ends with blank space")),
+            "{id:?}: {:?}",
+            c.warnings
+        );
+        assert!(
+            !c.summary.contains('\u{a0}') && !c.summary.contains('\u{3000}'),
+            "{}",
+            c.summary
+        );
+    }
+}
+
 #[test]
 fn a_request_without_a_principal_opens_no_challenge_and_redeems_nothing() {
     let w = World::new();
@@ -956,6 +990,21 @@ fn a_request_without_a_principal_opens_no_challenge_and_redeems_nothing() {
     });
     let d = w.approvals.decide(&agent.to_string()).unwrap();
     assert_eq!(d.refusal.unwrap().code, RefusalCode::IdentityMissing);
+    // So must a principal of unknown kind (it may be an agent): missing evidence never
+    // lowers the bar.
+    let unknown_kind = json!({
+        "principal": {"id": "bot-8"},
+        "action": "payments.transfer", "resource": {"id": "acct-1"}, "session": {"id": "s-9"},
+        "request": {"params": {"amount": 10, "payee": "ACME"}}
+    });
+    let d = w.approvals.decide(&unknown_kind.to_string()).unwrap();
+    let refusal = d.refusal.unwrap();
+    assert_eq!(refusal.code, RefusalCode::IdentityMissing);
+    assert!(
+        refusal.message.contains("`principal.kind`"),
+        "{}",
+        refusal.message
+    );
     // A grant is never redeemed by a request that names nobody.
     let grant = w.granted(&w.transfer());
     assert_eq!(

@@ -497,3 +497,43 @@ fn redis_over_tls_with_an_acl_user_works_and_plain_or_wrong_credentials_do_not()
     .to_string();
     assert!(e.contains("not `rediss://`"), "{e}");
 }
+
+/// A state directory someone else can write to (a `0777` volume) let a local user swap
+/// `grant.key` for their own and sign grants nobody approved: it is refused, not trusted;
+/// so is a key file others can read.
+#[test]
+fn a_state_directory_others_can_write_is_refused_not_trusted() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let w = World::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("shared-volume");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let store = std::sync::Arc::new(
+        writ_reload::PolicyStore::open(&w.policy_dir(), writ_reload::StoreConfig::default())
+            .unwrap(),
+    );
+    let refused =
+        writ_approvals::Approvals::with_state_dir(store.clone(), &state, Config::default())
+            .unwrap_err()
+            .to_string();
+    assert!(refused.contains("writable by other users"), "{refused}");
+    assert!(RedbStore::open(&state).is_err());
+    assert!(
+        !state.join("grant.key").exists(),
+        "nothing was written there"
+    );
+
+    // Owner-only, it is used; a grant key left readable by others is refused.
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    writ_approvals::Approvals::with_state_dir(store.clone(), &state, Config::default()).unwrap();
+    std::fs::set_permissions(
+        state.join("grant.key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let refused = writ_approvals::Approvals::with_state_dir(store, &state, Config::default())
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("open to other users"), "{refused}");
+}

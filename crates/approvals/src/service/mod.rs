@@ -311,6 +311,7 @@ impl Approvals {
     ) -> Result<Approvals, Error> {
         crate::files::create_private_dir(state_dir)
             .map_err(|e| Error::Store(format!("cannot create `{}`: {e}", state_dir.display())))?;
+        crate::files::check_private_dir(state_dir).map_err(Error::Store)?;
         let key = GrantKey::load_or_create(&state_dir.join(GRANT_KEY_FILE))?;
         let audit = AuditLog::open(&state_dir.join(AUDIT_LOG_FILE), false)?
             .signed(KeyPair::load_or_create(&state_dir.join(AUDIT_KEY_FILE))?);
@@ -459,8 +460,16 @@ impl Approvals {
         if blank(&requester.principal) {
             missing.push("`principal.id`");
         }
-        if requester.kind.as_deref() == Some("agent") && blank(&requester.on_behalf_of) {
-            missing.push("`principal.on_behalf_of` (the principal is an agent)");
+        // An unknown kind may be an agent's: missing evidence never lowers the bar, so the
+        // human it would act for must be named, or the kind given.
+        match requester.kind.as_deref() {
+            Some("agent") if blank(&requester.on_behalf_of) => {
+                missing.push("`principal.on_behalf_of` (the principal is an agent)");
+            }
+            None if blank(&requester.on_behalf_of) => missing.push(
+                "`principal.kind` (without it the principal may be an agent, and then `principal.on_behalf_of` is needed too)",
+            ),
+            _ => {}
         }
         if missing.is_empty() {
             return None;
