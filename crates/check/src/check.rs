@@ -34,6 +34,10 @@ pub const DEFAULT_BIND: &[&str] = &[
 ];
 /// The method of an `approve` without a `method` line.
 pub const DEFAULT_METHOD: Method = Method::PhishingResistant;
+/// The longest `ttl` an `approve` may give, in seconds (24h): a challenge and its grant
+/// expire within a day, and their instants always fit a timestamp.
+pub const MAX_APPROVAL_TTL_S: u64 = 24 * 3600;
+
 /// The ttl of an `approve` without a `ttl` line, in seconds.
 pub const DEFAULT_APPROVAL_TTL_S: u64 = 300;
 
@@ -465,6 +469,19 @@ impl Checker<'_> {
                             d.span,
                             "zero",
                         ));
+                    }
+                    if d.seconds > MAX_APPROVAL_TTL_S {
+                        self.diags.push(
+                            Diagnostic::new(
+                                "writ::approve",
+                                "an approval `ttl` is at most 24h",
+                                d.span,
+                                "longer than a day",
+                            )
+                            .with_help(
+                                "an approval is for one transaction, now: ask again later rather than keep it open",
+                            ),
+                        );
                     }
                     ttl = Some((d.seconds, *ttl_span));
                 }
