@@ -510,7 +510,7 @@ fn a_state_directory_others_can_write_is_refused_not_trusted() {
     std::fs::create_dir(&state).unwrap();
     std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
     let store = std::sync::Arc::new(
-        writ_reload::PolicyStore::open(&w.policy_dir(), writ_reload::StoreConfig::default())
+        writ_reload::PolicyStore::open(w.policy_dir(), writ_reload::StoreConfig::default())
             .unwrap(),
     );
     let refused =
