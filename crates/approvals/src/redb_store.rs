@@ -30,6 +30,8 @@ const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 const OTP: TableDefinition<&str, &[u8]> = TableDefinition::new("otp_failures");
 /// When expired consumed ids were last removed (`consumed`: unix seconds).
 const SWEPT: TableDefinition<&str, i64> = TableDefinition::new("swept");
+/// Events counted per window (`count_event`): name → window (8 bytes) ‖ count (8 bytes).
+const EVENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("events");
 
 /// How long past its `keep_until` a consumed id is still kept, seconds (clock margin).
 const CONSUMED_MARGIN_S: i64 = 300;
@@ -94,6 +96,7 @@ impl RedbStore {
             txn.open_table(SIGN_COUNTS).map_err(store_err)?;
             txn.open_table(OTP).map_err(store_err)?;
             txn.open_table(SWEPT).map_err(store_err)?;
+            txn.open_table(EVENTS).map_err(store_err)?;
         }
         let identity = {
             let mut meta = txn.open_table(META).map_err(store_err)?;
@@ -316,6 +319,28 @@ impl StateStore for RedbStore {
         Ok(record)
     }
 
+    fn count_event(&self, name: &str, window: i64) -> Result<(u64, Option<(i64, u64)>), Error> {
+        let txn = self.db.begin_write().map_err(store_err)?;
+        let counted = {
+            let mut table = txn.open_table(EVENTS).map_err(store_err)?;
+            let before = table
+                .get(name)
+                .map_err(store_err)?
+                .and_then(|v| window_count(v.value()));
+            let counted = match before {
+                Some((w, c)) if w == window => (c.saturating_add(1), None),
+                other => (1, other),
+            };
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&window.to_be_bytes());
+            bytes[8..].copy_from_slice(&counted.0.to_be_bytes());
+            table.insert(name, bytes.as_slice()).map_err(store_err)?;
+            counted
+        };
+        txn.commit().map_err(store_err)?;
+        Ok(counted)
+    }
+
     fn otp_succeeded(&self, approver: &str) -> Result<(), Error> {
         let txn = self.db.begin_write().map_err(store_err)?;
         {
@@ -385,4 +410,11 @@ impl StateStore for RedbStore {
         txn.commit().map_err(store_err)?;
         Ok(outcome)
     }
+}
+
+/// A stored event count: window (8 bytes, big-endian) then count (8 bytes).
+fn window_count(bytes: &[u8]) -> Option<(i64, u64)> {
+    let window = i64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+    let count = u64::from_be_bytes(bytes.get(8..16)?.try_into().ok()?);
+    Some((window, count))
 }

@@ -44,6 +44,24 @@ end
 return cur
 ";
 
+/// One more event in a window (`count_event`), atomically: KEYS[1] the event's hash;
+/// ARGV[1] the window. Returns {count, previous window or -1, its count}.
+const COUNT_EVENT: &str = r"
+local w = redis.call('HGET', KEYS[1], 'w')
+local c = tonumber(redis.call('HGET', KEYS[1], 'c') or '0')
+local out
+if w == ARGV[1] then
+  c = c + 1
+  redis.call('HSET', KEYS[1], 'c', c)
+  out = {c, -1, 0}
+else
+  redis.call('HSET', KEYS[1], 'w', ARGV[1], 'c', 1)
+  if w then out = {1, tonumber(w), c} else out = {1, -1, 0} end
+end
+redis.call('EXPIRE', KEYS[1], 86400)
+return out
+";
+
 /// One more failed one-time code (see [`OtpRecord::failed`]), atomically: KEYS[1] the
 /// approver's hash; ARGV consecutive, total, now, lockout_s. Returns the record's fields.
 const OTP_FAILED: &str = r"
@@ -480,6 +498,22 @@ impl StateStore for RedisStore {
                 .invoke(con)
                 .map_err(unreachable)?;
             Ok(otp_record_of(&fields))
+        })
+    }
+
+    fn count_event(&self, name: &str, window: i64) -> Result<(u64, Option<(i64, u64)>), Error> {
+        let key = self.key("events", name);
+        self.with(|con| {
+            let (count, previous, previous_count): (i64, i64, i64) =
+                redis::Script::new(COUNT_EVENT)
+                    .key(&key)
+                    .arg(window)
+                    .invoke(con)
+                    .map_err(unreachable)?;
+            let count = u64::try_from(count).unwrap_or(0);
+            let previous =
+                (previous != -1).then(|| (previous, u64::try_from(previous_count).unwrap_or(0)));
+            Ok((count, previous))
         })
     }
 

@@ -182,6 +182,13 @@ pub trait StateStore: Send + Sync {
     /// `true` when there was something to forget.
     fn otp_reset(&self, approver: &str) -> Result<bool, Error>;
 
+    /// Counts one more event `name` in `window` (a minute number, say) and returns how
+    /// many that window holds now; the first count of a new window also returns the
+    /// window counted before it, with its count, so the caller can say what it left out
+    /// there. Atomic: every process and replica sharing the store counts in one place (a
+    /// bound on what many short-lived `writ` commands write holds across them).
+    fn count_event(&self, name: &str, window: i64) -> Result<(u64, Option<(i64, u64)>), Error>;
+
     /// Records `new` as a credential's sign count if it is greater than the one recorded
     /// (and than `floor`, the registry's); otherwise returns the recorded count. Atomic,
     /// so two uses of one assertion on two replicas cannot both pass.

@@ -287,6 +287,20 @@ fn otp_counters_hold(store: &dyn StateStore) {
     assert!(store.otp_reset("otto").unwrap());
     assert!(store.otp_record("otto").unwrap().refusal(now).is_none());
     assert!(!store.otp_reset("otto").unwrap());
+    event_counts_hold(store);
+}
+
+/// The per-window event count behind the refused-input bound: one count per window, and
+/// a new window reports the one before it.
+fn event_counts_hold(store: &dyn StateStore) {
+    assert_eq!(store.count_event("input.refused", 7).unwrap(), (1, None));
+    assert_eq!(store.count_event("input.refused", 7).unwrap(), (2, None));
+    assert_eq!(store.count_event("other", 7).unwrap(), (1, None));
+    assert_eq!(
+        store.count_event("input.refused", 9).unwrap(),
+        (1, Some((7, 2)))
+    );
+    assert_eq!(store.count_event("input.refused", 9).unwrap(), (2, None));
 }
 
 #[test]

@@ -1090,3 +1090,31 @@ fn a_refused_input_is_on_record_without_its_content() {
         Some(0)
     );
 }
+
+/// Each `writ` command is a process of its own: the bound on refused-input records is kept
+/// in the state store, so thirty refused commands in a row write at most twenty records a
+/// minute, not thirty. (A minute boundary between the commands can let one more minute's
+/// twenty through; the assertion allows for it.)
+#[test]
+fn refused_inputs_from_many_commands_stay_within_the_bound() {
+    let b = Bundle::new();
+    let bad = b.dir.join("bad.json");
+    std::fs::write(&bad, "{bad").unwrap();
+    for _ in 0..30 {
+        let out = writ(&["decide", s(&b.policies), s(&bad), "--state", s(&b.state)]);
+        assert_eq!(out.status.code(), Some(1));
+    }
+    let log = std::fs::read_to_string(b.state.join("audit.jsonl")).unwrap();
+    let refused = log
+        .lines()
+        .filter(|l| l.contains("\"event\":\"input.refused\""))
+        .count();
+    let suppressed = log
+        .lines()
+        .filter(|l| l.contains("\"event\":\"input.refused.suppressed\""))
+        .count();
+    assert!(
+        refused == 20 || (refused > 20 && suppressed == 1),
+        "{refused} refused-input records, {suppressed} suppressed: {log}"
+    );
+}

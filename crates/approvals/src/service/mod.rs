@@ -58,17 +58,35 @@ const ASSERTION_MEMORY_S: i64 = 30 * 24 * 3600;
 /// is written when the next minute's first refusal comes. Each record holds at most
 /// 300 characters of reason, the input's size and its SHA-256
 /// (never the input), so refused inputs add at most about 20 KiB a minute to the log.
+/// The minute's count lives in the state store, so the bound holds across every process
+/// sharing it (each `writ` command is a process of its own); when the store cannot be
+/// reached, each process bounds its own.
 pub const REFUSED_INPUTS_PER_MINUTE: u32 = 20;
 
 /// The longest reason a refused-input record keeps, in characters.
 const REFUSED_INPUT_REASON_MAX: usize = 300;
 
-/// The refused-input records of the current minute.
+/// This process's count of refused inputs in the current minute: the fallback when the
+/// state store cannot count them.
 #[derive(Debug, Default)]
 struct InputBudget {
     minute: i64,
-    written: u32,
-    suppressed: u64,
+    count: u64,
+}
+
+impl InputBudget {
+    /// Counts one more in `minute`, as [`StateStore::count_event`] does.
+    fn count(&mut self, minute: i64) -> (u64, Option<(i64, u64)>) {
+        if self.minute == minute {
+            self.count = self.count.saturating_add(1);
+            (self.count, None)
+        } else {
+            let before = (self.count > 0).then_some((self.minute, self.count));
+            self.minute = minute;
+            self.count = 1;
+            (1, before)
+        }
+    }
 }
 
 /// How the flow is tuned.
@@ -384,32 +402,24 @@ impl Approvals {
     /// Audits a refused input, within [`REFUSED_INPUTS_PER_MINUTE`].
     fn audit_refused_input(&self, step: &str, input: &str, reason: &str) -> Result<(), Error> {
         let minute = self.now().div_euclid(60);
-        let (write, suppressed) = {
-            let mut budget = self
+        let counted = match self.store.count_event("input.refused", minute) {
+            Ok(counted) => counted,
+            Err(_) => self
                 .refused_inputs
                 .lock()
-                .map_err(|_| Error::Audit("the refused-input budget is poisoned".into()))?;
-            let mut suppressed = 0;
-            if budget.minute != minute {
-                suppressed = std::mem::take(&mut budget.suppressed);
-                budget.minute = minute;
-                budget.written = 0;
-            }
-            let write = budget.written < REFUSED_INPUTS_PER_MINUTE;
-            if write {
-                budget.written += 1;
-            } else {
-                budget.suppressed += 1;
-            }
-            (write, suppressed)
+                .map_err(|_| Error::Audit("the refused-input budget is poisoned".into()))?
+                .count(minute),
         };
-        if suppressed > 0 {
+        let (count, previous) = counted;
+        let limit = u64::from(REFUSED_INPUTS_PER_MINUTE);
+        if let Some((_, before)) = previous.filter(|&(_, before)| before > limit) {
             self.audit(
                 Entry::new("input.refused.suppressed")
-                    .with("count", suppressed)
+                    .with("count", before - limit)
                     .with("per_minute", REFUSED_INPUTS_PER_MINUTE),
             )?;
         }
+        let write = count <= limit;
         if !write {
             return Ok(());
         }
