@@ -3,6 +3,11 @@
 //! with certificates made for the test and an ACL user ([`Redis::start_tls`]). Tests
 //! never skip when it is missing: they fail and say what to install (`.ci/run` installs
 //! it; Debian's redis-server is built with TLS).
+//!
+//! For `writ serve`'s callers: [`pki`] makes a CA, server and client certificates (SPIFFE
+//! IDs in URI SANs, and wrong ones) with rcgen, and [`jwt`] makes signing keys, their
+//! JWKS and signed tokens (ES256, EdDSA, RS256; unsigned and HMAC ones to refuse), so no
+//! test needs a key or certificate file in the repository.
 
 #![allow(
     clippy::panic,
@@ -10,6 +15,9 @@
     clippy::expect_used,
     reason = "test support fails loudly, naming what is missing"
 )]
+
+pub mod jwt;
+pub mod pki;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
