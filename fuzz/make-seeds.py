@@ -314,3 +314,114 @@ seed("invariants", "deep-parens-64.writ", parens(64))
 seed("invariants", "deep-parens-300-broken.writ", parens(300)[:-2] + "\n")
 crash("invariants", "deep-parens-1000.writ", parens(1000))
 crash("invariants", "not-6000.writ", nots(6000))
+
+# ---------------------------------------------------------------------------------------
+# writ serve's callers (crates/fuzzing/src/callers.rs): callers.toml, JWKS, bearer JWTs.
+# The client certificate seeds (fuzz/corpus/client_cert/svid-*.der) are not written here:
+# they were made once with openssl (a P-256 CA, leaves with one SPIFFE URI SAN, two, none,
+# a DNS name only, another trust domain, `..`, a query, a CA leaf) and committed as they are.
+
+BATCH_HASH = "sha256:" + hashlib.sha256(b"writ_fuzz").hexdigest()
+EDGE_HASH = hashlib.sha256(b"writ_edge").hexdigest().upper()
+seed("callers_toml", "full.toml", f'''
+trust_domains = ["example.org", "partner.example"]
+
+[jwt]
+issuer = "https://issuer.example.org"
+audience = "writ"
+jwks = "jwks.json"
+leeway_seconds = 30
+attested = true
+
+[[enforcement_point]]
+id = "spiffe://example.org/gateway"
+
+[[enforcement_point]]
+id = "gateway-client@oidc"
+
+[[actor]]
+id = "spiffe://example.org/payments"
+kind = "workload"
+
+[[actor]]
+prefix = "spiffe://example.org/agents/"
+kind = "agent"
+
+[[api_key]]
+name = "batch"
+hash = "{BATCH_HASH}"
+role = "actor"
+kind = "workload"
+
+[[api_key]]
+name = "edge"
+hash = "{EDGE_HASH}"
+role = "enforcement_point"
+
+[unlisted]
+kind = "workload"
+''')
+seed("callers_toml", "empty.toml", "")
+seed("callers_toml", "mtls-only.toml", 'trust_domains = ["example.org"]\n[[actor]]\nid = "spiffe://example.org/payments"\nkind = "workload"\n')
+seed("callers_toml", "bad-spiffe.toml", 'trust_domains = ["Example.org:443"]\n[[enforcement_point]]\nid = "spiffe://example.org/a/../b"\n')
+seed("callers_toml", "actor-both.toml", '[[actor]]\nid = "a"\nprefix = "spiffe://example.org/a/"\nkind = "robot"\n')
+seed("callers_toml", "jwks-elsewhere.toml", '[jwt]\nissuer = "i"\naudience = "a"\njwks = "/nonexistent/jwks.json"\nleeway_seconds = -1\n')
+seed("callers_toml", "api-key-bad-hash.toml", '[[api_key]]\nname = "x y"\nhash = "sha256:zz"\nrole = "admin"\n')
+seed("callers_toml", "deep-array-1000.toml", "trust_domains = " + "[" * 1000 + "]" * 1000 + "\n")
+
+# JWKS: the RFC 8037 Ed25519 key, the RFC 7515 A.3 P-256 key, the RFC 7517 A.1 RSA key.
+ED_X = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
+EC_X, EC_Y = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
+RSA_N = ("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_"
+         "BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_"
+         "FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4v"
+         "MQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw")
+jwk_ed = {"kty": "OKP", "crv": "Ed25519", "x": ED_X, "kid": "ed", "alg": "EdDSA", "use": "sig"}
+jwk_es = {"kty": "EC", "crv": "P-256", "x": EC_X, "y": EC_Y, "kid": "es"}
+jwk_rs = {"kty": "RSA", "n": RSA_N, "e": "AQAB", "kid": "rs", "alg": "RS256"}
+seed("jwks", "rfc-keys.json", json.dumps({"keys": [jwk_ed, jwk_es, jwk_rs]}))
+seed("jwks", "skipped.json", json.dumps({"keys": [jwk_ed, {"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"},
+                                                  {"kty": "RSA", "use": "enc", "n": RSA_N, "e": "AQAB"}]}))
+seed("jwks", "private.json", json.dumps({"keys": [dict(jwk_ed, d="AAAA")]}))
+seed("jwks", "oct.json", json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}))
+seed("jwks", "small-order.json", json.dumps({"keys": [dict(jwk_ed, x="AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]}))
+seed("jwks", "duplicate-kid.json", json.dumps({"keys": [jwk_ed, jwk_ed]}))
+seed("jwks", "deep-json-10000.json", '{"keys": ' + "[" * 10000 + "]" * 10000 + "}")
+
+# Bearer JWTs. Seeds starting with `{` are HEADER\nCLAIMS, which the target signs with the
+# fixture's Ed25519 key (kid `ed`); the others are header values or bare tokens.
+JWT_NOW = 1795773600  # the fixture's clock, 2026-11-27T10:00:00Z
+
+
+def b64u(b):
+    return base64.urlsafe_b64encode(b).decode().rstrip("=")
+
+
+def compact(v):
+    return json.dumps(v, separators=(",", ":"))
+
+
+good = {"iss": "https://issuer.example.org", "sub": "spiffe://example.org/payments", "aud": "writ",
+        "exp": JWT_NOW + 300, "nbf": JWT_NOW - 10, "iat": JWT_NOW - 10}
+ed_header = {"alg": "EdDSA", "kid": "ed", "typ": "JWT"}
+seed("jwt", "signed-good.txt", compact(ed_header) + "\n" + compact(good))
+seed("jwt", "signed-gateway-aud-array.txt",
+     compact(ed_header) + "\n" + compact(dict(good, sub="spiffe://example.org/gateway", aud=["x", "writ"])))
+seed("jwt", "signed-human.txt", compact(dict(ed_header, typ="at+jwt")) + "\n" + compact(dict(good, sub="user-42", exp=JWT_NOW + 0.5)))
+seed("jwt", "signed-expired.txt", compact(ed_header) + "\n" + compact(dict(good, exp=JWT_NOW - 3600)))
+seed("jwt", "signed-crit.txt", compact(dict(ed_header, crit=["b64"], b64=False)) + "\n" + compact(good))
+seed("jwt", "signed-dup-sub.txt", compact(ed_header) + "\n"
+     + '{"iss":"https://issuer.example.org","aud":"writ","exp":%d,"sub":"a","sub":"b"}' % (JWT_NOW + 300))
+seed("jwt", "signed-deep-claims.txt", compact(ed_header) + "\n" + '{"sub":' + "[" * 10000 + "]" * 10000 + "}")
+seed("jwt", "signed-bad-spiffe-sub.txt", compact(ed_header) + "\n" + compact(dict(good, sub="spiffe://example.org/a//b")))
+seed("jwt", "header-bearer-rfc7515-a3.txt", "Bearer eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q")
+seed("jwt", "token-none.txt", b64u(compact({"alg": "none"}).encode()) + "." + b64u(compact(good).encode()) + ".")
+seed("jwt", "token-hs256.txt",
+     b64u(compact({"alg": "HS256", "kid": "ed"}).encode()) + "." + b64u(compact(good).encode()) + "." + b64u(b"\0" * 32))
+seed("jwt", "token-rs256-kid.txt",
+     b64u(compact({"alg": "RS256", "kid": "rs"}).encode()) + "." + b64u(compact(good).encode()) + "." + b64u(b"\1" * 256))
+seed("jwt", "token-es256.txt",
+     b64u(compact({"alg": "ES256", "kid": "es"}).encode()) + "." + b64u(compact(good).encode()) + "." + b64u(b"\1" * 64))
+seed("jwt", "token-jwe.txt", "a.b.c.d.e")
+seed("jwt", "header-basic.txt", "Basic dXNlcjpwYXNz")
+seed("jwt", "api-key-writ-fuzz.txt", "writ_fuzz")

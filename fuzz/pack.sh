@@ -4,7 +4,7 @@
 # fuzz/pack.tar.gz (about 8 MB). `bin/all` is the one-binary build of every target
 # (fuzz_targets/all.rs: `WRIT_FUZZ_TARGET` names the target; run-all.sh sets it), stripped
 # of debug information (function names stay in crash stacks, line numbers go); PACK_ALL=1
-# packs the eleven per-target binaries as well (about 75 MB more).
+# packs the fifteen per-target binaries as well (about 75 MB more).
 #
 #   cd fuzz && cargo +nightly fuzz build -O -a && ./pack.sh
 #   # on the other machine:
@@ -20,7 +20,7 @@ pack="$here/pack"
 bins=(all)
 if [ "${PACK_ALL:-0}" = 1 ]; then
   bins+=(policy request registry webauthn_client_data webauthn_auth_data webauthn_attestation
-         cose_key grant audit repl_line invariants)
+         cose_key grant audit repl_line invariants callers_toml jwks jwt client_cert)
 fi
 rm -rf "$pack"
 mkdir -p "$pack/bin/lib"

@@ -23,7 +23,7 @@ secs="${1:?usage: run-all.sh SECONDS [JOBS] [TARGET...]}"
 jobs="${2:-1}"
 shift $(( $# >= 2 ? 2 : 1 ))
 all=(policy request registry webauthn_client_data webauthn_auth_data webauthn_attestation
-     cose_key grant audit repl_line invariants)
+     cose_key grant audit repl_line invariants callers_toml jwks jwt client_cert)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 results="${FUZZ_RESULTS:-$here/results}"
@@ -43,8 +43,8 @@ fi
 dict_of() {
   case "$1" in
     policy|invariants|repl_line) echo "$here/dict/writ.dict" ;;
-    request|webauthn_client_data|grant|audit) echo "$here/dict/json.dict" ;;
-    registry) echo "$here/dict/toml.dict" ;;
+    request|webauthn_client_data|grant|audit|jwks|jwt) echo "$here/dict/json.dict" ;;
+    registry|callers_toml) echo "$here/dict/toml.dict" ;;
     *) echo "" ;;
   esac
 }

@@ -1,5 +1,5 @@
 //! Every target in one binary, for carrying prebuilt to another machine (one file instead of
-//! eleven): the environment variable `WRIT_FUZZ_TARGET` names the target to run.
+//! fifteen): the environment variable `WRIT_FUZZ_TARGET` names the target to run.
 #![no_main]
 
 use std::sync::OnceLock;

@@ -146,17 +146,8 @@ impl Callers {
     /// directory.
     pub fn load(path: &Path) -> Result<Callers, CallersError> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path)
-            .map_err(|e| CallersError::file(&name, format!("cannot read it: {e}")))?;
-        if bytes.len() > MAX_FILE_BYTES {
-            return Err(CallersError::file(
-                &name,
-                format!(
-                    "is {} bytes; at most {MAX_FILE_BYTES} expected",
-                    bytes.len()
-                ),
-            ));
-        }
+        let bytes = read_bounded(path, MAX_FILE_BYTES)
+            .map_err(|why| CallersError::file(&name, format!("cannot read it: {why}")))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| CallersError::file(&name, "is not UTF-8 text; TOML expected"))?;
         let base = path.parent().unwrap_or(Path::new("."));
@@ -366,10 +357,10 @@ fn read_jwt(t: &Text<'_>, jwt: &JwtShape, base: &Path) -> Result<JwtConfig, Call
     };
     let path = base.join(jwt.jwks.get_ref());
     let shown = path.display().to_string();
-    let bytes = std::fs::read(&path).map_err(|e| {
+    let bytes = read_bounded(&path, crate::jwks::MAX_JWKS_BYTES).map_err(|why| {
         t.at(
             jwt.jwks.span(),
-            format!("cannot read the JWKS file `{shown}`: {e}"),
+            format!("cannot read the JWKS file `{shown}`: {why}"),
         )
     })?;
     let text = String::from_utf8(bytes).map_err(|_| {
@@ -386,4 +377,24 @@ fn read_jwt(t: &Text<'_>, jwt: &JwtShape, base: &Path) -> Result<JwtConfig, Call
         leeway,
         attested: jwt.attested.unwrap_or(true),
     })
+}
+
+/// Reads a regular file of at most `limit` bytes: a FIFO, a device or a directory is
+/// refused (reading one could block or never end), and so is a longer file.
+fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".to_owned());
+    }
+    let mut bytes = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    file.take(cap)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() > limit {
+        return Err(format!("longer than {limit} bytes"));
+    }
+    Ok(bytes)
 }

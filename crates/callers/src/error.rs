@@ -85,15 +85,16 @@ pub enum AuthCode {
     /// A credential of a kind callers.toml does not enable (a client certificate with no
     /// `trust_domains`, a bearer token with no `[jwt]`, a key with no `[[api_key]]`).
     MethodNotEnabled,
-    /// A header or token that is not well formed (not `Bearer`, not three base64url parts,
-    /// not JSON, an `alg` the server refuses, ...).
+    /// A header, token or key that is not well formed (not `Bearer`, not three base64url
+    /// parts, a header or claims that are not JSON, a key with spaces, ...).
     MalformedCredential,
     /// A client certificate that does not carry exactly one valid SPIFFE ID, or is a CA,
     /// or is outside its validity period.
     InvalidCertificate,
     /// A SPIFFE ID whose trust domain callers.toml does not list.
     UntrustedDomain,
-    /// A token that does not verify: signature, unknown key, issuer, audience, subject.
+    /// A token that does not verify: an algorithm refused (`none`, HMAC, others), an
+    /// unknown `kid`, the signature, issuer, audience, a missing `exp` or `sub`.
     InvalidToken,
     /// A token past its `exp` (with the allowed skew).
     TokenExpired,

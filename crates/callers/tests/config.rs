@@ -157,6 +157,20 @@ fn the_jwks_file_is_read_beside_callers_toml() {
     assert_eq!(err, want);
     let err = Callers::load(&dir.path().join("nope.toml")).unwrap_err();
     assert!(err.to_string().contains("cannot read it"), "{err}");
+    // Not a regular file: refused before reading (a FIFO or a device could block or
+    // never end).
+    std::fs::write(
+        &path,
+        "[jwt]\nissuer = \"https://i\"\naudience = \"writ\"\njwks = \"/dev/zero\"\n",
+    )
+    .unwrap();
+    let err = Callers::load(&path).unwrap_err().to_string();
+    assert!(
+        err.ends_with("cannot read the JWKS file `/dev/zero`: not a regular file"),
+        "{err}"
+    );
+    let err = Callers::load(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("cannot read it"), "{err}");
 }
 
 #[test]

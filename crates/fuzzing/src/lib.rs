@@ -1,6 +1,7 @@
 //! Fuzz target bodies for every place writ parses bytes from outside: policy text, request
 //! JSON, `approvers.toml`, WebAuthn client data, authenticator data, attestation objects
-//! and COSE keys, grant tokens and proofs, audit logs, the REPL's command line, and the
+//! and COSE keys, grant tokens and proofs, audit logs, the REPL's command line, the
+//! callers of `writ serve` (callers.toml, JWKS, bearer JWTs, client certificates), and the
 //! engine's promised invariants.
 //!
 //! Each target is a plain `pub fn NAME(data: &[u8])` that must return normally for every
@@ -12,6 +13,7 @@
 //! The bodies hide nothing: no depth pre-check, no `catch_unwind`, no size cap beyond what
 //! the library itself enforces.
 
+mod callers;
 mod fixture;
 mod policy;
 mod repl;
@@ -19,6 +21,7 @@ mod request;
 mod secrets;
 mod webauthn;
 
+pub use callers::{callers_toml, client_cert, jwks_doc as jwks, jwt};
 pub use policy::{invariants, policy};
 pub use repl::repl_line;
 pub use request::request;
@@ -41,4 +44,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("audit", audit),
     ("repl_line", repl_line),
     ("invariants", invariants),
+    ("callers_toml", callers_toml),
+    ("jwks", jwks),
+    ("jwt", jwt),
+    ("client_cert", client_cert),
 ];

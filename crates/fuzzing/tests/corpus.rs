@@ -219,6 +219,26 @@ fn invariants() {
     replay("invariants");
 }
 
+#[test]
+fn callers_toml() {
+    replay("callers_toml");
+}
+
+#[test]
+fn jwks() {
+    replay("jwks");
+}
+
+#[test]
+fn jwt() {
+    replay("jwt");
+}
+
+#[test]
+fn client_cert() {
+    replay("client_cert");
+}
+
 /// Every target has a test above.
 #[test]
 fn every_target_is_replayed() {
@@ -234,6 +254,10 @@ fn every_target_is_replayed() {
         "audit",
         "repl_line",
         "invariants",
+        "callers_toml",
+        "jwks",
+        "jwt",
+        "client_cert",
     ];
     let names: Vec<&str> = writ_fuzzing::TARGETS.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, tested);

@@ -43,6 +43,15 @@ impl JwtKey {
         }
     }
 
+    /// A P-256 key from a fixed seed (deterministic: for fuzz fixtures); a seed that is
+    /// not a valid scalar panics.
+    pub fn es256_from_seed(kid: &str, seed: [u8; 32]) -> JwtKey {
+        JwtKey {
+            kid: Some(kid.to_owned()),
+            secret: Secret::Es256(p256::ecdsa::SigningKey::from_slice(&seed).unwrap()),
+        }
+    }
+
     /// A fresh Ed25519 key (EdDSA).
     pub fn ed25519(kid: &str) -> JwtKey {
         JwtKey {
