@@ -285,3 +285,28 @@ kind = "human"
         callers.accepts_certificates() && callers.accepts_tokens() && callers.accepts_api_keys()
     );
 }
+
+/// The example of docs/server-identity.md parses as written (with a JWKS beside it).
+#[test]
+fn the_documented_example_parses() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/server-identity.md"
+    ))
+    .unwrap();
+    let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let end = start + doc[start..].find("```").expect("its end");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("jwks.json"), jwks(&[&JwtKey::es256("k")])).unwrap();
+    let callers = Callers::parse_in("callers.toml", &doc[start..end], dir.path()).unwrap();
+    let caller = callers
+        .authenticate(
+            &writ_callers::Presented {
+                api_key: Some("writ_example-key-do-not-use"),
+                ..writ_callers::Presented::default()
+            },
+            jiff::Timestamp::now(),
+        )
+        .unwrap();
+    assert_eq!(caller.id, "nightly-report");
+}
