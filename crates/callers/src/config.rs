@@ -170,7 +170,7 @@ impl Callers {
 
         let mut trust_domains = BTreeSet::new();
         for domain in &shape.trust_domains {
-            check_trust_domain(domain.get_ref())
+            check_trust_domain(domain.get_ref(), "")
                 .map_err(|why| t.at(domain.span(), format!("the trust domain {why}")))?;
             if !trust_domains.insert(domain.get_ref().clone()) {
                 return Err(t.at(domain.span(), "a trust domain listed twice"));

@@ -297,7 +297,7 @@ fn read_key(shape: &KeyShape) -> Result<Option<Key>, String> {
     };
     match wanted {
         Some(alg) if alg != key.alg() => Err(format!(
-            "is marked `alg` `{}` but is a {} key",
+            "is marked `alg` `{}` but is an {} key",
             alg.as_str(),
             key.alg().as_str()
         )),

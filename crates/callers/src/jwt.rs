@@ -113,7 +113,7 @@ fn select<'a>(jwks: &'a Jwks, alg: Alg, kid: Option<&str>) -> Result<&'a Jwk, Au
                 .ok_or_else(|| invalid("no key of the JWKS has the token's `kid`"))?;
             if key.key.alg() != alg {
                 return Err(invalid(format!(
-                    "the token's `kid` names a {} key, and the token says {}",
+                    "the token's `kid` names an {} key, and the token says {}",
                     key.key.alg().as_str(),
                     alg.as_str()
                 )));
@@ -196,7 +196,10 @@ pub(crate) fn verify(config: &JwtConfig, token: &str, now: i64) -> Result<String
     let key = select(&config.jwks, alg, header.kid.as_deref())?;
     let signature = b64(signature_b64, "signature")?;
     let signed_len = header_b64.len() + 1 + payload_b64.len();
-    let message = &token.as_bytes()[..signed_len];
+    let message = token
+        .as_bytes()
+        .get(..signed_len)
+        .ok_or_else(|| malformed("the bearer token is cut short"))?;
     if !key.key.verify(message, &signature) {
         return Err(invalid("the token's signature does not verify"));
     }

@@ -40,7 +40,7 @@ impl SpiffeId {
         };
         let domain_end = rest.find('/').unwrap_or(rest.len());
         let (domain, path) = rest.split_at(domain_end);
-        check_trust_domain(domain)?;
+        check_trust_domain(domain, " in its trust domain")?;
         check_path(path)?;
         Ok(SpiffeId {
             id: text.to_owned(),
@@ -80,8 +80,9 @@ fn shown(c: char) -> String {
     }
 }
 
-/// Checks a trust domain: lowercase letters, digits, `.`, `-`, `_`; not empty.
-pub(crate) fn check_trust_domain(domain: &str) -> Result<(), String> {
+/// Checks a trust domain: lowercase letters, digits, `.`, `-`, `_`; not empty. `inside`
+/// follows a character named in a message (` in its trust domain` for a SPIFFE ID).
+pub(crate) fn check_trust_domain(domain: &str, inside: &str) -> Result<(), String> {
     if domain.is_empty() {
         return Err("has an empty trust domain".to_owned());
     }
@@ -98,16 +99,16 @@ pub(crate) fn check_trust_domain(domain: &str) -> Result<(), String> {
             '@' => return Err("has user information; a trust domain has none".to_owned()),
             '?' => return Err("has a query; a SPIFFE ID has none".to_owned()),
             '#' => return Err("has a fragment; a SPIFFE ID has none".to_owned()),
-            '%' => return Err("has a percent-encoded character in its trust domain".to_owned()),
+            '%' => return Err(format!("has a percent-encoded character{inside}")),
             'A'..='Z' => {
                 return Err(format!(
-                    "has {} in its trust domain; lowercase letters expected",
+                    "has {}{inside}; lowercase letters expected",
                     shown(c)
                 ))
             }
             _ => {
                 return Err(format!(
-                    "has {} in its trust domain; letters, digits, `.`, `-` and `_` expected",
+                    "has {}{inside}; letters, digits, `.`, `-` and `_` expected",
                     shown(c)
                 ))
             }

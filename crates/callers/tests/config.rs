@@ -37,7 +37,7 @@ fn golden_errors() {
         ),
         (
             "trust_domains = [\"Example.org\"]\n",
-            "callers.toml:1:18: the trust domain has `E` in its trust domain; lowercase letters expected",
+            "callers.toml:1:18: the trust domain has `E`; lowercase letters expected",
         ),
         (
             "trust_domains = [\"example.org\", \"example.org\"]\n",
@@ -191,7 +191,7 @@ fn jwks_golden_errors() {
         (with(es.clone(), "x", "AAAA".into()), "jwks.json: key 1 of `keys` (`kid` `es`): `x` is 3 bytes, 32 expected"),
         (with(es.clone(), "y", "!!".into()), "jwks.json: key 1 of `keys` (`kid` `es`): `y` is not base64url without padding"),
         (with(es.clone(), "y", es["x"].clone()), "jwks.json: key 1 of `keys` (`kid` `es`): is not a point on P-256"),
-        (with(es.clone(), "alg", "EdDSA".into()), "jwks.json: key 1 of `keys` (`kid` `es`): is marked `alg` `EdDSA` but is a ES256 key"),
+        (with(es.clone(), "alg", "EdDSA".into()), "jwks.json: key 1 of `keys` (`kid` `es`): is marked `alg` `EdDSA` but is an ES256 key"),
         (with(ed.clone(), "alg", "none".into()), "jwks.json: key 1 of `keys` (`kid` `ed`): is marked `alg` `none`, which is refused"),
         (with(ed.clone(), "x", "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into()), "jwks.json: key 1 of `keys` (`kid` `ed`): is an Ed25519 key of small order"),
         (with(rs.clone(), "n", "AQAB".into()), "jwks.json: key 1 of `keys` (`kid` `rs`): has an RSA modulus of 17 bits, 2048 to 4096 expected"),

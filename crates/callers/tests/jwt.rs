@@ -328,7 +328,7 @@ fn every_refusal_has_its_code_and_says_why() {
             "a kid of an EdDSA key on an ES256 token",
             f.es.sign_with_header(&json!({"alg": "ES256", "kid": "ed-1"}), &good),
             AuthCode::InvalidToken,
-            "names a EdDSA key, and the token says ES256",
+            "names an EdDSA key, and the token says ES256",
         ),
         (
             "an RS256 key's kid on an ES256 signature claiming RS256",
