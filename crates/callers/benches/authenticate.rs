@@ -1,6 +1,6 @@
 //! What authenticating one request costs, per method: a client certificate (parse the DER,
-//! the SAN, the SPIFFE ID, the thumbprint), a bearer JWT per algorithm (ES256, EdDSA,
-//! RS256: decode, verify, claims), an API key (SHA-256 and a constant-time pass over 100
+//! the SAN, the SPIFFE ID, the thumbprint), a bearer JWT per algorithm the first time it
+//! is seen (ES256, EdDSA, RS256: decode, verify, claims) and once remembered, an API key (SHA-256 and a constant-time pass over 100
 //! stored hashes), and a refused token (`alg` `none`: no signature work).
 //!
 //! `cargo bench -p writ-callers --bench authenticate`
@@ -16,7 +16,7 @@
     reason = "criterion's macros generate undocumented items"
 )]
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use serde_json::json;
 use writ_callers::{hash_api_key, Callers, Presented};
 use writ_testkit::jwt::{jwks, unsigned_token, JwtKey};
@@ -56,14 +56,28 @@ fn bench(c: &mut Criterion) {
     });
     for (name, key) in [("jwt_es256", &es), ("jwt_eddsa", &ed), ("jwt_rs256", &rs)] {
         let header = format!("Bearer {}", key.sign(&claims));
-        g.bench_function(name, |b| {
+        // A token seen for the first time: a fresh `Callers` (parsed outside the timing)
+        // has remembered none.
+        g.bench_function(format!("{name}_first_time"), |b| {
             let p = Presented {
                 authorization: Some(&header),
                 ..Presented::default()
             };
-            b.iter(|| callers.authenticate(&p, now).unwrap())
+            b.iter_batched(
+                || Callers::parse_in("callers.toml", &toml, dir.path()).unwrap(),
+                |fresh| fresh.authenticate(&p, now).unwrap(),
+                BatchSize::SmallInput,
+            )
         });
     }
+    let header = format!("Bearer {}", es.sign(&claims));
+    g.bench_function("jwt_seen_before", |b| {
+        let p = Presented {
+            authorization: Some(&header),
+            ..Presented::default()
+        };
+        b.iter(|| callers.authenticate(&p, now).unwrap())
+    });
     g.bench_function("api_key_of_100", |b| {
         let p = Presented {
             api_key: Some("writ_key_99"),

@@ -331,6 +331,7 @@ impl Callers {
             actors,
             prefixes,
             unlisted,
+            tokens: std::sync::Arc::default(),
         })
     }
 }

@@ -137,8 +137,8 @@ fn select<'a>(jwks: &'a Jwks, alg: Alg, kid: Option<&str>) -> Result<&'a Jwk, Au
     }
 }
 
-/// Verifies a compact JWS `token` at `now` (Unix seconds) and returns its `sub`.
-pub(crate) fn verify(config: &JwtConfig, token: &str, now: i64) -> Result<String, AuthError> {
+/// Verifies a compact JWS `token` at `now` (Unix seconds): its `sub` and when it is good.
+pub(crate) fn verify(config: &JwtConfig, token: &str, now: i64) -> Result<Verified, AuthError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(malformed(format!(
             "the bearer token is {} bytes; at most {MAX_TOKEN_BYTES} expected",
@@ -231,27 +231,35 @@ pub(crate) fn verify(config: &JwtConfig, token: &str, now: i64) -> Result<String
     let Some(exp) = &claims.exp else {
         return Err(invalid("the token has no `exp`; an expiry is required"));
     };
-    if now >= seconds(exp, "exp")?.saturating_add(leeway) {
+    // The token is good in `[from, until)`: until `exp + leeway`, from the later of `nbf`
+    // and `iat`, less the leeway.
+    let until = seconds(exp, "exp")?.saturating_add(leeway);
+    if now >= until {
         return Err(AuthError::new(
             AuthCode::TokenExpired,
             "the token has expired",
         ));
     }
+    let mut from = i64::MIN;
     if let Some(nbf) = &claims.nbf {
-        if now.saturating_add(leeway) < seconds(nbf, "nbf")? {
+        let nbf = seconds(nbf, "nbf")?;
+        if now.saturating_add(leeway) < nbf {
             return Err(AuthError::new(
                 AuthCode::TokenNotYetValid,
                 "the token is not valid yet (`nbf`)",
             ));
         }
+        from = from.max(nbf.saturating_sub(leeway));
     }
     if let Some(iat) = &claims.iat {
-        if now.saturating_add(leeway) < seconds(iat, "iat")? {
+        let iat = seconds(iat, "iat")?;
+        if now.saturating_add(leeway) < iat {
             return Err(AuthError::new(
                 AuthCode::TokenNotYetValid,
                 "the token was issued in the future (`iat`)",
             ));
         }
+        from = from.max(iat.saturating_sub(leeway));
     }
     let Some(sub) = claims.sub else {
         return Err(invalid("the token has no `sub`"));
@@ -261,5 +269,72 @@ pub(crate) fn verify(config: &JwtConfig, token: &str, now: i64) -> Result<String
             "the token's `sub` is empty, longer than {MAX_SUBJECT_BYTES} bytes or has control characters"
         )));
     }
-    Ok(sub)
+    Ok(Verified { sub, from, until })
+}
+
+/// A token that verified: its `sub`, and the instants (Unix seconds) between which it does,
+/// `from` included, `until` excluded.
+pub(crate) struct Verified {
+    pub(crate) sub: String,
+    pub(crate) from: i64,
+    pub(crate) until: i64,
+}
+
+/// The most tokens remembered as verified.
+pub const MAX_CACHED_TOKENS: usize = 10_000;
+
+/// Tokens that verified, by the SHA-256 of their text, with the caller they made and when
+/// they are good: the same token again costs a hash and a lookup instead of a signature
+/// check. Only successes are remembered, never past their validity, and a full cache drops
+/// what has expired (or, failing that, everything).
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    entries: std::sync::RwLock<std::collections::HashMap<[u8; 32], (crate::Caller, i64, i64)>>,
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.entries.read().map_or(0, |e| e.len());
+        write!(f, "TokenCache({n} tokens)")
+    }
+}
+
+impl TokenCache {
+    pub(crate) fn key(token: &str) -> [u8; 32] {
+        use sha2::{Digest as _, Sha256};
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    /// The caller of a token verified before, when it is still good at `now`.
+    pub(crate) fn get(&self, key: &[u8; 32], now: i64) -> Option<crate::Caller> {
+        let entries = self.entries.read().ok()?;
+        match entries.get(key) {
+            Some((caller, from, until)) if *from <= now && now < *until => Some(caller.clone()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn put(
+        &self,
+        key: [u8; 32],
+        caller: &crate::Caller,
+        from: i64,
+        until: i64,
+        now: i64,
+    ) {
+        let Ok(mut entries) = self.entries.write() else {
+            return;
+        };
+        if entries.len() >= MAX_CACHED_TOKENS {
+            entries.retain(|_, (_, _, until)| now < *until);
+            if entries.len() >= MAX_CACHED_TOKENS {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (caller.clone(), from, until));
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.read().map_or(0, |e| e.len())
+    }
 }

@@ -66,7 +66,7 @@ pub use api_key::{hash_api_key, new_api_key, HASH_PREFIX, KEY_PREFIX, MAX_KEY_BY
 pub use config::{DEFAULT_LEEWAY, KINDS, MAX_FILE_BYTES, MAX_LEEWAY};
 pub use error::{AuthCode, AuthError, CallersError};
 pub use jwks::{Alg, Jwks, MAX_JWKS_BYTES, MAX_KEYS};
-pub use jwt::{MAX_SUBJECT_BYTES, MAX_TOKEN_BYTES};
+pub use jwt::{MAX_CACHED_TOKENS, MAX_SUBJECT_BYTES, MAX_TOKEN_BYTES};
 pub use spiffe::{peer_certificate, PeerCertificate, SpiffeId, MAX_SPIFFE_ID, MAX_TRUST_DOMAIN};
 pub use tls::tls_config;
 
@@ -85,6 +85,8 @@ pub struct Callers {
     prefixes: Vec<(String, String)>,
     /// The kind of an identity listed nowhere, when such identities are admitted.
     unlisted: Option<String>,
+    /// Tokens that verified (shared by clones: they have the same configuration).
+    tokens: std::sync::Arc<jwt::TokenCache>,
 }
 
 #[derive(Debug, Clone)]
@@ -267,7 +269,11 @@ impl Callers {
                 "the bearer token is empty or has a character outside base64url and `.`",
             ));
         }
-        let sub = jwt::verify(config, token, now)?;
+        let key = jwt::TokenCache::key(token);
+        if let Some(caller) = self.tokens.get(&key, now) {
+            return Ok(caller);
+        }
+        let jwt::Verified { sub, from, until } = jwt::verify(config, token, now)?;
         if sub.to_ascii_lowercase().starts_with("spiffe://") {
             let spiffe = SpiffeId::parse(&sub).map_err(|why| {
                 AuthError::new(
@@ -278,14 +284,16 @@ impl Callers {
             self.check_domain(&spiffe)?;
         }
         let (role, kind) = self.place(&sub)?;
-        Ok(Caller {
+        let caller = Caller {
             id: sub,
             method: AuthMethod::Jwt,
             role,
             principal_kind: kind,
             attested: config.attested,
             cert_thumbprint: None,
-        })
+        };
+        self.tokens.put(key, &caller, from, until, now);
+        Ok(caller)
     }
 
     fn api_key(&self, key: &str) -> Result<Caller, AuthError> {
@@ -364,6 +372,12 @@ impl Callers {
     /// Whether bearer tokens are accepted (`[jwt]` is there).
     pub fn accepts_tokens(&self) -> bool {
         self.jwt.is_some()
+    }
+
+    /// How many verified tokens are remembered now (a token seen again is not verified
+    /// again while it is good; at most [`MAX_CACHED_TOKENS`]).
+    pub fn cached_tokens(&self) -> usize {
+        self.tokens.len()
     }
 
     /// Whether API keys are accepted (one `[[api_key]]` at least).

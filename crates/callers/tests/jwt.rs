@@ -509,3 +509,71 @@ fn attested_follows_the_jwt_section() {
     assert!(!caller.attested);
     assert_eq!(caller.principal_kind.as_deref(), Some("human"));
 }
+
+fn bearer_at(
+    callers: &Callers,
+    token: &str,
+    at: i64,
+) -> Result<writ_callers::Caller, writ_callers::AuthError> {
+    let header = format!("Bearer {token}");
+    callers.authenticate(
+        &Presented {
+            authorization: Some(&header),
+            ..Presented::default()
+        },
+        jiff::Timestamp::from_second(at).unwrap(),
+    )
+}
+
+#[test]
+fn a_verified_token_is_remembered_only_while_it_is_good() {
+    let f = fixture();
+    assert_eq!(f.callers.cached_tokens(), 0);
+    let token = f.ed.sign(&claims("user-42"));
+    let first = bearer_at(&f.callers, &token, NOW).unwrap();
+    assert_eq!(f.callers.cached_tokens(), 1);
+    let again = bearer_at(&f.callers, &token, NOW + 1).unwrap();
+    assert_eq!(first, again);
+    assert_eq!(f.callers.cached_tokens(), 1);
+    // exp is NOW + 300 and the leeway 30 s: good until NOW + 329, expired at NOW + 330,
+    // remembered or not.
+    assert!(bearer_at(&f.callers, &token, NOW + 329).is_ok());
+    let err = bearer_at(&f.callers, &token, NOW + 330).unwrap_err();
+    assert_eq!(err.code, AuthCode::TokenExpired);
+    // nbf and iat are NOW - 10: not good before NOW - 40, remembered or not.
+    let err = bearer_at(&f.callers, &token, NOW - 41).unwrap_err();
+    assert_eq!(err.code, AuthCode::TokenNotYetValid);
+    // A clone shares what is remembered.
+    assert_eq!(f.callers.clone().cached_tokens(), 1);
+
+    // Refusals are not remembered.
+    let mut late = claims("user-42");
+    late["nbf"] = json!(NOW + 100);
+    let token = f.es.sign(&late);
+    assert_eq!(
+        bearer_at(&f.callers, &token, NOW).unwrap_err().code,
+        AuthCode::TokenNotYetValid
+    );
+    assert_eq!(f.callers.cached_tokens(), 1);
+    let unknown = f.es.sign(&claims("user-43"));
+    assert_eq!(
+        bearer_at(&f.callers, &unknown, NOW).unwrap_err().code,
+        AuthCode::UnknownCaller
+    );
+    assert_eq!(f.callers.cached_tokens(), 1);
+    // Good later: accepted then, and remembered from then on.
+    assert!(bearer_at(&f.callers, &token, NOW + 100).is_ok());
+    assert_eq!(f.callers.cached_tokens(), 2);
+    // The same token with one signature character changed is another token: verified,
+    // and refused.
+    let mut tampered = token.clone().into_bytes();
+    let last = tampered.len() - 3;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert_eq!(
+        bearer_at(&f.callers, &tampered, NOW + 100)
+            .unwrap_err()
+            .code,
+        AuthCode::InvalidToken
+    );
+}
