@@ -364,6 +364,16 @@ impl Callers {
         ))
     }
 
+    /// The rustls server configuration for `--tls-cert`, `--tls-key` and `--client-ca`:
+    /// the same as [`tls_config`] (client certificates optional at the TLS layer).
+    pub fn tls_config(
+        cert: &std::path::Path,
+        key: &std::path::Path,
+        client_ca: Option<&std::path::Path>,
+    ) -> Result<rustls::ServerConfig, CallersError> {
+        tls::tls_config(cert, key, client_ca)
+    }
+
     /// Whether client certificates are accepted (`trust_domains` is not empty).
     pub fn accepts_certificates(&self) -> bool {
         !self.trust_domains.is_empty()

@@ -159,7 +159,7 @@ fn a_client_certificate_completes_the_handshake_and_names_the_caller() {
 fn without_a_client_ca_no_certificate_is_asked_for() {
     let ca = TestCa::new("writ test CA");
     let f = files(&ca);
-    let server = Arc::new(tls_config(&f.cert, &f.key, None).unwrap());
+    let server = Arc::new(Callers::tls_config(&f.cert, &f.key, None).unwrap());
     let client = ca.client("spiffe://example.org/a");
     let peer = exchange(server, client_config(&ca, Some(&client))).unwrap();
     assert_eq!(peer, None);
