@@ -96,8 +96,9 @@ struct ApiKeyEntry {
     kind: Option<String>,
 }
 
-/// What the transport presented for one request.
-#[derive(Debug, Clone, Copy, Default)]
+/// What the transport presented for one request. Its `Debug` says which credentials are
+/// there, never their values.
+#[derive(Clone, Copy, Default)]
 pub struct Presented<'a> {
     /// DER of the client's leaf certificate, as rustls verified it in the handshake
     /// (`ServerConnection::peer_certificates()[0]`).
@@ -106,6 +107,17 @@ pub struct Presented<'a> {
     pub authorization: Option<&'a str>,
     /// The `X-API-Key` header's value.
     pub api_key: Option<&'a str>,
+}
+
+impl std::fmt::Debug for Presented<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |present: bool| if present { "<present>" } else { "<absent>" };
+        f.debug_struct("Presented")
+            .field("peer_certificate", &shown(self.peer_certificate.is_some()))
+            .field("authorization", &shown(self.authorization.is_some()))
+            .field("api_key", &shown(self.api_key.is_some()))
+            .finish()
+    }
 }
 
 /// How the caller proved who it is.

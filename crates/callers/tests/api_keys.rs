@@ -154,3 +154,18 @@ fn exactly_one_credential() {
         assert!(!err.message.contains(&key));
     }
 }
+
+#[test]
+fn presented_credentials_never_show_in_debug() {
+    let presented = Presented {
+        api_key: Some("writ_secret-key"),
+        authorization: Some("Bearer secret.token.here"),
+        peer_certificate: None,
+    };
+    let shown = format!("{presented:?}");
+    assert!(!shown.contains("secret"), "{shown}");
+    assert!(
+        shown.contains("<present>") && shown.contains("<absent>"),
+        "{shown}"
+    );
+}
