@@ -85,6 +85,7 @@ struct Inner {
     slots: Arc<tokio::sync::Semaphore>,
     public_url: Option<String>,
     last_reload: Mutex<Option<ReloadEvent>>,
+    reloads: tokio::sync::watch::Sender<u64>,
     draining: AtomicBool,
 }
 
@@ -130,6 +131,7 @@ impl AppState {
             slots,
             public_url: parts.public_url,
             last_reload: Mutex::new(None),
+            reloads: tokio::sync::watch::Sender::new(0),
             draining: AtomicBool::new(false),
         }))
     }
@@ -182,6 +184,12 @@ impl AppState {
             .last_reload
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(event);
+        self.0.reloads.send_modify(|n| *n += 1);
+    }
+
+    /// Follows reloads: the value counts reload events since start (any outcome).
+    pub fn reload_events(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.reloads.subscribe()
     }
 
     /// The last reload's outcome, if any reload happened since start.

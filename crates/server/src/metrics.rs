@@ -298,6 +298,11 @@ impl Metrics {
         self.identity_refused.fetch_add(1, Relaxed);
     }
 
+    /// Requests being served now.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Relaxed)
+    }
+
     /// Requests refused by the concurrency cap so far.
     pub fn shed_count(&self) -> u64 {
         self.shed.load(Relaxed)

@@ -31,6 +31,10 @@ pub(crate) struct Ctx<'a> {
 }
 
 /// A decision and its id; from the approval service when it opened a challenge.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the plain decision is the hot path: boxing it would allocate per decision"
+)]
 pub(crate) enum Answer {
     /// The engine's decision.
     Plain {

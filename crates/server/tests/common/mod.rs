@@ -2,7 +2,12 @@
 //! client over a real socket (one connection per request, `Connection: close`).
 
 #![allow(dead_code, reason = "each test binary uses part of the helpers")]
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
