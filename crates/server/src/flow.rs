@@ -133,7 +133,14 @@ pub async fn collect(
     let wait = match body.get("wait_s") {
         None | Some(Json::Null) => Duration::ZERO,
         Some(Json::Number(n)) if n.as_u64().is_some() => {
-            Duration::from_secs(n.as_u64().unwrap_or(0)).min(state.limits().max_collect_wait)
+            // Always answered before the request's time limit cuts it off.
+            let cap = state.limits().max_collect_wait.min(
+                state
+                    .limits()
+                    .timeout
+                    .saturating_sub(Duration::from_millis(500)),
+            );
+            Duration::from_secs(n.as_u64().unwrap_or(0)).min(cap)
         }
         Some(other) => {
             return Err(ApiError::bad(format!(

@@ -53,8 +53,8 @@ pub struct Limits {
     pub timeout: Duration,
     /// Requests served at once; past it, 503 with `Retry-After` (1,024 by default).
     pub max_in_flight: usize,
-    /// The longest a grant collection waits for the quorum (25 s by default; always
-    /// below `timeout`).
+    /// The longest a grant collection waits for the quorum (25 s by default; capped
+    /// half a second below `timeout`, so the long poll answers before the limit cuts it).
     pub max_collect_wait: Duration,
 }
 

@@ -105,6 +105,15 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
+/// What a successful load hands to [`Server::start`].
+type Started = (
+    SocketAddr,
+    AppState,
+    JoinHandle<std::io::Result<()>>,
+    Option<Arc<DecisionLog>>,
+    Option<WatchHandle>,
+);
+
 /// A running server.
 pub struct Server {
     /// Where the API listens.
@@ -191,6 +200,45 @@ impl Server {
             }
             None => (None, None),
         };
+        match Self::load_and_listen(config, stop_rx).await {
+            Ok((addr, state, api, log, watch_handle)) => {
+                admin_state.loaded(state.clone());
+                log_line(
+                    "serving",
+                    serde_json::json!({
+                        "listen": addr.to_string(),
+                        "admin": admin_addr.map(|a| a.to_string()),
+                        "policy_version": state.store().version(),
+                        "approvals": state.approvals().is_some(),
+                    }),
+                );
+                Ok(Server {
+                    addr,
+                    admin_addr,
+                    state,
+                    stop,
+                    api,
+                    admin,
+                    log,
+                    _watch: watch_handle,
+                })
+            }
+            Err(e) => {
+                // The admin listener stops with the failed start.
+                let _ = stop.send(true);
+                if let Some(a) = admin {
+                    let _ = a.await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Loads the set and the approval state, starts the watcher, binds the API listener.
+    async fn load_and_listen(
+        config: ServerConfig,
+        stop_rx: watch::Receiver<bool>,
+    ) -> Result<Started, StartError> {
         let dir = config.dir.clone();
         let store_state = config.state.clone();
         let loaded = tokio::task::spawn_blocking(move || {
@@ -203,13 +251,7 @@ impl Server {
         })
         .await
         .map_err(|e| StartError::Config(format!("loading stopped: {e}")));
-        let (store, approvals) = match loaded.and_then(|r| r) {
-            Ok(x) => x,
-            Err(e) => {
-                let _ = stop.send(true);
-                return Err(e);
-            }
-        };
+        let (store, approvals) = loaded.and_then(|r| r)?;
         let log = match config.decision_log {
             Some((sink, capacity)) => {
                 Some(Arc::new(DecisionLog::start(sink, capacity).map_err(
@@ -236,43 +278,20 @@ impl Server {
         } else {
             None
         };
-        let listener = match TcpListener::bind(config.listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = stop.send(true);
-                return Err(StartError::Bind(config.listen, e));
-            }
-        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| StartError::Bind(config.listen, e))?;
         let addr = listener
             .local_addr()
             .map_err(|e| StartError::Bind(config.listen, e))?;
         let router = app(state.clone());
-        let rx = stop_rx.clone();
+        let rx = stop_rx;
         let api = tokio::spawn(async move {
             axum::serve(listener, router)
                 .with_graceful_shutdown(stopped(rx))
                 .await
         });
-        admin_state.loaded(state.clone());
-        log_line(
-            "serving",
-            serde_json::json!({
-                "listen": addr.to_string(),
-                "admin": admin_addr.map(|a| a.to_string()),
-                "policy_version": store.version(),
-                "approvals": state.approvals().is_some(),
-            }),
-        );
-        Ok(Server {
-            addr,
-            admin_addr,
-            state,
-            stop,
-            api,
-            admin,
-            log,
-            _watch: watch_handle,
-        })
+        Ok((addr, state, api, log, watch_handle))
     }
 
     /// The API state (tests, embedding).

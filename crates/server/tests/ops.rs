@@ -335,3 +335,21 @@ async fn the_openapi_document_lists_every_route_of_the_router() {
         "https://pdp.example.com/access/v1/evaluation"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_set_that_does_not_load_stops_the_start_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.writ"),
+        "rule \"r\" { when devise.managed allow }",
+    )
+    .unwrap();
+    let mut config =
+        writ_server::ServerConfig::new(dir.path(), writ_server::Identity::InsecureDevFromBody);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.admin = Some("127.0.0.1:0".parse().unwrap());
+    let e = writ_server::Server::start(config).await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("p.writ:1:"), "{text}");
+    assert!(text.contains("devise"), "{text}");
+}
