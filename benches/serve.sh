@@ -17,7 +17,8 @@ command -v wrk >/dev/null || { echo "error: wrk is not installed (apt-get instal
 writ=target/release/writ
 floor=target/release/examples/floor
 if [ ! -x "$writ" ] || [ ! -x "$floor" ]; then
-  cargo build --release -p writ-cli -p writ-server --example floor >&2
+  cargo build --release -p writ-cli >&2
+  cargo build --release -p writ-server --example floor >&2
 fi
 tmp=$(mktemp -d)
 pids=()
