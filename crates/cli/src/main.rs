@@ -20,6 +20,7 @@ mod lint;
 mod load;
 mod output;
 mod repl;
+mod serve;
 mod suite;
 mod watch;
 
@@ -47,6 +48,8 @@ enum Command {
     Test(suite::Args),
     /// Follow a policy directory: one JSON line per reload (loaded, rejected, unchanged).
     Watch(watch::Args),
+    /// Serve decisions over HTTP: AuthZEN 1.0, the native API, approvals (docs/server.md).
+    Serve(serve::Args),
     /// Generate an Ed25519 key (approver or workload): private JWK to a file, public key out.
     Keygen(flow::KeygenArgs),
     /// Show a challenge: what is approved, its binding code, who approved, what is missing.
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::Test(args) => suite::run(&args),
         Command::Watch(args) => watch::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Keygen(args) => flow::keygen(&args),
         Command::Challenge(args) => flow::challenge(&args),
         Command::Approve(args) => flow::approve(&args),

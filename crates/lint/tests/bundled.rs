@@ -13,7 +13,13 @@ use std::path::Path;
 #[test]
 fn bundled_policy_sets_have_no_findings() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
-    for set in ["prod-database", "payments", "ai-agents", "support-access"] {
+    for set in [
+        "prod-database",
+        "payments",
+        "ai-agents",
+        "support-access",
+        "authzen-certification",
+    ] {
         let dir = root.join(set);
         let set_ir = writ_check::check(writ_check::load_path(&dir).unwrap()).unwrap();
         let config = writ_lint::Config {

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Load on `writ serve` against the HTTP stack's floor (issue 12 §7): decisions/s and
+# p50/p99 at 1, 16 and 64 connections for /v1/decide and /access/v1/evaluation, a batch
+# of 50 on /v1/decide, and the same load on a bare axum handler answering fixed JSON
+# (crates/server/examples/floor.rs). Loopback only; every run is bounded (DUR, default 5s).
+#
+#   benches/serve.sh            # needs wrk (Debian: apt-get install wrk)
+#   DUR=10s benches/serve.sh
+#
+# Prints one Markdown table. Load generator and servers share the machine's cores: the
+# figures compare writ with the floor on the same machine, not with other machines.
+set -euo pipefail
+DUR=${DUR:-5s}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+command -v wrk >/dev/null || { echo "error: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+writ=target/release/writ
+floor=target/release/examples/floor
+if [ ! -x "$writ" ] || [ ! -x "$floor" ]; then
+  cargo build --release -p writ-cli >&2
+  cargo build --release -p writ-server --example floor >&2
+fi
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+"$writ" serve policies/prod-database --insecure-dev-identity --listen 127.0.0.1:18180 \
+  --admin 127.0.0.1:19180 --max-in-flight 100000 2>"$tmp/writ1.log" & pids+=($!)
+"$writ" serve policies/authzen-certification --insecure-dev-identity --listen 127.0.0.1:18181 \
+  --admin 127.0.0.1:19181 --max-in-flight 100000 2>"$tmp/writ2.log" & pids+=($!)
+"$floor" 127.0.0.1:18190 & pids+=($!)
+for url in http://127.0.0.1:19180/readyz http://127.0.0.1:19181/readyz; do
+  for _ in $(seq 1 100); do curl -sf "$url" >/dev/null && break; sleep 0.1; done
+  curl -sf "$url" >/dev/null || { echo "error: $url never became ready" >&2; cat "$tmp"/*.log >&2; exit 1; }
+done
+
+# Bodies.
+cp policies/prod-database/requests/prod-write.json "$tmp/decide.json"
+printf '%s' '{"subject":{"type":"user","id":"alice"},"action":{"name":"read"},"resource":{"type":"record","id":"record-1"}}' >"$tmp/eval.json"
+python3 - "$tmp" <<'PY'
+import json, sys
+d = sys.argv[1]
+req = json.load(open(f"{d}/decide.json"))
+json.dump({"requests": [req] * 50}, open(f"{d}/batch.json", "w"))
+PY
+for name in decide eval batch; do
+  cat >"$tmp/$name.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("$tmp/$name.json", "rb"); wrk.body = f:read("*a"); f:close()
+LUA
+done
+
+# One run: prints "rps p50 p99".
+run() { # url lua connections
+  local threads=$(( $3 < 2 ? $3 : 2 ))
+  wrk -t"$threads" -c"$3" -d"$DUR" --latency -s "$2" "$1" >"$tmp/out" 2>&1
+  local rps p50 p99
+  rps=$(awk '/^Requests\/sec/ {print $2}' "$tmp/out")
+  p50=$(awk '$1=="50%" {print $2}' "$tmp/out")
+  p99=$(awk '$1=="99%" {print $2}' "$tmp/out")
+  if grep -q "Non-2xx" "$tmp/out"; then echo "error: non-2xx responses:" >&2; cat "$tmp/out" >&2; exit 1; fi
+  echo "$rps $p50 $p99"
+}
+
+echo "| target | connections | requests/s | decisions/s | p50 | p99 |"
+echo "|---|---|---|---|---|---|"
+for c in 1 16 64; do
+  for t in "floor (bare axum, fixed JSON)|http://127.0.0.1:18190/|$tmp/eval.lua|1" \
+           "/v1/decide (prod-write.json)|http://127.0.0.1:18180/v1/decide|$tmp/decide.lua|1" \
+           "/access/v1/evaluation (fixture)|http://127.0.0.1:18181/access/v1/evaluation|$tmp/eval.lua|1" \
+           "/v1/decide batch of 50|http://127.0.0.1:18180/v1/decide|$tmp/batch.lua|50"; do
+    IFS='|' read -r label url lua per <<<"$t"
+    read -r rps p50 p99 <<<"$(run "$url" "$lua" "$c")"
+    dps=$(python3 -c "print(round($rps * $per))")
+    echo "| $label | $c | $rps | $dps | $p50 | $p99 |"
+  done
+done

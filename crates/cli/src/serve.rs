@@ -1,0 +1,114 @@
+//! `writ serve DIR`: the policy decision point on the network (docs/server.md).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use writ_server::{Identity, Limits, Server, ServerConfig, Sink, StateConfig};
+
+/// Arguments of `writ serve`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The policy set directory (followed: a valid change goes live, an invalid one is
+    /// rejected and the running set stays).
+    pub dir: PathBuf,
+    /// Where the API listens.
+    #[arg(long, default_value = "127.0.0.1:8180")]
+    pub listen: SocketAddr,
+    /// Where `/livez`, `/readyz`, `/metrics` and `/status` listen.
+    #[arg(long, default_value = "127.0.0.1:9180")]
+    pub admin: SocketAddr,
+    /// A state directory: `approve` opens challenges there and the approval routes work
+    /// (grant key, audit log, `state.redb`).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// With `--state`: keep challenges and consumed grants in Redis
+    /// (`redis://host:port/db`), shared by every replica holding the same `grant.key`.
+    #[arg(long, requires = "state")]
+    pub redis: Option<String>,
+    /// Write one JSON line per decision to FILE (appended), or `-` for standard output.
+    #[arg(long)]
+    pub decision_log: Option<String>,
+    /// DEVELOPMENT ONLY: do not authenticate callers; every caller is an enforcement point
+    /// and the principal in the body is trusted. Refused on any address but loopback.
+    #[arg(long)]
+    pub insecure_dev_identity: bool,
+    /// The base URL advertised in AuthZEN discovery (default: from the `Host` header).
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// The largest request body, bytes.
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub max_body: usize,
+    /// The most requests in one batch.
+    #[arg(long, default_value_t = 50)]
+    pub max_batch: usize,
+    /// The time one request may take, milliseconds (then 503).
+    #[arg(long, default_value_t = 10_000)]
+    pub timeout_ms: u64,
+    /// Requests served at once; past it, 503 with `Retry-After`.
+    #[arg(long, default_value_t = 1024)]
+    pub max_in_flight: usize,
+    /// Decision log records queued before new ones are dropped (and counted).
+    #[arg(long, default_value_t = 65_536)]
+    pub decision_log_queue: usize,
+}
+
+/// Runs the server until SIGTERM or Ctrl-C.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    if !args.insecure_dev_identity {
+        eprintln!(
+            "error: no way to authenticate callers is configured: mutual TLS, JWT and API keys come with `--callers` (not in this build yet); \
+             for development on this machine only, pass `--insecure-dev-identity` (loopback, identity taken from the body)"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let state = match (&args.state, &args.redis) {
+        (None, _) => StateConfig::None,
+        (Some(dir), None) => StateConfig::Dir(dir.clone()),
+        (Some(dir), Some(url)) => StateConfig::Redis {
+            dir: dir.clone(),
+            url: url.clone(),
+        },
+    };
+    let decision_log = match args.decision_log.as_deref() {
+        None => None,
+        Some("-") => Some((Sink::Stdout, args.decision_log_queue)),
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("cannot open the decision log `{path}`: {e}"))?;
+            Some((Sink::File(file), args.decision_log_queue))
+        }
+    };
+    let mut config = ServerConfig::new(&args.dir, Identity::InsecureDevFromBody);
+    config.listen = args.listen;
+    config.admin = Some(args.admin);
+    config.state = state;
+    config.decision_log = decision_log;
+    config.public_url = args.public_url.clone();
+    config.limits = Limits {
+        max_body_bytes: args.max_body,
+        max_batch: args.max_batch,
+        timeout: Duration::from_millis(args.timeout_ms),
+        max_in_flight: args.max_in_flight,
+        ..Limits::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match Server::start(config).await {
+            Ok(server) => {
+                server.run_until_signal().await;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(ExitCode::from(1))
+            }
+        }
+    })
+}

@@ -1,0 +1,695 @@
+//! AuthZEN Authorization API 1.0: discovery, `POST /access/v1/evaluation` and `POST
+//! /access/v1/evaluations`, and the mapping of subject, action, resource and context onto
+//! writ's request roots (docs/server.md, "The AuthZEN mapping"):
+//!
+//! - `subject.id` → `principal.id`; `subject.type` → `principal.type`, and
+//!   `principal.kind` when it names one (`user`/`human` → `human`, `workload`/`service` →
+//!   `workload`, `agent`); `subject.properties.*` → `principal.*`
+//!   (`ip_address` → `network.ip`, `device_id` → `device.id`);
+//! - `action.name` → `action`; `action.properties` → `request.params`;
+//! - `resource.id` → `resource.id`; `resource.type` → `resource.kind`;
+//!   `resource.properties.*` → `resource.*`;
+//! - `context.{device,network,session,time,scope,request}` → those roots; `context.ip` →
+//!   `network.ip`; any other `context` key `k` → `request.context.k`; `context.approval`
+//!   is the retry carrying a grant, redeemed and never passed to the engine.
+//!
+//! Two sources writing one path with different values are refused (400), never merged
+//! silently. `allow` is `true`; `deny` and `approve` are `false`, an `approve` with
+//! `context.reason = "approval_required"` and, when the server keeps state, the
+//! `access_request` of the Access Request and Approval profile draft.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+use axum::Extension;
+use serde_json::{json, Map, Value as Json};
+use writ_engine::{Decision, Verdict};
+
+use crate::body::{json_ok, kind, ApiError, JsonBody};
+use crate::guard::RequestId;
+use crate::identity::{self, Caller};
+use crate::metrics::{Outcome, Route};
+use crate::native::{blocking, decide_one, flow_error, Answer, Ctx};
+use crate::AppState;
+
+/// The base URL: the configured one, or `http://` + the `Host` header.
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(u) = state.public_url() {
+        return u.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// `GET /.well-known/authzen-configuration`.
+pub async fn discovery(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let base = base_url(&state, &headers);
+    let mut doc = json!({
+        "policy_decision_point": base,
+        "access_evaluation_endpoint": format!("{base}/access/v1/evaluation"),
+        "access_evaluations_endpoint": format!("{base}/access/v1/evaluations"),
+    });
+    if state.approvals().is_some() {
+        doc["capabilities"] = json!(["urn:openid:authzen:capability:access-request"]);
+    }
+    json_ok(&doc)
+}
+
+/// The writ roots a `context` key may name directly.
+const CONTEXT_ROOTS: [&str; 6] = ["device", "network", "session", "time", "scope", "request"];
+
+/// An entity of the request (`subject`, `action`, `resource`), checked: an object whose
+/// `required` members are strings and whose `properties` is an object.
+fn entity<'a>(
+    value: &'a Json,
+    name: &str,
+    required: &[&str],
+) -> Result<&'a Map<String, Json>, String> {
+    let Json::Object(m) = value else {
+        return Err(format!("`{name}` must be an object, not {}", kind(value)));
+    };
+    for field in required {
+        match m.get(*field) {
+            None | Some(Json::Null) => {
+                return Err(format!("`{name}.{field}` is required (a string)"))
+            }
+            Some(Json::String(_)) => {}
+            Some(other) => {
+                return Err(format!(
+                    "`{name}.{field}` must be a string, not {}",
+                    kind(other)
+                ))
+            }
+        }
+    }
+    match m.get("properties") {
+        None | Some(Json::Null | Json::Object(_)) => Ok(m),
+        Some(other) => Err(format!(
+            "`{name}.properties` must be an object, not {}",
+            kind(other)
+        )),
+    }
+}
+
+/// Writes `value` at `path` under `root`, refusing a different value already there
+/// (objects merge member by member).
+fn put(root: &mut Map<String, Json>, path: &[&str], value: Json, from: &str) -> Result<(), String> {
+    let Some((last, parents)) = path.split_last() else {
+        return Ok(());
+    };
+    let mut here = root;
+    for (i, p) in parents.iter().enumerate() {
+        let slot = here
+            .entry((*p).to_string())
+            .or_insert_with(|| Json::Object(Map::new()));
+        match slot {
+            Json::Object(m) => here = m,
+            _ => {
+                return Err(format!(
+                    "`{from}` writes under `{}`, which is not an object",
+                    path[..=i].join(".")
+                ))
+            }
+        }
+    }
+    match (here.get_mut(*last), value) {
+        (None, v) => {
+            here.insert((*last).to_string(), v);
+            Ok(())
+        }
+        (Some(Json::Object(existing)), Json::Object(new)) => {
+            for (k, v) in new {
+                put(existing, &[k.as_str()], v, from)?;
+            }
+            Ok(())
+        }
+        (Some(existing), v) if *existing == v => Ok(()),
+        (Some(existing), v) => Err(format!(
+            "`{from}` sets `{}` to {v}, but it is already {existing}",
+            path.join(".")
+        )),
+    }
+}
+
+fn kind_of_type(t: &str) -> Option<&'static str> {
+    match t {
+        "user" | "human" => Some("human"),
+        "workload" | "service" => Some("workload"),
+        "agent" => Some("agent"),
+        _ => None,
+    }
+}
+
+/// Accepts `2025-06-27T18:03-07:00` (RFC 3339 without seconds, as the AuthZEN examples
+/// write it) by inserting `:00`; anything else is left for the binder to judge.
+fn normalise_time(t: &str) -> String {
+    let b = t.as_bytes();
+    let minute_end = 16; // YYYY-MM-DDTHH:MM
+    if b.len() > minute_end
+        && b.get(10).is_some_and(|c| *c == b'T' || *c == b't')
+        && b.get(13) == Some(&b':')
+        && matches!(b[minute_end], b'Z' | b'z' | b'+' | b'-')
+    {
+        format!("{}:00{}", &t[..minute_end], &t[minute_end..])
+    } else {
+        t.to_string()
+    }
+}
+
+/// A checked 4-tuple mapped onto a writ request; `approval` is the retry's grant.
+pub(crate) struct Mapped {
+    pub request: Map<String, Json>,
+    pub approval: Option<Map<String, Json>>,
+}
+
+/// Maps one evaluation (already merged with the defaults) onto a writ request.
+pub(crate) fn map_tuple(t: &Map<String, Json>) -> Result<Mapped, String> {
+    let subject = entity(
+        t.get("subject")
+            .ok_or("`subject` is required (an object with `type` and `id`)")?,
+        "subject",
+        &["type", "id"],
+    )?;
+    let action = entity(
+        t.get("action")
+            .ok_or("`action` is required (an object with `name`)")?,
+        "action",
+        &["name"],
+    )?;
+    let resource = entity(
+        t.get("resource")
+            .ok_or("`resource` is required (an object with `type` and `id`)")?,
+        "resource",
+        &["type", "id"],
+    )?;
+    let mut r = Map::new();
+    // Subject.
+    if let Some(Json::Object(props)) = subject.get("properties") {
+        for (k, v) in props {
+            match k.as_str() {
+                "ip_address" => put(
+                    &mut r,
+                    &["network", "ip"],
+                    v.clone(),
+                    "subject.properties.ip_address",
+                )?,
+                "device_id" => put(
+                    &mut r,
+                    &["device", "id"],
+                    v.clone(),
+                    "subject.properties.device_id",
+                )?,
+                _ => put(&mut r, &["principal", k], v.clone(), "subject.properties")?,
+            }
+        }
+    }
+    put(
+        &mut r,
+        &["principal", "id"],
+        subject["id"].clone(),
+        "subject.id",
+    )?;
+    let stype = subject["type"].as_str().unwrap_or_default();
+    put(
+        &mut r,
+        &["principal", "type"],
+        Json::from(stype),
+        "subject.type",
+    )?;
+    let has_kind = r.get("principal").and_then(|p| p.get("kind")).is_some();
+    if let (Some(k), false) = (kind_of_type(stype), has_kind) {
+        put(
+            &mut r,
+            &["principal", "kind"],
+            Json::from(k),
+            "subject.type",
+        )?;
+    }
+    // Action.
+    put(&mut r, &["action"], action["name"].clone(), "action.name")?;
+    if let Some(p @ Json::Object(_)) = action.get("properties") {
+        put(
+            &mut r,
+            &["request", "params"],
+            p.clone(),
+            "action.properties",
+        )?;
+    }
+    // Resource.
+    if let Some(Json::Object(props)) = resource.get("properties") {
+        for (k, v) in props {
+            put(&mut r, &["resource", k], v.clone(), "resource.properties")?;
+        }
+    }
+    put(
+        &mut r,
+        &["resource", "id"],
+        resource["id"].clone(),
+        "resource.id",
+    )?;
+    put(
+        &mut r,
+        &["resource", "kind"],
+        resource["type"].clone(),
+        "resource.type",
+    )?;
+    // Context.
+    let mut approval = None;
+    match t.get("context") {
+        None | Some(Json::Null) => {}
+        Some(Json::Object(ctx)) => {
+            for (k, v) in ctx {
+                match k.as_str() {
+                    "approval" => match v {
+                        Json::Object(a) => approval = Some(a.clone()),
+                        other => {
+                            return Err(format!(
+                                "`context.approval` must be an object with `grant` (and `proof`), not {}",
+                                kind(other)
+                            ))
+                        }
+                    },
+                    "time" => {
+                        let v = match v {
+                            Json::String(s) => Json::from(normalise_time(s)),
+                            other => other.clone(),
+                        };
+                        put(&mut r, &["time"], v, "context.time")?;
+                    }
+                    "ip" => put(&mut r, &["network", "ip"], v.clone(), "context.ip")?,
+                    root if CONTEXT_ROOTS.contains(&root) => {
+                        put(&mut r, &[root], v.clone(), &format!("context.{root}"))?;
+                    }
+                    other => put(&mut r, &["request", "context", other], v.clone(), "context")?,
+                }
+            }
+        }
+        Some(other) => return Err(format!("`context` must be an object, not {}", kind(other))),
+    }
+    Ok(Mapped {
+        request: r,
+        approval,
+    })
+}
+
+/// Merges the top-level defaults into one item of `evaluations`: an item's entity
+/// replaces the default whole, except that its required identifiers (`type`, `id`,
+/// `name`) fall back to the default's; an item's `context` replaces the default's.
+pub(crate) fn merge_defaults(
+    defaults: &Map<String, Json>,
+    item: &Map<String, Json>,
+) -> Map<String, Json> {
+    let mut out = Map::new();
+    for (key, ids) in [
+        ("subject", &["type", "id"][..]),
+        ("action", &["name"][..]),
+        ("resource", &["type", "id"][..]),
+    ] {
+        let merged = match (item.get(key), defaults.get(key)) {
+            (Some(Json::Object(own)), Some(Json::Object(def))) => {
+                let mut own = own.clone();
+                for id in ids {
+                    if !own.contains_key(*id) {
+                        if let Some(v) = def.get(*id) {
+                            own.insert((*id).to_string(), v.clone());
+                        }
+                    }
+                }
+                Some(Json::Object(own))
+            }
+            (Some(v), _) => Some(v.clone()),
+            (None, d) => d.cloned(),
+        };
+        if let Some(v) = merged {
+            out.insert(key.to_string(), v);
+        }
+    }
+    if let Some(c) = item.get("context").or_else(|| defaults.get("context")) {
+        out.insert("context".to_string(), c.clone());
+    }
+    out
+}
+
+/// The AuthZEN response for one evaluation.
+fn response(answer: &Answer, base: &str) -> Json {
+    let d: &Decision = answer.decision();
+    let mut ctx = Map::new();
+    ctx.insert("decision_id".into(), Json::from(answer.decision_id()));
+    ctx.insert("policy_version".into(), Json::from(&*d.policy_version));
+    ctx.insert("risk".into(), Json::from(d.risk));
+    if !d.rules.is_empty() {
+        ctx.insert("rules".into(), json!(d.rules));
+    }
+    match d.decision {
+        Verdict::Allow => {
+            if !d.obligations.is_empty() {
+                ctx.insert("obligations".into(), json!(d.obligations));
+            }
+            if let Some(t) = d.ttl_s {
+                ctx.insert("ttl_s".into(), Json::from(t));
+            }
+        }
+        Verdict::Deny => {
+            let why = d.message.as_deref().unwrap_or("no rule allows the request");
+            ctx.insert("reason_admin".into(), json!({ "en": why }));
+            if let Answer::Flow(f) = answer {
+                if let Some(r) = &f.refusal {
+                    ctx.insert("refusal".into(), json!(r));
+                }
+            }
+        }
+        Verdict::Approve => {
+            ctx.insert("reason".into(), Json::from("approval_required"));
+            ctx.insert("evaluation_id".into(), Json::from(answer.decision_id()));
+            if let Some(a) = &d.approval {
+                ctx.insert("approval_required".into(), json!(a));
+            }
+            if let Answer::Flow(f) = answer {
+                if let Some(c) = &f.challenge {
+                    let mut ar = json!({
+                        "endpoint": format!("{base}/v1/challenges/{}", c.id),
+                        "expires_at": c.expires_at,
+                        "binding_hash": c.digest,
+                        "challenge_id": c.id,
+                        "binding_code": c.code,
+                        "collect_endpoint": format!("{base}/v1/challenges/{}/grant", c.id),
+                    });
+                    if let Some(s) = &f.collection_secret {
+                        ar["collection_secret"] = Json::from(s.as_str());
+                    }
+                    ctx.insert("access_request".into(), ar);
+                }
+            }
+        }
+    }
+    json!({ "decision": d.decision == Verdict::Allow, "context": ctx })
+}
+
+/// Evaluates one mapped tuple: a retry carrying `context.approval` is redeemed as `writ
+/// redeem` does; anything else is decided.
+async fn evaluate(ctx: &Ctx<'_>, mapped: Mapped, base: &str) -> Result<Json, ApiError> {
+    let Some(approval) = mapped.approval else {
+        return Ok(response(&decide_one(ctx, mapped.request).await?, base));
+    };
+    let Some(approvals) = ctx.state.approvals() else {
+        return Err(ApiError::bad(
+            "`context.approval` carries a grant, but this server keeps no approval state (start it with `--state` or `--redis`)",
+        ));
+    };
+    let grant = match approval.get("grant") {
+        Some(Json::String(g)) => g.clone(),
+        _ => {
+            return Err(ApiError::bad(
+                "`context.approval.grant` is required (a string)",
+            ))
+        }
+    };
+    let proof = match approval.get("proof") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(p)) => Some(p.clone()),
+        Some(other) => {
+            return Err(ApiError::bad(format!(
+                "`context.approval.proof` must be a string, not {}",
+                kind(other)
+            )))
+        }
+    };
+    let mut request = mapped.request;
+    identity::apply(ctx.caller, &mut request)?;
+    let text = serde_json::to_string(&request).unwrap_or_default();
+    let approvals = approvals.clone();
+    let redeemed = blocking(move || approvals.redeem(&text, &grant, proof.as_deref()))
+        .await?
+        .map_err(|e| flow_error(ctx.state, e))?;
+    let allowed = redeemed.decision.decision == Verdict::Allow;
+    ctx.state.metrics().redemption(allowed);
+    ctx.state
+        .metrics()
+        .decision_outcome(ctx.route, Outcome::of(redeemed.decision.decision));
+    let refusal = redeemed.refusal.as_ref().map(|r| {
+        serde_json::to_value(r.code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    });
+    ctx.log(&redeemed.decision, &redeemed.decision_id, refusal);
+    let mut c = Map::new();
+    c.insert(
+        "decision_id".into(),
+        Json::from(redeemed.decision_id.as_str()),
+    );
+    c.insert(
+        "policy_version".into(),
+        Json::from(&*redeemed.decision.policy_version),
+    );
+    if let Some(r) = &redeemed.refusal {
+        c.insert("reason".into(), json!(r.code));
+        c.insert("refusal".into(), json!(r));
+    }
+    if let Some(g) = &redeemed.grant {
+        c.insert(
+            "grant".into(),
+            json!({"jti": g.jti, "challenge": g.challenge, "approvers": g.approvers}),
+        );
+        if !redeemed.decision.obligations.is_empty() {
+            c.insert("obligations".into(), json!(redeemed.decision.obligations));
+        }
+    }
+    Ok(json!({ "decision": allowed, "context": c }))
+}
+
+/// `POST /access/v1/evaluation`.
+pub async fn evaluation(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx {
+        state: &state,
+        route: Route::Evaluation,
+        caller: &caller,
+        request_id: &request_id,
+    };
+    let mapped = map_tuple(&body).map_err(ApiError::bad)?;
+    let base = base_url(&state, &headers);
+    Ok(json_ok(&evaluate(&ctx, mapped, &base).await?))
+}
+
+/// How a batch ends early.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Semantic {
+    ExecuteAll,
+    DenyOnFirstDeny,
+    PermitOnFirstPermit,
+}
+
+fn semantic(body: &Map<String, Json>) -> Result<Semantic, String> {
+    let options = match body.get("options") {
+        None | Some(Json::Null) => return Ok(Semantic::ExecuteAll),
+        Some(Json::Object(o)) => o,
+        Some(other) => return Err(format!("`options` must be an object, not {}", kind(other))),
+    };
+    match options.get("evaluations_semantic") {
+        None | Some(Json::Null) => Ok(Semantic::ExecuteAll),
+        Some(Json::String(s)) => match s.as_str() {
+            "execute_all" => Ok(Semantic::ExecuteAll),
+            "deny_on_first_deny" => Ok(Semantic::DenyOnFirstDeny),
+            "permit_on_first_permit" => Ok(Semantic::PermitOnFirstPermit),
+            other => Err(format!(
+                "`options.evaluations_semantic` is `{other}`; expected `execute_all`, `deny_on_first_deny` or `permit_on_first_permit`"
+            )),
+        },
+        Some(other) => Err(format!(
+            "`options.evaluations_semantic` must be a string, not {}",
+            kind(other)
+        )),
+    }
+}
+
+/// `POST /access/v1/evaluations`.
+pub async fn evaluations(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx {
+        state: &state,
+        route: Route::Evaluations,
+        caller: &caller,
+        request_id: &request_id,
+    };
+    let base = base_url(&state, &headers);
+    let items = match body.get("evaluations") {
+        None | Some(Json::Null) => None,
+        Some(Json::Array(a)) if a.is_empty() => None,
+        Some(Json::Array(a)) => Some(a),
+        Some(other) => {
+            return Err(ApiError::bad(format!(
+                "`evaluations` must be an array of objects, not {}",
+                kind(other)
+            )))
+        }
+    };
+    let semantic = semantic(&body).map_err(ApiError::bad)?;
+    // No `evaluations` (or an empty one): the single Access Evaluation API.
+    let Some(items) = items else {
+        let mapped = map_tuple(&body).map_err(ApiError::bad)?;
+        return Ok(json_ok(&evaluate(&ctx, mapped, &base).await?));
+    };
+    let max = state.limits().max_batch;
+    if items.len() > max {
+        return Err(ApiError::bad(format!(
+            "`evaluations` has {} items; at most {max} are accepted in one call",
+            items.len()
+        )));
+    }
+    state.metrics().batch(items.len());
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let result = match item {
+            Json::Object(item) => match map_tuple(&merge_defaults(&body, item)) {
+                Ok(mapped) => evaluate(&ctx, mapped, &base).await,
+                Err(m) => Err(ApiError::bad(m)),
+            },
+            other => Err(ApiError::bad(format!(
+                "`evaluations[{i}]` must be an object, not {}",
+                kind(other)
+            ))),
+        };
+        let answer = match result {
+            Ok(a) => a,
+            Err(e) => {
+                state
+                    .metrics()
+                    .decision_outcome(Route::Evaluations, Outcome::Error);
+                json!({"decision": false, "context": {"error": {"status": e.status.as_u16(), "code": e.code, "message": e.message}}})
+            }
+        };
+        let decision = answer["decision"] == Json::Bool(true);
+        out.push(answer);
+        match semantic {
+            Semantic::DenyOnFirstDeny if !decision => break,
+            Semantic::PermitOnFirstPermit if decision => break,
+            _ => {}
+        }
+    }
+    Ok(json_ok(&json!({ "evaluations": out })))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    fn obj(s: &str) -> Map<String, Json> {
+        serde_json::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn the_mapping() {
+        let m = map_tuple(&obj(
+            r#"{"subject": {"type": "user", "id": "alice", "properties": {"role": "admin", "ip_address": "10.0.0.1"}},
+                "action": {"name": "delete", "properties": {"soft": true}},
+                "resource": {"type": "record", "id": "r1", "properties": {"status": "archived"}},
+                "context": {"time": "2025-06-27T18:03-07:00", "device": {"managed": true}, "source": "x",
+                            "approval": {"grant": "g"}}}"#,
+        ))
+        .unwrap();
+        let r = Json::Object(m.request);
+        assert_eq!(
+            r,
+            json!({
+                "principal": {"id": "alice", "type": "user", "kind": "human", "role": "admin"},
+                "network": {"ip": "10.0.0.1"},
+                "action": "delete",
+                "request": {"params": {"soft": true}, "context": {"source": "x"}},
+                "resource": {"id": "r1", "kind": "record", "status": "archived"},
+                "time": "2025-06-27T18:03:00-07:00",
+                "device": {"managed": true}
+            })
+        );
+        assert_eq!(m.approval.unwrap()["grant"], "g");
+    }
+
+    #[test]
+    fn conflicting_sources_are_refused() {
+        let e = map_tuple(&obj(
+            r#"{"subject": {"type": "user", "id": "alice", "properties": {"id": "bob"}},
+                "action": {"name": "read"}, "resource": {"type": "r", "id": "1"}}"#,
+        ))
+        .err()
+        .unwrap();
+        assert!(e.contains("principal.id"), "{e}");
+    }
+
+    #[test]
+    fn missing_and_mistyped_fields_name_the_field() {
+        let cases = [
+            (
+                r#"{"action": {"name": "read"}, "resource": {"type": "r", "id": "1"}}"#,
+                "`subject` is required",
+            ),
+            (
+                r#"{"subject": {"id": "a"}, "action": {"name": "read"}, "resource": {"type": "r", "id": "1"}}"#,
+                "`subject.type` is required",
+            ),
+            (
+                r#"{"subject": "alice", "action": {"name": "read"}, "resource": {"type": "r", "id": "1"}}"#,
+                "`subject` must be an object, not a string",
+            ),
+            (
+                r#"{"subject": {"type": "u", "id": "a"}, "action": {"name": 123}, "resource": {"type": "r", "id": "1"}}"#,
+                "`action.name` must be a string, not a number",
+            ),
+            (
+                r#"{"subject": {"type": "u", "id": "a"}, "action": {}, "resource": {"type": "r", "id": "1"}}"#,
+                "`action.name` is required",
+            ),
+        ];
+        for (body, want) in cases {
+            let e = map_tuple(&obj(body)).err().unwrap();
+            assert!(e.contains(want), "{body}: {e}");
+        }
+    }
+
+    #[test]
+    fn defaults_merge_entity_by_entity_with_identifier_fallback() {
+        let defaults = obj(
+            r#"{"subject": {"type": "user", "id": "alice"}, "resource": {"type": "record"},
+                "context": {"time": "t"}, "evaluations": []}"#,
+        );
+        let item = obj(r#"{"resource": {"id": "record-1", "properties": {"status": "active"}}}"#);
+        let merged = merge_defaults(&defaults, &item);
+        assert_eq!(
+            Json::Object(merged),
+            json!({"subject": {"type": "user", "id": "alice"},
+                   "resource": {"id": "record-1", "type": "record", "properties": {"status": "active"}},
+                   "context": {"time": "t"}})
+        );
+    }
+
+    #[test]
+    fn times_without_seconds() {
+        assert_eq!(
+            normalise_time("2025-06-27T18:03-07:00"),
+            "2025-06-27T18:03:00-07:00"
+        );
+        assert_eq!(normalise_time("2025-06-27T18:03Z"), "2025-06-27T18:03:00Z");
+        assert_eq!(
+            normalise_time("2025-06-27T18:03:04Z"),
+            "2025-06-27T18:03:04Z"
+        );
+    }
+}

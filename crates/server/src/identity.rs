@@ -1,0 +1,211 @@
+//! Who is calling: a layer that turns what the caller presented (client certificate,
+//! `Authorization`, API key) into a [`Caller`] attached to the request, and the rule that
+//! applies it (issue 12 §3): an enforcement point may ask about any subject; any other
+//! caller *is* the actor — its identity fills `principal.id`, `kind` and `attested`, and
+//! a conflicting value in the body is refused.
+//!
+//! Verification itself belongs to an [`Authenticate`] implementation (the `writ-callers`
+//! crate: mTLS SPIFFE IDs, JWT-SVID/OIDC, hashed API keys). Until it is wired in, the only
+//! way to serve is [`Identity::InsecureDevFromBody`]: loopback only, logged at start, every
+//! caller an enforcement point whose body is trusted. Nothing here pretends to verify.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value as Json};
+
+use crate::body::ApiError;
+use crate::AppState;
+
+/// What a caller is allowed to ask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A policy enforcement point (a gateway, a service's middleware): may ask about any
+    /// subject.
+    EnforcementPoint,
+    /// The actor itself: may ask only about itself.
+    Actor,
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Caller {
+    /// Its identity (a SPIFFE ID, a token subject, an API key's name).
+    pub id: String,
+    /// How it proved it (`mtls`, `jwt`, `api_key`, `insecure_dev`).
+    pub method: &'static str,
+    /// Enforcement point or actor.
+    pub role: Role,
+    /// For an actor: `principal.kind` (`human`, `workload`, `agent`).
+    pub principal_kind: Option<String>,
+    /// For an actor: whether its identity was proven cryptographically.
+    pub attested: bool,
+    /// The SHA-256 thumbprint of its client certificate (RFC 8705 `x5t#S256`).
+    pub cert_thumbprint: Option<String>,
+}
+
+/// What the caller presented.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Presented<'a> {
+    /// The client certificate (DER), over mutual TLS.
+    pub peer_certificate: Option<&'a [u8]>,
+    /// The `Authorization` header.
+    pub authorization: Option<&'a str>,
+    /// The `X-API-Key` header.
+    pub api_key: Option<&'a str>,
+}
+
+/// A verifier of callers (implemented over `writ-callers`).
+pub trait Authenticate: Send + Sync {
+    /// The caller, or why it is refused (said to the caller: no secret in it).
+    fn authenticate(
+        &self,
+        presented: &Presented<'_>,
+        now: jiff::Timestamp,
+    ) -> Result<Caller, String>;
+}
+
+/// How the server knows who is calling.
+#[derive(Clone)]
+pub enum Identity {
+    /// Development only: nobody is authenticated; every caller is an enforcement point
+    /// named `insecure-dev` and the body's `principal` is trusted. The server refuses to
+    /// listen anywhere but loopback in this mode.
+    InsecureDevFromBody,
+    /// Every caller is verified.
+    Verified(Arc<dyn Authenticate>),
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Identity::InsecureDevFromBody => f.write_str("InsecureDevFromBody"),
+            Identity::Verified(_) => f.write_str("Verified"),
+        }
+    }
+}
+
+fn dev_caller() -> Caller {
+    Caller {
+        id: "insecure-dev".into(),
+        method: "insecure_dev",
+        role: Role::EnforcementPoint,
+        principal_kind: None,
+        attested: false,
+        cert_thumbprint: None,
+    }
+}
+
+/// The layer: attaches a [`Caller`] to every request, or answers 401.
+pub async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let caller = match state.identity() {
+        Identity::InsecureDevFromBody => dev_caller(),
+        Identity::Verified(auth) => {
+            let headers = req.headers();
+            let presented = Presented {
+                // No TLS listener yet: no certificate to present.
+                peer_certificate: None,
+                authorization: headers
+                    .get(axum::http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok()),
+                api_key: headers.get("x-api-key").and_then(|v| v.to_str().ok()),
+            };
+            match auth.authenticate(&presented, jiff::Timestamp::now()) {
+                Ok(c) => c,
+                Err(why) => {
+                    state.metrics().identity_refused();
+                    return ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", why)
+                        .into_response();
+                }
+            }
+        }
+    };
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+/// Applies the caller to a writ request: an actor's identity fills `principal.id`,
+/// `principal.kind` and `principal.attested`; a body that says otherwise is refused
+/// (403 `identity_conflict`). An enforcement point's request is left as sent.
+pub fn apply(caller: &Caller, request: &mut Map<String, Json>) -> Result<(), ApiError> {
+    if caller.role == Role::EnforcementPoint {
+        return Ok(());
+    }
+    let principal = request
+        .entry("principal")
+        .or_insert_with(|| Json::Object(Map::new()));
+    let Json::Object(p) = principal else {
+        return Err(ApiError::bad("`principal` must be an object"));
+    };
+    let mut set = |key: &str, value: Json| -> Result<(), ApiError> {
+        match p.get(key) {
+            Some(v) if !v.is_null() && *v != value => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "identity_conflict",
+                format!(
+                    "`principal.{key}` is {v} in the body but the caller is authenticated as {value}: an actor may only ask about itself"
+                ),
+            )),
+            _ => {
+                p.insert(key.to_string(), value);
+                Ok(())
+            }
+        }
+    };
+    set("id", Json::from(caller.id.as_str()))?;
+    if let Some(kind) = &caller.principal_kind {
+        set("kind", Json::from(kind.as_str()))?;
+    }
+    set("attested", Json::Bool(caller.attested))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    fn actor() -> Caller {
+        Caller {
+            id: "spiffe://acme/payments".into(),
+            method: "mtls",
+            role: Role::Actor,
+            principal_kind: Some("workload".into()),
+            attested: true,
+            cert_thumbprint: None,
+        }
+    }
+
+    #[test]
+    fn an_actor_fills_its_principal_and_cannot_claim_another() {
+        let mut req: Map<String, Json> =
+            serde_json::from_str(r#"{"action": "x", "principal": {"groups": ["g"]}}"#).unwrap();
+        apply(&actor(), &mut req).unwrap();
+        assert_eq!(req["principal"]["id"], "spiffe://acme/payments");
+        assert_eq!(req["principal"]["kind"], "workload");
+        assert_eq!(req["principal"]["attested"], true);
+        assert_eq!(req["principal"]["groups"][0], "g");
+
+        let mut other: Map<String, Json> =
+            serde_json::from_str(r#"{"principal": {"id": "spiffe://acme/admin"}}"#).unwrap();
+        let e = apply(&actor(), &mut other).unwrap_err();
+        assert_eq!(e.status, StatusCode::FORBIDDEN);
+        assert!(e.message.contains("spiffe://acme/admin"), "{}", e.message);
+
+        let mut kind: Map<String, Json> =
+            serde_json::from_str(r#"{"principal": {"kind": "human"}}"#).unwrap();
+        assert!(apply(&actor(), &mut kind).is_err());
+    }
+
+    #[test]
+    fn an_enforcement_point_asks_about_anyone() {
+        let mut req: Map<String, Json> =
+            serde_json::from_str(r#"{"principal": {"id": "alice"}}"#).unwrap();
+        apply(&dev_caller(), &mut req).unwrap();
+        assert_eq!(req["principal"]["id"], "alice");
+    }
+}
