@@ -3,7 +3,7 @@
 //! approver registry (`approvers.toml` beside the policies). Without a registry the lint
 //! does not run.
 
-use writ_check::ir::Effect;
+use writ_check::ir::{ApproverGroup, Effect};
 use writ_syntax::Diagnostic;
 
 use crate::Ctx;
@@ -27,19 +27,23 @@ pub fn run(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
             .map(|s| s.groups.as_slice())
             .unwrap_or(&[]);
         for clause in &approval.approvers {
-            let members = registry.members(&clause.group).len();
+            // A group the request names is known only per request: nothing to prove here.
+            let ApproverGroup::Name(group) = &clause.group else {
+                continue;
+            };
+            let members = registry.members(group).len();
             if members >= clause.count as usize {
                 continue;
             }
             let span = written
                 .iter()
-                .find(|(g, _)| *g == clause.group)
+                .find(|(g, _)| g == group)
                 .map_or_else(|| ctx.header(rule), |(_, s)| *s);
             let (message, label) = if members == 0 {
                 (
                     format!(
                         "approver group `{}` of rule \"{}\" has no member in the approver registry",
-                        clause.group, rule.name
+                        group, rule.name
                     ),
                     "nobody can approve".to_string(),
                 )
@@ -47,7 +51,7 @@ pub fn run(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
                 (
                     format!(
                         "rule \"{}\" needs {} distinct approvers from group `{}`, which has {members}",
-                        rule.name, clause.count, clause.group
+                        rule.name, clause.count, group
                     ),
                     format!("only {members} member{}", if members == 1 { "" } else { "s" }),
                 )
@@ -55,7 +59,7 @@ pub fn run(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
             out.push(
                 Diagnostic::new(CODE, message, span, label).with_help(format!(
                     "this approval can never be met: add approvers to `{}` in `approvers.toml`, or fix the group name",
-                    clause.group
+                    group
                 )),
             );
         }

@@ -29,6 +29,7 @@ pub(crate) fn is_break_glass(set: &PolicySet, cond: &Cond) -> bool {
         match c {
             Cond::Const(_) => false,
             Cond::Not(inner) => walk(set, inner, !positive),
+            Cond::Named { cond, .. } => walk(set, cond, positive),
             Cond::And(parts) | Cond::Or(parts) => parts.iter().any(|p| walk(set, p, positive)),
             Cond::Atom(a) => {
                 let is_bg =

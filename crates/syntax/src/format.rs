@@ -55,6 +55,7 @@ impl Formatter<'_> {
                 }
                 Item::Risk(r) => self.risk(r),
                 Item::Rule(r) => self.rule(r),
+                Item::Obligations(o) => self.obligations(o),
             }
             prev = Some(item);
         }
@@ -218,9 +219,28 @@ impl Formatter<'_> {
             LetValue::Cidr(c) => cidr_text(c),
             LetValue::Hours(h) => hours_text(h),
             LetValue::Literal(lit) => literal_text(lit),
+            LetValue::Cond(e) => expr_text(e),
         };
         let text = format!("let {:width$} = {value}", l.name.name);
         self.line(0, &text, l.span.start, l.span.end);
+    }
+
+    fn obligations(&mut self, o: &ObligationsBlock) {
+        let first = o.entries.first().map_or(o.span.end, |e| e.span.start);
+        self.open_block(0, "obligations", o.span.start, first);
+        let mut prev_end = None;
+        for e in &o.entries {
+            self.blank_between(prev_end, e.span.start);
+            let text = if e.parens || !e.params.is_empty() {
+                let params: Vec<&str> = e.params.iter().map(|p| p.name.as_str()).collect();
+                format!("{}({})", e.name.name, params.join(", "))
+            } else {
+                e.name.name.clone()
+            };
+            self.line(1, &text, e.span.start, e.span.end);
+            prev_end = Some(e.span.end);
+        }
+        self.close_block(0, o.span.end);
     }
 
     fn risk(&mut self, r: &RiskBlock) {
@@ -314,9 +334,13 @@ impl Formatter<'_> {
                 e.span.start,
                 e.span.end,
             ),
-            EffectKind::Approve(items) => {
+            EffectKind::Approve { elevation, items } => {
                 let first = items.first().map_or(e.span.end, approve_item_start);
-                self.open_block(1, "approve", e.span.start, first);
+                let header = match elevation {
+                    Some(d) => format!("approve for {}", d.text),
+                    None => "approve".to_string(),
+                };
+                self.open_block(1, &header, e.span.start, first);
                 for item in items {
                     let (text, start, end) = approve_item_text(item);
                     self.line(2, &text, start, end);
@@ -336,7 +360,13 @@ fn approve_item_text(item: &ApproveItem) -> (String, u32, u32) {
         ApproveItem::Approvers {
             count, group, span, ..
         } => (
-            format!("approvers {count} of group {}", quote(&group.value)),
+            format!(
+                "approvers {count} of group {}",
+                match group {
+                    GroupRef::Name(s) => quote(&s.value),
+                    GroupRef::Path(p) => p.text(),
+                }
+            ),
             span.start,
             span.end,
         ),
@@ -445,5 +475,10 @@ pub fn expr_text(e: &Expr) -> String {
         ExprKind::Cidr(c) => cidr_text(c),
         ExprKind::Hours(h) => hours_text(h),
         ExprKind::Cel(s) => format!("cel({})", quote(&s.value)),
+        ExprKind::Present(p) => format!("present({})", p.text()),
+        ExprKind::Lower(p) => format!("lower({})", p.text()),
+        ExprKind::Arith { op, lhs, rhs, .. } => {
+            format!("{} {} {}", expr_text(lhs), op.as_str(), expr_text(rhs))
+        }
     }
 }

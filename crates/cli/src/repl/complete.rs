@@ -65,6 +65,8 @@ pub fn candidates(set: &PolicySet, line: &str, pos: usize) -> (usize, Vec<String
     }
     out.extend(set.known.iter().map(|(p, _)| p.clone()));
     out.extend(set.lets.iter().map(|l| l.name.clone()));
+    // The expression words written with parentheses (language 1.1).
+    out.extend(["present(", "lower("].iter().map(|w| w.to_string()));
     out.retain(|c| c.starts_with(word));
     out.sort();
     out.dedup();
