@@ -79,6 +79,8 @@ struct ApprovalExpect {
     method: Option<String>,
     ttl_s: Option<u64>,
     bind: Option<Vec<String>>,
+    /// `approve for D`: the elevation in seconds (`0` expects a single-use approval).
+    elevation_s: Option<u64>,
 }
 
 #[derive(Deserialize, PartialEq, Debug)]
@@ -86,6 +88,9 @@ struct ApprovalExpect {
 struct ApproverExpect {
     count: u32,
     group: String,
+    /// For `group PATH`: the path the group was read from.
+    #[serde(default)]
+    from: Option<String>,
 }
 
 fn find_suites(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -280,6 +285,7 @@ fn compare(case: &Case, d: &writ::Decision) -> Vec<String> {
                         .map(|c| ApproverExpect {
                             count: c.count,
                             group: c.group.to_string(),
+                            from: c.from.as_ref().map(|f| f.to_string()),
                         })
                         .collect();
                     if *approvers != got_list {
@@ -302,6 +308,14 @@ fn compare(case: &Case, d: &writ::Decision) -> Vec<String> {
                         "approval.ttl_s",
                         t.to_string(),
                         got.ttl_s.to_string(),
+                    );
+                }
+                if let Some(e) = a.elevation_s {
+                    check(
+                        &mut diffs,
+                        "approval.elevation_s",
+                        e.to_string(),
+                        got.elevation_s.unwrap_or(0).to_string(),
                     );
                 }
                 if let Some(b) = &a.bind {
