@@ -157,6 +157,33 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, Json)>) {
     }
 }
 
+/// Refuses a `set` path that no policy of the set reads and the base request does not
+/// carry — a typo would otherwise test nothing (`device.manged = false`) — suggesting the
+/// closest known path, as for `unset`. Members of a key taken whole (`principal.key.x`)
+/// are the key's own business.
+fn check_set_path(
+    set: &writ::ir::PolicySet,
+    base: &Json,
+    case: &str,
+    path: &str,
+) -> anyhow::Result<()> {
+    let known = set.known.iter().any(|(k, ty)| {
+        k == path
+            || k.starts_with(&format!("{path}."))
+            || (*ty == writ_check::types::Type::Jwk && path.starts_with(&format!("{k}.")))
+    });
+    if known || json_at(base, path).is_some() {
+        return Ok(());
+    }
+    let help = writ_check::closest(path, set.known.iter().map(|(k, _)| k.as_str())).map_or_else(
+        || "declare it in a `schema` block, or set a path the policies read".to_string(),
+        |c| format!("did you mean `{c}`?"),
+    );
+    anyhow::bail!(
+        "case \"{case}\": `set` names `{path}`, which no policy of the set reads and the base request does not have; {help}"
+    )
+}
+
 fn json_at<'j>(json: &'j Json, path: &str) -> Option<&'j Json> {
     path.split('.')
         .try_fold(json, |cur, seg| cur.as_object()?.get(seg))
@@ -417,6 +444,7 @@ fn run_suite(engine: &writ::Engine, file: &Path) -> anyhow::Result<(usize, usize
             let mut flat = Vec::new();
             flatten("", set, &mut flat);
             for (path, v) in flat {
+                check_set_path(engine.policy_set(), &base, &case.name, &path)?;
                 set_path(&mut req, &path, Some(v));
             }
         }

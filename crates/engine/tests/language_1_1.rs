@@ -382,3 +382,57 @@ fn elevation_merges_shortest_and_single_use_wins() {
     assert_eq!(v["approval"]["elevation_s"], Value::Null);
     assert!(v["approval"]["approvers"][0].get("from").is_none());
 }
+
+#[test]
+fn a_negative_duration_is_refused_as_negative() {
+    let e = engine(r#"rule "r" { when request.params.window < 1h allow }"#);
+    for v in [json!(-3600), json!(-0.5)] {
+        let err = e
+            .bind(json!({"request": {"params": {"window": v}}}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot be negative"), "{err}");
+        assert!(err.contains("`request.params.window`"), "{err}");
+    }
+}
+
+/// Minutes of one UTC day (from `start`, 48 hours of minutes) that a window matches,
+/// through both evaluators.
+fn minutes_matched(window: &str, start: &str) -> usize {
+    let e = engine(&format!(
+        "rule \"w\" {{ when time in hours \"{window}\" in \"Europe/Berlin\" allow }}"
+    ));
+    let start: jiff::Timestamp = start.parse().unwrap();
+    (0..48 * 60)
+        .filter(|m| {
+            let at = start + jiff::SignedDuration::from_mins(*m);
+            let req = e.bind(json!({ "time": at.to_string() })).unwrap();
+            let d = e.decide(&req);
+            assert_eq!(d, e.explain(&req).decision, "at {at}");
+            d.decision == Verdict::Allow
+        })
+        .count()
+}
+
+#[test]
+fn hours_windows_over_daylight_saving_changes() {
+    // Spring (2027-03-28): 02:00-03:00 local does not exist, so the window never matches.
+    assert_eq!(
+        minutes_matched("Sun 02:00-02:45", "2027-03-27T12:00:00Z"),
+        0
+    );
+    // Autumn (2026-10-25): 02:00-03:00 local happens twice, so it matches 2 × 45 minutes.
+    assert_eq!(
+        minutes_matched("Sun 02:00-02:45", "2026-10-24T12:00:00Z"),
+        90
+    );
+    // A window around the change counts the instants that read as those local times.
+    assert_eq!(
+        minutes_matched("Sun 01:00-04:00", "2027-03-28T00:00:00Z"),
+        120
+    );
+    assert_eq!(
+        minutes_matched("Sun 01:00-04:00", "2026-10-24T12:00:00Z"),
+        240
+    );
+}

@@ -1,10 +1,12 @@
 //! `approver-group`: an `approve` that can never be met, because its approver group has
 //! no member — or fewer members than the clause needs distinct approvers — in the
 //! approver registry (`approvers.toml` beside the policies). Without a registry the lint
-//! does not run.
+//! does not run. A warning when the group has just enough members: approvers are never
+//! the principal, so a request by one of them is left with one approver too few
+//! (separation of duties).
 
 use writ_check::ir::{ApproverGroup, Effect};
-use writ_syntax::Diagnostic;
+use writ_syntax::{Diagnostic, Severity};
 
 use crate::Ctx;
 
@@ -32,7 +34,31 @@ pub fn run(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
                 continue;
             };
             let members = registry.members(group).len();
-            if members >= clause.count as usize {
+            let count = clause.count as usize;
+            if members >= count {
+                // Who could approve a member's own request: every member but that one.
+                if members == count {
+                    let span = written
+                        .iter()
+                        .find(|(g, _)| g == group)
+                        .map_or_else(|| ctx.header(rule), |(_, s)| *s);
+                    out.push(
+                        Diagnostic::new(
+                            CODE,
+                            format!(
+                                "rule \"{}\" needs {count} distinct approver{} from group `{group}`, which has exactly {members}: a request by one of them can never be approved",
+                                rule.name,
+                                if count == 1 { "" } else { "s" }
+                            ),
+                            span,
+                            format!("only {} other{} for a member's own request", members - 1, if members == 2 { "" } else { "s" }),
+                        )
+                        .with_help(format!(
+                            "approvers are never the principal (separation of duties): add a member to `{group}` in `approvers.toml`, or keep its members from making such requests"
+                        ))
+                        .with_severity(Severity::Warning),
+                    );
+                }
                 continue;
             }
             let span = written

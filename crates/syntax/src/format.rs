@@ -301,18 +301,24 @@ impl Formatter<'_> {
                 self.leading(w.span.start, 1);
                 for (i, p) in parts.iter().enumerate() {
                     self.leading(p.span.end, if i == 0 { 1 } else { 2 });
-                    if i == 0 {
-                        self.out
-                            .push_str(&format!("{}when {}", indent(1), expr_text(p)));
+                    let head = if i == 0 {
+                        format!("{}when ", indent(1))
                     } else {
-                        self.out
-                            .push_str(&format!("{}{word} {}", indent(2), expr_text(p)));
-                    }
+                        format!("{}{word} ", indent(2))
+                    };
+                    self.out.push_str(&broken_lines(&head, p, 2).join("\n"));
                     self.end_line(
                         p.span.end,
                         parts.get(i + 1).map_or(u32::MAX, |n| n.span.start),
                     );
                 }
+            }
+            _ if flat.len() + 2 > MAX_WIDTH => {
+                self.leading(w.span.start, 1);
+                self.leading(w.span.end, 1);
+                let head = format!("{}when ", indent(1));
+                self.out.push_str(&broken_lines(&head, w, 1).join("\n"));
+                self.end_line(w.span.end, u32::MAX);
             }
             _ => self.line(1, &flat, w.span.start, w.span.end),
         }
@@ -349,6 +355,42 @@ impl Formatter<'_> {
             }
         }
     }
+}
+
+/// `head` followed by `e`, on one line when it fits in [`MAX_WIDTH`]; otherwise a
+/// parenthesised `and`/`or` group (or `not` of one) is opened on this line, its parts go
+/// one per line one level deeper, each after its `and`/`or`, and the group closes on a
+/// line of its own. Other expressions stay on one line, however long.
+// INVARIANT: one frame per parenthesis level, which the parser bounded (`MAX_NESTING`).
+fn broken_lines(head: &str, e: &Expr, level: usize) -> Vec<String> {
+    let one = format!("{head}{}", expr_text(e));
+    if one.len() <= MAX_WIDTH {
+        return vec![one];
+    }
+    let (prefix, inner) = match &e.kind {
+        ExprKind::Paren(inner) => ("(", &**inner),
+        ExprKind::Not(n) => match &n.kind {
+            ExprKind::Paren(inner) => ("not (", &**inner),
+            _ => return vec![one],
+        },
+        _ => return vec![one],
+    };
+    let (word, parts) = match &inner.kind {
+        ExprKind::And(parts) => ("and", parts),
+        ExprKind::Or(parts) => ("or", parts),
+        _ => return vec![one],
+    };
+    let mut lines = vec![format!("{head}{prefix}")];
+    for (i, p) in parts.iter().enumerate() {
+        let sub = if i == 0 {
+            indent(level + 1)
+        } else {
+            format!("{}{word} ", indent(level + 1))
+        };
+        lines.extend(broken_lines(&sub, p, level + 1));
+    }
+    lines.push(format!("{})", indent(level)));
+    lines
 }
 
 fn approve_item_start(item: &ApproveItem) -> u32 {
