@@ -849,7 +849,7 @@ fn a_missing_bound_field_is_named_not_shown_as_null() {
         .clone();
     assert_eq!(
         shown,
-        json!({"path": "request.params.payee", "missing": true})
+        json!({"path": "request.params.payee", "type": "missing", "missing": true})
     );
     let audit = audit_text(&w.state_dir());
     let opened: serde_json::Value = audit

@@ -505,7 +505,7 @@ pub fn redeem(args: &RedeemArgs) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "error: {}: {}",
                 crate::load::input_name(&args.request),
-                crate::load::request_problem(&request, &format!("invalid request: {e}"))
+                crate::load::request_problem(&request, &e)
             );
             return Ok(ExitCode::from(1));
         }
