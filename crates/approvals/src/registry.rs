@@ -473,17 +473,24 @@ impl RegistryFile {
     /// The registry of a policy directory (`DIR/approvers.toml`); loads it now, so a broken
     /// file is an error at start.
     pub fn in_dir(dir: &Path) -> Result<RegistryFile, Error> {
-        let file = RegistryFile {
-            path: dir.join(FILE_NAME),
-            cached: Mutex::new(None),
-            stats: Mutex::new(RegistryStats::default()),
-            listener: Mutex::new(None),
-        };
+        let file = RegistryFile::follow(dir);
         file.current()?;
         if let Some(e) = file.last_error() {
             return Err(Error::Registry(e));
         }
         Ok(file)
+    }
+
+    /// The registry of a policy directory, not read yet: the first
+    /// [`RegistryFile::reload`] reads it and reports what it found (a watcher that must
+    /// go on while the file is broken).
+    pub fn follow(dir: &Path) -> RegistryFile {
+        RegistryFile {
+            path: dir.join(FILE_NAME),
+            cached: Mutex::new(None),
+            stats: Mutex::new(RegistryStats::default()),
+            listener: Mutex::new(None),
+        }
     }
 
     /// The file's path.
