@@ -4,6 +4,12 @@
 //! it happened, and [`verify`] names it. Appends from several threads or processes are
 //! serialised by an exclusive lock on the file.
 //!
+//! The service does not append itself: [`AuditLog`] is one [`AuditSink`], and one writer
+//! thread (`audit/writer.rs`) owns the sink, fed by a bounded queue. Decision records are
+//! written in batches (one write and one sync per batch) without the decision waiting, or
+//! group-committed ([`AuditMode::Group`]); security records are durable before their call
+//! returns. Both share one chain.
+//!
 //! The chain alone shows that the log was not edited *in part*; whoever can write the file
 //! can still rewrite it from any record onwards and chain the rewrite anew. A log opened
 //! with an audit key ([`AuditLog::signed`]) therefore also signs every record: `sig` is an
