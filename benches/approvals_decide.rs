@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use writ::approvals::audit::Entry;
 use writ::approvals::{
-    Approvals, AuditConfig, AuditLog, AuditMode, Config, GrantKey, KeyPair, RedbStore, Stamped,
+    Approvals, AuditConfig, AuditLog, AuditMode, AuditSink, Config, GrantKey, KeyPair, RedbStore,
+    Stamped,
 };
 use writ::{PolicyStore, StoreConfig};
 
@@ -67,6 +68,22 @@ struct Services {
     bare: Approvals,
     background: Approvals,
     group: Approvals,
+    /// Background mode over a sink that keeps nothing: the queue's own cost, without the
+    /// writer's signing competing for the CPU.
+    null: Approvals,
+}
+
+struct NullSink;
+
+impl AuditSink for NullSink {
+    fn write(&self, batch: Vec<Stamped>) -> Result<(), writ::approvals::Error> {
+        black_box(batch);
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<(), writ::approvals::Error> {
+        Ok(())
+    }
 }
 
 fn config(mode: AuditMode) -> Config {
@@ -87,21 +104,26 @@ fn services() -> Services {
     };
     let background = open("background", AuditMode::Background);
     let group = open("group", AuditMode::Group);
-    let bare_state = dir.path().join("bare");
-    let bare = Approvals::new(
-        store.clone(),
-        Arc::new(RedbStore::open(&bare_state).unwrap()),
-        GrantKey::load_or_create(&bare_state.join("grant.key")).unwrap(),
-        None,
-        Config::default(),
-    )
-    .unwrap();
+    let without = |name: &str, sink: Option<Arc<dyn AuditSink>>| {
+        let state = dir.path().join(name);
+        Approvals::new(
+            store.clone(),
+            Arc::new(RedbStore::open(&state).unwrap()),
+            GrantKey::load_or_create(&state.join("grant.key")).unwrap(),
+            sink,
+            Config::default(),
+        )
+        .unwrap()
+    };
+    let bare = without("bare", None);
+    let null = without("null", Some(Arc::new(NullSink)));
     Services {
         _dir: dir,
         store,
         bare,
         background,
         group,
+        null,
     }
 }
 
@@ -111,7 +133,7 @@ fn check(s: &Services, requests: &[String]) {
     for r in requests {
         let d = engine.decide(&engine.bind_str(r).unwrap());
         assert_eq!(d.decision.as_str(), "allow", "{r}");
-        for a in [&s.bare, &s.background, &s.group] {
+        for a in [&s.bare, &s.background, &s.group, &s.null] {
             assert_eq!(a.decide(r).unwrap().decision.decision.as_str(), "allow");
         }
     }
@@ -144,6 +166,13 @@ fn on_threads(
     })
 }
 
+/// One decision through the flow.
+fn flow(a: &Approvals) -> impl Fn(&str) + Sync + '_ {
+    move |r: &str| {
+        black_box(a.decide(r).unwrap());
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let requests = requests();
     let s = services();
@@ -152,11 +181,6 @@ fn bench(c: &mut Criterion) {
         let engine = s.store.engine();
         let req = engine.bind_str(r).unwrap();
         black_box(engine.decide(&req));
-    };
-    let flow = |a: &Approvals| {
-        move |r: &str| {
-            black_box(a.decide(r).unwrap());
-        }
     };
 
     let mut g = c.benchmark_group("allow");
@@ -173,6 +197,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| flow(&s.background)(next()))
     });
     s.background.flush().unwrap();
+    g.bench_function("approvals_decide_background_null_sink", |b| {
+        b.iter(|| flow(&s.null)(next()))
+    });
     g.bench_function("approvals_decide_group", |b| {
         b.iter(|| flow(&s.group)(next()))
     });
@@ -229,7 +256,11 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    for (name, a) in [("background", &s.background), ("group", &s.group)] {
+    for (name, a) in [
+        ("background", &s.background),
+        ("background, null sink", &s.null),
+        ("group", &s.group),
+    ] {
         a.flush().unwrap();
         let st = a.audit_stats().unwrap();
         let total = st.written + st.dropped;

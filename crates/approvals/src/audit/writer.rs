@@ -306,23 +306,35 @@ fn run(
                 Err(_) => break,
             }
         }
-        write_batch(sink, &mut msgs, shared, capacity, &mut last_ts);
+        let full = msgs.len() >= batch;
+        let waited = write_batch(sink, &mut msgs, shared, capacity, &mut last_ts);
+        if !full && !waited {
+            // Nobody waits: let records gather for a moment instead of parking at once,
+            // so that a decision seldom has to wake this thread (a system call on its
+            // path) and batches grow under load.
+            std::thread::sleep(LINGER);
+        }
     }
     // Closed: a count of drops not yet on record gets its record.
     if shared.unrecorded.0.load(Ordering::Acquire) > 0 {
-        write_batch(sink, &mut msgs, shared, capacity, &mut last_ts);
+        let _ = write_batch(sink, &mut msgs, shared, capacity, &mut last_ts);
     }
 }
 
+/// How long the writer lets plain records gather after a batch nobody waited for. A
+/// security record or a flush that comes meanwhile waits at most this much longer.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// Writes `msgs` (emptying it) with one write and one sync, an `audit.dropped` record last
-/// when records were dropped since the last one, and answers whoever waits.
+/// when records were dropped since the last one, and answers whoever waits; returns whether
+/// anyone did.
 fn write_batch(
     sink: &dyn AuditSink,
     msgs: &mut Vec<Msg>,
     shared: &Shared,
     capacity: usize,
     last_ts: &mut Option<String>,
-) {
+) -> bool {
     let mut records = Vec::with_capacity(msgs.len() + 1);
     let mut replies = Vec::new();
     let mut plain = 0u64;
@@ -368,10 +380,11 @@ fn write_batch(
         } else {
             Ok(())
         };
+        let waited = !replies.is_empty();
         for reply in replies {
             let _ = reply.try_send(answer.clone());
         }
-        return;
+        return waited;
     }
     let n = records.len() as u64;
     let result = {
@@ -399,9 +412,11 @@ fn write_batch(
         }
         Err(m) => shared.fail(m),
     }
+    let waited = !replies.is_empty();
     for reply in replies {
         let _ = reply.try_send(result.clone());
     }
+    waited
 }
 
 fn message(e: Error) -> String {
