@@ -48,7 +48,7 @@ mod registry;
 mod service;
 mod store;
 
-pub use audit::AuditLog;
+pub use audit::{AuditConfig, AuditLog, AuditMode, AuditSink, AuditStats, Stamped};
 pub use challenge::{
     answer_message, Approved, Bound, BoundValue, Challenge, Clause, JsonType, Method, Requester,
     Requirements, Signal, State,

@@ -20,7 +20,7 @@ use serde_json::Value as Json;
 use writ_engine::{ApprovalOut, BindError, Clock, Decision, Engine, Request, Verdict};
 use writ_reload::PolicyStore;
 
-use crate::audit::{AuditLog, Entry};
+use crate::audit::{AuditConfig, AuditLog, AuditSink, AuditStats, Durability, Entry, Writer};
 use crate::challenge::{
     summary, warnings, Bound, BoundValue, Challenge, Requester, Requirements, Signal, State,
 };
@@ -109,6 +109,8 @@ pub struct Config {
     pub limits: OpenLimits,
     /// Limits on guessing one approver's one-time codes, across every challenge.
     pub otp: OtpLimits,
+    /// How decision records reach the audit log (in the background by default).
+    pub audit: AuditConfig,
 }
 
 impl Default for Config {
@@ -118,6 +120,7 @@ impl Default for Config {
             max_failures: 5,
             limits: OpenLimits::default(),
             otp: OtpLimits::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -145,7 +148,7 @@ pub struct Approvals {
     registry: RegistryFile,
     store: Arc<dyn StateStore>,
     grant_key: GrantKey,
-    audit: Option<AuditLog>,
+    audit: Option<Writer>,
     clock: Clock,
     config: Config,
     refused_inputs: Mutex<InputBudget>,
@@ -171,17 +174,22 @@ fn opt(s: &Option<String>) -> Json {
 
 impl Approvals {
     /// The service over `policies` (its directory holds `approvers.toml`), keeping state in
-    /// `store`, signing grants with `grant_key`, auditing to `audit`.
+    /// `store`, signing grants with `grant_key`, auditing to `audit` through a writer
+    /// thread tuned by [`Config::audit`] (nothing is audited without a sink).
     ///
-    /// Blocks: reads the registry file. Build the service once, at start.
+    /// Blocks: reads the registry file and starts the audit writer. Build the service once,
+    /// at start.
     pub fn new(
         policies: Arc<PolicyStore>,
         store: Arc<dyn StateStore>,
         grant_key: GrantKey,
-        audit: Option<AuditLog>,
+        audit: Option<Arc<dyn AuditSink>>,
         config: Config,
     ) -> Result<Approvals, Error> {
         let registry = RegistryFile::in_dir(policies.dir())?;
+        let audit = audit
+            .map(|sink| Writer::start(sink, &config.audit))
+            .transpose()?;
         Ok(Approvals {
             policies,
             registry,
@@ -228,7 +236,7 @@ impl Approvals {
         let key = GrantKey::load_or_create(&state_dir.join(GRANT_KEY_FILE))?;
         let audit = AuditLog::open(&state_dir.join(AUDIT_LOG_FILE), false)?
             .signed(KeyPair::load_or_create(&state_dir.join(AUDIT_KEY_FILE))?);
-        Approvals::new(policies, store, key, Some(audit), config)
+        Approvals::new(policies, store, key, Some(Arc::new(audit)), config)
     }
 
     /// The same service reading time from `clock` (tests, simulations). Does not block.
@@ -246,9 +254,32 @@ impl Approvals {
         (self.clock)().as_second()
     }
 
+    /// Returns once every audit record recorded before is written and synced (the
+    /// writer's last error when it could not). Dropping the service does the same.
+    pub fn flush(&self) -> Result<(), Error> {
+        self.audit.as_ref().map_or(Ok(()), Writer::flush)
+    }
+
+    /// What the audit writer has done (`None` without an audit sink).
+    pub fn audit_stats(&self) -> Option<AuditStats> {
+        self.audit.as_ref().map(Writer::stats)
+    }
+
+    /// Records a security record (challenge, answer, collection, redemption, enrolment,
+    /// reset): on stable storage before it returns.
     fn audit(&self, entry: Entry) -> Result<(), Error> {
+        self.record(entry, Durability::Durable)
+    }
+
+    /// Records a plain decision record as [`Config::audit`] says: queued, or synced with
+    /// the concurrent ones.
+    fn audit_decision(&self, entry: Entry) -> Result<(), Error> {
+        self.record(entry, Durability::Plain)
+    }
+
+    fn record(&self, entry: Entry, durability: Durability) -> Result<(), Error> {
         match &self.audit {
-            Some(log) => log.append(entry, &(self.clock)().to_string()).map(|_| ()),
+            Some(writer) => writer.record(entry, (self.clock)(), durability),
             None => Ok(()),
         }
     }
@@ -313,7 +344,7 @@ impl Approvals {
         let (count, previous) = counted;
         let limit = u64::from(REFUSED_INPUTS_PER_MINUTE);
         if let Some((_, before)) = previous.filter(|&(_, before)| before > limit) {
-            self.audit(
+            self.audit_decision(
                 Entry::new("input.refused.suppressed")
                     .with("count", before - limit)
                     .with("per_minute", REFUSED_INPUTS_PER_MINUTE),
@@ -331,7 +362,7 @@ impl Approvals {
         if reason.chars().count() > REFUSED_INPUT_REASON_MAX {
             shown.push('…');
         }
-        self.audit(
+        self.audit_decision(
             Entry::new("input.refused")
                 .with("step", step)
                 .with("reason", identity::visible(&shown))
@@ -478,7 +509,7 @@ impl Approvals {
         let requester = Requester::of(&effective.sent, effective.jkt.clone());
         if let Some(refusal) = self.time_refusal(&effective.sent, now) {
             let denied = denied(decision, &refusal);
-            self.audit(
+            self.audit_decision(
                 Self::decision_entry("decision", &decision_id, &denied, &requester)
                     .with(
                         "code",
@@ -497,12 +528,16 @@ impl Approvals {
                 engine: effective.engine,
             });
         }
-        self.audit(Self::decision_entry(
-            "decision",
-            &decision_id,
-            &decision,
-            &requester,
-        ))?;
+        // An `approve` opens a challenge whose record is durable, and so everything queued
+        // before it: its decision record is queued surely, never dropped.
+        self.record(
+            Self::decision_entry("decision", &decision_id, &decision, &requester),
+            if decision.decision == Verdict::Approve {
+                Durability::Kept
+            } else {
+                Durability::Plain
+            },
+        )?;
         let Some(approval) = decision
             .approval
             .as_ref()
