@@ -136,7 +136,7 @@ impl Default for Config {
 /// `fdatasync`, hundreds of microseconds) or Redis round trips. Each method says what it
 /// does. An async service runs them on the blocking pool, never on a reactor thread:
 ///
-/// ```ignore
+/// ```text
 /// let approvals = approvals.clone(); // Arc<Approvals>
 /// let decided = tokio::task::spawn_blocking(move || approvals.decide_value(request)).await??;
 /// ```
