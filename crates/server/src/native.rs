@@ -234,7 +234,7 @@ pub async fn decide(
         request_id: &request_id,
     };
     let engine = state.store().engine();
-    if caller.role == Role::EnforcementPoint {
+    if caller.role == Role::EnforcementPoint && !looks_like_batch(&bytes) {
         if let Ok(text) = std::str::from_utf8(&bytes) {
             let started = Instant::now();
             // A batch never binds (`requests` is no request root): it falls through.
@@ -299,6 +299,18 @@ pub async fn decide(
     Ok(json_response(out))
 }
 
+/// Whether a body starts as a batch does (`{"requests"`): such a body goes straight to
+/// the tree path rather than through a streaming bind that would scan all of it only to
+/// refuse the `requests` root. Only a shortcut: a batch it misses is refused by the
+/// binder and still decided as a batch.
+fn looks_like_batch(bytes: &[u8]) -> bool {
+    let rest = bytes.trim_ascii_start();
+    let Some(rest) = rest.strip_prefix(b"{") else {
+        return false;
+    };
+    rest.trim_ascii_start().starts_with(b"\"requests\"")
+}
+
 /// `POST /v1/explain`: the decision with every rule's and signal's trace.
 pub async fn explain(
     State(state): State<AppState>,
@@ -318,4 +330,18 @@ pub async fn explain(
         started.elapsed(),
     );
     Ok(json_ok(&explanation))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn batches_are_recognised_by_their_start() {
+        assert!(super::looks_like_batch(b" {\n \"requests\": []}"));
+        assert!(!super::looks_like_batch(b"{\"action\": \"x\"}"));
+        assert!(!super::looks_like_batch(
+            b"{\"action\": \"x\", \"requests\": []}"
+        ));
+        assert!(!super::looks_like_batch(b"[\"requests\"]"));
+        assert!(!super::looks_like_batch(b""));
+    }
 }
