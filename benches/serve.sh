@@ -6,6 +6,7 @@
 #
 #   benches/serve.sh            # needs wrk (Debian: apt-get install wrk)
 #   DUR=10s benches/serve.sh
+#   WRIT=/tmp/writ-before benches/serve.sh   # another build of writ (before/after a change)
 #
 # Prints one Markdown table. Load generator and servers share the machine's cores: the
 # figures compare writ with the floor on the same machine, not with other machines.
@@ -14,12 +15,17 @@ DUR=${DUR:-5s}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 command -v wrk >/dev/null || { echo "error: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-writ=target/release/writ
 floor=target/release/examples/floor
-if [ ! -x "$writ" ] || [ ! -x "$floor" ]; then
+if [ -n "${WRIT:-}" ]; then
+  writ=$WRIT
+  [ -x "$floor" ] || cargo build --release -p writ-server --example floor >&2
+else
+  # Always through cargo: a stale binary would measure old code.
+  writ=target/release/writ
   cargo build --release -p writ-cli >&2
   cargo build --release -p writ-server --example floor >&2
 fi
+echo "writ: $writ; load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
@@ -77,3 +83,4 @@ for c in 1 16 64; do
     echo "| $label | $c | $rps | $dps | $p50 | $p99 |"
   done
 done
+echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

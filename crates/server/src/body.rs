@@ -63,7 +63,12 @@ pub fn json_bytes<T: serde::Serialize>(value: &T) -> Vec<u8> {
 
 /// A JSON response with status 200.
 pub fn json_ok<T: serde::Serialize>(value: &T) -> Response {
-    let mut resp = json_bytes(value).into_response();
+    json_response(json_bytes(value))
+}
+
+/// A response with status 200 over JSON already written to bytes.
+pub fn json_response(bytes: Vec<u8>) -> Response {
+    let mut resp = bytes.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -87,7 +92,23 @@ fn is_json(value: Option<&HeaderValue>) -> bool {
     essence.eq_ignore_ascii_case("application/json")
 }
 
+/// A JSON body's bytes, read under the server's limits (content type, size) but not yet
+/// parsed: for routes that hand the text straight to the engine's streaming binder
+/// ([`writ_engine::Engine::bind_str`], which applies the same strict rules), and parse it
+/// with [`parse_object`] only when they need the tree.
+#[derive(Debug)]
+pub struct JsonText(pub axum::body::Bytes);
+
 impl FromRequest<AppState> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let JsonText(bytes) = JsonText::from_request(req, state).await?;
+        parse_object(&bytes).map(JsonBody)
+    }
+}
+
+impl FromRequest<AppState> for JsonText {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
@@ -117,7 +138,7 @@ impl FromRequest<AppState> for JsonBody {
                     ApiError::bad(format!("the body could not be read: {e}"))
                 }
             })?;
-        parse_object(&bytes).map(JsonBody)
+        Ok(JsonText(bytes))
     }
 }
 

@@ -40,7 +40,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     let (id, header) = request_id(&req);
     req.extensions_mut().insert(RequestId(id));
     let metrics = state.metrics();
-    let mut resp = match state.slots().clone().try_acquire_owned() {
+    let mut resp = match state.slots().try_acquire() {
         Err(_) => {
             metrics.shed();
             ApiError::new(

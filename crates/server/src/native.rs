@@ -8,17 +8,16 @@ use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse as _, Response};
+use axum::response::Response;
 use axum::Extension;
-use serde::Serialize;
 use serde_json::{Map, Value as Json};
 use writ_approvals::{Decided, Error as FlowError};
-use writ_engine::{Decision, Verdict};
+use writ_engine::{Decision, Engine, Request, Verdict};
 
-use crate::body::{json_ok, kind, ApiError, JsonBody};
+use crate::body::{json_ok, json_response, kind, parse_object, ApiError, JsonBody, JsonText};
 use crate::decision_log::Record;
 use crate::guard::RequestId;
-use crate::identity::{self, Caller};
+use crate::identity::{self, Caller, Role};
 use crate::metrics::{ChallengeEvent, Outcome, Route};
 use crate::AppState;
 
@@ -59,54 +58,40 @@ impl Answer {
             Answer::Flow(d) => &d.decision_id,
         }
     }
-
-    /// The native JSON: the decision, its id, and for the flow the challenge.
-    pub fn to_json(&self) -> Json {
-        #[derive(Serialize)]
-        struct WithId<'a> {
-            #[serde(flatten)]
-            decision: &'a Decision,
-            decision_id: &'a str,
-        }
-        match self {
-            Answer::Plain {
-                decision,
-                decision_id,
-            } => serde_json::to_value(WithId {
-                decision,
-                decision_id,
-            }),
-            Answer::Flow(d) => serde_json::to_value(&**d),
-        }
-        .unwrap_or(Json::Null)
-    }
 }
 
 impl Answer {
-    /// The native JSON as a response, written straight to bytes on the hot path (the
-    /// decision, then its id spliced in before the closing brace).
-    fn into_response(self) -> Response {
-        match self {
+    /// Writes the native JSON straight to bytes (no intermediate JSON value): a plain
+    /// decision, then its id spliced in before the closing brace.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        let written = match self {
             Answer::Plain {
                 decision,
                 decision_id,
-            } => {
-                let mut bytes = crate::body::json_bytes(&decision);
-                if bytes.last() == Some(&b'}') {
-                    bytes.pop();
-                    bytes.extend_from_slice(b",\"decision_id\":");
-                    bytes.extend_from_slice(&crate::body::json_bytes(&decision_id));
-                    bytes.push(b'}');
+            } => serde_json::to_writer(&mut *out, decision).and_then(|()| {
+                if out.last() == Some(&b'}') {
+                    out.pop();
+                    out.extend_from_slice(b",\"decision_id\":");
+                    serde_json::to_writer(&mut *out, decision_id)?;
+                    out.push(b'}');
                 }
-                let mut r = bytes.into_response();
-                r.headers_mut().insert(
-                    axum::http::header::CONTENT_TYPE,
-                    axum::http::HeaderValue::from_static("application/json"),
-                );
-                r
-            }
-            flow => json_ok(&flow.to_json()),
+                Ok(())
+            }),
+            Answer::Flow(d) => serde_json::to_writer(&mut *out, &**d),
+        };
+        if written.is_err() {
+            // A derived `Serialize` into a `Vec` does not fail; should it, no half value.
+            out.truncate(start);
+            out.extend_from_slice(b"null");
         }
+    }
+
+    /// The native JSON as a response.
+    fn into_response(self) -> Response {
+        let mut bytes = Vec::with_capacity(1024);
+        self.write_json(&mut bytes);
+        json_response(bytes)
     }
 }
 
@@ -167,15 +152,37 @@ impl Ctx<'_> {
 /// Decides one writ request for a caller.
 pub(crate) async fn decide_one(
     ctx: &Ctx<'_>,
+    request: Map<String, Json>,
+) -> Result<Answer, ApiError> {
+    let engine = ctx.state.store().engine();
+    decide_with(ctx, &engine, request).await
+}
+
+/// Decides one writ request for a caller with an engine already loaded (a batch loads it
+/// once and decides every item under the same policy version).
+pub(crate) async fn decide_with(
+    ctx: &Ctx<'_>,
+    engine: &Engine,
     mut request: Map<String, Json>,
 ) -> Result<Answer, ApiError> {
     identity::apply(ctx.caller, &mut request)?;
-    let engine = ctx.state.store().engine();
     let started = Instant::now();
     let bound = engine
         .bind(Json::Object(request))
         .map_err(|e| ApiError::bad(format!("invalid request: {e}")))?;
-    let decision = engine.decide(&bound);
+    decide_bound(ctx, engine, &bound, started).await
+}
+
+/// Decides a bound request: the engine asked, an `approve` handed to the approval
+/// service (which opens the challenge), the decision counted and logged. `started` is
+/// when binding began (the decision latency counts binding).
+async fn decide_bound(
+    ctx: &Ctx<'_>,
+    engine: &Engine,
+    bound: &Request,
+    started: Instant,
+) -> Result<Answer, ApiError> {
+    let decision = engine.decide(bound);
     let took = started.elapsed();
     let metrics = ctx.state.metrics();
     if decision.decision == Verdict::Approve {
@@ -208,11 +215,17 @@ pub(crate) async fn decide_one(
 }
 
 /// `POST /v1/decide`.
+///
+/// The hot path: an enforcement point's single request goes from the body text straight
+/// to the engine's streaming binder ([`Engine::bind_str`]: the same strict rules as
+/// parsing to a tree and binding it, in one pass, no tree), and the decision is written
+/// straight to bytes. A batch, an actor's request (its identity is applied to the tree)
+/// and anything the binder refuses take the tree path, which also words every refusal.
 pub async fn decide(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Extension(RequestId(request_id)): Extension<RequestId>,
-    JsonBody(body): JsonBody,
+    JsonText(bytes): JsonText,
 ) -> Result<Response, ApiError> {
     let ctx = Ctx {
         state: &state,
@@ -220,16 +233,29 @@ pub async fn decide(
         caller: &caller,
         request_id: &request_id,
     };
-    let Some(requests) = body.get("requests") else {
-        return Ok(decide_one(&ctx, body).await?.into_response());
+    let engine = state.store().engine();
+    if caller.role == Role::EnforcementPoint && !looks_like_batch(&bytes) {
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            let started = Instant::now();
+            // A batch never binds (`requests` is no request root): it falls through.
+            if let Ok(bound) = engine.bind_str(text) {
+                return Ok(decide_bound(&ctx, &engine, &bound, started)
+                    .await?
+                    .into_response());
+            }
+        }
+    }
+    let mut body = parse_object(&bytes)?;
+    let Some(requests) = body.remove("requests") else {
+        return Ok(decide_with(&ctx, &engine, body).await?.into_response());
     };
     let Json::Array(items) = requests else {
         return Err(ApiError::bad(format!(
             "`requests` must be an array of request objects, not {}",
-            kind(requests)
+            kind(&requests)
         )));
     };
-    if body.len() > 1 {
+    if !body.is_empty() {
         return Err(ApiError::bad(
             "a batch is `{\"requests\": [...]}` alone: put every root inside each request",
         ));
@@ -242,27 +268,47 @@ pub async fn decide(
         )));
     }
     state.metrics().batch(items.len());
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
+    // One engine load, one response written as it is decided.
+    let mut out = Vec::with_capacity(16 + items.len() * 1024);
+    out.extend_from_slice(b"{\"decisions\":[");
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
         let answer = match item {
-            Json::Object(m) => decide_one(&ctx, m.clone()).await,
+            Json::Object(m) => decide_with(&ctx, &engine, m).await,
             other => Err(ApiError::bad(format!(
                 "`requests[{i}]` must be a request object, not {}",
-                kind(other)
+                kind(&other)
             ))),
         };
-        out.push(match answer {
-            Ok(a) => a.to_json(),
+        match answer {
+            Ok(a) => a.write_json(&mut out),
             Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => return Err(e),
             Err(e) => {
                 state
                     .metrics()
                     .decision_outcome(Route::Decide, Outcome::Error);
-                serde_json::json!({"error": {"code": e.code, "message": e.message}})
+                out.extend_from_slice(&crate::body::json_bytes(
+                    &serde_json::json!({"error": {"code": e.code, "message": e.message}}),
+                ));
             }
-        });
+        }
     }
-    Ok(json_ok(&serde_json::json!({ "decisions": out })))
+    out.extend_from_slice(b"]}");
+    Ok(json_response(out))
+}
+
+/// Whether a body starts as a batch does (`{"requests"`): such a body goes straight to
+/// the tree path rather than through a streaming bind that would scan all of it only to
+/// refuse the `requests` root. Only a shortcut: a batch it misses is refused by the
+/// binder and still decided as a batch.
+fn looks_like_batch(bytes: &[u8]) -> bool {
+    let rest = bytes.trim_ascii_start();
+    let Some(rest) = rest.strip_prefix(b"{") else {
+        return false;
+    };
+    rest.trim_ascii_start().starts_with(b"\"requests\"")
 }
 
 /// `POST /v1/explain`: the decision with every rule's and signal's trace.
@@ -284,4 +330,18 @@ pub async fn explain(
         started.elapsed(),
     );
     Ok(json_ok(&explanation))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn batches_are_recognised_by_their_start() {
+        assert!(super::looks_like_batch(b" {\n \"requests\": []}"));
+        assert!(!super::looks_like_batch(b"{\"action\": \"x\"}"));
+        assert!(!super::looks_like_batch(
+            b"{\"action\": \"x\", \"requests\": []}"
+        ));
+        assert!(!super::looks_like_batch(b"[\"requests\"]"));
+        assert!(!super::looks_like_batch(b""));
+    }
 }

@@ -74,6 +74,23 @@ async fn batches_answer_in_order_and_bad_items_say_why() {
         .contains("requests[2]"));
     assert_eq!(d[3]["decision"], "approve");
     assert_ne!(d[0]["decision_id"], d[3]["decision_id"]);
+    // Each item is the decision the engine gives in-process, written as a single one is.
+    let engine = s.state().store().engine();
+    let local = serde_json::to_value(engine.decide(&engine.bind(prod_write()).unwrap())).unwrap();
+    for item in [&d[0], &d[3]] {
+        let mut without_id = item.clone();
+        without_id.as_object_mut().unwrap().remove("decision_id");
+        assert_eq!(without_id, local);
+    }
+    // `requests` beside a request root, in either order: refused, saying a batch is alone.
+    for text in [
+        r#"{"action": "db.read", "requests": []}"#,
+        r#"{"requests": [], "action": "db.read"}"#,
+    ] {
+        let r = post_text(s.addr, "/v1/decide", text).await;
+        assert_eq!(r.status, 400, "{text}");
+        assert!(r.text().contains("alone"), "{}", r.text());
+    }
     // Over the batch limit: 400 saying the limit.
     let many = json!({"requests": vec![prod_write(); 51]});
     let r = post(s.addr, "/v1/decide", &many).await;
