@@ -32,7 +32,7 @@ use crate::metrics::{Outcome, Route};
 use crate::native::{blocking, decide_one, flow_error, Answer, Ctx};
 use crate::AppState;
 
-/// The base URL: the configured one, or `http://` + the `Host` header.
+/// The base URL: the configured one, or `http://` (`https://` over TLS) + the `Host` header.
 pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(u) = state.public_url() {
         return u.trim_end_matches('/').to_string();
@@ -46,7 +46,12 @@ pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
         })
         .unwrap_or("localhost");
-    format!("http://{host}")
+    let scheme = if state.tls() == "off" {
+        "http"
+    } else {
+        "https"
+    };
+    format!("{scheme}://{host}")
 }
 
 /// `GET /.well-known/authzen-configuration`.
