@@ -36,7 +36,15 @@
 use std::fmt;
 use std::path::Path;
 
+/// Time, as [`Clock`] returns it ([`jiff::Timestamp`]): the crate the engine's clock uses,
+/// re-exported so that a host injects a clock without depending on it by name.
+pub use jiff;
+pub use jiff::Timestamp;
+/// JSON values, as [`Engine::bind`] and [`approvals::Approvals::decide_value`] take them.
+pub use serde_json;
 /// Transaction-bound approvals: challenge, evidence, quorum, grant, redeem once, audit.
+/// [`approvals::Approvals`] is the service a host embeds; docs/embedding.md walks through it.
+#[doc(inline)]
 pub use writ_approvals as approvals;
 pub use writ_check::{check, check_expr, ir, load_path, LoadError, LoneExpr, PolicySet, Rejected};
 pub use writ_engine::{
@@ -49,6 +57,11 @@ pub use writ_reload::{
     WatchHandle,
 };
 pub use writ_syntax::{format_source, render, Diagnostic, SourceMap, Style};
+/// WebAuthn registration and assertion verification, as the approval flow's types use it
+/// ([`approvals::Approver`] credentials, registrations). The `soft-authenticator` feature
+/// adds `webauthn::soft`, a software authenticator for tests and demos.
+#[doc(inline)]
+pub use writ_webauthn as webauthn;
 
 /// Why a policy set could not be loaded.
 #[derive(Debug)]

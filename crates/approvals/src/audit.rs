@@ -4,6 +4,12 @@
 //! it happened, and [`verify`] names it. Appends from several threads or processes are
 //! serialised by an exclusive lock on the file.
 //!
+//! The service does not append itself: [`AuditLog`] is one [`AuditSink`], and one writer
+//! thread (`audit/writer.rs`) owns the sink, fed by a bounded queue. Decision records are
+//! written in batches (one write and one sync per batch) without the decision waiting, or
+//! group-committed ([`AuditMode::Group`]); security records are durable before their call
+//! returns. Both share one chain.
+//!
 //! The chain alone shows that the log was not edited *in part*; whoever can write the file
 //! can still rewrite it from any record onwards and chain the rewrite anew. A log opened
 //! with an audit key ([`AuditLog::signed`]) therefore also signs every record: `sig` is an
@@ -13,6 +19,11 @@
 //!
 //! Limit: a file alone cannot show that records were cut from its end; keep the head
 //! hash that [`verify`] returns (or ship records as they are written) to catch that.
+
+mod writer;
+
+pub use writer::{AuditConfig, AuditMode, AuditStats};
+pub(crate) use writer::{Durability, Writer};
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
@@ -59,6 +70,42 @@ impl Entry {
         self.fields.insert(name.into(), value.into());
         self
     }
+
+    /// Its fields, `event` included.
+    pub fn fields(&self) -> &Map<String, Json> {
+        &self.fields
+    }
+}
+
+/// An entry and the time it was recorded at (RFC 3339): what a sink chains and writes.
+#[derive(Clone, Debug)]
+pub struct Stamped {
+    /// The record's event and fields.
+    pub entry: Entry,
+    /// When it was recorded (RFC 3339), its `ts`.
+    pub ts: String,
+}
+
+impl Stamped {
+    /// `entry` recorded at `ts` (RFC 3339).
+    pub fn new(entry: Entry, ts: &str) -> Stamped {
+        Stamped {
+            entry,
+            ts: ts.to_string(),
+        }
+    }
+}
+
+/// Where the service's audit records go. One writer thread owns the sink and calls it a
+/// batch at a time, in the order records were recorded: [`AuditSink::write`] once, then
+/// [`AuditSink::sync`] once. [`AuditLog`] (the hash-chained, signed file) is the
+/// embedded one; a sink that ships records elsewhere keeps their order and makes
+/// `sync` mean "on stable storage".
+pub trait AuditSink: Send + Sync {
+    /// Chains `batch` after the records before it, in order, and writes it (one write).
+    fn write(&self, batch: Vec<Stamped>) -> Result<(), Error>;
+    /// Makes everything written so far durable (one `fsync` for a file).
+    fn sync(&self) -> Result<(), Error>;
 }
 
 #[derive(Clone, Debug)]
@@ -130,13 +177,21 @@ impl AuditLog {
 
     /// Chains and appends one record at `ts` (RFC 3339); returns its hash.
     pub fn append(&self, entry: Entry, ts: &str) -> Result<String, Error> {
+        self.append_all(vec![Stamped::new(entry, ts)])
+    }
+
+    /// Chains `batch` after the file's last record, in order, and appends it with one
+    /// write, all under the file's lock; durable before it returns when the log was opened
+    /// with `sync`. Returns the last record's hash (the previous head when `batch` is
+    /// empty).
+    pub fn append_all(&self, batch: Vec<Stamped>) -> Result<String, Error> {
         let mut guard = self
             .file
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (file, cached) = &mut *guard;
         file.lock().map_err(|e| audit_err(&self.path, e))?;
-        let result = self.append_locked(file, cached, entry, ts);
+        let result = self.append_locked(file, cached, batch);
         let unlocked = file.unlock().map_err(|e| audit_err(&self.path, e));
         let hash = result?;
         unlocked?;
@@ -147,53 +202,74 @@ impl AuditLog {
         &self,
         file: &mut File,
         cached: &mut Option<Tail>,
-        entry: Entry,
-        ts: &str,
+        batch: Vec<Stamped>,
     ) -> Result<String, Error> {
         let len = file.metadata().map_err(|e| audit_err(&self.path, e))?.len();
-        let tail = match cached {
+        let mut tail = match cached {
             Some(t) if t.len == len => t.clone(),
             _ => read_tail(file, len).map_err(|e| audit_err(&self.path, e))?,
         };
-        // A tail whose `seq` cannot be followed was written by someone else (no log of
-        // this engine reaches 2^64 records): refuse rather than wrap to `seq` 0.
-        let Some(next) = tail.seq.checked_add(1) else {
-            return Err(audit_err(
-                &self.path,
-                format!(
-                    "the last record's seq is {}, which no record can follow: the log was tampered with; run `writ audit verify` and start a new log",
-                    tail.seq
-                ),
-            ));
-        };
-        let mut record = Map::new();
-        record.insert("seq".into(), Json::from(next));
-        record.insert("ts".into(), Json::from(ts));
-        for (k, v) in entry.fields {
-            record.insert(k, v);
+        let mut lines = Vec::new();
+        for Stamped { entry, ts } in batch {
+            // A tail whose `seq` cannot be followed was written by someone else (no log of
+            // this engine reaches 2^64 records): refuse rather than wrap to `seq` 0.
+            let Some(next) = tail.seq.checked_add(1) else {
+                return Err(audit_err(
+                    &self.path,
+                    format!(
+                        "the last record's seq is {}, which no record can follow: the log was tampered with; run `writ audit verify` and start a new log",
+                        tail.seq
+                    ),
+                ));
+            };
+            let mut record = Map::new();
+            record.insert("seq".into(), Json::from(next));
+            record.insert("ts".into(), Json::from(ts));
+            for (k, v) in entry.fields {
+                record.insert(k, v);
+            }
+            record.insert("prev".into(), Json::from(std::mem::take(&mut tail.hash)));
+            let hash = record_hash(&record);
+            record.insert("hash".into(), Json::from(hash.clone()));
+            if let Some(key) = &self.key {
+                record.insert(
+                    "sig".into(),
+                    Json::from(key.sign_b64(&signed_message(&hash))),
+                );
+            }
+            serde_json::to_writer(&mut lines, &record).map_err(|e| audit_err(&self.path, e))?;
+            lines.push(b'\n');
+            tail.seq = next;
+            tail.hash = hash;
         }
-        record.insert("prev".into(), Json::from(tail.hash.clone()));
-        let hash = record_hash(&record);
-        record.insert("hash".into(), Json::from(hash.clone()));
-        if let Some(key) = &self.key {
-            record.insert(
-                "sig".into(),
-                Json::from(key.sign_b64(&signed_message(&hash))),
-            );
-        }
-        let mut line = serde_json::to_vec(&record).map_err(|e| audit_err(&self.path, e))?;
-        line.push(b'\n');
-        file.write_all(&line)
+        file.write_all(&lines)
             .map_err(|e| audit_err(&self.path, e))?;
         if self.sync {
             file.sync_data().map_err(|e| audit_err(&self.path, e))?;
         }
-        *cached = Some(Tail {
-            len: len + line.len() as u64,
-            seq: next,
-            hash: hash.clone(),
-        });
+        tail.len = len + lines.len() as u64;
+        let hash = tail.hash.clone();
+        *cached = Some(tail);
         Ok(hash)
+    }
+
+    /// Makes every record written so far durable (`fsync`).
+    pub fn sync(&self) -> Result<(), Error> {
+        let guard = self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.0.sync_data().map_err(|e| audit_err(&self.path, e))
+    }
+}
+
+impl AuditSink for AuditLog {
+    fn write(&self, batch: Vec<Stamped>) -> Result<(), Error> {
+        self.append_all(batch).map(|_| ())
+    }
+
+    fn sync(&self) -> Result<(), Error> {
+        AuditLog::sync(self)
     }
 }
 

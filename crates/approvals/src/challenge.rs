@@ -203,6 +203,84 @@ pub struct Challenge {
     /// `principal.key`): only their holders collect the grant.
     #[serde(default)]
     pub collect: Vec<String>,
+    /// The rules that produced the `approve` decision.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// The decision's risk score, 0..=100.
+    #[serde(default)]
+    pub risk: u32,
+    /// The risk signals that counted, in set order.
+    #[serde(default)]
+    pub signals: Vec<Signal>,
+}
+
+/// A risk signal that counted for a decision, as a challenge keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signal {
+    /// The signal's name.
+    pub name: String,
+    /// Its points.
+    pub points: u32,
+}
+
+/// The JSON type of a bound value, so an approver tells `"1200"` from `1200`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonType {
+    /// The request does not carry the path (absent or `null`).
+    Missing,
+    /// `true` or `false`.
+    Boolean,
+    /// A number.
+    Number,
+    /// A string.
+    String,
+    /// A list.
+    Array,
+    /// An object.
+    Object,
+}
+
+impl JsonType {
+    /// The type of `value` (`Missing` for none, or `null`).
+    pub fn of(value: Option<&Json>) -> JsonType {
+        match value {
+            None | Some(Json::Null) => JsonType::Missing,
+            Some(Json::Bool(_)) => JsonType::Boolean,
+            Some(Json::Number(_)) => JsonType::Number,
+            Some(Json::String(_)) => JsonType::String,
+            Some(Json::Array(_)) => JsonType::Array,
+            Some(Json::Object(_)) => JsonType::Object,
+        }
+    }
+}
+
+/// One bound path as the approver's view shows it: the path, its exact value in full
+/// (never shortened: a renderer wraps long values, it does not cut them), its JSON type,
+/// and whether it is missing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BoundValue {
+    /// The path, as written in `bind`.
+    pub path: String,
+    /// The request's value there, exactly (absent when missing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Json>,
+    /// Its JSON type (`missing` when the request does not carry it).
+    #[serde(rename = "type")]
+    pub json_type: JsonType,
+    /// The request does not carry it (absent or `null`): the digest binds `null`.
+    pub missing: bool,
+}
+
+impl From<&Bound> for BoundValue {
+    fn from(b: &Bound) -> BoundValue {
+        BoundValue {
+            path: b.path.clone(),
+            value: b.value.clone(),
+            json_type: JsonType::of(b.value.as_ref()),
+            missing: b.missing,
+        }
+    }
 }
 
 /// One bound path as the approver must see it: its exact value, or that it is missing.

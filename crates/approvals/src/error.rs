@@ -2,13 +2,16 @@
 //! not bind) and refusals (a security decision with a stable code and a reason).
 
 use serde::Serialize;
+use writ_engine::BindError;
 
 /// An operation that could not be carried out. A caller that gets one must fail closed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The request does not bind to the policy set.
-    #[error("invalid request: {0}")]
-    Request(String),
+    /// The request does not bind to the policy set: the path at fault (empty for the
+    /// whole request) and what is wrong there. Its message is the [`BindError`]'s
+    /// (`invalid request at `PATH`: …`).
+    #[error("{0}")]
+    Request(BindError),
     /// The challenge/replay store failed.
     #[error("state store: {0}")]
     Store(String),
@@ -27,7 +30,7 @@ pub enum Error {
 }
 
 /// Why a step of the approval flow was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RefusalCode {
     /// The policy denies the request now.

@@ -48,9 +48,10 @@ mod registry;
 mod service;
 mod store;
 
-pub use audit::AuditLog;
+pub use audit::{AuditConfig, AuditLog, AuditMode, AuditSink, AuditStats, Stamped};
 pub use challenge::{
-    answer_message, Approved, Bound, Challenge, Clause, Method, Requester, Requirements, State,
+    answer_message, Approved, Bound, BoundValue, Challenge, Clause, JsonType, Method, Requester,
+    Requirements, Signal, State,
 };
 pub use ed25519_dalek::VerifyingKey;
 pub use encode::{b64, binding_code, unb64};
@@ -65,9 +66,13 @@ pub use proof::{collect_message, grant_digest, parse_proof, proof_text, Collect}
 pub use quorum::{tally, Tally};
 pub use redb_store::RedbStore;
 pub use redis_store::RedisStore;
-pub use registry::{Approver, Kind, Registry, RegistryFile, FILE_NAME as REGISTRY_FILE};
+pub use registry::{
+    Approver, Kind, Registry, RegistryEvent, RegistryFile, RegistryStats,
+    FILE_NAME as REGISTRY_FILE,
+};
 pub use service::{
-    Answered, Approvals, ChallengeView, Collected, Config, Decided, Redeemed, Redemption,
+    AnswerStatus, Answered, Approvals, ChallengeOutcome, ChallengeState, ChallengeView,
+    CollectStatus, Collected, Config, Decided, Metrics, NoMetrics, Redeemed, Redemption,
     AUDIT_KEY_FILE, AUDIT_LOG_FILE, GRANT_KEY_FILE, REFUSED_INPUTS_PER_MINUTE,
 };
 pub use store::{admit, OpenLimits, Opened, OtpLimits, OtpRecord, StateStore, Update, Updated};

@@ -2,7 +2,9 @@
 //! expiry; challenge state is read and written under `WATCH`/`MULTI`/`EXEC`, retried when
 //! another replica changed it in between, so two approvals racing on two replicas are
 //! both counted, each approver once; sign counts advance by a compare-and-set script.
-//! Every call has a timeout: an unreachable Redis is an error, never a silent pass.
+//! Every call has a timeout: an unreachable Redis is an error, never a silent pass. Every
+//! expiry is a duration (`EX`) from the writing replica's clock, never an instant: Redis's
+//! clock and the engine's (an injected one included) need not agree.
 //!
 //! The URL is `redis://[user:password@]host:port/db`, or `rediss://…` for TLS (rustls):
 //! the server's certificate is checked against the system's roots, or against the CA in
@@ -85,6 +87,15 @@ if redis.call('HGET', KEYS[1], 'blocked') ~= '1' then
 end
 return 0
 ";
+
+/// How long Redis keeps a challenge that accepts answers until `expires_at`, seconds from
+/// `now` on the same clock: its lifetime left plus [`RETENTION_S`], at least one second.
+fn keep_for(expires_at: i64, now: i64) -> i64 {
+    expires_at
+        .saturating_sub(now)
+        .saturating_add(RETENTION_S)
+        .max(1)
+}
 
 fn otp_record_of(fields: &[Option<i64>]) -> OtpRecord {
     let at = |i: usize| fields.get(i).copied().flatten().unwrap_or(0);
@@ -338,11 +349,14 @@ impl StateStore for RedisStore {
                 let mut pipe = redis::pipe();
                 pipe.atomic();
                 if let Ok(Opened::New(c) | Opened::Merged(c)) = &outcome {
+                    // A duration from this writer's clock, never an instant: Redis's clock
+                    // and an injected one (tests, simulations) may disagree by years, and
+                    // an instant already past for Redis would drop the challenge at once.
                     pipe.cmd("SET")
                         .arg(self.key("ch", &c.id))
                         .arg(encode(c)?)
-                        .arg("EXAT")
-                        .arg(c.expires_at + RETENTION_S)
+                        .arg("EX")
+                        .arg(keep_for(c.expires_at, now))
                         .ignore();
                     pipe.cmd("SADD").arg(&pr_key).arg(&c.id).ignore();
                     pipe.cmd("EXPIRE")
@@ -407,12 +421,13 @@ impl StateStore for RedisStore {
                     }
                     Update::Write(r) => {
                         let mut pipe = redis::pipe();
+                        // The expiry set when the challenge was opened stays (its expiry
+                        // never moves): a duration from the opener's clock.
                         pipe.atomic()
                             .cmd("SET")
                             .arg(&key)
                             .arg(encode(&c)?)
-                            .arg("EXAT")
-                            .arg(c.expires_at + RETENTION_S)
+                            .arg("KEEPTTL")
                             .ignore();
                         let v: Value = pipe.query(con).map_err(unreachable)?;
                         if !exec_aborted(&v) {

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use ed25519_dalek::VerifyingKey;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
@@ -408,6 +408,48 @@ struct Cached {
     error: Option<String>,
 }
 
+/// What a change of the registry file did, as policy reloads report theirs
+/// (`writ_reload::ReloadEvent`): serialised with an `event` tag, `registry_loaded` or
+/// `registry_rejected`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RegistryEvent {
+    /// The file's registry went live (an absent file is an empty registry: nobody
+    /// approves).
+    RegistryLoaded {
+        /// The file.
+        path: String,
+        /// Approvers in it.
+        approvers: usize,
+    },
+    /// The file cannot be read or does not parse: the registry in use stays.
+    RegistryRejected {
+        /// The file.
+        path: String,
+        /// Approvers in the registry still in use.
+        kept: usize,
+        /// What is wrong (`file:line:col: message`).
+        error: String,
+    },
+}
+
+/// The registry file's counters and its last problem, for operators (as
+/// `writ_reload::Stats` for policies).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RegistryStats {
+    /// Versions of the file that went live (the first load included).
+    pub loaded: u64,
+    /// Versions of the file refused.
+    pub rejected: u64,
+    /// Why the file on disk is not the registry in use, until a later version loads.
+    pub last_error: Option<String>,
+    /// Approvers in the registry in use.
+    pub approvers: usize,
+}
+
+/// A callback that receives every [`RegistryEvent`].
+type Listener = Arc<dyn Fn(&RegistryEvent) + Send + Sync>;
+
 /// The registry file, re-read whenever it changes on disk (checked on each use, so it
 /// follows the policy directory through edits, atomic renames and symlink swaps). A file
 /// that does not parse keeps the last good registry in use and is reported by
@@ -415,6 +457,8 @@ struct Cached {
 pub struct RegistryFile {
     path: PathBuf,
     cached: Mutex<Option<Cached>>,
+    stats: Mutex<RegistryStats>,
+    listener: Mutex<Option<Listener>>,
 }
 
 impl std::fmt::Debug for RegistryFile {
@@ -429,15 +473,24 @@ impl RegistryFile {
     /// The registry of a policy directory (`DIR/approvers.toml`); loads it now, so a broken
     /// file is an error at start.
     pub fn in_dir(dir: &Path) -> Result<RegistryFile, Error> {
-        let file = RegistryFile {
-            path: dir.join(FILE_NAME),
-            cached: Mutex::new(None),
-        };
+        let file = RegistryFile::follow(dir);
         file.current()?;
         if let Some(e) = file.last_error() {
             return Err(Error::Registry(e));
         }
         Ok(file)
+    }
+
+    /// The registry of a policy directory, not read yet: the first
+    /// [`RegistryFile::reload`] reads it and reports what it found (a watcher that must
+    /// go on while the file is broken).
+    pub fn follow(dir: &Path) -> RegistryFile {
+        RegistryFile {
+            path: dir.join(FILE_NAME),
+            cached: Mutex::new(None),
+            stats: Mutex::new(RegistryStats::default()),
+            listener: Mutex::new(None),
+        }
     }
 
     /// The file's path.
@@ -446,8 +499,70 @@ impl RegistryFile {
     }
 
     /// The registry in use: re-read first when the file changed. An absent file is an empty
-    /// registry (nobody can approve: fail closed).
+    /// registry (nobody can approve: fail closed). A change is reported to the listener
+    /// ([`RegistryFile::on_event`]) and counted in [`RegistryFile::stats`].
     pub fn current(&self) -> Result<Arc<Registry>, Error> {
+        self.check().0
+    }
+
+    /// Looks at the file now: the registry in use, and the event when the file changed
+    /// since the last look (also handed to the listener).
+    pub fn reload(&self) -> Result<Option<RegistryEvent>, Error> {
+        let (current, event) = self.check();
+        current.map(|_| event)
+    }
+
+    /// Sets the callback that receives every [`RegistryEvent`] (replacing any before).
+    /// It runs on the thread that noticed the change, outside the registry's lock.
+    pub fn on_event(&self, listener: impl Fn(&RegistryEvent) + Send + Sync + 'static) {
+        *self
+            .listener
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(listener));
+    }
+
+    /// The counters and the last problem.
+    pub fn stats(&self) -> RegistryStats {
+        self.stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn check(&self) -> (Result<Arc<Registry>, Error>, Option<RegistryEvent>) {
+        let (current, event) = self.check_locked();
+        if let Some(event) = &event {
+            {
+                let mut stats = self
+                    .stats
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                match event {
+                    RegistryEvent::RegistryLoaded { approvers, .. } => {
+                        stats.loaded += 1;
+                        stats.last_error = None;
+                        stats.approvers = *approvers;
+                    }
+                    RegistryEvent::RegistryRejected { kept, error, .. } => {
+                        stats.rejected += 1;
+                        stats.last_error = Some(error.clone());
+                        stats.approvers = *kept;
+                    }
+                }
+            }
+            let listener = self
+                .listener
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            if let Some(listener) = listener {
+                listener(event);
+            }
+        }
+        (current, event)
+    }
+
+    fn check_locked(&self) -> (Result<Arc<Registry>, Error>, Option<RegistryEvent>) {
         let mut cached = self
             .cached
             .lock()
@@ -455,14 +570,15 @@ impl RegistryFile {
         let now = stamp(&self.path);
         if let Some(c) = cached.as_ref() {
             if c.stamp == now {
-                return Ok(c.registry.clone());
+                return (Ok(c.registry.clone()), None);
             }
         }
+        let path = self.path.display().to_string();
         let loaded = match now {
             None => Ok(Registry::default()),
             Some(_) => std::fs::read_to_string(&self.path)
-                .map_err(|e| format!("cannot read `{}`: {e}", self.path.display()))
-                .and_then(|text| Registry::parse(&self.path.display().to_string(), &text)),
+                .map_err(|e| format!("cannot read `{path}`: {e}"))
+                .and_then(|text| Registry::parse(&path, &text)),
         };
         match (loaded, cached.take()) {
             (Ok(registry), _) => {
@@ -472,16 +588,24 @@ impl RegistryFile {
                     registry: registry.clone(),
                     error: None,
                 });
-                Ok(registry)
+                let approvers = registry.approvers.len();
+                (
+                    Ok(registry),
+                    Some(RegistryEvent::RegistryLoaded { path, approvers }),
+                )
             }
             (Err(error), Some(previous)) => {
                 let registry = previous.registry.clone();
                 *cached = Some(Cached {
                     stamp: now,
                     registry: registry.clone(),
-                    error: Some(error),
+                    error: Some(error.clone()),
                 });
-                Ok(registry)
+                let kept = registry.approvers.len();
+                (
+                    Ok(registry),
+                    Some(RegistryEvent::RegistryRejected { path, kept, error }),
+                )
             }
             (Err(error), None) => {
                 *cached = Some(Cached {
@@ -489,7 +613,14 @@ impl RegistryFile {
                     registry: Arc::new(Registry::default()),
                     error: Some(error.clone()),
                 });
-                Err(Error::Registry(error))
+                (
+                    Err(Error::Registry(error.clone())),
+                    Some(RegistryEvent::RegistryRejected {
+                        path,
+                        kept: 0,
+                        error,
+                    }),
+                )
             }
         }
     }

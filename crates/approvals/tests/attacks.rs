@@ -11,7 +11,7 @@
 
 mod fixture;
 
-use fixture::{audit_text, World, TOTP_SECRET};
+use fixture::{World, TOTP_SECRET};
 use serde_json::json;
 use writ_approvals::{Answer, Evidence, KeyPair, RefusalCode};
 
@@ -495,7 +495,7 @@ fn every_step_is_audited_in_a_verifiable_chain_without_secrets() {
     let grant = w.granted(&req);
     w.redeem(&req, &grant, Some(&w.proof(&grant)));
     w.redeem(&req, &grant, Some(&w.proof(&grant)));
-    let text = audit_text(&w.state_dir());
+    let text = w.audit_text();
     let events: Vec<String> = text
         .lines()
         .map(|l| {
@@ -753,7 +753,7 @@ fn a_request_eight_days_old_opens_no_challenge() {
     req["time"] = instant(now - 30);
     let d = w.approvals.decide(&req.to_string()).unwrap();
     assert_eq!(d.decision.decision.as_str(), "approve", "{:?}", d.refusal);
-    let audit = audit_text(&w.state_dir());
+    let audit = w.audit_text();
     assert!(audit.contains("\"code\":\"time_out_of_skew\""), "{audit}");
 }
 
@@ -849,9 +849,9 @@ fn a_missing_bound_field_is_named_not_shown_as_null() {
         .clone();
     assert_eq!(
         shown,
-        json!({"path": "request.params.payee", "missing": true})
+        json!({"path": "request.params.payee", "type": "missing", "missing": true})
     );
-    let audit = audit_text(&w.state_dir());
+    let audit = w.audit_text();
     let opened: serde_json::Value = audit
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -1088,7 +1088,7 @@ fn a_request_without_a_key_collects_only_with_its_secret() {
         .unwrap();
     let grant = r.grant.unwrap();
     assert_eq!(w.redeem(&req, &grant, None).0, "allow");
-    assert!(!audit_text(&w.state_dir()).contains(&secret));
+    assert!(!w.audit_text().contains(&secret));
 }
 
 #[test]
@@ -1173,7 +1173,7 @@ fn refused_inputs_are_audited_within_a_bound() {
         Err(writ_approvals::Error::Request(_))
     ));
     let records = |w: &World| -> Vec<serde_json::Value> {
-        audit_text(&w.state_dir())
+        w.audit_text()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
@@ -1199,7 +1199,7 @@ fn refused_inputs_are_audited_within_a_bound() {
         .as_str()
         .unwrap()
         .starts_with("sha256:"));
-    assert!(!audit_text(&w.state_dir()).contains("SECRET-MARKER"));
+    assert!(!w.audit_text().contains("SECRET-MARKER"));
 }
 
 #[test]

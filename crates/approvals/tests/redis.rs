@@ -279,3 +279,69 @@ fn an_unreachable_redis_refuses_redemption_with_a_clear_reason() {
     assert!(RedisStore::open("redis://127.0.0.1:1/", "writ:", Duration::from_millis(200)).is_err());
     let _ = KeyPair::generate();
 }
+
+/// The seconds Redis keeps challenge `id` for.
+fn ttl_of(redis: &Redis, id: &str) -> i64 {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut con = client.get_connection().unwrap();
+    redis::cmd("TTL")
+        .arg(format!("writ:ch:{id}"))
+        .query(&mut con)
+        .unwrap()
+}
+
+#[test]
+fn an_injected_clock_far_from_redis_s_never_makes_a_challenge_vanish_on_another_replica() {
+    // 2001 and 2190: a replica's (test) clock years behind or ahead of Redis's. Every
+    // expiry is a duration from the writer's clock, so the challenge lives its own
+    // lifetime plus the retention on Redis's clock, whatever the engine's says.
+    for at in [978_307_200_i64, 7_000_000_000] {
+        let redis = Redis::start();
+        let w = World::new();
+        w.now.store(at, Ordering::SeqCst);
+        let a = replica(&w, &redis, unlimited());
+        let b = replica(&w, &redis, unlimited());
+        let request = w.transfer();
+        let decided = a.decide(&request.to_string()).unwrap();
+        let c = decided.challenge.expect("a challenge");
+        let ttl = ttl_of(&redis, &c.id);
+        let most = 5 * 60 + 24 * 3600;
+        assert!(
+            ttl > most - 60 && ttl <= most,
+            "challenge kept {ttl} s at {at}"
+        );
+        // The other replica sees it, answers it; the first hands the grant over; the
+        // other redeems it, once.
+        let seen = b
+            .challenge(&c.id)
+            .unwrap()
+            .expect("seen on the other replica");
+        assert_eq!(seen.state, writ_approvals::ChallengeState::Open);
+        let answered = b.answer(&sign(&w, "dana", &c.id, &c.digest)).unwrap();
+        assert_eq!(
+            answered.status,
+            writ_approvals::AnswerStatus::Accepted,
+            "{:?}",
+            answered.refusal
+        );
+        assert!(
+            ttl_of(&redis, &c.id) > most - 60,
+            "the answer kept the expiry"
+        );
+        let grant = w.collect_from(&a, &c.id);
+        let proof = w.proof(&grant);
+        let first = b
+            .redeem(&request.to_string(), &grant, Some(&proof))
+            .unwrap();
+        assert_eq!(
+            first.decision.decision.as_str(),
+            "allow",
+            "{:?}",
+            first.refusal
+        );
+        let again = a
+            .redeem(&request.to_string(), &grant, Some(&w.proof(&grant)))
+            .unwrap();
+        assert_eq!(again.refusal.map(|r| r.code), Some(RefusalCode::Replayed));
+    }
+}

@@ -13,7 +13,7 @@ mod fixture;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use fixture::{audit_text, World, TOTP_SECRET};
+use fixture::{World, TOTP_SECRET};
 use serde_json::{json, Value as Json};
 use writ_approvals::audit::{verify_text, AuditLog, Entry};
 use writ_approvals::{
@@ -114,7 +114,7 @@ fn guessing_one_time_codes_over_many_challenges_is_capped_per_approver() {
     assert_eq!(w.approvals.otp_record("otto").unwrap().failures, 100);
     let before = w.approvals.reset_otp("otto").unwrap();
     assert!(before.blocked);
-    assert!(audit_text(&w.state_dir()).contains("\"approver.reset\""));
+    assert!(w.audit_text().contains("\"approver.reset\""));
     let ok = otp(&w, &id, totp_now(&w));
     assert_eq!(ok.status, "accepted", "{:?}", ok.refusal);
     // An unknown name cannot be reset (nor mistyped into a silent no-op).
@@ -154,7 +154,8 @@ fn garbage_signatures_under_a_real_name_cannot_lock_a_challenge_or_flood_the_aud
     }
     let a = w.sign("dana", &id, &digest, true);
     assert_eq!(a.challenge.unwrap().state, "granted", "{:?}", a.refusal);
-    let events: Vec<String> = audit_text(&w.state_dir())
+    let events: Vec<String> = w
+        .audit_text()
         .lines()
         .map(|l| {
             serde_json::from_str::<Json>(l).unwrap()["event"]
@@ -209,7 +210,7 @@ fn a_valid_answer_with_another_binding_code_closes_the_challenge_as_a_relay() {
     assert_eq!(r.challenge.unwrap().state, "relay_suspected");
     let r = w.approvals.answer(&answer("erin", &c.code)).unwrap();
     assert_eq!(r.refusal.unwrap().code, RefusalCode::ChallengeClosed);
-    assert!(audit_text(&w.state_dir()).contains("\"code\":\"relay_suspected\""));
+    assert!(w.audit_text().contains("\"code\":\"relay_suspected\""));
 }
 
 #[test]

@@ -8,10 +8,10 @@ use writ_syntax::{parse_file, Diagnostic, FileId, SourceMap, Span};
 
 use crate::expr::{cidr_value, hours_value, list_value, literal_value, Context, ExprChecker};
 use crate::ir::{
-    Approval, ApproverClause, Effect, LetDef, LetValue, Method, Obligation, PathId, PolicySet,
-    Rule, Signal,
+    Approval, ApproverClause, ApproverGroup, Effect, LetDef, LetValue, Method, Obligation, PathId,
+    PolicySet, Rule, Signal,
 };
-use crate::scope::Scope;
+use crate::scope::{PendingLet, Scope};
 use crate::suggest::closest;
 use crate::types::{Type, ROOTS};
 
@@ -41,6 +41,16 @@ pub const MAX_APPROVAL_TTL_S: u64 = 24 * 3600;
 /// The ttl of an `approve` without a `ttl` line, in seconds.
 pub const DEFAULT_APPROVAL_TTL_S: u64 = 300;
 
+/// The longest elevation an `approve for D` may grant, in seconds (12h).
+pub const MAX_ELEVATION_S: u64 = 12 * 3600;
+
+/// How deeply a named condition may nest, counting the named conditions it uses: a
+/// bound every later stage's recursion relies on, as on `writ_syntax::MAX_NESTING`.
+pub const MAX_COND_DEPTH: usize = 4 * writ_syntax::MAX_NESTING;
+
+/// The types an obligation's arguments may be declared with.
+const OBLIGATION_TYPES: &[&str] = &["string", "int", "number", "bool", "duration"];
+
 /// Parses and checks every file of `sources`.
 pub fn check(sources: SourceMap) -> Result<PolicySet, Rejected> {
     let mut diags = Vec::new();
@@ -61,6 +71,7 @@ pub fn check(sources: SourceMap) -> Result<PolicySet, Rejected> {
         sources: &sources,
         scope: Scope::new(),
         diags: Vec::new(),
+        declared: None,
     };
     let (lets, signals, rules) = checker.run(&files);
     let Checker { scope, diags, .. } = checker;
@@ -90,6 +101,9 @@ struct Checker<'s> {
     sources: &'s SourceMap,
     scope: Scope,
     diags: Vec<Diagnostic>,
+    /// The obligations the set declares (name → argument types), when it has an
+    /// `obligations { ... }` block.
+    declared: Option<HashMap<String, Vec<String>>>,
 }
 
 /// Reports the second of two items with the same name.
@@ -120,6 +134,7 @@ impl Checker<'_> {
                 }
             }
         }
+        self.declare_obligations(files);
         let lets = self.lets(files);
         let mut signals = Vec::new();
         let mut rules = Vec::new();
@@ -154,14 +169,33 @@ impl Checker<'_> {
                             rules.push(rule);
                         }
                     }
-                    Item::Schema(_) | Item::Let(_) => {}
+                    Item::Schema(_) | Item::Let(_) | Item::Obligations(_) => {}
                 }
             }
+        }
+        // Named conditions no rule uses are checked all the same.
+        let mut unused: Vec<String> = self.scope.pending.keys().cloned().collect();
+        unused.sort();
+        for name in unused {
+            let mut ec = ExprChecker {
+                scope: &mut self.scope,
+                diags: &mut self.diags,
+                context: Context::Rule,
+            };
+            ec.resolve_unused(&name);
         }
         let lets = lets
             .into_iter()
             .map(|l| LetDef {
                 used: self.scope.used_lets.contains(&l.name),
+                value: match l.value {
+                    LetValue::Cond(_) => self
+                        .scope
+                        .lets
+                        .get(&l.name)
+                        .map_or(l.value, |(v, _)| v.clone()),
+                    other => other,
+                },
                 ..l
             })
             .collect();
@@ -218,6 +252,20 @@ impl Checker<'_> {
                         }
                     },
                     AstLet::Literal(lit) => Some(LetValue::Scalar(literal_value(lit).0)),
+                    AstLet::Cond(expr) => {
+                        // Checked when first used, so that named conditions may use each
+                        // other in any order; a placeholder holds the name meanwhile.
+                        self.scope.pending.insert(
+                            l.name.name.clone(),
+                            PendingLet {
+                                expr: expr.clone(),
+                                source: std::sync::Arc::from(self.text(*id)),
+                            },
+                        );
+                        Some(LetValue::Cond(std::sync::Arc::new(crate::ir::Cond::Const(
+                            false,
+                        ))))
+                    }
                 };
                 // A broken value is still registered (as an empty list) so that its uses
                 // are not reported a second time as unknown names.
@@ -235,6 +283,139 @@ impl Checker<'_> {
             }
         }
         out
+    }
+
+    /// Reads every `obligations { ... }` block of the set.
+    fn declare_obligations(&mut self, files: &[(FileId, ast::File)]) {
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        for (_, file) in files {
+            for item in &file.items {
+                let Item::Obligations(block) = item else {
+                    continue;
+                };
+                let declared = self.declared.get_or_insert_with(HashMap::new);
+                for e in &block.entries {
+                    if let Some(first) = seen.insert(e.name.name.clone(), e.name.span) {
+                        self.diags
+                            .push(duplicate("obligation", &e.name.name, first, e.name.span));
+                        continue;
+                    }
+                    let mut params = Vec::new();
+                    for p in &e.params {
+                        // Kept even when unknown (reported here), so that uses are not
+                        // reported a second time for their number of arguments.
+                        params.push(p.name.clone());
+                        if !OBLIGATION_TYPES.contains(&p.name.as_str()) {
+                            let help = closest(&p.name, OBLIGATION_TYPES.iter().copied())
+                                .map_or_else(
+                                    || {
+                                        format!(
+                                            "argument types are {}",
+                                            OBLIGATION_TYPES.join(", ")
+                                        )
+                                    },
+                                    |t| format!("did you mean `{t}`?"),
+                                );
+                            self.diags.push(
+                                Diagnostic::new(
+                                    "writ::obligation",
+                                    format!("unknown argument type `{}`", p.name),
+                                    p.span,
+                                    "unknown type",
+                                )
+                                .with_help(help),
+                            );
+                        }
+                    }
+                    declared.insert(e.name.name.clone(), params);
+                }
+            }
+        }
+    }
+
+    /// Checks a rule's obligation against the declared ones (when the set declares any).
+    fn check_obligation(&mut self, o: &ast::Obligation) {
+        let Some(declared) = &self.declared else {
+            return;
+        };
+        let Some(params) = declared.get(&o.name.name) else {
+            let help = closest(&o.name.name, declared.keys().map(String::as_str)).map_or_else(
+                || {
+                    let mut names: Vec<&str> = declared.keys().map(String::as_str).collect();
+                    names.sort_unstable();
+                    format!(
+                        "the set declares {}; add it to the `obligations {{ ... }}` block",
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+                |n| format!("did you mean `{n}`?"),
+            );
+            self.diags.push(
+                Diagnostic::new(
+                    "writ::obligation",
+                    format!("unknown obligation `{}`", o.name.name),
+                    o.name.span,
+                    "not declared",
+                )
+                .with_help(help),
+            );
+            return;
+        };
+        if params.len() != o.args.len() {
+            let sig = if params.is_empty() {
+                o.name.name.clone()
+            } else {
+                format!("{}({})", o.name.name, params.join(", "))
+            };
+            self.diags.push(
+                Diagnostic::new(
+                    "writ::obligation",
+                    format!(
+                        "`{}` takes {} argument{}, found {}",
+                        o.name.name,
+                        params.len(),
+                        if params.len() == 1 { "" } else { "s" },
+                        o.args.len()
+                    ),
+                    o.span,
+                    "wrong number of arguments",
+                )
+                .with_help(format!("it is declared as `{sig}`")),
+            );
+            return;
+        }
+        let mut bad = Vec::new();
+        for (arg, want) in o.args.iter().zip(params) {
+            let (_, ty) = literal_value(arg);
+            let fits = ty.to_string() == *want
+                || (want == "number" && ty == Type::Int)
+                || !OBLIGATION_TYPES.contains(&want.as_str());
+            if !fits {
+                bad.push(
+                    Diagnostic::new(
+                        "writ::obligation",
+                        format!(
+                            "`{}` expects {} `{want}` here, found {} `{ty}`",
+                            o.name.name,
+                            if want == "int" { "an" } else { "a" },
+                            if ty == Type::Int { "an" } else { "a" }
+                        ),
+                        arg.span,
+                        "wrong type",
+                    )
+                    .with_help(match want.as_str() {
+                        "duration" => "write a duration such as `24h`".to_string(),
+                        "string" => "write a string in double quotes".to_string(),
+                        other => format!("write a literal of type `{other}`"),
+                    }),
+                );
+            }
+        }
+        self.diags.extend(bad);
     }
 
     fn signal(&mut self, file: FileId, s: &ast::Signal) -> Option<Signal> {
@@ -288,6 +469,9 @@ impl Checker<'_> {
             }
             None => crate::ir::Cond::Const(true),
         };
+        for o in &r.obligations {
+            self.check_obligation(o);
+        }
         let effect = self.effect(&r.effect)?;
         let mut obligations: Vec<Obligation> = Vec::new();
         for o in &r.obligations {
@@ -328,7 +512,36 @@ impl Checker<'_> {
             EffectKind::Deny(m) => Some(Effect::Deny {
                 message: m.as_ref().map(|s| s.value.clone()),
             }),
-            EffectKind::Approve(items) => self.approval(e.span, items).map(Effect::Approve),
+            EffectKind::Approve { elevation, items } => {
+                let elevation_s = match elevation {
+                    Some(d) if d.seconds == 0 || d.seconds > MAX_ELEVATION_S => {
+                        self.diags.push(
+                            Diagnostic::new(
+                                "writ::approve",
+                                format!(
+                                    "an elevation lasts more than zero and at most 12h, found `{}`",
+                                    d.text
+                                ),
+                                d.span,
+                                if d.seconds == 0 {
+                                    "zero"
+                                } else {
+                                    "longer than 12h"
+                                },
+                            )
+                            .with_help(
+                                "time-boxed elevation is for one task: ask again for the next one",
+                            ),
+                        );
+                        return None;
+                    }
+                    Some(d) => Some(d.seconds),
+                    None => None,
+                };
+                let mut a = self.approval(e.span, items)?;
+                a.elevation_s = elevation_s;
+                Some(Effect::Approve(a))
+            }
         }
     }
 
@@ -338,6 +551,8 @@ impl Checker<'_> {
         let mut method: Option<(Method, Span)> = None;
         let mut bind: Option<(Vec<PathId>, Span)> = None;
         let mut ttl: Option<(u64, Span)> = None;
+        let mut group_paths: Vec<PathId> = Vec::new();
+        let mut bad_group = false;
         for item in items {
             match item {
                 ApproveItem::Approvers {
@@ -354,17 +569,32 @@ impl Checker<'_> {
                             "invalid count",
                         ));
                     }
-                    if group.value.trim().is_empty() {
-                        self.diags.push(Diagnostic::new(
-                            "writ::approve",
-                            "an approver group needs a name",
-                            group.span,
-                            "empty group",
-                        ));
-                    }
+                    let group = match group {
+                        ast::GroupRef::Name(group) => {
+                            if group.value.trim().is_empty() {
+                                self.diags.push(Diagnostic::new(
+                                    "writ::approve",
+                                    "an approver group needs a name",
+                                    group.span,
+                                    "empty group",
+                                ));
+                            }
+                            ApproverGroup::Name(group.value.clone())
+                        }
+                        ast::GroupRef::Path(p) => match self.group_path(p) {
+                            Some(id) => {
+                                group_paths.push(id);
+                                ApproverGroup::Path(id)
+                            }
+                            None => {
+                                bad_group = true;
+                                continue;
+                            }
+                        },
+                    };
                     approvers.push(ApproverClause {
                         count: u32::try_from((*count).clamp(1, 100)).unwrap_or(1),
-                        group: group.value.clone(),
+                        group,
                     });
                 }
                 ApproveItem::Method(m) => {
@@ -487,7 +717,7 @@ impl Checker<'_> {
                 }
             }
         }
-        if approvers.is_empty() {
+        if approvers.is_empty() && !bad_group {
             self.diags.push(
                 Diagnostic::new(
                     "writ::approve",
@@ -498,7 +728,7 @@ impl Checker<'_> {
                 .with_help("add a line such as `approvers 1 of group \"db-owners\"`"),
             );
         }
-        let bind = match bind {
+        let mut bind = match bind {
             Some((ids, _)) => ids,
             None => DEFAULT_BIND
                 .iter()
@@ -509,12 +739,44 @@ impl Checker<'_> {
                 })
                 .collect(),
         };
+        // A group named by the request is bound with the approval: it cannot change
+        // between the approval and its use.
+        for id in group_paths {
+            if !bind.contains(&id) {
+                bind.push(id);
+            }
+        }
         (self.diags.len() == before).then(|| Approval {
             approvers,
             method: method.map_or(DEFAULT_METHOD, |m| m.0),
             bind,
             ttl_s: ttl.map_or(DEFAULT_APPROVAL_TTL_S, |t| t.0),
+            elevation_s: None,
         })
+    }
+
+    /// The path of `approvers N of group PATH`: a string path of the request.
+    fn group_path(&mut self, p: &ast::Path) -> Option<PathId> {
+        let text = p.text();
+        match self.scope.type_of(&text).cloned() {
+            Some(ty) if ty.is_string() => Some(self.scope.intern(&text, &p.segments, &ty)),
+            Some(ty) => {
+                self.diags.push(
+                    Diagnostic::new(
+                        "writ::approve",
+                        format!("an approver group is a string, and `{text}` is `{ty}`"),
+                        p.span,
+                        "not a string",
+                    )
+                    .with_help("name the group with a string path such as `resource.admin_group`, or write it in quotes"),
+                );
+                None
+            }
+            None => {
+                self.diags.push(self.scope.unknown_path(p));
+                None
+            }
+        }
     }
 }
 

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use writ_syntax::ast::{self, BinOp, ExprKind, LiteralKind};
+use writ_syntax::ast::{self, ArithOp, BinOp, ExprKind, LiteralKind};
 use writ_syntax::{Diagnostic, Span};
 
 use crate::cel_expr;
 use crate::glob::Glob;
 use crate::hours::{self, Hours};
-use crate::ir::{Atom, AtomKind, CmpOp, Cond, LetValue, Operand, SetOperand, Value};
+use crate::ir::{Arith, Atom, AtomKind, CmpOp, Cond, LetValue, Operand, SetOperand, Value};
 use crate::net::{self, CidrSet};
 use crate::scope::Scope;
 use crate::suggest::closest;
@@ -310,6 +310,21 @@ impl ExprChecker<'_> {
             },
             ExprKind::Cel(s) => self.cel(s, e.span, source),
             ExprKind::Path(p) => self.path(p),
+            ExprKind::Present(p) => self.present(p),
+            ExprKind::Lower(p) => self.lower(p),
+            ExprKind::Arith {
+                op,
+                op_span,
+                lhs,
+                rhs,
+            } => {
+                let l = self.expr(lhs, source);
+                let r = self.expr(rhs, source);
+                if matches!(l, Typed::Error) || matches!(r, Typed::Error) {
+                    return Typed::Error;
+                }
+                self.arith(*op, *op_span, (lhs, l), (rhs, r))
+            }
             ExprKind::Binary {
                 op,
                 op_span,
@@ -362,16 +377,258 @@ impl ExprChecker<'_> {
         }
     }
 
+    /// `present(path)`: any request path, of any type.
+    fn present(&mut self, p: &ast::Path) -> Typed {
+        let text = p.text();
+        if text == "risk" {
+            self.diags.push(
+                Diagnostic::new(
+                    "writ::type",
+                    "`risk` is always present",
+                    p.span,
+                    "computed by the engine",
+                )
+                .with_help("`present` tests a path of the request"),
+            );
+            return Typed::Error;
+        }
+        match self.scope.type_of(&text).cloned() {
+            Some(ty) => {
+                let id = self.scope.intern(&text, &p.segments, &ty);
+                Typed::Cond(Cond::Atom(Atom {
+                    kind: AtomKind::Present(id),
+                    span: p.span,
+                }))
+            }
+            None => {
+                let d = if p.segments.len() == 1 && ROOTS.contains(&text.as_str()) {
+                    Diagnostic::new(
+                        "writ::type",
+                        format!("`{text}` is a request root, not a path"),
+                        p.span,
+                        "a root",
+                    )
+                    .with_help("test one of its attributes, such as `present(resource.id)`")
+                } else if p.segments.len() == 1 && self.scope.lets.contains_key(&text) {
+                    Diagnostic::new(
+                        "writ::type",
+                        format!("`{text}` is a `let` name, not a request path"),
+                        p.span,
+                        "not a request path",
+                    )
+                    .with_help("`present` tests a path of the request, such as `present(request.params.payee)`")
+                } else {
+                    self.scope.unknown_path(p)
+                };
+                self.diags.push(d);
+                Typed::Error
+            }
+        }
+    }
+
+    /// `lower(path)`: a string path.
+    fn lower(&mut self, p: &ast::Path) -> Typed {
+        match self.path(p) {
+            Typed::Value(Operand::Path(id), ty) if ty.is_string() => {
+                Typed::Value(Operand::Lower(id), Type::String)
+            }
+            Typed::Error => Typed::Error,
+            other => {
+                self.diags.push(
+                    Diagnostic::new(
+                        "writ::type",
+                        format!("`lower` takes a string path, found {}", describe(&other)),
+                        p.span,
+                        "not a string path",
+                    )
+                    .with_help("write `lower(action)` or another string attribute of the request"),
+                );
+                Typed::Error
+            }
+        }
+    }
+
+    /// `a + b`, `a - b` over instants and durations.
+    fn arith(
+        &mut self,
+        op: ArithOp,
+        op_span: Span,
+        (lhs, l): (&ast::Expr, Typed),
+        (rhs, r): (&ast::Expr, Typed),
+    ) -> Typed {
+        let (Typed::Value(lv, lt), Typed::Value(rv, rt)) = (&l, &r) else {
+            return self.arith_mismatch(op, op_span, (lhs, &l), (rhs, &r));
+        };
+        // A quoted instant next to an instant is an instant (`time - "2026-01-01T00:00:00Z"`).
+        let rhs_text = writ_syntax::expr_text(rhs);
+        let lhs_text = writ_syntax::expr_text(lhs);
+        let Some((rv, rt)) = self.coerce_time(lt, rv.clone(), rt.clone(), rhs.span, &lhs_text)
+        else {
+            return Typed::Error;
+        };
+        let Some((lv, lt)) = self.coerce_time(&rt, lv.clone(), lt.clone(), lhs.span, &rhs_text)
+        else {
+            return Typed::Error;
+        };
+        let ty = match (&lt, op, &rt) {
+            (Type::Time, ArithOp::Sub, Type::Time) => Type::Duration,
+            (Type::Time, _, Type::Duration) => Type::Time,
+            (Type::Duration, ArithOp::Add, Type::Time) => Type::Time,
+            (Type::Duration, _, Type::Duration) => Type::Duration,
+            _ => {
+                return self.arith_mismatch(
+                    op,
+                    op_span,
+                    (lhs, &Typed::Value(lv, lt)),
+                    (rhs, &Typed::Value(rv, rt)),
+                )
+            }
+        };
+        Typed::Value(
+            Operand::Arith(Box::new(Arith {
+                lhs: lv,
+                op,
+                rhs: rv,
+            })),
+            ty,
+        )
+    }
+
+    fn coerce_time(
+        &mut self,
+        other: &Type,
+        value: Operand,
+        ty: Type,
+        span: Span,
+        other_text: &str,
+    ) -> Option<(Operand, Type)> {
+        if *other == Type::Time {
+            self.coerce(other, value, ty, span, other_text)
+        } else {
+            Some((value, ty))
+        }
+    }
+
+    fn arith_mismatch(
+        &mut self,
+        op: ArithOp,
+        op_span: Span,
+        (lhs, l): (&ast::Expr, &Typed),
+        (rhs, r): (&ast::Expr, &Typed),
+    ) -> Typed {
+        self.diags.push(
+            Diagnostic::new(
+                "writ::type",
+                format!(
+                    "`{}` cannot be applied to {} and {}",
+                    op.as_str(),
+                    describe(l),
+                    describe(r)
+                ),
+                op_span,
+                "type mismatch",
+            )
+            .with_label(lhs.span, describe(l))
+            .with_label(rhs.span, describe(r))
+            .with_help(
+                "arithmetic is on instants and durations: instant - instant, instant + duration, instant - duration, duration + duration, duration - duration",
+            ),
+        );
+        Typed::Error
+    }
+
+    /// Checks a named condition no rule used (it must check all the same).
+    pub fn resolve_unused(&mut self, name: &str) {
+        let _ = self.named(name, Span::default());
+    }
+
+    /// A named condition used by name: checked on first use (cycles refused).
+    fn named(&mut self, name: &str, at: Span) -> Option<Typed> {
+        if let Some(i) = self.scope.resolving.iter().position(|n| n == name) {
+            let mut chain: Vec<String> = self.scope.resolving[i..]
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect();
+            chain.push(format!("`{name}`"));
+            self.diags.push(
+                Diagnostic::new(
+                    "writ::let-cycle",
+                    format!(
+                        "the named condition `{name}` refers to itself: {}",
+                        chain.join(" → ")
+                    ),
+                    at,
+                    "refers back here",
+                )
+                .with_help("a named condition may use other named conditions, but not itself, directly or through others"),
+            );
+            return Some(Typed::Error);
+        }
+        let pending = self.scope.pending.remove(name)?;
+        self.scope.resolving.push(name.to_string());
+        let context = std::mem::replace(&mut self.context, Context::Rule);
+        let cond = self.cond(&pending.expr, &pending.source);
+        self.context = context;
+        self.scope.resolving.pop();
+        let cond = if cond.depth() > crate::check::MAX_COND_DEPTH {
+            self.diags.push(
+                Diagnostic::new(
+                    "writ::nesting",
+                    format!(
+                        "the named condition `{name}` nests more than {} levels deep, counting the named conditions it uses",
+                        crate::check::MAX_COND_DEPTH
+                    ),
+                    pending.expr.span,
+                    "too deep",
+                )
+                .with_help("flatten the chain of named conditions"),
+            );
+            Cond::Const(false)
+        } else {
+            cond
+        };
+        let span = self
+            .scope
+            .lets
+            .get(name)
+            .map_or(pending.expr.span, |(_, s)| *s);
+        self.scope
+            .lets
+            .insert(name.to_string(), (LetValue::Cond(Arc::new(cond)), span));
+        None
+    }
+
     fn path(&mut self, p: &ast::Path) -> Typed {
         let text = p.text();
         if p.segments.len() == 1 {
+            if let Some(t) = self.named(&text, p.span) {
+                return t;
+            }
             if let Some((value, _)) = self.scope.lets.get(&text) {
                 let value = value.clone();
-                self.scope.used_lets.insert(text);
+                self.scope.used_lets.insert(text.clone());
                 return match value {
                     LetValue::List(values, ty) => Typed::List(values, Some(ty)),
                     LetValue::Cidr(c) => Typed::Cidr(c),
                     LetValue::Hours(h) => Typed::Hours(h),
+                    LetValue::Cond(c) => {
+                        if self.context == Context::Risk && reads_risk(&c, &self.scope.paths) {
+                            self.diags.push(
+                                Diagnostic::new(
+                                    "writ::risk",
+                                    format!("the named condition `{text}` uses `risk`, which cannot be used inside a `risk` block"),
+                                    p.span,
+                                    "uses risk",
+                                )
+                                .with_help("use it in rule conditions, where `risk` is computed before the rules run"),
+                            );
+                            return Typed::Error;
+                        }
+                        Typed::Cond(Cond::Named {
+                            name: Arc::from(text.as_str()),
+                            cond: c,
+                        })
+                    }
                     LetValue::Scalar(v) => {
                         let ty = match &v {
                             Value::String(_) => Type::String,
@@ -429,6 +686,28 @@ impl ExprChecker<'_> {
                 Typed::Error
             }
         }
+    }
+}
+
+/// Whether a condition reads `risk` (named conditions included).
+// INVARIANT: bounded by `MAX_COND_DEPTH`, checked for every named condition.
+pub fn reads_risk(c: &Cond, paths: &[crate::ir::PathInfo]) -> bool {
+    let is_risk = |o: &Operand| {
+        let mut v = Vec::new();
+        o.paths(&mut v);
+        v.iter()
+            .any(|p| paths.get(p.0 as usize).is_some_and(|i| i.text == "risk"))
+    };
+    match c {
+        Cond::Const(_) => false,
+        Cond::Atom(a) => match &a.kind {
+            AtomKind::Compare { lhs, rhs, .. } => is_risk(lhs) || is_risk(rhs),
+            AtomKind::InList { value, .. } => is_risk(value),
+            _ => false,
+        },
+        Cond::Not(c) => reads_risk(c, paths),
+        Cond::Named { cond, .. } => reads_risk(cond, paths),
+        Cond::And(p) | Cond::Or(p) => p.iter().any(|c| reads_risk(c, paths)),
     }
 }
 

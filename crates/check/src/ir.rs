@@ -86,6 +86,8 @@ pub enum LetValue {
     Hours(Arc<Hours>),
     /// A single literal.
     Scalar(Value),
+    /// A named condition (`let internal = network.ip in corp`).
+    Cond(Arc<Cond>),
 }
 
 /// A risk signal.
@@ -129,6 +131,28 @@ pub enum Cond {
     And(Vec<Cond>),
     /// Disjunction (Kleene), two or more parts.
     Or(Vec<Cond>),
+    /// A named condition (`let NAME = CONDITION`) where a rule uses it: the same truth
+    /// as its condition, kept by name so that explanations show it.
+    Named {
+        /// The `let` name.
+        name: Arc<str>,
+        /// Its condition (shared by every use).
+        cond: Arc<Cond>,
+    },
+}
+
+impl Cond {
+    /// How deeply the condition nests (a leaf is 1); named conditions count their own.
+    // INVARIANT: the checker refuses a named condition deeper than
+    // `crate::check::MAX_COND_DEPTH`, so this recursion is bounded.
+    pub fn depth(&self) -> usize {
+        match self {
+            Cond::Const(_) | Cond::Atom(_) => 1,
+            Cond::Not(c) => 1 + c.depth(),
+            Cond::Named { cond, .. } => 1 + cond.depth(),
+            Cond::And(p) | Cond::Or(p) => 1 + p.iter().map(Cond::depth).max().unwrap_or(0),
+        }
+    }
 }
 
 /// A leaf test with the span of the text it came from.
@@ -219,6 +243,8 @@ pub enum AtomKind {
     },
     /// `cel("...")`.
     Cel(Arc<CelExpr>),
+    /// `present(path)`: the request holds a value at the path (never unknown).
+    Present(PathId),
 }
 
 /// Comparison operators.
@@ -252,13 +278,43 @@ impl CmpOp {
     }
 }
 
-/// One side of a test: a request path or a constant.
+/// One side of a test: a request path, a constant, or a value computed from them.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Operand {
     /// A request path (unknown when absent).
     Path(PathId),
     /// A constant.
     Const(Value),
+    /// `lower(path)`: a string path in lower case (unknown when absent).
+    Lower(PathId),
+    /// `a + b` or `a - b` over instants and durations (unknown when an operand is).
+    Arith(Box<Arith>),
+}
+
+impl Operand {
+    /// The request paths the operand reads, in order.
+    pub fn paths(&self, out: &mut Vec<PathId>) {
+        match self {
+            Operand::Path(p) | Operand::Lower(p) => out.push(*p),
+            Operand::Const(_) => {}
+            Operand::Arith(a) => {
+                a.lhs.paths(out);
+                a.rhs.paths(out);
+            }
+        }
+    }
+}
+
+/// An arithmetic operand: instant − instant is a duration, instant ± duration an
+/// instant, duration ± duration a duration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arith {
+    /// Left side.
+    pub lhs: Operand,
+    /// `+` or `-`.
+    pub op: writ_syntax::ast::ArithOp,
+    /// Right side.
+    pub rhs: Operand,
 }
 
 /// The right side of a set operator: a constant list or another set path.
@@ -317,15 +373,27 @@ pub struct Approval {
     pub bind: Vec<PathId>,
     /// How long the approval lives, in seconds.
     pub ttl_s: u64,
+    /// `approve for D`: the grant may be redeemed repeatedly for `D` seconds after it was
+    /// issued (elevation); `None` for a single-use approval.
+    pub elevation_s: Option<u64>,
 }
 
-/// `approvers N of group "g"`.
+/// `approvers N of group "g"` or `approvers N of group PATH`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ApproverClause {
     /// How many distinct approvers.
     pub count: u32,
     /// From which group.
-    pub group: String,
+    pub group: ApproverGroup,
+}
+
+/// Where an approver clause's group comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ApproverGroup {
+    /// Named in the policy.
+    Name(String),
+    /// Named by the request at this string path (bound with the approval).
+    Path(PathId),
 }
 
 /// Approval methods, weakest first.

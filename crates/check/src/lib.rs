@@ -28,7 +28,10 @@ mod suggest;
 pub mod types;
 
 pub use cel_expr::{CelError, CelExpr};
-pub use check::{check, Rejected, DEFAULT_APPROVAL_TTL_S, DEFAULT_BIND, DEFAULT_METHOD};
+pub use check::{
+    check, Rejected, DEFAULT_APPROVAL_TTL_S, DEFAULT_BIND, DEFAULT_METHOD, MAX_COND_DEPTH,
+    MAX_ELEVATION_S,
+};
 pub use ir::PolicySet;
 pub use load::{load_path, LoadError};
 pub use lone::{check_expr, LoneExpr};

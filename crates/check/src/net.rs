@@ -18,7 +18,8 @@ impl CidrSet {
     }
 }
 
-/// Parses one network, refusing host bits set (`10.0.0.1/8` is almost always a typo).
+/// Parses one network, refusing host bits set (`10.0.0.1/8` is almost always a typo) and
+/// IPv4-mapped IPv6 networks (never matched: mapped addresses are tested as IPv4).
 pub fn parse_net(text: &str) -> Result<IpNet, (String, Option<String>)> {
     let net: IpNet = match text.parse() {
         Ok(n) => n,
@@ -38,6 +39,27 @@ pub fn parse_net(text: &str) -> Result<IpNet, (String, Option<String>)> {
             })
         }
     };
+    // An IPv4-mapped network (`::ffff:10.1.2.3/128`) could never match: a mapped address
+    // is read as the IPv4 address it carries and tested against IPv4 networks.
+    if let IpNet::V6(v6) = net {
+        if let Some(v4) = v6.network().to_ipv4_mapped() {
+            let prefix = v6.prefix_len().saturating_sub(96);
+            let msg = format!("`{text}` is an IPv4-mapped network, which never matches");
+            return Err(if v6.prefix_len() >= 96 {
+                (
+                    msg,
+                    Some(format!(
+                        "a mapped address is tested as the IPv4 address it carries: write `{v4}/{prefix}`"
+                    )),
+                )
+            } else {
+                (
+                    msg,
+                    Some("a mapped address is tested as the IPv4 address it carries: write the IPv4 network".into()),
+                )
+            });
+        }
+    }
     if net.trunc() != net {
         return Err((
             format!("`{text}` has host bits set"),

@@ -20,6 +20,19 @@ pub struct Scope {
     pub used_lets: std::collections::HashSet<String>,
     pub paths: Vec<PathInfo>,
     interned: HashMap<String, PathId>,
+    /// Named conditions not checked yet: checked when first used (or at the end), so
+    /// that they may refer to each other in any order.
+    pub pending: HashMap<String, PendingLet>,
+    /// The named conditions being checked, outermost first (a cycle shows as a repeat).
+    pub resolving: Vec<String>,
+}
+
+/// A named condition waiting to be checked.
+pub struct PendingLet {
+    /// Its expression.
+    pub expr: ast::Expr,
+    /// The text of the file it is in.
+    pub source: std::sync::Arc<str>,
 }
 
 impl Scope {
@@ -238,6 +251,19 @@ impl Scope {
     pub fn unknown_path(&self, path: &ast::Path) -> Diagnostic {
         let text = path.text();
         let root = path.segments.first().map(String::as_str).unwrap_or("");
+        if path.segments.len() > 1 && VALUE_ROOTS.contains(&root) {
+            let help = match root {
+                "time" => "`time` is an instant: test it with an `hours` window (`time in hours \"Mon-Sun 22:00-24:00\" in \"UTC\"`) or compare it with another instant".to_string(),
+                _ => format!("`{root}` has no attributes; use it as a whole"),
+            };
+            return Diagnostic::new(
+                "writ::unknown-path",
+                format!("`{root}` is a value, not an object: `{text}` does not exist"),
+                path.span,
+                "no such attribute",
+            )
+            .with_help(help);
+        }
         if path.segments.len() == 1 {
             let mut candidates: Vec<&str> = self.lets.keys().map(String::as_str).collect();
             candidates.extend(VALUE_ROOTS);

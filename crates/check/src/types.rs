@@ -101,7 +101,9 @@ pub const ROOTS: &[&str] = &[
 pub const VALUE_ROOTS: &[&str] = &["action", "time", "risk"];
 
 /// Type names usable in a `schema` block.
-pub const SCHEMA_TYPES: &[&str] = &["string", "int", "number", "bool", "duration", "ip", "set"];
+pub const SCHEMA_TYPES: &[&str] = &[
+    "string", "int", "number", "bool", "duration", "time", "ip", "set",
+];
 
 /// The well-known paths and their types.
 pub fn well_known() -> Vec<(&'static str, Type)> {
@@ -143,6 +145,7 @@ pub fn schema_type(name: &str) -> Option<Type> {
         "number" => Type::Number,
         "bool" => Type::Bool,
         "duration" => Type::Duration,
+        "time" => Type::Time,
         "ip" => Type::Ip,
         "set" => Type::Set,
         _ => return None,

@@ -89,7 +89,7 @@ fn with_state(
             eprintln!(
                 "error: {}: {}",
                 input_name(path),
-                request_problem(&text, &format!("invalid request: {e}"))
+                request_problem(&text, &e)
             );
             Ok(ExitCode::from(1))
         }

@@ -134,11 +134,17 @@ pub fn header(ex: &Explanation, paint: Paint) -> String {
         let who: Vec<String> = a
             .approvers
             .iter()
-            .map(|c| format!("{} of group \"{}\"", c.count, c.group))
+            .map(|c| match &c.from {
+                Some(p) => format!("{} of group \"{}\" (from `{p}`)", c.count, c.group),
+                None => format!("{} of group \"{}\"", c.count, c.group),
+            })
             .collect();
+        let elevation = a
+            .elevation_s
+            .map_or(String::new(), |e| format!("; elevation {e}s"));
         let _ = writeln!(
             out,
-            "approval: {}; method {}; ttl {}s; binds {}",
+            "approval: {}; method {}; ttl {}s{elevation}; binds {}",
             who.join(" and "),
             a.method,
             a.ttl_s,

@@ -21,7 +21,7 @@ use anyhow::{bail, Context as _};
 use serde_json::Value as Json;
 use writ::approvals::{
     answer_message, collect_message, grant_digest, pop_message, proof_text, Answer, Approvals,
-    Collect, Config, Evidence, KeyPair, WorkloadKeyPair,
+    AuditConfig, AuditMode, Collect, Config, Evidence, KeyPair, WorkloadKeyPair,
 };
 use writ_reload::{PolicyStore, StoreConfig};
 
@@ -123,7 +123,7 @@ pub fn service_at(
         PolicyStore::open(dir, StoreConfig::default()).map_err(|e| anyhow::anyhow!("{e}"))?,
     );
     let approvals = match redis {
-        None => Approvals::with_state_dir(policies, state, Config::default())?,
+        None => Approvals::with_state_dir(policies, state, config())?,
         Some(url) => {
             // A URL that does not parse is the caller's mistake (exit 1), not a store that
             // cannot be reached: no longer an approvals error once it is text.
@@ -131,10 +131,23 @@ pub fn service_at(
                 writ::approvals::RedisStore::lazy(url, "writ:", std::time::Duration::from_secs(2))
                     .map_err(|e| anyhow::anyhow!("{e}"))?,
             );
-            Approvals::with_store(policies, state, store, Config::default())?
+            Approvals::with_store(policies, state, store, config())?
         }
     };
     Ok(Ok(approvals))
+}
+
+/// The flow's configuration on the command line. Each command is a process that decides
+/// once and exits: its decision record is on disk before it answers (group mode), and a
+/// log that cannot be written fails the command, as every other record does.
+fn config() -> Config {
+    Config {
+        audit: AuditConfig {
+            mode: AuditMode::Group,
+            ..AuditConfig::default()
+        },
+        ..Config::default()
+    }
 }
 
 /// Reads a request and, with `--workload-key`, puts the key's public JWK at
@@ -505,7 +518,7 @@ pub fn redeem(args: &RedeemArgs) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "error: {}: {}",
                 crate::load::input_name(&args.request),
-                crate::load::request_problem(&request, &format!("invalid request: {e}"))
+                crate::load::request_problem(&request, &e)
             );
             return Ok(ExitCode::from(1));
         }

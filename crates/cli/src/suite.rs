@@ -79,6 +79,8 @@ struct ApprovalExpect {
     method: Option<String>,
     ttl_s: Option<u64>,
     bind: Option<Vec<String>>,
+    /// `approve for D`: the elevation in seconds (`0` expects a single-use approval).
+    elevation_s: Option<u64>,
 }
 
 #[derive(Deserialize, PartialEq, Debug)]
@@ -86,6 +88,9 @@ struct ApprovalExpect {
 struct ApproverExpect {
     count: u32,
     group: String,
+    /// For `group PATH`: the path the group was read from.
+    #[serde(default)]
+    from: Option<String>,
 }
 
 fn find_suites(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -150,6 +155,33 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, Json)>) {
             other => out.push((path, to_json(other))),
         }
     }
+}
+
+/// Refuses a `set` path that no policy of the set reads and the base request does not
+/// carry — a typo would otherwise test nothing (`device.manged = false`) — suggesting the
+/// closest known path, as for `unset`. Members of a key taken whole (`principal.key.x`)
+/// are the key's own business.
+fn check_set_path(
+    set: &writ::ir::PolicySet,
+    base: &Json,
+    case: &str,
+    path: &str,
+) -> anyhow::Result<()> {
+    let known = set.known.iter().any(|(k, ty)| {
+        k == path
+            || k.starts_with(&format!("{path}."))
+            || (*ty == writ_check::types::Type::Jwk && path.starts_with(&format!("{k}.")))
+    });
+    if known || json_at(base, path).is_some() {
+        return Ok(());
+    }
+    let help = writ_check::closest(path, set.known.iter().map(|(k, _)| k.as_str())).map_or_else(
+        || "declare it in a `schema` block, or set a path the policies read".to_string(),
+        |c| format!("did you mean `{c}`?"),
+    );
+    anyhow::bail!(
+        "case \"{case}\": `set` names `{path}`, which no policy of the set reads and the base request does not have; {help}"
+    )
 }
 
 fn json_at<'j>(json: &'j Json, path: &str) -> Option<&'j Json> {
@@ -280,6 +312,7 @@ fn compare(case: &Case, d: &writ::Decision) -> Vec<String> {
                         .map(|c| ApproverExpect {
                             count: c.count,
                             group: c.group.to_string(),
+                            from: c.from.as_ref().map(|f| f.to_string()),
                         })
                         .collect();
                     if *approvers != got_list {
@@ -302,6 +335,14 @@ fn compare(case: &Case, d: &writ::Decision) -> Vec<String> {
                         "approval.ttl_s",
                         t.to_string(),
                         got.ttl_s.to_string(),
+                    );
+                }
+                if let Some(e) = a.elevation_s {
+                    check(
+                        &mut diffs,
+                        "approval.elevation_s",
+                        e.to_string(),
+                        got.elevation_s.unwrap_or(0).to_string(),
                     );
                 }
                 if let Some(b) = &a.bind {
@@ -403,6 +444,7 @@ fn run_suite(engine: &writ::Engine, file: &Path) -> anyhow::Result<(usize, usize
             let mut flat = Vec::new();
             flatten("", set, &mut flat);
             for (path, v) in flat {
+                check_set_path(engine.policy_set(), &base, &case.name, &path)?;
                 set_path(&mut req, &path, Some(v));
             }
         }

@@ -1,5 +1,7 @@
 //! `writ watch DIR`: runs the policy store and prints one JSON line per reload event
-//! until stopped.
+//! until stopped. The approver registry beside the policies (`approvers.toml`) is looked at
+//! after each: a change prints a `registry_loaded` line, or `registry_rejected` for a
+//! broken edit (the last good registry stays in use).
 
 use crate::output::outln;
 use std::io::Write as _;
@@ -7,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{mpsc, Arc};
 
+use writ::approvals::{RegistryEvent, RegistryFile};
 use writ_reload::{PolicyStore, ReloadEvent, StoreConfig, WatchConfig};
 
 /// Arguments of `writ watch`.
@@ -23,10 +26,16 @@ pub struct Args {
     pub allow_empty: bool,
 }
 
-fn print(event: &ReloadEvent) -> std::io::Result<()> {
+fn print(event: &impl serde::Serialize) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", serde_json::to_string(event).unwrap_or_default())?;
     out.flush()
+}
+
+/// One line out: a policy reload, or a change of the approver registry.
+enum Line {
+    Policy(ReloadEvent),
+    Registry(RegistryEvent),
 }
 
 /// Prints the initial load, then every reload, one JSON object per line.
@@ -46,13 +55,30 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // Watches are in place before the first line is printed: a reader that changes a
     // file after seeing it never misses the change.
     let (tx, rx) = mpsc::channel();
+    // The registry as it is now (a broken one is said below); its changes go to the
+    // channel after each policy reload, in order.
+    let registry = Arc::new(RegistryFile::follow(store.dir()));
+    let _ = registry.reload();
+    let initial = registry.stats().last_error.map(|error| {
+        serde_json::json!({
+            "event": "registry_rejected",
+            "path": registry.path().display().to_string(),
+            "kept": 0,
+            "error": error,
+        })
+    });
+    let registry_tx = tx.clone();
+    registry.on_event(move |e| {
+        let _ = registry_tx.send(Line::Registry(e.clone()));
+    });
     let _handle = writ_reload::watch(
         store.clone(),
         WatchConfig {
             debounce: std::time::Duration::from_millis(args.debounce_ms),
         },
         move |e| {
-            let _ = tx.send(e);
+            let _ = tx.send(Line::Policy(e));
+            let _ = registry.reload();
         },
     )?;
     let engine = store.engine();
@@ -62,8 +88,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         files: engine.policy_set().sources.len(),
         ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })?;
-    for event in rx {
-        if print(&event).is_err() {
+    if let Some(rejected) = initial {
+        print(&rejected)?;
+    }
+    for line in rx {
+        let printed = match &line {
+            Line::Policy(e) => print(e),
+            Line::Registry(e) => print(e),
+        };
+        if printed.is_err() {
             // Standard output closed: the reader is gone.
             break;
         }

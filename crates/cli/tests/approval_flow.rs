@@ -927,7 +927,7 @@ fn the_approver_sees_the_hidden_tail_and_the_hidden_characters() {
         .unwrap();
     assert_eq!(
         session,
-        &serde_json::json!({"path": "session.id", "missing": true})
+        &serde_json::json!({"path": "session.id", "type": "missing", "missing": true})
     );
     assert_eq!(
         decided["approval"]["missing"],

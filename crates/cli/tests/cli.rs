@@ -384,6 +384,61 @@ fn an_invalid_suite_is_reported() {
 }
 
 #[test]
+fn watch_prints_a_broken_registry_edit_and_its_fix() {
+    use std::io::BufRead as _;
+    let dir = set_dir("watch-registry", SMALL);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_writ"))
+        .args(["watch", dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || -> serde_json::Value {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("a watch event");
+        serde_json::from_str(&line).unwrap()
+    };
+    // The next registry line (the policy reloads the edit causes report `unchanged`).
+    let next_registry = || loop {
+        let e = next();
+        if e["event"] != "unchanged" {
+            return e;
+        }
+    };
+    assert_eq!(next()["event"], "loaded");
+    let save = |text: &str| {
+        std::fs::write(dir.join(".approvers.toml.tmp"), text).unwrap();
+        std::fs::rename(dir.join(".approvers.toml.tmp"), dir.join("approvers.toml")).unwrap();
+    };
+    save("[[approver]]\nid = \"fiona\"\ngroups = [\"finance\"\n");
+    let rejected = next_registry();
+    assert_eq!(rejected["event"], "registry_rejected", "{rejected}");
+    assert!(
+        rejected["error"]
+            .as_str()
+            .unwrap()
+            .contains("approvers.toml"),
+        "{rejected}"
+    );
+    save("[[approver]]\nid = \"fiona\"\ngroups = [\"finance\"]\n");
+    let loaded = next_registry();
+    assert_eq!(loaded["event"], "registry_loaded", "{loaded}");
+    assert_eq!(loaded["approvers"], 1);
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+#[test]
 fn watch_prints_one_json_line_per_event() {
     use std::io::BufRead as _;
     let dir = set_dir("watch", SMALL);

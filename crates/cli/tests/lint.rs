@@ -168,7 +168,9 @@ fn the_approver_registry_is_read_when_present() {
     let out = writ(&["lint", "--deny-warnings", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
-    let members = "[[approver]]\nid = \"alice@example.com\"\ngroups = [\"db-owners\"]\ned25519 = [\"h3FLsPUNvgh-3OVyHZ0dNor_vxQFrYU7tfbPOe7IoaQ\"]\n";
+    // Two members: one more than the clause needs, so a member's own request can be
+    // approved by the other (separation of duties).
+    let members = "[[approver]]\nid = \"alice@example.com\"\ngroups = [\"db-owners\"]\ned25519 = [\"h3FLsPUNvgh-3OVyHZ0dNor_vxQFrYU7tfbPOe7IoaQ\"]\n\n[[approver]]\nid = \"bob@example.com\"\ngroups = [\"db-owners\"]\ntotp = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\n";
     let dir = set_dir(
         "registry",
         &[("p.writ", APPROVE), ("approvers.toml", members)],

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use writ_check::ir::{Effect, Method, PolicySet};
+use writ_check::ir::{ApproverGroup, Effect, Method, PolicySet};
 
 use crate::decision::{ApprovalOut, ApproverOut, Decision, ObligationOut, SignalHit, Verdict};
 use crate::digest::transaction_digest;
@@ -31,6 +31,15 @@ pub(crate) struct RuleMeta {
     pub message: Option<Arc<str>>,
     pub obligations: Vec<ObligationOut>,
     pub bind: Vec<Arc<str>>,
+    /// The approver clauses: count and group, named or read from a request path.
+    pub approvers: Vec<(u32, GroupSource)>,
+}
+
+/// Where an approver clause's group comes from, ready for combining.
+#[derive(Debug)]
+pub(crate) enum GroupSource {
+    Name(Arc<str>),
+    Path(Arc<str>),
 }
 
 impl Meta {
@@ -54,6 +63,22 @@ impl Meta {
                         .bind
                         .iter()
                         .map(|p| Arc::from(set.path(*p).text.as_str()))
+                        .collect(),
+                    _ => Vec::new(),
+                },
+                approvers: match &r.effect {
+                    Effect::Approve(a) => a
+                        .approvers
+                        .iter()
+                        .map(|c| {
+                            let g = match &c.group {
+                                ApproverGroup::Name(n) => GroupSource::Name(Arc::from(n.as_str())),
+                                ApproverGroup::Path(p) => {
+                                    GroupSource::Path(Arc::from(set.path(*p).text.as_str()))
+                                }
+                            };
+                            (c.count, g)
+                        })
                         .collect(),
                     _ => Vec::new(),
                 },
@@ -131,6 +156,11 @@ pub(crate) fn combine(
     let mut method: Option<Method> = None;
     let mut approval_ttl: Option<u64> = None;
     let mut bind: Vec<Arc<str>> = Vec::new();
+    // `None` until an approve rule is seen; then the shortest elevation, or `None` inside
+    // as soon as one rule is single-use (the most restrictive wins).
+    let mut elevation: Option<Option<u64>> = None;
+    // A group read from a path the request does not carry: the approval cannot be met.
+    let mut missing_group: Option<Arc<str>> = None;
     for (r, _) in fired {
         let rule = &meta.rules[*r as usize];
         if rule.verdict != winner {
@@ -148,15 +178,38 @@ pub(crate) fn combine(
                 decision.ttl_s = Some(decision.ttl_s.map_or(*t, |d| d.min(*t)))
             }
             Effect::Approve(a) => {
-                for clause in &a.approvers {
-                    match approvers.iter_mut().find(|c| *c.group == *clause.group) {
-                        Some(c) => c.count = c.count.max(clause.count),
+                for (count, source) in &rule.approvers {
+                    let (group, from) = match source {
+                        GroupSource::Name(n) => (n.clone(), None),
+                        GroupSource::Path(p) => {
+                            let name = req
+                                .parsed()
+                                .and_then(|j| crate::request::lookup(j, p.split('.')))
+                                .and_then(serde_json::Value::as_str)
+                                .filter(|g| !g.trim().is_empty());
+                            match name {
+                                Some(g) => (Arc::from(g), Some(p.clone())),
+                                None => {
+                                    missing_group.get_or_insert_with(|| p.clone());
+                                    continue;
+                                }
+                            }
+                        }
+                    };
+                    match approvers.iter_mut().find(|c| c.group == group) {
+                        Some(c) => c.count = c.count.max(*count),
                         None => approvers.push(ApproverOut {
-                            count: clause.count,
-                            group: Arc::from(clause.group.as_str()),
+                            count: *count,
+                            group,
+                            from,
                         }),
                     }
                 }
+                elevation = Some(match (elevation, a.elevation_s) {
+                    (None, e) => e,
+                    (Some(Some(x)), Some(y)) => Some(x.min(y)),
+                    (Some(_), _) => None,
+                });
                 method = Some(method.map_or(a.method, |m| m.max(a.method)));
                 approval_ttl = Some(approval_ttl.map_or(a.ttl_s, |t| t.min(a.ttl_s)));
                 for p in &rule.bind {
@@ -165,6 +218,20 @@ pub(crate) fn combine(
             }
             Effect::Allow { ttl_s: None } | Effect::Deny { .. } => {}
         }
+    }
+    if let (Verdict::Approve, Some(path)) = (winner, &missing_group) {
+        // The approvers are named by the request, which does not name them: nobody can
+        // approve, so the request is refused, saying why.
+        decision.decision = Verdict::Deny;
+        decision.message = Some(Arc::from(
+            format!(
+                "the approval cannot be met: its approver group is read from `{path}`, which the request does not carry"
+            )
+            .as_str(),
+        ));
+        decision.obligations.clear();
+        decision.unknown.push(path.clone());
+        return decision;
     }
     if winner == Verdict::Approve {
         let Some(json) = req.parsed() else {
@@ -186,6 +253,7 @@ pub(crate) fn combine(
             bind,
             digest,
             missing,
+            elevation_s: elevation.flatten(),
         });
     }
     let winners = rule_unknowns

@@ -27,6 +27,7 @@ use writ_check::ir::{
 use writ_check::net::CidrSet;
 use writ_check::types::Type;
 use writ_check::CelExpr;
+use writ_syntax::ast::ArithOp;
 
 use crate::request::NO_ID;
 
@@ -51,6 +52,10 @@ pub(crate) enum Opd {
     /// The computed risk score.
     Risk,
     Const(CVal),
+    /// `lower(path)`: the string in the slot, lower-cased.
+    Lower(u32),
+    /// Instant and duration arithmetic.
+    Arith(Box<(Opd, ArithOp, Opd)>),
 }
 
 /// The right side of a compiled set operator.
@@ -140,6 +145,8 @@ pub(crate) enum Pred {
         items: SetOpd,
     },
     Cel(Arc<CelExpr>),
+    /// `present(path)`: the slot holds a value.
+    Present(u32),
 }
 
 /// A node of the condition arena.
@@ -390,6 +397,8 @@ struct Builder<'a> {
     range_index: FxHashMap<Vec<ipnet::IpNet>, u32>,
     hours: Vec<HoursBits>,
     hours_index: FxHashMap<(String, String), u32>,
+    /// A named condition is compiled once; every use points at the same node.
+    named: FxHashMap<usize, u32>,
 }
 
 /// Compiles a checked policy set.
@@ -405,6 +414,7 @@ pub fn compile(set: &PolicySet) -> Compiled {
         range_index: FxHashMap::default(),
         hours: Vec::new(),
         hours_index: FxHashMap::default(),
+        named: FxHashMap::default(),
     };
     let signals = set
         .signals
@@ -568,6 +578,7 @@ fn action_key(cond: &Cond, action: PathId) -> ActionKey {
             _ => ActionKey::Any,
         },
         Cond::Const(false) => ActionKey::Exact(Vec::new()),
+        Cond::Named { cond, .. } => action_key(cond, action),
         // Any conjunct that pins the action pins the whole conjunction.
         Cond::And(parts) => parts
             .iter()
@@ -643,6 +654,7 @@ fn has_cel(cond: &Cond) -> bool {
     match cond {
         Cond::Atom(a) => matches!(a.kind, AtomKind::Cel(_)),
         Cond::Not(c) => has_cel(c),
+        Cond::Named { cond, .. } => has_cel(cond),
         Cond::And(p) | Cond::Or(p) => p.iter().any(has_cel),
         Cond::Const(_) => false,
     }
@@ -675,6 +687,17 @@ impl Builder<'_> {
             Cond::Not(inner) => {
                 let i = self.cond(inner);
                 self.push(Node::Not(i))
+            }
+            Cond::Named { cond, .. } => {
+                let key = Arc::as_ptr(cond) as usize;
+                match self.named.get(&key) {
+                    Some(n) => *n,
+                    None => {
+                        let n = self.cond(cond);
+                        self.named.insert(key, n);
+                        n
+                    }
+                }
             }
             Cond::And(parts) | Cond::Or(parts) => {
                 // CEL runs last: cheap siblings first, so short-circuiting skips it.
@@ -722,6 +745,12 @@ impl Builder<'_> {
             Operand::Path(p) if self.set.path(*p).text == "risk" => Opd::Risk,
             Operand::Path(p) => Opd::Slot(p.0),
             Operand::Const(v) => Opd::Const(self.cval(v)),
+            Operand::Lower(p) => Opd::Lower(p.0),
+            Operand::Arith(a) => {
+                let l = self.opd(&a.lhs);
+                let r = self.opd(&a.rhs);
+                Opd::Arith(Box::new((l, a.op, r)))
+            }
         }
     }
 
@@ -817,6 +846,7 @@ impl Builder<'_> {
                 items: self.set_opd(items),
             },
             AtomKind::Cel(c) => Pred::Cel(c.clone()),
+            AtomKind::Present(p) => Pred::Present(p.0),
         }
     }
 }

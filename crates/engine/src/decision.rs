@@ -50,8 +50,11 @@ pub struct ObligationOut {
 pub struct ApproverOut {
     /// How many distinct approvers.
     pub count: u32,
-    /// From which group.
+    /// From which group (for `group PATH`, the name the request gave).
     pub group: Arc<str>,
+    /// For `approvers N of group PATH`: the path the group's name was read from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Arc<str>>,
 }
 
 /// The merged approval requirements and the transaction binding.
@@ -70,6 +73,10 @@ pub struct ApprovalOut {
     /// The bound paths the request does not carry (absent or `null`), in `bind` order:
     /// the digest binds `null` for each, so an approver must be told they are missing.
     pub missing: Vec<Arc<str>>,
+    /// `approve for D`: the grant may be redeemed repeatedly for this many seconds after
+    /// it was issued, for requests with the same bound values; `None` (`null`) for a
+    /// single-use approval.
+    pub elevation_s: Option<u64>,
 }
 
 impl ApprovalOut {

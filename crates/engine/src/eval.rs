@@ -13,6 +13,7 @@ use std::net::IpAddr;
 
 use jiff::Timestamp;
 use writ_check::ir::CmpOp;
+use writ_syntax::ast::ArithOp;
 
 use crate::cel_run;
 use crate::compile::{CVal, Compiled, Node, Opd, Pred, SetOpd};
@@ -46,6 +47,10 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
+/// Nanoseconds in a second: durations are compared in nanoseconds, so that the difference
+/// of two instants keeps its sub-second part.
+pub(crate) const NANOS: i128 = 1_000_000_000;
+
 /// A borrowed scalar.
 #[derive(Clone, Copy, Debug)]
 enum V<'a> {
@@ -53,7 +58,9 @@ enum V<'a> {
     Int(i64),
     Num(f64),
     Bool(bool),
-    Dur(u64),
+    /// A duration in nanoseconds (negative for the difference of an instant and a later
+    /// one).
+    Dur(i128),
     Ip(IpAddr),
     Time(Timestamp),
 }
@@ -64,7 +71,7 @@ fn slot_val(s: &Slot) -> Option<V<'_>> {
         Slot::Int(i) => V::Int(*i),
         Slot::Num(n) => V::Num(*n),
         Slot::Bool(b) => V::Bool(*b),
-        Slot::Dur(d) => V::Dur(*d),
+        Slot::Dur(d) => V::Dur(i128::from(*d) * NANOS),
         Slot::Ip(ip) => V::Ip(*ip),
         Slot::Time(t) => V::Time(*t),
         Slot::Missing | Slot::Set(_) | Slot::Object => return None,
@@ -77,7 +84,7 @@ fn cval(c: &CVal) -> V<'_> {
         CVal::Int(i) => V::Int(*i),
         CVal::Num(n) => V::Num(*n),
         CVal::Bool(b) => V::Bool(*b),
-        CVal::Dur(d) => V::Dur(*d),
+        CVal::Dur(d) => V::Dur(i128::from(*d) * NANOS),
         CVal::Ip(ip) => V::Ip(*ip),
         CVal::Time(t) => V::Time(*t),
     }
@@ -149,12 +156,52 @@ struct Ctx<'a> {
     risk: u32,
 }
 
+/// Instant and duration arithmetic; `None` (unknown) past the range of instants.
+fn arith<'v>(a: V<'v>, op: ArithOp, b: V<'v>) -> Option<V<'v>> {
+    let moved = |t: Timestamp, d: i128| Timestamp::from_nanosecond(t.as_nanosecond() + d).ok();
+    match (a, op, b) {
+        (V::Time(x), ArithOp::Sub, V::Time(y)) => {
+            Some(V::Dur(x.as_nanosecond() - y.as_nanosecond()))
+        }
+        (V::Time(t), ArithOp::Add, V::Dur(d)) | (V::Dur(d), ArithOp::Add, V::Time(t)) => {
+            moved(t, d).map(V::Time)
+        }
+        (V::Time(t), ArithOp::Sub, V::Dur(d)) => moved(t, -d).map(V::Time),
+        (V::Dur(x), ArithOp::Add, V::Dur(y)) => x.checked_add(y).map(V::Dur),
+        (V::Dur(x), ArithOp::Sub, V::Dur(y)) => x.checked_sub(y).map(V::Dur),
+        _ => None,
+    }
+}
+
 impl<'a> Ctx<'a> {
+    // INVARIANT: `Opd::Arith` nests as deep as the parser let an arithmetic chain
+    // (`writ_syntax` `MAX_TERMS`) within the bounded expression nesting.
     fn val(&self, o: &'a Opd) -> Option<V<'a>> {
         match o {
             Opd::Slot(i) => slot_val(&self.req.slots[*i as usize]),
             Opd::Risk => Some(V::Int(i64::from(self.risk))),
             Opd::Const(c) => Some(cval(c)),
+            // The checker gives `lower` a string path and arithmetic only instants and
+            // durations, so a lowered string never reaches here; `with_val` lowers it.
+            Opd::Lower(_) => None,
+            Opd::Arith(a) => arith(self.val(&a.0)?, a.1, self.val(&a.2)?),
+        }
+    }
+
+    /// The value of an operand handed to `f`: for `lower(path)` the string is lowered
+    /// into a buffer that lives for the call.
+    #[inline]
+    fn with_val<R>(&self, o: &'a Opd, f: impl FnOnce(Option<V<'_>>) -> R) -> R {
+        match o {
+            Opd::Lower(i) => match &self.req.slots[*i as usize] {
+                Slot::Str(_, s) => {
+                    let lowered = s.to_lowercase();
+                    let id = self.set.intern_id(&lowered);
+                    f(Some(V::Str(id, &lowered)))
+                }
+                _ => f(None),
+            },
+            _ => f(self.val(o)),
         }
     }
 
@@ -189,28 +236,30 @@ impl<'a> Ctx<'a> {
                 Some(s) => Truth::from_bool(s.ids.binary_search(id).is_ok()),
                 None => Truth::Unknown,
             },
-            Pred::Cmp { a, op, b } => match (self.val(a), self.val(b)) {
-                (Some(x), Some(y)) => compare(x, *op, y),
-                _ => Truth::Unknown,
-            },
-            Pred::InStrIds { v, ids } => match self.val(v) {
+            Pred::Cmp { a, op, b } => self.with_val(a, |x| {
+                self.with_val(b, |y| match (x, y) {
+                    (Some(x), Some(y)) => compare(x, *op, y),
+                    _ => Truth::Unknown,
+                })
+            }),
+            Pred::InStrIds { v, ids } => self.with_val(v, |x| match x {
                 Some(V::Str(id, _)) => {
                     Truth::from_bool(id != NO_ID && ids.binary_search(&id).is_ok())
                 }
                 _ => Truth::Unknown,
-            },
-            Pred::InList { v, list } => match self.val(v) {
+            }),
+            Pred::InList { v, list } => self.with_val(v, |x| match x {
                 Some(x) => Truth::from_bool(list.iter().any(|c| equal(x, cval(c)))),
                 None => Truth::Unknown,
-            },
-            Pred::InSet { v, set } => match (self.val(v), self.set_val(*set)) {
+            }),
+            Pred::InSet { v, set } => self.with_val(v, |x| match (x, self.set_val(*set)) {
                 (Some(V::Str(id, text)), Some(s)) => Truth::from_bool(if id != NO_ID {
                     s.ids.binary_search(&id).is_ok()
                 } else {
                     s.texts.iter().any(|t| &**t == text)
                 }),
                 _ => Truth::Unknown,
-            },
+            }),
             Pred::InCidr { v, cidr } => match self.val(v) {
                 Some(V::Ip(ip)) => Truth::from_bool(self.set.ranges[*cidr as usize].contains(&ip)),
                 _ => Truth::Unknown,
@@ -219,18 +268,18 @@ impl<'a> Ctx<'a> {
                 Some(V::Time(t)) => Truth::from_bool(self.set.hours[*hours as usize].contains(t)),
                 _ => Truth::Unknown,
             },
-            Pred::Matches { v, glob } => match self.val(v) {
+            Pred::Matches { v, glob } => self.with_val(v, |x| match x {
                 Some(V::Str(_, s)) => Truth::from_bool(glob.matches(s)),
                 _ => Truth::Unknown,
-            },
-            Pred::Has { set, item } => match (self.set_val(*set), self.val(item)) {
+            }),
+            Pred::Has { set, item } => self.with_val(item, |x| match (self.set_val(*set), x) {
                 (Some(s), Some(V::Str(id, text))) => Truth::from_bool(if id != NO_ID {
                     s.ids.binary_search(&id).is_ok()
                 } else {
                     s.texts.iter().any(|t| &**t == text)
                 }),
                 _ => Truth::Unknown,
-            },
+            }),
             Pred::HasAny { set, items } => self.set_pair(*set, items, |s, o| match o {
                 Other::Ids(ids) => ids.iter().any(|i| s.ids.binary_search(i).is_ok()),
                 Other::Set(o) => o.texts.iter().any(|t| s.texts.contains(t)),
@@ -244,6 +293,9 @@ impl<'a> Ctx<'a> {
                 Other::Set(o) => s.texts.iter().all(|t| o.texts.contains(t)),
             }),
             Pred::Cel(c) => cel_run::run(c, &self.req.cel_vars),
+            Pred::Present(i) => {
+                Truth::from_bool(!matches!(self.req.slots[*i as usize], Slot::Missing))
+            }
         }
     }
 
@@ -344,11 +396,25 @@ impl Run<'_, '_> {
     }
 }
 
+/// The slots an operand reads.
+fn opd_slots(o: &Opd, out: &mut Vec<u32>) {
+    match o {
+        Opd::Slot(i) | Opd::Lower(i) => out.push(*i),
+        Opd::Risk | Opd::Const(_) => {}
+        Opd::Arith(a) => {
+            opd_slots(&a.0, out);
+            opd_slots(&a.2, out);
+        }
+    }
+}
+
 fn missing_in_pred(ctx: &Ctx<'_>, p: &Pred, out: &mut Vec<u32>, cel: &mut Vec<String>) {
     let mut slot = |o: &Opd| {
-        if let Opd::Slot(i) = o {
-            if matches!(ctx.req.slots[*i as usize], Slot::Missing) {
-                out.push(*i);
+        let mut read = Vec::new();
+        opd_slots(o, &mut read);
+        for i in read {
+            if matches!(ctx.req.slots[i as usize], Slot::Missing) {
+                out.push(i);
             }
         }
     };
@@ -358,7 +424,7 @@ fn missing_in_pred(ctx: &Ctx<'_>, p: &Pred, out: &mut Vec<u32>, cel: &mut Vec<St
         | Pred::IntCmp { slot: i, .. }
         | Pred::DurCmp { slot: i, .. }
         | Pred::HasId { set: i, .. } => slot(&Opd::Slot(*i)),
-        Pred::RiskCmp { .. } => {}
+        Pred::RiskCmp { .. } | Pred::Present(_) => {}
         Pred::Cmp { a, b, .. } => {
             slot(a);
             slot(b);

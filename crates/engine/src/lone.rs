@@ -46,6 +46,7 @@ fn cel_roots(c: &Cond, out: &mut Vec<String>) {
             }
         }
         Cond::Not(inner) => cel_roots(inner, out),
+        Cond::Named { cond, .. } => cel_roots(cond, out),
         Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| cel_roots(p, out)),
     }
 }
@@ -68,6 +69,18 @@ impl Engine {
                     _ => req.value_at(text).cloned(),
                 })
             }
+            Typed::Value(o @ (Operand::Lower(_) | Operand::Arith(_)), _) => {
+                let slots = self.lone_slots(expr, req);
+                let vars = Vec::new();
+                let env = LoneEnv {
+                    paths: &expr.paths,
+                    sources: &expr.sources,
+                    slots: &slots,
+                    vars: &vars,
+                    risk: reference::risk(&self.set, req),
+                };
+                Evaluated::Value(reference::lone_value(&env, req, o))
+            }
             Typed::List(values, _) => {
                 Evaluated::Value(Some(Json::Array(values.iter().map(constant).collect())))
             }
@@ -86,9 +99,9 @@ impl Engine {
         }
     }
 
-    fn lone_cond(&self, expr: &LoneExpr, req: &Request, cond: &Cond) -> CondTrace {
-        // The set's slots, then the paths only the expression reads, typed from the
-        // request (which binding has type-checked already: a failure reads as missing).
+    /// The set's slots, then the paths only the expression reads, typed from the
+    /// request (which binding has type-checked already: a failure reads as missing).
+    fn lone_slots(&self, expr: &LoneExpr, req: &Request) -> Vec<Slot> {
         let mut slots = req.slots.clone();
         for info in expr.paths.iter().skip(slots.len()) {
             let slot = match info.text.as_str() {
@@ -99,6 +112,11 @@ impl Engine {
             };
             slots.push(slot);
         }
+        slots
+    }
+
+    fn lone_cond(&self, expr: &LoneExpr, req: &Request, cond: &Cond) -> CondTrace {
+        let slots = self.lone_slots(expr, req);
         let mut roots = Vec::new();
         cel_roots(cond, &mut roots);
         roots.sort();

@@ -5,6 +5,7 @@
 //! It is the engine of `explain` (a full trace, rule by rule) and the oracle the compiled
 //! tree must agree with on every request (the property tests).
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use serde::Serialize;
@@ -83,28 +84,54 @@ struct Interp<'a> {
     vars: &'a [(String, Box<dyn cel::common::value::Val>)],
     req: &'a Request,
     risk: u32,
+    /// Whether a named condition's trace shows its parts (not for a lone expression,
+    /// whose sources are not the set's).
+    named_parts: bool,
 }
+
+/// Nanoseconds in a second (durations are compared in nanoseconds).
+const NANOS: i128 = 1_000_000_000;
 
 #[derive(Clone, Debug)]
 enum Val<'a> {
-    Str(&'a str),
+    Str(Cow<'a, str>),
     Int(i64),
     Num(f64),
     Bool(bool),
-    Dur(u64),
+    /// Nanoseconds, signed.
+    Dur(i128),
     Ip(std::net::IpAddr),
     Time(jiff::Timestamp),
 }
 
 fn from_value(v: &Value) -> Val<'_> {
     match v {
-        Value::String(s) => Val::Str(s),
+        Value::String(s) => Val::Str(Cow::Borrowed(s)),
         Value::Int(i) => Val::Int(*i),
         Value::Number(n) => Val::Num(*n),
         Value::Bool(b) => Val::Bool(*b),
-        Value::Duration(d) => Val::Dur(*d),
+        Value::Duration(d) => Val::Dur(i128::from(*d) * NANOS),
         Value::Ip(ip) => Val::Ip(*ip),
         Value::Time(t) => Val::Time(*t),
+    }
+}
+
+/// `a + b`, `a - b` over instants and durations, computed directly with jiff.
+fn arith<'v>(a: Val<'v>, op: writ_syntax::ast::ArithOp, b: Val<'v>) -> Option<Val<'v>> {
+    use writ_syntax::ast::ArithOp::{Add, Sub};
+    let shift = |t: jiff::Timestamp, nanos: i128| {
+        let d = jiff::SignedDuration::try_from_nanos_i128(nanos)?;
+        t.checked_add(d).ok()
+    };
+    match (a, op, b) {
+        (Val::Time(x), Sub, Val::Time(y)) => Some(Val::Dur(x.duration_since(y).as_nanos())),
+        (Val::Time(t), Add, Val::Dur(d)) | (Val::Dur(d), Add, Val::Time(t)) => {
+            shift(t, d).map(Val::Time)
+        }
+        (Val::Time(t), Sub, Val::Dur(d)) => shift(t, -d).map(Val::Time),
+        (Val::Dur(x), Add, Val::Dur(y)) => x.checked_add(y).map(Val::Dur),
+        (Val::Dur(x), Sub, Val::Dur(y)) => x.checked_sub(y).map(Val::Dur),
+        _ => None,
     }
 }
 
@@ -150,13 +177,18 @@ impl<'a> Interp<'a> {
     fn val(&self, o: &'a Operand) -> Option<Val<'a>> {
         match o {
             Operand::Const(v) => Some(from_value(v)),
+            Operand::Lower(p) => match self.slot(*p) {
+                Slot::Str(_, s) => Some(Val::Str(Cow::Owned(s.to_lowercase()))),
+                _ => None,
+            },
+            Operand::Arith(a) => arith(self.val(&a.lhs)?, a.op, self.val(&a.rhs)?),
             Operand::Path(p) if self.text(*p) == "risk" => Some(Val::Int(i64::from(self.risk))),
             Operand::Path(p) => match self.slot(*p) {
-                Slot::Str(_, s) => Some(Val::Str(s)),
+                Slot::Str(_, s) => Some(Val::Str(Cow::Borrowed(s))),
                 Slot::Int(i) => Some(Val::Int(*i)),
                 Slot::Num(n) => Some(Val::Num(*n)),
                 Slot::Bool(b) => Some(Val::Bool(*b)),
-                Slot::Dur(d) => Some(Val::Dur(*d)),
+                Slot::Dur(d) => Some(Val::Dur(i128::from(*d) * NANOS)),
                 Slot::Ip(ip) => Some(Val::Ip(*ip)),
                 Slot::Time(t) => Some(Val::Time(*t)),
                 Slot::Missing | Slot::Set(_) | Slot::Object => None,
@@ -202,7 +234,7 @@ impl<'a> Interp<'a> {
                 .val(value)
                 .map(|v| list.iter().any(|c| same(&v, &from_value(c))))),
             AtomKind::InSet { value, set } => match (self.val(value), self.texts(*set)) {
-                (Some(Val::Str(s)), Some(texts)) => Truth::from_bool(texts.contains(&s)),
+                (Some(Val::Str(s)), Some(texts)) => Truth::from_bool(texts.contains(&&*s)),
                 _ => Truth::Unknown,
             },
             AtomKind::InCidr { value, nets } => match self.val(value) {
@@ -222,11 +254,11 @@ impl<'a> Interp<'a> {
                 _ => Truth::Unknown,
             },
             AtomKind::Matches { value, glob } => match self.val(value) {
-                Some(Val::Str(s)) => Truth::from_bool(glob.matches(s)),
+                Some(Val::Str(s)) => Truth::from_bool(glob.matches(&s)),
                 _ => Truth::Unknown,
             },
             AtomKind::Has { set, item } => match (self.texts(*set), self.val(item)) {
-                (Some(texts), Some(Val::Str(s))) => Truth::from_bool(texts.contains(&s)),
+                (Some(texts), Some(Val::Str(s))) => Truth::from_bool(texts.contains(&&*s)),
                 _ => Truth::Unknown,
             },
             AtomKind::HasAny { set, items } => match (self.texts(*set), self.set_operand(items)) {
@@ -242,6 +274,7 @@ impl<'a> Interp<'a> {
                 _ => Truth::Unknown,
             },
             AtomKind::Cel(c) => cel_run::run(c, self.vars),
+            AtomKind::Present(p) => Truth::from_bool(!matches!(self.slot(*p), Slot::Missing)),
         }
     }
 
@@ -279,6 +312,19 @@ impl<'a> Interp<'a> {
                     children: vec![child],
                 }
             }
+            // A named condition shows by name, with its parts under it.
+            Cond::Named { name, cond } => {
+                let child = self.cond(cond);
+                CondTrace {
+                    text: name.to_string(),
+                    value: child.value,
+                    children: if self.named_parts {
+                        vec![child]
+                    } else {
+                        Vec::new()
+                    },
+                }
+            }
             Cond::And(parts) | Cond::Or(parts) => {
                 let is_and = matches!(c, Cond::And(_));
                 let children: Vec<CondTrace> = parts.iter().map(|p| self.cond(p)).collect();
@@ -307,6 +353,7 @@ impl<'a> Interp<'a> {
             Cond::Const(_) => {}
             Cond::Atom(a) => self.missing_in_atom(&a.kind, out),
             Cond::Not(inner) => self.unknown_paths(inner, out),
+            Cond::Named { cond, .. } => self.unknown_paths(cond, out),
             Cond::And(parts) | Cond::Or(parts) => {
                 parts.iter().for_each(|p| self.unknown_paths(p, out))
             }
@@ -320,9 +367,9 @@ impl<'a> Interp<'a> {
             }
         };
         let operand = |o: &Operand, path: &mut dyn FnMut(PathId)| {
-            if let Operand::Path(p) = o {
-                path(*p);
-            }
+            let mut read = Vec::new();
+            o.paths(&mut read);
+            read.into_iter().for_each(&mut *path);
         };
         match a {
             AtomKind::Truthy(p) => path(*p),
@@ -350,6 +397,7 @@ impl<'a> Interp<'a> {
                     path(*p);
                 }
             }
+            AtomKind::Present(_) => {}
             AtomKind::Cel(c) => {
                 for p in &c.paths {
                     if self.req.value_at(p).is_none() {
@@ -378,6 +426,7 @@ pub(crate) fn risk(set: &PolicySet, req: &Request) -> u32 {
         vars: &req.cel_vars,
         req,
         risk: 0,
+        named_parts: true,
     };
     set.signals
         .iter()
@@ -405,8 +454,41 @@ pub(crate) fn lone_cond(env: &LoneEnv<'_>, req: &Request, cond: &Cond) -> CondTr
         vars: env.vars,
         req,
         risk: env.risk,
+        named_parts: false,
     };
     interp.cond(cond)
+}
+
+/// The value of a lone computed operand (`lower(path)`, `time - x`) as JSON: strings and
+/// instants as strings, durations as seconds (`"90s"`, fractions kept); `None` when
+/// unknown.
+pub(crate) fn lone_value(
+    env: &LoneEnv<'_>,
+    req: &Request,
+    o: &Operand,
+) -> Option<serde_json::Value> {
+    let interp = Interp {
+        paths: env.paths,
+        sources: env.sources,
+        slots: env.slots,
+        vars: env.vars,
+        req,
+        risk: env.risk,
+        named_parts: false,
+    };
+    Some(match interp.val(o)? {
+        Val::Str(s) => serde_json::Value::String(s.into_owned()),
+        Val::Int(i) => serde_json::Value::from(i),
+        Val::Num(n) => serde_json::Value::from(n),
+        Val::Bool(b) => serde_json::Value::Bool(b),
+        Val::Dur(d) if d % NANOS == 0 => serde_json::Value::String(format!("{}s", d / NANOS)),
+        Val::Dur(d) => serde_json::Value::String(format!(
+            "{}s",
+            jiff::SignedDuration::try_from_nanos_i128(d)?.as_secs_f64()
+        )),
+        Val::Ip(ip) => serde_json::Value::String(ip.to_string()),
+        Val::Time(t) => serde_json::Value::String(t.to_string()),
+    })
 }
 
 /// Decides and explains by direct interpretation of the IR.
@@ -418,6 +500,7 @@ pub(crate) fn explain(set: &PolicySet, meta: &Meta, req: &Request) -> Explanatio
         vars: &req.cel_vars,
         req,
         risk: 0,
+        named_parts: true,
     };
     let mut counted = Vec::new();
     let mut signal_traces = Vec::new();

@@ -215,6 +215,14 @@ pub fn typed(
         },
         Type::Duration => match duration_of(v) {
             Some(d) => Slot::Dur(d),
+            // A negative number of seconds is a duration of the wrong sign, not of the
+            // wrong type: say so.
+            None if v.as_i64().is_some_and(|n| n < 0) || v.as_f64().is_some_and(|n| n < 0.0) => {
+                return Err(err(
+                    path,
+                    format!("a duration cannot be negative, found `{v}` seconds"),
+                ))
+            }
             None => {
                 return Err(wrong(
                     "a duration (integer seconds or a string such as \"5m\")",

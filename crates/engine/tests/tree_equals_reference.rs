@@ -2,7 +2,9 @@
 //! random requests (attributes present or missing, so three-valued logic is exercised),
 //! `Engine::decide` (action index, shared memoised predicates, interned strings, CIDR
 //! ranges, hour bitmaps, CEL last) equals the reference interpreter behind
-//! `Engine::explain`, field for field.
+//! `Engine::explain`, field for field. The sets use the 1.1 additions too: instants and
+//! their arithmetic, `present`, `lower`, named conditions (declared in any order),
+//! approver groups read from the request and elevation.
 
 #![allow(
     clippy::unwrap_used,
@@ -20,7 +22,12 @@ schema {
   resource.env: "prod" | "staging" | "dev"
   resource.sensitivity: int
   request.params.amount: number
+  request.params.added_at: time
+  resource.admin_group: string
 }
+let trusted = internal or principal.kind == "human"
+let internal = network.ip in corp and device.managed
+let fresh = time - request.params.added_at < 24h
 let corp = cidr ["10.0.0.0/8", "192.168.0.0/16", "fd00::/8"]
 let office = hours "Mon-Fri 08:00-18:00, Sat 22:00-02:00" in "Europe/Berlin"
 let admin_scopes = ["db.admin", "db.drop"]
@@ -89,6 +96,35 @@ fn atom(in_rule: bool) -> BoxedStrategy<String> {
         Just("principal.id == principal.on_behalf_of".to_string()).boxed(),
         Just("cel(\"request.params.amount > 100.0 || principal.kind == 'agent'\")".to_string())
             .boxed(),
+        pick(&[
+            "request.params.amount",
+            "device.managed",
+            "network.ip",
+            "principal.groups",
+            "request.params",
+            "request.params.added_at",
+        ])
+        .prop_map(|p| format!("present({p})"))
+        .boxed(),
+        pick(&["a0", "b.x", "A0"])
+            .prop_map(|a| format!("lower(action) == \"{a}\""))
+            .boxed(),
+        Just("lower(action) in [\"a0\", \"b.y\"]".to_string()).boxed(),
+        Just("lower(action) matches \"b.*\"".to_string()).boxed(),
+        Just("lower(principal.id) == principal.on_behalf_of".to_string()).boxed(),
+        (0u32..72)
+            .prop_map(|h| format!("time - request.params.added_at < {h}h"))
+            .boxed(),
+        (0u32..72)
+            .prop_map(|h| format!("request.params.added_at + {h}h >= time"))
+            .boxed(),
+        (0u32..3)
+            .prop_map(|d| format!("time - {d}d - 1h > request.params.added_at"))
+            .boxed(),
+        Just("device.patch_age + 1d <= 30d".to_string()).boxed(),
+        pick(&["fresh", "internal", "trusted", "not fresh"])
+            .prop_map(str::to_string)
+            .boxed(),
     ];
     if in_rule {
         choices.push((0u32..100).prop_map(|n| format!("risk < {n}")).boxed());
@@ -121,6 +157,10 @@ fn effect() -> impl Strategy<Value = String> {
         pick(&["no", "never"]).prop_map(|m| format!("deny \"{m}\"")),
         (1u32..3, pick(&["owners", "treasury"]), pick(&["otp", "signature", "webauthn", "phishing_resistant"]), pick(&["2m", "5m"]))
             .prop_map(|(n, g, m, t)| format!("approve {{ approvers {n} of group \"{g}\" method {m} bind action, request.params ttl {t} }}")),
+        (pick(&["", "for 30m ", "for 2h "]), 1u32..3)
+            .prop_map(|(f, n)| format!("approve {f}{{ approvers {n} of group resource.admin_group bind principal.id, session.id }}")),
+        pick(&["", "for 1h "])
+            .prop_map(|f| format!("approve {f}{{ approvers 1 of group \"owners\" approvers 1 of group resource.admin_group }}")),
     ]
 }
 
@@ -154,7 +194,10 @@ fn maybe(v: Value) -> impl Strategy<Value = Option<Value>> {
 
 fn request() -> impl Strategy<Value = Value> {
     let scalars = (
-        prop::option::weighted(0.85, pick(&["a0", "a1", "a2", "b.x", "b.y", "c"])),
+        prop::option::weighted(
+            0.85,
+            pick(&["a0", "a1", "a2", "b.x", "b.y", "c", "A0", "B.Y"]),
+        ),
         prop::option::weighted(0.8, any::<bool>()),
         prop::option::weighted(0.8, any::<bool>()),
         prop::option::weighted(0.8, 0u64..90 * 86400),
@@ -200,12 +243,14 @@ fn request() -> impl Strategy<Value = Value> {
         prop::option::weighted(0.8, pick(&["otp", "sms", "webauthn", "password"])),
         prop::option::weighted(0.8, pick(&["alice", "bob"])),
         prop::option::weighted(0.5, pick(&["alice", "carol"])),
+        prop::option::weighted(0.7, -3 * 86400i64..3 * 86400),
+        prop::option::weighted(0.7, pick(&["admins-a", "owners", ""])),
     );
     (scalars, more, rest).prop_flat_map(
         |(
             (action, managed, enc, patch, ip, kind),
             (groups, requested, granted, env, sens, amount),
-            (t, method, id, obo),
+            (t, method, id, obo, added, admin_group),
         )| {
             let mut r = Map::new();
             let mut put = |path: &str, v: Option<Value>| {
@@ -249,6 +294,18 @@ fn request() -> impl Strategy<Value = Value> {
             put("session.auth_method", method.map(Value::from));
             put("principal.id", id.map(Value::from));
             put("principal.on_behalf_of", obo.map(Value::from));
+            // Payees added around the request times, before and after them.
+            put(
+                "request.params.added_at",
+                added.map(|s| {
+                    Value::from(
+                        jiff::Timestamp::from_second(1_763_852_400 + 7 * 86400 / 2 + s)
+                            .unwrap()
+                            .to_string(),
+                    )
+                }),
+            );
+            put("resource.admin_group", admin_group.map(Value::from));
             maybe(Value::Object(r)).prop_map(|o| o.unwrap_or_else(|| json!({})))
         },
     )

@@ -1,7 +1,8 @@
 //! `break-glass-agent`: a break-glass `allow` rule (one that reads `request.break_glass`
-//! positively) that an `agent` principal can satisfy.
+//! positively) that an `agent` or a `workload` principal can satisfy.
 //!
-//! The rule passes when its condition, together with `principal.kind == "agent"`, is
+//! The rule passes when its condition, together with `principal.kind == "agent"` (then
+//! `"workload"`), is
 //! refuted (it requires `principal.kind == "human"`, `!= "agent"`, `in ["human", ...]`),
 //! or when some `deny` rule fires whenever an agent satisfies it (a set-wide "only humans
 //! break glass" deny). Otherwise nothing in the set provably keeps agents out, and the
@@ -29,6 +30,7 @@ pub(crate) fn is_break_glass(set: &PolicySet, cond: &Cond) -> bool {
         match c {
             Cond::Const(_) => false,
             Cond::Not(inner) => walk(set, inner, !positive),
+            Cond::Named { cond, .. } => walk(set, cond, positive),
             Cond::And(parts) | Cond::Or(parts) => parts.iter().any(|p| walk(set, p, positive)),
             Cond::Atom(a) => {
                 let is_bg =
@@ -53,55 +55,64 @@ pub(crate) fn is_break_glass(set: &PolicySet, cond: &Cond) -> bool {
     walk(set, cond, true)
 }
 
-/// Reports every break-glass allow rule agents are not provably kept out of.
+/// Reports every break-glass allow rule agents or workloads are not provably kept out of.
 pub fn run(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
     let set = ctx.set;
-    let paths = &set.paths;
     let mut out = Vec::new();
     for rule in &set.rules {
         if !matches!(rule.effect, Effect::Allow { .. }) || !is_break_glass(set, &rule.cond) {
             continue;
         }
-        // With `principal.kind == "agent"` conjoined (when the set reads the kind at all).
-        let agent = set.path_id("principal.kind").map(|kind| {
+        if let Some(kind) = ["agent", "workload"]
+            .into_iter()
+            .find(|k| !kept_out(set, &rule.cond, rule.span, k))
+        {
+            out.push(
+                Diagnostic::new(
+                    CODE,
+                    format!("break-glass rule \"{}\" does not keep {kind}s out", rule.name),
+                    ctx.header(rule),
+                    format!("a{} {kind} can satisfy this rule", if kind == "agent" { "n" } else { "" }),
+                )
+                .with_help("break-glass is a human decision: add `principal.kind == \"human\"` to the condition"),
+            );
+        }
+    }
+    out
+}
+
+/// Whether principals of this kind provably cannot use the rule: its condition with
+/// `principal.kind == KIND` is refuted, never true, or always met by a deny.
+fn kept_out(set: &PolicySet, cond: &Cond, span: writ_syntax::Span, kind: &str) -> bool {
+    let paths = &set.paths;
+    {
+        // With `principal.kind == KIND` conjoined (when the set reads the kind at all).
+        let agent = set.path_id("principal.kind").map(|path| {
             Cond::Atom(Atom {
                 kind: AtomKind::Compare {
-                    lhs: Operand::Path(kind),
+                    lhs: Operand::Path(path),
                     op: CmpOp::Eq,
-                    rhs: Operand::Const(Value::String(Arc::from("agent"))),
+                    rhs: Operand::Const(Value::String(Arc::from(kind))),
                 },
-                span: rule.span,
+                span,
             })
         });
         let as_agent = match agent {
-            Some(a) => Cond::And(vec![rule.cond.clone(), a]),
-            None => rule.cond.clone(),
+            Some(a) => Cond::And(vec![cond.clone(), a]),
+            None => cond.clone(),
         };
+        // Too large to tell: nothing is claimed.
         let Some(agent_true) = dnf::dnf(&as_agent, true) else {
-            continue;
+            return true;
         };
-        // Refuted for agents, or never true at all (its own finding).
+        // Refuted for this kind, or never true at all (its own finding).
         if logic::refute_all(paths, &agent_true).is_err() {
-            continue;
+            return true;
         }
-        let denied = set
-            .rules
+        set.rules
             .iter()
             .filter(|r| matches!(r.effect, Effect::Deny { .. }))
             .filter_map(|d| dnf::dnf(&d.cond, false))
-            .any(|d_false| covers(paths, &agent_true, &d_false));
-        if denied {
-            continue;
-        }
-        out.push(
-            Diagnostic::new(
-                CODE,
-                format!("break-glass rule \"{}\" does not keep agents out", rule.name),
-                ctx.header(rule),
-                "an agent can satisfy this rule",
-            )
-            .with_help("break-glass is a human decision: add `principal.kind == \"human\"` to the condition"),
-        );
+            .any(|d_false| covers(paths, &agent_true, &d_false))
     }
-    out
 }

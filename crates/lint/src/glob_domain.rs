@@ -35,6 +35,7 @@ fn matches_in(cond: &Cond) -> Vec<(bool, &Operand, &str, writ_syntax::Span)> {
                 }
             }
             Cond::Not(inner) => stack.push((inner, !positive)),
+            Cond::Named { cond, .. } => stack.push((cond, positive)),
             Cond::And(parts) | Cond::Or(parts) => {
                 stack.extend(parts.iter().rev().map(|p| (p, positive)));
             }
@@ -46,7 +47,8 @@ fn matches_in(cond: &Cond) -> Vec<(bool, &Operand, &str, writ_syntax::Span)> {
 fn operand_text(set: &PolicySet, o: &Operand) -> String {
     match o {
         Operand::Path(p) => set.path(*p).text.clone(),
-        Operand::Const(_) => "the value".into(),
+        Operand::Lower(p) => format!("lower({})", set.path(*p).text),
+        Operand::Const(_) | Operand::Arith(_) => "the value".into(),
     }
 }
 

@@ -17,8 +17,9 @@
 //! | `writ::lint::shadowed-allow` | error | an `allow` that a `deny` or `approve` always outranks |
 //! | `writ::lint::approver-group` | error | an approver group with too few members in `approvers.toml` |
 //! | `writ::lint::allow-for` | error | `allow for` longer than the cap; break-glass `allow` with no time box |
-//! | `writ::lint::break-glass-agent` | error | a break-glass `allow` that an agent can satisfy |
+//! | `writ::lint::break-glass-agent` | error | a break-glass `allow` that an agent or a workload can satisfy |
 //! | `writ::lint::unused-let` | warning | a `let` that no rule or signal refers to |
+//! | `writ::lint::approver-group` | warning | an approver group with exactly as many members as needed: a member's own request can never be approved |
 //! | `writ::lint::glob-domain` | warning | a `*@domain` pattern in an `allow` rule's condition: not a domain check |
 
 mod allow_for;

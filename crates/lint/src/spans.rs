@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use writ_check::ir::PolicySet;
-use writ_syntax::ast::{ApproveItem, EffectKind, Item};
+use writ_syntax::ast::{ApproveItem, EffectKind, GroupRef, Item};
 use writ_syntax::Span;
 
 /// The places of one rule.
@@ -55,12 +55,13 @@ pub fn places(set: &PolicySet) -> Places {
                 _ => continue,
             };
             let groups = match &r.effect.kind {
-                EffectKind::Approve(items) => items
+                EffectKind::Approve { items, .. } => items
                     .iter()
                     .filter_map(|i| match i {
-                        ApproveItem::Approvers { group, .. } => {
-                            Some((group.value.clone(), group.span))
-                        }
+                        ApproveItem::Approvers {
+                            group: GroupRef::Name(group),
+                            ..
+                        } => Some((group.value.clone(), group.span)),
                         _ => None,
                     })
                     .collect(),

@@ -47,6 +47,12 @@ const ATOMS: &[&str] = &[
     r#"resource.env != "dev""#,
     "risk > 10",
     "risk < 5",
+    "present(resource.level)",
+    "present(network.ip)",
+    "present(principal.groups)",
+    "present(time)",
+    r#"lower(action) == "db.read""#,
+    r#"time - "2026-11-23T08:00:00Z" < 2h"#,
 ];
 
 fn cond() -> impl Strategy<Value = String> {

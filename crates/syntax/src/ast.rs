@@ -34,6 +34,8 @@ pub enum Item {
     Risk(RiskBlock),
     /// `rule "name" { ... }`
     Rule(RuleDecl),
+    /// `obligations { name  name(type, ...) }`: the obligations the set may name.
+    Obligations(ObligationsBlock),
 }
 
 impl Item {
@@ -44,6 +46,7 @@ impl Item {
             Item::Let(l) => l.span,
             Item::Risk(r) => r.span,
             Item::Rule(r) => r.span,
+            Item::Obligations(o) => o.span,
         }
     }
 }
@@ -134,6 +137,8 @@ pub enum LetValue {
     Hours(HoursLit),
     /// A single literal.
     Literal(Literal),
+    /// A named condition: any other expression (`let internal = network.ip in corp`).
+    Cond(Expr),
 }
 
 /// `[literal, ...]`
@@ -162,6 +167,28 @@ pub struct HoursLit {
     /// The IANA time zone name.
     pub zone: Str,
     /// The whole literal.
+    pub span: Span,
+}
+
+/// `obligations { record_session  review(duration) }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObligationsBlock {
+    /// The declared obligations, in order.
+    pub entries: Vec<ObligationSig>,
+    /// The whole block.
+    pub span: Span,
+}
+
+/// One declared obligation: its name and the types of its arguments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObligationSig {
+    /// The obligation's name.
+    pub name: Ident,
+    /// The argument types (`string`, `int`, `number`, `bool`, `duration`).
+    pub params: Vec<Ident>,
+    /// True when written with parentheses, even empty ones.
+    pub parens: bool,
+    /// The whole entry.
     pub span: Span,
 }
 
@@ -220,21 +247,26 @@ pub enum EffectKind {
     Allow(Option<Duration>),
     /// `deny` or `deny "message"`.
     Deny(Option<Str>),
-    /// `approve { ... }`.
-    Approve(Vec<ApproveItem>),
+    /// `approve { ... }`, or `approve for D { ... }` (elevation good for `D`).
+    Approve {
+        /// `for D`: the grant may be redeemed repeatedly for this long.
+        elevation: Option<Duration>,
+        /// The lines of the block.
+        items: Vec<ApproveItem>,
+    },
 }
 
 /// One line of an `approve` block.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ApproveItem {
-    /// `approvers N of group "g"`
+    /// `approvers N of group "g"` or `approvers N of group PATH`
     Approvers {
         /// How many distinct approvers.
         count: i64,
         /// Span of the count.
         count_span: Span,
         /// The group they come from.
-        group: Str,
+        group: GroupRef,
         /// The whole line.
         span: Span,
     },
@@ -244,6 +276,25 @@ pub enum ApproveItem {
     Bind(Vec<Path>, Span),
     /// `ttl D`
     Ttl(Duration, Span),
+}
+
+/// The group of an `approvers` line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GroupRef {
+    /// A group named in the policy: `group "treasury"`.
+    Name(Str),
+    /// A group named by the request: `group resource.admin_group`.
+    Path(Path),
+}
+
+impl GroupRef {
+    /// Where it is.
+    pub fn span(&self) -> Span {
+        match self {
+            GroupRef::Name(s) => s.span,
+            GroupRef::Path(p) => p.span,
+        }
+    }
 }
 
 /// `name` or `name(arg, ...)` in an `obligations` line.
@@ -337,6 +388,40 @@ pub enum ExprKind {
     Hours(HoursLit),
     /// `cel("...")`
     Cel(Str),
+    /// `present(path)`: true when the request holds a value there, never unknown.
+    Present(Path),
+    /// `lower(path)`: the string at `path` in lower case.
+    Lower(Path),
+    /// `lhs + rhs` or `lhs - rhs` over instants and durations.
+    Arith {
+        /// The operator.
+        op: ArithOp,
+        /// Span of the operator.
+        op_span: Span,
+        /// Left operand.
+        lhs: Box<Expr>,
+        /// Right operand.
+        rhs: Box<Expr>,
+    },
+}
+
+/// Arithmetic operators (instants and durations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ArithOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+}
+
+impl ArithOp {
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+        }
+    }
 }
 
 /// Binary operators.

@@ -31,6 +31,7 @@ pub fn erase_spans(mut file: File) -> File {
                     LetValue::Cidr(c) => cidr(c),
                     LetValue::Hours(h) => hours(h),
                     LetValue::Literal(lit) => literal(lit),
+                    LetValue::Cond(e) => erase_expr(e),
                 }
             }
             Item::Risk(r) => {
@@ -40,6 +41,14 @@ pub fn erase_spans(mut file: File) -> File {
                     s.points_span = Span::default();
                     string(&mut s.name);
                     erase_expr(&mut s.when);
+                }
+            }
+            Item::Obligations(o) => {
+                o.span = Span::default();
+                for e in &mut o.entries {
+                    e.span = Span::default();
+                    e.name.span = Span::default();
+                    e.params.iter_mut().for_each(|p| p.span = Span::default());
                 }
             }
             Item::Rule(r) => {
@@ -52,7 +61,10 @@ pub fn erase_spans(mut file: File) -> File {
                 match &mut r.effect.kind {
                     EffectKind::Allow(d) => d.iter_mut().for_each(duration),
                     EffectKind::Deny(m) => m.iter_mut().for_each(string),
-                    EffectKind::Approve(items) => items.iter_mut().for_each(approve_item),
+                    EffectKind::Approve { elevation, items } => {
+                        elevation.iter_mut().for_each(duration);
+                        items.iter_mut().for_each(approve_item);
+                    }
                 }
                 for o in &mut r.obligations {
                     o.span = Span::default();
@@ -75,7 +87,10 @@ fn approve_item(item: &mut ApproveItem) {
         } => {
             *count_span = Span::default();
             *span = Span::default();
-            string(group);
+            match group {
+                GroupRef::Name(s) => string(s),
+                GroupRef::Path(p) => path(p),
+            }
         }
         ApproveItem::Method(m) => m.span = Span::default(),
         ApproveItem::Bind(paths, span) => {
@@ -108,6 +123,14 @@ pub fn erase_expr(e: &mut Expr) {
         ExprKind::Cidr(c) => cidr(c),
         ExprKind::Hours(h) => hours(h),
         ExprKind::Cel(s) => string(s),
+        ExprKind::Present(p) | ExprKind::Lower(p) => path(p),
+        ExprKind::Arith {
+            op_span, lhs, rhs, ..
+        } => {
+            *op_span = Span::default();
+            erase_expr(lhs);
+            erase_expr(rhs);
+        }
     }
 }
 

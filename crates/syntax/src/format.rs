@@ -55,6 +55,7 @@ impl Formatter<'_> {
                 }
                 Item::Risk(r) => self.risk(r),
                 Item::Rule(r) => self.rule(r),
+                Item::Obligations(o) => self.obligations(o),
             }
             prev = Some(item);
         }
@@ -218,9 +219,28 @@ impl Formatter<'_> {
             LetValue::Cidr(c) => cidr_text(c),
             LetValue::Hours(h) => hours_text(h),
             LetValue::Literal(lit) => literal_text(lit),
+            LetValue::Cond(e) => expr_text(e),
         };
         let text = format!("let {:width$} = {value}", l.name.name);
         self.line(0, &text, l.span.start, l.span.end);
+    }
+
+    fn obligations(&mut self, o: &ObligationsBlock) {
+        let first = o.entries.first().map_or(o.span.end, |e| e.span.start);
+        self.open_block(0, "obligations", o.span.start, first);
+        let mut prev_end = None;
+        for e in &o.entries {
+            self.blank_between(prev_end, e.span.start);
+            let text = if e.parens || !e.params.is_empty() {
+                let params: Vec<&str> = e.params.iter().map(|p| p.name.as_str()).collect();
+                format!("{}({})", e.name.name, params.join(", "))
+            } else {
+                e.name.name.clone()
+            };
+            self.line(1, &text, e.span.start, e.span.end);
+            prev_end = Some(e.span.end);
+        }
+        self.close_block(0, o.span.end);
     }
 
     fn risk(&mut self, r: &RiskBlock) {
@@ -281,18 +301,24 @@ impl Formatter<'_> {
                 self.leading(w.span.start, 1);
                 for (i, p) in parts.iter().enumerate() {
                     self.leading(p.span.end, if i == 0 { 1 } else { 2 });
-                    if i == 0 {
-                        self.out
-                            .push_str(&format!("{}when {}", indent(1), expr_text(p)));
+                    let head = if i == 0 {
+                        format!("{}when ", indent(1))
                     } else {
-                        self.out
-                            .push_str(&format!("{}{word} {}", indent(2), expr_text(p)));
-                    }
+                        format!("{}{word} ", indent(2))
+                    };
+                    self.out.push_str(&broken_lines(&head, p, 2).join("\n"));
                     self.end_line(
                         p.span.end,
                         parts.get(i + 1).map_or(u32::MAX, |n| n.span.start),
                     );
                 }
+            }
+            _ if flat.len() + 2 > MAX_WIDTH => {
+                self.leading(w.span.start, 1);
+                self.leading(w.span.end, 1);
+                let head = format!("{}when ", indent(1));
+                self.out.push_str(&broken_lines(&head, w, 1).join("\n"));
+                self.end_line(w.span.end, u32::MAX);
             }
             _ => self.line(1, &flat, w.span.start, w.span.end),
         }
@@ -314,9 +340,13 @@ impl Formatter<'_> {
                 e.span.start,
                 e.span.end,
             ),
-            EffectKind::Approve(items) => {
+            EffectKind::Approve { elevation, items } => {
                 let first = items.first().map_or(e.span.end, approve_item_start);
-                self.open_block(1, "approve", e.span.start, first);
+                let header = match elevation {
+                    Some(d) => format!("approve for {}", d.text),
+                    None => "approve".to_string(),
+                };
+                self.open_block(1, &header, e.span.start, first);
                 for item in items {
                     let (text, start, end) = approve_item_text(item);
                     self.line(2, &text, start, end);
@@ -325,6 +355,42 @@ impl Formatter<'_> {
             }
         }
     }
+}
+
+/// `head` followed by `e`, on one line when it fits in [`MAX_WIDTH`]; otherwise a
+/// parenthesised `and`/`or` group (or `not` of one) is opened on this line, its parts go
+/// one per line one level deeper, each after its `and`/`or`, and the group closes on a
+/// line of its own. Other expressions stay on one line, however long.
+// INVARIANT: one frame per parenthesis level, which the parser bounded (`MAX_NESTING`).
+fn broken_lines(head: &str, e: &Expr, level: usize) -> Vec<String> {
+    let one = format!("{head}{}", expr_text(e));
+    if one.len() <= MAX_WIDTH {
+        return vec![one];
+    }
+    let (prefix, inner) = match &e.kind {
+        ExprKind::Paren(inner) => ("(", &**inner),
+        ExprKind::Not(n) => match &n.kind {
+            ExprKind::Paren(inner) => ("not (", &**inner),
+            _ => return vec![one],
+        },
+        _ => return vec![one],
+    };
+    let (word, parts) = match &inner.kind {
+        ExprKind::And(parts) => ("and", parts),
+        ExprKind::Or(parts) => ("or", parts),
+        _ => return vec![one],
+    };
+    let mut lines = vec![format!("{head}{prefix}")];
+    for (i, p) in parts.iter().enumerate() {
+        let sub = if i == 0 {
+            indent(level + 1)
+        } else {
+            format!("{}{word} ", indent(level + 1))
+        };
+        lines.extend(broken_lines(&sub, p, level + 1));
+    }
+    lines.push(format!("{})", indent(level)));
+    lines
 }
 
 fn approve_item_start(item: &ApproveItem) -> u32 {
@@ -336,7 +402,13 @@ fn approve_item_text(item: &ApproveItem) -> (String, u32, u32) {
         ApproveItem::Approvers {
             count, group, span, ..
         } => (
-            format!("approvers {count} of group {}", quote(&group.value)),
+            format!(
+                "approvers {count} of group {}",
+                match group {
+                    GroupRef::Name(s) => quote(&s.value),
+                    GroupRef::Path(p) => p.text(),
+                }
+            ),
             span.start,
             span.end,
         ),
@@ -445,5 +517,10 @@ pub fn expr_text(e: &Expr) -> String {
         ExprKind::Cidr(c) => cidr_text(c),
         ExprKind::Hours(h) => hours_text(h),
         ExprKind::Cel(s) => format!("cel({})", quote(&s.value)),
+        ExprKind::Present(p) => format!("present({})", p.text()),
+        ExprKind::Lower(p) => format!("lower({})", p.text()),
+        ExprKind::Arith { op, lhs, rhs, .. } => {
+            format!("{} {} {}", expr_text(lhs), op.as_str(), expr_text(rhs))
+        }
     }
 }

@@ -35,6 +35,9 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
                 Rule::let_decl => items.push(Item::Let(conv.let_decl(pair))),
                 Rule::risk_block => items.push(Item::Risk(conv.risk(pair))),
                 Rule::rule_decl => items.push(Item::Rule(conv.rule(pair))),
+                Rule::obligations_decl => {
+                    items.push(Item::Obligations(conv.obligations_decl(pair)))
+                }
                 _ => {}
             }
         }
@@ -95,6 +98,8 @@ fn keyword_text(rule: Rule) -> Option<&'static str> {
         Rule::kw_ttl => "ttl",
         Rule::kw_obligations => "obligations",
         Rule::kw_cel => "cel",
+        Rule::kw_present => "present",
+        Rule::kw_lower => "lower",
         Rule::kw_and => "and",
         Rule::kw_or => "or",
         Rule::kw_not => "not",
@@ -129,9 +134,12 @@ fn describe(rule: Rule) -> String {
         Rule::path
         | Rule::paren
         | Rule::cel_call
+        | Rule::present_call
+        | Rule::lower_call
         | Rule::cidr_set
         | Rule::hours_window
         | Rule::not_op
+        | Rule::sum_expr
         | Rule::expr => "an expression",
         Rule::ident => "a name",
         Rule::string | Rule::string_union => "a string",
@@ -147,7 +155,8 @@ fn describe(rule: Rule) -> String {
         | Rule::op_has
         | Rule::op_has_any
         | Rule::op_has_all
-        | Rule::op_within => "an operator",
+        | Rule::op_within
+        | Rule::arith_op => "an operator",
         Rule::points => "risk points such as `+20`",
         Rule::type_name => "a type",
         Rule::schema_entry => "a schema entry `path: type`",
@@ -162,6 +171,8 @@ fn describe(rule: Rule) -> String {
         Rule::approve_effect => "`approve`",
         Rule::obligations => "`obligations`",
         Rule::obligation => "an obligation",
+        Rule::obligation_sig => "an obligation such as `review(duration)`",
+        Rule::obligations_decl => "`obligations`",
         Rule::schema_block => "`schema`",
         Rule::let_decl => "`let`",
         Rule::risk_block => "`risk`",
@@ -234,6 +245,8 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
                             | "`cidr`"
                             | "`hours`"
                             | "`cel`"
+                            | "`present`"
+                            | "`lower`"
                     )
                 });
             }
@@ -364,7 +377,7 @@ impl<'t> Converter<'t> {
         let span = self.span(&pair);
         let mut it = children(pair);
         let name = it.next().map(|p| self.ident(p));
-        let value = it.next().map(|p| self.let_value(p));
+        let value = it.next().map(|p| let_value(self.expr(p)));
         LetDecl {
             name: name.unwrap_or(Ident {
                 name: String::new(),
@@ -378,13 +391,28 @@ impl<'t> Converter<'t> {
         }
     }
 
-    fn let_value(&mut self, pair: Pair<'_, Rule>) -> LetValue {
-        match pair.as_rule() {
-            Rule::cidr_set => LetValue::Cidr(self.cidr(pair)),
-            Rule::hours_window => LetValue::Hours(self.hours(pair)),
-            Rule::list => LetValue::List(self.list(pair)),
-            _ => LetValue::Literal(self.literal(pair)),
-        }
+    fn obligations_decl(&mut self, pair: Pair<'_, Rule>) -> ObligationsBlock {
+        let span = self.span(&pair);
+        let entries = children(pair)
+            .filter(|p| p.as_rule() == Rule::obligation_sig)
+            .map(|sig| {
+                let span = self.span(&sig);
+                let parens = sig.as_str().contains('(');
+                let mut it = children(sig);
+                let name = it.next().map(|i| self.ident(i)).unwrap_or(Ident {
+                    name: String::new(),
+                    span,
+                });
+                let params = it.map(|t| self.ident(t)).collect();
+                ObligationSig {
+                    name,
+                    params,
+                    parens,
+                    span,
+                }
+            })
+            .collect();
+        ObligationsBlock { entries, span }
     }
 
     fn risk(&mut self, pair: Pair<'_, Rule>) -> RiskBlock {
@@ -465,7 +493,18 @@ impl<'t> Converter<'t> {
                 EffectKind::Allow(children(pair).next().map(|d| self.duration(d)))
             }
             Rule::deny_effect => EffectKind::Deny(children(pair).next().map(|s| self.string(s))),
-            _ => EffectKind::Approve(children(pair).map(|i| self.approve_item(i)).collect()),
+            _ => {
+                let mut elevation = None;
+                let mut items = Vec::new();
+                for p in children(pair) {
+                    if p.as_rule() == Rule::duration {
+                        elevation = Some(self.duration(p));
+                    } else {
+                        items.push(self.approve_item(p));
+                    }
+                }
+                EffectKind::Approve { elevation, items }
+            }
         };
         Effect { kind, span }
     }
@@ -482,10 +521,14 @@ impl<'t> Converter<'t> {
                     }
                     None => (0, span),
                 };
-                let group = it.next().map(|g| self.string(g)).unwrap_or(Str {
-                    value: String::new(),
-                    span,
-                });
+                let group = match it.next() {
+                    Some(g) if g.as_rule() == Rule::path => GroupRef::Path(self.path(g)),
+                    Some(g) => GroupRef::Name(self.string(g)),
+                    None => GroupRef::Name(Str {
+                        value: String::new(),
+                        span,
+                    }),
+                };
                 ApproveItem::Approvers {
                     count,
                     count_span,
@@ -614,6 +657,22 @@ impl<'t> Converter<'t> {
                     _ => self.bad_expr(span),
                 }
             }
+            Rule::sum_expr => self.sum(pair, span),
+            Rule::present_call | Rule::lower_call => {
+                let present = pair.as_rule() == Rule::present_call;
+                let p = children(pair)
+                    .next()
+                    .map(|p| self.path(p))
+                    .unwrap_or_else(|| self.missing_path(span));
+                Expr {
+                    kind: if present {
+                        ExprKind::Present(p)
+                    } else {
+                        ExprKind::Lower(p)
+                    },
+                    span,
+                }
+            }
             Rule::paren => {
                 let inner = children(pair).next().map(|p| self.expr(p));
                 Expr {
@@ -655,6 +714,45 @@ impl<'t> Converter<'t> {
                 span,
             },
         }
+    }
+
+    /// `a + b - c`, left to right; at most [`MAX_TERMS`] terms, so that a chain cannot
+    /// deepen the tree past what later stages' recursion is bounded for.
+    fn sum(&mut self, pair: Pair<'_, Rule>, span: Span) -> Expr {
+        let mut it = children(pair);
+        let mut acc = match it.next() {
+            Some(p) => self.expr(p),
+            None => return self.bad_expr(span),
+        };
+        let mut terms = 1;
+        while let (Some(op), Some(rhs)) = (it.next(), it.next()) {
+            terms += 1;
+            let op_span = self.span(&op);
+            if terms > MAX_TERMS {
+                self.error(
+                    op_span,
+                    format!("an arithmetic expression has at most {MAX_TERMS} terms"),
+                    "one term too many",
+                );
+                break;
+            }
+            let rhs = self.expr(rhs);
+            let whole = acc.span.to(rhs.span);
+            acc = Expr {
+                kind: ExprKind::Arith {
+                    op: if op.as_str().starts_with('+') {
+                        ArithOp::Add
+                    } else {
+                        ArithOp::Sub
+                    },
+                    op_span,
+                    lhs: Box::new(acc),
+                    rhs: Box::new(rhs),
+                },
+                span: whole,
+            };
+        }
+        acc
     }
 
     fn bad_expr(&self, span: Span) -> Expr {
@@ -786,12 +884,32 @@ impl<'t> Converter<'t> {
     }
 }
 
+/// The most terms one arithmetic expression may have (`time - a + 1h` has three).
+pub const MAX_TERMS: usize = 4;
+
+/// What a `let` binds: a list, CIDR set, window or literal as such, anything else as a
+/// named condition (the checker tells whether it is one).
+fn let_value(e: Expr) -> LetValue {
+    match e.kind {
+        ExprKind::List(l) => LetValue::List(l),
+        ExprKind::Cidr(c) => LetValue::Cidr(c),
+        ExprKind::Hours(h) => LetValue::Hours(h),
+        ExprKind::Literal(l) => LetValue::Literal(l),
+        kind => LetValue::Cond(Expr { kind, span: e.span }),
+    }
+}
+
 /// The one child that stands for a whole expression layer (`a` of an `or_expr` without
 /// `or`, a `not_expr` without `not`, a `cmp_expr` without operator); `None` when the
 /// layer does something itself.
 fn single_child<'i>(pair: &Pair<'i, Rule>) -> Option<Pair<'i, Rule>> {
     match pair.as_rule() {
-        Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::cmp_expr => {
+        Rule::expr
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::not_expr
+        | Rule::cmp_expr
+        | Rule::sum_expr => {
             let mut it = children(pair.clone());
             let first = it.next()?;
             if it.next().is_some() || first.as_rule() == Rule::not_op {

@@ -8,6 +8,8 @@ use crate::store::OtpRecord;
 
 impl Approvals {
     /// The one-time-code failures recorded for `approver` (a default record when none).
+    ///
+    /// Blocks: a state-store read (redb, or a Redis round trip).
     pub fn otp_record(&self, approver: &str) -> Result<OtpRecord, Error> {
         self.store.otp_record(approver)
     }
@@ -15,6 +17,9 @@ impl Approvals {
     /// An administrator's reset of `approver`'s one-time codes: failures, lockout and block
     /// forgotten, and the reset audited (`approver.reset`, with the record it replaced).
     /// Returns that record. `approver` must be in the registry.
+    ///
+    /// Blocks: a state-store write (a durable redb commit, or a Redis round trip) and an
+    /// audit record.
     pub fn reset_otp(&self, approver: &str) -> Result<OtpRecord, Error> {
         if self.registry.current()?.get(approver).is_none() {
             return Err(Error::Registry(format!(

@@ -5,7 +5,7 @@
 
 use serde_json::Value as Json;
 
-use super::{rfc3339, Answered, Approvals, ASSERTION_MEMORY_S};
+use super::{rfc3339, AnswerStatus, Answered, Approvals, ASSERTION_MEMORY_S};
 use crate::audit::Entry;
 use crate::challenge::{Approved, Challenge, State};
 use crate::encode::new_id;
@@ -19,7 +19,15 @@ use crate::store::Update;
 impl Approvals {
     /// An approver's answer: checked, counted, and when the quorum is met, a grant issued
     /// (kept for the requester: [`Approvals::collect`]).
+    ///
+    /// Blocks: the answer is applied in the state store (a durable redb commit, or Redis
+    /// round trips; one-time codes and WebAuthn assertions are consumed there first) and
+    /// audited; a denial is audited before it takes effect.
     pub fn answer(&self, answer: &Answer) -> Result<Answered, Error> {
+        self.observe_answer(&answer.challenge, || self.answer_unobserved(answer))
+    }
+
+    fn answer_unobserved(&self, answer: &Answer) -> Result<Answered, Error> {
         let registry = self.registry.current()?;
         let now = self.now();
         let jti = new_id("g_")?;
@@ -127,7 +135,7 @@ impl Approvals {
                     .with("reason", refusal.message.as_str()),
             )?;
             return Ok(Answered {
-                status: "refused",
+                status: AnswerStatus::Refused,
                 refusal: Some(refusal),
                 challenge: None,
             });
@@ -221,9 +229,9 @@ impl Approvals {
         let view = self.view(&c, false, now)?;
         Ok(Answered {
             status: if result.is_ok() {
-                "accepted"
+                AnswerStatus::Accepted
             } else {
-                "refused"
+                AnswerStatus::Refused
             },
             refusal: result.err(),
             challenge: Some(view),

@@ -5,7 +5,7 @@
 
 use serde_json::Value as Json;
 
-use super::{Approvals, Collected};
+use super::{Approvals, CollectStatus, Collected};
 use crate::audit::Entry;
 use crate::challenge::{Challenge, State};
 use crate::error::{Error, Refusal, RefusalCode};
@@ -15,7 +15,14 @@ use crate::proof::{collect_message, parse_proof, secret_matches, Collect};
 impl Approvals {
     /// The grant of challenge `id`, for its requester: `granted` with the grant, or
     /// `refused` saying why (the proof is not the requester's, or there is no grant yet).
+    ///
+    /// Blocks: reads the challenge from the state store (a redb read, or a Redis round
+    /// trip) and audits the collection.
     pub fn collect(&self, id: &str, proof: &Collect) -> Result<Collected, Error> {
+        self.observe_collect(id, || self.collect_unobserved(id, proof))
+    }
+
+    fn collect_unobserved(&self, id: &str, proof: &Collect) -> Result<Collected, Error> {
         let now = self.now();
         let Some(c) = self.store.get(id)? else {
             let refusal = Refusal::new(
@@ -29,7 +36,7 @@ impl Approvals {
                     .with("reason", refusal.message.as_str()),
             )?;
             return Ok(Collected {
-                status: "refused",
+                status: CollectStatus::Refused,
                 refusal: Some(refusal),
                 grant: None,
                 challenge: None,
@@ -80,7 +87,7 @@ impl Approvals {
             Ok(grant) => {
                 self.audit(base("grant.collected"))?;
                 Ok(Collected {
-                    status: "granted",
+                    status: CollectStatus::Granted,
                     refusal: None,
                     grant: Some(grant),
                     challenge: Some(view),
@@ -96,7 +103,7 @@ impl Approvals {
                         .with("reason", refusal.message.as_str()),
                 )?;
                 Ok(Collected {
-                    status: "refused",
+                    status: CollectStatus::Refused,
                     refusal: Some(refusal),
                     grant: None,
                     challenge: Some(view),

@@ -40,6 +40,8 @@ impl Approvals {
     /// approver-id 0x00 nonce expiry`. Nothing is stored until it is used. Refused (inner
     /// `Err`) for an approver who is not in the registry or not a person, and when the
     /// registry has no relying party.
+    ///
+    /// Blocks briefly: reads the registry file when it changed; signs; stores nothing.
     pub fn webauthn_registration_challenge(
         &self,
         approver: &str,
@@ -85,6 +87,9 @@ impl Approvals {
     /// (`webauthn.registered`), before the registry file is written.
     /// Returns the registry entry written, or (inner `Err`) why the registration is
     /// refused; the outer `Err` is the registry file or the store.
+    ///
+    /// Blocks: consumes the challenge in the state store, audits, and rewrites the
+    /// registry file (fsynced).
     pub fn register_webauthn(
         &self,
         approver: &str,

@@ -16,18 +16,17 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
-use serde::Serialize;
 use serde_json::Value as Json;
-use writ_engine::{ApprovalOut, Clock, Decision, Engine, Request, Verdict};
+use writ_engine::{ApprovalOut, BindError, Clock, Decision, Engine, Request, Verdict};
 use writ_reload::PolicyStore;
 
-use crate::audit::{AuditLog, Entry};
+use crate::audit::{AuditConfig, AuditLog, AuditSink, AuditStats, Durability, Entry, Writer};
 use crate::challenge::{
-    summary, warnings, Approved, Bound, Challenge, Clause, Requester, Requirements, State,
+    summary, warnings, Bound, BoundValue, Challenge, Requester, Requirements, Signal, State,
 };
 use crate::encode::{binding_code, hex, new_id};
 use crate::error::{Error, Refusal, RefusalCode};
-use crate::grant::{GrantApprover, GrantKey};
+use crate::grant::GrantKey;
 use crate::identity;
 use crate::keys::{thumbprint, KeyPair, WorkloadKey};
 use crate::proof;
@@ -40,7 +39,16 @@ mod admin;
 mod answer;
 mod collect;
 mod enrol;
+mod observe;
 mod redeem;
+mod views;
+
+pub use observe::{ChallengeOutcome, Metrics, NoMetrics};
+
+pub use views::{
+    AnswerStatus, Answered, ChallengeState, ChallengeView, CollectStatus, Collected, Decided,
+    Redeemed, Redemption,
+};
 
 /// The grant key's file in a state directory.
 pub const GRANT_KEY_FILE: &str = "grant.key";
@@ -101,6 +109,8 @@ pub struct Config {
     pub limits: OpenLimits,
     /// Limits on guessing one approver's one-time codes, across every challenge.
     pub otp: OtpLimits,
+    /// How decision records reach the audit log (in the background by default).
+    pub audit: AuditConfig,
 }
 
 impl Default for Config {
@@ -110,160 +120,39 @@ impl Default for Config {
             max_failures: 5,
             limits: OpenLimits::default(),
             otp: OtpLimits::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
 
-/// A challenge as shown to requesters and approvers: never a secret, never the grant (the
-/// requester collects it with [`Approvals::collect`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ChallengeView {
-    /// Its id.
-    pub id: String,
-    /// The binding code to compare between requester and approver.
-    pub code: String,
-    /// What is approved, in one line for people: hidden characters escaped, shortened
-    /// values said to be shortened, warnings last. The exact values are in `bound`.
-    pub summary: String,
-    /// Every bound path with its exact value, or marked missing.
-    pub bound: Vec<Bound>,
-    /// Look-alike names (mixed scripts) and hidden characters in who asks, for what, on
-    /// what.
-    pub warnings: Vec<String>,
-    /// The transaction digest.
-    pub digest: String,
-    /// Open, granted, denied or locked (`expired` when open past its expiry).
-    pub state: String,
-    /// Accepts answers until (RFC 3339).
-    pub expires_at: String,
-    /// The required method.
-    pub method: String,
-    /// Every approver clause.
-    pub approvers: Vec<Clause>,
-    /// Accepted approvals.
-    pub approvals: Vec<Approved>,
-    /// Who denied it, when denied.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub denied_by: Option<String>,
-    /// What is still missing.
-    pub missing: Vec<Clause>,
-    /// Whether this request joined an identical open challenge.
-    pub merged: bool,
-}
-
-/// The answer to `decide`: the decision, its id, and the challenge it opened.
-#[derive(Clone, Serialize)]
-pub struct Decided {
-    /// The engine's decision (turned into `deny` when the challenge could not be opened).
-    #[serde(flatten)]
-    pub decision: Decision,
-    /// This decision's id (in the audit log).
-    pub decision_id: String,
-    /// For `approve`: the challenge to answer.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub challenge: Option<ChallengeView>,
-    /// Why an `approve` could not open a challenge.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refusal: Option<Refusal>,
-    /// For a challenge opened by a request without `principal.key`: the secret that
-    /// collects its grant ([`Approvals::collect`]). Given once, here; only its hash is kept.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub collection_secret: Option<String>,
-}
-
-/// The answer to [`Approvals::collect`].
-#[derive(Clone, Serialize)]
-pub struct Collected {
-    /// `granted` or `refused`.
-    pub status: &'static str,
-    /// Why it was refused.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refusal: Option<Refusal>,
-    /// The grant: for the requester only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grant: Option<String>,
-    /// The challenge (absent when there is no such challenge).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub challenge: Option<ChallengeView>,
-}
-
-// Never the collection secret or the grant in a `Debug` output.
-impl std::fmt::Debug for Decided {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Decided")
-            .field("decision", &self.decision)
-            .field("decision_id", &self.decision_id)
-            .field("challenge", &self.challenge)
-            .field("refusal", &self.refusal)
-            .field(
-                "collection_secret",
-                &self.collection_secret.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for Collected {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Collected")
-            .field("status", &self.status)
-            .field("refusal", &self.refusal)
-            .field("grant", &self.grant.as_ref().map(|_| "<redacted>"))
-            .field("challenge", &self.challenge)
-            .finish()
-    }
-}
-
-/// The answer to an approver.
-#[derive(Clone, Debug, Serialize)]
-pub struct Answered {
-    /// `accepted` or `refused`.
-    pub status: &'static str,
-    /// Why it was refused.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refusal: Option<Refusal>,
-    /// The challenge after the answer (absent when there is no such challenge).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub challenge: Option<ChallengeView>,
-}
-
-/// What a redemption granted, when it did.
-#[derive(Clone, Debug, Serialize)]
-pub struct Redemption {
-    /// The grant's id, now consumed.
-    pub jti: String,
-    /// The challenge it answered.
-    pub challenge: String,
-    /// Who approved.
-    pub approvers: Vec<GrantApprover>,
-}
-
-/// The answer to `redeem`: `allow` with the obligations, or `deny` with the reason.
-#[derive(Clone, Debug, Serialize)]
-pub struct Redeemed {
-    /// The decision after redemption.
-    #[serde(flatten)]
-    pub decision: Decision,
-    /// This decision's id.
-    pub decision_id: String,
-    /// Why it was refused.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refusal: Option<Refusal>,
-    /// The consumed grant.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grant: Option<Redemption>,
-}
-
-/// The approval service over a policy store.
+/// The approval service over a policy store: `Send + Sync`, shared by every request
+/// handler (an `Arc<Approvals>`).
+///
+/// # Blocking
+///
+/// The steps of the flow block the calling thread: each appends to the audit log, and
+/// [`Approvals::decide`] (for `approve`), [`Approvals::answer`], [`Approvals::collect`]
+/// and [`Approvals::redeem`] read or write the state store — a durable redb commit (an
+/// `fdatasync`, hundreds of microseconds) or Redis round trips. Each method says what it
+/// does. An async service runs them on the blocking pool, never on a reactor thread:
+///
+/// ```ignore
+/// let approvals = approvals.clone(); // Arc<Approvals>
+/// let decided = tokio::task::spawn_blocking(move || approvals.decide_value(request)).await??;
+/// ```
+///
+/// [`Approvals::registry_stats`], [`Approvals::with_clock`] and [`Approvals::with_metrics`]
+/// do not block. docs/embedding.md walks a service through the whole flow.
 pub struct Approvals {
     policies: Arc<PolicyStore>,
     registry: RegistryFile,
     store: Arc<dyn StateStore>,
     grant_key: GrantKey,
-    audit: Option<AuditLog>,
+    audit: Option<Writer>,
     clock: Clock,
     config: Config,
     refused_inputs: Mutex<InputBudget>,
+    metrics: Arc<dyn Metrics>,
 }
 
 impl std::fmt::Debug for Approvals {
@@ -285,15 +174,22 @@ fn opt(s: &Option<String>) -> Json {
 
 impl Approvals {
     /// The service over `policies` (its directory holds `approvers.toml`), keeping state in
-    /// `store`, signing grants with `grant_key`, auditing to `audit`.
+    /// `store`, signing grants with `grant_key`, auditing to `audit` through a writer
+    /// thread tuned by [`Config::audit`] (nothing is audited without a sink).
+    ///
+    /// Blocks: reads the registry file and starts the audit writer. Build the service once,
+    /// at start.
     pub fn new(
         policies: Arc<PolicyStore>,
         store: Arc<dyn StateStore>,
         grant_key: GrantKey,
-        audit: Option<AuditLog>,
+        audit: Option<Arc<dyn AuditSink>>,
         config: Config,
     ) -> Result<Approvals, Error> {
         let registry = RegistryFile::in_dir(policies.dir())?;
+        let audit = audit
+            .map(|sink| Writer::start(sink, &config.audit))
+            .transpose()?;
         Ok(Approvals {
             policies,
             registry,
@@ -303,11 +199,15 @@ impl Approvals {
             clock: Arc::new(Timestamp::now),
             config,
             refused_inputs: Mutex::new(InputBudget::default()),
+            metrics: Arc::new(NoMetrics),
         })
     }
 
     /// The embedded default: state (`state.redb`), grant key (`grant.key`), audit log
     /// (`audit.jsonl`) and audit key (`audit.key`) in `state_dir`.
+    ///
+    /// Blocks: opens (or creates) the files, and reads the whole audit log to check its
+    /// chain. Build the service once, at start.
     pub fn with_state_dir(
         policies: Arc<PolicyStore>,
         state_dir: &Path,
@@ -321,6 +221,9 @@ impl Approvals {
     /// (`grant.key`, shared by replicas), the audit log (`audit.jsonl`) and the key that
     /// signs its records (`audit.key`, one per log) in `state_dir`. Both keys are created,
     /// owner-only, when absent.
+    ///
+    /// Blocks: opens (or creates) the files, and reads the whole audit log to check its
+    /// chain. Build the service once, at start.
     pub fn with_store(
         policies: Arc<PolicyStore>,
         state_dir: &Path,
@@ -333,16 +236,16 @@ impl Approvals {
         let key = GrantKey::load_or_create(&state_dir.join(GRANT_KEY_FILE))?;
         let audit = AuditLog::open(&state_dir.join(AUDIT_LOG_FILE), false)?
             .signed(KeyPair::load_or_create(&state_dir.join(AUDIT_KEY_FILE))?);
-        Approvals::new(policies, store, key, Some(audit), config)
+        Approvals::new(policies, store, key, Some(Arc::new(audit)), config)
     }
 
-    /// The same service reading time from `clock` (tests, simulations).
+    /// The same service reading time from `clock` (tests, simulations). Does not block.
     pub fn with_clock(mut self, clock: Clock) -> Approvals {
         self.clock = clock;
         self
     }
 
-    /// The registry in use.
+    /// The registry in use. Blocks briefly: re-reads the file when it changed.
     pub fn registry(&self) -> Result<Arc<Registry>, Error> {
         self.registry.current()
     }
@@ -351,40 +254,64 @@ impl Approvals {
         (self.clock)().as_second()
     }
 
+    /// Returns once every audit record recorded before is written and synced (the
+    /// writer's last error when it could not). Dropping the service does the same.
+    pub fn flush(&self) -> Result<(), Error> {
+        self.audit.as_ref().map_or(Ok(()), Writer::flush)
+    }
+
+    /// What the audit writer has done (`None` without an audit sink).
+    pub fn audit_stats(&self) -> Option<AuditStats> {
+        self.audit.as_ref().map(Writer::stats)
+    }
+
+    /// Records a security record (challenge, answer, collection, redemption, enrolment,
+    /// reset): on stable storage before it returns.
     fn audit(&self, entry: Entry) -> Result<(), Error> {
+        self.record(entry, Durability::Durable)
+    }
+
+    /// Records a plain decision record as [`Config::audit`] says: queued, or synced with
+    /// the concurrent ones.
+    fn audit_decision(&self, entry: Entry) -> Result<(), Error> {
+        self.record(entry, Durability::Plain)
+    }
+
+    fn record(&self, entry: Entry, durability: Durability) -> Result<(), Error> {
         match &self.audit {
-            Some(log) => log.append(entry, &(self.clock)().to_string()).map(|_| ()),
+            Some(writer) => writer.record(entry, (self.clock)(), durability),
             None => Ok(()),
         }
     }
 
     /// Binds `request` where a decision has effect: as sent (its digest, its requester)
-    /// and as evaluated (its `time` replaced by the engine clock's `instant`). A request
-    /// that does not bind is audited (bounded, see [`REFUSED_INPUTS_PER_MINUTE`]) and
-    /// returned as [`Error::Request`].
+    /// and as evaluated (its `time` replaced by the engine clock's `instant`), on the
+    /// engine version current now. A request that does not bind is audited (bounded, see
+    /// [`REFUSED_INPUTS_PER_MINUTE`]) and returned as [`Error::Request`].
     fn bind_for_effect(
         &self,
         step: &str,
-        request: &str,
+        request: Input<'_>,
         instant: Timestamp,
     ) -> Result<Effective, Error> {
         let engine = self.policies.engine();
-        let bound = engine
-            .bind_str(request)
-            .map_err(|e| e.to_string())
-            .and_then(|sent| {
-                let mut json = sent.json().clone();
-                let Some(obj) = json.as_object_mut() else {
-                    return Err("the request must be a JSON object".to_string());
-                };
-                obj.insert("time".into(), Json::from(instant.to_string()));
-                let at_clock = engine.bind(json).map_err(|e| e.to_string())?;
-                let jkt = Self::key_thumbprint(&sent).map_err(|e| match e {
-                    Error::Request(m) => m,
-                    other => other.to_string(),
-                })?;
-                Ok((sent, at_clock, jkt))
-            });
+        let bound = match request {
+            Input::Text(text) => engine.bind_str(text),
+            Input::Value(value) => engine.bind(value.clone()),
+        }
+        .and_then(|sent| {
+            let mut json = sent.json().clone();
+            let Some(obj) = json.as_object_mut() else {
+                return Err(BindError {
+                    path: String::new(),
+                    message: "the request must be a JSON object".into(),
+                });
+            };
+            obj.insert("time".into(), Json::from(instant.to_string()));
+            let at_clock = engine.bind(json)?;
+            let jkt = Self::key_thumbprint(&sent)?;
+            Ok((sent, at_clock, jkt))
+        });
         match bound {
             Ok((sent, at_clock, jkt)) => Ok(Effective {
                 engine,
@@ -393,7 +320,11 @@ impl Approvals {
                 jkt,
             }),
             Err(reason) => {
-                self.audit_refused_input(step, request, &reason)?;
+                let text = match request {
+                    Input::Text(text) => std::borrow::Cow::Borrowed(text),
+                    Input::Value(value) => std::borrow::Cow::Owned(value.to_string()),
+                };
+                self.audit_refused_input(step, &text, &reason.to_string())?;
                 Err(Error::Request(reason))
             }
         }
@@ -413,7 +344,7 @@ impl Approvals {
         let (count, previous) = counted;
         let limit = u64::from(REFUSED_INPUTS_PER_MINUTE);
         if let Some((_, before)) = previous.filter(|&(_, before)| before > limit) {
-            self.audit(
+            self.audit_decision(
                 Entry::new("input.refused.suppressed")
                     .with("count", before - limit)
                     .with("per_minute", REFUSED_INPUTS_PER_MINUTE),
@@ -431,7 +362,7 @@ impl Approvals {
         if reason.chars().count() > REFUSED_INPUT_REASON_MAX {
             shown.push('…');
         }
-        self.audit(
+        self.audit_decision(
             Entry::new("input.refused")
                 .with("step", step)
                 .with("reason", identity::visible(&shown))
@@ -507,15 +438,16 @@ impl Approvals {
     }
 
     /// The thumbprint of `principal.key`, when the request carries one.
-    fn key_thumbprint(req: &Request) -> Result<Option<String>, Error> {
+    fn key_thumbprint(req: &Request) -> Result<Option<String>, BindError> {
+        let refused = |e: String| BindError {
+            path: "principal.key".into(),
+            message: e,
+        };
         match req.value_at("principal.key") {
             None => Ok(None),
             Some(jwk) => {
-                WorkloadKey::from_jwk(jwk)
-                    .map_err(|e| Error::Request(format!("`principal.key`: {e}")))?;
-                thumbprint(jwk)
-                    .map(Some)
-                    .map_err(|e| Error::Request(format!("`principal.key`: {e}")))
+                WorkloadKey::from_jwk(jwk).map_err(refused)?;
+                thumbprint(jwk).map(Some).map_err(refused)
             }
         }
     }
@@ -541,18 +473,43 @@ impl Approvals {
             .with("risk", d.risk)
     }
 
-    /// Decides a request; an `approve` opens (or joins) a challenge. The request's `time`
-    /// must be within the skew of the engine's clock, at which it is evaluated.
+    /// Decides a request given as JSON text: [`Approvals::decide_value`] of the text,
+    /// except that text keeps what a parsed value loses (a repeated key is refused, a
+    /// number the digest cannot represent exactly is refused).
+    ///
+    /// Blocks: see [`Approvals::decide_value`].
     pub fn decide(&self, request: &str) -> Result<Decided, Error> {
-        let instant = (self.clock)();
+        self.observe_decide(|| {
+            let instant = (self.clock)();
+            let effective = self.bind_for_effect("decide", Input::Text(request), instant)?;
+            self.decide_bound(effective, instant)
+        })
+    }
+
+    /// Decides a request; an `approve` opens (or joins) a challenge. The request's `time`
+    /// must be within the skew of the engine's clock, at which it is evaluated. The answer
+    /// carries the bound request and the engine version that decided
+    /// ([`Decided::explain`]).
+    ///
+    /// Blocks: every decision is appended to the audit log; an `approve` also opens the
+    /// challenge in the state store (a durable redb commit, or Redis round trips) and
+    /// audits it.
+    pub fn decide_value(&self, request: Json) -> Result<Decided, Error> {
+        self.observe_decide(|| {
+            let instant = (self.clock)();
+            let effective = self.bind_for_effect("decide", Input::Value(&request), instant)?;
+            self.decide_bound(effective, instant)
+        })
+    }
+
+    fn decide_bound(&self, effective: Effective, instant: Timestamp) -> Result<Decided, Error> {
         let now = instant.as_second();
-        let effective = self.bind_for_effect("decide", request, instant)?;
         let decision = Self::decide_at_clock(&effective);
         let decision_id = new_id("d_")?;
         let requester = Requester::of(&effective.sent, effective.jkt.clone());
         if let Some(refusal) = self.time_refusal(&effective.sent, now) {
             let denied = denied(decision, &refusal);
-            self.audit(
+            self.audit_decision(
                 Self::decision_entry("decision", &decision_id, &denied, &requester)
                     .with(
                         "code",
@@ -566,14 +523,21 @@ impl Approvals {
                 challenge: None,
                 refusal: Some(refusal),
                 collection_secret: None,
+                request: effective.sent,
+                evaluated: effective.at_clock,
+                engine: effective.engine,
             });
         }
-        self.audit(Self::decision_entry(
-            "decision",
-            &decision_id,
-            &decision,
-            &requester,
-        ))?;
+        // An `approve` opens a challenge whose record is durable, and so everything queued
+        // before it: its decision record is queued surely, never dropped.
+        self.record(
+            Self::decision_entry("decision", &decision_id, &decision, &requester),
+            if decision.decision == Verdict::Approve {
+                Durability::Kept
+            } else {
+                Durability::Plain
+            },
+        )?;
         let Some(approval) = decision
             .approval
             .as_ref()
@@ -585,6 +549,9 @@ impl Approvals {
                 challenge: None,
                 refusal: None,
                 collection_secret: None,
+                request: effective.sent,
+                evaluated: effective.at_clock,
+                engine: effective.engine,
             });
         };
         let requirements = Requirements::of(approval);
@@ -618,6 +585,16 @@ impl Approvals {
             bound,
             warnings,
             collect: secret.iter().map(|(_, hash)| hash.clone()).collect(),
+            rules: decision.rules.iter().map(|r| r.to_string()).collect(),
+            risk: decision.risk,
+            signals: decision
+                .signals
+                .iter()
+                .map(|s| Signal {
+                    name: s.name.to_string(),
+                    points: s.points,
+                })
+                .collect(),
         };
         let unidentified = Self::identity_refusal(&challenge.requester);
         // A store that cannot be reached refuses the approval (fail closed), as a decision.
@@ -680,6 +657,9 @@ impl Approvals {
                     challenge: Some(view),
                     refusal: None,
                     collection_secret: secret.map(|(s, _)| s),
+                    request: effective.sent,
+                    evaluated: effective.at_clock,
+                    engine: effective.engine,
                 })
             }
             Err(refusal) => {
@@ -699,6 +679,9 @@ impl Approvals {
                     challenge: None,
                     refusal: Some(refusal),
                     collection_secret: None,
+                    request: effective.sent,
+                    evaluated: effective.at_clock,
+                    engine: effective.engine,
                 })
             }
         }
@@ -718,7 +701,11 @@ impl Approvals {
         })
     }
 
-    /// A challenge as shown to people (never its grant).
+    /// A challenge as approvers see it ([`ChallengeView`]: every bound value in full, the
+    /// rules, risk and signals; never the grant), or `None` when there is no such
+    /// challenge. Anyone who knows the id may see it: show it to approvers.
+    ///
+    /// Blocks: a state-store read (redb, or a Redis round trip).
     pub fn challenge(&self, id: &str) -> Result<Option<ChallengeView>, Error> {
         let now = self.now();
         match self.store.get(id)? {
@@ -735,21 +722,23 @@ impl Approvals {
             .map(|a| (a.approver.clone(), registry.groups_of(&a.approver)))
             .collect();
         let state = match c.state {
-            State::Open if !c.is_live(now) => "expired",
-            State::Open => "open",
-            State::Granted => "granted",
-            State::Denied => "denied",
-            State::Locked => "locked",
-            State::RelaySuspected => "relay_suspected",
+            State::Open if !c.is_live(now) => ChallengeState::Expired,
+            State::Open => ChallengeState::Open,
+            State::Granted => ChallengeState::Granted,
+            State::Denied => ChallengeState::Denied,
+            State::Locked => ChallengeState::Locked,
+            State::RelaySuspected => ChallengeState::RelaySuspected,
         };
         Ok(ChallengeView {
             id: c.id.clone(),
+            decision_id: c.decision_id.clone(),
+            policy_version: c.policy_version.clone(),
             code: c.code.clone(),
             summary: c.summary.clone(),
-            bound: c.bound.clone(),
+            bound: c.bound.iter().map(BoundValue::from).collect(),
             warnings: c.warnings.clone(),
             digest: c.digest.clone(),
-            state: state.into(),
+            state,
             expires_at: rfc3339(c.expires_at),
             method: c.requirements.method.clone(),
             approvers: c.requirements.approvers.clone(),
@@ -761,8 +750,18 @@ impl Approvals {
                 tally(&c.requirements.approvers, &counted).missing
             },
             merged,
+            rules: c.rules.clone(),
+            risk: c.risk,
+            signals: c.signals.clone(),
         })
     }
+}
+
+/// A request as a caller hands it to the flow: JSON text, or a JSON value.
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    Text(&'a str),
+    Value(&'a Json),
 }
 
 /// A request bound where a decision has effect.

@@ -7,7 +7,7 @@
 use serde_json::Value as Json;
 use writ_engine::{Decision, Request, Verdict};
 
-use super::{denied, Approvals, Effective, Redeemed, Redemption};
+use super::{denied, Approvals, Effective, Input, Redeemed, Redemption};
 use crate::challenge::{Method, Requester, Requirements};
 use crate::encode::new_id;
 use crate::error::{Error, Refusal, RefusalCode};
@@ -17,18 +17,53 @@ use crate::proof::parse_proof;
 use crate::quorum::tally;
 
 impl Approvals {
-    /// Redeems a grant for a request at execution: `allow` once, or `deny` with the reason.
-    /// A key-bound grant comes with `proof`, `IAT.SIGNATURE` over
-    /// [`crate::pop_message`]`(grant, digest, iat)`, made within the clock skew.
+    /// Redeems a grant for a request given as JSON text: [`Approvals::redeem_value`] of
+    /// the text (text keeps what a parsed value loses: a repeated key, an inexact number,
+    /// are refused).
+    ///
+    /// Blocks: see [`Approvals::redeem_value`].
     pub fn redeem(
         &self,
         request: &str,
         grant: &str,
         proof: Option<&str>,
     ) -> Result<Redeemed, Error> {
-        let instant = (self.clock)();
+        self.observe_redeem(|| {
+            let instant = (self.clock)();
+            let effective = self.bind_for_effect("redeem", Input::Text(request), instant)?;
+            self.redeem_bound(effective, instant, grant, proof)
+        })
+    }
+
+    /// Redeems a grant for a request at execution: `allow` once, or `deny` with the reason.
+    /// A key-bound grant comes with `proof`, `IAT.SIGNATURE` over
+    /// [`crate::pop_message`]`(grant, digest, iat)`, made within the clock skew. The answer
+    /// carries the bound request and the engine version that re-decided it
+    /// ([`Redeemed::explain`]).
+    ///
+    /// Blocks: the grant's `jti` is consumed in the state store (a durable redb commit, or
+    /// a Redis round trip) and the outcome appended to the audit log.
+    pub fn redeem_value(
+        &self,
+        request: Json,
+        grant: &str,
+        proof: Option<&str>,
+    ) -> Result<Redeemed, Error> {
+        self.observe_redeem(|| {
+            let instant = (self.clock)();
+            let effective = self.bind_for_effect("redeem", Input::Value(&request), instant)?;
+            self.redeem_bound(effective, instant, grant, proof)
+        })
+    }
+
+    fn redeem_bound(
+        &self,
+        effective: Effective,
+        instant: jiff::Timestamp,
+        grant: &str,
+        proof: Option<&str>,
+    ) -> Result<Redeemed, Error> {
         let now = instant.as_second();
-        let effective = self.bind_for_effect("redeem", request, instant)?;
         let decision = Self::decide_at_clock(&effective);
         let decision_id = new_id("d_")?;
         let requester = Requester::of(&effective.sent, effective.jkt.clone());
@@ -63,6 +98,9 @@ impl Approvals {
                         challenge: claims.chl,
                         approvers: claims.approvers,
                     }),
+                    request: effective.sent,
+                    evaluated: effective.at_clock,
+                    engine: effective.engine,
                 })
             }
             Err(Refused::Operational(e)) => Err(e),
@@ -96,6 +134,9 @@ impl Approvals {
                     decision_id,
                     refusal: Some(refusal),
                     grant: None,
+                    request: effective.sent,
+                    evaluated: effective.at_clock,
+                    engine: effective.engine,
                 })
             }
         }

@@ -65,6 +65,8 @@ pub fn candidates(set: &PolicySet, line: &str, pos: usize) -> (usize, Vec<String
     }
     out.extend(set.known.iter().map(|(p, _)| p.clone()));
     out.extend(set.lets.iter().map(|l| l.name.clone()));
+    // The expression words written with parentheses (language 1.1).
+    out.extend(["present(", "lower("].iter().map(|w| w.to_string()));
     out.retain(|c| c.starts_with(word));
     out.sort();
     out.dedup();
@@ -148,6 +150,12 @@ mod tests {
             (8, vec!["\"engineers read\"".to_string()])
         );
         assert_eq!(candidates(s, "explain ", 8).1.len(), 3);
+        // The 1.1 expression words.
+        assert_eq!(
+            candidates(s, "? not pres", 10),
+            (6, vec!["present(".to_string()])
+        );
+        assert_eq!(candidates(s, "low", 3).1, vec!["lower(".to_string()]);
         // A name with quotes is completed escaped, as `explain` reads it.
         let line = r#"explain "say \"h"#;
         assert_eq!(

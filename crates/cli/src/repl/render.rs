@@ -48,10 +48,16 @@ fn approval(d: &Decision) -> String {
             let who: Vec<String> = a
                 .approvers
                 .iter()
-                .map(|c| format!("{} of group \"{}\"", c.count, c.group))
+                .map(|c| match &c.from {
+                    Some(p) => format!("{} of group \"{}\" (from `{p}`)", c.count, c.group),
+                    None => format!("{} of group \"{}\"", c.count, c.group),
+                })
                 .collect();
+            let elevation = a
+                .elevation_s
+                .map_or(String::new(), |e| format!("; elevation {e}s"));
             format!(
-                "{}; method {}; ttl {}s; binds {}",
+                "{}; method {}; ttl {}s{elevation}; binds {}",
                 who.join(" and "),
                 a.method,
                 a.ttl_s,
@@ -189,8 +195,9 @@ fn literal(v: &writ::ir::Value) -> String {
     }
 }
 
-/// A `let` value as the language writes it.
-pub fn let_value(v: &writ::ir::LetValue) -> String {
+/// A `let` value as the language writes it (`written` is the whole declaration, for a
+/// named condition, whose text is shown as written).
+pub fn let_value(v: &writ::ir::LetValue, written: &str) -> String {
     use writ::ir::LetValue;
     let list = |items: Vec<String>| format!("[{}]", items.join(", "));
     match v {
@@ -210,6 +217,12 @@ pub fn let_value(v: &writ::ir::LetValue) -> String {
             writ_syntax::quote(&h.zone_name)
         ),
         LetValue::Scalar(v) => literal(v),
+        LetValue::Cond(_) => written
+            .split_once('=')
+            .map_or(written, |(_, cond)| cond)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
     }
 }
 

@@ -181,7 +181,7 @@ impl Session {
                         out,
                         "{} = {}  {}",
                         l.name,
-                        render::let_value(&l.value),
+                        render::let_value(&l.value, set.sources.snippet(l.span)),
                         self.paint.dim(&format!("({})", set.sources.locate(l.span)))
                     );
                 }

@@ -47,6 +47,18 @@ fn kind<'s>(set: &'s PolicySet, path: &str) -> Result<Kind<'s>, String> {
         .iter()
         .any(|(p, ty)| *ty == Type::Object && path.starts_with(&format!("{p}.")))
     {
+        // Undeclared attributes of an object may be set (they are bound, not read), but
+        // one a letter away from a declared one is a typo that would test nothing.
+        let parent = path.rsplit_once('.').map_or("", |(p, _)| p);
+        let siblings = set.known.iter().filter(|(p, ty)| {
+            !matches!(ty, Type::Object | Type::Jwk)
+                && p.rsplit_once('.').is_some_and(|(q, _)| q == parent)
+        });
+        if let Some(c) = writ_check::closest(path, siblings.map(|(p, _)| p.as_str())) {
+            return Err(format!(
+                "`{path}` is not declared, and no policy reads it; did you mean `{c}`?"
+            ));
+        }
         return Ok(Kind::Free);
     }
     if let Some(why) = inside_a_value(set, path) {

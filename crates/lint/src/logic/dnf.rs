@@ -35,6 +35,7 @@ pub fn dnf(c: &Cond, want: bool) -> Option<Vec<Conj<'_>>> {
         }),
         Cond::Atom(atom) => Some(vec![vec![Lit { atom, want }]]),
         Cond::Not(inner) => dnf(inner, !want),
+        Cond::Named { cond, .. } => dnf(cond, want),
         // `and` is true when every part is, false when some part is; `or` the dual.
         Cond::And(parts) if want => product(parts, true),
         Cond::Or(parts) if !want => product(parts, false),

@@ -59,6 +59,8 @@ pub enum Fact<'a> {
     All(&'a [String], bool),
     /// Every element of a set is in these (true) or one is not (false).
     Within(&'a [String], bool),
+    /// The request holds a value at the path (true) or does not (false).
+    Present(bool),
 }
 
 fn flip(op: CmpOp) -> CmpOp {
@@ -186,18 +188,16 @@ pub fn facts<'a>(lit: &Lit<'a>) -> Option<(PathId, Fact<'a>)> {
             set,
             items: SetOperand::Const(items),
         } => Some((*set, Fact::Within(items, w))),
+        AtomKind::Present(p) => Some((*p, Fact::Present(w))),
         _ => None,
     }
 }
 
-/// The paths a test reads.
+/// The paths a test reads (and needs present to come out true or false: `present(p)`,
+/// never unknown, reads none in that sense).
 pub fn paths_of(kind: &AtomKind) -> Vec<PathId> {
     let mut out = Vec::new();
-    let mut operand = |o: &Operand| {
-        if let Operand::Path(p) = o {
-            out.push(*p);
-        }
-    };
+    let mut operand = |o: &Operand| o.paths(&mut out);
     match kind {
         AtomKind::Truthy(p) => return vec![*p],
         AtomKind::Compare { lhs, rhs, .. } => {
@@ -224,7 +224,7 @@ pub fn paths_of(kind: &AtomKind) -> Vec<PathId> {
                 out.push(*p);
             }
         }
-        AtomKind::Cel(_) => {}
+        AtomKind::Cel(_) | AtomKind::Present(_) => {}
     }
     out
 }

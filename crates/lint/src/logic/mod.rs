@@ -41,6 +41,14 @@ pub fn conflict(paths: &[PathInfo], conj: &[Lit<'_>]) -> Option<Conflict> {
         if let Some((p, f)) = facts::facts(lit) {
             by_path.entry(p).or_default().push((f, lit.atom.span));
         }
+        // A test that comes out true or false read every path it reads: each is present
+        // (`present(p)` itself states its own fact above).
+        for p in facts::paths_of(&lit.atom.kind) {
+            by_path
+                .entry(p)
+                .or_default()
+                .push((Fact::Present(true), lit.atom.span));
+        }
     }
     for (p, fs) in by_path {
         let info = paths.get(p.0 as usize)?;
@@ -56,6 +64,13 @@ pub fn conflict(paths: &[PathInfo], conj: &[Lit<'_>]) -> Option<Conflict> {
 
 fn consistent(info: &PathInfo, facts: &[&Fact<'_>]) -> bool {
     if facts.iter().any(|f| matches!(f, Fact::Impossible)) {
+        return false;
+    }
+    // Absent, a path states nothing else: any other fact about it needs it present, and
+    // `time` (the engine's clock when the request has none) is never absent.
+    if facts.iter().any(|f| matches!(f, Fact::Present(false)))
+        && (info.text == "time" || facts.iter().any(|f| !matches!(f, Fact::Present(false))))
+    {
         return false;
     }
     let bools = |b: bool| facts.iter().any(|f| matches!(f, Fact::Bool(x) if *x == b));
@@ -115,6 +130,7 @@ pub fn may_be_unknown(paths: &[PathInfo], c: &Cond) -> bool {
                 })
         }
         Cond::Not(inner) => may_be_unknown(paths, inner),
+        Cond::Named { cond, .. } => may_be_unknown(paths, cond),
         // `and` is unknown when one part is and none is false; `or` the dual.
         Cond::And(parts) | Cond::Or(parts) => {
             let other = !matches!(c, Cond::And(_));

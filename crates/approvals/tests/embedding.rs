@@ -1,0 +1,360 @@
+//! The flow as a service embeds it: requests as JSON values, the bound request and the
+//! deciding engine handed back (explain on the same version), bind errors that keep their
+//! path, the approver's view (every bound value in full with its type, the rules, risk and
+//! signals; never the grant), registry reloads as events and stats, `tracing` spans with
+//! the decision id and policy version, and the metrics hook.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+mod fixture;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use fixture::{clock, World};
+use serde_json::json;
+use writ_approvals::{
+    AnswerStatus, Approvals, ChallengeOutcome, ChallengeState, CollectStatus, Config, Error,
+    JsonType, Metrics, RefusalCode, RegistryEvent,
+};
+use writ_engine::Verdict;
+
+#[test]
+fn a_json_value_goes_through_the_flow_and_comes_back_bound_with_its_engine() {
+    let w = World::new();
+    let request = w.transfer();
+    let decided = w.approvals.decide_value(request.clone()).unwrap();
+    assert_eq!(decided.decision.decision, Verdict::Approve);
+    assert_eq!(decided.request.json(), &request);
+    assert_eq!(
+        decided.engine().version(),
+        &*decided.decision.policy_version
+    );
+    let explained = decided.explain();
+    assert_eq!(explained.decision.decision, Verdict::Approve);
+    assert_eq!(explained.decision.rules, decided.decision.rules);
+
+    // The policy changes on disk; the answer still explains the version that decided.
+    std::fs::write(
+        w.policy_dir().join("payments.writ"),
+        fixture::POLICY.replace("transfers need finance", "transfers need finance now"),
+    )
+    .unwrap();
+    w.policies.reload();
+    assert_ne!(w.policies.engine().version(), decided.engine().version());
+    assert_eq!(
+        decided.explain().decision.rules,
+        vec![Arc::<str>::from("transfers need finance")]
+    );
+
+    // The grant redeems a value too, once.
+    let c = decided.challenge.unwrap();
+    let answered = w.sign("dana", &c.id, &c.digest, true);
+    assert_eq!(
+        answered.status,
+        AnswerStatus::Accepted,
+        "{:?}",
+        answered.refusal
+    );
+    let grant = w.collect(&c.id);
+    let proof = w.proof(&grant);
+    let redeemed = w
+        .approvals
+        .redeem_value(request.clone(), &grant, Some(&proof))
+        .unwrap();
+    assert_eq!(
+        redeemed.decision.decision,
+        Verdict::Allow,
+        "{:?}",
+        redeemed.refusal
+    );
+    assert_eq!(redeemed.request.json(), &request);
+    assert_eq!(redeemed.engine().version(), w.policies.engine().version());
+    let again = w
+        .approvals
+        .redeem(&request.to_string(), &grant, Some(&w.proof(&grant)))
+        .unwrap();
+    assert_eq!(again.refusal.map(|r| r.code), Some(RefusalCode::Replayed));
+}
+
+#[test]
+fn a_request_that_does_not_bind_keeps_its_path_and_says_so_once() {
+    let w = World::new();
+    let mut request = w.transfer();
+    request["request"]["params"]["amount"] = json!("a lot");
+    let Err(Error::Request(e)) = w.approvals.decide_value(request.clone()) else {
+        panic!("bound")
+    };
+    assert_eq!(e.path, "request.params.amount");
+    let text = Error::Request(e).to_string();
+    assert!(
+        text.starts_with("invalid request at `request.params.amount`: "),
+        "{text}"
+    );
+    assert_eq!(text.matches("invalid request").count(), 1, "{text}");
+    // A bad workload key names its path too.
+    request["request"]["params"]["amount"] = json!(5);
+    request["principal"]["key"] = json!({"kty": "RSA"});
+    let Err(Error::Request(e)) = w.approvals.decide(&request.to_string()) else {
+        panic!("bound")
+    };
+    assert_eq!(e.path, "principal.key");
+}
+
+#[test]
+fn the_approver_s_view_shows_every_bound_value_in_full_with_its_type_and_never_the_grant() {
+    let w = World::new();
+    let mut request = w.transfer();
+    let payee = format!("ACME {} Ltd", "long ".repeat(100));
+    request["request"]["params"]["payee"] = json!(payee);
+    let (id, digest) = w.open(&request);
+    let view = w.approvals.challenge(&id).unwrap().unwrap();
+    let payee_bound = view
+        .bound
+        .iter()
+        .find(|b| b.path == "request.params.payee")
+        .unwrap();
+    assert_eq!(payee_bound.value, Some(json!(payee)));
+    assert_eq!(payee_bound.json_type, JsonType::String);
+    let amount = view
+        .bound
+        .iter()
+        .find(|b| b.path == "request.params.amount")
+        .unwrap();
+    assert_eq!(amount.json_type, JsonType::Number);
+    let missing = view
+        .bound
+        .iter()
+        .find(|b| b.path == "principal.on_behalf_of")
+        .unwrap();
+    assert!(missing.missing);
+    assert_eq!(missing.json_type, JsonType::Missing);
+    assert_eq!(view.rules, vec!["transfers need finance".to_string()]);
+    assert_eq!(view.risk, 0);
+    assert!(view.signals.is_empty());
+    assert!(!view.decision_id.is_empty());
+    assert!(view.summary.contains("SHORTENED"), "{}", view.summary);
+    let json = serde_json::to_value(&view).unwrap();
+    assert_eq!(json["bound"][5]["type"], "number", "{json}");
+
+    let answered = w.sign("dana", &id, &digest, true);
+    assert_eq!(answered.status, AnswerStatus::Accepted);
+    let granted = w.approvals.challenge(&id).unwrap().unwrap();
+    assert_eq!(granted.state, ChallengeState::Granted);
+    let grant = w.collect(&id);
+    for shown in [
+        serde_json::to_string(&granted).unwrap(),
+        format!("{granted:?}"),
+        serde_json::to_string(&answered).unwrap(),
+    ] {
+        assert!(
+            !shown.contains(&grant),
+            "the approver's view leaks the grant"
+        );
+        assert!(!shown.contains("\"grant\""), "{shown}");
+    }
+}
+
+#[test]
+fn a_broken_registry_edit_is_an_event_and_a_stat_and_the_last_registry_stays() {
+    let w = World::new();
+    let events: Arc<Mutex<Vec<RegistryEvent>>> = Arc::default();
+    let sink = events.clone();
+    let approvals = Approvals::with_state_dir(
+        w.policies.clone(),
+        &w.dir.path().join("other-state"),
+        Config::default(),
+    )
+    .unwrap()
+    .with_clock(clock(&w.now))
+    .on_registry_event(move |e| sink.lock().unwrap().push(e.clone()));
+    let file = w.policy_dir().join("approvers.toml");
+    let good = std::fs::read_to_string(&file).unwrap();
+    let approvers = approvals.registry().unwrap().iter().count();
+    assert_eq!(approvals.reload_registry().unwrap(), None);
+    std::fs::write(&file, format!("{good}\n[[approver]\n")).unwrap();
+    let Some(RegistryEvent::RegistryRejected { kept, error, .. }) =
+        approvals.reload_registry().unwrap()
+    else {
+        panic!("no rejection")
+    };
+    assert_eq!(kept, approvers);
+    assert!(error.contains("approvers.toml"), "{error}");
+    let stats = approvals.registry_stats();
+    assert_eq!(stats.rejected, 1);
+    assert_eq!(stats.last_error.as_deref(), Some(error.as_str()));
+    // Looked at again, unchanged: no second event; still the last good registry.
+    assert_eq!(approvals.reload_registry().unwrap(), None);
+    assert_eq!(approvals.registry().unwrap().iter().count(), approvers);
+    std::fs::write(&file, &good).unwrap();
+    approvals.registry().unwrap();
+    assert_eq!(approvals.registry_stats().last_error, None);
+    let seen = events.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        matches!(seen[1], RegistryEvent::RegistryLoaded { approvers: n, .. } if n == approvers)
+    );
+    assert_eq!(
+        serde_json::to_value(&seen[0]).unwrap()["event"],
+        "registry_rejected"
+    );
+}
+
+/// Every span's name and fields, as recorded.
+#[derive(Default)]
+struct Spans {
+    next: AtomicU64,
+    spans: Mutex<Vec<(String, BTreeMap<String, String>)>>,
+}
+
+struct Fields<'a>(&'a mut BTreeMap<String, String>);
+
+impl tracing::field::Visit for Fields<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().into(), format!("{value:?}"));
+    }
+}
+
+impl tracing::Subscriber for Spans {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, attrs: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut fields = BTreeMap::new();
+        attrs.record(&mut Fields(&mut fields));
+        let mut spans = self.spans.lock().unwrap();
+        spans.push((attrs.metadata().name().to_string(), fields));
+        self.next.fetch_add(1, Ordering::SeqCst);
+        tracing::span::Id::from_u64(spans.len() as u64)
+    }
+
+    fn record(&self, span: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        let mut spans = self.spans.lock().unwrap();
+        let index = usize::try_from(span.into_u64()).unwrap() - 1;
+        values.record(&mut Fields(&mut spans[index].1));
+    }
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[derive(Default)]
+struct Counted(Mutex<Vec<String>>);
+
+impl Metrics for Counted {
+    fn decision(&self, verdict: Verdict, refusal: Option<RefusalCode>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("decision {} {refusal:?}", verdict.as_str()));
+    }
+    fn challenge(&self, outcome: ChallengeOutcome) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("challenge {outcome:?}"));
+    }
+    fn answer(&self, status: AnswerStatus, refusal: Option<RefusalCode>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("answer {status} {refusal:?}"));
+    }
+    fn collection(&self, status: CollectStatus, refusal: Option<RefusalCode>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("collection {status} {refusal:?}"));
+    }
+    fn redemption(&self, verdict: Verdict, refusal: Option<RefusalCode>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("redemption {} {refusal:?}", verdict.as_str()));
+    }
+    fn failure(&self, step: &'static str, _: &Error) {
+        self.0.lock().unwrap().push(format!("failure {step}"));
+    }
+}
+
+#[test]
+fn each_step_has_a_span_with_its_decision_and_policy_version_and_is_counted() {
+    let w = World::new();
+    let counted = Arc::new(Counted::default());
+    let approvals = Approvals::with_state_dir(
+        w.policies.clone(),
+        &w.dir.path().join("other-state"),
+        Config::default(),
+    )
+    .unwrap()
+    .with_clock(clock(&w.now))
+    .with_metrics(counted.clone());
+    let spans = Arc::new(Spans::default());
+    let request = w.transfer();
+    let (decided, redeemed) = tracing::subscriber::with_default(spans.clone(), || {
+        let decided = approvals.decide_value(request.clone()).unwrap();
+        let c = decided.challenge.clone().unwrap();
+        let signature = w
+            .key("dana")
+            .sign_b64(&writ_approvals::answer_message(&c.id, &c.digest, true));
+        approvals
+            .answer(&writ_approvals::Answer {
+                challenge: c.id.clone(),
+                approver: "dana".into(),
+                approve: true,
+                code: None,
+                evidence: writ_approvals::Evidence::Signature { signature },
+            })
+            .unwrap();
+        let grant = w.collect_from(&approvals, &c.id);
+        let redeemed = approvals
+            .redeem_value(request.clone(), &grant, Some(&w.proof(&grant)))
+            .unwrap();
+        let _ = approvals.decide_value(json!({"action": 5}));
+        (decided, redeemed)
+    });
+    let version = decided.decision.policy_version.to_string();
+    let spans = spans.spans.lock().unwrap().clone();
+    let named = |name: &str| {
+        spans
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no span {name} in {spans:?}"))
+            .1
+            .clone()
+    };
+    for (name, id) in [
+        ("writ.decide", &decided.decision_id),
+        ("writ.answer", &decided.decision_id),
+        ("writ.collect", &decided.decision_id),
+        ("writ.redeem", &redeemed.decision_id),
+    ] {
+        let fields = named(name);
+        assert_eq!(fields.get("decision_id"), Some(id), "{name}: {fields:?}");
+        assert_eq!(fields.get("policy_version"), Some(&version), "{name}");
+    }
+    assert_eq!(
+        counted.0.lock().unwrap().clone(),
+        vec![
+            "decision approve None".to_string(),
+            "challenge Opened".into(),
+            "answer accepted None".into(),
+            "collection granted None".into(),
+            "redemption allow None".into(),
+            "failure decide".into(),
+        ]
+    );
+}
