@@ -431,7 +431,8 @@ async fn evaluate(ctx: &Ctx<'_>, mapped: Mapped, base: &str) -> Result<Json, Api
     identity::apply(ctx.caller, &mut request)?;
     let text = serde_json::to_string(&request).unwrap_or_default();
     let approvals = approvals.clone();
-    let redeemed = blocking(move || approvals.redeem(&text, &grant, proof.as_deref()))
+    let x5t = ctx.caller.cert_thumbprint.clone();
+    let redeemed = blocking(move || identity::redeem(&approvals, &text, &grant, proof, x5t))
         .await?
         .map_err(|e| flow_error(ctx.state, e))?;
     let allowed = redeemed.decision.decision == Verdict::Allow;

@@ -200,6 +200,31 @@ pub async fn identify(State(state): State<AppState>, mut req: Request, next: Nex
     next.run(req).await
 }
 
+/// The client certificate a challenge opened for this caller binds its grant to (RFC 8705
+/// `x5t#S256`): an actor's, over mutual TLS. An enforcement point asks on someone else's
+/// behalf, so its certificate binds nothing.
+pub(crate) fn binding(caller: &Caller) -> Option<String> {
+    match caller.role {
+        Role::Actor => caller.cert_thumbprint.clone(),
+        Role::EnforcementPoint => None,
+    }
+}
+
+/// Redeems over the caller's connection: with its client certificate when it has one (the
+/// proof of possession of a certificate-bound grant).
+pub(crate) fn redeem(
+    approvals: &writ_approvals::Approvals,
+    request: &str,
+    grant: &str,
+    proof: Option<String>,
+    x5t: Option<String>,
+) -> Result<writ_approvals::Redeemed, writ_approvals::Error> {
+    match x5t {
+        Some(x5t) => approvals.redeem_over_certificate(request, grant, proof.as_deref(), &x5t),
+        None => approvals.redeem(request, grant, proof.as_deref()),
+    }
+}
+
 /// Applies the caller to a writ request: an actor's identity fills `principal.id`,
 /// `principal.kind` and `principal.attested`; a body that says otherwise is refused
 /// (403 `identity_conflict`). An enforcement point's request is left as sent.

@@ -470,7 +470,42 @@ async fn the_approval_flow_over_mtls() {
     .unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
     let grant = r.json()["grant"].as_str().unwrap().to_string();
+    // RFC 8705: the grant is bound to the certificate the request came over.
+    let body = grant.split('.').nth(2).unwrap();
+    let bytes = writ_approvals::unb64(body, "grant").unwrap();
+    let claims: Value = serde_json::from_slice(&bytes[..bytes.len() - 64]).unwrap();
+    assert!(claims["cnf"]["x5t#S256"].is_string(), "{claims}");
+    assert!(claims["cnf"].get("jkt").is_none(), "{claims}");
     let mut retry = transfer();
+    retry["context"] = json!({"approval": {"grant": grant.clone()}});
+    // The same SPIFFE ID with another certificate, or with a token: refused, not consumed.
+    let other_cert = w.as_workload(PAYMENTS);
+    let r = tls_post(addr, &other_cert, "/access/v1/evaluation", &[], &retry)
+        .await
+        .unwrap();
+    assert_eq!(r.json()["decision"], false, "{}", r.text());
+    assert_eq!(
+        r.json()["context"]["reason"],
+        "key_mismatch",
+        "{}",
+        r.text()
+    );
+    let token = format!("Bearer {}", w.token(PAYMENTS));
+    let r = tls_post(
+        addr,
+        &w.anonymous(),
+        "/v1/redeem",
+        &[("Authorization", &token)],
+        &json!({"request": {"principal": {}, "action": "payments.transfer",
+                            "resource": {"id": "acct-1", "kind": "account"},
+                            "request": {"params": {"amount": 1200, "payee": "ACME"}}},
+                "grant": grant}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["decision"], "deny", "{}", r.text());
+    assert_eq!(r.json()["refusal"]["code"], "key_mismatch", "{}", r.text());
     retry["context"] = json!({"approval": {"grant": grant}});
     let r = tls_post(addr, &pay, "/access/v1/evaluation", &[], &retry)
         .await
