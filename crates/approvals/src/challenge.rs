@@ -129,6 +129,10 @@ pub struct Requester {
     pub session: Option<String>,
     /// RFC 7638 thumbprint of `principal.key`, when the request carries one.
     pub jkt: Option<String>,
+    /// RFC 8705 `x5t#S256` of the client certificate the request came over, when the
+    /// caller said so ([`crate::Approvals::decide_over_certificate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x5t: Option<String>,
 }
 
 impl Requester {
@@ -148,6 +152,7 @@ impl Requester {
             resource: s("resource.id"),
             session: s("session.id"),
             jkt,
+            x5t: None,
         }
     }
 }

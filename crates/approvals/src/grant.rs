@@ -32,11 +32,20 @@ use crate::keys::KeyPair;
 /// not verify as a grant.
 const IMPLICIT: &[u8] = b"writ-grant-v1";
 
-/// `cnf` (RFC 7800): the key a grant is bound to.
+/// `cnf` (RFC 7800): what a grant is bound to, one member: `{"jkt": …}` or
+/// `{"x5t#S256": …}`. A `cnf` with any other member does not parse, so such a grant is
+/// refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Confirmation {
-    /// RFC 7638 thumbprint (SHA-256, base64url) of the workload's public JWK.
-    pub jkt: String,
+pub enum Confirmation {
+    /// RFC 7638 thumbprint (SHA-256, base64url) of the workload's public JWK
+    /// (`principal.key`); redemption proves possession with a signature.
+    #[serde(rename = "jkt")]
+    Jkt(String),
+    /// RFC 8705 §3.1 thumbprint (SHA-256 of the DER, base64url) of the client certificate
+    /// the requester asked over; redemption over mutual TLS with that certificate is the
+    /// proof of possession.
+    #[serde(rename = "x5t#S256")]
+    X5tS256(String),
 }
 
 /// An approver named in a grant.
@@ -229,6 +238,19 @@ pub fn instant(text: &str, name: &str) -> Result<i64, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cnf_is_one_rfc_7800_member_and_nothing_else_parses() {
+        let jkt = serde_json::to_value(Confirmation::Jkt("abc".into())).unwrap();
+        assert_eq!(jkt, serde_json::json!({"jkt": "abc"}));
+        let x5t = serde_json::to_value(Confirmation::X5tS256("def".into())).unwrap();
+        assert_eq!(x5t, serde_json::json!({"x5t#S256": "def"}));
+        assert_eq!(
+            serde_json::from_value::<Confirmation>(x5t).unwrap(),
+            Confirmation::X5tS256("def".into())
+        );
+        assert!(serde_json::from_value::<Confirmation>(serde_json::json!({"jwk": {}})).is_err());
+    }
 
     fn claims() -> Claims {
         Claims {

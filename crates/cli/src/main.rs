@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod admin;
 mod bench;
+mod callers;
 mod check;
 mod decide;
 mod explain;
@@ -50,6 +51,8 @@ enum Command {
     Watch(watch::Args),
     /// Serve decisions over HTTP: AuthZEN 1.0, the native API, approvals (docs/server.md).
     Serve(serve::Args),
+    /// Callers of `writ serve`: `writ callers hash-key` makes an API key and its hash line.
+    Callers(callers::Args),
     /// Generate an Ed25519 key (approver or workload): private JWK to a file, public key out.
     Keygen(flow::KeygenArgs),
     /// Show a challenge: what is approved, its binding code, who approved, what is missing.
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Test(args) => suite::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Callers(args) => callers::run(&args),
         Command::Keygen(args) => flow::keygen(&args),
         Command::Challenge(args) => flow::challenge(&args),
         Command::Approve(args) => flow::approve(&args),

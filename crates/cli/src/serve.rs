@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use writ_server::{Identity, Limits, Server, ServerConfig, Sink, StateConfig};
+use std::sync::Arc;
+
+use writ_server::{Identity, Limits, Server, ServerConfig, Sink, StateConfig, TlsFiles};
 
 /// Arguments of `writ serve`.
 #[derive(clap::Args)]
@@ -30,6 +32,20 @@ pub struct Args {
     /// Write one JSON line per decision to FILE (appended), or `-` for standard output.
     #[arg(long)]
     pub decision_log: Option<String>,
+    /// Who may call (callers.toml: mTLS SPIFFE IDs, JWTs against a JWKS, hashed API keys;
+    /// docs/server-identity.md). Every request is then authenticated.
+    #[arg(long, conflicts_with = "insecure_dev_identity")]
+    pub callers: Option<PathBuf>,
+    /// Serve over TLS with this certificate chain (PEM, leaf first); with `--tls-key`.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert` (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Accept client certificates that chain to this CA (PEM): mutual TLS, the SPIFFE ID
+    /// in the certificate is the caller.
+    #[arg(long, requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
     /// DEVELOPMENT ONLY: do not authenticate callers; every caller is an enforcement point
     /// and the principal in the body is trusted. Refused on any address but loopback.
     #[arg(long)]
@@ -56,13 +72,23 @@ pub struct Args {
 
 /// Runs the server until SIGTERM or Ctrl-C.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    if !args.insecure_dev_identity {
-        eprintln!(
-            "error: no way to authenticate callers is configured: mutual TLS, JWT and API keys come with `--callers` (not in this build yet); \
-             for development on this machine only, pass `--insecure-dev-identity` (loopback, identity taken from the body)"
-        );
-        return Ok(ExitCode::from(2));
-    }
+    let identity = match (&args.callers, args.insecure_dev_identity) {
+        (Some(path), _) => match writ_callers::Callers::load(path) {
+            Ok(callers) => Identity::Verified(Arc::new(callers)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        },
+        (None, true) => Identity::InsecureDevFromBody,
+        (None, false) => {
+            eprintln!(
+                "error: no way to authenticate callers is configured: pass `--callers callers.toml` (mutual TLS, JWT, API keys; docs/server-identity.md), \
+                 or, for development on this machine only, `--insecure-dev-identity` (loopback, identity taken from the body)"
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
     let state = match (&args.state, &args.redis) {
         (None, _) => StateConfig::None,
         (Some(dir), None) => StateConfig::Dir(dir.clone()),
@@ -83,7 +109,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             Some((Sink::File(file), args.decision_log_queue))
         }
     };
-    let mut config = ServerConfig::new(&args.dir, Identity::InsecureDevFromBody);
+    let mut config = ServerConfig::new(&args.dir, identity);
+    config.tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: args.client_ca.clone(),
+        }),
+        _ => None,
+    };
     config.listen = args.listen;
     config.admin = Some(args.admin);
     config.state = state;

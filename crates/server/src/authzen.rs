@@ -32,7 +32,7 @@ use crate::metrics::{Outcome, Route};
 use crate::native::{blocking, decide_one, flow_error, Answer, Ctx};
 use crate::AppState;
 
-/// The base URL: the configured one, or `http://` + the `Host` header.
+/// The base URL: the configured one, or `http://` (`https://` over TLS) + the `Host` header.
 pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(u) = state.public_url() {
         return u.trim_end_matches('/').to_string();
@@ -46,7 +46,12 @@ pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
         })
         .unwrap_or("localhost");
-    format!("http://{host}")
+    let scheme = if state.tls() == "off" {
+        "http"
+    } else {
+        "https"
+    };
+    format!("{scheme}://{host}")
 }
 
 /// `GET /.well-known/authzen-configuration`.
@@ -426,7 +431,8 @@ async fn evaluate(ctx: &Ctx<'_>, mapped: Mapped, base: &str) -> Result<Json, Api
     identity::apply(ctx.caller, &mut request)?;
     let text = serde_json::to_string(&request).unwrap_or_default();
     let approvals = approvals.clone();
-    let redeemed = blocking(move || approvals.redeem(&text, &grant, proof.as_deref()))
+    let x5t = ctx.caller.cert_thumbprint.clone();
+    let redeemed = blocking(move || identity::redeem(&approvals, &text, &grant, proof, x5t))
         .await?
         .map_err(|e| flow_error(ctx.state, e))?;
     let allowed = redeemed.decision.decision == Verdict::Allow;

@@ -226,7 +226,8 @@ pub async fn redeem(
     };
     identity::apply(&caller, &mut request)?;
     let text = serde_json::to_string(&request).unwrap_or_default();
-    let redeemed = blocking(move || approvals.redeem(&text, &grant, proof.as_deref()))
+    let x5t = caller.cert_thumbprint.clone();
+    let redeemed = blocking(move || identity::redeem(&approvals, &text, &grant, proof, x5t))
         .await?
         .map_err(|e| flow_error(&state, e))?;
     let allowed = redeemed.decision.decision == Verdict::Allow;

@@ -4,20 +4,23 @@
 //! caller *is* the actor — its identity fills `principal.id`, `kind` and `attested`, and
 //! a conflicting value in the body is refused.
 //!
-//! Verification itself belongs to an [`Authenticate`] implementation (the `writ-callers`
-//! crate: mTLS SPIFFE IDs, JWT-SVID/OIDC, hashed API keys). Until it is wired in, the only
-//! way to serve is [`Identity::InsecureDevFromBody`]: loopback only, logged at start, every
-//! caller an enforcement point whose body is trusted. Nothing here pretends to verify.
+//! Verification itself belongs to an [`Authenticate`] implementation: [`writ_callers::Callers`]
+//! (mTLS SPIFFE IDs, JWT-SVID/OIDC, hashed API keys, placed by callers.toml) is one. The
+//! client certificate comes from the TLS listener (`ConnectInfo<`[`Peer`]`>`, one per
+//! connection); the `Authorization` and `X-API-Key` headers from the request, each at most
+//! once. [`Identity::InsecureDevFromBody`] is the development mode: loopback only, logged
+//! at start, every caller an enforcement point whose body is trusted.
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as Json};
 
 use crate::body::ApiError;
+use crate::tls::Peer;
 use crate::AppState;
 
 /// What a caller is allowed to ask.
@@ -59,14 +62,54 @@ pub struct Presented<'a> {
     pub api_key: Option<&'a str>,
 }
 
-/// A verifier of callers (implemented over `writ-callers`).
+/// Why a caller is refused: answered 401 with `code` and `message` (never a credential).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// A stable code (`no_credentials`, `invalid_token`, ... — `writ_callers::AuthCode`).
+    pub code: &'static str,
+    /// What was wrong, for a person.
+    pub message: String,
+}
+
+/// A verifier of callers ([`writ_callers::Callers`] is one).
 pub trait Authenticate: Send + Sync {
     /// The caller, or why it is refused (said to the caller: no secret in it).
     fn authenticate(
         &self,
         presented: &Presented<'_>,
         now: jiff::Timestamp,
-    ) -> Result<Caller, String>;
+    ) -> Result<Caller, Refusal>;
+}
+
+impl Authenticate for writ_callers::Callers {
+    fn authenticate(
+        &self,
+        presented: &Presented<'_>,
+        now: jiff::Timestamp,
+    ) -> Result<Caller, Refusal> {
+        let presented = writ_callers::Presented {
+            peer_certificate: presented.peer_certificate,
+            authorization: presented.authorization,
+            api_key: presented.api_key,
+        };
+        match writ_callers::Callers::authenticate(self, &presented, now) {
+            Ok(c) => Ok(Caller {
+                id: c.id,
+                method: c.method.as_str(),
+                role: match c.role {
+                    writ_callers::Role::EnforcementPoint => Role::EnforcementPoint,
+                    writ_callers::Role::Actor => Role::Actor,
+                },
+                principal_kind: c.principal_kind,
+                attested: c.attested,
+                cert_thumbprint: c.cert_thumbprint,
+            }),
+            Err(e) => Err(Refusal {
+                code: e.code(),
+                message: e.message,
+            }),
+        }
+    }
 }
 
 /// How the server knows who is calling.
@@ -100,32 +143,86 @@ fn dev_caller() -> Caller {
     }
 }
 
-/// The layer: attaches a [`Caller`] to every request, or answers 401.
+/// One header's value, when it is sent at most once and is visible ASCII; anything else
+/// is refused (a credential sent twice is ambiguous, an unreadable one malformed).
+fn one_header<'a>(
+    headers: &'a axum::http::HeaderMap,
+    name: &'static str,
+) -> Result<Option<&'a str>, Refusal> {
+    let mut all = headers.get_all(name).iter();
+    let Some(first) = all.next() else {
+        return Ok(None);
+    };
+    if all.next().is_some() {
+        return Err(Refusal {
+            code: "ambiguous_credentials",
+            message: format!("`{name}` is sent more than once: one credential per request"),
+        });
+    }
+    first.to_str().map(Some).map_err(|_| Refusal {
+        code: "malformed_credential",
+        message: format!("`{name}` is not visible ASCII"),
+    })
+}
+
+/// Who is calling, from the request's connection and headers.
+fn verify(auth: &dyn Authenticate, req: &Request) -> Result<Caller, Refusal> {
+    let headers = req.headers();
+    let authorization = one_header(headers, "authorization")?;
+    let api_key = one_header(headers, "x-api-key")?;
+    let certificate = req
+        .extensions()
+        .get::<ConnectInfo<Peer>>()
+        .and_then(|ConnectInfo(peer)| peer.certificate.as_deref());
+    let presented = Presented {
+        peer_certificate: certificate,
+        authorization,
+        api_key,
+    };
+    auth.authenticate(&presented, jiff::Timestamp::now())
+}
+
+/// The layer: attaches a [`Caller`] to every request, or answers 401 with the refusal's
+/// code and message.
 pub async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let caller = match state.identity() {
         Identity::InsecureDevFromBody => dev_caller(),
-        Identity::Verified(auth) => {
-            let headers = req.headers();
-            let presented = Presented {
-                // No TLS listener yet: no certificate to present.
-                peer_certificate: None,
-                authorization: headers
-                    .get(axum::http::header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok()),
-                api_key: headers.get("x-api-key").and_then(|v| v.to_str().ok()),
-            };
-            match auth.authenticate(&presented, jiff::Timestamp::now()) {
-                Ok(c) => c,
-                Err(why) => {
-                    state.metrics().identity_refused();
-                    return ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", why)
-                        .into_response();
-                }
+        Identity::Verified(auth) => match verify(auth.as_ref(), &req) {
+            Ok(c) => c,
+            Err(why) => {
+                state.metrics().identity_refused();
+                return ApiError::new(StatusCode::UNAUTHORIZED, why.code, why.message)
+                    .into_response();
             }
-        }
+        },
     };
     req.extensions_mut().insert(caller);
     next.run(req).await
+}
+
+/// The client certificate a challenge opened for this caller binds its grant to (RFC 8705
+/// `x5t#S256`): an actor's, over mutual TLS. An enforcement point asks on someone else's
+/// behalf, so its certificate binds nothing.
+pub(crate) fn binding(caller: &Caller) -> Option<String> {
+    match caller.role {
+        Role::Actor => caller.cert_thumbprint.clone(),
+        Role::EnforcementPoint => None,
+    }
+}
+
+/// Redeems over the caller's connection: with its client certificate when it has one (the
+/// proof of possession of a certificate-bound grant).
+pub(crate) fn redeem(
+    approvals: &writ_approvals::Approvals,
+    request: &str,
+    grant: &str,
+    proof: Option<String>,
+    x5t: Option<String>,
+) -> Result<writ_approvals::Redeemed, writ_approvals::Error> {
+    match x5t {
+        Some(x5t) => approvals.redeem_over_certificate(request, grant, proof.as_deref(), &x5t),
+        None => approvals.redeem(request, grant, proof.as_deref()),
+    }
 }
 
 /// Applies the caller to a writ request: an actor's identity fills `principal.id`,

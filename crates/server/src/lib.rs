@@ -24,6 +24,7 @@ pub mod metrics;
 mod native;
 mod openapi;
 mod server;
+mod tls;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,10 +38,11 @@ use writ_reload::{PolicyStore, ReloadEvent};
 pub use admin::{admin_app, AdminState};
 pub use body::ApiError;
 pub use decision_log::{DecisionLog, Sink};
-pub use identity::{Authenticate, Caller, Identity, Presented, Role};
+pub use identity::{Authenticate, Caller, Identity, Presented, Refusal, Role};
 pub use metrics::Metrics;
 pub use openapi::OPENAPI;
 pub use server::{Server, ServerConfig, StartError, StateConfig};
+pub use tls::{Peer, TlsFiles};
 
 /// Limits on what one request may cost.
 #[derive(Clone, Debug)]
@@ -84,6 +86,7 @@ struct Inner {
     log: Option<Arc<DecisionLog>>,
     slots: Arc<tokio::sync::Semaphore>,
     public_url: Option<String>,
+    tls: &'static str,
     last_reload: Mutex<Option<ReloadEvent>>,
     reloads: tokio::sync::watch::Sender<u64>,
     draining: AtomicBool,
@@ -113,6 +116,8 @@ pub struct StateParts {
     /// The base URL advertised in discovery and `access_request.endpoint` (default: from
     /// the `Host` header).
     pub public_url: Option<String>,
+    /// `off`, `server` (TLS) or `mutual` (TLS with client certificates), for the logs.
+    pub tls: &'static str,
 }
 
 impl AppState {
@@ -130,6 +135,7 @@ impl AppState {
             log: parts.log,
             slots,
             public_url: parts.public_url,
+            tls: parts.tls,
             last_reload: Mutex::new(None),
             reloads: tokio::sync::watch::Sender::new(0),
             draining: AtomicBool::new(false),
@@ -168,6 +174,11 @@ impl AppState {
 
     pub(crate) fn slots(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.0.slots
+    }
+
+    /// `off`, `server` or `mutual`.
+    pub fn tls(&self) -> &'static str {
+        self.0.tls
     }
 
     pub(crate) fn public_url(&self) -> Option<&str> {

@@ -189,9 +189,13 @@ async fn decide_bound(
         if let Some(approvals) = ctx.state.approvals() {
             let text = serde_json::to_string(bound.json()).unwrap_or_default();
             let approvals = approvals.clone();
-            let decided = blocking(move || approvals.decide(&text))
-                .await?
-                .map_err(|e| flow_error(ctx.state, e))?;
+            let x5t = identity::binding(ctx.caller);
+            let decided = blocking(move || match x5t {
+                Some(x5t) => approvals.decide_over_certificate(&text, &x5t),
+                None => approvals.decide(&text),
+            })
+            .await?
+            .map_err(|e| flow_error(ctx.state, e))?;
             metrics.decision(ctx.route, Outcome::of(decided.decision.decision), took);
             if decided.challenge.is_some() {
                 metrics.challenge(ChallengeEvent::Opened);

@@ -17,6 +17,7 @@ use writ_reload::{PolicyStore, StoreConfig, WatchConfig, WatchHandle};
 use crate::admin::{admin_app, AdminState};
 use crate::decision_log::{DecisionLog, Sink};
 use crate::identity::Identity;
+use crate::tls::{Peer, TlsFiles, TlsListener};
 use crate::{app, AppState, Limits, StateParts};
 
 /// Where the approval flow keeps its state.
@@ -57,6 +58,9 @@ pub struct ServerConfig {
     pub watch: bool,
     /// The base URL advertised (discovery, `access_request.endpoint`).
     pub public_url: Option<String>,
+    /// Serve over TLS (`--tls-cert`, `--tls-key`, `--client-ca`); without it, the API
+    /// listens on loopback only.
+    pub tls: Option<TlsFiles>,
 }
 
 impl ServerConfig {
@@ -74,6 +78,7 @@ impl ServerConfig {
             decision_log: None,
             watch: true,
             public_url: None,
+            tls: None,
         }
     }
 }
@@ -181,6 +186,19 @@ impl Server {
                 serde_json::json!({"listen": config.listen.to_string()}),
             );
         }
+        if config.tls.is_none() && !config.listen.ip().is_loopback() {
+            return Err(StartError::Config(format!(
+                "without TLS the API listens on loopback only, not on `{}`: credentials would cross the network in the clear (pass `--tls-cert` and `--tls-key`)",
+                config.listen
+            )));
+        }
+        let tls = match &config.tls {
+            None => None,
+            Some(files) => Some(
+                writ_callers::tls_config(&files.cert, &files.key, files.client_ca.as_deref())
+                    .map_err(|e| StartError::Config(e.to_string()))?,
+            ),
+        };
         let (stop, stop_rx) = watch::channel(false);
         let admin_state = AdminState::default();
         let (admin, admin_addr) = match config.admin {
@@ -200,7 +218,7 @@ impl Server {
             }
             None => (None, None),
         };
-        match Self::load_and_listen(config, stop_rx).await {
+        match Self::load_and_listen(config, tls, stop_rx).await {
             Ok((addr, state, api, log, watch_handle)) => {
                 admin_state.loaded(state.clone());
                 log_line(
@@ -210,6 +228,7 @@ impl Server {
                         "admin": admin_addr.map(|a| a.to_string()),
                         "policy_version": state.store().version(),
                         "approvals": state.approvals().is_some(),
+                        "tls": state.tls(),
                     }),
                 );
                 Ok(Server {
@@ -237,6 +256,7 @@ impl Server {
     /// Loads the set and the approval state, starts the watcher, binds the API listener.
     async fn load_and_listen(
         config: ServerConfig,
+        tls: Option<rustls::ServerConfig>,
         stop_rx: watch::Receiver<bool>,
     ) -> Result<Started, StartError> {
         let dir = config.dir.clone();
@@ -260,7 +280,13 @@ impl Server {
             }
             None => None,
         };
+        let tls_mode = match (&config.tls, &tls) {
+            (None, _) => "off",
+            (Some(f), _) if f.client_ca.is_some() => "mutual",
+            _ => "server",
+        };
         let state = AppState::new(StateParts {
+            tls: tls_mode,
             store: store.clone(),
             approvals,
             limits: config.limits,
@@ -286,11 +312,25 @@ impl Server {
             .map_err(|e| StartError::Bind(config.listen, e))?;
         let router = app(state.clone());
         let rx = stop_rx;
-        let api = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(stopped(rx))
-                .await
-        });
+        let api = match tls {
+            None => tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(stopped(rx))
+                    .await
+            }),
+            Some(tls) => {
+                let listener = TlsListener::new(listener, tls)
+                    .map_err(|e| StartError::Bind(config.listen, e))?;
+                tokio::spawn(async move {
+                    axum::serve(
+                        listener,
+                        router.into_make_service_with_connect_info::<Peer>(),
+                    )
+                    .with_graceful_shutdown(stopped(rx))
+                    .await
+                })
+            }
+        };
         Ok((addr, state, api, log, watch_handle))
     }
 

@@ -180,17 +180,24 @@ async fn client_input_is_never_a_5xx() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_actor_cannot_ask_for_someone_else() {
     use std::sync::Arc;
-    use writ_server::{Authenticate, Caller, Identity, Presented, Role};
+    use writ_server::{Authenticate, Caller, Identity, Presented, Refusal, Role};
 
     // A verifier for this test only: the bearer token *is* the identity. It stands in for
     // the callers crate to exercise the rule, not to authenticate anyone.
     struct BearerIsIdentity;
     impl Authenticate for BearerIsIdentity {
-        fn authenticate(&self, p: &Presented<'_>, _now: jiff::Timestamp) -> Result<Caller, String> {
+        fn authenticate(
+            &self,
+            p: &Presented<'_>,
+            _now: jiff::Timestamp,
+        ) -> Result<Caller, Refusal> {
             let token = p
                 .authorization
                 .and_then(|a| a.strip_prefix("Bearer "))
-                .ok_or("an `Authorization: Bearer` token is required")?;
+                .ok_or_else(|| Refusal {
+                    code: "no_credentials",
+                    message: "an `Authorization: Bearer` token is required".into(),
+                })?;
             Ok(Caller {
                 id: token.to_string(),
                 method: "test",

@@ -289,6 +289,7 @@ async fn the_openapi_document_lists_every_route_of_the_router() {
         identity: writ_server::Identity::InsecureDevFromBody,
         log: None,
         public_url: Some("https://pdp.example.com".into()),
+        tls: "off",
     });
     let app = writ_server::app(state);
     for (method, path) in writ_server::ROUTES {

@@ -393,7 +393,12 @@ impl Approvals {
             jti: jti.into(),
             iat: rfc3339(now),
             exp: rfc3339(now.saturating_add(ttl)),
-            cnf: r.jkt.clone().map(|jkt| Confirmation { jkt }),
+            // A workload key, when the request carried one, else the client certificate.
+            cnf: match (&r.jkt, &r.x5t) {
+                (Some(jkt), _) => Some(Confirmation::Jkt(jkt.clone())),
+                (None, Some(x5t)) => Some(Confirmation::X5tS256(x5t.clone())),
+                (None, None) => None,
+            },
             chl: c.id.clone(),
             pv: c.policy_version.clone(),
             approvers: c

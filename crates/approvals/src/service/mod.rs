@@ -318,6 +318,7 @@ impl Approvals {
                 sent,
                 at_clock,
                 jkt,
+                x5t: None,
             }),
             Err(reason) => {
                 let text = match request {
@@ -502,11 +503,26 @@ impl Approvals {
         })
     }
 
+    /// [`Approvals::decide`] for a request that came over mutual TLS with the client
+    /// certificate whose RFC 8705 thumbprint is `x5t` (`x5t#S256`): a challenge it opens
+    /// records it, and the grant is bound to it (`cnf`), unless the request carries
+    /// `principal.key` (then the grant is bound to that key, as always). Redeem it with
+    /// [`Approvals::redeem_over_certificate`].
+    pub fn decide_over_certificate(&self, request: &str, x5t: &str) -> Result<Decided, Error> {
+        self.observe_decide(|| {
+            let instant = (self.clock)();
+            let mut effective = self.bind_for_effect("decide", Input::Text(request), instant)?;
+            effective.x5t = Some(x5t.to_string());
+            self.decide_bound(effective, instant)
+        })
+    }
+
     fn decide_bound(&self, effective: Effective, instant: Timestamp) -> Result<Decided, Error> {
         let now = instant.as_second();
         let decision = Self::decide_at_clock(&effective);
         let decision_id = new_id("d_")?;
-        let requester = Requester::of(&effective.sent, effective.jkt.clone());
+        let mut requester = Requester::of(&effective.sent, effective.jkt.clone());
+        requester.x5t = effective.x5t.clone();
         if let Some(refusal) = self.time_refusal(&effective.sent, now) {
             let denied = denied(decision, &refusal);
             self.audit_decision(
@@ -773,6 +789,9 @@ struct Effective {
     at_clock: Request,
     /// The thumbprint of `principal.key`, when it carries one.
     jkt: Option<String>,
+    /// The client certificate's `x5t#S256`, when the caller came over mutual TLS and said
+    /// so.
+    x5t: Option<String>,
 }
 
 /// `decision` turned into a `deny` for `refusal`.

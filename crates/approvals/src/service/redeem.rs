@@ -11,7 +11,7 @@ use super::{denied, Approvals, Effective, Input, Redeemed, Redemption};
 use crate::challenge::{Method, Requester, Requirements};
 use crate::encode::new_id;
 use crate::error::{Error, Refusal, RefusalCode};
-use crate::grant::{instant, Claims};
+use crate::grant::{instant, Claims, Confirmation};
 use crate::keys::{pop_message, WorkloadKey};
 use crate::proof::parse_proof;
 use crate::quorum::tally;
@@ -52,6 +52,25 @@ impl Approvals {
         self.observe_redeem(|| {
             let instant = (self.clock)();
             let effective = self.bind_for_effect("redeem", Input::Value(&request), instant)?;
+            self.redeem_bound(effective, instant, grant, proof)
+        })
+    }
+
+    /// [`Approvals::redeem`] over mutual TLS with the client certificate whose RFC 8705
+    /// thumbprint is `x5t`: a grant bound to a certificate (`cnf` `x5t#S256`) is redeemed
+    /// only over that one (RFC 8705 §3); a grant bound otherwise, or not at all, as by
+    /// `redeem`.
+    pub fn redeem_over_certificate(
+        &self,
+        request: &str,
+        grant: &str,
+        proof: Option<&str>,
+        x5t: &str,
+    ) -> Result<Redeemed, Error> {
+        self.observe_redeem(|| {
+            let instant = (self.clock)();
+            let mut effective = self.bind_for_effect("redeem", Input::Text(request), instant)?;
+            effective.x5t = Some(x5t.to_string());
             self.redeem_bound(effective, instant, grant, proof)
         })
     }
@@ -279,8 +298,20 @@ impl Approvals {
         {
             self.requirements_still_met(approval, &claims)?;
         }
-        if let Some(cnf) = &claims.cnf {
-            if requester.jkt.as_deref() != Some(cnf.jkt.as_str()) {
+        if let Some(Confirmation::X5tS256(bound)) = &claims.cnf {
+            // RFC 8705 §3: the certificate of this connection is the proof of possession.
+            if effective.x5t.as_deref() != Some(bound.as_str()) {
+                return no(
+                    RefusalCode::KeyMismatch,
+                    match &effective.x5t {
+                        None => "the grant is bound to a client certificate (`cnf` `x5t#S256`): redeem it over mutual TLS with that certificate".into(),
+                        Some(_) => "the grant is bound to another client certificate than this connection's (`cnf` `x5t#S256`)".into(),
+                    },
+                );
+            }
+        }
+        if let Some(Confirmation::Jkt(jkt)) = &claims.cnf {
+            if requester.jkt.as_deref() != Some(jkt.as_str()) {
                 return no(
                     RefusalCode::KeyMismatch,
                     match &requester.jkt {

@@ -87,6 +87,90 @@ pub async fn raw(addr: SocketAddr, request: &[u8]) -> Resp {
     s.write_all(request).await.unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.unwrap();
+    parse(&buf)
+}
+
+/// Like [`raw`], but `None` when the server answers nothing parseable.
+pub async fn try_raw(addr: SocketAddr, request: &'static [u8]) -> Option<Resp> {
+    let mut s = TcpStream::connect(addr).await.ok()?;
+    s.write_all(request).await.ok()?;
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    buf.windows(4)
+        .any(|w| w == b"\r\n\r\n")
+        .then(|| parse(&buf))
+}
+
+/// A TLS client: trusts `ca` (DER), presents `client` (certificate and key, DER) if given.
+pub fn tls_client(ca: &[u8], client: Option<(&[u8], &[u8])>) -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(ca.to_vec()))
+        .unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    let config = match client {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                vec![rustls::pki_types::CertificateDer::from(cert.to_vec())],
+                rustls::pki_types::PrivateKeyDer::try_from(key.to_vec()).unwrap(),
+            )
+            .unwrap(),
+    };
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+/// A request over TLS (server name `localhost`); an error when the handshake or the
+/// connection fails (a client certificate the server refuses).
+pub async fn tls_request(
+    addr: SocketAddr,
+    tls: &tokio_rustls::TlsConnector,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Resp> {
+    let tcp = TcpStream::connect(addr).await?;
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut s = tls.connect(name, tcp).await?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    s.write_all(&bytes).await?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await?;
+    if buf.is_empty() {
+        return Err(std::io::Error::other(
+            "the connection closed with no response",
+        ));
+    }
+    Ok(parse(&buf))
+}
+
+/// `POST` a JSON body over TLS with extra headers.
+pub async fn tls_post(
+    addr: SocketAddr,
+    tls: &tokio_rustls::TlsConnector,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &Value,
+) -> std::io::Result<Resp> {
+    let mut all = vec![("Content-Type", "application/json")];
+    all.extend_from_slice(headers);
+    tls_request(addr, tls, "POST", path, &all, body.to_string().as_bytes()).await
+}
+
+/// Parses a whole HTTP/1.1 response.
+pub fn parse(buf: &[u8]) -> Resp {
     let split = buf
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
