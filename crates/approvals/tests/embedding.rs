@@ -1,8 +1,8 @@
 //! The flow as a service embeds it: requests as JSON values, the bound request and the
 //! deciding engine handed back (explain on the same version), bind errors that keep their
 //! path, the approver's view (every bound value in full with its type, the rules, risk and
-//! signals; never the grant), registry reloads as events and stats, `tracing` spans with
-//! the decision id and policy version, and the metrics hook.
+//! signals; never the grant), and registry reloads as events and stats (the spans and the
+//! metrics hook: spans.rs).
 
 #![allow(
     clippy::unwrap_used,
@@ -13,15 +13,12 @@
 
 mod fixture;
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use fixture::{clock, World};
 use serde_json::json;
 use writ_approvals::{
-    AnswerStatus, Approvals, ChallengeOutcome, ChallengeState, CollectStatus, Config, Error,
-    JsonType, Metrics, RefusalCode, RegistryEvent,
+    AnswerStatus, Approvals, ChallengeState, Config, Error, JsonType, RefusalCode, RegistryEvent,
 };
 use writ_engine::Verdict;
 
@@ -203,158 +200,5 @@ fn a_broken_registry_edit_is_an_event_and_a_stat_and_the_last_registry_stays() {
     assert_eq!(
         serde_json::to_value(&seen[0]).unwrap()["event"],
         "registry_rejected"
-    );
-}
-
-/// Every span's name and fields, as recorded.
-#[derive(Default)]
-struct Spans {
-    next: AtomicU64,
-    spans: Mutex<Vec<(String, BTreeMap<String, String>)>>,
-}
-
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
-
-impl tracing::field::Visit for Fields<'_> {
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.insert(field.name().into(), value.into());
-    }
-
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().into(), format!("{value:?}"));
-    }
-}
-
-impl tracing::Subscriber for Spans {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn new_span(&self, attrs: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        let mut fields = BTreeMap::new();
-        attrs.record(&mut Fields(&mut fields));
-        let mut spans = self.spans.lock().unwrap();
-        spans.push((attrs.metadata().name().to_string(), fields));
-        self.next.fetch_add(1, Ordering::SeqCst);
-        tracing::span::Id::from_u64(spans.len() as u64)
-    }
-
-    fn record(&self, span: &tracing::span::Id, values: &tracing::span::Record<'_>) {
-        let mut spans = self.spans.lock().unwrap();
-        let index = usize::try_from(span.into_u64()).unwrap() - 1;
-        values.record(&mut Fields(&mut spans[index].1));
-    }
-
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, _: &tracing::Event<'_>) {}
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
-#[derive(Default)]
-struct Counted(Mutex<Vec<String>>);
-
-impl Metrics for Counted {
-    fn decision(&self, verdict: Verdict, refusal: Option<RefusalCode>) {
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("decision {} {refusal:?}", verdict.as_str()));
-    }
-    fn challenge(&self, outcome: ChallengeOutcome) {
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("challenge {outcome:?}"));
-    }
-    fn answer(&self, status: AnswerStatus, refusal: Option<RefusalCode>) {
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("answer {status} {refusal:?}"));
-    }
-    fn collection(&self, status: CollectStatus, refusal: Option<RefusalCode>) {
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("collection {status} {refusal:?}"));
-    }
-    fn redemption(&self, verdict: Verdict, refusal: Option<RefusalCode>) {
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("redemption {} {refusal:?}", verdict.as_str()));
-    }
-    fn failure(&self, step: &'static str, _: &Error) {
-        self.0.lock().unwrap().push(format!("failure {step}"));
-    }
-}
-
-#[test]
-fn each_step_has_a_span_with_its_decision_and_policy_version_and_is_counted() {
-    let w = World::new();
-    let counted = Arc::new(Counted::default());
-    let approvals = Approvals::with_state_dir(
-        w.policies.clone(),
-        &w.dir.path().join("other-state"),
-        Config::default(),
-    )
-    .unwrap()
-    .with_clock(clock(&w.now))
-    .with_metrics(counted.clone());
-    let spans = Arc::new(Spans::default());
-    let request = w.transfer();
-    let (decided, redeemed) = tracing::subscriber::with_default(spans.clone(), || {
-        let decided = approvals.decide_value(request.clone()).unwrap();
-        let c = decided.challenge.clone().unwrap();
-        let signature = w
-            .key("dana")
-            .sign_b64(&writ_approvals::answer_message(&c.id, &c.digest, true));
-        approvals
-            .answer(&writ_approvals::Answer {
-                challenge: c.id.clone(),
-                approver: "dana".into(),
-                approve: true,
-                code: None,
-                evidence: writ_approvals::Evidence::Signature { signature },
-            })
-            .unwrap();
-        let grant = w.collect_from(&approvals, &c.id);
-        let redeemed = approvals
-            .redeem_value(request.clone(), &grant, Some(&w.proof(&grant)))
-            .unwrap();
-        let _ = approvals.decide_value(json!({"action": 5}));
-        (decided, redeemed)
-    });
-    let version = decided.decision.policy_version.to_string();
-    let spans = spans.spans.lock().unwrap().clone();
-    let named = |name: &str| {
-        spans
-            .iter()
-            .find(|(n, _)| n == name)
-            .unwrap_or_else(|| panic!("no span {name} in {spans:?}"))
-            .1
-            .clone()
-    };
-    for (name, id) in [
-        ("writ.decide", &decided.decision_id),
-        ("writ.answer", &decided.decision_id),
-        ("writ.collect", &decided.decision_id),
-        ("writ.redeem", &redeemed.decision_id),
-    ] {
-        let fields = named(name);
-        assert_eq!(fields.get("decision_id"), Some(id), "{name}: {fields:?}");
-        assert_eq!(fields.get("policy_version"), Some(&version), "{name}");
-    }
-    assert_eq!(
-        counted.0.lock().unwrap().clone(),
-        vec![
-            "decision approve None".to_string(),
-            "challenge Opened".into(),
-            "answer accepted None".into(),
-            "collection granted None".into(),
-            "redemption allow None".into(),
-            "failure decide".into(),
-        ]
     );
 }
