@@ -1,6 +1,7 @@
 //! `writ serve DIR`: the policy decision point on the network (docs/server.md).
 
 use std::net::SocketAddr;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -101,9 +102,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         None => None,
         Some("-") => Some((Sink::Stdout, args.decision_log_queue)),
         Some(path) => {
+            // Owner-only, whatever the umask: the log says who asked for what.
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
+                .mode(0o600)
                 .open(path)
                 .map_err(|e| anyhow::anyhow!("cannot open the decision log `{path}`: {e}"))?;
             Some((Sink::File(file), args.decision_log_queue))

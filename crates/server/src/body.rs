@@ -125,21 +125,36 @@ impl FromRequest<AppState> for JsonText {
             ));
         }
         let limit = state.limits().max_body_bytes;
+        // A declared length over the limit is refused before any of the body is read (and
+        // before a client sending `Expect: 100-continue` is invited to send it).
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(too_large(limit));
+        }
         let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|e| {
                 if is_length_limit(&e) {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "body_too_large",
-                        format!("the body is larger than the limit of {limit} bytes"),
-                    )
+                    too_large(limit)
                 } else {
                     ApiError::bad(format!("the body could not be read: {e}"))
                 }
             })?;
         Ok(JsonText(bytes))
     }
+}
+
+/// The refusal of a body over the limit.
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("the body is larger than the limit of {limit} bytes"),
+    )
 }
 
 fn is_length_limit(e: &axum::Error) -> bool {

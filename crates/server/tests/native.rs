@@ -160,6 +160,18 @@ async fn client_input_is_never_a_5xx() {
         let r = post_text(s.addr, path, &big).await;
         assert_eq!(r.status, 413, "{path}");
         assert!(r.text().contains("4096"));
+        // A declared length over the limit is refused at once, before any body is sent
+        // (not held until the time limit).
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\nConnection: close\r\n\r\n"
+        );
+        let r = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            common::raw(s.addr, head.as_bytes()),
+        )
+        .await
+        .expect("a declared length over the limit is answered at once");
+        assert_eq!(r.status, 413, "{path}: {}", r.text());
     }
     // Invalid UTF-8 bytes.
     let r = request(
