@@ -149,6 +149,20 @@ pub async fn collect(
             )))
         }
     };
+    // Whoever is not the requester is refused at once (below), not after the wait.
+    let wait = if wait.is_zero() {
+        wait
+    } else {
+        let (a, i, p) = (approvals.clone(), id.clone(), proof.clone());
+        let requester = blocking(move || a.is_requester(&i, &p))
+            .await?
+            .map_err(|e| flow_error(&state, e))?;
+        if requester {
+            wait
+        } else {
+            Duration::ZERO
+        }
+    };
     // Long poll: watch the challenge (no audit record per look) until it leaves `open`.
     let deadline = Instant::now() + wait;
     let mut pause = Duration::from_millis(50);

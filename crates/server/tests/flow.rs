@@ -115,6 +115,18 @@ async fn the_whole_flow_over_http_and_its_attacks() {
     assert!(c.get("grant").is_none());
     assert_eq!(get(addr, "/v1/challenges/c_nope").await.status, 404);
 
+    // A wrong secret is refused at once, not after the long poll it asked for.
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        post(
+            addr,
+            &format!("/v1/challenges/{id}/grant"),
+            &json!({"secret": "cs_wrong", "wait_s": 20}),
+        ),
+    )
+    .await
+    .expect("a wrong collection secret is refused without waiting");
+    assert_eq!(r.status, 403, "{}", r.text());
     // The requester long-polls for the grant while approvers answer.
     let poll = tokio::spawn({
         let (id, secret) = (id.clone(), secret.clone());

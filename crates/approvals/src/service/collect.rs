@@ -22,6 +22,19 @@ impl Approvals {
         self.observe_collect(id, || self.collect_unobserved(id, proof))
     }
 
+    /// Whether `proof` is the requester's for challenge `id` (`false` when there is no such
+    /// challenge), without collecting or auditing anything: what a long poll checks before
+    /// it waits, so that whoever is not the requester is refused at once, not after the wait.
+    ///
+    /// Blocks: reads the challenge from the state store.
+    pub fn is_requester(&self, id: &str, proof: &Collect) -> Result<bool, Error> {
+        let now = self.now();
+        Ok(match self.store.get(id)? {
+            Some(c) => self.requester_proof(&c, proof, now).is_ok(),
+            None => false,
+        })
+    }
+
     fn collect_unobserved(&self, id: &str, proof: &Collect) -> Result<Collected, Error> {
         let now = self.now();
         let Some(c) = self.store.get(id)? else {
