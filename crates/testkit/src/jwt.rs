@@ -70,13 +70,7 @@ impl JwtKey {
 
     /// The fixed RSA 2048 test key (RS256): generating one takes seconds in a debug build.
     pub fn rs256(kid: &str) -> JwtKey {
-        let key = rsa::RsaPrivateKey::from_components(
-            from_hex(RSA_N),
-            rsa::BigUint::from(65_537u32),
-            from_hex(RSA_D),
-            vec![from_hex(RSA_P), from_hex(RSA_Q)],
-        )
-        .unwrap();
+        let key = writ_webauthn::soft::rsa_test_key();
         JwtKey {
             kid: Some(kid.to_owned()),
             secret: Secret::Rs256(Box::new(key)),
@@ -224,48 +218,4 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     outer.update(block.map(|b| b ^ 0x5c));
     outer.update(inner.finalize());
     outer.finalize().into()
-}
-
-// The RS256 test key (2048 bits, e = 65537), the one writ-webauthn's software
-// authenticator uses. Public in effect: it is in the source.
-const RSA_N: &str = concat!(
-    "a5ef84f5131f064f4bf88f7e9cd805a55e3976f73b3478c8a483cccd1da5f150",
-    "70b7cec7d571ccbe94ed2f71d4ad6c66d8cb879dc6c5c23e6b3c39662727232d",
-    "b83f0f9f4c808c061ef02f3d9415b35c46f01ce41ec5666c6597016b1d5c540f",
-    "69b8b3d73d437b1ae0688698212be5ea8c60fb0fa74425ff652c39d45fd60cf2",
-    "27d15f6091f0a4d5f5da74deb70891c854db667b6a721b625ce9055596958da3",
-    "ab9024e0906c82fd3676fd720068b19b00f1bae1dcb7e470002b7f414a5067f4",
-    "f3013bcb17b1747ae6ea9890f94b0cc7145add4eea0e72f65c2bcad49624d295",
-    "395ea7d1ace6b5f485ca0aa8f019acb2f67119741d45d204976131dc6be8c93b",
-);
-const RSA_D: &str = concat!(
-    "06d5c060c5ea5bbcad70ee1c3582b26cd6de4017bbf113de93e437ede5003e59",
-    "e562b4da4760fa218989e18feb463f76570cbf27d115b9440fefb99f8b125221",
-    "227b3a7e01cd33b756d3e6e63ef0cbe40ba9fd4eaa33d05dbbab862beed82c40",
-    "3c4716e5514933cb6e1df0195918714e817cc72aa465aab903e657f577031ea2",
-    "53df162f6513b83b39e3dcd29e833c900a6e952575f34fc4017238ea9db0d1f6",
-    "46fecd9353dbb10a72e50b5823accee26a5830df68a8253e837848dca38bd720",
-    "153fba019f22caa384d87ff3b0587340864cfa0e00ba13fab39c5ee0b5b95b07",
-    "ad2071bf197baea39c189c3ab7d0bff77a99d50d6592596ada528eeb97954375",
-);
-const RSA_P: &str = concat!(
-    "d9e54578bf5c5c7600317cbffc94a9d5ba0ad6c450c436046a8fe73db5a50690",
-    "cd5df2dc4dff8cf6566aaebf5cf2888bf1335f0b59a21d6c9bd4243ac1545329",
-    "1688be4c1b61a59f1e4fac7202f7e7f195d7fe7a5cd0fc4367d0f8ad8e8493c1",
-    "a77a4d5cbf33f2a6b9cac974558052347fbcfefc0b3a403650f984f83ff99535",
-);
-const RSA_Q: &str = concat!(
-    "c2f41bf23ab1bf100d43cf704cbed104f48fd4b3a13761e63361aa5d9e22de7f",
-    "fa0591ed5d1e7f30469001c575fe9234ece1f29ca95843a7c37a2ccd4ffe0e73",
-    "284ea51a5ade2c3d2d8d6d8c9b8e98332efe7f8692a34b4965c4771b123db0c3",
-    "b7d042cabae38ae5fb03595b4a90452eb407d36af8cbe4019a9fe34f91a7e2af",
-);
-
-fn from_hex(text: &str) -> rsa::BigUint {
-    let bytes: Vec<u8> = text
-        .as_bytes()
-        .chunks(2)
-        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-        .collect();
-    rsa::BigUint::from_bytes_be(&bytes)
 }

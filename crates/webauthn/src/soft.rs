@@ -74,6 +74,23 @@ const RSA_Q: &str = concat!(
     "b7d042cabae38ae5fb03595b4a90452eb407d36af8cbe4019a9fe34f91a7e2af",
 );
 
+/// The fixed RSA 2048 test key (e = 65537) behind [`SoftAuthenticator::rs256`], for any
+/// test support that needs an RS256 key (generating one takes seconds in a debug build).
+/// Public in effect: it is in the source.
+#[expect(
+    clippy::expect_used,
+    reason = "the components are a fixed key that is valid: tests show it signs"
+)]
+pub fn rsa_test_key() -> rsa::RsaPrivateKey {
+    rsa::RsaPrivateKey::from_components(
+        from_hex(RSA_N),
+        rsa::BigUint::from(65_537u32),
+        from_hex(RSA_D),
+        vec![from_hex(RSA_P), from_hex(RSA_Q)],
+    )
+    .expect("the fixed RSA test key is valid")
+}
+
 fn from_hex(text: &str) -> rsa::BigUint {
     let digits: Vec<u8> = text
         .bytes()
@@ -153,20 +170,9 @@ impl SoftAuthenticator {
     /// An RS256 (RSASSA-PKCS1-v1_5, SHA-256; 2048-bit) authenticator, as Windows Hello
     /// makes: its credential id derives from `seed`, its key is one fixed test key for
     /// every seed (so two of them share a public key).
-    #[expect(
-        clippy::expect_used,
-        reason = "the components are a fixed key that is valid: tests show it signs"
-    )]
     pub fn rs256(seed: &[u8]) -> Self {
-        let key = rsa::RsaPrivateKey::from_components(
-            from_hex(RSA_N),
-            rsa::BigUint::from(65_537u32),
-            from_hex(RSA_D),
-            vec![from_hex(RSA_P), from_hex(RSA_Q)],
-        )
-        .expect("the fixed RSA test key is valid");
         Self::with_key(
-            Key::Rs256(Box::new(key)),
+            Key::Rs256(Box::new(rsa_test_key())),
             derive("rs256 credential id", seed, &[]),
         )
     }
