@@ -23,7 +23,7 @@
 mod writer;
 
 pub use writer::{AuditConfig, AuditMode, AuditStats};
-pub(crate) use writer::{Durability, Writer};
+pub(crate) use writer::{Durability, Pending, Writer};
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};

@@ -47,6 +47,31 @@ pub fn random<const N: usize>() -> Result<[u8; N], Error> {
     Ok(out)
 }
 
+/// An identifier unique across processes without a system call: `kind`, a random
+/// per-process prefix (48 bits, hex) and a counter (hex). For ids that name records
+/// (decision ids, request ids), never for ids that must be unguessable (challenges,
+/// grants: [`new_id`]).
+pub fn unique_id(kind: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    use std::sync::OnceLock;
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| {
+        let bytes = random::<6>().unwrap_or_else(|_| {
+            // No random source: the process id and start time still separate replicas.
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let mixed = u64::from(std::process::id()) ^ (t as u64);
+            let le = mixed.to_le_bytes();
+            [le[0], le[1], le[2], le[3], le[4], le[5]]
+        });
+        hex(&bytes)
+    });
+    let n = COUNTER.fetch_add(1, Relaxed);
+    format!("{kind}{prefix}{n:x}")
+}
+
 /// A fresh identifier: `prefix` + 128 random bits in base64url.
 pub fn new_id(prefix: &str) -> Result<String, Error> {
     Ok(format!("{prefix}{}", b64(&random::<16>()?)))

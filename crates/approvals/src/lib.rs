@@ -54,7 +54,7 @@ pub use challenge::{
     Requirements, Signal, State,
 };
 pub use ed25519_dalek::VerifyingKey;
-pub use encode::{b64, binding_code, unb64};
+pub use encode::{b64, binding_code, unb64, unique_id};
 pub use error::{Error, Refusal, RefusalCode};
 pub use evidence::{
     webauthn_answer_challenge, webauthn_assertion_id, webauthn_challenge, webauthn_deny_challenge,

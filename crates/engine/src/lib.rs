@@ -161,25 +161,47 @@ impl Engine {
         request::bind(&self.compiled, json, (self.clock)())
     }
 
-    /// Re-binds a request bound for another engine (another policy version).
+    /// The request evaluated at `time` instead of the `time` it carried (or the clock at
+    /// binding): what [`Engine::bind`] of the request with `time` replaced would give, for
+    /// the cost of a copy of its typed values — the request is neither parsed nor bound
+    /// again. A request bound for another policy version is re-bound first.
+    pub fn at_time(&self, req: &Request, time: Timestamp) -> Request {
+        match self.rebound(req) {
+            Some(r) => r.at(&self.compiled, time),
+            None => req.at(&self.compiled, time),
+        }
+    }
+
+    /// Re-binds a request bound for another engine (another policy version); a pinned
+    /// time ([`Engine::at_time`]) stays pinned.
     fn rebound(&self, req: &Request) -> Option<Request> {
         if req.set_id == self.compiled.id {
             return None;
         }
+        let again = self.rebound_as_sent(req);
+        Some(if req.pinned_time {
+            again.at(&self.compiled, req.time)
+        } else {
+            again
+        })
+    }
+
+    /// [`Engine::rebound`] before its time is pinned again.
+    fn rebound_as_sent(&self, req: &Request) -> Request {
         // The request was valid for another version; this version may declare other
         // types. A request invalid here is decided as if it carried nothing at all.
         let again = match &req.raw {
             Some(raw) => request::bind_str(&self.compiled, raw, req.time),
             None => request::bind(&self.compiled, req.json().clone(), req.time),
         };
-        Some(again.unwrap_or_else(|_| {
+        again.unwrap_or_else(|_| {
             request::bind(
                 &self.compiled,
                 serde_json::Value::Object(Default::default()),
                 req.time,
             )
             .unwrap_or_else(|_| req.clone())
-        }))
+        })
     }
 
     /// Decides a bound request.

@@ -99,6 +99,11 @@ pub struct Request {
     pub(crate) time: Timestamp,
     /// The roots CEL leaves read, converted once.
     pub(crate) cel_vars: crate::cel_run::Vars,
+    /// Whether `time` was set by [`Request::at`] rather than read from the request: the
+    /// JSON then reads `time` as that instant, and a re-bind for another version keeps it.
+    pub(crate) pinned_time: bool,
+    /// Whether `time` came from the request (or was pinned), not from the clock.
+    pub(crate) time_given: bool,
 }
 
 impl Request {
@@ -113,11 +118,53 @@ impl Request {
     pub(crate) fn parsed(&self) -> Option<&Json> {
         self.json
             .get_or_init(|| {
-                self.raw
+                let parsed = self
+                    .raw
                     .as_deref()
-                    .and_then(|t| serde_json::from_str(t).ok())
+                    .and_then(|t| serde_json::from_str(t).ok());
+                if self.pinned_time {
+                    parsed.and_then(|json| with_time(json, self.time))
+                } else {
+                    parsed
+                }
             })
             .as_ref()
+    }
+
+    /// The same request at `time`: its `time` is `time` whatever it carried — in the
+    /// typed values, in [`Request::json`] and across a re-bind for another policy version
+    /// — and everything else is shared with `self` (no re-parse, no re-bind). This is how
+    /// a request is evaluated where it has effect, at the engine's clock.
+    pub(crate) fn at(&self, set: &Compiled, time: Timestamp) -> Request {
+        let json = match self.json.get() {
+            Some(Some(json)) => OnceLock::from(with_time(json.clone(), time)),
+            // Not parsed yet (or not parseable): parsed on first use, `time` pinned then.
+            _ => OnceLock::new(),
+        };
+        let mut slots = self.slots.clone();
+        if let Some(slot) = set.time_path.and_then(|i| slots.get_mut(i as usize)) {
+            *slot = Slot::Time(time);
+        }
+        let mut at = Request {
+            raw: self.raw.clone(),
+            json,
+            set_id: self.set_id,
+            slots,
+            time,
+            cel_vars: self.cel_vars.clone(),
+            pinned_time: true,
+            time_given: true,
+        };
+        if !set.cel_roots.is_empty() {
+            at.cel_vars = crate::cel_run::variables(&set.cel_roots, at.json());
+        }
+        at
+    }
+
+    /// The `time` the request carried (or was given by [`crate::Engine::at_time`]);
+    /// `None` when it carried none and [`Request::time`] is the clock's at binding.
+    pub fn given_time(&self) -> Option<Timestamp> {
+        self.time_given.then_some(self.time)
     }
 
     /// The request time used for decisions.
@@ -129,6 +176,14 @@ impl Request {
     pub fn value_at(&self, path: &str) -> Option<&Json> {
         lookup(self.parsed()?, path.split('.'))
     }
+}
+
+/// A request document whose `time` is `time` (`None` when it is not an object, which
+/// binding rules out).
+fn with_time(mut json: Json, time: Timestamp) -> Option<Json> {
+    json.as_object_mut()?
+        .insert("time".into(), Json::String(time.to_string()));
+    Some(json)
 }
 
 /// The value at a path of a JSON document; `null` counts as absent.
@@ -327,6 +382,7 @@ pub fn bind_str(set: &Compiled, text: &str, now: Timestamp) -> Result<Request, B
     // no key and holds only exact numbers; every later parse of it relies on that.
     crate::strict::scan_text(text)?;
     let (mut slots, time) = crate::stream::bind_slots(set, text)?;
+    let time_given = time.is_some();
     let time = time.unwrap_or(now);
     if let Some(i) = set.time_path {
         if matches!(slots[i as usize], Slot::Missing) {
@@ -351,6 +407,8 @@ pub fn bind_str(set: &Compiled, text: &str, now: Timestamp) -> Result<Request, B
         slots,
         time,
         cel_vars,
+        pinned_time: false,
+        time_given,
     })
 }
 
@@ -370,6 +428,7 @@ pub fn bind(set: &Compiled, json: Json, now: Timestamp) -> Result<Request, BindE
             None => check_type(&k.text, &k.ty, v)?,
         }
     }
+    let time_given = lookup(&json, ["time"]).is_some();
     let time = match lookup(&json, ["time"]) {
         Some(Json::String(s)) => s
             .parse()
@@ -399,6 +458,8 @@ pub fn bind(set: &Compiled, json: Json, now: Timestamp) -> Result<Request, BindE
         slots,
         time,
         cel_vars,
+        pinned_time: false,
+        time_given,
     })
 }
 

@@ -395,3 +395,57 @@ fn principal_key_is_a_public_ed25519_or_p256_jwk_in_both_binders() {
         );
     }
 }
+
+/// The same set with one more rule (another version), whose CEL leaf reads `time`.
+fn other_version() -> Engine {
+    let mut sources = writ_syntax::SourceMap::default();
+    sources.add(
+        "p.writ",
+        r#"
+        schema { resource.level: int }
+        rule "d" { when time in hours "Mon-Fri 00:00-12:00" in "UTC" deny }
+        rule "c" { when cel("size(string(time)) > 30") deny }
+        rule "l" { when resource.level > 3 approve { approvers 1 of group "o" bind time, resource.level } }
+        "#,
+    );
+    Engine::new(writ_check::check(sources).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// `at_time` is binding the request again with its `time` replaced: the same typed
+    /// values, JSON and decision, whether it was bound from text or from a value, not yet
+    /// parsed or parsed, and after a re-bind for another policy version.
+    #[test]
+    fn a_request_at_another_time_is_the_request_bound_with_that_time(
+        req in request(),
+        hour in 0i64..(24 * 14),
+        parse_first in any::<bool>(),
+    ) {
+        let e = engine();
+        let at: jiff::Timestamp = jiff::Timestamp::from_second(1_795_000_000 + hour * 3600).unwrap();
+        let Ok(sent) = e.bind_str(&req.to_string()) else { return Ok(()) };
+        let mut with_time = req.clone();
+        if let Some(map) = with_time.as_object_mut() {
+            map.insert("time".into(), Value::String(at.to_string()));
+        }
+        let expected = e.bind(with_time.clone()).unwrap();
+        for bound in [sent, e.bind(req.clone()).unwrap()] {
+            if parse_first {
+                bound.json();
+            }
+            let moved = e.at_time(&bound, at);
+            prop_assert_eq!(moved.time(), at);
+            prop_assert_eq!(moved.json(), &with_time);
+            prop_assert_eq!(e.decide(&moved), e.decide(&expected));
+            prop_assert_eq!(e.explain(&moved).decision, e.explain(&expected).decision);
+            // Another version re-binds it and keeps the pinned time.
+            let other = other_version();
+            if let Ok(there) = other.bind(with_time.clone()) {
+                prop_assert_eq!(other.decide(&moved), other.decide(&there));
+                prop_assert_eq!(other.decide(&other.at_time(&bound, at)), other.decide(&there));
+            }
+        }
+    }
+}

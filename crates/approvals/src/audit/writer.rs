@@ -97,9 +97,33 @@ pub(crate) enum Durability {
 
 type Reply = SyncSender<Result<(), String>>;
 
+/// A record's entry: built, or to be built on the writer's thread (a plain decision's
+/// record, whose fields need the request parsed: work the decision need not wait for).
+pub(crate) enum Pending {
+    /// Built by the caller.
+    Ready(Entry),
+    /// Built by the writer, just before the record is stamped.
+    Later(Box<dyn FnOnce() -> Entry + Send>),
+}
+
+impl From<Entry> for Pending {
+    fn from(entry: Entry) -> Pending {
+        Pending::Ready(entry)
+    }
+}
+
+impl Pending {
+    fn build(self) -> Entry {
+        match self {
+            Pending::Ready(entry) => entry,
+            Pending::Later(build) => build(),
+        }
+    }
+}
+
 enum Msg {
     Record {
-        entry: Entry,
+        entry: Pending,
         at: Timestamp,
         reply: Option<Reply>,
         /// Counted as dropped when its batch fails (a plain record nobody waits for).
@@ -197,7 +221,7 @@ impl Writer {
     /// Records `entry` at `at`, waiting as `durability` says.
     pub(crate) fn record(
         &self,
-        entry: Entry,
+        entry: Pending,
         at: Timestamp,
         durability: Durability,
     ) -> Result<(), Error> {
@@ -347,7 +371,7 @@ fn write_batch(
                 plain: is_plain,
             } => {
                 records.push(Stamped {
-                    entry,
+                    entry: entry.build(),
                     ts: at.to_string(),
                 });
                 plain += u64::from(is_plain);

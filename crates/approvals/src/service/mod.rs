@@ -20,11 +20,13 @@ use serde_json::Value as Json;
 use writ_engine::{ApprovalOut, BindError, Clock, Decision, Engine, Request, Verdict};
 use writ_reload::PolicyStore;
 
-use crate::audit::{AuditConfig, AuditLog, AuditSink, AuditStats, Durability, Entry, Writer};
+use crate::audit::{
+    AuditConfig, AuditLog, AuditSink, AuditStats, Durability, Entry, Pending, Writer,
+};
 use crate::challenge::{
     summary, warnings, Bound, BoundValue, Challenge, Requester, Requirements, Signal, State,
 };
-use crate::encode::{binding_code, hex, new_id};
+use crate::encode::{binding_code, hex, new_id, unique_id};
 use crate::error::{Error, Refusal, RefusalCode};
 use crate::grant::GrantKey;
 use crate::identity;
@@ -268,16 +270,16 @@ impl Approvals {
     /// Records a security record (challenge, answer, collection, redemption, enrolment,
     /// reset): on stable storage before it returns.
     fn audit(&self, entry: Entry) -> Result<(), Error> {
-        self.record(entry, Durability::Durable)
+        self.record(entry.into(), Durability::Durable)
     }
 
     /// Records a plain decision record as [`Config::audit`] says: queued, or synced with
     /// the concurrent ones.
     fn audit_decision(&self, entry: Entry) -> Result<(), Error> {
-        self.record(entry, Durability::Plain)
+        self.record(entry.into(), Durability::Plain)
     }
 
-    fn record(&self, entry: Entry, durability: Durability) -> Result<(), Error> {
+    fn record(&self, entry: Pending, durability: Durability) -> Result<(), Error> {
         match &self.audit {
             Some(writer) => writer.record(entry, (self.clock)(), durability),
             None => Ok(()),
@@ -286,9 +288,24 @@ impl Approvals {
 
     /// Binds `request` where a decision has effect: as sent (its digest, its requester)
     /// and as evaluated (its `time` replaced by the engine clock's `instant`), on the
-    /// engine version current now. A request that does not bind is audited (bounded, see
-    /// [`REFUSED_INPUTS_PER_MINUTE`]) and returned as [`Error::Request`].
+    /// engine version current now, with the thumbprint of its `principal.key` (checked).
+    /// A request that does not bind is audited (bounded, see [`REFUSED_INPUTS_PER_MINUTE`])
+    /// and returned as [`Error::Request`].
     fn bind_for_effect(
+        &self,
+        step: &str,
+        request: Input<'_>,
+        instant: Timestamp,
+    ) -> Result<Effective, Error> {
+        let mut effective = self.bind_at_clock(step, request, instant)?;
+        effective.jkt = self.checked_key(step, request, &effective.sent)?;
+        Ok(effective)
+    }
+
+    /// [`Approvals::bind_for_effect`] without reading `principal.key` (whose shape binding
+    /// checks): a decision needs it only to open a challenge ([`Approvals::checked_key`]).
+    /// The request is bound once; the request as evaluated shares its typed values.
+    fn bind_at_clock(
         &self,
         step: &str,
         request: Input<'_>,
@@ -298,36 +315,39 @@ impl Approvals {
         let bound = match request {
             Input::Text(text) => engine.bind_str(text),
             Input::Value(value) => engine.bind(value.clone()),
-        }
-        .and_then(|sent| {
-            let mut json = sent.json().clone();
-            let Some(obj) = json.as_object_mut() else {
-                return Err(BindError {
-                    path: String::new(),
-                    message: "the request must be a JSON object".into(),
-                });
-            };
-            obj.insert("time".into(), Json::from(instant.to_string()));
-            let at_clock = engine.bind(json)?;
-            let jkt = Self::key_thumbprint(&sent)?;
-            Ok((sent, at_clock, jkt))
-        });
+        };
         match bound {
-            Ok((sent, at_clock, jkt)) => Ok(Effective {
+            Ok(sent) => Ok(Effective {
+                at_clock: engine.at_time(&sent, instant),
                 engine,
                 sent,
-                at_clock,
-                jkt,
+                jkt: None,
                 x5t: None,
             }),
-            Err(reason) => {
-                let text = match request {
-                    Input::Text(text) => std::borrow::Cow::Borrowed(text),
-                    Input::Value(value) => std::borrow::Cow::Owned(value.to_string()),
-                };
-                self.audit_refused_input(step, &text, &reason.to_string())?;
-                Err(Error::Request(reason))
-            }
+            Err(reason) => Err(self.refused_input(step, request, reason)),
+        }
+    }
+
+    /// The thumbprint of the request's `principal.key`, when it carries one; a key that is
+    /// not a usable public key refuses the request, as binding does.
+    fn checked_key(
+        &self,
+        step: &str,
+        request: Input<'_>,
+        sent: &Request,
+    ) -> Result<Option<String>, Error> {
+        Self::key_thumbprint(sent).map_err(|reason| self.refused_input(step, request, reason))
+    }
+
+    /// A request refused at `step`: audited (bounded), and the error to return.
+    fn refused_input(&self, step: &str, request: Input<'_>, reason: BindError) -> Error {
+        let text = match request {
+            Input::Text(text) => std::borrow::Cow::Borrowed(text),
+            Input::Value(value) => std::borrow::Cow::Owned(value.to_string()),
+        };
+        match self.audit_refused_input(step, &text, &reason.to_string()) {
+            Ok(()) => Error::Request(reason),
+            Err(e) => e,
         }
     }
 
@@ -375,18 +395,19 @@ impl Approvals {
     /// The refusal of a request whose `time` is further from the engine's clock than the
     /// skew.
     fn time_refusal(&self, sent: &Request, now: i64) -> Option<Refusal> {
-        let text = sent.value_at("time")?.as_str()?;
-        let time = text.parse::<Timestamp>().ok()?.as_second();
+        let given = sent.given_time()?;
         let skew = self.config.clock_skew_s;
-        let off = time.saturating_sub(now);
+        let off = given.as_second().saturating_sub(now);
         if off.saturating_abs() <= skew {
             return None;
         }
+        let sent_text = sent.value_at("time").and_then(Json::as_str);
+        let text = sent_text.map_or_else(|| given.to_string(), str::to_string);
         Some(Refusal::new(
             RefusalCode::TimeOutOfSkew,
             format!(
                 "the request's `time` `{}` is {} s {} the engine's clock ({}): where a decision has effect the engine's clock is the time, within {skew} s; send the current time, or no `time`",
-                identity::visible(text),
+                identity::visible(&text),
                 off.saturating_abs(),
                 if off < 0 { "behind" } else { "ahead of" },
                 rfc3339(now)
@@ -454,24 +475,18 @@ impl Approvals {
     }
 
     fn decision_entry(event: &str, id: &str, d: &Decision, r: &Requester) -> Entry {
-        Entry::new(event)
-            .with("decision_id", id)
-            .with("policy_version", &*d.policy_version)
-            .with("decision", d.decision.as_str())
-            .with("principal", opt(&r.principal))
-            .with("action", opt(&r.action))
-            .with("resource", opt(&r.resource))
-            .with(
-                "digest",
-                d.approval
-                    .as_ref()
-                    .map_or(Json::Null, |a| Json::from(a.digest.as_str())),
-            )
-            .with(
-                "rules",
-                Json::from(d.rules.iter().map(|r| Json::from(&**r)).collect::<Vec<_>>()),
-            )
-            .with("risk", d.risk)
+        DecisionFacts::of(d).entry(event, id, r)
+    }
+
+    /// A plain decision's record, built later (on the audit writer's thread): the
+    /// requester's names need the request parsed, which an allow or a deny does not.
+    fn later_decision_entry(id: &str, d: &Decision, sent: &Request) -> Pending {
+        let id = id.to_string();
+        let facts = DecisionFacts::of(d);
+        let sent = sent.clone();
+        Pending::Later(Box::new(move || {
+            facts.entry("decision", &id, &Requester::of(&sent, None))
+        }))
     }
 
     /// Decides a request given as JSON text: [`Approvals::decide_value`] of the text,
@@ -482,8 +497,9 @@ impl Approvals {
     pub fn decide(&self, request: &str) -> Result<Decided, Error> {
         self.observe_decide(|| {
             let instant = (self.clock)();
-            let effective = self.bind_for_effect("decide", Input::Text(request), instant)?;
-            self.decide_bound(effective, instant)
+            let input = Input::Text(request);
+            let effective = self.bind_at_clock("decide", input, instant)?;
+            self.decide_bound(effective, input, instant)
         })
     }
 
@@ -498,8 +514,9 @@ impl Approvals {
     pub fn decide_value(&self, request: Json) -> Result<Decided, Error> {
         self.observe_decide(|| {
             let instant = (self.clock)();
-            let effective = self.bind_for_effect("decide", Input::Value(&request), instant)?;
-            self.decide_bound(effective, instant)
+            let input = Input::Value(&request);
+            let effective = self.bind_at_clock("decide", input, instant)?;
+            self.decide_bound(effective, input, instant)
         })
     }
 
@@ -511,20 +528,31 @@ impl Approvals {
     pub fn decide_over_certificate(&self, request: &str, x5t: &str) -> Result<Decided, Error> {
         self.observe_decide(|| {
             let instant = (self.clock)();
-            let mut effective = self.bind_for_effect("decide", Input::Text(request), instant)?;
+            let input = Input::Text(request);
+            let mut effective = self.bind_at_clock("decide", input, instant)?;
             effective.x5t = Some(x5t.to_string());
-            self.decide_bound(effective, instant)
+            self.decide_bound(effective, input, instant)
         })
     }
 
-    fn decide_bound(&self, effective: Effective, instant: Timestamp) -> Result<Decided, Error> {
+    fn decide_bound(
+        &self,
+        mut effective: Effective,
+        input: Input<'_>,
+        instant: Timestamp,
+    ) -> Result<Decided, Error> {
         let now = instant.as_second();
         let decision = Self::decide_at_clock(&effective);
-        let decision_id = new_id("d_")?;
-        let mut requester = Requester::of(&effective.sent, effective.jkt.clone());
-        requester.x5t = effective.x5t.clone();
+        let approve = decision.decision == Verdict::Approve;
+        if approve {
+            // The key the grant will be bound to: a request whose key is unusable is
+            // refused before anything is recorded.
+            effective.jkt = self.checked_key("decide", input, &effective.sent)?;
+        }
+        let decision_id = unique_id("d_");
         if let Some(refusal) = self.time_refusal(&effective.sent, now) {
             let denied = denied(decision, &refusal);
+            let requester = Requester::of(&effective.sent, effective.jkt.clone());
             self.audit_decision(
                 Self::decision_entry("decision", &decision_id, &denied, &requester)
                     .with(
@@ -544,21 +572,13 @@ impl Approvals {
                 engine: effective.engine,
             });
         }
-        // An `approve` opens a challenge whose record is durable, and so everything queued
-        // before it: its decision record is queued surely, never dropped.
-        self.record(
-            Self::decision_entry("decision", &decision_id, &decision, &requester),
-            if decision.decision == Verdict::Approve {
-                Durability::Kept
-            } else {
-                Durability::Plain
-            },
-        )?;
-        let Some(approval) = decision
-            .approval
-            .as_ref()
-            .filter(|_| decision.decision == Verdict::Approve)
-        else {
+        let Some(approval) = decision.approval.as_ref().filter(|_| approve) else {
+            // An allow or a deny: its record is built on the audit writer's thread (the
+            // requester's names need the request parsed, which the decision does not).
+            self.record(
+                Self::later_decision_entry(&decision_id, &decision, &effective.sent),
+                Durability::Plain,
+            )?;
             return Ok(Decided {
                 decision,
                 decision_id,
@@ -570,6 +590,14 @@ impl Approvals {
                 engine: effective.engine,
             });
         };
+        let mut requester = Requester::of(&effective.sent, effective.jkt.clone());
+        requester.x5t = effective.x5t.clone();
+        // An `approve` opens a challenge whose record is durable, and so everything queued
+        // before it: its decision record is queued surely, never dropped.
+        self.record(
+            Self::decision_entry("decision", &decision_id, &decision, &requester).into(),
+            Durability::Kept,
+        )?;
         let requirements = Requirements::of(approval);
         let ttl = i64::try_from(requirements.ttl_s).unwrap_or(i64::MAX);
         let bound = Bound::of(&effective.sent, &requirements.bind);
@@ -770,6 +798,52 @@ impl Approvals {
             risk: c.risk,
             signals: c.signals.clone(),
         })
+    }
+}
+
+/// What a decision record says of the decision (cheap to take: shared texts).
+struct DecisionFacts {
+    policy_version: Arc<str>,
+    verdict: Verdict,
+    digest: Option<String>,
+    rules: Vec<Arc<str>>,
+    risk: u32,
+}
+
+impl DecisionFacts {
+    fn of(d: &Decision) -> DecisionFacts {
+        DecisionFacts {
+            policy_version: d.policy_version.clone(),
+            verdict: d.decision,
+            digest: d.approval.as_ref().map(|a| a.digest.clone()),
+            rules: d.rules.clone(),
+            risk: d.risk,
+        }
+    }
+
+    /// The record `event` of decision `id` for requester `r`.
+    fn entry(&self, event: &str, id: &str, r: &Requester) -> Entry {
+        Entry::new(event)
+            .with("decision_id", id)
+            .with("policy_version", &*self.policy_version)
+            .with("decision", self.verdict.as_str())
+            .with("principal", opt(&r.principal))
+            .with("action", opt(&r.action))
+            .with("resource", opt(&r.resource))
+            .with(
+                "digest",
+                self.digest.as_deref().map_or(Json::Null, Json::from),
+            )
+            .with(
+                "rules",
+                Json::from(
+                    self.rules
+                        .iter()
+                        .map(|r| Json::from(&**r))
+                        .collect::<Vec<_>>(),
+                ),
+            )
+            .with("risk", self.risk)
     }
 }
 

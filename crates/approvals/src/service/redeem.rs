@@ -9,7 +9,7 @@ use writ_engine::{Decision, Request, Verdict};
 
 use super::{denied, Approvals, Effective, Input, Redeemed, Redemption};
 use crate::challenge::{Method, Requester, Requirements};
-use crate::encode::new_id;
+use crate::encode::unique_id;
 use crate::error::{Error, Refusal, RefusalCode};
 use crate::grant::{instant, Claims, Confirmation};
 use crate::keys::{pop_message, WorkloadKey};
@@ -84,7 +84,7 @@ impl Approvals {
     ) -> Result<Redeemed, Error> {
         let now = instant.as_second();
         let decision = Self::decide_at_clock(&effective);
-        let decision_id = new_id("d_")?;
+        let decision_id = unique_id("d_");
         let requester = Requester::of(&effective.sent, effective.jkt.clone());
         match self.check_grant(&effective, &decision, &requester, grant, proof, now) {
             Ok(claims) => {
