@@ -23,8 +23,9 @@ pub const NO_ID: u32 = u32::MAX;
 pub enum Slot {
     /// Absent or `null`: unknown.
     Missing,
-    /// A string and its interned id ([`NO_ID`] when the set never mentions it).
-    Str(u32, Box<str>),
+    /// A string and its interned id ([`NO_ID`] when the set never mentions it). Texts are
+    /// shared, so that a copy of a bound request ([`crate::Engine::at_time`]) is cheap.
+    Str(u32, Arc<str>),
     /// An int.
     Int(i64),
     /// A number.
@@ -48,9 +49,9 @@ pub enum Slot {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SetVal {
     /// Interned ids, sorted, deduplicated.
-    pub ids: Box<[u32]>,
+    pub ids: Arc<[u32]>,
     /// Every element as sent.
-    pub texts: Box<[Box<str>]>,
+    pub texts: Arc<[Box<str>]>,
     /// True when some element is a string the policy set never mentions.
     pub foreign: bool,
 }
