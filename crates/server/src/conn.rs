@@ -84,6 +84,8 @@ struct Clock {
     head_since: AtomicU64,
     /// Requests in the service now.
     busy: AtomicU32,
+    /// Told when a request ends: the watchdog sets its next deadline then.
+    ended: tokio::sync::Notify,
 }
 
 impl Clock {
@@ -94,6 +96,7 @@ impl Clock {
             // The first request's head is timed from the connection's start.
             head_since: AtomicU64::new(0),
             busy: AtomicU32::new(0),
+            ended: tokio::sync::Notify::new(),
         }
     }
 
@@ -123,6 +126,12 @@ impl Clock {
     fn done(&self) {
         self.busy.fetch_sub(1, Ordering::Relaxed);
         self.wrote();
+        self.ended.notify_one();
+    }
+
+    /// Whether part of a request head has arrived and no request is being served.
+    fn reading_head(&self) -> bool {
+        self.busy.load(Ordering::Relaxed) == 0 && self.head_since.load(Ordering::Relaxed) != NONE
     }
 
     /// When the connection is over unless something happens first (milliseconds since
@@ -334,14 +343,21 @@ where
     let mut draining = false;
     let limits = &listener.limits;
     loop {
+        // While a request is served, the watchdog waits for it to end.
         let wake = clock.deadline(limits).map_or_else(
-            || Instant::now() + limits.header_read_timeout,
+            || Instant::now() + limits.idle_timeout,
             |ms| clock.base + Duration::from_millis(ms),
         );
         tokio::select! {
+            () = clock.ended.notified() => {}
             _ = conn.as_mut() => return,
             () = &mut stopping, if !draining => {
                 draining = true;
+                // Half a request head is no request in flight: closed at once, not
+                // waited for until its header timeout.
+                if clock.reading_head() {
+                    return;
+                }
                 conn.as_mut().graceful_shutdown();
             }
             () = tokio::time::sleep_until(wake) => {

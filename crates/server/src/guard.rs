@@ -1,15 +1,17 @@
-//! The outer layer of every API request: the request id (echoed, or made), the global
-//! concurrency cap (load shedding: 503 with `Retry-After`, never a queue), the time limit,
-//! and the HTTP metrics.
+//! The outer layer of every API request: the request id (echoed, or made), the body read
+//! whole under its size and time limits (413, 408) *before* the request takes a slot, the
+//! global concurrency cap (load shedding: 503 with `Retry-After`, never a queue), the time
+//! limit, and the HTTP metrics.
 
 use std::time::Instant;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::body::ApiError;
+use crate::body::{is_length_limit, too_large, ApiError};
 use crate::metrics::Route;
 use crate::AppState;
 
@@ -40,6 +42,19 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     let (id, header) = request_id(&req);
     req.extensions_mut().insert(RequestId(id));
     let metrics = state.metrics();
+    // A body that trickles in holds no decision slot: it is read first, within its limit.
+    let req = match read_body(&state, req).await {
+        Ok(req) => req,
+        Err(refusal) => {
+            let mut resp = refusal.into_response();
+            // What is left of the body is not read: the connection cannot serve another.
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp.headers_mut().insert(X_REQUEST_ID, header);
+            metrics.http(route, resp.status().as_u16(), started.elapsed());
+            return resp;
+        }
+    };
     let mut resp = match state.slots().try_acquire() {
         Err(_) => {
             metrics.shed();
@@ -75,6 +90,43 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     resp.headers_mut().insert(X_REQUEST_ID, header);
     metrics.http(route, resp.status().as_u16(), started.elapsed());
     resp
+}
+
+/// The request with its body read whole: at most `max_body_bytes` (413 past it, refused
+/// before any of it is read when the declared length says so), within
+/// `body_read_timeout` (408 past it).
+async fn read_body(state: &AppState, req: Request) -> Result<Request, ApiError> {
+    let limits = state.limits();
+    let limit = limits.max_body_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    if declared == Some(0) {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let read = tokio::time::timeout(limits.body_read_timeout, axum::body::to_bytes(body, limit));
+    match read.await {
+        Ok(Ok(bytes)) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Ok(Err(e)) if is_length_limit(&e) => Err(too_large(limit)),
+        Ok(Err(e)) => Err(ApiError::bad(format!("the body could not be read: {e}"))),
+        Err(_) => {
+            state.metrics().timeout();
+            Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!(
+                    "the body did not arrive within the limit of {} ms: send it whole, at once",
+                    limits.body_read_timeout.as_millis()
+                ),
+            ))
+        }
+    }
 }
 
 /// Unknown paths: 404 with what exists.
