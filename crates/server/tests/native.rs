@@ -221,6 +221,9 @@ async fn an_actor_cannot_ask_for_someone_else() {
                 principal_kind: Some("workload".into()),
                 attested: true,
                 cert_thumbprint: None,
+                groups: None,
+                on_behalf_of: None,
+                explain: false,
             })
         }
     }
