@@ -37,6 +37,13 @@ rule "the payments workload reads the ledger when attested" {
   allow
 }
 
+rule "billing bots read invoices for their human" {
+  when action == "invoices.read"
+    and principal.groups has "billing-bots"
+    and principal.on_behalf_of == "alice@example.com"
+  allow
+}
+
 rule "transfers need finance" {
   when action == "payments.transfer"
   approve {
@@ -50,6 +57,7 @@ rule "transfers need finance" {
 
 const GATEWAY: &str = "spiffe://example.org/ns/edge/sa/gateway";
 const PAYMENTS: &str = "spiffe://example.org/ns/pay/sa/payments";
+const BILLING_BOT: &str = "spiffe://example.org/ns/agents/billing-bot";
 const ISSUER: &str = "https://oidc.example.org";
 
 struct World {
@@ -83,6 +91,12 @@ kind = "workload"
 [[actor]]
 prefix = "spiffe://example.org/ns/agents/"
 kind = "agent"
+
+[[actor]]
+id = "{BILLING_BOT}"
+kind = "agent"
+groups = ["billing-bots"]
+on_behalf_of = "alice@example.com"
 
 [[api_key]]
 name = "nightly-report"
@@ -532,4 +546,61 @@ async fn without_tls_only_loopback() {
     let e = Server::start(config).await.unwrap_err();
     assert!(e.to_string().contains("loopback"), "{e}");
     drop(dir);
+}
+
+fn invoices(principal: Value) -> Value {
+    json!({"principal": principal, "action": "invoices.read",
+           "resource": {"kind": "invoice", "id": "i-1"}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_and_on_behalf_of_come_from_the_identity_when_callers_toml_vouches() {
+    let w = world().await;
+    let addr = w.server.addr;
+    // The vouched agent: its groups and human are filled in, so the rule applies.
+    let bot = w.as_workload(BILLING_BOT);
+    let r = tls_post(addr, &bot, "/v1/decide", &[], &invoices(json!({})))
+        .await
+        .unwrap();
+    assert_eq!(r.json()["decision"], "allow", "{}", r.text());
+    // Saying the same (groups in any order) is no conflict.
+    let same = json!({"groups": ["billing-bots"], "on_behalf_of": "alice@example.com"});
+    let r = tls_post(addr, &bot, "/v1/decide", &[], &invoices(same))
+        .await
+        .unwrap();
+    assert_eq!(r.json()["decision"], "allow", "{}", r.text());
+    // Claiming more groups, or another human: refused, on every route that decides.
+    for claim in [
+        json!({"groups": ["billing-bots", "finance"]}),
+        json!({"groups": []}),
+        json!({"on_behalf_of": "bob@example.com"}),
+    ] {
+        for path in ["/v1/decide", "/v1/explain"] {
+            let r = tls_post(addr, &bot, path, &[], &invoices(claim.clone()))
+                .await
+                .unwrap();
+            assert_eq!(r.status, 403, "{claim} {path}: {}", r.text());
+            assert_eq!(r.json()["error"]["code"], "identity_conflict");
+        }
+        let authzen = json!({"subject": {"type": "agent", "id": BILLING_BOT, "properties": claim},
+                             "action": {"name": "invoices.read"},
+                             "resource": {"type": "invoice", "id": "i-1"}});
+        let r = tls_post(addr, &bot, "/access/v1/evaluation", &[], &authzen)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 403, "{}", r.text());
+    }
+    // An agent callers.toml vouches nothing for still names its own groups (documented:
+    // only what the identity vouches for is checked) — but cannot be the vouched one.
+    let other = w.as_workload("spiffe://example.org/ns/agents/tool-7");
+    let r = tls_post(
+        addr,
+        &other,
+        "/v1/decide",
+        &[],
+        &invoices(json!({"id": BILLING_BOT})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 403, "{}", r.text());
 }
