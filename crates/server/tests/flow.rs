@@ -98,6 +98,12 @@ async fn the_whole_flow_over_http_and_its_attacks() {
         json!(format!("http://{addr}/v1/challenges/{id}"))
     );
     assert!(ar["expires_at"].as_str().is_some());
+    // Operators see it on the admin listener.
+    let admin = w.server.admin_addr.unwrap();
+    let r = get(admin, &format!("/challenges/{id}")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["id"], json!(id));
+    assert_eq!(get(admin, "/challenges/ch_unknown").await.status, 404);
     assert_eq!(v["context"]["evaluation_id"], v["context"]["decision_id"]);
     // Discovery says the server takes access requests.
     let d = get(addr, "/.well-known/authzen-configuration").await.json();

@@ -98,6 +98,14 @@ kind = "agent"
 groups = ["billing-bots"]
 on_behalf_of = "alice@example.com"
 
+[[actor]]
+id = "dana"
+kind = "human"
+
+[[actor]]
+id = "erin"
+kind = "human"
+
 [[api_key]]
 name = "nightly-report"
 hash = "{}"
@@ -603,4 +611,84 @@ async fn groups_and_on_behalf_of_come_from_the_identity_when_callers_toml_vouche
     .await
     .unwrap();
     assert_eq!(r.status, 403, "{}", r.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_is_shown_to_its_requester_its_approvers_and_operators_only() {
+    let w = world().await;
+    let addr = w.server.addr;
+    let pay = w.as_workload(PAYMENTS);
+    let r = tls_post(addr, &pay, "/access/v1/evaluation", &[], &transfer())
+        .await
+        .unwrap();
+    let id = r.json()["context"]["access_request"]["challenge_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/v1/challenges/{id}");
+    let tls = w.anonymous();
+    let as_token = |sub: &str| format!("Bearer {}", w.token(sub));
+    // The requester, the gateway (acting for requesters) and dana (in `finance`, named).
+    for (who, r) in [
+        (
+            "requester",
+            tls_request(addr, &pay, "GET", &path, &[], b"").await,
+        ),
+        (
+            "gateway",
+            tls_request(addr, &w.as_workload(GATEWAY), "GET", &path, &[], b"").await,
+        ),
+        (
+            "approver",
+            tls_request(
+                addr,
+                &tls,
+                "GET",
+                &path,
+                &[("Authorization", &as_token("dana"))],
+                b"",
+            )
+            .await,
+        ),
+    ] {
+        let r = r.unwrap();
+        assert_eq!(r.status, 200, "{who}: {}", r.text());
+        assert_eq!(r.json()["id"], json!(id));
+    }
+    // Another actor (a human who approves nothing, an agent): 404, as an unknown id.
+    let unknown = tls_request(
+        addr,
+        &tls,
+        "GET",
+        "/v1/challenges/ch_unknown",
+        &[("Authorization", &as_token("erin"))],
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(unknown.status, 404);
+    for r in [
+        tls_request(
+            addr,
+            &tls,
+            "GET",
+            &path,
+            &[("Authorization", &as_token("erin"))],
+            b"",
+        )
+        .await,
+        tls_request(
+            addr,
+            &w.as_workload("spiffe://example.org/ns/agents/tool-7"),
+            "GET",
+            &path,
+            &[],
+            b"",
+        )
+        .await,
+    ] {
+        let r = r.unwrap();
+        assert_eq!(r.status, 404, "{}", r.text());
+        assert_eq!(r.json(), unknown.json());
+    }
 }
