@@ -83,6 +83,7 @@ jwks = "jwks.json"
 
 [[enforcement_point]]
 id = "{GATEWAY}"
+explain = true
 
 [[actor]]
 id = "{PAYMENTS}"
@@ -691,4 +692,37 @@ async fn a_challenge_is_shown_to_its_requester_its_approvers_and_operators_only(
         assert_eq!(r.status, 404, "{}", r.text());
         assert_eq!(r.json(), unknown.json());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_shows_the_policy_text_only_to_callers_allowed_to_see_it() {
+    let w = world().await;
+    let addr = w.server.addr;
+    // The payments actor: the decision, the winning rule by name, no condition text.
+    let pay = w.as_workload(PAYMENTS);
+    let r = tls_post(addr, &pay, "/v1/explain", &[], &ledger(json!({})))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["redacted"], true, "{v}");
+    assert_eq!(v["decision"]["decision"], "allow", "{v}");
+    let rules = v["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1, "{v}");
+    assert_eq!(
+        rules[0]["name"],
+        "the payments workload reads the ledger when attested"
+    );
+    assert!(!r.text().contains("condition"), "{v}");
+    assert!(!r.text().contains("principal.attested =="), "{v}");
+    // The gateway, marked `explain = true`: every rule, with its condition.
+    let gw = w.as_workload(GATEWAY);
+    let mine = ledger(json!({"id": PAYMENTS, "kind": "workload", "attested": true}));
+    let r = tls_post(addr, &gw, "/v1/explain", &[], &mine)
+        .await
+        .unwrap();
+    let v = r.json();
+    assert!(v.get("redacted").is_none(), "{v}");
+    assert!(v["rules"].as_array().unwrap().len() >= 3, "{v}");
+    assert!(v["rules"][0]["condition"]["text"].as_str().is_some(), "{v}");
 }
