@@ -55,7 +55,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
             return resp;
         }
     };
-    let mut resp = match state.slots().try_acquire() {
+    let resp = match state.slots().try_acquire() {
         Err(_) => {
             metrics.shed();
             ApiError::new(
@@ -87,9 +87,54 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
             }
         }
     };
+    let mut resp = json_error(resp).await;
     resp.headers_mut().insert(X_REQUEST_ID, header);
     metrics.http(route, resp.status().as_u16(), started.elapsed());
     resp
+}
+
+/// Every refusal carries the JSON error body openapi.json declares: one that the router
+/// itself made (405 for a method a route lacks, axum's own rejection of a path it cannot
+/// decode) is rewritten as an [`ApiError`] with the same status, its text as the message
+/// and its `Allow` header kept.
+async fn json_error(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.is_success() || status.is_informational() || status.is_redirection() || is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 1024)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    let (code, fallback) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this route does not take this method: see `Allow`, or `/openapi.json` for the routes",
+        ),
+        StatusCode::NOT_FOUND => (
+            "not_found",
+            "no such route: see `/openapi.json` for the routes",
+        ),
+        s if s.is_client_error() => ("invalid_request", "the request is malformed"),
+        _ => ("unavailable", "the server could not answer: retry later"),
+    };
+    let message = match text {
+        Some(t) if status != StatusCode::METHOD_NOT_ALLOWED => format!("{fallback}: {t}"),
+        _ => fallback.to_string(),
+    };
+    let mut out = ApiError::new(status, code, message).into_response();
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    out
 }
 
 /// The request with its body read whole: at most `max_body_bytes` (413 past it, refused
