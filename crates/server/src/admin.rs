@@ -4,6 +4,7 @@
 //! `/challenges/{id}` (any challenge, for operators: the API shows an actor only its own
 //! or those it approves).
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::State;
@@ -70,6 +71,9 @@ fn extra(app: Option<&AppState>) -> Extra {
         version: Some(stats.version),
         last_rejected: stats.last_error.is_some(),
         log_dropped: s.log().map_or(0, crate::DecisionLog::dropped),
+        connections_open: s.conn_stats().open.load(Relaxed),
+        connections_refused: s.conn_stats().refused.load(Relaxed),
+        connections_timed_out: s.conn_stats().timed_out.load(Relaxed),
     }
 }
 

@@ -260,9 +260,9 @@ pub(crate) async fn serve(
             drop(stream);
             continue;
         };
+        listener.stats.open.fetch_add(1, Ordering::Relaxed);
         let (l, rx) = (listener.clone(), stop.clone());
         tokio::spawn(async move {
-            l.stats.open.fetch_add(1, Ordering::Relaxed);
             connection(stream, addr, &l, rx).await;
             l.stats.open.fetch_sub(1, Ordering::Relaxed);
             drop(permit);

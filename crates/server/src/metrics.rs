@@ -387,6 +387,24 @@ impl Metrics {
                 "Decision log records dropped (the writer was behind).",
                 extra.log_dropped,
             ),
+            (
+                "writ_connections_open",
+                "gauge",
+                "API connections open now.",
+                extra.connections_open,
+            ),
+            (
+                "writ_connections_refused_total",
+                "counter",
+                "API connections closed at once: the connection cap was reached.",
+                extra.connections_refused,
+            ),
+            (
+                "writ_connections_timed_out_total",
+                "counter",
+                "API connections closed by the handshake, header read or idle timeout.",
+                extra.connections_timed_out,
+            ),
         ];
         for (name, ty, help, v) in gauges {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {ty}\n{name} {v}");
@@ -451,6 +469,12 @@ pub struct Extra {
     pub last_rejected: bool,
     /// Decision log records dropped.
     pub log_dropped: u64,
+    /// API connections open now.
+    pub connections_open: u64,
+    /// API connections closed at once at the cap.
+    pub connections_refused: u64,
+    /// API connections closed by a timeout.
+    pub connections_timed_out: u64,
 }
 
 #[cfg(test)]

@@ -163,9 +163,15 @@ async fn past_the_connection_cap_new_connections_are_closed_at_once() {
     let (sent, took) = until_closed(&mut fifth).await;
     assert!(sent.is_empty(), "{}", String::from_utf8_lossy(&sent));
     assert!(took < Duration::from_secs(5), "{took:?}");
-    // The admin listener is not behind the API's cap.
+    // The admin listener is not behind the API's cap, and counts the refusal.
     let admin = s.admin_addr.unwrap();
     assert_eq!(common::get(admin, "/livez").await.status, 200);
+    let metrics = common::get(admin, "/metrics").await.text();
+    assert!(
+        metrics.contains("writ_connections_refused_total 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("writ_connections_open 4"), "{metrics}");
     // The held ones are still served.
     let mut first = held.remove(0);
     first
