@@ -350,7 +350,7 @@ impl Metrics {
             "# HELP writ_batch_size Requests per batch.\n# TYPE writ_batch_size histogram\n",
         );
         self.batch_sizes.write(&mut o, "writ_batch_size", "", 1.0);
-        let gauges: [(&str, &str, &str, u64); 6] = [
+        let gauges: [(&str, &str, &str, u64); 9] = [
             (
                 "writ_in_flight",
                 "gauge",
