@@ -183,6 +183,25 @@ impl Server {
                 serde_json::json!({"listen": config.listen.to_string()}),
             );
         }
+        let c = &config.limits.connections;
+        for (name, d) in [
+            ("the header read timeout", c.header_read_timeout),
+            ("the idle timeout", c.idle_timeout),
+            ("the TLS handshake timeout", c.handshake_timeout),
+            ("the body read timeout", config.limits.body_read_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(StartError::Config(format!(
+                    "{name} is 0: every connection would be closed at once; at least 1 ms expected"
+                )));
+            }
+        }
+        if c.max_connections == 0 {
+            return Err(StartError::Config(
+                "the connection cap is 0: no connection could be served; at least 1 expected"
+                    .into(),
+            ));
+        }
         if config.tls.is_none() && !config.listen.ip().is_loopback() {
             return Err(StartError::Config(format!(
                 "without TLS the API listens on loopback only, not on `{}`: credentials would cross the network in the clear (pass `--tls-cert` and `--tls-key`)",
