@@ -275,8 +275,11 @@ pub fn apply(caller: &Caller, request: &mut Map<String, Json>) -> Result<(), Api
             Some(v) if !v.is_null() && *v != value => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "identity_conflict",
+                // Hidden and bidirectional characters shown escaped, whoever sent them.
                 format!(
-                    "`principal.{key}` is {v} in the body but the caller is authenticated as {value}: an actor may only ask about itself"
+                    "`principal.{key}` is {} in the body but the caller is authenticated as {}: an actor may only ask about itself",
+                    writ_approvals::identity::visible(&v.to_string()),
+                    writ_approvals::identity::visible(&value.to_string())
                 ),
             )),
             _ => {
@@ -337,6 +340,18 @@ mod tests {
         let mut kind: Map<String, Json> =
             serde_json::from_str(r#"{"principal": {"kind": "human"}}"#).unwrap();
         assert!(apply(&actor(), &mut kind).is_err());
+    }
+
+    #[test]
+    fn a_conflict_shows_hidden_characters_escaped() {
+        let mut caller = actor();
+        caller.id = "spiffe://acme/pay\u{202e}ments".into();
+        let mut req: Map<String, Json> =
+            serde_json::from_str(r#"{"principal": {"id": "a\u200bb"}}"#).unwrap();
+        let e = apply(&caller, &mut req).unwrap_err();
+        assert!(!e.message.contains('\u{202e}') && !e.message.contains('\u{200b}'));
+        assert!(e.message.contains("\\u{202e}"), "{}", e.message);
+        assert!(e.message.contains("\\u{200b}"), "{}", e.message);
     }
 
     #[test]
