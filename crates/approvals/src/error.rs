@@ -126,6 +126,10 @@ pub enum RefusalCode {
     /// The request lacks an identity fact the approval checks need (`principal.id`;
     /// `principal.on_behalf_of` for an agent).
     IdentityMissing,
+    /// `principal.id` or `principal.on_behalf_of` begins or ends with blank space or holds
+    /// a hidden character (`" mallory"`): separation of duties compares names exactly, so
+    /// the request is refused rather than passed as another person.
+    IdentityMalformed,
     /// The challenge has no grant to collect (not granted yet, denied, locked or expired).
     NotGranted,
 }

@@ -937,34 +937,34 @@ fn bidi_overrides_and_look_alike_names_are_shown_for_what_they_are() {
 /// reads like the approver's own name in the summary: it is flagged, and the invisible
 /// blanks are shown escaped.
 #[test]
-fn blank_space_around_a_name_is_flagged_not_passed_off_as_the_name() {
+fn blank_space_around_a_name_is_refused_not_passed_off_as_the_name() {
     let w = World::new();
     for id in [
         "frank@example.com ",
         "frank@example.com\u{a0}",
         "\u{3000}frank@example.com",
+        "frank@example.com\u{200b}",
     ] {
         let mut req = w.transfer();
         req["principal"]["id"] = json!(id);
-        let c = w
-            .approvals
-            .decide(&req.to_string())
-            .unwrap()
-            .challenge
-            .unwrap();
+        let d = w.approvals.decide(&req.to_string()).unwrap();
+        assert_eq!(d.decision.decision.as_str(), "deny", "{id:?}");
+        assert!(d.challenge.is_none(), "{id:?}");
+        let refusal = d.refusal.unwrap();
+        assert_eq!(refusal.code, RefusalCode::IdentityMalformed, "{id:?}");
         assert!(
-            c.warnings
-                .iter()
-                .any(|m| m.contains("begins or ends with blank space")),
-            "{id:?}: {:?}",
-            c.warnings
-        );
-        assert!(
-            !c.summary.contains('\u{a0}') && !c.summary.contains('\u{3000}'),
+            !refusal.message.contains('\u{a0}') && !refusal.message.contains('\u{3000}'),
             "{}",
-            c.summary
+            refusal.message
         );
     }
+    // The plain name opens a challenge.
+    assert!(w
+        .approvals
+        .decide(&w.transfer().to_string())
+        .unwrap()
+        .challenge
+        .is_some());
 }
 
 #[test]

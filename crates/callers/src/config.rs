@@ -12,7 +12,18 @@ use crate::error::CallersError;
 use crate::jwks::Jwks;
 use crate::jwt::JwtConfig;
 use crate::spiffe::{check_trust_domain, SpiffeId};
-use crate::{api_key, ApiKeyEntry, Callers, Role};
+use crate::{api_key, ApiKeyEntry, Callers, Role, Vouched};
+
+/// Whether a name is matched as written: not empty, no blank space around it, no control
+/// or invisible (format) character.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.trim() == name
+        && !name.chars().any(|c| {
+            c.is_control()
+                || matches!(c, '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}' | '\u{180b}'..='\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}' | '\u{fff0}'..='\u{fffb}')
+        })
+}
 
 /// The kinds of actor `principal.kind` may be (docs/language.md).
 pub const KINDS: [&str; 3] = ["human", "workload", "agent"];
@@ -60,12 +71,37 @@ struct ApiKeyShape {
     role: Spanned<String>,
     #[serde(default)]
     kind: Option<Spanned<String>>,
+    #[serde(default)]
+    groups: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    on_behalf_of: Option<Spanned<String>>,
+    #[serde(default)]
+    explain: Option<bool>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EnforcementPointShape {
     id: Spanned<String>,
+    #[serde(default)]
+    explain: Option<bool>,
+}
+
+/// What an entry may vouch for beyond the identity (actors), and `explain`.
+struct VouchShape<'a> {
+    groups: &'a Option<Spanned<Vec<String>>>,
+    on_behalf_of: &'a Option<Spanned<String>>,
+    explain: Option<bool>,
+}
+
+macro_rules! vouch {
+    ($e:expr) => {
+        VouchShape {
+            groups: &$e.groups,
+            on_behalf_of: &$e.on_behalf_of,
+            explain: $e.explain,
+        }
+    };
 }
 
 #[derive(Deserialize)]
@@ -76,12 +112,24 @@ struct ActorShape {
     #[serde(default)]
     prefix: Option<Spanned<String>>,
     kind: Spanned<String>,
+    #[serde(default)]
+    groups: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    on_behalf_of: Option<Spanned<String>>,
+    #[serde(default)]
+    explain: Option<bool>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UnlistedShape {
     kind: Spanned<String>,
+    #[serde(default)]
+    groups: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    on_behalf_of: Option<Spanned<String>>,
+    #[serde(default)]
+    explain: Option<bool>,
 }
 
 /// Errors at places of one text.
@@ -108,6 +156,53 @@ impl Text<'_> {
                 ),
             ))
         }
+    }
+
+    /// What an actor's entry vouches for: its kind, and its `groups` and `on_behalf_of`
+    /// when listed — each a name as it must be matched exactly (not empty, no blank space
+    /// around it, no control or invisible character), the groups without repeats.
+    fn vouched(&self, kind: &Spanned<String>, v: &VouchShape<'_>) -> Result<Vouched, CallersError> {
+        let kind = self.kind(kind)?;
+        let groups = match v.groups {
+            None => None,
+            Some(g) => {
+                let mut seen = BTreeSet::new();
+                for name in g.get_ref() {
+                    if !plain_name(name) {
+                        return Err(self.at(
+                            g.span(),
+                            format!(
+                                "the group `{}` is empty, has blank space around it or an invisible character; a group's exact name expected",
+                                name.escape_default()
+                            ),
+                        ));
+                    }
+                    if !seen.insert(name.clone()) {
+                        return Err(self.at(
+                            g.span(),
+                            format!("the group `{}` is listed twice", name.escape_default()),
+                        ));
+                    }
+                }
+                Some(g.get_ref().clone())
+            }
+        };
+        let on_behalf_of = match v.on_behalf_of {
+            None => None,
+            Some(h) if plain_name(h.get_ref()) => Some(h.get_ref().clone()),
+            Some(h) => {
+                return Err(self.at(
+                    h.span(),
+                    "`on_behalf_of` is empty, has blank space around it or an invisible character; the exact id of the human the actor acts for expected",
+                ))
+            }
+        };
+        Ok(Vouched {
+            kind,
+            groups,
+            on_behalf_of,
+            explain: v.explain.unwrap_or(false),
+        })
     }
 
     /// An identity as callers.toml lists it: a SPIFFE ID (from a listed trust domain) or,
@@ -184,6 +279,7 @@ impl Callers {
 
         let mut listed: BTreeSet<String> = BTreeSet::new();
         let mut enforcement_points = BTreeSet::new();
+        let mut explainers = BTreeSet::new();
         for ep in &shape.enforcement_point {
             let id = t.identity(&ep.get_ref().id, &trust_domains)?;
             if !listed.insert(id.clone()) {
@@ -192,14 +288,17 @@ impl Callers {
                     format!("`{}` is listed twice", id.escape_default()),
                 ));
             }
+            if ep.get_ref().explain == Some(true) {
+                explainers.insert(id.clone());
+            }
             enforcement_points.insert(id);
         }
 
         let mut actors = std::collections::BTreeMap::new();
-        let mut prefixes: Vec<(String, String)> = Vec::new();
+        let mut prefixes: Vec<(String, Vouched)> = Vec::new();
         for actor in &shape.actor {
             let a = actor.get_ref();
-            let kind = t.kind(&a.kind)?;
+            let kind = t.vouched(&a.kind, &vouch!(a))?;
             match (&a.id, &a.prefix) {
                 (Some(id), None) => {
                     let text = t.identity(id, &trust_domains)?;
@@ -293,8 +392,8 @@ impl Callers {
                     ))
                 }
             };
-            let kind = match (role, &e.kind) {
-                (Role::Actor, Some(kind)) => Some(t.kind(kind)?),
+            let vouched = match (role, &e.kind) {
+                (Role::Actor, Some(kind)) => Some(t.vouched(kind, &vouch!(e))?),
                 (Role::Actor, None) => {
                     return Err(t.at(
                         entry.span(),
@@ -307,19 +406,33 @@ impl Callers {
                         "an enforcement point has no `kind`: it asks about other subjects",
                     ))
                 }
-                (Role::EnforcementPoint, None) => None,
+                (Role::EnforcementPoint, None) => {
+                    if let Some(field) = e
+                        .groups
+                        .as_ref()
+                        .map(|g| g.span())
+                        .or(e.on_behalf_of.as_ref().map(|h| h.span()))
+                    {
+                        return Err(t.at(
+                            field,
+                            "an enforcement point's key vouches for no `groups` or `on_behalf_of`: it asks about other subjects",
+                        ));
+                    }
+                    None
+                }
             };
             hashes.push(hash);
             api_keys.push(ApiKeyEntry {
                 name: name_text.clone(),
                 role,
-                kind,
+                explain: e.explain.unwrap_or(false),
+                vouched,
             });
         }
 
         let unlisted = match &shape.unlisted {
             None => None,
-            Some(u) => Some(t.kind(&u.get_ref().kind)?),
+            Some(u) => Some(t.vouched(&u.get_ref().kind, &vouch!(u.get_ref()))?),
         };
 
         Ok(Callers {
@@ -331,6 +444,7 @@ impl Callers {
             actors,
             prefixes,
             unlisted,
+            explainers,
             tokens: std::sync::Arc::default(),
         })
     }

@@ -79,12 +79,14 @@ pub struct Callers {
     /// `api_keys[i]`'s SHA-256, apart so the comparison runs over a flat slice.
     api_key_hashes: Vec<[u8; 32]>,
     enforcement_points: BTreeSet<String>,
-    /// Exact actor identities and their kinds.
-    actors: BTreeMap<String, String>,
+    /// Exact actor identities and what callers.toml vouches for them.
+    actors: BTreeMap<String, Vouched>,
     /// Actor prefixes (SPIFFE IDs ending in `/`) and their kinds, longest first.
-    prefixes: Vec<(String, String)>,
+    prefixes: Vec<(String, Vouched)>,
     /// The kind of an identity listed nowhere, when such identities are admitted.
-    unlisted: Option<String>,
+    unlisted: Option<Vouched>,
+    /// Enforcement points that may see `/v1/explain`'s rule text.
+    explainers: BTreeSet<String>,
     /// Tokens that verified (shared by clones: they have the same configuration).
     tokens: std::sync::Arc<jwt::TokenCache>,
 }
@@ -93,7 +95,21 @@ pub struct Callers {
 struct ApiKeyEntry {
     name: String,
     role: Role,
-    kind: Option<String>,
+    /// For an actor's key, what callers.toml vouches for it.
+    vouched: Option<Vouched>,
+    /// For an enforcement point's key, whether it may see the rule text of explain.
+    explain: bool,
+}
+
+/// What callers.toml says of an actor beyond its identity: its kind, and, when listed,
+/// the groups it is in and the human it acts for; whether it may see the rule text of
+/// `/v1/explain`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Vouched {
+    pub kind: String,
+    pub groups: Option<Vec<String>>,
+    pub on_behalf_of: Option<String>,
+    pub explain: bool,
 }
 
 /// What the transport presented for one request. Its `Debug` says which credentials are
@@ -169,6 +185,48 @@ pub struct Caller {
     /// For mTLS, `x5t#S256` of the client certificate (base64url SHA-256 of its DER,
     /// RFC 8705 §3.1), to bind a grant to it.
     pub cert_thumbprint: Option<String>,
+    /// For actors whose callers.toml entry lists `groups`: what fills `principal.groups`
+    /// (a body that says otherwise is refused).
+    pub groups: Option<Vec<String>>,
+    /// For actors whose callers.toml entry names `on_behalf_of`: what fills
+    /// `principal.on_behalf_of` (a body that says otherwise is refused).
+    pub on_behalf_of: Option<String>,
+    /// Whether callers.toml lets it see the rules' text in `/v1/explain` (`explain =
+    /// true`); others get the decision and the trace's outcomes without it.
+    pub explain: bool,
+}
+
+impl Caller {
+    fn placed(id: String, method: AuthMethod, place: Placed) -> Caller {
+        let (role, vouched, explain) = match place {
+            Placed::EnforcementPoint { explain } => (Role::EnforcementPoint, None, explain),
+            Placed::Actor(v) => {
+                let explain = v.explain;
+                (Role::Actor, Some(v), explain)
+            }
+        };
+        let (kind, groups, on_behalf_of) = match vouched {
+            Some(v) => (Some(v.kind), v.groups, v.on_behalf_of),
+            None => (None, None, None),
+        };
+        Caller {
+            id,
+            method,
+            role,
+            principal_kind: kind,
+            attested: false,
+            cert_thumbprint: None,
+            groups,
+            on_behalf_of,
+            explain,
+        }
+    }
+}
+
+/// Where callers.toml places an identity.
+enum Placed {
+    EnforcementPoint { explain: bool },
+    Actor(Vouched),
 }
 
 /// The `x5t#S256` thumbprint of a certificate: base64url (no padding) of SHA-256 of its DER.
@@ -241,15 +299,12 @@ impl Callers {
             ));
         }
         self.check_domain(&cert.spiffe_id)?;
-        let (role, kind) = self.place(cert.spiffe_id.as_str())?;
-        Ok(Caller {
-            id: cert.spiffe_id.as_str().to_owned(),
-            method: AuthMethod::Mtls,
-            role,
-            principal_kind: kind,
-            attested: true,
-            cert_thumbprint: Some(thumbprint(der)),
-        })
+        let place = self.place(cert.spiffe_id.as_str())?;
+        let mut caller =
+            Caller::placed(cert.spiffe_id.as_str().to_owned(), AuthMethod::Mtls, place);
+        caller.attested = true;
+        caller.cert_thumbprint = Some(thumbprint(der));
+        Ok(caller)
     }
 
     fn bearer(&self, header: &str, now: i64) -> Result<Caller, AuthError> {
@@ -295,15 +350,9 @@ impl Callers {
             })?;
             self.check_domain(&spiffe)?;
         }
-        let (role, kind) = self.place(&sub)?;
-        let caller = Caller {
-            id: sub,
-            method: AuthMethod::Jwt,
-            role,
-            principal_kind: kind,
-            attested: config.attested,
-            cert_thumbprint: None,
-        };
+        let place = self.place(&sub)?;
+        let mut caller = Caller::placed(sub, AuthMethod::Jwt, place);
+        caller.attested = config.attested;
         self.tokens.put(key, &caller, from, until, now);
         Ok(caller)
     }
@@ -325,14 +374,17 @@ impl Callers {
                     "the API key matches none of callers.toml",
                 )
             })?;
-        Ok(Caller {
-            id: entry.name.clone(),
-            method: AuthMethod::ApiKey,
-            role: entry.role,
-            principal_kind: entry.kind.clone(),
-            attested: false,
-            cert_thumbprint: None,
-        })
+        let place = match (&entry.role, &entry.vouched) {
+            (Role::Actor, Some(v)) => Placed::Actor(v.clone()),
+            _ => Placed::EnforcementPoint {
+                explain: entry.explain,
+            },
+        };
+        Ok(Caller::placed(
+            entry.name.clone(),
+            AuthMethod::ApiKey,
+            place,
+        ))
     }
 
     fn check_domain(&self, id: &SpiffeId) -> Result<(), AuthError> {
@@ -349,23 +401,25 @@ impl Callers {
         }
     }
 
-    /// The role and kind of a proven identity.
-    fn place(&self, id: &str) -> Result<(Role, Option<String>), AuthError> {
+    /// The role of a proven identity, and what callers.toml vouches for it.
+    fn place(&self, id: &str) -> Result<Placed, AuthError> {
         if self.enforcement_points.contains(id) {
-            return Ok((Role::EnforcementPoint, None));
+            return Ok(Placed::EnforcementPoint {
+                explain: self.explainers.contains(id),
+            });
         }
-        if let Some(kind) = self.actors.get(id) {
-            return Ok((Role::Actor, Some(kind.clone())));
+        if let Some(v) = self.actors.get(id) {
+            return Ok(Placed::Actor(v.clone()));
         }
-        if let Some((_, kind)) = self
+        if let Some((_, v)) = self
             .prefixes
             .iter()
             .find(|(p, _)| id.starts_with(p.as_str()))
         {
-            return Ok((Role::Actor, Some(kind.clone())));
+            return Ok(Placed::Actor(v.clone()));
         }
-        if let Some(kind) = &self.unlisted {
-            return Ok((Role::Actor, Some(kind.clone())));
+        if let Some(v) = &self.unlisted {
+            return Ok(Placed::Actor(v.clone()));
         }
         Err(AuthError::new(
             AuthCode::UnknownCaller,

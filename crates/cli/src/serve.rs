@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use writ_server::{Identity, Limits, Server, ServerConfig, Sink, StateConfig, TlsFiles};
+use writ_server::{
+    ConnLimits, Identity, Limits, Server, ServerConfig, Sink, StateConfig, TlsFiles,
+};
 
 /// Arguments of `writ serve`.
 #[derive(clap::Args)]
@@ -66,6 +68,25 @@ pub struct Args {
     /// Requests served at once; past it, 503 with `Retry-After`.
     #[arg(long, default_value_t = 1024)]
     pub max_in_flight: usize,
+    /// The longest the whole body of a request may take to arrive, milliseconds (then
+    /// 408); it is read before the request takes a concurrency slot.
+    #[arg(long, default_value_t = 10_000)]
+    pub body_read_timeout_ms: u64,
+    /// The longest a request head may take to arrive, from its first byte (of the
+    /// connection, for the first request), milliseconds; then the connection is closed.
+    #[arg(long, default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+    /// A kept-alive connection with no request and no byte moving for this long is
+    /// closed, milliseconds.
+    #[arg(long, default_value_t = 60_000)]
+    pub idle_timeout_ms: u64,
+    /// The longest a TLS handshake may take, milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub handshake_timeout_ms: u64,
+    /// Connections open at once (each listener); past it, new connections are closed
+    /// at once.
+    #[arg(long, default_value_t = 4096)]
+    pub max_connections: usize,
     /// Decision log records queued before new ones are dropped (and counted).
     #[arg(long, default_value_t = 65_536)]
     pub decision_log_queue: usize,
@@ -131,6 +152,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         max_batch: args.max_batch,
         timeout: Duration::from_millis(args.timeout_ms),
         max_in_flight: args.max_in_flight,
+        body_read_timeout: Duration::from_millis(args.body_read_timeout_ms),
+        connections: ConnLimits {
+            header_read_timeout: Duration::from_millis(args.header_read_timeout_ms),
+            idle_timeout: Duration::from_millis(args.idle_timeout_ms),
+            handshake_timeout: Duration::from_millis(args.handshake_timeout_ms),
+            max_connections: args.max_connections,
+        },
         ..Limits::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

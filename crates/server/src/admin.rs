@@ -1,7 +1,10 @@
 //! The admin listener: `/livez` (the process answers), `/readyz` (503 until a policy set
 //! is loaded, and again while draining), `/metrics` (Prometheus text) and `/status` (the
-//! running policy version, reload counters and the last reload's result).
+//! running policy version, reload counters and the last reload's result), and
+//! `/challenges/{id}` (any challenge, for operators: the API shows an actor only its own
+//! or those it approves).
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::State;
@@ -44,6 +47,7 @@ pub fn admin_app(state: AdminState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
+        .route("/challenges/{id}", get(challenge))
         .with_state(state)
 }
 
@@ -67,6 +71,9 @@ fn extra(app: Option<&AppState>) -> Extra {
         version: Some(stats.version),
         last_rejected: stats.last_error.is_some(),
         log_dropped: s.log().map_or(0, crate::DecisionLog::dropped),
+        connections_open: s.conn_stats().open.load(Relaxed),
+        connections_refused: s.conn_stats().refused.load(Relaxed),
+        connections_timed_out: s.conn_stats().timed_out.load(Relaxed),
     }
 }
 
@@ -106,4 +113,31 @@ async fn status(State(admin): State<AdminState>) -> Response {
         "decision_log_dropped": s.log().map_or(0, crate::DecisionLog::dropped),
         "shed": s.metrics().shed_count(),
     }))
+}
+
+async fn challenge(
+    State(admin): State<AdminState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "challenge_not_found",
+            "there is no such challenge (or it has been removed after expiry)",
+        )
+        .into_response()
+    };
+    let Some(approvals) = admin.app().and_then(|s| s.approvals().cloned()) else {
+        return not_found();
+    };
+    match tokio::task::spawn_blocking(move || approvals.challenge(&id)).await {
+        Ok(Ok(Some(view))) => json_ok(&view),
+        Ok(Ok(None)) => not_found(),
+        _ => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            "the approval state is unavailable; retry later",
+        )
+        .into_response(),
+    }
 }

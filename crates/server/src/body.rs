@@ -149,7 +149,7 @@ impl FromRequest<AppState> for JsonText {
 }
 
 /// The refusal of a body over the limit.
-fn too_large(limit: usize) -> ApiError {
+pub(crate) fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "body_too_large",
@@ -157,7 +157,7 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
-fn is_length_limit(e: &axum::Error) -> bool {
+pub(crate) fn is_length_limit(e: &axum::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
         if s.to_string().contains("length limit exceeded") {

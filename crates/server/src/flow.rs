@@ -14,7 +14,7 @@ use writ_engine::Verdict;
 
 use crate::body::{json_bytes, json_ok, kind, ApiError, JsonBody};
 use crate::guard::RequestId;
-use crate::identity::{self, Caller};
+use crate::identity::{self, Caller, Role};
 use crate::metrics::{ChallengeEvent, Outcome, Route};
 use crate::native::{blocking, flow_error, Ctx};
 use crate::AppState;
@@ -35,15 +35,21 @@ fn with_status(status: StatusCode, body: &Json) -> Response {
     r
 }
 
-/// `GET /v1/challenges/{id}`: what is being approved, in full (never the grant).
+/// `GET /v1/challenges/{id}`: what is being approved, in full (never the grant). An
+/// enforcement point (the service acting for requesters) sees any challenge; an actor only
+/// one it asked for or one it is named to approve (`Approvals::challenge_for`); to others
+/// it is 404, as an unknown id is.
 pub async fn challenge(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let approvals = service(&state)?;
-    let view = blocking(move || approvals.challenge(&id))
-        .await?
-        .map_err(|e| flow_error(&state, e))?;
+    let view = match caller.role {
+        Role::EnforcementPoint => blocking(move || approvals.challenge(&id)).await?,
+        Role::Actor => blocking(move || approvals.challenge_for(&id, &caller.id)).await?,
+    }
+    .map_err(|e| flow_error(&state, e))?;
     match view {
         Some(v) => Ok(json_ok(&v)),
         None => Err(ApiError::new(

@@ -1,15 +1,17 @@
-//! The outer layer of every API request: the request id (echoed, or made), the global
-//! concurrency cap (load shedding: 503 with `Retry-After`, never a queue), the time limit,
-//! and the HTTP metrics.
+//! The outer layer of every API request: the request id (echoed, or made), the body read
+//! whole under its size and time limits (413, 408) *before* the request takes a slot, the
+//! global concurrency cap (load shedding: 503 with `Retry-After`, never a queue), the time
+//! limit, and the HTTP metrics.
 
 use std::time::Instant;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::body::ApiError;
+use crate::body::{is_length_limit, too_large, ApiError};
 use crate::metrics::Route;
 use crate::AppState;
 
@@ -40,7 +42,20 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     let (id, header) = request_id(&req);
     req.extensions_mut().insert(RequestId(id));
     let metrics = state.metrics();
-    let mut resp = match state.slots().try_acquire() {
+    // A body that trickles in holds no decision slot: it is read first, within its limit.
+    let req = match read_body(&state, req).await {
+        Ok(req) => req,
+        Err(refusal) => {
+            let mut resp = refusal.into_response();
+            // What is left of the body is not read: the connection cannot serve another.
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp.headers_mut().insert(X_REQUEST_ID, header);
+            metrics.http(route, resp.status().as_u16(), started.elapsed());
+            return resp;
+        }
+    };
+    let resp = match state.slots().try_acquire() {
         Err(_) => {
             metrics.shed();
             ApiError::new(
@@ -72,9 +87,91 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
             }
         }
     };
+    let mut resp = json_error(resp).await;
     resp.headers_mut().insert(X_REQUEST_ID, header);
     metrics.http(route, resp.status().as_u16(), started.elapsed());
     resp
+}
+
+/// Every refusal carries the JSON error body openapi.json declares: one that the router
+/// itself made (405 for a method a route lacks, axum's own rejection of a path it cannot
+/// decode) is rewritten as an [`ApiError`] with the same status, its text as the message
+/// and its `Allow` header kept.
+async fn json_error(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.is_success() || status.is_informational() || status.is_redirection() || is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 1024)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    let (code, fallback) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this route does not take this method: see `Allow`, or `/openapi.json` for the routes",
+        ),
+        StatusCode::NOT_FOUND => (
+            "not_found",
+            "no such route: see `/openapi.json` for the routes",
+        ),
+        s if s.is_client_error() => ("invalid_request", "the request is malformed"),
+        _ => ("unavailable", "the server could not answer: retry later"),
+    };
+    let message = match text {
+        Some(t) if status != StatusCode::METHOD_NOT_ALLOWED => format!("{fallback}: {t}"),
+        _ => fallback.to_string(),
+    };
+    let mut out = ApiError::new(status, code, message).into_response();
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    out
+}
+
+/// The request with its body read whole: at most `max_body_bytes` (413 past it, refused
+/// before any of it is read when the declared length says so), within
+/// `body_read_timeout` (408 past it).
+async fn read_body(state: &AppState, req: Request) -> Result<Request, ApiError> {
+    let limits = state.limits();
+    let limit = limits.max_body_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    if declared == Some(0) {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let read = tokio::time::timeout(limits.body_read_timeout, axum::body::to_bytes(body, limit));
+    match read.await {
+        Ok(Ok(bytes)) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Ok(Err(e)) if is_length_limit(&e) => Err(too_large(limit)),
+        Ok(Err(e)) => Err(ApiError::bad(format!("the body could not be read: {e}"))),
+        Err(_) => {
+            state.metrics().timeout();
+            Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!(
+                    "the body did not arrive within the limit of {} ms: send it whole, at once",
+                    limits.body_read_timeout.as_millis()
+                ),
+            ))
+        }
+    }
 }
 
 /// Unknown paths: 404 with what exists.

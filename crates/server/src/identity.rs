@@ -11,6 +11,7 @@
 //! once. [`Identity::InsecureDevFromBody`] is the development mode: loopback only, logged
 //! at start, every caller an enforcement point whose body is trusted.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -49,6 +50,12 @@ pub struct Caller {
     pub attested: bool,
     /// The SHA-256 thumbprint of its client certificate (RFC 8705 `x5t#S256`).
     pub cert_thumbprint: Option<String>,
+    /// For an actor: `principal.groups`, when its identity vouches for them.
+    pub groups: Option<Vec<String>>,
+    /// For an actor: `principal.on_behalf_of`, when its identity vouches for it.
+    pub on_behalf_of: Option<String>,
+    /// Whether it may see the rules' text in `/v1/explain`.
+    pub explain: bool,
 }
 
 /// What the caller presented.
@@ -103,6 +110,9 @@ impl Authenticate for writ_callers::Callers {
                 principal_kind: c.principal_kind,
                 attested: c.attested,
                 cert_thumbprint: c.cert_thumbprint,
+                groups: c.groups,
+                on_behalf_of: c.on_behalf_of,
+                explain: c.explain,
             }),
             Err(e) => Err(Refusal {
                 code: e.code(),
@@ -140,6 +150,10 @@ fn dev_caller() -> Caller {
         principal_kind: None,
         attested: false,
         cert_thumbprint: None,
+        groups: None,
+        on_behalf_of: None,
+        // Development: the whole trace, rule text included.
+        explain: true,
     }
 }
 
@@ -226,8 +240,10 @@ pub(crate) fn redeem(
 }
 
 /// Applies the caller to a writ request: an actor's identity fills `principal.id`,
-/// `principal.kind` and `principal.attested`; a body that says otherwise is refused
-/// (403 `identity_conflict`). An enforcement point's request is left as sent.
+/// `principal.kind` and `principal.attested`, and `principal.groups` and
+/// `principal.on_behalf_of` when callers.toml vouches for them; a body that says
+/// otherwise is refused (403 `identity_conflict`; groups compare as sets). An
+/// enforcement point's request is left as sent.
 pub fn apply(caller: &Caller, request: &mut Map<String, Json>) -> Result<(), ApiError> {
     if caller.role == Role::EnforcementPoint {
         return Ok(());
@@ -238,13 +254,32 @@ pub fn apply(caller: &Caller, request: &mut Map<String, Json>) -> Result<(), Api
     let Json::Object(p) = principal else {
         return Err(ApiError::bad("`principal` must be an object"));
     };
+    // Vouched groups: the same groups in another order (or repeated) are no conflict.
+    let groups = caller.groups.as_ref().map(|groups| {
+        let vouched: BTreeSet<&str> = groups.iter().map(String::as_str).collect();
+        match p.get("groups") {
+            Some(sent @ Json::Array(items))
+                if items
+                    .iter()
+                    .map(Json::as_str)
+                    .collect::<Option<BTreeSet<&str>>>()
+                    == Some(vouched.clone()) =>
+            {
+                sent.clone()
+            }
+            _ => Json::from(vouched.into_iter().collect::<Vec<_>>()),
+        }
+    });
     let mut set = |key: &str, value: Json| -> Result<(), ApiError> {
         match p.get(key) {
             Some(v) if !v.is_null() && *v != value => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "identity_conflict",
+                // Hidden and bidirectional characters shown escaped, whoever sent them.
                 format!(
-                    "`principal.{key}` is {v} in the body but the caller is authenticated as {value}: an actor may only ask about itself"
+                    "`principal.{key}` is {} in the body but the caller is authenticated as {}: an actor may only ask about itself",
+                    writ_approvals::identity::visible(&v.to_string()),
+                    writ_approvals::identity::visible(&value.to_string())
                 ),
             )),
             _ => {
@@ -258,6 +293,12 @@ pub fn apply(caller: &Caller, request: &mut Map<String, Json>) -> Result<(), Api
         set("kind", Json::from(kind.as_str()))?;
     }
     set("attested", Json::Bool(caller.attested))?;
+    if let Some(groups) = groups {
+        set("groups", groups)?;
+    }
+    if let Some(human) = &caller.on_behalf_of {
+        set("on_behalf_of", Json::from(human.as_str()))?;
+    }
     Ok(())
 }
 
@@ -274,6 +315,9 @@ mod tests {
             principal_kind: Some("workload".into()),
             attested: true,
             cert_thumbprint: None,
+            groups: None,
+            on_behalf_of: None,
+            explain: false,
         }
     }
 
@@ -296,6 +340,18 @@ mod tests {
         let mut kind: Map<String, Json> =
             serde_json::from_str(r#"{"principal": {"kind": "human"}}"#).unwrap();
         assert!(apply(&actor(), &mut kind).is_err());
+    }
+
+    #[test]
+    fn a_conflict_shows_hidden_characters_escaped() {
+        let mut caller = actor();
+        caller.id = "spiffe://acme/pay\u{202e}ments".into();
+        let mut req: Map<String, Json> =
+            serde_json::from_str(r#"{"principal": {"id": "a\u200bb"}}"#).unwrap();
+        let e = apply(&caller, &mut req).unwrap_err();
+        assert!(!e.message.contains('\u{202e}') && !e.message.contains('\u{200b}'));
+        assert!(e.message.contains("\\u{202e}"), "{}", e.message);
+        assert!(e.message.contains("\\u{200b}"), "{}", e.message);
     }
 
     #[test]

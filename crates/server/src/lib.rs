@@ -15,6 +15,7 @@
 mod admin;
 mod authzen;
 pub mod body;
+mod conn;
 pub mod decision_log;
 mod flow;
 mod guard;
@@ -37,6 +38,7 @@ use writ_reload::{PolicyStore, ReloadEvent};
 
 pub use admin::{admin_app, AdminState};
 pub use body::ApiError;
+pub use conn::ConnLimits;
 pub use decision_log::{DecisionLog, Sink};
 pub use identity::{Authenticate, Caller, Identity, Presented, Refusal, Role};
 pub use metrics::Metrics;
@@ -58,6 +60,12 @@ pub struct Limits {
     /// The longest a grant collection waits for the quorum (25 s by default; capped
     /// half a second below `timeout`, so the long poll answers before the limit cuts it).
     pub max_collect_wait: Duration,
+    /// The longest the whole body of one request may take to arrive (10 s by default);
+    /// read before the request takes a concurrency slot, and answered 408 past it.
+    pub body_read_timeout: Duration,
+    /// Connections: header read, keep-alive idle and TLS handshake timeouts, and the cap
+    /// on open connections.
+    pub connections: ConnLimits,
 }
 
 impl Default for Limits {
@@ -68,6 +76,8 @@ impl Default for Limits {
             timeout: Duration::from_secs(10),
             max_in_flight: 1024,
             max_collect_wait: Duration::from_secs(25),
+            body_read_timeout: Duration::from_secs(10),
+            connections: ConnLimits::default(),
         }
     }
 }
@@ -85,6 +95,7 @@ struct Inner {
     metrics: Arc<Metrics>,
     log: Option<Arc<DecisionLog>>,
     slots: Arc<tokio::sync::Semaphore>,
+    conn_stats: Arc<conn::ConnStats>,
     public_url: Option<String>,
     tls: &'static str,
     last_reload: Mutex<Option<ReloadEvent>>,
@@ -134,6 +145,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             log: parts.log,
             slots,
+            conn_stats: Arc::default(),
             public_url: parts.public_url,
             tls: parts.tls,
             last_reload: Mutex::new(None),
@@ -174,6 +186,10 @@ impl AppState {
 
     pub(crate) fn slots(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.0.slots
+    }
+
+    pub(crate) fn conn_stats(&self) -> &Arc<conn::ConnStats> {
+        &self.0.conn_stats
     }
 
     /// `off`, `server` or `mutual`.

@@ -350,7 +350,7 @@ impl Metrics {
             "# HELP writ_batch_size Requests per batch.\n# TYPE writ_batch_size histogram\n",
         );
         self.batch_sizes.write(&mut o, "writ_batch_size", "", 1.0);
-        let gauges: [(&str, &str, &str, u64); 6] = [
+        let gauges: [(&str, &str, &str, u64); 9] = [
             (
                 "writ_in_flight",
                 "gauge",
@@ -386,6 +386,24 @@ impl Metrics {
                 "counter",
                 "Decision log records dropped (the writer was behind).",
                 extra.log_dropped,
+            ),
+            (
+                "writ_connections_open",
+                "gauge",
+                "API connections open now.",
+                extra.connections_open,
+            ),
+            (
+                "writ_connections_refused_total",
+                "counter",
+                "API connections closed at once: the connection cap was reached.",
+                extra.connections_refused,
+            ),
+            (
+                "writ_connections_timed_out_total",
+                "counter",
+                "API connections closed by the handshake, header read or idle timeout.",
+                extra.connections_timed_out,
             ),
         ];
         for (name, ty, help, v) in gauges {
@@ -451,6 +469,12 @@ pub struct Extra {
     pub last_rejected: bool,
     /// Decision log records dropped.
     pub log_dropped: u64,
+    /// API connections open now.
+    pub connections_open: u64,
+    /// API connections closed at once at the cap.
+    pub connections_refused: u64,
+    /// API connections closed by a timeout.
+    pub connections_timed_out: u64,
 }
 
 #[cfg(test)]

@@ -315,7 +315,9 @@ fn looks_like_batch(bytes: &[u8]) -> bool {
     rest.trim_ascii_start().starts_with(b"\"requests\"")
 }
 
-/// `POST /v1/explain`: the decision with every rule's and signal's trace.
+/// `POST /v1/explain`: the decision with every rule's and signal's trace — for callers
+/// allowed to see the policy's text (callers.toml `explain = true`, or the development
+/// identity); others get it [`redacted`].
 pub async fn explain(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -333,7 +335,35 @@ pub async fn explain(
         Outcome::of(explanation.decision.decision),
         started.elapsed(),
     );
-    Ok(json_ok(&explanation))
+    if caller.explain {
+        return Ok(json_ok(&explanation));
+    }
+    Ok(json_ok(&redacted(
+        serde_json::to_value(&explanation).unwrap_or(Json::Null),
+    )))
+}
+
+/// An explanation without the policy's text, for a caller callers.toml does not let see
+/// it (`explain = true`): the decision as `/v1/decide` gives it, the rules that won and
+/// the signals that counted by name, no condition of any rule or signal, and
+/// `"redacted": true`.
+fn redacted(mut explanation: Json) -> Json {
+    let keep = |list: Option<&mut Json>, flag: &str| {
+        if let Some(Json::Array(items)) = list {
+            items.retain(|i| i.get(flag) == Some(&Json::Bool(true)));
+            for item in items.iter_mut() {
+                if let Json::Object(m) = item {
+                    m.remove("condition");
+                }
+            }
+        }
+    };
+    keep(explanation.get_mut("rules"), "won");
+    keep(explanation.get_mut("signals"), "counted");
+    if let Json::Object(m) = &mut explanation {
+        m.insert("redacted".into(), Json::Bool(true));
+    }
+    explanation
 }
 
 #[cfg(test)]

@@ -15,9 +15,10 @@ use writ_approvals::{Approvals, Config as FlowConfig, RedisStore};
 use writ_reload::{PolicyStore, StoreConfig, WatchConfig, WatchHandle};
 
 use crate::admin::{admin_app, AdminState};
+use crate::conn::{serve, ConnStats, Listener};
 use crate::decision_log::{DecisionLog, Sink};
 use crate::identity::Identity;
-use crate::tls::{Peer, TlsFiles, TlsListener};
+use crate::tls::TlsFiles;
 use crate::{app, AppState, Limits, StateParts};
 
 /// Where the approval flow keeps its state.
@@ -142,10 +143,6 @@ impl std::fmt::Debug for Server {
     }
 }
 
-async fn stopped(mut rx: watch::Receiver<bool>) {
-    let _ = rx.wait_for(|s| *s).await;
-}
-
 fn log_line(msg: &str, fields: serde_json::Value) {
     let mut line = serde_json::json!({"ts": jiff::Timestamp::now().to_string(), "msg": msg});
     if let (Some(l), serde_json::Value::Object(f)) = (line.as_object_mut(), fields) {
@@ -186,6 +183,25 @@ impl Server {
                 serde_json::json!({"listen": config.listen.to_string()}),
             );
         }
+        let c = &config.limits.connections;
+        for (name, d) in [
+            ("the header read timeout", c.header_read_timeout),
+            ("the idle timeout", c.idle_timeout),
+            ("the TLS handshake timeout", c.handshake_timeout),
+            ("the body read timeout", config.limits.body_read_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(StartError::Config(format!(
+                    "{name} is 0: every connection would be closed at once; at least 1 ms expected"
+                )));
+            }
+        }
+        if c.max_connections == 0 {
+            return Err(StartError::Config(
+                "the connection cap is 0: no connection could be served; at least 1 expected"
+                    .into(),
+            ));
+        }
         if config.tls.is_none() && !config.listen.ip().is_loopback() {
             return Err(StartError::Config(format!(
                 "without TLS the API listens on loopback only, not on `{}`: credentials would cross the network in the clear (pass `--tls-cert` and `--tls-key`)",
@@ -207,13 +223,13 @@ impl Server {
                     .await
                     .map_err(|e| StartError::Bind(addr, e))?;
                 let bound = l.local_addr().map_err(|e| StartError::Bind(addr, e))?;
-                let router = admin_app(admin_state.clone());
-                let rx = stop_rx.clone();
-                let h = tokio::spawn(async move {
-                    axum::serve(l, router)
-                        .with_graceful_shutdown(stopped(rx))
-                        .await
-                });
+                let listener = Listener {
+                    router: admin_app(admin_state.clone()),
+                    tls: None,
+                    limits: config.limits.connections.clone(),
+                    stats: Arc::new(ConnStats::default()),
+                };
+                let h = tokio::spawn(serve(l, listener, stop_rx.clone()));
                 (Some(h), Some(bound))
             }
             None => (None, None),
@@ -304,33 +320,19 @@ impl Server {
         } else {
             None
         };
-        let listener = TcpListener::bind(config.listen)
+        let listener_tcp = TcpListener::bind(config.listen)
             .await
             .map_err(|e| StartError::Bind(config.listen, e))?;
-        let addr = listener
+        let addr = listener_tcp
             .local_addr()
             .map_err(|e| StartError::Bind(config.listen, e))?;
-        let router = app(state.clone());
-        let rx = stop_rx;
-        let api = match tls {
-            None => tokio::spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(stopped(rx))
-                    .await
-            }),
-            Some(tls) => {
-                let listener = TlsListener::new(listener, tls)
-                    .map_err(|e| StartError::Bind(config.listen, e))?;
-                tokio::spawn(async move {
-                    axum::serve(
-                        listener,
-                        router.into_make_service_with_connect_info::<Peer>(),
-                    )
-                    .with_graceful_shutdown(stopped(rx))
-                    .await
-                })
-            }
+        let listener = Listener {
+            router: app(state.clone()),
+            tls: tls.map(crate::tls::acceptor),
+            limits: state.limits().connections.clone(),
+            stats: state.conn_stats().clone(),
         };
+        let api = tokio::spawn(serve(listener_tcp, listener, stop_rx));
         Ok((addr, state, api, log, watch_handle))
     }
 

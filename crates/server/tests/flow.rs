@@ -98,6 +98,12 @@ async fn the_whole_flow_over_http_and_its_attacks() {
         json!(format!("http://{addr}/v1/challenges/{id}"))
     );
     assert!(ar["expires_at"].as_str().is_some());
+    // Operators see it on the admin listener.
+    let admin = w.server.admin_addr.unwrap();
+    let r = get(admin, &format!("/challenges/{id}")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["id"], json!(id));
+    assert_eq!(get(admin, "/challenges/ch_unknown").await.status, 404);
     assert_eq!(v["context"]["evaluation_id"], v["context"]["decision_id"]);
     // Discovery says the server takes access requests.
     let d = get(addr, "/.well-known/authzen-configuration").await.json();
@@ -330,4 +336,37 @@ async fn native_decide_opens_a_challenge_and_redeem_allows_once() {
     let r = post(addr, "/v1/redeem", &json!({"grant": "x"})).await;
     assert_eq!(r.status, 400);
     w.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_with_blank_space_or_hidden_characters_opens_no_challenge() {
+    let w = world().await;
+    let addr = w.server.addr;
+    // `dana` is an approver: ` dana` (or with a zero-width or no-break space) would pass
+    // separation of duties as another person. Refused, with its own code.
+    for id in [" dana", "dana ", "dana\u{200b}", "\u{a0}dana"] {
+        let mut req = transfer(1200);
+        req["subject"]["id"] = json!(id);
+        let r = post(addr, "/access/v1/evaluation", &req).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = r.json();
+        assert_eq!(v["decision"], false, "{v}");
+        assert_eq!(v["context"]["refusal"]["code"], "identity_malformed", "{v}");
+        assert!(v["context"].get("access_request").is_none(), "{v}");
+        let native = json!({"principal": {"id": id, "kind": "human"}, "action": "payments.transfer",
+                            "resource": {"id": "acct-1"},
+                            "request": {"params": {"amount": 5, "payee": "ACME"}}});
+        let r = post(addr, "/v1/decide", &native).await;
+        let v = r.json();
+        assert_eq!(v["decision"], "deny", "{v}");
+        assert_eq!(v["refusal"]["code"], "identity_malformed", "{v}");
+        assert!(v.get("challenge").is_none(), "{v}");
+    }
+    // The plain name still opens one.
+    let r = post(addr, "/access/v1/evaluation", &transfer(1200)).await;
+    assert!(
+        r.json()["context"]["access_request"].is_object(),
+        "{}",
+        r.text()
+    );
 }

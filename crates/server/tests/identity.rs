@@ -37,6 +37,13 @@ rule "the payments workload reads the ledger when attested" {
   allow
 }
 
+rule "billing bots read invoices for their human" {
+  when action == "invoices.read"
+    and principal.groups has "billing-bots"
+    and principal.on_behalf_of == "alice@example.com"
+  allow
+}
+
 rule "transfers need finance" {
   when action == "payments.transfer"
   approve {
@@ -50,6 +57,7 @@ rule "transfers need finance" {
 
 const GATEWAY: &str = "spiffe://example.org/ns/edge/sa/gateway";
 const PAYMENTS: &str = "spiffe://example.org/ns/pay/sa/payments";
+const BILLING_BOT: &str = "spiffe://example.org/ns/agents/billing-bot";
 const ISSUER: &str = "https://oidc.example.org";
 
 struct World {
@@ -75,6 +83,7 @@ jwks = "jwks.json"
 
 [[enforcement_point]]
 id = "{GATEWAY}"
+explain = true
 
 [[actor]]
 id = "{PAYMENTS}"
@@ -83,6 +92,20 @@ kind = "workload"
 [[actor]]
 prefix = "spiffe://example.org/ns/agents/"
 kind = "agent"
+
+[[actor]]
+id = "{BILLING_BOT}"
+kind = "agent"
+groups = ["billing-bots"]
+on_behalf_of = "alice@example.com"
+
+[[actor]]
+id = "dana"
+kind = "human"
+
+[[actor]]
+id = "erin"
+kind = "human"
 
 [[api_key]]
 name = "nightly-report"
@@ -532,4 +555,174 @@ async fn without_tls_only_loopback() {
     let e = Server::start(config).await.unwrap_err();
     assert!(e.to_string().contains("loopback"), "{e}");
     drop(dir);
+}
+
+fn invoices(principal: Value) -> Value {
+    json!({"principal": principal, "action": "invoices.read",
+           "resource": {"kind": "invoice", "id": "i-1"}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_and_on_behalf_of_come_from_the_identity_when_callers_toml_vouches() {
+    let w = world().await;
+    let addr = w.server.addr;
+    // The vouched agent: its groups and human are filled in, so the rule applies.
+    let bot = w.as_workload(BILLING_BOT);
+    let r = tls_post(addr, &bot, "/v1/decide", &[], &invoices(json!({})))
+        .await
+        .unwrap();
+    assert_eq!(r.json()["decision"], "allow", "{}", r.text());
+    // Saying the same (groups in any order) is no conflict.
+    let same = json!({"groups": ["billing-bots"], "on_behalf_of": "alice@example.com"});
+    let r = tls_post(addr, &bot, "/v1/decide", &[], &invoices(same))
+        .await
+        .unwrap();
+    assert_eq!(r.json()["decision"], "allow", "{}", r.text());
+    // Claiming more groups, or another human: refused, on every route that decides.
+    for claim in [
+        json!({"groups": ["billing-bots", "finance"]}),
+        json!({"groups": []}),
+        json!({"on_behalf_of": "bob@example.com"}),
+    ] {
+        for path in ["/v1/decide", "/v1/explain"] {
+            let r = tls_post(addr, &bot, path, &[], &invoices(claim.clone()))
+                .await
+                .unwrap();
+            assert_eq!(r.status, 403, "{claim} {path}: {}", r.text());
+            assert_eq!(r.json()["error"]["code"], "identity_conflict");
+        }
+        let authzen = json!({"subject": {"type": "agent", "id": BILLING_BOT, "properties": claim},
+                             "action": {"name": "invoices.read"},
+                             "resource": {"type": "invoice", "id": "i-1"}});
+        let r = tls_post(addr, &bot, "/access/v1/evaluation", &[], &authzen)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 403, "{}", r.text());
+    }
+    // An agent callers.toml vouches nothing for still names its own groups (documented:
+    // only what the identity vouches for is checked) — but cannot be the vouched one.
+    let other = w.as_workload("spiffe://example.org/ns/agents/tool-7");
+    let r = tls_post(
+        addr,
+        &other,
+        "/v1/decide",
+        &[],
+        &invoices(json!({"id": BILLING_BOT})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 403, "{}", r.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_is_shown_to_its_requester_its_approvers_and_operators_only() {
+    let w = world().await;
+    let addr = w.server.addr;
+    let pay = w.as_workload(PAYMENTS);
+    let r = tls_post(addr, &pay, "/access/v1/evaluation", &[], &transfer())
+        .await
+        .unwrap();
+    let id = r.json()["context"]["access_request"]["challenge_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/v1/challenges/{id}");
+    let tls = w.anonymous();
+    let as_token = |sub: &str| format!("Bearer {}", w.token(sub));
+    // The requester, the gateway (acting for requesters) and dana (in `finance`, named).
+    for (who, r) in [
+        (
+            "requester",
+            tls_request(addr, &pay, "GET", &path, &[], b"").await,
+        ),
+        (
+            "gateway",
+            tls_request(addr, &w.as_workload(GATEWAY), "GET", &path, &[], b"").await,
+        ),
+        (
+            "approver",
+            tls_request(
+                addr,
+                &tls,
+                "GET",
+                &path,
+                &[("Authorization", &as_token("dana"))],
+                b"",
+            )
+            .await,
+        ),
+    ] {
+        let r = r.unwrap();
+        assert_eq!(r.status, 200, "{who}: {}", r.text());
+        assert_eq!(r.json()["id"], json!(id));
+    }
+    // Another actor (a human who approves nothing, an agent): 404, as an unknown id.
+    let unknown = tls_request(
+        addr,
+        &tls,
+        "GET",
+        "/v1/challenges/ch_unknown",
+        &[("Authorization", &as_token("erin"))],
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(unknown.status, 404);
+    for r in [
+        tls_request(
+            addr,
+            &tls,
+            "GET",
+            &path,
+            &[("Authorization", &as_token("erin"))],
+            b"",
+        )
+        .await,
+        tls_request(
+            addr,
+            &w.as_workload("spiffe://example.org/ns/agents/tool-7"),
+            "GET",
+            &path,
+            &[],
+            b"",
+        )
+        .await,
+    ] {
+        let r = r.unwrap();
+        assert_eq!(r.status, 404, "{}", r.text());
+        assert_eq!(r.json(), unknown.json());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_shows_the_policy_text_only_to_callers_allowed_to_see_it() {
+    let w = world().await;
+    let addr = w.server.addr;
+    // The payments actor: the decision, the winning rule by name, no condition text.
+    let pay = w.as_workload(PAYMENTS);
+    let r = tls_post(addr, &pay, "/v1/explain", &[], &ledger(json!({})))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["redacted"], true, "{v}");
+    assert_eq!(v["decision"]["decision"], "allow", "{v}");
+    let rules = v["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1, "{v}");
+    assert_eq!(
+        rules[0]["name"],
+        "the payments workload reads the ledger when attested"
+    );
+    assert!(!r.text().contains("condition"), "{v}");
+    assert!(!r.text().contains("principal.attested =="), "{v}");
+    // The gateway, marked `explain = true`: every rule, with its condition.
+    let gw = w.as_workload(GATEWAY);
+    let mine = ledger(json!({"id": PAYMENTS, "kind": "workload", "attested": true}));
+    let r = tls_post(addr, &gw, "/v1/explain", &[], &mine)
+        .await
+        .unwrap();
+    let v = r.json();
+    assert!(v.get("redacted").is_none(), "{v}");
+    assert!(v["rules"].as_array().unwrap().len() >= 3, "{v}");
+    assert!(v["rules"][0]["condition"]["text"].as_str().is_some(), "{v}");
 }

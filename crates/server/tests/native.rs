@@ -183,9 +183,24 @@ async fn client_input_is_never_a_5xx() {
     )
     .await;
     assert_eq!(r.status, 400);
-    // Unknown routes: 404 in JSON; the wrong method: 405.
-    assert_eq!(common::get(s.addr, "/v2/decide").await.status, 404);
-    assert_eq!(common::get(s.addr, "/v1/decide").await.status, 405);
+    // Every refusal carries the JSON error body: unknown routes (404), the wrong method
+    // (405, with `Allow`), a path segment that does not decode (400).
+    for (method, path, status, code) in [
+        ("GET", "/v2/decide", 404, "not_found"),
+        ("GET", "/v1/decide", 405, "method_not_allowed"),
+        ("DELETE", "/v1/redeem", 405, "method_not_allowed"),
+        ("PUT", "/openapi.json", 405, "method_not_allowed"),
+        ("GET", "/v1/challenges/%FF%FE", 400, "invalid_request"),
+    ] {
+        let r = request(s.addr, method, path, &[], b"").await;
+        assert_eq!(r.status, status, "{method} {path}: {}", r.text());
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(r.json()["error"]["code"], code, "{method} {path}");
+        assert!(r.json()["error"]["message"].as_str().is_some());
+        if status == 405 {
+            assert!(r.header("allow").is_some(), "{method} {path}");
+        }
+    }
     s.shutdown().await;
 }
 
@@ -221,6 +236,9 @@ async fn an_actor_cannot_ask_for_someone_else() {
                 principal_kind: Some("workload".into()),
                 attested: true,
                 cert_thumbprint: None,
+                groups: None,
+                on_behalf_of: None,
+                explain: false,
             })
         }
     }

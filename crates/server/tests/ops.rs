@@ -39,14 +39,99 @@ async fn until_in_flight(s: &writ_server::Server, n: u64) {
     }
 }
 
-/// Opens a request whose body is still coming: the handler is running, waiting for it.
+/// A policy whose one rule asks for an approval.
+const APPROVE: &str = r#"
+rule "transfers need finance" {
+  when action == "payments.transfer"
+  approve {
+    approvers 1 of group "finance"
+    method signature
+    bind principal.id, action, resource.id
+    ttl 5m
+  }
+}
+"#;
+
+/// The state of a server whose approval store hangs: Redis at a socket that the kernel
+/// accepts and nobody answers, so an `approve` holds its request in flight (its handler
+/// waiting on the store) until the store's own timeout (2 s) answers 503.
+struct Hanging {
+    dir: tempfile::TempDir,
+    _silent: std::net::TcpListener,
+    url: String,
+}
+
+fn hanging_store() -> Hanging {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(policies.join("payments.writ"), APPROVE).unwrap();
+    let key = writ_approvals::KeyPair::generate().unwrap();
+    std::fs::write(
+        policies.join("approvers.toml"),
+        format!(
+            "[[approver]]\nid = \"dana\"\ngroups = [\"finance\"]\ned25519 = [\"{}\"]\n",
+            key.public_b64()
+        ),
+    )
+    .unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}/0", silent.local_addr().unwrap());
+    Hanging {
+        dir,
+        _silent: silent,
+        url,
+    }
+}
+
+impl Hanging {
+    fn policies(&self) -> std::path::PathBuf {
+        self.dir.path().join("policies")
+    }
+
+    fn tune(&self, c: &mut writ_server::ServerConfig) {
+        c.state = writ_server::StateConfig::Redis {
+            dir: self.dir.path().join("state"),
+            url: self.url.clone(),
+        };
+    }
+}
+
+fn transfer() -> Value {
+    json!({"subject": {"type": "user", "id": "ann"}, "action": {"name": "payments.transfer"},
+           "resource": {"type": "account", "id": "acct-1"}})
+}
+
+/// A request whose handler waits on the hanging store: sent whole, answered later.
+async fn held(addr: SocketAddr) -> TcpStream {
+    let body = transfer().to_string();
+    let mut c = TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "POST /access/v1/evaluation HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    c.write_all(req.as_bytes()).await.unwrap();
+    c
+}
+
+async fn answer_of(mut c: TcpStream) -> String {
+    let mut out = String::new();
+    c.read_to_string(&mut out).await.unwrap();
+    out
+}
+
+/// Opens a request whose body is still coming: once `100 Continue` is read, the server is
+/// reading the body (the request is being served, before it takes a slot).
 async fn half_sent(addr: SocketAddr, path: &str, body: &str) -> (TcpStream, String) {
     let mut c = TcpStream::connect(addr).await.unwrap();
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     c.write_all(head.as_bytes()).await.unwrap();
+    let mut cont = [0u8; 25];
+    c.read_exact(&mut cont).await.unwrap();
+    assert!(cont.starts_with(b"HTTP/1.1 100 Continue\r\n\r\n"));
     let (first, rest) = body.split_at(body.len() / 2);
     c.write_all(first.as_bytes()).await.unwrap();
     (c, rest.to_string())
@@ -166,37 +251,39 @@ async fn a_rejected_reload_keeps_the_last_good_set_and_no_request_fails() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_concurrency_cap_requests_are_shed_with_retry_after() {
-    let s = start(&common::policies("authzen-certification"), |c| {
+    let h = hanging_store();
+    let s = start(&h.policies(), |c| {
+        h.tune(c);
         c.limits.max_in_flight = 1;
     })
     .await;
-    let body = alice_reads().to_string();
-    let (held, rest) = half_sent(s.addr, "/access/v1/evaluation", &body).await;
+    let held = held(s.addr).await;
     until_in_flight(&s, 1).await;
-    let r = post(s.addr, "/access/v1/evaluation", &alice_reads()).await;
+    let r = post(s.addr, "/access/v1/evaluation", &transfer()).await;
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(r.header("retry-after"), Some("1"));
     assert_eq!(r.json()["error"]["code"], "overloaded");
-    // The held request still completes.
-    let out = finish(held, &rest).await;
-    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    // The held request is still answered: the store failed, so refused (never allowed).
+    let out = answer_of(held).await;
+    assert!(out.contains("store_unavailable"), "{out}");
+    assert!(out.contains("\"decision\":false"), "{out}");
     assert_eq!(s.state().metrics().shed_count(), 1);
     s.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_past_the_time_limit_is_503() {
-    let s = start(&common::policies("authzen-certification"), |c| {
+    let h = hanging_store();
+    let s = start(&h.policies(), |c| {
+        h.tune(c);
         c.limits.timeout = Duration::from_millis(200);
     })
     .await;
-    // The body never finishes: the limit answers.
-    let (mut c, _rest) = half_sent(s.addr, "/v1/decide", "{\"action\": \"read\"}").await;
-    let mut out = String::new();
-    c.read_to_string(&mut out).await.unwrap();
+    // The store never answers within the limit: the limit answers.
+    let out = answer_of(held(s.addr).await).await;
     assert!(out.starts_with("HTTP/1.1 503"), "{out}");
     assert!(out.to_ascii_lowercase().contains("retry-after: 1"));
-    assert!(out.contains("\"timeout\""));
+    assert!(out.contains("\"timeout\""), "{out}");
     s.shutdown().await;
 }
 
@@ -220,8 +307,7 @@ async fn shutdown_finishes_what_is_in_flight_and_flushes_the_log() {
         );
     }
     let body = alice_reads().to_string();
-    let (held, rest) = half_sent(addr, "/access/v1/evaluation", &body).await;
-    until_in_flight(&s, 1).await;
+    let (slow, rest) = half_sent(addr, "/access/v1/evaluation", &body).await;
     let state = s.state().clone();
     let stopping = tokio::spawn(s.shutdown());
     // Draining: not ready any more, and the request in flight is still answered.
@@ -230,7 +316,7 @@ async fn shutdown_finishes_what_is_in_flight_and_flushes_the_log() {
         assert!(Instant::now() < deadline);
         tokio::task::yield_now().await;
     }
-    let out = finish(held, &rest).await;
+    let out = finish(slow, &rest).await;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     assert!(out.contains("\"decision\":true"), "{out}");
     stopping.await.unwrap();

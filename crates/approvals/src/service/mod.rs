@@ -435,13 +435,42 @@ impl Approvals {
             _ => {}
         }
         if missing.is_empty() {
-            return None;
+            return Self::malformed_identity(requester);
         }
         Some(Refusal::new(
             RefusalCode::IdentityMissing,
             format!(
                 "the request lacks {}: separation of duties cannot be checked without knowing who asks, so no approval is possible",
                 missing.join(" and ")
+            ),
+        ))
+    }
+
+    /// The refusal of a request whose `principal.id` or `principal.on_behalf_of` begins or
+    /// ends with blank space or holds a hidden character: separation of duties compares
+    /// names exactly, so `" mallory"` would pass as another person than `mallory`. Fails
+    /// closed rather than guess which name was meant.
+    fn malformed_identity(requester: &Requester) -> Option<Refusal> {
+        let fields = [
+            ("principal.id", &requester.principal),
+            ("principal.on_behalf_of", &requester.on_behalf_of),
+        ];
+        let bad: Vec<String> = fields
+            .iter()
+            .filter_map(|(path, v)| {
+                let v = v.as_deref()?;
+                (v.trim() != v || identity::has_hidden(v))
+                    .then(|| format!("`{path}` `{}`", identity::visible(v)))
+            })
+            .collect();
+        if bad.is_empty() {
+            return None;
+        }
+        Some(Refusal::new(
+            RefusalCode::IdentityMalformed,
+            format!(
+                "{} begins or ends with blank space or holds a hidden character: separation of duties compares names exactly, so no approval is possible; send the name exactly as the identity has it",
+                bad.join(" and ")
             ),
         ))
     }
@@ -755,6 +784,35 @@ impl Approvals {
         match self.store.get(id)? {
             Some(c) => Ok(Some(self.view(&c, false, now)?)),
             None => Ok(None),
+        }
+    }
+
+    /// [`Approvals::challenge`] as `viewer` may see it: only its requester (the
+    /// `principal.id` that asked) and the approvers it names (an approver in one of its
+    /// clauses' groups) see it; to anyone else it is `None`, as if there were no such
+    /// challenge (its existence is not confirmed).
+    ///
+    /// Blocks: a state-store read.
+    pub fn challenge_for(&self, id: &str, viewer: &str) -> Result<Option<ChallengeView>, Error> {
+        let now = self.now();
+        let Some(c) = self.store.get(id)? else {
+            return Ok(None);
+        };
+        let requester = c.requester.principal.as_deref() == Some(viewer);
+        let approver = !requester && {
+            let registry = self.registry.current()?;
+            registry.get(viewer).is_some() && {
+                let groups = registry.groups_of(viewer);
+                c.requirements
+                    .approvers
+                    .iter()
+                    .any(|clause| groups.contains(&clause.group))
+            }
+        };
+        if requester || approver {
+            self.view(&c, false, now).map(Some)
+        } else {
+            Ok(None)
         }
     }
 
