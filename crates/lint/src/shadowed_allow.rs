@@ -91,18 +91,20 @@ fn refusals<'a>(conj: &[dnf::Lit<'a>]) -> Option<(PathId, Vec<&'a str>)> {
 /// single candidate `y` passes every fact; every other path keeps the facts of `a` alone,
 /// which hold), so `covers` finds that pair consistent and answers no. Only the rules
 /// that are not keyed, keyed by a path `a` does not pin, or keyed by `y` remain.
+/// The rules keyed by one path: by refused value, and all of them.
+type ByValue<'a> = (HashMap<&'a str, Vec<usize>>, Vec<usize>);
+
 struct Keys<'a> {
     /// Rules (positions in the `others` order) that are not keyed.
     general: Vec<usize>,
     /// Keyed rules, by path: by refused value, and all of them.
-    keyed: HashMap<PathId, (HashMap<&'a str, Vec<usize>>, Vec<usize>)>,
+    keyed: HashMap<PathId, ByValue<'a>>,
 }
 
 impl<'a> Keys<'a> {
     fn new(paths: &[writ_check::ir::PathInfo], others: &[(&Rule, Vec<dnf::Conj<'a>>)]) -> Self {
         let mut general = Vec::new();
-        let mut keyed: HashMap<PathId, (HashMap<&'a str, Vec<usize>>, Vec<usize>)> =
-            HashMap::new();
+        let mut keyed: HashMap<PathId, ByValue<'a>> = HashMap::new();
         for (i, (_, off)) in others.iter().enumerate() {
             let key = off
                 .iter()
@@ -255,7 +257,9 @@ mod tests {
             let mut text = w.writ_policy();
             for k in (0..400).step_by(37) {
                 let a = writ_workload::action_of(k);
-                text.push_str(&format!("\nrule \"deny {k}\" {{ when action == \"{a}\" deny }}\n"));
+                text.push_str(&format!(
+                    "\nrule \"deny {k}\" {{ when action == \"{a}\" deny }}\n"
+                ));
                 text.push_str(&format!(
                     "\nrule \"approve {k}\" {{\n  when action in [\"{a}\", \"none\"] and resource.env != \"dev\"\n  approve {{ approvers 1 of group \"g\" }}\n}}\n"
                 ));
@@ -268,7 +272,10 @@ mod tests {
             assert_eq!(indexed, pairwise, "seed {seed}");
             total += indexed.len();
         }
-        assert!(total > 30, "the generated sets should have findings: {total}");
+        assert!(
+            total > 30,
+            "the generated sets should have findings: {total}"
+        );
     }
 
     const ATOMS: &[&str] = &[
