@@ -106,10 +106,12 @@ impl<'a> Keys<'a> {
         let mut general = Vec::new();
         let mut keyed: HashMap<PathId, ByValue<'a>> = HashMap::new();
         for (i, (_, off)) in others.iter().enumerate() {
+            // The cheap shape test first; the consistency proof only for that shape.
             let key = off
                 .iter()
-                .filter(|d| logic::conflict(paths, d).is_none())
-                .find_map(|d| refusals(d));
+                .filter_map(|d| Some((refusals(d)?, d)))
+                .find(|(_, d)| logic::conflict(paths, d).is_none())
+                .map(|(key, _)| key);
             match key {
                 Some((p, mut values)) => {
                     values.sort_unstable();
