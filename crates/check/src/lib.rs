@@ -15,6 +15,7 @@
 )]
 
 mod cel_expr;
+pub mod cel_lib;
 mod check;
 pub mod expr;
 pub mod glob;
@@ -28,6 +29,7 @@ mod suggest;
 pub mod types;
 
 pub use cel_expr::{CelError, CelExpr};
+pub use cel_lib::{CelFunction, CEL_FUNCTIONS};
 pub use check::{
     check, Rejected, DEFAULT_APPROVAL_TTL_S, DEFAULT_BIND, DEFAULT_METHOD, MAX_COND_DEPTH,
     MAX_ELEVATION_S,

@@ -38,7 +38,14 @@ fn temp_dir(name: &str) -> PathBuf {
 
 #[test]
 fn check_accepts_every_bundled_set() {
-    for set in ["prod-database", "payments", "ai-agents", "support-access"] {
+    for set in [
+        "prod-database",
+        "payments",
+        "ai-agents",
+        "support-access",
+        "break-glass",
+        "passkey-recovery",
+    ] {
         let dir = repo().join("policies").join(set);
         let out = writ(&["check", dir.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{set}: {}", stderr(&out));

@@ -38,7 +38,14 @@ fn set_dir(name: &str, files: &[(&str, &str)]) -> PathBuf {
 #[test]
 fn every_bundled_policy_set_is_lint_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
-    for set in ["prod-database", "payments", "ai-agents", "support-access"] {
+    for set in [
+        "prod-database",
+        "payments",
+        "ai-agents",
+        "support-access",
+        "break-glass",
+        "passkey-recovery",
+    ] {
         let out = writ(&["lint", "--deny-warnings", root.join(set).to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{set}: {}", stderr(&out));
         assert!(stdout(&out).starts_with("ok: "), "{}", stdout(&out));

@@ -321,3 +321,150 @@ fn rule_names_with_quotes_are_written_and_read_escaped() {
         "{text}"
     );
 }
+
+/// The terminal as `script` forwards it, read as it comes (a thread sends each chunk).
+struct Screen {
+    chunks: mpsc::Receiver<Vec<u8>>,
+    seen: String,
+}
+
+impl Screen {
+    /// Reads until `want` appears after byte `from`; returns where it starts.
+    fn until(&mut self, from: usize, want: &str) -> usize {
+        loop {
+            if let Some(i) = self.seen.get(from..).and_then(|s| s.find(want)) {
+                return from + i;
+            }
+            let chunk = self
+                .chunks
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("no {want:?} on the terminal: {:?}", self.seen));
+            self.seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+/// A session on a pseudo-terminal (`script`) with `TERM` set as given; what was typed is
+/// sent as keys.
+fn terminal_session(
+    dir: &Path,
+    term: &str,
+) -> (std::process::Child, std::process::ChildStdin, Screen) {
+    let command = format!(
+        "'{}' repl '{}' --history '{}'",
+        env!("CARGO_BIN_EXE_writ"),
+        dir.display(),
+        dir.join("history").display(),
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("TERM", term)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("`script` (util-linux, package bsdutils) is needed: {e}"));
+    let keys = child.stdin.take().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut out, &mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    (
+        child,
+        keys,
+        Screen {
+            chunks: rx,
+            seen: String::new(),
+        },
+    )
+}
+
+/// Saves a new version of the policy as an editor does (written aside, renamed over).
+fn save(dir: &Path, text: &str) {
+    std::fs::write(dir.join(".p.tmp"), text).unwrap();
+    std::fs::rename(dir.join(".p.tmp"), dir.join("p.writ")).unwrap();
+}
+
+/// A reload while a line is being typed: the notice goes on a line of its own above the
+/// prompt, and the prompt is drawn again with what was typed; the line still runs.
+#[test]
+fn a_reload_notice_at_the_prompt_goes_above_it_and_the_prompt_is_redrawn() {
+    let dir = tempfile::tempdir().unwrap();
+    save(
+        dir.path(),
+        "rule \"reads\" { when action == \"db.read\" allow }\n",
+    );
+    let (mut child, mut keys, mut screen) = terminal_session(dir.path(), "xterm");
+    let banner = screen.until(0, "writ repl: ");
+    let prompt = screen.until(banner, "writ> ");
+    keys.write_all(b"rul").unwrap();
+    keys.flush().unwrap();
+    let typed = screen.until(prompt, "rul");
+    save(
+        dir.path(),
+        "rule \"reads\" { when action == \"db.read\" deny }\n",
+    );
+    let notice = screen.until(typed, "policy reloaded: version ");
+    // The notice starts a line: the prompt line was cleared first (the editor moves to its
+    // start and erases it), so no prompt or typed text stands before it on its line.
+    let before = &screen.seen[typed + 3..notice];
+    assert!(
+        before.contains('\r') && !before.contains("writ> "),
+        "the notice is not at the start of a line: {:?}",
+        &screen.seen[prompt..]
+    );
+    let end = screen.until(notice, "\n");
+    // Then the prompt again, with the line being typed.
+    let redrawn = screen.until(end, "writ> rul");
+    assert!(
+        !screen.seen[end..redrawn].contains("policy"),
+        "{:?}",
+        &screen.seen[prompt..]
+    );
+    keys.write_all(b"es\n").unwrap();
+    keys.flush().unwrap();
+    screen.until(redrawn, "reads");
+    keys.write_all(b"quit\n").unwrap();
+    keys.flush().unwrap();
+    let status = child.wait().unwrap();
+    drop(keys);
+    assert!(status.success(), "{status}");
+}
+
+/// On a dumb terminal (no cursor control) the notice goes on a new line and a fresh
+/// prompt follows it.
+#[test]
+fn on_a_dumb_terminal_a_reload_notice_gets_its_own_line_and_a_fresh_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    save(
+        dir.path(),
+        "rule \"reads\" { when action == \"db.read\" allow }\n",
+    );
+    let (mut child, mut keys, mut screen) = terminal_session(dir.path(), "dumb");
+    let banner = screen.until(0, "writ repl: ");
+    let prompt = screen.until(banner, "writ> ");
+    save(
+        dir.path(),
+        "rule \"reads\" { when action == \"db.read\" deny }\n",
+    );
+    let notice = screen.until(prompt, "policy reloaded: version ");
+    assert_eq!(
+        screen.seen[prompt + "writ> ".len()..notice].trim_matches('\r'),
+        "\n",
+        "{:?}",
+        &screen.seen[prompt..]
+    );
+    let end = screen.until(notice, "\n");
+    screen.until(end, "writ> ");
+    keys.write_all(b"quit\n").unwrap();
+    keys.flush().unwrap();
+    let status = child.wait().unwrap();
+    drop(keys);
+    assert!(status.success(), "{status}");
+}

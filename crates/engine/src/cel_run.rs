@@ -1,9 +1,12 @@
 //! Running a CEL leaf against a request: JSON roots become CEL variables (JSON integers
-//! are CEL ints). A missing root, a run-time error or a non-bool result is unknown.
+//! are CEL ints; instants — `time` and paths declared `: time` — are CEL timestamps;
+//! durations are CEL durations). A missing root, a run-time error or a non-bool result
+//! is unknown.
 //!
-//! The CEL standard environment is built once per process; the variables a set's CEL
-//! leaves read are converted once per request, at binding ([`variables`]), so a leaf
-//! costs a context of `Arc` clones and the program's own run.
+//! The CEL environment (the standard library with the `strings` and `math` extensions:
+//! exactly what `writ_check::CEL_FUNCTIONS` lists) is built once per process; the
+//! variables a set's CEL leaves read are converted once per request, at binding
+//! ([`variables`]), so a leaf costs a context of `Arc` clones and the program's own run.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -12,12 +15,71 @@ use std::sync::{Arc, LazyLock};
 use cel::common::value::{CowVal, Val};
 use cel::context::VariableResolver;
 use cel::{Context, Env, Value};
+use jiff::Timestamp;
 use serde_json::Value as Json;
+use writ_check::types::Type;
 use writ_check::CelExpr;
 
+use crate::compile::KnownPath;
 use crate::truth::Truth;
 
-static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| Arc::new(Env::stdlib()));
+static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
+    let mut env = Env::stdlib();
+    // Registering an extension on a fresh standard environment cannot clash; were it to,
+    // its functions would be missing and every leaf calling one unknown (fail closed),
+    // which the tests over `CEL_FUNCTIONS` would report.
+    let _ = env.add_extension(cel::extensions::strings);
+    let _ = env.add_extension(cel::extensions::math);
+    Arc::new(env)
+});
+
+/// An instant as a CEL timestamp (UTC).
+fn timestamp(t: Timestamp) -> Value {
+    chrono::DateTime::from_timestamp(t.as_second(), t.subsec_nanosecond().unsigned_abs())
+        .map_or(Value::Null, |d| Value::Timestamp(d.fixed_offset()))
+}
+
+/// A request value of a typed path in CEL's own type, when it has one there.
+fn typed_cel(ty: &Type, v: &Json) -> Option<Value> {
+    match ty {
+        Type::Time => v.as_str()?.parse::<Timestamp>().ok().map(timestamp),
+        Type::Duration => {
+            let s = i64::try_from(crate::request::duration_of(v)?).ok()?;
+            chrono::Duration::try_seconds(s).map(Value::Duration)
+        }
+        _ => None,
+    }
+}
+
+/// Converts JSON to CEL, giving the typed paths below it (segments relative to `v`)
+/// their CEL types.
+fn to_cel_typed(v: &Json, typed: &[(&[Box<str>], &Type)]) -> Value {
+    let Json::Object(map) = v else {
+        return to_cel(v);
+    };
+    if typed.is_empty() {
+        return to_cel(v);
+    }
+    let m: HashMap<String, Value> = map
+        .iter()
+        .map(|(k, v)| {
+            let below: Vec<(&[Box<str>], &Type)> = typed
+                .iter()
+                .filter_map(|(segs, ty)| match segs.split_first() {
+                    Some((first, rest)) if **first == **k => Some((rest, *ty)),
+                    _ => None,
+                })
+                .collect();
+            let here = below.iter().find(|(rest, _)| rest.is_empty());
+            let value = match here.and_then(|(_, ty)| typed_cel(ty, v)) {
+                Some(value) => value,
+                None => to_cel_typed(v, &below),
+            };
+            (k.clone(), value)
+        })
+        .collect();
+    Value::from(m)
+}
 
 fn to_cel(v: &Json) -> Value {
     match v {
@@ -41,13 +103,33 @@ fn to_cel(v: &Json) -> Value {
 /// A request's roots in CEL's own representation, built once at binding.
 pub(crate) type Vars = Arc<[(String, Box<dyn Val>)]>;
 
-/// The CEL values of the request roots in `roots` that the request carries.
-pub(crate) fn variables(roots: &[String], request: &Json) -> Vars {
+/// The CEL values of the request roots in `roots` that the request carries; `time` is
+/// the request time (from the request or the clock), and the `known` paths of instant
+/// and duration type become CEL timestamps and durations.
+pub(crate) fn variables(
+    roots: &[String],
+    request: &Json,
+    time: Timestamp,
+    known: &[KnownPath],
+) -> Vars {
     roots
         .iter()
         .filter_map(|r| {
-            let v = request.get(r.as_str()).filter(|v| !v.is_null())?;
-            let val: Box<dyn Val> = to_cel(v).try_into().ok()?;
+            let value = if r == "time" {
+                timestamp(time)
+            } else {
+                let v = request.get(r.as_str()).filter(|v| !v.is_null())?;
+                let typed: Vec<(&[Box<str>], &Type)> = known
+                    .iter()
+                    .filter(|k| matches!(k.ty, Type::Time | Type::Duration))
+                    .filter_map(|k| match k.segments.split_first() {
+                        Some((first, rest)) if **first == **r => Some((rest, &k.ty)),
+                        _ => None,
+                    })
+                    .collect();
+                to_cel_typed(v, &typed)
+            };
+            let val: Box<dyn Val> = value.try_into().ok()?;
             Some((r.clone(), val))
         })
         .collect()

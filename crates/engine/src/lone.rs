@@ -121,7 +121,7 @@ impl Engine {
         cel_roots(cond, &mut roots);
         roots.sort();
         roots.dedup();
-        let vars = crate::cel_run::variables(&roots, req.json());
+        let vars = crate::cel_run::variables(&roots, req.json(), req.time(), &self.compiled.known);
         let env = LoneEnv {
             paths: &expr.paths,
             sources: &expr.sources,

@@ -397,7 +397,7 @@ pub fn bind_str(set: &Compiled, text: &str, now: Timestamp) -> Result<Request, B
     } else {
         let parsed: Json =
             serde_json::from_str(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
-        let vars = crate::cel_run::variables(&set.cel_roots, &parsed);
+        let vars = crate::cel_run::variables(&set.cel_roots, &parsed, time, &set.known);
         let _ = json.set(Some(parsed));
         vars
     };
@@ -450,7 +450,7 @@ pub fn bind(set: &Compiled, json: Json, now: Timestamp) -> Result<Request, BindE
     let cel_vars = if set.cel_roots.is_empty() {
         Arc::from(Vec::new())
     } else {
-        crate::cel_run::variables(&set.cel_roots, &json)
+        crate::cel_run::variables(&set.cel_roots, &json, time, &set.known)
     };
     Ok(Request {
         raw: None,

@@ -18,6 +18,7 @@ schema {
   resource.sensitivity: int
   request.params.amount: number
   request.params.payee: string
+  request.params.payee_added_at: time
 }
 let corp = cidr ["10.0.0.0/8", "fd00::/8"]
 let berlin_office = hours "Mon-Fri 08:00-18:00" in "Europe/Berlin"
@@ -337,6 +338,100 @@ fn cel_leaves() {
     check(
         "cel(\"request.params.payee\")",
         &[(json!({"request": {"params": {"payee": "ACME"}}}), U)],
+    );
+}
+
+/// Writes a CEL text as a writ string literal.
+fn cel(text: &str) -> String {
+    format!(
+        "cel(\"{}\")",
+        text.replace('\\', "\\\\").replace('"', "\\\"")
+    )
+}
+
+#[test]
+fn every_supported_cel_function_runs() {
+    for f in writ_check::CEL_FUNCTIONS {
+        assert_eq!(
+            truth(&cel(f.example), json!({})),
+            T,
+            "`{}`: {}",
+            f.name,
+            f.example
+        );
+    }
+}
+
+#[test]
+fn cel_functions_that_used_to_be_unknown() {
+    check(
+        &cel("request.params.payee.lowerAscii() == 'acme' && request.params.payee.matches('^[A-Za-z]+$')"),
+        &[
+            (json!({"request": {"params": {"payee": "ACME"}}}), T),
+            (json!({"request": {"params": {"payee": "AC ME"}}}), F),
+            (json!({}), U),
+        ],
+    );
+    check(
+        &cel("timestamp(request.params.when) < timestamp('2026-01-01T00:00:00Z')"),
+        &[
+            (
+                json!({"request": {"params": {"when": "2025-12-31T23:00:00-02:00"}}}),
+                F,
+            ),
+            (
+                json!({"request": {"params": {"when": "2025-12-31T23:00:00+02:00"}}}),
+                T,
+            ),
+            // Not an instant: a run-time error, so unknown.
+            (json!({"request": {"params": {"when": "soon"}}}), U),
+        ],
+    );
+    check(
+        &cel("duration(request.params.window) <= duration('1h')"),
+        &[
+            (json!({"request": {"params": {"window": "30m"}}}), T),
+            (json!({"request": {"params": {"window": "90m"}}}), F),
+        ],
+    );
+}
+
+#[test]
+fn instants_and_durations_reach_cel_as_its_types() {
+    let day = json!({"time": "2026-03-02T12:00:00Z", "request": {"params": {"payee_added_at": "2026-03-02T08:00:00+01:00"}}});
+    let old = json!({"time": "2026-03-02T12:00:00Z", "request": {"params": {"payee_added_at": "2026-02-01T08:00:00Z"}}});
+    check(
+        &cel("time - request.params.payee_added_at < duration('24h')"),
+        &[
+            (day.clone(), T),
+            (old, F),
+            (json!({"time": "2026-03-02T12:00:00Z"}), U),
+        ],
+    );
+    check(
+        &cel("type(time) == google.protobuf.Timestamp && type(request.params.payee_added_at) == google.protobuf.Timestamp"),
+        &[(day.clone(), T)],
+    );
+    // The request time, as the policy reads it: a timestamp, from the request or the clock.
+    check(
+        &cel("type(time) == string"),
+        &[(day.clone(), F), (json!({}), F)],
+    );
+    check(
+        &cel("time > timestamp('2020-01-01T00:00:00Z')"),
+        &[(json!({}), T)],
+    );
+    check(
+        &cel("time.getHours('Europe/Berlin') == 13 && time.getDayOfWeek() == 1"),
+        &[(day, T)],
+    );
+    // Durations, whether sent as seconds or as text.
+    check(
+        &cel("session.auth_age < duration('5m') && type(device.patch_age) == google.protobuf.Duration"),
+        &[
+            (json!({"session": {"auth_age": 120}, "device": {"patch_age": "30d"}}), T),
+            (json!({"session": {"auth_age": "10m"}, "device": {"patch_age": "30d"}}), F),
+        ],
     );
 }
 

@@ -18,6 +18,8 @@ fn bundled_policy_sets_have_no_findings() {
         "payments",
         "ai-agents",
         "support-access",
+        "break-glass",
+        "passkey-recovery",
         "authzen-certification",
     ] {
         let dir = root.join(set);

@@ -9,6 +9,7 @@
 
 mod command;
 mod complete;
+mod notices;
 mod render;
 mod session;
 mod value;
@@ -19,7 +20,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use rustyline::error::ReadlineError;
-use rustyline::ExternalPrinter as _;
 use serde_json::Value as Json;
 use writ::{PolicyStore, StoreConfig, WatchConfig};
 
@@ -140,17 +140,21 @@ fn interactive(args: &Args, store: Arc<PolicyStore>, request: Json) -> anyhow::R
         // A first session has no history yet.
         let _ = editor.load_history(h);
     }
-    // Reload notices go above the prompt; a terminal that cannot do that (a dumb one) gets
-    // them on standard error.
-    let mut printer = editor.create_external_printer().ok();
+    // Reload notices go on lines of their own: above the prompt, which is drawn again,
+    // while a line is edited; after the answer while a command runs. A terminal without
+    // cursor control (a dumb one) gets them on standard error, then a fresh prompt.
+    let printer = editor
+        .create_external_printer()
+        .ok()
+        .map(|p| Box::new(p) as Box<dyn rustyline::ExternalPrinter + Send>);
+    let board = Arc::new(notices::Board::new(notices::Terminal {
+        printer,
+        prompt: PROMPT,
+    }));
+    let watcher_board = board.clone();
     let _watch = writ::watch(store.clone(), WatchConfig::default(), move |event| {
         if let Some(n) = render::notice(&event) {
-            match printer.as_mut() {
-                Some(p) => {
-                    let _ = p.print(format!("{n}\n"));
-                }
-                None => eprintln!("{n}"),
-            }
+            watcher_board.notify(&n);
         }
     })?;
     let engine = store.engine();
@@ -162,7 +166,10 @@ fn interactive(args: &Args, store: Arc<PolicyStore>, request: Json) -> anyhow::R
     );
     let mut session = Session::new(store, request, paint);
     loop {
-        match editor.readline(PROMPT) {
+        board.start_reading();
+        let read = editor.readline(PROMPT);
+        board.stop_reading();
+        match read {
             Ok(line) => match session.execute(&line) {
                 None => {}
                 Some(Outcome::Quit) => break,
