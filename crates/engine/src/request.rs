@@ -157,7 +157,7 @@ impl Request {
             time_given: true,
         };
         if !set.cel_roots.is_empty() {
-            at.cel_vars = crate::cel_run::variables(&set.cel_roots, at.json());
+            at.cel_vars = crate::cel_run::variables(&set.cel_roots, at.json(), time, &set.known);
         }
         at
     }
