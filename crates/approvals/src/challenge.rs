@@ -63,6 +63,10 @@ pub struct Requirements {
     pub ttl_s: u64,
     /// The bound paths.
     pub bind: Vec<String>,
+    /// For an elevation (`approve for D`): how long the grant may be used again and again
+    /// after it is issued, seconds; `None` for a single-use approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elevation_s: Option<u64>,
 }
 
 impl Requirements {
@@ -80,6 +84,7 @@ impl Requirements {
             method: approval.method.to_string(),
             ttl_s: approval.ttl_s,
             bind: approval.bind.iter().map(|b| b.to_string()).collect(),
+            elevation_s: approval.elevation_s,
         }
     }
 }

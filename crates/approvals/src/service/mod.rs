@@ -41,13 +41,15 @@ mod collect;
 mod enrol;
 mod observe;
 mod redeem;
+mod revoke;
 mod views;
 
 pub use observe::{ChallengeOutcome, Metrics, NoMetrics};
+pub use revoke::Revoker;
 
 pub use views::{
     AnswerStatus, Answered, ChallengeState, ChallengeView, CollectStatus, Collected, Decided,
-    Redeemed, Redemption,
+    ElevationUse, Redeemed, Redemption, RevokeStatus, Revoked, RevokedBefore,
 };
 
 /// The grant key's file in a state directory.
@@ -757,6 +759,7 @@ impl Approvals {
             state,
             expires_at: rfc3339(c.expires_at),
             method: c.requirements.method.clone(),
+            elevation_s: c.requirements.elevation_s,
             approvers: c.requirements.approvers.clone(),
             approvals: c.approvals.clone(),
             denied_by: c.denied_by.clone(),
