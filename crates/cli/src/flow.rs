@@ -208,7 +208,7 @@ fn visible_json(text: &str) -> String {
 }
 
 /// The current time, unix seconds.
-fn unix_now() -> i64 {
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -489,7 +489,8 @@ pub struct RedeemArgs {
     pub workload_key: Option<PathBuf>,
 }
 
-fn grant_text(arg: &str) -> anyhow::Result<String> {
+/// A token or secret given on the command line, or read from a file with `@FILE`.
+pub fn grant_text(arg: &str) -> anyhow::Result<String> {
     match arg.strip_prefix('@') {
         Some(path) => Ok(std::fs::read_to_string(path)
             .with_context(|| format!("cannot read `{path}`"))?
