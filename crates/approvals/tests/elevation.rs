@@ -452,3 +452,135 @@ fn over_one_redis_uses_count_across_replicas_and_a_revocation_on_one_is_seen_by_
         .unwrap();
     assert_eq!(again.was, Some(RevokedBefore::Revoked));
 }
+
+/// The bundled `policies/support-access` set as shipped: a vendor's support session into
+/// a customer tenant is approved by that customer's admin group (named by the request)
+/// with a security key, for 30 minutes, and used for several reads of that session and
+/// ticket within Dublin support hours — and no longer.
+#[test]
+fn the_bundled_support_set_grants_a_30_minute_elevation_by_the_customer_s_admins() {
+    use writ_webauthn::soft::SoftAuthenticator;
+    const RP: &str = "approvals.example.com";
+    const ORIGIN: &str = "https://approvals.example.com";
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let bundled = repo.join("policies/support-access");
+    let tmp = tempfile::tempdir().unwrap();
+    let policies = tmp.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::copy(bundled.join("support.writ"), policies.join("support.writ")).unwrap();
+    // The customer's administrator, with a security key registered below.
+    std::fs::write(
+        policies.join("approvers.toml"),
+        format!(
+            "[relying_party]\nrp_id = \"{RP}\"\norigins = [\"{ORIGIN}\"]\n\n[[approver]]\nid = \"carl@nordlicht.example\"\ngroups = [\"customer-admins-nordlicht\"]\n"
+        ),
+    )
+    .unwrap();
+    // Tuesday 24 November 2026, 10:00 in Dublin (UTC in winter): support hours.
+    let start = "2026-11-24T10:00:00Z"
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_second();
+    let now = Arc::new(std::sync::atomic::AtomicI64::new(start));
+    let store = Arc::new(
+        writ_reload::PolicyStore::open_with_clock(
+            &policies,
+            writ_reload::StoreConfig::default(),
+            Some(clock(&now)),
+        )
+        .unwrap(),
+    );
+    let approvals = Approvals::with_state_dir(store, &tmp.path().join("state"), Config::default())
+        .unwrap()
+        .with_clock(clock(&now));
+    let carl = "carl@nordlicht.example";
+    let mut key = SoftAuthenticator::es256(b"carl");
+    let registration = approvals
+        .webauthn_registration_challenge(carl)
+        .unwrap()
+        .unwrap();
+    let attestation = key.register(RP, ORIGIN, &registration);
+    approvals
+        .register_webauthn(carl, &registration, &attestation)
+        .unwrap()
+        .unwrap();
+
+    let example: Json = serde_json::from_str(
+        &std::fs::read_to_string(bundled.join("requests/vendor-logs-read.json")).unwrap(),
+    )
+    .unwrap();
+    let at = |action: &str, ticket: &str| {
+        let mut r = example.clone();
+        r.as_object_mut().unwrap().remove("time");
+        r["action"] = json!(action);
+        r["request"]["params"]["ticket"] = json!(ticket);
+        r.to_string()
+    };
+    let decided = approvals
+        .decide(&at("support.logs.read", "SUP-20931"))
+        .unwrap();
+    assert_eq!(decided.decision.decision.as_str(), "approve");
+    let approval = decided.decision.approval.as_ref().unwrap();
+    assert_eq!(approval.elevation_s, Some(1800));
+    let c = decided.challenge.unwrap();
+    assert_eq!(c.elevation_s, Some(1800));
+    assert_eq!(c.approvers[0].group, "customer-admins-nordlicht");
+    let assertion = key.assert(
+        RP,
+        ORIGIN,
+        &writ_approvals::webauthn_challenge(&c.id, &c.digest),
+        true,
+    );
+    let answered = approvals
+        .answer(&writ_approvals::Answer {
+            challenge: c.id.clone(),
+            approver: carl.into(),
+            approve: true,
+            code: None,
+            evidence: writ_approvals::Evidence::Webauthn { assertion },
+        })
+        .unwrap();
+    assert_eq!(answered.status, "accepted", "{:?}", answered.refusal);
+    let secret = decided.collection_secret.unwrap();
+    let grant = approvals
+        .collect(&c.id, &Collect::Secret(secret))
+        .unwrap()
+        .grant
+        .unwrap();
+    // Three reads of the session, minutes apart, under one approval.
+    for (n, (minutes, action)) in [
+        (1, "support.logs.read"),
+        (10, "support.session.open"),
+        (29, "support.config.read"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        now.store(start + minutes * 60, Ordering::SeqCst);
+        let r = approvals
+            .redeem(&at(action, "SUP-20931"), &grant, None)
+            .unwrap();
+        assert_eq!(r.decision.decision.as_str(), "allow", "{:?}", r.refusal);
+        assert_eq!(
+            r.grant.unwrap().elevation.unwrap().number,
+            u64::try_from(n + 1).unwrap()
+        );
+        let obligations: Vec<&str> = r.decision.obligations.iter().map(|o| &*o.name).collect();
+        assert_eq!(obligations, ["record_session", "notify", "review"]);
+    }
+    // Another ticket is not this elevation; a write is not a read; after 30 minutes it is
+    // over.
+    let other = approvals
+        .redeem(&at("support.logs.read", "SUP-1"), &grant, None)
+        .unwrap();
+    assert_eq!(refused(&other), RefusalCode::DigestMismatch);
+    let write = approvals
+        .redeem(&at("support.config.write", "SUP-20931"), &grant, None)
+        .unwrap();
+    assert!(write.refusal.is_some());
+    now.store(start + 30 * 60, Ordering::SeqCst);
+    let late = approvals
+        .redeem(&at("support.logs.read", "SUP-20931"), &grant, None)
+        .unwrap();
+    assert_eq!(refused(&late), RefusalCode::ElevationExpired);
+}
