@@ -9,7 +9,7 @@ use writ_engine::{Decision, Request, Verdict};
 
 use super::{denied, rfc3339, Approvals, Effective, ElevationUse, Input, Redeemed, Redemption};
 use crate::challenge::{Method, Requester, Requirements};
-use crate::encode::{b64, new_id};
+use crate::encode::new_id;
 use crate::error::{Error, Refusal, RefusalCode};
 use crate::grant::{instant, Claims, Confirmation};
 use crate::keys::{pop_message, WorkloadKey};
@@ -391,9 +391,11 @@ impl Approvals {
             match key {
                 Ok(key) if key.verify_b64(&pop_message(grant.trim(), &digest, iat), proof) => {
                     // An elevation is used again and again: each use needs a proof of its
-                    // own, or a proof seen once would be good for the whole skew.
+                    // own, or a proof seen once would be good for the whole skew. A proof
+                    // is known by its grant and `iat`, not by its signature's bytes (an
+                    // ECDSA signature has a twin that verifies too).
                     if elevation.is_some() {
-                        pop_seen = Some((iat, proof_id(proof)));
+                        pop_seen = Some((iat, format!("pop:{}:{iat}", claims.jti)));
                     }
                 }
                 _ => return no(
@@ -544,12 +546,6 @@ struct Use {
     number: u64,
     /// For an elevation: when its box ends (unix seconds).
     ends_at: Option<i64>,
-}
-
-/// A used proof of possession's identity in the replay store: its signature's SHA-256.
-fn proof_id(signature: &str) -> String {
-    use sha2::{Digest as _, Sha256};
-    format!("pop:{}", b64(&Sha256::digest(signature.as_bytes())))
 }
 
 /// Why a grant check stopped.
