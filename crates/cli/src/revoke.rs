@@ -2,7 +2,8 @@
 //! grant not yet redeemed — on every replica sharing the state store. The handle is the
 //! challenge id, as for `writ collect`; the grant itself is never printed. Who may revoke:
 //! the requester (`--secret` or `--workload-key`, as for collection), an approver of the
-//! challenge's groups (`--as ID --key FILE`), or the operator (`--operator NAME`: whoever
+//! challenge's groups (`--as ID --key FILE`, or `--proof` from `writ sign --revoke`), or
+//! the operator (`--operator NAME`: whoever
 //! can open the state directory, and Redis when it is shared, holds the service).
 //!
 //! Exit codes: 0 revoked (also when it was revoked before: the output's `was` says
@@ -36,12 +37,17 @@ pub struct RevokeArgs {
     /// fresh revocation proof.
     #[arg(long)]
     pub workload_key: Option<PathBuf>,
-    /// As an approver of the challenge's groups (with `--key`).
-    #[arg(long = "as", requires = "key")]
+    /// As an approver of the challenge's groups (with `--key`, or `--proof` made elsewhere
+    /// by `writ sign --revoke`).
+    #[arg(long = "as")]
     pub approver: Option<String>,
     /// The approver's private key file (Ed25519, registered in `approvers.toml`).
-    #[arg(long, requires = "approver")]
+    #[arg(long, requires = "approver", conflicts_with = "proof")]
     pub key: Option<PathBuf>,
+    /// The approver's revocation proof made elsewhere (`IAT.SIGNATURE`, as `writ sign
+    /// --key FILE --revoke ID` prints it), good within the clock skew (30 s).
+    #[arg(long, requires = "approver", allow_hyphen_values = true)]
+    pub proof: Option<String>,
     /// As the operator, named in the audit record: whoever can open the state directory
     /// holds the service.
     #[arg(long)]
@@ -79,9 +85,13 @@ pub fn run(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
                 &KeyPair::read(path)?.sign_b64(&revoke_message(&args.id, iat)),
             ),
         },
+        (None, None, Some(id), None, None) if args.proof.is_some() => Revoker::Approver {
+            id: id.clone(),
+            proof: args.proof.clone().unwrap_or_default(),
+        },
         (None, None, None, None, Some(name)) => Revoker::Operator { by: name.clone() },
         _ => {
-            eprintln!("error: say once who revokes: `--secret`, `--workload-key`, `--as ID --key FILE` or `--operator NAME`");
+            eprintln!("error: say once who revokes: `--secret`, `--workload-key`, `--as ID --key FILE` (or `--proof`) or `--operator NAME`");
             return Ok(ExitCode::from(2));
         }
     };

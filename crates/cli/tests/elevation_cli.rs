@@ -226,6 +226,29 @@ fn an_elevation_is_redeemed_three_times_then_revoked_through_the_cli() {
     );
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(json(&again)["was"], "revoked");
+    // cara, an approver of its group, with a proof made elsewhere by `writ sign --revoke`.
+    let signed = writ(&["sign", "--key", s(&w.key("cara")), "--revoke", &id]);
+    assert_eq!(signed.status.code(), Some(0));
+    let proof = String::from_utf8(signed.stdout).unwrap();
+    let by_cara = run(
+        &[
+            "revoke",
+            s(&w.policies),
+            &id,
+            "--as",
+            "cara",
+            "--proof",
+            proof.trim(),
+        ],
+        &st,
+    );
+    assert_eq!(
+        by_cara.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&by_cara.stdout)
+    );
+    assert_eq!(json(&by_cara)["by"], "approver:cara");
     // Usage: nobody named, or two at once.
     assert_eq!(
         run(&["revoke", s(&w.policies), &id], &st).status.code(),
@@ -252,7 +275,7 @@ fn an_elevation_is_redeemed_three_times_then_revoked_through_the_cli() {
             events("revoke.refused"),
             events("redeem.refused")
         ),
-        (2, 1, 2)
+        (3, 1, 2)
     );
     let verified = writ(&["audit", "verify", s(&state.join("audit.jsonl"))]);
     assert_eq!(
