@@ -1,7 +1,9 @@
 //! The shared store for several replicas: Redis. Consumption is one `SET NX` with an
 //! expiry; challenge state is read and written under `WATCH`/`MULTI`/`EXEC`, retried when
 //! another replica changed it in between, so two approvals racing on two replicas are
-//! both counted, each approver once; sign counts advance by a compare-and-set script.
+//! both counted, each approver once; sign counts advance by a compare-and-set script; a
+//! grant's use (consumed once, or an elevation's use counted) and its revocation are one
+//! script each, so every replica sees them in one order.
 //! Every call has a timeout: an unreachable Redis is an error, never a silent pass. Every
 //! expiry is a duration (`EX`) from the writing replica's clock, never an instant: Redis's
 //! clock and the engine's (an injected one included) need not agree.
