@@ -584,3 +584,110 @@ fn the_bundled_support_set_grants_a_30_minute_elevation_by_the_customer_s_admins
         .unwrap();
     assert_eq!(refused(&late), RefusalCode::ElevationExpired);
 }
+
+/// The TTL Redis gives one of its keys.
+fn ttl(redis: &Redis, key: &str) -> i64 {
+    let mut con = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    redis::cmd("TTL").arg(key).query(&mut con).unwrap()
+}
+
+#[test]
+fn an_elevation_s_use_and_revocation_records_expire_by_a_duration_whatever_the_engine_s_clock() {
+    // A replica's (test) clock in 2001: the records still live the box (30 min) plus the
+    // skew and the margin on Redis's own clock, neither vanishing at once nor forever.
+    let redis = Redis::start();
+    let w = world();
+    w.now.store(978_307_200, Ordering::SeqCst);
+    let a = replica(&w, &redis);
+    let request = session("support.logs.read", "SUP-1");
+    let d = a.decide(&request.to_string()).unwrap();
+    let secret = d.collection_secret.clone().unwrap();
+    let c = d.challenge.unwrap();
+    let signature = w
+        .key("dana")
+        .sign_b64(&writ_approvals::answer_message(&c.id, &c.digest, true));
+    let answered = a
+        .answer(&writ_approvals::Answer {
+            challenge: c.id.clone(),
+            approver: "dana".into(),
+            approve: true,
+            code: None,
+            evidence: writ_approvals::Evidence::Signature { signature },
+        })
+        .unwrap();
+    assert_eq!(answered.status, "accepted", "{:?}", answered.refusal);
+    let grant = a
+        .collect(&c.id, &Collect::Secret(secret.clone()))
+        .unwrap()
+        .grant
+        .unwrap();
+    w.advance(600);
+    let r = redeem(&a, &request, &grant);
+    let jti = r.grant.unwrap().jti;
+    let revoked = a
+        .revoke(&c.id, &Revoker::Requester(Collect::Secret(secret)))
+        .unwrap();
+    assert_eq!(revoked.status, RevokeStatus::Revoked);
+    // Issued at t, used at t + 600: the box ends at t + 1800; kept 31 s past it (skew and
+    // one second) plus Redis's 300 s clock margin.
+    let most = 1800 - 600 + 31 + 300;
+    for key in [format!("writ:use:{jti}"), format!("writ:rv:{jti}")] {
+        let left = ttl(&redis, &key);
+        assert!(left > most - 60 && left <= most, "{key} kept {left} s");
+    }
+}
+
+#[test]
+fn the_embedded_store_forgets_uses_and_revocations_once_their_grants_are_dead() {
+    use writ_approvals::{GrantUse, RedbStore, StateStore};
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&dir.path().join("state")).unwrap();
+    let t0 = 1_900_000_000;
+    assert_eq!(
+        store.use_grant("g_e", true, t0 + 60, t0).unwrap(),
+        GrantUse::Counted(1)
+    );
+    assert_eq!(
+        store.use_grant("g_e", true, t0 + 60, t0).unwrap(),
+        GrantUse::Counted(2)
+    );
+    let r = store.revoke_grant("g_e", t0 + 60, t0).unwrap();
+    assert!(r.first);
+    assert_eq!(r.uses, 2);
+    assert!(!store.revoke_grant("g_e", t0 + 60, t0).unwrap().first);
+    assert_eq!(
+        store.use_grant("g_e", true, t0 + 60, t0).unwrap(),
+        GrantUse::Revoked
+    );
+    // A single-use grant: once, then replayed; revoked unused, then refused.
+    assert_eq!(
+        store.use_grant("g_s", false, t0 + 60, t0).unwrap(),
+        GrantUse::Counted(1)
+    );
+    assert_eq!(
+        store.use_grant("g_s", false, t0 + 60, t0).unwrap(),
+        GrantUse::Replayed
+    );
+    assert_eq!(store.revoke_grant("g_s", t0 + 60, t0).unwrap().uses, 1);
+    store.revoke_grant("g_u", t0 + 60, t0).unwrap();
+    assert_eq!(
+        store.use_grant("g_u", false, t0 + 60, t0).unwrap(),
+        GrantUse::Revoked
+    );
+    // Past every grant's end and the sweep's period, the records are gone: the grants'
+    // own expiry refuses them now.
+    let later = t0 + RedbStore::SWEEP_EVERY_S + 3600;
+    assert_eq!(
+        store.use_grant("g_new", true, later + 60, later).unwrap(),
+        GrantUse::Counted(1)
+    );
+    assert_eq!(
+        store.use_grant("g_e", true, later + 60, later).unwrap(),
+        GrantUse::Counted(1),
+        "the revocation and the count were swept"
+    );
+    assert!(store.revoke_grant("g_u", later + 60, later).unwrap().first);
+}
