@@ -69,6 +69,15 @@ fn elevated(w: &World, request: &Json) -> (String, String) {
     let (id, digest) = w.open(request);
     let view = w.approvals.challenge(&id).unwrap().unwrap();
     assert_eq!(view.elevation_s, Some(1800));
+    // The approver reads that this is a time box over every approved action, not one
+    // transaction.
+    assert!(
+        view.summary.contains(
+            "ELEVATION for 30m: every action the policy approves with these bound values"
+        ),
+        "{}",
+        view.summary
+    );
     let answered = w.sign("dana", &id, &digest, true);
     assert_eq!(answered.status, "accepted", "{:?}", answered.refusal);
     (id.clone(), w.collect(&id))

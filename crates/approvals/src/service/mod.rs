@@ -586,7 +586,7 @@ impl Approvals {
             id: new_id("ch_")?,
             digest: approval.digest.clone(),
             code: binding_code(&approval.digest),
-            summary: summary(&bound, &requester, &warnings),
+            summary: summary(&bound, &requester, &warnings, requirements.elevation_s),
             requester,
             requirements,
             policy_version: decision.policy_version.to_string(),
