@@ -136,6 +136,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_revocation_proof_signs_its_own_domain_byte_by_byte() {
+        assert_eq!(
+            revoke_message("ch_1", 1796342400),
+            b"writ-revoke-v1\0ch_1\01796342400".to_vec()
+        );
+        // Never a collection proof's bytes: one proves nothing for the other.
+        assert_ne!(revoke_message("ch_1", 1), collect_message("ch_1", 1));
+    }
+
+    #[test]
     fn proofs_round_trip_and_malformed_ones_do_not_parse() {
         assert_eq!(
             parse_proof(&proof_text(1733320000, "c2ln")),
