@@ -316,4 +316,13 @@ fn a_revocation_through_one_replica_is_seen_by_the_other_through_the_cli() {
     let on_b = redeem(&w, &logs, &grant, &sb);
     assert_eq!(on_b.status.code(), Some(3));
     assert_eq!(json(&on_b)["refusal"]["code"], "grant_revoked");
+    // With Redis gone, revoking fails closed and says why, in its own shape.
+    drop(redis);
+    let down = run(&["revoke", s(&w.policies), &id, "--operator", "ops"], &sb);
+    assert_eq!(down.status.code(), Some(3));
+    let down = json(&down);
+    assert_eq!(
+        (&down["status"], &down["refusal"]["code"]),
+        (&json!("refused"), &json!("store_unavailable"))
+    );
 }
