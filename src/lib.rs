@@ -31,7 +31,8 @@
 //! formatter, diagnostics), `writ-check` (names, types, validation, typed IR),
 //! `writ-engine` (compile, bind, evaluate, explain), `writ-reload` (a [`PolicyStore`]
 //! that follows a directory and swaps compiled versions atomically), `writ-approvals`
-//! ([`approvals`]: challenges, approver evidence, grants, single-use redemption, audit).
+//! ([`approvals`]: challenges, approver evidence, grants, single-use redemption or
+//! time-boxed elevation, revocation, audit).
 
 use std::fmt;
 use std::path::Path;
@@ -42,7 +43,8 @@ pub use jiff;
 pub use jiff::Timestamp;
 /// JSON values, as [`Engine::bind`] and [`approvals::Approvals::decide_value`] take them.
 pub use serde_json;
-/// Transaction-bound approvals: challenge, evidence, quorum, grant, redeem once, audit.
+/// Transaction-bound approvals: challenge, evidence, quorum, grant, redeem once (or within
+/// an elevation's time box), revoke, audit.
 /// [`approvals::Approvals`] is the service a host embeds; docs/embedding.md walks through it.
 #[doc(inline)]
 pub use writ_approvals as approvals;

@@ -1,6 +1,7 @@
 //! The approval flow's costs with the embedded store: opening a challenge (decide + durable
 //! redb commit + audit record), redeeming a grant (re-decide, verify the PASETO grant and
-//! the proof of possession, consume the `jti` durably, audit), and one signed audit append.
+//! the proof of possession, consume the `jti` durably, audit), one more use of an
+//! elevation grant (the same checks, the use counted durably), and one signed audit append.
 //!
 //! `cargo bench -p writ-approvals --bench approvals`
 
@@ -31,6 +32,10 @@ rule "transfers need finance" {
   when action == "payments.transfer"
   approve { approvers 1 of group "finance" bind principal.id, action, resource.id, session.id, request.params ttl 5m }
   obligations notify("finance-ops")
+}
+rule "support sessions" {
+  when action == "support.logs.read"
+  approve for 12h { approvers 1 of group "finance" bind principal.id, resource.id ttl 5m }
 }
 "#;
 
@@ -153,6 +158,40 @@ fn bench(c: &mut Criterion) {
             },
             BatchSize::SmallInput,
         )
+    });
+    // One more use of an elevation grant (a bearer one: a key-bound elevation needs a
+    // proof made in a second of its own for each use).
+    let support = json!({
+        "principal": {"id": "vic", "kind": "human"},
+        "action": "support.logs.read", "resource": {"id": "tenant-1"}
+    })
+    .to_string();
+    let decided = s.approvals.decide(&support).unwrap();
+    let c = decided.challenge.unwrap();
+    let signature = s.approver.sign_b64(&answer_message(&c.id, &c.digest, true));
+    s.approvals
+        .answer(&Answer {
+            challenge: c.id.clone(),
+            approver: "dana".into(),
+            approve: true,
+            code: None,
+            evidence: Evidence::Signature { signature },
+        })
+        .unwrap();
+    let elevation = s
+        .approvals
+        .collect(
+            &c.id,
+            &writ_approvals::Collect::Secret(decided.collection_secret.unwrap()),
+        )
+        .unwrap()
+        .grant
+        .unwrap();
+    g.bench_function("redeem_elevation_use", |b| {
+        b.iter(|| {
+            let r = s.approvals.redeem(&support, &elevation, None).unwrap();
+            assert!(r.refusal.is_none());
+        })
     });
     // The same redemption against Redis on loopback (the store replicas share).
     let redis = writ_testkit::Redis::start();

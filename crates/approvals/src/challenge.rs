@@ -63,6 +63,10 @@ pub struct Requirements {
     pub ttl_s: u64,
     /// The bound paths.
     pub bind: Vec<String>,
+    /// For an elevation (`approve for D`): how long the grant may be used again and again
+    /// after it is issued, seconds; `None` for a single-use approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elevation_s: Option<u64>,
 }
 
 impl Requirements {
@@ -80,6 +84,7 @@ impl Requirements {
             method: approval.method.to_string(),
             ttl_s: approval.ttl_s,
             bind: approval.bind.iter().map(|b| b.to_string()).collect(),
+            elevation_s: approval.elevation_s,
         }
     }
 }
@@ -381,7 +386,12 @@ pub fn warnings(requester: &Requester) -> Vec<String> {
 /// escaped (`\u{202e}`); a value longer than [`SUMMARY_VALUE_MAX`] characters, or with a
 /// long run of spaces, is shortened, and the line says so: the whole value is in the
 /// challenge's `bound`.
-pub fn summary(bound: &[Bound], requester: &Requester, warnings: &[String]) -> String {
+pub fn summary(
+    bound: &[Bound],
+    requester: &Requester,
+    warnings: &[String],
+    elevation_s: Option<u64>,
+) -> String {
     let show = |v: &Option<String>, none: &str| {
         v.as_deref()
             .map_or_else(|| none.to_string(), identity::visible)
@@ -429,6 +439,19 @@ pub fn summary(bound: &[Bound], requester: &Requester, warnings: &[String]) -> S
     if let Some(jkt) = &requester.jkt {
         out.push_str(&format!("; the grant is bound to workload key {jkt}"));
     }
+    // An elevation is not one transaction: say for how long, and that it covers every
+    // request with these bound values (other actions too, when `action` is not bound).
+    if let Some(d) = elevation_s {
+        let every = if bound.iter().any(|b| b.path == "action") {
+            "every use of this action"
+        } else {
+            "every action the policy approves"
+        };
+        out.push_str(&format!(
+            "; ELEVATION for {}: {every} with these bound values, until it ends or is revoked",
+            duration_text(d)
+        ));
+    }
     if !shortened.is_empty() {
         out.push_str(&format!(
             "; SHORTENED here: {} (the whole value is in the challenge's `bound`: read it before approving)",
@@ -437,6 +460,21 @@ pub fn summary(bound: &[Bound], requester: &Requester, warnings: &[String]) -> S
     }
     for w in warnings {
         out.push_str(&format!("; WARNING: {w}"));
+    }
+    out
+}
+
+/// Seconds as people read a policy's durations: `30m`, `2h`, `1h30m`, `45s`.
+fn duration_text(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    let mut out = String::new();
+    for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0s");
     }
     out
 }

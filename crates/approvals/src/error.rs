@@ -132,6 +132,14 @@ pub enum RefusalCode {
     IdentityMalformed,
     /// The challenge has no grant to collect (not granted yet, denied, locked or expired).
     NotGranted,
+    /// An elevation grant used after its time box ended (`approve for D`: `D` after the
+    /// grant was issued, or less when the policy now grants a shorter elevation).
+    ElevationExpired,
+    /// The grant was revoked (`writ revoke`, [`crate::Approvals::revoke`]).
+    GrantRevoked,
+    /// Whoever asked to revoke a grant may not: not its requester, not an approver of
+    /// its challenge's groups.
+    NotAllowed,
 }
 
 /// A refusal: a stable code and a sentence saying what was wrong.

@@ -93,6 +93,10 @@ pub struct Claims {
     /// The identity of the replay store the grant must be consumed in
     /// ([`crate::StateStore::identity`]).
     pub sid: String,
+    /// For an elevation (`approve for D`): `D` in seconds. The grant may then be redeemed
+    /// again and again until `exp`, which is `iat` + `D`; absent for a single-use grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elv: Option<u64>,
 }
 
 /// The engine's grant key: signs grants, verifies them at redemption.
@@ -269,6 +273,7 @@ mod tests {
             pv: "v".into(),
             approvers: vec![],
             sid: "st_1".into(),
+            elv: None,
         }
     }
 

@@ -6,7 +6,9 @@
 //! request carries the workload's key, to that key (`cnf`). At execution the service
 //! redeems the grant: the policy is evaluated again, the digest re-derived from the actual
 //! request, the grant and its proof of possession verified, and its `jti` consumed once in
-//! the replay store. Every step lands in a hash-chained audit log.
+//! the replay store — or, for an elevation (`approve for D`), counts one more use within
+//! its time box, until it ends or is revoked ([`Approvals::revoke`]). Every step lands in
+//! a hash-chained audit log.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -28,7 +30,8 @@
 //! ```
 //!
 //! Architecture Invariant: approvals never weaken a decision; they only turn `approve`
-//! into `allow` for one exact transaction, once. Secrets (TOTP seeds, private keys, grant
+//! into `allow` for one exact transaction, once — or, for an elevation, for requests with
+//! the approved bound values until its box ends or it is revoked. Secrets (TOTP seeds, private keys, grant
 //! tokens) never reach the audit log or a `Debug` output.
 
 pub mod audit;
@@ -62,7 +65,7 @@ pub use evidence::{
 };
 pub use grant::{Claims, Confirmation, GrantApprover, GrantKey};
 pub use keys::{pop_message, public_from_jwk, thumbprint, KeyPair, WorkloadKey, WorkloadKeyPair};
-pub use proof::{collect_message, grant_digest, parse_proof, proof_text, Collect};
+pub use proof::{collect_message, grant_digest, parse_proof, proof_text, revoke_message, Collect};
 pub use quorum::{tally, Tally};
 pub use redb_store::RedbStore;
 pub use redis_store::RedisStore;
@@ -72,7 +75,11 @@ pub use registry::{
 };
 pub use service::{
     AnswerStatus, Answered, Approvals, ChallengeOutcome, ChallengeState, ChallengeView,
-    CollectStatus, Collected, Config, Decided, Metrics, NoMetrics, Redeemed, Redemption,
-    AUDIT_KEY_FILE, AUDIT_LOG_FILE, GRANT_KEY_FILE, REFUSED_INPUTS_PER_MINUTE,
+    CollectStatus, Collected, Config, Decided, ElevationUse, Metrics, NoMetrics, Redeemed,
+    Redemption, RevokeStatus, Revoked, RevokedBefore, Revoker, AUDIT_KEY_FILE, AUDIT_LOG_FILE,
+    GRANT_KEY_FILE, REFUSED_INPUTS_PER_MINUTE,
 };
-pub use store::{admit, OpenLimits, Opened, OtpLimits, OtpRecord, StateStore, Update, Updated};
+pub use store::{
+    admit, GrantUse, OpenLimits, Opened, OtpLimits, OtpRecord, Revocation, StateStore, Update,
+    Updated,
+};

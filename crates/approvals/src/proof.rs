@@ -38,6 +38,21 @@ pub fn collect_message(id: &str, iat: i64) -> Vec<u8> {
     m
 }
 
+/// The domain of a revocation proof: `"writ-revoke-v1" || 0x00 || challenge id || 0x00 ||
+/// iat` ([`revoke_message`]).
+pub const REVOKE_DOMAIN: &[u8] = b"writ-revoke-v1\0";
+
+/// The message a requester (with `principal.key`) or an approver (with a registered
+/// Ed25519 key) signs to revoke the grant of challenge `id` at `iat` (unix seconds,
+/// decimal).
+pub fn revoke_message(id: &str, iat: i64) -> Vec<u8> {
+    let mut m = REVOKE_DOMAIN.to_vec();
+    m.extend_from_slice(id.as_bytes());
+    m.push(0);
+    m.extend_from_slice(iat.to_string().as_bytes());
+    m
+}
+
 /// The transaction digest a grant claims, read without verifying it (a workload needs it
 /// to sign its proof of possession; the engine verifies everything at redemption).
 pub fn grant_digest(token: &str) -> Option<String> {
@@ -119,6 +134,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_revocation_proof_signs_its_own_domain_byte_by_byte() {
+        assert_eq!(
+            revoke_message("ch_1", 1796342400),
+            b"writ-revoke-v1\0ch_1\01796342400".to_vec()
+        );
+        // Never a collection proof's bytes: one proves nothing for the other.
+        assert_ne!(revoke_message("ch_1", 1), collect_message("ch_1", 1));
+    }
 
     #[test]
     fn proofs_round_trip_and_malformed_ones_do_not_parse() {

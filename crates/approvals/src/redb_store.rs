@@ -13,8 +13,8 @@ use redb::{
 use crate::challenge::Challenge;
 use crate::error::{Error, Refusal};
 use crate::store::{
-    admit, decode, encode, OpenLimits, Opened, OtpLimits, OtpRecord, StateStore, Update, Updated,
-    RETENTION_S,
+    admit, decode, encode, GrantUse, OpenLimits, Opened, OtpLimits, OtpRecord, Revocation,
+    StateStore, Update, Updated, RETENTION_S,
 };
 
 const CHALLENGES: TableDefinition<&str, &[u8]> = TableDefinition::new("challenges");
@@ -32,6 +32,11 @@ const OTP: TableDefinition<&str, &[u8]> = TableDefinition::new("otp_failures");
 const SWEPT: TableDefinition<&str, i64> = TableDefinition::new("swept");
 /// Events counted per window (`count_event`): name → window (8 bytes) ‖ count (8 bytes).
 const EVENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("events");
+/// Elevation grants' uses (`use_grant` with `repeat`): jti → keep_until (8 bytes,
+/// big-endian) ‖ uses (8 bytes).
+const USES: TableDefinition<&str, &[u8]> = TableDefinition::new("grant_uses");
+/// Revoked grants: jti → keep_until (unix seconds).
+const REVOKED: TableDefinition<&str, i64> = TableDefinition::new("revoked");
 
 /// How long past its `keep_until` a consumed id is still kept, seconds (clock margin).
 const CONSUMED_MARGIN_S: i64 = 300;
@@ -97,6 +102,8 @@ impl RedbStore {
             txn.open_table(OTP).map_err(store_err)?;
             txn.open_table(SWEPT).map_err(store_err)?;
             txn.open_table(EVENTS).map_err(store_err)?;
+            txn.open_table(USES).map_err(store_err)?;
+            txn.open_table(REVOKED).map_err(store_err)?;
         }
         let identity = {
             let mut meta = txn.open_table(META).map_err(store_err)?;
@@ -270,23 +277,75 @@ impl StateStore for RedbStore {
             if !seen {
                 table.insert(jti, keep_until).map_err(store_err)?;
             }
-            // Now and then (by the clock, so short-lived processes sweep too), forget
-            // grants and codes whose own expiry refuses them anyway.
-            let mut swept = txn.open_table(SWEPT).map_err(store_err)?;
-            let last = swept
-                .get("consumed")
-                .map_err(store_err)?
-                .map_or(i64::MIN, |v| v.value());
-            if now.saturating_sub(last) >= Self::SWEEP_EVERY_S || now < last {
-                table
-                    .retain(|_, until| until.saturating_add(CONSUMED_MARGIN_S) >= now)
-                    .map_err(store_err)?;
-                swept.insert("consumed", now).map_err(store_err)?;
-            }
             !seen
         };
+        sweep(&txn, now)?;
         txn.commit().map_err(store_err)?;
         Ok(fresh)
+    }
+
+    fn use_grant(
+        &self,
+        jti: &str,
+        repeat: bool,
+        keep_until: i64,
+        now: i64,
+    ) -> Result<GrantUse, Error> {
+        let txn = self.db.begin_write().map_err(store_err)?;
+        let used = {
+            let revoked = txn.open_table(REVOKED).map_err(store_err)?;
+            if revoked.get(jti).map_err(store_err)?.is_some() {
+                GrantUse::Revoked
+            } else if repeat {
+                let mut uses = txn.open_table(USES).map_err(store_err)?;
+                let before = uses
+                    .get(jti)
+                    .map_err(store_err)?
+                    .and_then(|v| window_count(v.value()))
+                    .map_or(0, |(_, n)| n);
+                let n = before.saturating_add(1);
+                uses.insert(jti, until_count(keep_until, n).as_slice())
+                    .map_err(store_err)?;
+                GrantUse::Counted(n)
+            } else {
+                let mut consumed = txn.open_table(CONSUMED).map_err(store_err)?;
+                if consumed.get(jti).map_err(store_err)?.is_some() {
+                    GrantUse::Replayed
+                } else {
+                    consumed.insert(jti, keep_until).map_err(store_err)?;
+                    GrantUse::Counted(1)
+                }
+            }
+        };
+        sweep(&txn, now)?;
+        txn.commit().map_err(store_err)?;
+        Ok(used)
+    }
+
+    fn revoke_grant(&self, jti: &str, keep_until: i64, now: i64) -> Result<Revocation, Error> {
+        let txn = self.db.begin_write().map_err(store_err)?;
+        let revocation = {
+            let mut revoked = txn.open_table(REVOKED).map_err(store_err)?;
+            let first = revoked.get(jti).map_err(store_err)?.is_none();
+            if first {
+                revoked.insert(jti, keep_until).map_err(store_err)?;
+            }
+            let consumed = txn.open_table(CONSUMED).map_err(store_err)?;
+            let once = u64::from(consumed.get(jti).map_err(store_err)?.is_some());
+            let uses = txn.open_table(USES).map_err(store_err)?;
+            let repeated = uses
+                .get(jti)
+                .map_err(store_err)?
+                .and_then(|v| window_count(v.value()))
+                .map_or(0, |(_, n)| n);
+            Revocation {
+                first,
+                uses: once.saturating_add(repeated),
+            }
+        };
+        sweep(&txn, now)?;
+        txn.commit().map_err(store_err)?;
+        Ok(revocation)
     }
 
     fn otp_record(&self, approver: &str) -> Result<OtpRecord, Error> {
@@ -410,6 +469,42 @@ impl StateStore for RedbStore {
         txn.commit().map_err(store_err)?;
         Ok(outcome)
     }
+}
+
+/// Now and then (by the clock, so short-lived processes sweep too), forgets consumed ids,
+/// elevation uses and revocations whose own expiry refuses the grant or code anyway.
+fn sweep(txn: &redb::WriteTransaction, now: i64) -> Result<(), Error> {
+    let mut swept = txn.open_table(SWEPT).map_err(store_err)?;
+    let last = swept
+        .get("consumed")
+        .map_err(store_err)?
+        .map_or(i64::MIN, |v| v.value());
+    if now.saturating_sub(last) >= RedbStore::SWEEP_EVERY_S || now < last {
+        let live = |until: i64| until.saturating_add(CONSUMED_MARGIN_S) >= now;
+        txn.open_table(CONSUMED)
+            .map_err(store_err)?
+            .retain(|_, until| live(until))
+            .map_err(store_err)?;
+        txn.open_table(REVOKED)
+            .map_err(store_err)?
+            .retain(|_, until| live(until))
+            .map_err(store_err)?;
+        txn.open_table(USES)
+            .map_err(store_err)?
+            .retain(|_, v| window_count(v).is_none_or(|(until, _)| live(until)))
+            .map_err(store_err)?;
+        swept.insert("consumed", now).map_err(store_err)?;
+    }
+    Ok(())
+}
+
+/// An elevation's use record: keep_until (8 bytes, big-endian) then uses (8 bytes), read
+/// back with [`window_count`].
+fn until_count(keep_until: i64, uses: u64) -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&keep_until.to_be_bytes());
+    bytes[8..].copy_from_slice(&uses.to_be_bytes());
+    bytes
 }
 
 /// A stored event count: window (8 bytes, big-endian) then count (8 bytes).

@@ -1,7 +1,9 @@
 //! The shared store for several replicas: Redis. Consumption is one `SET NX` with an
 //! expiry; challenge state is read and written under `WATCH`/`MULTI`/`EXEC`, retried when
 //! another replica changed it in between, so two approvals racing on two replicas are
-//! both counted, each approver once; sign counts advance by a compare-and-set script.
+//! both counted, each approver once; sign counts advance by a compare-and-set script; a
+//! grant's use (consumed once, or an elevation's use counted) and its revocation are one
+//! script each, so every replica sees them in one order.
 //! Every call has a timeout: an unreachable Redis is an error, never a silent pass. Every
 //! expiry is a duration (`EX`) from the writing replica's clock, never an instant: Redis's
 //! clock and the engine's (an injected one included) need not agree.
@@ -22,8 +24,8 @@ use crate::challenge::Challenge;
 use crate::encode::b64;
 use crate::error::{Error, Refusal};
 use crate::store::{
-    admit, decode, encode, OpenLimits, Opened, OtpLimits, OtpRecord, StateStore, Update, Updated,
-    RETENTION_S,
+    admit, decode, encode, GrantUse, OpenLimits, Opened, OtpLimits, OtpRecord, Revocation,
+    StateStore, Update, Updated, RETENTION_S,
 };
 
 /// Seconds added to every expiry, for clocks that disagree with Redis's.
@@ -79,6 +81,32 @@ local r = redis.call('HMGET', KEYS[1], 'failures', 'locked_until', 'blocked')
 return {tonumber(r[1]) or 0, tonumber(r[2]) or 0, tonumber(r[3]) or 0}
 ";
 
+/// One more use of a grant (`use_grant`), atomically with revocations: KEYS[1] the
+/// revocation key, KEYS[2] the use key (`jti:` for a single-use grant, as `consume` writes
+/// it; `use:` for an elevation); ARGV[1] the expiry in seconds (a duration), ARGV[2] `1` for
+/// an elevation. Returns -1 revoked, 0 a single-use grant used before, else the use number.
+const USE_GRANT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+if ARGV[2] == '1' then
+  local n = redis.call('INCR', KEYS[2])
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
+  return n
+end
+if redis.call('SET', KEYS[2], 1, 'NX', 'EX', tonumber(ARGV[1])) then return 1 end
+return 0
+";
+
+/// Revokes a grant (`revoke_grant`), atomically with its uses: KEYS[1] the revocation key,
+/// KEYS[2] the single-use key, KEYS[3] the elevation's use count; ARGV[1] the expiry in
+/// seconds. Returns {1 when this call revoked it, uses so far}.
+const REVOKE_GRANT: &str = r"
+local first = 0
+if redis.call('SET', KEYS[1], 1, 'NX', 'EX', tonumber(ARGV[1])) then first = 1 end
+local once = tonumber(redis.call('GET', KEYS[2]) or '0')
+local uses = tonumber(redis.call('GET', KEYS[3]) or '0')
+return {first, once + uses}
+";
+
 /// An accepted code forgets the failures, unless codes are blocked (an administrator
 /// resets those).
 const OTP_SUCCEEDED: &str = r"
@@ -95,6 +123,17 @@ fn keep_for(expires_at: i64, now: i64) -> i64 {
         .saturating_sub(now)
         .saturating_add(RETENTION_S)
         .max(1)
+}
+
+/// A record kept until `keep_until` (the caller's clock) as a relative expiry with a
+/// margin: Redis's clock, not this replica's, decides when the key goes, and a replica
+/// running behind must never hand Redis an instant that is already past for it (the key
+/// would vanish at once).
+fn expiry_s(keep_until: i64, now: i64) -> i64 {
+    keep_until
+        .saturating_sub(now)
+        .max(1)
+        .saturating_add(CLOCK_MARGIN_S)
 }
 
 fn otp_record_of(fields: &[Option<i64>]) -> OtpRecord {
@@ -467,13 +506,7 @@ impl StateStore for RedisStore {
 
     fn consume(&self, jti: &str, keep_until: i64, now: i64) -> Result<bool, Error> {
         let key = self.key("jti", jti);
-        // A relative expiry with a margin: Redis's clock, not this replica's, decides
-        // when the key goes, and a replica running behind must never hand Redis an
-        // instant that is already past for it (the key would vanish at once).
-        let seconds = keep_until
-            .saturating_sub(now)
-            .max(1)
-            .saturating_add(CLOCK_MARGIN_S);
+        let seconds = expiry_s(keep_until, now);
         self.with(|con| {
             let set: Option<String> = redis::cmd("SET")
                 .arg(&key)
@@ -484,6 +517,54 @@ impl StateStore for RedisStore {
                 .query(con)
                 .map_err(unreachable)?;
             Ok(set.is_some())
+        })
+    }
+
+    fn use_grant(
+        &self,
+        jti: &str,
+        repeat: bool,
+        keep_until: i64,
+        now: i64,
+    ) -> Result<GrantUse, Error> {
+        let revoked = self.key("rv", jti);
+        let used = self.key(if repeat { "use" } else { "jti" }, jti);
+        let seconds = expiry_s(keep_until, now);
+        self.with(|con| {
+            let n: i64 = redis::Script::new(USE_GRANT)
+                .key(&revoked)
+                .key(&used)
+                .arg(seconds)
+                .arg(if repeat { "1" } else { "0" })
+                .invoke(con)
+                .map_err(unreachable)?;
+            Ok(match n {
+                ..0 => GrantUse::Revoked,
+                0 => GrantUse::Replayed,
+                n => GrantUse::Counted(u64::try_from(n).unwrap_or(u64::MAX)),
+            })
+        })
+    }
+
+    fn revoke_grant(&self, jti: &str, keep_until: i64, now: i64) -> Result<Revocation, Error> {
+        let seconds = expiry_s(keep_until, now);
+        let keys = [
+            self.key("rv", jti),
+            self.key("jti", jti),
+            self.key("use", jti),
+        ];
+        self.with(|con| {
+            let (first, uses): (i64, i64) = redis::Script::new(REVOKE_GRANT)
+                .key(&keys[0])
+                .key(&keys[1])
+                .key(&keys[2])
+                .arg(seconds)
+                .invoke(con)
+                .map_err(unreachable)?;
+            Ok(Revocation {
+                first: first == 1,
+                uses: u64::try_from(uses).unwrap_or(0),
+            })
         })
     }
 

@@ -124,6 +124,26 @@ pub enum Update<T> {
     Keep(T),
 }
 
+/// What a store says of one use of a grant ([`StateStore::use_grant`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantUse {
+    /// This use is counted: its number, 1 for the first.
+    Counted(u64),
+    /// A single-use grant that was used before.
+    Replayed,
+    /// The grant was revoked: no use is counted.
+    Revoked,
+}
+
+/// What revoking a grant found ([`StateStore::revoke_grant`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    /// Whether this call revoked it (`false`: it was revoked before; nothing changed).
+    pub first: bool,
+    /// How many times the grant was used before (a single-use grant: 0 or 1).
+    pub uses: u64,
+}
+
 /// What [`StateStore::update`] returns: the challenge as it now stands and the closure's
 /// verdict, or `None` when there is no such challenge.
 pub type Updated = Option<(Challenge, Result<(), Refusal>)>;
@@ -163,6 +183,26 @@ pub trait StateStore: Send + Sync {
     /// Marks grant `jti` used; `false` when it was used before. Kept until `keep_until`
     /// (unix seconds), after which the grant's own expiry refuses it.
     fn consume(&self, jti: &str, keep_until: i64, now: i64) -> Result<bool, Error>;
+
+    /// Uses grant `jti` once more, unless it was revoked: a single-use grant (`repeat`
+    /// false) is consumed once, as [`StateStore::consume`] does (the same record, so a
+    /// grant consumed by either is used); an elevation (`repeat` true) counts its uses.
+    /// The record is kept until `keep_until` (unix seconds on the caller's clock; a
+    /// shared backend turns it into a duration from `now`), after which the grant's own
+    /// expiry refuses it. Atomic with [`StateStore::revoke_grant`]: a use on one replica
+    /// and a revocation on another are ordered, and no use is counted after a revocation.
+    fn use_grant(
+        &self,
+        jti: &str,
+        repeat: bool,
+        keep_until: i64,
+        now: i64,
+    ) -> Result<GrantUse, Error>;
+
+    /// Revokes grant `jti`: every later [`StateStore::use_grant`] answers
+    /// [`GrantUse::Revoked`], on every replica sharing the store. Kept until `keep_until`
+    /// (as for `use_grant`). Idempotent: revoking again changes nothing and says so.
+    fn revoke_grant(&self, jti: &str, keep_until: i64, now: i64) -> Result<Revocation, Error>;
 
     /// The latest sign count recorded for a WebAuthn credential.
     fn sign_count(&self, credential: &[u8]) -> Result<Option<u32>, Error>;

@@ -20,6 +20,7 @@ use fixture::{clock, World};
 use serde_json::json;
 use writ_approvals::{
     AnswerStatus, Approvals, ChallengeOutcome, CollectStatus, Config, Error, Metrics, RefusalCode,
+    RevokeStatus, Revoker,
 };
 use writ_engine::Verdict;
 
@@ -102,6 +103,12 @@ impl Metrics for Counted {
             .unwrap()
             .push(format!("redemption {} {refusal:?}", verdict.as_str()));
     }
+    fn revocation(&self, status: RevokeStatus, refusal: Option<RefusalCode>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("revocation {status} {refusal:?}"));
+    }
     fn failure(&self, step: &'static str, _: &Error) {
         self.0.lock().unwrap().push(format!("failure {step}"));
     }
@@ -140,6 +147,10 @@ fn each_step_has_a_span_with_its_decision_and_policy_version_and_is_counted() {
         let redeemed = approvals
             .redeem_value(request.clone(), &grant, Some(&w.proof(&grant)))
             .unwrap();
+        let revoked = approvals
+            .revoke(&c.id, &Revoker::Operator { by: "ops".into() })
+            .unwrap();
+        assert_eq!(revoked.status, RevokeStatus::Revoked);
         let _ = approvals.decide_value(json!({"action": 5}));
         (decided, redeemed)
     });
@@ -163,6 +174,20 @@ fn each_step_has_a_span_with_its_decision_and_policy_version_and_is_counted() {
         assert_eq!(fields.get("decision_id"), Some(id), "{name}: {fields:?}");
         assert_eq!(fields.get("policy_version"), Some(&version), "{name}");
     }
+    let revoke = named("writ.revoke");
+    assert_eq!(
+        (
+            revoke.get("challenge"),
+            revoke.get("status").map(String::as_str),
+            revoke.get("was").map(String::as_str)
+        ),
+        (
+            decided.challenge.as_ref().map(|c| &c.id),
+            Some("revoked"),
+            Some("redeemed")
+        ),
+        "{revoke:?}"
+    );
     assert_eq!(
         counted.0.lock().unwrap().clone(),
         vec![
@@ -171,6 +196,7 @@ fn each_step_has_a_span_with_its_decision_and_policy_version_and_is_counted() {
             "answer accepted None".into(),
             "collection granted None".into(),
             "redemption allow None".into(),
+            "revocation revoked None".into(),
             "failure decide".into(),
         ]
     );

@@ -208,7 +208,7 @@ fn visible_json(text: &str) -> String {
 }
 
 /// The current time, unix seconds.
-fn unix_now() -> i64 {
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -489,7 +489,8 @@ pub struct RedeemArgs {
     pub workload_key: Option<PathBuf>,
 }
 
-fn grant_text(arg: &str) -> anyhow::Result<String> {
+/// A token or secret given on the command line, or read from a file with `@FILE`.
+pub fn grant_text(arg: &str) -> anyhow::Result<String> {
     match arg.strip_prefix('@') {
         Some(path) => Ok(std::fs::read_to_string(path)
             .with_context(|| format!("cannot read `{path}`"))?
@@ -534,7 +535,7 @@ pub fn redeem(args: &RedeemArgs) -> anyhow::Result<ExitCode> {
 
 /// Arguments of `writ sign`.
 #[derive(clap::Args)]
-#[command(group(clap::ArgGroup::new("what").required(true).args(["challenge", "grant"])))]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["challenge", "grant", "revoke"])))]
 pub struct SignArgs {
     /// The private key file.
     #[arg(long)]
@@ -553,6 +554,11 @@ pub struct SignArgs {
     /// prints `IAT.SIGNATURE`, good within the clock skew (30 s) of its making.
     #[arg(long, allow_hyphen_values = true)]
     pub grant: Option<String>,
+    /// Sign a revocation of this challenge's grant (`writ-revoke-v1`), made now: prints
+    /// `IAT.SIGNATURE` for `writ revoke --as ID --proof` or the HTTP revoke route (an
+    /// approver's key; or the requester's workload key, with its public JWK).
+    #[arg(long)]
+    pub revoke: Option<String>,
 }
 
 /// Prints a signature: an approver's answer, or a workload's proof of possession.
@@ -564,6 +570,18 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<ExitCode> {
         }
     }
     // Approvers sign with Ed25519 keys; a workload's proof may be Ed25519 or ES256.
+    if let Some(id) = &args.revoke {
+        let iat = unix_now();
+        let key = WorkloadKeyPair::read(&args.key)?;
+        println!(
+            "{}",
+            proof_text(
+                iat,
+                &key.sign_b64(&writ::approvals::revoke_message(id, iat))
+            )
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let signature = match (&args.challenge, &args.digest, &args.grant) {
         (Some(id), Some(digest), None) => {
             KeyPair::read(&args.key)?.sign_b64(&answer_message(id, digest, !args.deny))

@@ -3,7 +3,8 @@
 //! Exit codes (documented in docs/language.md §17 and §21): 0 success (a decision is a
 //! success, whatever it is); 1 the input is invalid (a policy set that does not check, a
 //! file that would be reformatted under `--check`, an unreadable path); 2 usage errors;
-//! 3 refused (`approve`, `redeem`, `webauthn challenge` and `register`: the output says why).
+//! 3 refused (`approve`, `collect`, `redeem`, `revoke`, `webauthn challenge` and `register`:
+//! the output says why).
 
 use std::process::ExitCode;
 
@@ -21,6 +22,7 @@ mod lint;
 mod load;
 mod output;
 mod repl;
+mod revoke;
 mod serve;
 mod suite;
 mod watch;
@@ -63,6 +65,9 @@ enum Command {
     Collect(flow::CollectArgs),
     /// Redeem a grant at execution: re-decide, re-derive the digest, consume it once.
     Redeem(flow::RedeemArgs),
+    /// Revoke a grant at once (an elevation, or a single-use grant not yet redeemed), as
+    /// its requester, an approver of its groups or the operator.
+    Revoke(revoke::RevokeArgs),
     /// Sign an approver's answer or a workload's proof of possession made elsewhere.
     Sign(flow::SignArgs),
     /// The audit log: `writ audit verify FILE`.
@@ -100,6 +105,7 @@ fn main() -> ExitCode {
         Command::Approve(args) => flow::approve(&args),
         Command::Collect(args) => flow::collect(&args),
         Command::Redeem(args) => flow::redeem(&args),
+        Command::Revoke(args) => revoke::run(&args),
         Command::Sign(args) => flow::sign(&args),
         Command::Audit(args) => flow::audit(&args),
         Command::Webauthn(args) => flow::webauthn(&args),

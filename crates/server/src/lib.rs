@@ -24,6 +24,7 @@ mod ids;
 pub mod metrics;
 mod native;
 mod openapi;
+mod revoke;
 mod server;
 mod tls;
 
@@ -250,6 +251,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/challenges/{id}/answers"),
     ("post", "/v1/challenges/{id}/grant"),
     ("post", "/v1/redeem"),
+    ("post", "/v1/challenges/{id}/revoke"),
     ("get", "/openapi.json"),
 ];
 
@@ -269,6 +271,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/challenges/{id}/answers", post(flow::answer))
         .route("/v1/challenges/{id}/grant", post(flow::collect))
         .route("/v1/redeem", post(flow::redeem))
+        .route("/v1/challenges/{id}/revoke", post(revoke::revoke))
         .route("/openapi.json", get(openapi::document))
         .fallback(guard::not_found)
         .layer(axum::middleware::from_fn_with_state(

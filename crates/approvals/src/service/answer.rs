@@ -381,7 +381,9 @@ impl Approvals {
 
     fn issue(&self, c: &Challenge, jti: &str, store_id: &str, now: i64) -> Result<String, Error> {
         let r = &c.requester;
-        let ttl = i64::try_from(c.requirements.ttl_s).unwrap_or(i64::MAX);
+        // An elevation lives its time box from the issue; a single-use grant its ttl.
+        let ttl = i64::try_from(c.requirements.elevation_s.unwrap_or(c.requirements.ttl_s))
+            .unwrap_or(i64::MAX);
         let claims = Claims {
             iss: "writ".into(),
             sub: r.principal.clone(),
@@ -410,6 +412,7 @@ impl Approvals {
                 })
                 .collect(),
             sid: store_id.into(),
+            elv: c.requirements.elevation_s,
         };
         self.grant_key.issue(&claims)
     }

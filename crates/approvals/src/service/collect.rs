@@ -125,8 +125,21 @@ impl Approvals {
         }
     }
 
-    /// Whether `proof` shows its holder is the challenge's requester.
+    /// Whether `proof` shows its holder is the challenge's requester, to collect.
     fn requester_proof(&self, c: &Challenge, proof: &Collect, now: i64) -> Result<(), Refusal> {
+        self.requester_proof_over(c, proof, now, collect_message)
+    }
+
+    /// Whether `proof` shows its holder is the challenge's requester: the collection
+    /// secret, or a proof with `principal.key` over `message(challenge id, iat)` (each step
+    /// signs a message of its own domain, so a proof made for one is no proof for another).
+    pub(super) fn requester_proof_over(
+        &self,
+        c: &Challenge,
+        proof: &Collect,
+        now: i64,
+        message: fn(&str, i64) -> Vec<u8>,
+    ) -> Result<(), Refusal> {
         let invalid = |m: &str| Err(Refusal::new(RefusalCode::ProofInvalid, m));
         match (&c.requester.jkt, proof) {
             (None, Collect::Secret(secret)) => {
@@ -162,7 +175,7 @@ impl Approvals {
                     ));
                 }
                 match WorkloadKey::from_jwk(jwk) {
-                    Ok(key) if key.verify_b64(&collect_message(&c.id, iat), signature) => Ok(()),
+                    Ok(key) if key.verify_b64(&message(&c.id, iat), signature) => Ok(()),
                     _ => invalid("the proof does not verify with the request's `principal.key`"),
                 }
             }

@@ -43,13 +43,15 @@ mod collect;
 mod enrol;
 mod observe;
 mod redeem;
+mod revoke;
 mod views;
 
 pub use observe::{ChallengeOutcome, Metrics, NoMetrics};
+pub use revoke::Revoker;
 
 pub use views::{
     AnswerStatus, Answered, ChallengeState, ChallengeView, CollectStatus, Collected, Decided,
-    Redeemed, Redemption,
+    ElevationUse, Redeemed, Redemption, RevokeStatus, Revoked, RevokedBefore,
 };
 
 /// The grant key's file in a state directory.
@@ -641,7 +643,7 @@ impl Approvals {
             id: new_id("ch_")?,
             digest: approval.digest.clone(),
             code: binding_code(&approval.digest),
-            summary: summary(&bound, &requester, &warnings),
+            summary: summary(&bound, &requester, &warnings, requirements.elevation_s),
             requester,
             requirements,
             policy_version: decision.policy_version.to_string(),
@@ -843,6 +845,7 @@ impl Approvals {
             state,
             expires_at: rfc3339(c.expires_at),
             method: c.requirements.method.clone(),
+            elevation_s: c.requirements.elevation_s,
             approvers: c.requirements.approvers.clone(),
             approvals: c.approvals.clone(),
             denied_by: c.denied_by.clone(),

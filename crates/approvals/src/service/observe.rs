@@ -1,5 +1,5 @@
 //! What the flow tells operators: a `tracing` span around each step (`writ.decide`,
-//! `writ.answer`, `writ.collect`, `writ.redeem`) carrying the `decision_id` and the
+//! `writ.answer`, `writ.collect`, `writ.redeem`, `writ.revoke`) carrying the `decision_id` and the
 //! `policy_version`, a [`Metrics`] hook counting outcomes, and the approver registry's
 //! reloads as events and stats (as the policy store reports its own).
 
@@ -8,7 +8,10 @@ use std::sync::Arc;
 use tracing::field::Empty;
 use writ_engine::Verdict;
 
-use super::{AnswerStatus, Answered, Approvals, CollectStatus, Collected, Decided, Redeemed};
+use super::{
+    AnswerStatus, Answered, Approvals, CollectStatus, Collected, Decided, Redeemed, RevokeStatus,
+    Revoked,
+};
 use crate::error::{Error, RefusalCode};
 use crate::registry::{RegistryEvent, RegistryStats};
 
@@ -43,8 +46,13 @@ pub trait Metrics: Send + Sync {
         let _ = (verdict, refusal);
     }
 
+    /// A revocation: revoked or refused, and why.
+    fn revocation(&self, status: RevokeStatus, refusal: Option<RefusalCode>) {
+        let _ = (status, refusal);
+    }
+
     /// A step that failed operationally (the store, the audit log, the registry, or a
-    /// request that does not bind): `decide`, `answer`, `collect` or `redeem`.
+    /// request that does not bind): `decide`, `answer`, `collect`, `redeem` or `revoke`.
     fn failure(&self, step: &'static str, error: &Error) {
         let _ = (step, error);
     }
@@ -218,6 +226,34 @@ impl Approvals {
                     .redemption(r.decision.decision, r.refusal.as_ref().map(|x| x.code));
             }
             Err(e) => self.metrics.failure("redeem", e),
+        }
+        result
+    }
+
+    /// Runs `revoke` in its span, then counts its outcome.
+    pub(super) fn observe_revoke(
+        &self,
+        challenge: &str,
+        step: impl FnOnce() -> Result<Revoked, Error>,
+    ) -> Result<Revoked, Error> {
+        let span = tracing::info_span!(
+            "writ.revoke",
+            challenge = challenge,
+            status = Empty,
+            was = Empty
+        );
+        let _in = span.enter();
+        let result = step();
+        match &result {
+            Ok(r) => {
+                span.record("status", r.status.as_str());
+                if let Some(was) = r.was {
+                    span.record("was", was.as_str());
+                }
+                self.metrics
+                    .revocation(r.status, r.refusal.as_ref().map(|x| x.code));
+            }
+            Err(e) => self.metrics.failure("revoke", e),
         }
         result
     }

@@ -7,7 +7,7 @@
 use serde_json::Value as Json;
 use writ_engine::{Decision, Request, Verdict};
 
-use super::{denied, Approvals, Effective, Input, Redeemed, Redemption};
+use super::{denied, rfc3339, Approvals, Effective, ElevationUse, Input, Redeemed, Redemption};
 use crate::challenge::{Method, Requester, Requirements};
 use crate::encode::unique_id;
 use crate::error::{Error, Refusal, RefusalCode};
@@ -15,6 +15,7 @@ use crate::grant::{instant, Claims, Confirmation};
 use crate::keys::{pop_message, WorkloadKey};
 use crate::proof::parse_proof;
 use crate::quorum::tally;
+use crate::store::GrantUse;
 
 impl Approvals {
     /// Redeems a grant for a request given as JSON text: [`Approvals::redeem_value`] of
@@ -87,13 +88,30 @@ impl Approvals {
         let decision_id = unique_id("d_");
         let requester = Requester::of(&effective.sent, effective.jkt.clone());
         match self.check_grant(&effective, &decision, &requester, grant, proof, now) {
-            Ok(claims) => {
+            Ok(Use {
+                claims,
+                number,
+                ends_at,
+            }) => {
                 let mut allowed = decision;
                 allowed.decision = Verdict::Allow;
                 allowed.approval = None;
                 allowed.message = None;
+                let elevation = claims.elv.zip(ends_at).map(|(d, end)| ElevationUse {
+                    number,
+                    elevation_s: d,
+                    ends_at: rfc3339(end),
+                });
+                let mut entry =
+                    Self::decision_entry("grant.redeemed", &decision_id, &allowed, &requester);
+                if let Some(e) = &elevation {
+                    entry = entry
+                        .with("use", e.number)
+                        .with("elevation_s", e.elevation_s)
+                        .with("elevation_ends_at", e.ends_at.as_str());
+                }
                 self.audit(
-                    Self::decision_entry("grant.redeemed", &decision_id, &allowed, &requester)
+                    entry
                         .with("digest", claims.digest.as_str())
                         .with("jti", claims.jti.as_str())
                         .with("challenge", claims.chl.as_str())
@@ -116,6 +134,7 @@ impl Approvals {
                         jti: claims.jti,
                         challenge: claims.chl,
                         approvers: claims.approvers,
+                        elevation,
                     }),
                     request: effective.sent,
                     evaluated: effective.at_clock,
@@ -169,7 +188,7 @@ impl Approvals {
         grant: &str,
         proof: Option<&str>,
         now: i64,
-    ) -> Result<Claims, Refused> {
+    ) -> Result<Use, Refused> {
         let no = |code, msg: String| Err(Refused::Refusal(Refusal::new(code, msg)));
         let req: &Request = &effective.sent;
         if let Some(refusal) = self.time_refusal(req, now) {
@@ -199,11 +218,26 @@ impl Approvals {
         let skew = self.config.clock_skew_s;
         let exp = instant(&claims.exp, "exp").map_err(Refused::Refusal)?;
         let iat = instant(&claims.iat, "iat").map_err(Refused::Refusal)?;
-        if now > exp.saturating_add(skew) {
-            return no(
-                RefusalCode::GrantExpired,
-                format!("the grant expired at {}", claims.exp),
-            );
+        // An elevation's box is exact: it ends `D` after the issue, on the engine's clock
+        // that issued it (no skew stretches it).
+        let elevation = claims.elv;
+        match elevation {
+            Some(d) if now >= exp => {
+                return no(
+                    RefusalCode::ElevationExpired,
+                    format!(
+                        "the elevation ended at {} ({d} s after it was approved): ask for a new approval",
+                        claims.exp
+                    ),
+                );
+            }
+            None if now > exp.saturating_add(skew) => {
+                return no(
+                    RefusalCode::GrantExpired,
+                    format!("the grant expired at {}", claims.exp),
+                );
+            }
+            _ => {}
         }
         if iat > now.saturating_add(skew) {
             return no(
@@ -235,7 +269,11 @@ impl Approvals {
                 ),
             );
         }
-        if claims.act != requester.action {
+        // An elevation covers every request with the approved bound values: the action
+        // and the resource are checked where they are bound (by the digest), as the
+        // language says; a single-use grant is for its one action and resource always.
+        let checked = |path: &str| elevation.is_none() || claims.bind.iter().any(|b| b == path);
+        if checked("action") && claims.act != requester.action {
             return no(
                 RefusalCode::WrongAction,
                 format!(
@@ -245,7 +283,7 @@ impl Approvals {
                 ),
             );
         }
-        if claims.res != requester.resource {
+        if checked("resource.id") && claims.res != requester.resource {
             return no(
                 RefusalCode::WrongResource,
                 format!(
@@ -291,12 +329,17 @@ impl Approvals {
                 ),
             );
         }
+        let mut ends_at =
+            elevation.map(|d| iat.saturating_add(i64::try_from(d).unwrap_or(i64::MAX)));
         if let Some(approval) = decision
             .approval
             .as_ref()
             .filter(|_| decision.decision == Verdict::Approve)
         {
             self.requirements_still_met(approval, &claims)?;
+            if elevation.is_some() {
+                ends_at = Self::elevation_still_granted(approval, iat, ends_at, now)?;
+            }
         }
         if let Some(Confirmation::X5tS256(bound)) = &claims.cnf {
             // RFC 8705 §3: the certificate of this connection is the proof of possession.
@@ -310,6 +353,7 @@ impl Approvals {
                 );
             }
         }
+        let mut pop_seen = None;
         if let Some(Confirmation::Jkt(jkt)) = &claims.cnf {
             if requester.jkt.as_deref() != Some(jkt.as_str()) {
                 return no(
@@ -345,7 +389,15 @@ impl Approvals {
                 .ok_or(())
                 .and_then(|jwk| WorkloadKey::from_jwk(jwk).map_err(|_| ()));
             match key {
-                Ok(key) if key.verify_b64(&pop_message(grant.trim(), &digest, iat), proof) => {}
+                Ok(key) if key.verify_b64(&pop_message(grant.trim(), &digest, iat), proof) => {
+                    // An elevation is used again and again: each use needs a proof of its
+                    // own, or a proof seen once would be good for the whole skew. A proof
+                    // is known by its grant and `iat`, not by its signature's bytes (an
+                    // ECDSA signature has a twin that verifies too).
+                    if elevation.is_some() {
+                        pop_seen = Some((iat, format!("pop:{}:{iat}", claims.jti)));
+                    }
+                }
                 _ => return no(
                     RefusalCode::ProofInvalid,
                     "the proof of possession does not verify with the request's `principal.key`"
@@ -371,18 +423,72 @@ impl Approvals {
             }
             Err(e) => return unavailable(e),
         }
+        if let Some((iat, id)) = pop_seen {
+            match self.store.consume(&id, iat.saturating_add(skew).saturating_add(1), now) {
+                Ok(true) => {}
+                Ok(false) => return no(
+                    RefusalCode::ProofInvalid,
+                    "this proof of possession was used before: each use of an elevation needs a fresh proof (one signed in another second)".into(),
+                ),
+                Err(e) => return unavailable(e),
+            }
+        }
         let keep_until = exp.saturating_add(skew).saturating_add(1);
-        match self.store.consume(&claims.jti, keep_until, now) {
-            Ok(true) => Ok(claims),
-            Ok(false) => no(
+        match self
+            .store
+            .use_grant(&claims.jti, elevation.is_some(), keep_until, now)
+        {
+            Ok(GrantUse::Counted(number)) => Ok(Use {
+                claims,
+                number,
+                ends_at,
+            }),
+            Ok(GrantUse::Replayed) => no(
                 RefusalCode::Replayed,
                 format!(
                     "the grant `{}` was redeemed already: a grant is good for one execution",
                     claims.jti
                 ),
             ),
+            Ok(GrantUse::Revoked) => no(
+                RefusalCode::GrantRevoked,
+                format!(
+                    "the grant `{}` was revoked: ask for a new approval",
+                    claims.jti
+                ),
+            ),
             Err(e) => unavailable(e),
         }
+    }
+
+    /// Where the policy still answers with an approval, an elevation lasts no longer than
+    /// the policy grants now: the end of the box (`None` never happens for an elevation),
+    /// or the refusal when the policy now asks for a single-use approval or a shorter box
+    /// that has ended.
+    fn elevation_still_granted(
+        approval: &writ_engine::ApprovalOut,
+        iat: i64,
+        ends_at: Option<i64>,
+        now: i64,
+    ) -> Result<Option<i64>, Refused> {
+        let Some(now_s) = approval.elevation_s else {
+            return Err(Refused::Refusal(Refusal::new(
+                RefusalCode::RequirementsNotMet,
+                "the policy now asks for a single-use approval for this request: the elevation does not cover it",
+            )));
+        };
+        let end = iat.saturating_add(i64::try_from(now_s).unwrap_or(i64::MAX));
+        let end = ends_at.map_or(end, |e| e.min(end));
+        if now >= end {
+            return Err(Refused::Refusal(Refusal::new(
+                RefusalCode::ElevationExpired,
+                format!(
+                    "the policy now grants {now_s} s of elevation: this one ended at {}",
+                    rfc3339(end)
+                ),
+            )));
+        }
+        Ok(Some(end))
     }
 
     fn requirements_still_met(
@@ -431,6 +537,15 @@ impl Approvals {
         }
         Ok(())
     }
+}
+
+/// A use of a grant that passed every check.
+struct Use {
+    claims: Claims,
+    /// The use number (1 for a single-use grant).
+    number: u64,
+    /// For an elevation: when its box ends (unix seconds).
+    ends_at: Option<i64>,
 }
 
 /// Why a grant check stopped.

@@ -41,6 +41,10 @@ pub struct ChallengeView {
     pub expires_at: String,
     /// The required method.
     pub method: String,
+    /// For an elevation (`approve for D`): how long, seconds, the grant may be used again
+    /// and again after it is issued — what an approver grants is a time box, not one
+    /// transaction. `null` for a single-use approval.
+    pub elevation_s: Option<u64>,
     /// Every approver clause.
     pub approvers: Vec<Clause>,
     /// Accepted approvals.
@@ -167,6 +171,22 @@ pub struct Redemption {
     pub challenge: String,
     /// Who approved.
     pub approvers: Vec<GrantApprover>,
+    /// For an elevation grant: which use this was, and until when the grant is good.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elevation: Option<ElevationUse>,
+}
+
+/// One use of an elevation grant (`approve for D`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ElevationUse {
+    /// The use number: 1 for the first redemption, then 2, 3, …
+    #[serde(rename = "use")]
+    pub number: u64,
+    /// The elevation's length, seconds (`D`).
+    pub elevation_s: u64,
+    /// When it ends (RFC 3339): `D` after the grant was issued, or sooner when the policy
+    /// now grants a shorter elevation.
+    pub ends_at: String,
 }
 
 /// The answer to `redeem`: `allow` with the obligations, or `deny` with the reason.
@@ -216,6 +236,38 @@ impl std::fmt::Debug for Redeemed {
             .field("grant", &self.grant)
             .finish_non_exhaustive()
     }
+}
+
+/// The answer to [`crate::Approvals::revoke`]: `revoked` (the grant can no longer be
+/// redeemed, on any replica; `was` says how it stood before), or `refused` with the
+/// reason. Never the grant itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Revoked {
+    /// `revoked` or `refused`.
+    pub status: RevokeStatus,
+    /// Why it was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
+    /// The challenge whose grant was revoked.
+    pub challenge: String,
+    /// The revoked grant's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// How the grant stood before this revocation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub was: Option<RevokedBefore>,
+    /// How many times the grant was redeemed before it was revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uses: Option<u64>,
+    /// For an elevation grant, its length in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elevation_s: Option<u64>,
+    /// When the grant would have expired (RFC 3339): for an elevation, the end of its box.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Who revoked it: `requester`, `approver:ID` or `operator:NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// Declares a status enum serialised as its snake_case name, comparable with that name.
@@ -293,6 +345,30 @@ status_enum! {
         Granted => "granted",
         /// Refused: [`Collected::refusal`] says why.
         Refused => "refused",
+    }
+}
+
+status_enum! {
+    /// What became of a revocation.
+    RevokeStatus {
+        /// The grant can no longer be redeemed.
+        Revoked => "revoked",
+        /// Refused: [`Revoked::refusal`] says why.
+        Refused => "refused",
+    }
+}
+
+status_enum! {
+    /// How a grant stood when it was revoked.
+    RevokedBefore {
+        /// It could still be redeemed: the revocation ended it.
+        Active => "active",
+        /// It was revoked before: nothing changed (revoking is idempotent).
+        Revoked => "revoked",
+        /// A single-use grant redeemed already: nothing was left to end.
+        Redeemed => "redeemed",
+        /// Its time was over already: nothing was left to end.
+        Expired => "expired",
     }
 }
 
