@@ -139,7 +139,7 @@ mod tests {
     fn a_revocation_proof_signs_its_own_domain_byte_by_byte() {
         assert_eq!(
             revoke_message("ch_1", 1796342400),
-            b"writ-revoke-v1\0ch_1\01796342400".to_vec()
+            b"writ-revoke-v1\x00ch_1\x001796342400".to_vec()
         );
         // Never a collection proof's bytes: one proves nothing for the other.
         assert_ne!(revoke_message("ch_1", 1), collect_message("ch_1", 1));
