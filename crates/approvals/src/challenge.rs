@@ -143,12 +143,16 @@ pub struct Requester {
 impl Requester {
     /// The requester fields of a bound request.
     pub fn of(request: &Request, jkt: Option<String>) -> Requester {
-        let s = |p: &str| {
-            request
-                .value_at(p)
-                .and_then(Json::as_str)
-                .map(str::to_string)
-        };
+        Requester::read(|p| request.value_at(p), jkt)
+    }
+
+    /// The requester fields of a request document.
+    pub fn of_json(request: &Json, jkt: Option<String>) -> Requester {
+        Requester::read(|p| writ_engine::lookup(request, p.split('.')), jkt)
+    }
+
+    fn read<'j>(value_at: impl Fn(&str) -> Option<&'j Json>, jkt: Option<String>) -> Requester {
+        let s = |p: &str| value_at(p).and_then(Json::as_str).map(str::to_string);
         Requester {
             principal: s("principal.id"),
             kind: s("principal.kind"),

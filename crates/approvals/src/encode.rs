@@ -51,25 +51,49 @@ pub fn random<const N: usize>() -> Result<[u8; N], Error> {
 /// per-process prefix (48 bits, hex) and a counter (hex). For ids that name records
 /// (decision ids, request ids), never for ids that must be unguessable (challenges,
 /// grants: [`new_id`]).
-pub fn unique_id(kind: &str) -> String {
-    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-    use std::sync::OnceLock;
-    static PREFIX: OnceLock<String> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let prefix = PREFIX.get_or_init(|| {
-        let bytes = random::<6>().unwrap_or_else(|_| {
-            // No random source: the process id and start time still separate replicas.
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            let mixed = u64::from(std::process::id()) ^ (t as u64);
-            let le = mixed.to_le_bytes();
-            [le[0], le[1], le[2], le[3], le[4], le[5]]
-        });
-        hex(&bytes)
-    });
-    let n = COUNTER.fetch_add(1, Relaxed);
-    format!("{kind}{prefix}{n:x}")
+pub fn unique_id(kind: &'static str) -> String {
+    UniqueId::next(kind).to_string()
+}
+
+/// A [`unique_id`] before it is written out: copied for free, written where needed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UniqueId {
+    kind: &'static str,
+    n: u64,
+}
+
+impl UniqueId {
+    /// The next id of `kind`.
+    pub(crate) fn next(kind: &'static str) -> UniqueId {
+        use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        UniqueId {
+            kind,
+            n: COUNTER.fetch_add(1, Relaxed),
+        }
+    }
+
+    /// This process's prefix: random, or else from the process id and the start time.
+    fn prefix() -> &'static str {
+        static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        PREFIX.get_or_init(|| {
+            let bytes = random::<6>().unwrap_or_else(|_| {
+                let t = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                let mixed = u64::from(std::process::id()) ^ (t as u64);
+                let le = mixed.to_le_bytes();
+                [le[0], le[1], le[2], le[3], le[4], le[5]]
+            });
+            hex(&bytes)
+        })
+    }
+}
+
+impl std::fmt::Display for UniqueId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}{:x}", self.kind, UniqueId::prefix(), self.n)
+    }
 }
 
 /// A fresh identifier: `prefix` + 128 random bits in base64url.

@@ -50,7 +50,7 @@ pub use compile::Compiled;
 pub use decision::{ApprovalOut, ApproverOut, Decision, ObligationOut, SignalHit, Verdict};
 pub use lone::Evaluated;
 pub use reference::{CondTrace, Explanation, RuleTrace, SignalTrace};
-pub use request::{BindError, Request};
+pub use request::{lookup, BindError, Request};
 pub use strict::{parse_request, MAX_EXACT_INT, MAX_REQUEST_DEPTH};
 pub use truth::Truth;
 

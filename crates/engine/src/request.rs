@@ -162,6 +162,11 @@ impl Request {
         at
     }
 
+    /// The request text as received, when it was bound from text.
+    pub fn text(&self) -> Option<&Arc<str>> {
+        self.raw.as_ref()
+    }
+
     /// The `time` the request carried (or was given by [`crate::Engine::at_time`]);
     /// `None` when it carried none and [`Request::time`] is the clock's at binding.
     pub fn given_time(&self) -> Option<Timestamp> {

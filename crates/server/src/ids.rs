@@ -3,7 +3,7 @@
 //! without a system call per decision ([`writ_approvals::unique_id`]).
 
 /// A new id with `kind` as its first letters (`d_`, `r_`).
-pub fn new_id(kind: &str) -> String {
+pub fn new_id(kind: &'static str) -> String {
     writ_approvals::unique_id(kind)
 }
 

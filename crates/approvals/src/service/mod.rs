@@ -26,7 +26,7 @@ use crate::audit::{
 use crate::challenge::{
     summary, warnings, Bound, BoundValue, Challenge, Requester, Requirements, Signal, State,
 };
-use crate::encode::{binding_code, hex, new_id, unique_id};
+use crate::encode::{binding_code, hex, new_id, UniqueId};
 use crate::error::{Error, Refusal, RefusalCode};
 use crate::grant::GrantKey;
 use crate::identity;
@@ -511,13 +511,26 @@ impl Approvals {
 
     /// A plain decision's record, built later (on the audit writer's thread): the
     /// requester's names need the request parsed, which an allow or a deny does not.
-    fn later_decision_entry(id: &str, d: &Decision, sent: &Request) -> Pending {
-        let id = id.to_string();
+    fn later_decision_entry(id: UniqueId, d: &Decision, sent: &Request) -> Pending {
         let facts = DecisionFacts::of(d);
-        let sent = sent.clone();
-        Pending::Later(Box::new(move || {
-            facts.entry("decision", &id, &Requester::of(&sent, None))
-        }))
+        match sent.text() {
+            // The text alone: parsed there (binding has checked it), nothing else copied.
+            Some(text) => {
+                let text = text.clone();
+                Pending::Later(Box::new(move || {
+                    let json = serde_json::from_str(&text).unwrap_or(Json::Null);
+                    facts.entry(
+                        "decision",
+                        &id.to_string(),
+                        &Requester::of_json(&json, None),
+                    )
+                }))
+            }
+            // A value: already parsed, read here.
+            None => {
+                Pending::Ready(facts.entry("decision", &id.to_string(), &Requester::of(sent, None)))
+            }
+        }
     }
 
     /// Decides a request given as JSON text: [`Approvals::decide_value`] of the text,
@@ -580,7 +593,8 @@ impl Approvals {
             // refused before anything is recorded.
             effective.jkt = self.checked_key("decide", input, &effective.sent)?;
         }
-        let decision_id = unique_id("d_");
+        let uid = UniqueId::next("d_");
+        let decision_id = uid.to_string();
         if let Some(refusal) = self.time_refusal(&effective.sent, now) {
             let denied = denied(decision, &refusal);
             let requester = Requester::of(&effective.sent, effective.jkt.clone());
@@ -607,7 +621,7 @@ impl Approvals {
             // An allow or a deny: its record is built on the audit writer's thread (the
             // requester's names need the request parsed, which the decision does not).
             self.record(
-                Self::later_decision_entry(&decision_id, &decision, &effective.sent),
+                Self::later_decision_entry(uid, &decision, &effective.sent),
                 Durability::Plain,
             )?;
             return Ok(Decided {
