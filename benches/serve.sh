@@ -41,6 +41,11 @@ for url in http://127.0.0.1:19180/readyz http://127.0.0.1:19181/readyz; do
   curl -sf "$url" >/dev/null || { echo "error: $url never became ready" >&2; cat "$tmp"/*.log >&2; exit 1; }
 done
 
+# A port another process holds would make the readiness check above answer for it.
+for p in "${pids[@]}"; do
+  kill -0 "$p" 2>/dev/null || { echo "error: a server did not start (a port in use?):" >&2; cat "$tmp"/*.log >&2; exit 1; }
+done
+
 # Bodies.
 cp policies/prod-database/requests/prod-write.json "$tmp/decide.json"
 printf '%s' '{"subject":{"type":"user","id":"alice"},"action":{"name":"read"},"resource":{"type":"record","id":"record-1"}}' >"$tmp/eval.json"
