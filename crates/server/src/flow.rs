@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde_json::{json, Value as Json};
-use writ_approvals::{Answer, Approvals, Collect};
+use writ_approvals::{Answer, Approvals, Collect, RefusalCode};
 use writ_engine::Verdict;
 
 use crate::body::{json_bytes, json_ok, kind, ApiError, JsonBody};
@@ -191,17 +191,7 @@ pub async fn collect(
     let status = if collected.status == "granted" {
         StatusCode::OK
     } else {
-        match collected
-            .refusal
-            .as_ref()
-            .and_then(|r| serde_json::to_value(r.code).ok())
-            .as_ref()
-            .and_then(Json::as_str)
-        {
-            Some("challenge_not_found") => StatusCode::NOT_FOUND,
-            Some("not_granted") => StatusCode::CONFLICT,
-            _ => StatusCode::FORBIDDEN,
-        }
+        refusal_status(collected.refusal.as_ref())
     };
     let mut resp = (status, json_bytes(&collected)).into_response();
     resp.headers_mut().insert(
@@ -268,4 +258,14 @@ pub async fn redeem(
     });
     ctx.log(&redeemed.decision, &redeemed.decision_id, refusal);
     Ok(json_ok(&redeemed))
+}
+
+/// The HTTP status of a step on a challenge that was refused: 404 for no such challenge,
+/// 409 for one with no grant yet, 403 for anything else.
+pub(crate) fn refusal_status(refusal: Option<&writ_approvals::Refusal>) -> StatusCode {
+    match refusal.map(|r| r.code) {
+        Some(RefusalCode::ChallengeNotFound) => StatusCode::NOT_FOUND,
+        Some(RefusalCode::NotGranted) => StatusCode::CONFLICT,
+        _ => StatusCode::FORBIDDEN,
+    }
 }

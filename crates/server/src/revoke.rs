@@ -69,17 +69,7 @@ pub async fn revoke(
     let status = if revoked.status == RevokeStatus::Revoked {
         StatusCode::OK
     } else {
-        match revoked
-            .refusal
-            .as_ref()
-            .and_then(|r| serde_json::to_value(r.code).ok())
-            .as_ref()
-            .and_then(Json::as_str)
-        {
-            Some("challenge_not_found") => StatusCode::NOT_FOUND,
-            Some("not_granted") => StatusCode::CONFLICT,
-            _ => StatusCode::FORBIDDEN,
-        }
+        crate::flow::refusal_status(revoked.refusal.as_ref())
     };
     let mut response = json_ok(&revoked);
     *response.status_mut() = status;
