@@ -6,12 +6,15 @@
 #
 #   benches/serve.sh            # needs wrk (Debian: apt-get install wrk)
 #   DUR=10s benches/serve.sh
+#   PORT=28180 benches/serve.sh              # other ports (PORT.. for the API, PORT+1000.. admin)
 #   WRIT=/tmp/writ-before benches/serve.sh   # another build of writ (before/after a change)
 #
 # Prints one Markdown table. Load generator and servers share the machine's cores: the
 # figures compare writ with the floor on the same machine, not with other machines.
 set -euo pipefail
 DUR=${DUR:-5s}
+# Ports: PORT (default 18180) and the next ones for the API, PORT+1000 on for admin.
+P=${PORT:-18180}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 command -v wrk >/dev/null || { echo "error: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
@@ -31,12 +34,12 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-"$writ" serve policies/prod-database --insecure-dev-identity --listen 127.0.0.1:18180 \
-  --admin 127.0.0.1:19180 --max-in-flight 100000 2>"$tmp/writ1.log" & pids+=($!)
-"$writ" serve policies/authzen-certification --insecure-dev-identity --listen 127.0.0.1:18181 \
-  --admin 127.0.0.1:19181 --max-in-flight 100000 2>"$tmp/writ2.log" & pids+=($!)
-"$floor" 127.0.0.1:18190 & pids+=($!)
-for url in http://127.0.0.1:19180/readyz http://127.0.0.1:19181/readyz; do
+"$writ" serve policies/prod-database --insecure-dev-identity --listen 127.0.0.1:$P \
+  --admin 127.0.0.1:$((P + 1000)) --max-in-flight 100000 2>"$tmp/writ1.log" & pids+=($!)
+"$writ" serve policies/authzen-certification --insecure-dev-identity --listen 127.0.0.1:$((P + 1)) \
+  --admin 127.0.0.1:$((P + 1001)) --max-in-flight 100000 2>"$tmp/writ2.log" & pids+=($!)
+"$floor" 127.0.0.1:$((P + 10)) & pids+=($!)
+for url in http://127.0.0.1:$((P + 1000))/readyz http://127.0.0.1:$((P + 1001))/readyz; do
   for _ in $(seq 1 100); do curl -sf "$url" >/dev/null && break; sleep 0.1; done
   curl -sf "$url" >/dev/null || { echo "error: $url never became ready" >&2; cat "$tmp"/*.log >&2; exit 1; }
 done
@@ -78,10 +81,10 @@ run() { # url lua connections
 echo "| target | connections | requests/s | decisions/s | p50 | p99 |"
 echo "|---|---|---|---|---|---|"
 for c in 1 16 64; do
-  for t in "floor (bare axum, fixed JSON)|http://127.0.0.1:18190/|$tmp/eval.lua|1" \
-           "/v1/decide (prod-write.json)|http://127.0.0.1:18180/v1/decide|$tmp/decide.lua|1" \
-           "/access/v1/evaluation (fixture)|http://127.0.0.1:18181/access/v1/evaluation|$tmp/eval.lua|1" \
-           "/v1/decide batch of 50|http://127.0.0.1:18180/v1/decide|$tmp/batch.lua|50"; do
+  for t in "floor (bare axum, fixed JSON)|http://127.0.0.1:$((P + 10))/|$tmp/eval.lua|1" \
+           "/v1/decide (prod-write.json)|http://127.0.0.1:$P/v1/decide|$tmp/decide.lua|1" \
+           "/access/v1/evaluation (fixture)|http://127.0.0.1:$((P + 1))/access/v1/evaluation|$tmp/eval.lua|1" \
+           "/v1/decide batch of 50|http://127.0.0.1:$P/v1/decide|$tmp/batch.lua|50"; do
     IFS='|' read -r label url lua per <<<"$t"
     read -r rps p50 p99 <<<"$(run "$url" "$lua" "$c")"
     dps=$(python3 -c "print(round($rps * $per))")

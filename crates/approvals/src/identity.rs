@@ -69,6 +69,14 @@ pub fn is_hidden(c: char) -> bool {
         || matches!(c, '\u{2028}' | '\u{2029}')
         // Blanks that look like a plain space or like nothing (no-break, ideographic, ...).
         || (c.is_whitespace() && c != ' ')
+        || is_blank_glyph(c)
+}
+
+/// Characters that are neither white space nor default-ignorable but draw as nothing:
+/// the Braille pattern blank (U+2800) and the musical null notehead (U+1D159). `lee\u{2800}`
+/// must not pass for another person than `lee` while looking like `lee`.
+fn is_blank_glyph(c: char) -> bool {
+    matches!(c, '\u{2800}' | '\u{1D159}')
 }
 
 /// `text` with every [`is_hidden`] character written as a visible `\u{…}` escape. (A
@@ -138,6 +146,9 @@ mod tests {
             "a\\u{202e}b\\u{200b}c\\u{a}"
         );
         assert!(has_hidden("x\u{feff}"));
+        // Draws as nothing, yet is neither white space nor default-ignorable.
+        assert!(has_hidden("lee\u{2800}"));
+        assert_eq!(visible("lee\u{2800}"), "lee\\u{2800}");
         assert!(!has_hidden("plain text; DROP TABLE"));
     }
 

@@ -75,7 +75,7 @@ pub use registry::{
 };
 pub use service::{
     AnswerStatus, Answered, Approvals, ChallengeOutcome, ChallengeState, ChallengeView,
-    CollectStatus, Collected, Config, Decided, ElevationUse, Metrics, NoMetrics, Redeemed,
+    CollectStatus, Collected, Config, Decided, ElevationUse, Metrics, NoMetrics, Party, Redeemed,
     Redemption, RevokeStatus, Revoked, RevokedBefore, Revoker, AUDIT_KEY_FILE, AUDIT_LOG_FILE,
     GRANT_KEY_FILE, REFUSED_INPUTS_PER_MINUTE,
 };

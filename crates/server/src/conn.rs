@@ -84,7 +84,8 @@ struct Clock {
     head_since: AtomicU64,
     /// Requests in the service now.
     busy: AtomicU32,
-    /// Told when a request ends: the watchdog sets its next deadline then.
+    /// Told when a request ends or a new head begins: the watchdog sets its next deadline
+    /// then.
     ended: tokio::sync::Notify,
 }
 
@@ -107,10 +108,15 @@ impl Clock {
     fn read(&self) {
         let now = self.now();
         self.last.store(now, Ordering::Relaxed);
-        if self.busy.load(Ordering::Relaxed) == 0 {
-            let _ =
-                self.head_since
-                    .compare_exchange(NONE, now, Ordering::Relaxed, Ordering::Relaxed);
+        if self.busy.load(Ordering::Relaxed) == 0
+            && self
+                .head_since
+                .compare_exchange(NONE, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            // A new head began on a kept-alive connection: the watchdog, asleep until
+            // the idle deadline, must time the head from now.
+            self.ended.notify_one();
         }
     }
 

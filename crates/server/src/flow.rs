@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde_json::{json, Value as Json};
-use writ_approvals::{Answer, Approvals, Collect, RefusalCode};
+use writ_approvals::{Answer, Approvals, Collect, Party, RefusalCode};
 use writ_engine::Verdict;
 
 use crate::body::{json_bytes, json_ok, kind, ApiError, JsonBody};
@@ -52,21 +52,69 @@ pub async fn challenge(
     .map_err(|e| flow_error(&state, e))?;
     match view {
         Some(v) => Ok(json_ok(&v)),
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "challenge_not_found",
-            "there is no such challenge (or it has been removed after expiry)",
-        )),
+        None => Err(not_found()),
     }
 }
 
-/// `POST /v1/challenges/{id}/answers`: an approver approves or denies, with evidence.
+/// The 404 of a challenge a caller may not know of: the same as for an unknown id.
+fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "challenge_not_found",
+        "there is no such challenge (or it has been removed after expiry)",
+    )
+}
+
+/// Lets an actor act on challenge `id` only as one of `parties` (an enforcement point, the
+/// service acting for requesters, always may): anyone else gets the 404 an unknown id gets,
+/// before anything is tried, so that no step confirms that the challenge exists or shows it.
+pub(crate) async fn party_to(
+    state: &AppState,
+    approvals: &std::sync::Arc<Approvals>,
+    caller: &Caller,
+    id: &str,
+    parties: &[Party],
+) -> Result<(), ApiError> {
+    if caller.role == Role::EnforcementPoint {
+        return Ok(());
+    }
+    let (a, i, who) = (approvals.clone(), id.to_string(), caller.id.clone());
+    let party = blocking(move || a.party_of(&i, &who))
+        .await?
+        .map_err(|e| flow_error(state, e))?;
+    match party {
+        Some(p) if parties.contains(&p) => Ok(()),
+        _ => Err(not_found()),
+    }
+}
+
+/// `POST /v1/challenges/{id}/answers`: an approver approves or denies, with evidence. An
+/// actor answers only as itself, and only a challenge it is named to approve.
 pub async fn answer(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     JsonBody(mut body): JsonBody,
 ) -> Result<Response, ApiError> {
     let approvals = service(&state)?;
+    party_to(&state, &approvals, &caller, &id, &[Party::Approver]).await?;
+    if caller.role == Role::Actor {
+        match body.get("approver") {
+            Some(Json::String(a)) if *a == caller.id => {}
+            Some(Json::String(a)) => {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "identity_conflict",
+                    format!(
+                    "the body answers as `{}` but the caller is `{}`: an actor answers as itself",
+                    writ_approvals::identity::visible(a),
+                    writ_approvals::identity::visible(&caller.id)
+                ),
+                ))
+            }
+            _ => {}
+        }
+    }
     match body.get("challenge") {
         None => {
             body.insert("challenge".into(), Json::from(id.as_str()));
@@ -120,10 +168,12 @@ pub async fn answer(
 /// challenge is no longer open.
 pub async fn collect(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let approvals = service(&state)?;
+    party_to(&state, &approvals, &caller, &id, &[Party::Requester]).await?;
     let proof = match (body.get("secret"), body.get("jwk"), body.get("proof")) {
         (Some(Json::String(s)), None, None) => Collect::Secret(s.clone()),
         (None, Some(jwk @ Json::Object(_)), Some(Json::String(p))) => Collect::Key {

@@ -9,10 +9,12 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::Extension;
 use serde_json::Value as Json;
-use writ_approvals::{Collect, RevokeStatus, Revoker};
+use writ_approvals::{Collect, Party, RevokeStatus, Revoker};
 
 use crate::body::{json_ok, ApiError, JsonBody};
+use crate::identity::{Caller, Role};
 use crate::native::{blocking, flow_error};
 use crate::AppState;
 
@@ -24,6 +26,7 @@ const EXPECTED: &str = "expected `{\"secret\": \"…\"}` (the requester's collec
 /// challenge, 409 no grant to revoke.
 pub async fn revoke(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
@@ -34,6 +37,29 @@ pub async fn revoke(
             "this server keeps no approval state: start it with `--state DIR` (or `--redis URL`)",
         )
     })?;
+    crate::flow::party_to(
+        &state,
+        &approvals,
+        &caller,
+        &id,
+        &[Party::Requester, Party::Approver],
+    )
+    .await?;
+    if caller.role == Role::Actor {
+        if let Some(Json::String(a)) = body.get("approver") {
+            if *a != caller.id {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "identity_conflict",
+                    format!(
+                        "the body revokes as approver `{}` but the caller is `{}`: an actor revokes as itself",
+                        writ_approvals::identity::visible(a),
+                        writ_approvals::identity::visible(&caller.id)
+                    ),
+                ));
+            }
+        }
+    }
     let known = ["secret", "jwk", "proof", "approver"];
     if let Some(other) = body.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(ApiError::bad(format!(

@@ -140,6 +140,51 @@ async fn a_kept_alive_connection_is_closed_when_idle() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_head_trickled_on_a_kept_alive_connection_is_timed_from_its_first_byte() {
+    let s = common::start(&common::policies("prod-database"), |c| {
+        c.limits.connections = ConnLimits {
+            header_read_timeout: Duration::from_millis(400),
+            idle_timeout: Duration::from_secs(60),
+            ..ConnLimits::default()
+        };
+    })
+    .await;
+    let mut c = TcpStream::connect(s.addr).await.unwrap();
+    c.write_all(&decide_bytes(s.addr, true)).await.unwrap();
+    assert_eq!(one_response(&mut c).await.status, 200);
+    // The next head, a byte at a time: bytes keep coming, so only the header timeout
+    // (not the idle one, a minute) can end it.
+    let started = Instant::now();
+    let head = b"POST /v1/decide HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut closed = false;
+    for byte in head {
+        if c.write_all(&[*byte]).await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut buf = [0u8; 512];
+        match tokio::time::timeout(Duration::from_millis(100), c.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(_)) | Err(_) => {}
+        }
+    }
+    assert!(
+        closed,
+        "the trickled head was read for {:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_connection_cap_new_connections_are_closed_at_once() {
     let s = common::start(&common::policies("prod-database"), |c| {
         c.limits.connections = ConnLimits {

@@ -692,6 +692,53 @@ async fn a_challenge_is_shown_to_its_requester_its_approvers_and_operators_only(
         assert_eq!(r.status, 404, "{}", r.text());
         assert_eq!(r.json(), unknown.json());
     }
+    // Nor do the steps on it answer erin otherwise: not an answer, a collection or a
+    // revocation (each would show the challenge, or confirm it exists).
+    let erin = as_token("erin");
+    for (step, body) in [
+        (
+            "answers",
+            json!({"approver": "erin", "approve": true, "evidence": {"method": "signature", "signature": "AAAA"}}),
+        ),
+        ("grant", json!({"secret": "x"})),
+        ("revoke", json!({"secret": "x"})),
+    ] {
+        let r = tls_request(
+            addr,
+            &tls,
+            "POST",
+            &format!("{path}/{step}"),
+            &[
+                ("Authorization", &erin),
+                ("Content-Type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status, 404, "{step}: {}", r.text());
+        assert_eq!(r.json(), unknown.json(), "{step}");
+    }
+    // An approver answers as itself only.
+    let r = tls_request(
+        addr,
+        &tls,
+        "POST",
+        &format!("{path}/answers"),
+        &[("Authorization", &as_token("dana")), ("Content-Type", "application/json")],
+        json!({"approver": "frank", "approve": true, "evidence": {"method": "signature", "signature": "AAAA"}})
+            .to_string()
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(
+        r.json()["error"]["code"],
+        "identity_conflict",
+        "{}",
+        r.text()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

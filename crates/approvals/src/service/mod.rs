@@ -814,22 +814,38 @@ impl Approvals {
         let Some(c) = self.store.get(id)? else {
             return Ok(None);
         };
-        let requester = c.requester.principal.as_deref() == Some(viewer);
-        let approver = !requester && {
-            let registry = self.registry.current()?;
-            registry.get(viewer).is_some() && {
-                let groups = registry.groups_of(viewer);
-                c.requirements
-                    .approvers
-                    .iter()
-                    .any(|clause| groups.contains(&clause.group))
-            }
-        };
-        if requester || approver {
-            self.view(&c, false, now).map(Some)
-        } else {
-            Ok(None)
+        match self.party(&c, viewer)? {
+            Some(_) => self.view(&c, false, now).map(Some),
+            None => Ok(None),
         }
+    }
+
+    /// What `viewer` is to challenge `id`: its requester (the `principal.id` that asked),
+    /// an approver it names (in one of its clauses' groups), or `None` — nothing to it, or
+    /// no such challenge (the same answer: existence is not confirmed). What a server asks
+    /// before it lets an actor act on a challenge ([`Approvals::challenge_for`] shows it).
+    ///
+    /// Blocks: a state-store read.
+    pub fn party_of(&self, id: &str, viewer: &str) -> Result<Option<Party>, Error> {
+        match self.store.get(id)? {
+            Some(c) => self.party(&c, viewer),
+            None => Ok(None),
+        }
+    }
+
+    fn party(&self, c: &Challenge, viewer: &str) -> Result<Option<Party>, Error> {
+        if c.requester.principal.as_deref() == Some(viewer) {
+            return Ok(Some(Party::Requester));
+        }
+        let registry = self.registry.current()?;
+        let approver = registry.get(viewer).is_some() && {
+            let groups = registry.groups_of(viewer);
+            c.requirements
+                .approvers
+                .iter()
+                .any(|clause| groups.contains(&clause.group))
+        };
+        Ok(approver.then_some(Party::Approver))
     }
 
     fn view(&self, c: &Challenge, merged: bool, now: i64) -> Result<ChallengeView, Error> {
@@ -874,6 +890,15 @@ impl Approvals {
             signals: c.signals.clone(),
         })
     }
+}
+
+/// What a caller is to a challenge ([`Approvals::party_of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    /// The `principal.id` that asked for it.
+    Requester,
+    /// An approver in one of its clauses' groups.
+    Approver,
 }
 
 /// What a decision record says of the decision (cheap to take: shared texts).
