@@ -50,7 +50,7 @@ pub fn random<const N: usize>() -> Result<[u8; N], Error> {
 /// An identifier unique across processes without a system call: `kind`, a random
 /// per-process prefix (48 bits, hex) and a counter (hex). For ids that name records
 /// (decision ids, request ids), never for ids that must be unguessable (challenges,
-/// grants: [`new_id`]).
+/// grants, which take 128 random bits).
 pub fn unique_id(kind: &'static str) -> String {
     UniqueId::next(kind).to_string()
 }

@@ -34,7 +34,7 @@ fn signed(approver: &str, nonce: &[u8], expiry: &[u8]) -> Vec<u8> {
 
 impl Approvals {
     /// A fresh WebAuthn registration challenge for `approver`, good for
-    /// [`REGISTRATION_TTL_S`] seconds and for one registration:
+    /// 600 seconds (ten minutes) and for one registration:
     /// `nonce (16 random bytes) ‖ expiry (8 bytes, big-endian unix seconds) ‖ Ed25519
     /// signature (64 bytes)` by the grant key over `"writ-webauthn-registration-v1" 0x00
     /// approver-id 0x00 nonce expiry`. Nothing is stored until it is used. Refused (inner
