@@ -226,6 +226,10 @@ pub struct Challenge {
     /// The risk signals that counted, in set order.
     #[serde(default)]
     pub signals: Vec<Signal>,
+    /// When its grant was revoked (unix seconds): shown as `revoked`, collected no more.
+    /// The store's revocation record, not this, is what refuses a redemption.
+    #[serde(default)]
+    pub revoked_at: Option<i64>,
 }
 
 /// A risk signal that counted for a decision, as a challenge keeps it.

@@ -21,8 +21,8 @@ use std::time::Duration;
 use fixture::{clock, World};
 use serde_json::{json, Value as Json};
 use writ_approvals::{
-    proof_text, revoke_message, Approvals, Collect, Config, GrantKey, RedisStore, RefusalCode,
-    RevokeStatus, RevokedBefore, Revoker,
+    proof_text, revoke_message, Approvals, ChallengeState, Collect, Config, GrantKey, RedisStore,
+    RefusalCode, RevokeStatus, RevokedBefore, Revoker,
 };
 use writ_testkit::Redis;
 
@@ -191,6 +191,15 @@ fn revoking_ends_an_elevation_at_once_and_revoking_again_says_so() {
     w.advance(1);
     let after = redeem(&w.approvals, &request, &grant);
     assert_eq!(refused(&after), RefusalCode::GrantRevoked);
+    // Shown as revoked, and its grant handed out no more.
+    let view = w.approvals.challenge(&id).unwrap().unwrap();
+    assert_eq!(view.state, ChallengeState::Revoked);
+    let collected = w.approvals.collect(&id, &w.requester_proof(&id)).unwrap();
+    assert_eq!(
+        collected.refusal.map(|r| r.code),
+        Some(RefusalCode::GrantRevoked)
+    );
+    assert!(collected.grant.is_none());
     // Idempotent: answered, not an error, and saying it was revoked before.
     let again = w
         .approvals

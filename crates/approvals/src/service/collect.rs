@@ -59,6 +59,10 @@ impl Approvals {
             self.requester_proof(&c, proof, now)
                 .and_then(|()| {
                     match (&c.state, &c.grant) {
+                (State::Granted, Some(_)) if c.revoked_at.is_some() => Err(Refusal::new(
+                    RefusalCode::GrantRevoked,
+                    "the grant was revoked: it is redeemed no more, and not handed out",
+                )),
                 (State::Granted, Some(grant)) => Ok(grant.clone()),
                 (state, _) => Err(Refusal::new(
                     RefusalCode::NotGranted,

@@ -684,6 +684,7 @@ impl Approvals {
                     points: s.points,
                 })
                 .collect(),
+            revoked_at: None,
         };
         let unidentified = Self::identity_refusal(&challenge.requester);
         // A store that cannot be reached refuses the approval (fail closed), as a decision.
@@ -858,6 +859,7 @@ impl Approvals {
         let state = match c.state {
             State::Open if !c.is_live(now) => ChallengeState::Expired,
             State::Open => ChallengeState::Open,
+            State::Granted if c.revoked_at.is_some() => ChallengeState::Revoked,
             State::Granted => ChallengeState::Granted,
             State::Denied => ChallengeState::Denied,
             State::Locked => ChallengeState::Locked,

@@ -17,6 +17,7 @@ use crate::grant::instant;
 use crate::keys::verify_b64;
 use crate::proof::{parse_proof, revoke_message, Collect};
 use crate::registry::Kind;
+use crate::store::Update;
 
 /// Who asks to revoke a grant, with their proof.
 #[derive(Clone, Debug)]
@@ -147,6 +148,19 @@ impl Approvals {
                 )
                 .with("decision_id", c.map(|c| c.decision_id.as_str())),
         )?;
+        // Shown as revoked, and collected no more. Best effort, after the record: the
+        // revocation record above is what refuses redemptions, on every replica; a store
+        // that fails here (or a challenge gone meanwhile) leaves only the display behind,
+        // and revoking again mends it.
+        let _ = self
+            .store
+            .update(id, &mut |c: &mut Challenge| match c.revoked_at {
+                Some(_) => Update::Keep(Ok(())),
+                None => {
+                    c.revoked_at = Some(now);
+                    Update::Write(Ok(()))
+                }
+            });
         Ok(Revoked {
             status: RevokeStatus::Revoked,
             refusal: None,

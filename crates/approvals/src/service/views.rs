@@ -325,6 +325,8 @@ status_enum! {
         Locked => "locked",
         /// A valid answer carried another challenge's binding code: closed.
         RelaySuspected => "relay_suspected",
+        /// Granted, then its grant was revoked: redeemed and collected no more.
+        Revoked => "revoked",
     }
 }
 
@@ -385,6 +387,7 @@ mod tests {
             ChallengeState::Denied,
             ChallengeState::Locked,
             ChallengeState::RelaySuspected,
+            ChallengeState::Revoked,
         ] {
             let json = serde_json::to_value(s).unwrap_or_default();
             assert_eq!(json, serde_json::Value::from(s.as_str()));
