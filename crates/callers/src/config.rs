@@ -15,12 +15,16 @@ use crate::spiffe::{check_trust_domain, SpiffeId};
 use crate::{api_key, ApiKeyEntry, Callers, Role, Vouched};
 
 /// Whether a name is matched as written: not empty, no blank space around it, no control
-/// or invisible (format) character.
+/// or invisible (format) character, no blank other than a plain space, nothing that draws
+/// as nothing (the same characters writ-approvals refuses in a name: its `identity`
+/// module).
 fn plain_name(name: &str) -> bool {
     !name.is_empty()
         && name.trim() == name
         && !name.chars().any(|c| {
             c.is_control()
+                || (c.is_whitespace() && c != ' ')
+                || matches!(c, '\u{2800}' | '\u{1d159}' | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}' | '\u{e0000}'..='\u{e0fff}')
                 || matches!(c, '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}' | '\u{180b}'..='\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}' | '\u{fff0}'..='\u{fffb}')
         })
 }

@@ -310,3 +310,31 @@ fn the_documented_example_parses() {
         .unwrap();
     assert_eq!(caller.id, "nightly-report");
 }
+
+/// A vouched name that draws as nothing where it differs from another (a Braille blank, a
+/// no-break space, a tag character) is refused: the server fills it in for the actor, and
+/// separation of duties compares names exactly.
+#[test]
+fn vouched_names_that_hide_characters_are_refused() {
+    for bad in [
+        "alice\u{2800}",
+        "ali\u{00a0}ce",
+        "alice\u{e0041}",
+        "alice\u{1d159}",
+    ] {
+        for text in [
+            format!("[[actor]]\nid = \"bot\"\nkind = \"agent\"\non_behalf_of = \"{bad}\"\n"),
+            format!("[[actor]]\nid = \"bot\"\nkind = \"agent\"\ngroups = [\"{bad}\"]\n"),
+        ] {
+            let e = error_of(&text);
+            assert!(e.contains("invisible character"), "{text}: {e}");
+        }
+    }
+    // A plain space inside a group's name is a name as written.
+    Callers::parse_in(
+        "callers.toml",
+        "[[actor]]\nid = \"bot\"\nkind = \"agent\"\ngroups = [\"night shift\"]\n",
+        std::path::Path::new("."),
+    )
+    .unwrap();
+}
