@@ -461,10 +461,12 @@ async fn evaluate(ctx: &Ctx<'_>, mapped: Mapped, base: &str) -> Result<Json, Api
         c.insert("refusal".into(), json!(r));
     }
     if let Some(g) = &redeemed.grant {
-        c.insert(
-            "grant".into(),
-            json!({"jti": g.jti, "challenge": g.challenge, "approvers": g.approvers}),
-        );
+        let mut grant = json!({"jti": g.jti, "challenge": g.challenge, "approvers": g.approvers});
+        // An elevation's use, as `/v1/redeem` gives it.
+        if let (Some(e), Some(map)) = (&g.elevation, grant.as_object_mut()) {
+            map.insert("elevation".into(), json!(e));
+        }
+        c.insert("grant".into(), grant);
         if !redeemed.decision.obligations.is_empty() {
             c.insert("obligations".into(), json!(redeemed.decision.obligations));
         }

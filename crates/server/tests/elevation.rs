@@ -136,6 +136,24 @@ async fn an_elevation_is_redeemed_again_and_revoked_over_http() {
     }
     let r = redeem(addr, session("support.logs.read", "SUP-2"), &grant).await;
     assert_eq!(r["refusal"]["code"], "digest_mismatch");
+    // An AuthZEN retry carrying the grant is a use too, and says which.
+    let r = post(
+        addr,
+        "/access/v1/evaluation",
+        &json!({"subject": {"type": "user", "id": "vic"},
+                "action": {"name": "support.logs.read", "properties": {"ticket": "SUP-1"}},
+                "resource": {"type": "tenant", "id": "tenant-acme"},
+                "context": {"session": {"id": "sess-1"}, "approval": {"grant": grant}}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["decision"], true, "{v}");
+    assert_eq!(v["context"]["grant"]["elevation"]["use"], 4, "{v}");
+    assert_eq!(
+        v["context"]["grant"]["elevation"]["elevation_s"], 1800,
+        "{v}"
+    );
 
     let revoke = format!("/v1/challenges/{id}/revoke");
     // erin approves for ops, not for this challenge: 403.
@@ -180,7 +198,7 @@ async fn an_elevation_is_redeemed_again_and_revoked_over_http() {
     assert_eq!(r.status, 409, "{}", r.text());
     // Still good: nothing above revoked it.
     let r = redeem(addr, session("support.logs.read", "SUP-1"), &grant).await;
-    assert_eq!(r["grant"]["elevation"]["use"], 4, "{r}");
+    assert_eq!(r["grant"]["elevation"]["use"], 5, "{r}");
 
     // The requester revokes: 200, never the grant; the next use is refused.
     let r = post(addr, &revoke, &json!({"secret": secret})).await;
@@ -189,7 +207,7 @@ async fn an_elevation_is_redeemed_again_and_revoked_over_http() {
     let v = r.json();
     assert_eq!(
         (&v["status"], &v["was"], &v["uses"]),
-        (&json!("revoked"), &json!("active"), &json!(4))
+        (&json!("revoked"), &json!("active"), &json!(5))
     );
     let r = redeem(addr, session("support.logs.read", "SUP-1"), &grant).await;
     assert_eq!(r["decision"], "deny");
