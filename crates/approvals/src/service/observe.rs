@@ -6,11 +6,12 @@
 use std::sync::Arc;
 
 use tracing::field::Empty;
+use tracing::Span;
 use writ_engine::Verdict;
 
 use super::{
-    AnswerStatus, Answered, Approvals, CollectStatus, Collected, Decided, Redeemed, RevokeStatus,
-    Revoked,
+    AnswerStatus, Answered, Approvals, ChallengeView, CollectStatus, Collected, Decided, Redeemed,
+    RevokeStatus, Revoked,
 };
 use crate::error::{Error, RefusalCode};
 use crate::registry::{RegistryEvent, RegistryStats};
@@ -107,6 +108,24 @@ impl Approvals {
         self.registry.stats()
     }
 
+    /// Runs `step` inside `span`, then hands what it returned to `done` (which records it
+    /// on the span and counts it), or counts its failure as `name`'s: the one shape of
+    /// every observed step.
+    fn observed<T>(
+        &self,
+        span: &Span,
+        name: &'static str,
+        step: impl FnOnce() -> Result<T, Error>,
+        done: impl FnOnce(&T),
+    ) -> Result<T, Error> {
+        let result = span.in_scope(step);
+        match &result {
+            Ok(value) => done(value),
+            Err(e) => self.metrics.failure(name, e),
+        }
+        result
+    }
+
     /// Runs `decide` in its span, then counts its outcome.
     pub(super) fn observe_decide(
         &self,
@@ -118,30 +137,24 @@ impl Approvals {
             policy_version = Empty,
             verdict = Empty
         );
-        let _in = span.enter();
-        let result = step();
-        match &result {
-            Ok(d) => {
-                span.record("decision_id", d.decision_id.as_str());
-                span.record("policy_version", &*d.decision.policy_version);
-                span.record("verdict", d.decision.decision.as_str());
-                let refusal = d.refusal.as_ref().map(|r| r.code);
-                self.metrics.decision(d.decision.decision, refusal);
-                match (&d.challenge, refusal) {
-                    (Some(c), _) => self.metrics.challenge(if c.merged {
-                        ChallengeOutcome::Merged
-                    } else {
-                        ChallengeOutcome::Opened
-                    }),
-                    (None, Some(code)) if code != RefusalCode::TimeOutOfSkew => {
-                        self.metrics.challenge(ChallengeOutcome::Refused(code));
-                    }
-                    (None, _) => {}
+        self.observed(&span, "decide", step, |d| {
+            span.record("decision_id", d.decision_id.as_str());
+            span.record("policy_version", &*d.decision.policy_version);
+            span.record("verdict", d.decision.decision.as_str());
+            let refusal = d.refusal.as_ref().map(|r| r.code);
+            self.metrics.decision(d.decision.decision, refusal);
+            match (&d.challenge, refusal) {
+                (Some(c), _) => self.metrics.challenge(if c.merged {
+                    ChallengeOutcome::Merged
+                } else {
+                    ChallengeOutcome::Opened
+                }),
+                (None, Some(code)) if code != RefusalCode::TimeOutOfSkew => {
+                    self.metrics.challenge(ChallengeOutcome::Refused(code));
                 }
+                (None, _) => {}
             }
-            Err(e) => self.metrics.failure("decide", e),
-        }
-        result
+        })
     }
 
     /// Runs `answer` in its span, then counts its outcome.
@@ -157,21 +170,11 @@ impl Approvals {
             policy_version = Empty,
             status = Empty
         );
-        let _in = span.enter();
-        let result = step();
-        match &result {
-            Ok(a) => {
-                if let Some(c) = &a.challenge {
-                    span.record("decision_id", c.decision_id.as_str());
-                    span.record("policy_version", c.policy_version.as_str());
-                }
-                span.record("status", a.status.as_str());
-                self.metrics
-                    .answer(a.status, a.refusal.as_ref().map(|r| r.code));
-            }
-            Err(e) => self.metrics.failure("answer", e),
-        }
-        result
+        self.observed(&span, "answer", step, |a| {
+            record_challenge(&span, a.challenge.as_ref(), a.status.as_str());
+            self.metrics
+                .answer(a.status, a.refusal.as_ref().map(|r| r.code));
+        })
     }
 
     /// Runs `collect` in its span, then counts its outcome.
@@ -187,21 +190,11 @@ impl Approvals {
             policy_version = Empty,
             status = Empty
         );
-        let _in = span.enter();
-        let result = step();
-        match &result {
-            Ok(c) => {
-                if let Some(view) = &c.challenge {
-                    span.record("decision_id", view.decision_id.as_str());
-                    span.record("policy_version", view.policy_version.as_str());
-                }
-                span.record("status", c.status.as_str());
-                self.metrics
-                    .collection(c.status, c.refusal.as_ref().map(|r| r.code));
-            }
-            Err(e) => self.metrics.failure("collect", e),
-        }
-        result
+        self.observed(&span, "collect", step, |c| {
+            record_challenge(&span, c.challenge.as_ref(), c.status.as_str());
+            self.metrics
+                .collection(c.status, c.refusal.as_ref().map(|r| r.code));
+        })
     }
 
     /// Runs `redeem` in its span, then counts its outcome.
@@ -215,19 +208,13 @@ impl Approvals {
             policy_version = Empty,
             verdict = Empty
         );
-        let _in = span.enter();
-        let result = step();
-        match &result {
-            Ok(r) => {
-                span.record("decision_id", r.decision_id.as_str());
-                span.record("policy_version", &*r.decision.policy_version);
-                span.record("verdict", r.decision.decision.as_str());
-                self.metrics
-                    .redemption(r.decision.decision, r.refusal.as_ref().map(|x| x.code));
-            }
-            Err(e) => self.metrics.failure("redeem", e),
-        }
-        result
+        self.observed(&span, "redeem", step, |r| {
+            span.record("decision_id", r.decision_id.as_str());
+            span.record("policy_version", &*r.decision.policy_version);
+            span.record("verdict", r.decision.decision.as_str());
+            self.metrics
+                .redemption(r.decision.decision, r.refusal.as_ref().map(|x| x.code));
+        })
     }
 
     /// Runs `revoke` in its span, then counts its outcome.
@@ -242,19 +229,23 @@ impl Approvals {
             status = Empty,
             was = Empty
         );
-        let _in = span.enter();
-        let result = step();
-        match &result {
-            Ok(r) => {
-                span.record("status", r.status.as_str());
-                if let Some(was) = r.was {
-                    span.record("was", was.as_str());
-                }
-                self.metrics
-                    .revocation(r.status, r.refusal.as_ref().map(|x| x.code));
+        self.observed(&span, "revoke", step, |r| {
+            span.record("status", r.status.as_str());
+            if let Some(was) = r.was {
+                span.record("was", was.as_str());
             }
-            Err(e) => self.metrics.failure("revoke", e),
-        }
-        result
+            self.metrics
+                .revocation(r.status, r.refusal.as_ref().map(|x| x.code));
+        })
     }
+}
+
+/// Records on a challenge step's span the challenge it returned (when it did) and its
+/// status.
+fn record_challenge(span: &Span, view: Option<&ChallengeView>, status: &str) {
+    if let Some(c) = view {
+        span.record("decision_id", c.decision_id.as_str());
+        span.record("policy_version", c.policy_version.as_str());
+    }
+    span.record("status", status);
 }
