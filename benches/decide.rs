@@ -1,6 +1,10 @@
-//! Decision benchmarks: writ against Cedar (full and pre-sliced by action), regorus (Rego)
-//! and a hand-written Rust evaluator, on one generated workload (`writ-workload`) with
-//! N = 10, 100, 1000, 10000 permit rules and 10,000 requests.
+//! Decision benchmarks: writ against Cedar (full and pre-sliced by action), regorus (Rego;
+//! its interpreter and its RVM bytecode machine) and a hand-written Rust evaluator, on one
+//! generated workload (`writ-workload`) with N = 10, 100, 1000, 10000 permit rules and
+//! 10,000 requests; then writ alone on the full-style set (risk, zoned windows, CIDR sets,
+//! merging approvals: every decision, and the `approve` decisions with their digest, median
+//! and p99), JSON text to decision, and compiling 10,000 rules. The run ends with one table
+//! of every figure against its target (issue 14), read back from criterion's estimates.
 //!
 //! Before anything is timed, every engine must give the same allow/deny on every request;
 //! the first disagreement aborts the run. Requests are prepared before timing (writ: bound;
@@ -16,8 +20,13 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use cedar_policy::{Authorizer, Context, Decision, Entities, EntityUid, PolicySet};
-use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
+use criterion::{Criterion, SamplingMode};
 use writ_workload::Workload;
+
+#[path = "support/summary.rs"]
+mod summary;
+
+use summary::Notes;
 
 const SEED: u64 = 0x5eed_2026;
 const REQUESTS: usize = 10_000;
@@ -89,6 +98,27 @@ fn rego_allows(engine: &mut regorus::Engine, input: &regorus::Value) -> bool {
     engine.eval_rule("data.writ.allow".to_string()).unwrap() == regorus::Value::from(true)
 }
 
+/// regorus's RVM: the same modules compiled to its register-machine bytecode, or why it
+/// cannot take them (one program holds at most 65,535 instructions).
+fn rego_vm(engine: &mut regorus::Engine) -> Result<regorus::rvm::vm::RegoVM, String> {
+    let policy = engine
+        .compile_with_entrypoint(&"data.writ.allow".into())
+        .map_err(|e| e.to_string())?;
+    let program = regorus::languages::rego::compiler::Compiler::compile_from_policy(
+        &policy,
+        &["data.writ.allow"],
+    )
+    .map_err(|e| format!("{e:?}"))?;
+    let mut vm = regorus::rvm::vm::RegoVM::new();
+    vm.load_program(program);
+    Ok(vm)
+}
+
+fn rvm_allows(vm: &mut regorus::rvm::vm::RegoVM, input: &regorus::Value) -> bool {
+    vm.set_input(input.clone());
+    vm.execute_entry_point_by_index(0).unwrap() == regorus::Value::from(true)
+}
+
 /// Mean time of one decision over the first few requests (after one warm-up call).
 fn time_one(reqs: usize, mut f: impl FnMut(usize) -> bool) -> Duration {
     black_box(f(0));
@@ -117,7 +147,7 @@ fn disagreement(w: &Workload, i: usize, who: &str, got: bool, writ: bool) -> ! {
     );
 }
 
-fn bench(c: &mut Criterion) {
+fn bench(c: &mut Criterion, notes: &mut Notes) {
     for &n in &SIZES {
         let w = Workload::generate(SEED, n, REQUESTS);
 
@@ -143,6 +173,10 @@ fn bench(c: &mut Criterion) {
             engine.compiled().predicate_count(),
             engine.compiled().heap_bytes(),
         );
+
+        if n == 1000 || n == 10_000 {
+            notes.heap_bytes.push((n, engine.compiled().heap_bytes()));
+        }
 
         // Rust baseline
         let rust = w.rust_policy();
@@ -209,10 +243,41 @@ fn bench(c: &mut Criterion) {
                  agreement checked on the first {SPOT_CHECK} requests only"
             );
         }
-        eprintln!("N={n}: one decision (rough): cedar {cedar_one:?}, regorus {rego_one:?}");
+        let mut rvm = match rego_vm(&mut rego) {
+            Ok(vm) => Some(vm),
+            Err(e) => {
+                eprintln!("N={n}: regorus RVM cannot compile the set: {e}");
+                None
+            }
+        };
+        let rvm_one = rvm.as_mut().map_or(Duration::MAX, |vm| {
+            time_one(inputs.len(), |i| rvm_allows(vm, &inputs[i]))
+        });
+        let rvm_ok = rvm.is_some() && (n < 10_000 || rvm_one <= SLOW);
+        let rvm_checked = match rvm.as_mut() {
+            None => 0,
+            Some(_) if rvm_ok => inputs.len(),
+            Some(_) => SPOT_CHECK,
+        };
+        if let Some(vm) = rvm.as_mut() {
+            for (i, input) in inputs.iter().enumerate().take(rvm_checked) {
+                let got = rvm_allows(vm, input);
+                if got != writ_says[i] {
+                    disagreement(&w, i, "regorus RVM", got, writ_says[i]);
+                }
+            }
+        }
+        let rvm_note = if rvm.is_some() {
+            format!("{rvm_one:?}")
+        } else {
+            "cannot compile".to_string()
+        };
+        eprintln!(
+            "N={n}: one decision (rough): cedar {cedar_one:?}, regorus {rego_one:?}, regorus RVM {rvm_note}"
+        );
         eprintln!(
             "N={n}: all engines agree: writ, rust, cedar_sliced on all {REQUESTS} requests, \
-             cedar on {cedar_checked}, regorus on {rego_checked}"
+             cedar on {cedar_checked}, regorus on {rego_checked}, regorus RVM on {rvm_checked}"
         );
 
         // Timing.
@@ -269,6 +334,17 @@ fn bench(c: &mut Criterion) {
         } else {
             eprintln!("decide/{n}/regorus: skipped ({rego_one:?} per decision)");
         }
+        if let (true, Some(vm)) = (rvm_ok, rvm.as_mut()) {
+            let mut i = 0usize;
+            g.bench_function("regorus_rvm", |b| {
+                b.iter(|| {
+                    i = (i + 1) % inputs.len();
+                    black_box(rvm_allows(vm, black_box(&inputs[i])))
+                })
+            });
+        } else if rvm.is_some() {
+            eprintln!("decide/{n}/regorus_rvm: skipped ({rvm_one:?} per decision)");
+        }
         g.finish();
 
         if n == 1000 {
@@ -316,7 +392,160 @@ fn bench(c: &mut Criterion) {
             g.finish();
         }
     }
+    for permits in [1000, 10_000] {
+        full_style(c, notes, permits);
+    }
+    for rules in [1000, 10_000] {
+        many_rules(c, rules);
+    }
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+/// The many-rules-per-action set (`writ_workload::many`): writ against the hand-written
+/// function that scans every rule filed under the request's action, after both agree on
+/// every request.
+fn many_rules(c: &mut Criterion, rules: usize) {
+    let w = writ_workload::many::ManyRules::generate(0x3a11, rules, REQUESTS);
+    let engine = writ::from_sources(&[("many.writ", w.writ_policy().as_str())])
+        .unwrap_or_else(|e| panic!("writ rejects the many-rules set:\n{e}"));
+    let bound: Vec<writ::Request> = w
+        .requests
+        .iter()
+        .map(|r| engine.bind(r.writ_json()).unwrap())
+        .collect();
+    let rust = w.rust_policy();
+    let mut allowed = 0;
+    let mut candidates = 0;
+    for (i, r) in w.requests.iter().enumerate() {
+        let writ_allows = engine.decide(&bound[i]).decision == writ::Verdict::Allow;
+        assert_eq!(
+            writ_allows,
+            rust.decide(r),
+            "many/{rules}: request {i} disagrees: {}",
+            r.writ_json()
+        );
+        allowed += usize::from(writ_allows);
+        candidates += rust.candidates(r);
+    }
+    eprintln!(
+        "many/{rules}: {REQUESTS} requests, allowed {allowed}; {:.1} rules filed under a request's action; writ and rust agree on all",
+        candidates as f64 / REQUESTS as f64
+    );
+    let mut g = c.benchmark_group(format!("many/{rules}"));
+    g.sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    {
+        let mut i = 0usize;
+        g.bench_function("writ", |b| {
+            b.iter(|| {
+                i = (i + 1) % bound.len();
+                black_box(engine.decide(black_box(&bound[i])).decision == writ::Verdict::Allow)
+            })
+        });
+    }
+    {
+        let mut i = 0usize;
+        g.bench_function("rust", |b| {
+            b.iter(|| {
+                i = (i + 1) % w.requests.len();
+                black_box(rust.decide(black_box(&w.requests[i])))
+            })
+        });
+    }
+    g.finish();
+}
+
+/// The full-style set at `permits` permits: every decision, then the `approve` decisions
+/// alone (each computes its transaction digest), median by criterion and, at 1,000
+/// permits, p99 by timing each decision on its own.
+fn full_style(c: &mut Criterion, notes: &mut Notes, permits: usize) {
+    let set = writ_workload::full_style::full_style(11, permits, REQUESTS);
+    let engine = writ::from_sources(&[("full.writ", set.policy.as_str())])
+        .unwrap_or_else(|e| panic!("writ rejects the full-style set:\n{e}"));
+    let bound: Vec<writ::Request> = set
+        .requests
+        .iter()
+        .map(|r| engine.bind(r.clone()).unwrap())
+        .collect();
+    let approve: Vec<&writ::Request> = bound
+        .iter()
+        .filter(|r| engine.decide(r).decision == writ::Verdict::Approve)
+        .collect();
+    let allowed = bound
+        .iter()
+        .filter(|r| engine.decide(r).decision == writ::Verdict::Allow)
+        .count();
+    eprintln!(
+        "full style, {permits} permits: {} requests, {allowed} allowed, {} approve",
+        bound.len(),
+        approve.len()
+    );
+    assert!(
+        !approve.is_empty(),
+        "the full-style set must produce approve decisions"
+    );
+    let digest_of = |r: &writ::Request| {
+        engine
+            .decide(r)
+            .approval
+            .as_ref()
+            .map_or(0, |a| a.digest.len())
+    };
+
+    let mut g = c.benchmark_group(format!("full_style/{permits}"));
+    g.sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    {
+        let mut i = 0usize;
+        g.bench_function("writ", |b| {
+            b.iter(|| {
+                i = (i + 1) % bound.len();
+                black_box(engine.decide(black_box(&bound[i])).decision == writ::Verdict::Allow)
+            })
+        });
+    }
+    {
+        let mut i = 0usize;
+        g.bench_function("approve_with_digest", |b| {
+            b.iter(|| {
+                i = (i + 1) % approve.len();
+                black_box(digest_of(black_box(approve[i])))
+            })
+        });
+    }
+    g.finish();
+    if permits != 1000 {
+        return;
+    }
+
+    // p99: each approve decision timed on its own (the clock's own cost, ~20-40 ns, is in
+    // every sample), after a warm-up pass.
+    for r in &approve {
+        black_box(digest_of(r));
+    }
+    let mut samples: Vec<Duration> = Vec::with_capacity(100_000);
+    for k in 0..100_000 {
+        let r = approve[k % approve.len()];
+        let t = Instant::now();
+        black_box(digest_of(black_box(r)));
+        samples.push(t.elapsed());
+    }
+    samples.sort_unstable();
+    notes.approve_p50 = Some(samples[samples.len() / 2]);
+    notes.approve_p99 = Some(samples[samples.len() * 99 / 100]);
+    eprintln!(
+        "full_style/1000/approve_with_digest, each timed alone: p50 {:?}, p99 {:?}",
+        samples[samples.len() / 2],
+        samples[samples.len() * 99 / 100]
+    );
+}
+
+fn main() {
+    let started = std::time::SystemTime::now();
+    let mut c = Criterion::default().configure_from_args();
+    let mut notes = Notes::default();
+    bench(&mut c, &mut notes);
+    c.final_summary();
+    summary::print(&notes, started);
+}

@@ -29,6 +29,7 @@ use writ_check::types::Type;
 use writ_check::CelExpr;
 use writ_syntax::ast::ArithOp;
 
+use crate::narrow::{self, Bucket, Fallback};
 use crate::request::NO_ID;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -315,10 +316,13 @@ pub struct Compiled {
     pub(crate) rules: Vec<CRule>,
     /// Signal condition nodes and points.
     pub(crate) signals: Vec<(u32, u32)>,
-    pub(crate) by_action: FxHashMap<Arc<str>, Box<[u32]>>,
-    pub(crate) globs: Vec<(Arc<Glob>, Box<[u32]>)>,
-    pub(crate) global: Box<[u32]>,
-    pub(crate) all: Box<[u32]>,
+    /// The rules each exact action reaches (its own, the global ones, the globbed ones
+    /// that match it), narrowed further by other attributes (`narrow`).
+    pub(crate) by_action: FxHashMap<Arc<str>, Bucket>,
+    /// The rules an action that is no exact name reaches.
+    pub(crate) fallback: Fallback,
+    /// Every rule (the action is unknown, or the set never reads it).
+    pub(crate) all: Bucket,
     pub(crate) ranges: Vec<Ranges>,
     pub(crate) hours: Vec<HoursBits>,
     /// The request roots any CEL leaf reads, sorted.
@@ -331,6 +335,17 @@ impl Compiled {
     /// The interned id of a string, [`NO_ID`] when the set never mentions it.
     pub(crate) fn intern_id(&self, s: &str) -> u32 {
         self.interner.get(s).copied().unwrap_or(NO_ID)
+    }
+
+    /// The strings of the set by interned id.
+    pub(crate) fn strings(&self) -> Vec<Arc<str>> {
+        let mut out: Vec<Arc<str>> = vec![Arc::from(""); self.interner.len()];
+        for (s, &id) in &self.interner {
+            if let Some(slot) = out.get_mut(id as usize) {
+                *slot = s.clone();
+            }
+        }
+        out
     }
 
     /// Number of atomic predicates after sharing.
@@ -349,13 +364,9 @@ impl Compiled {
         let lists: usize = self
             .by_action
             .iter()
-            .map(|(k, v)| k.len() + v.len() * 4 + 48)
+            .map(|(k, v)| k.len() + v.heap_bytes() + 48)
             .sum();
-        let globs: usize = self
-            .globs
-            .iter()
-            .map(|(g, v)| g.pattern.len() * 2 + v.len() * 4 + 64)
-            .sum();
+        let globs = self.fallback.heap_bytes() + self.all.heap_bytes();
         let interned: usize = self.interner.keys().map(|k| k.len() + 40).sum();
         self.preds.len() * size_of::<Pred>()
             + self.nodes.len() * size_of::<Node>()
@@ -401,8 +412,9 @@ struct Builder<'a> {
     named: FxHashMap<usize, u32>,
 }
 
-/// Compiles a checked policy set.
-pub fn compile(set: &PolicySet) -> Compiled {
+/// Compiles a checked policy set, with the rules under each action narrowed by other
+/// attributes (`narrow`) when `index`, or tried whole.
+pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
     let mut b = Builder {
         set,
         interner: FxHashMap::default(),
@@ -463,6 +475,9 @@ pub fn compile(set: &PolicySet) -> Compiled {
             }
         }
     }
+    let needs = narrow::rule_needs(set.rules.iter().map(|r| &r.cond), &|s: &str| {
+        b.interner.get(s).copied().unwrap_or(NO_ID)
+    });
     let by_action = exact
         .into_iter()
         .map(|(name, mut list)| {
@@ -474,9 +489,14 @@ pub fn compile(set: &PolicySet) -> Compiled {
             }
             list.sort_unstable();
             list.dedup();
-            (name, list.into_boxed_slice())
+            (name, Bucket::new(list.into_boxed_slice(), &needs, index))
         })
         .collect();
+    let globs: Vec<(Arc<Glob>, Box<[u32]>)> = globs
+        .into_iter()
+        .map(|(g, l)| (g, l.into_boxed_slice()))
+        .collect();
+    let fallback = Fallback::new(&global, &globs, &needs, index);
     // Predicates used by several nodes are memoised per request; the others skip the memo.
     let mut uses = vec![0u32; b.preds.len()];
     for n in &b.nodes {
@@ -491,7 +511,11 @@ pub fn compile(set: &PolicySet) -> Compiled {
             }
         }
     }
-    let all: Box<[u32]> = (0..u32::try_from(set.rules.len()).unwrap_or(u32::MAX)).collect();
+    let all = Bucket::new(
+        (0..u32::try_from(set.rules.len()).unwrap_or(u32::MAX)).collect(),
+        &needs,
+        index,
+    );
     let mut cel_roots: Vec<String> = b
         .preds
         .iter()
@@ -527,11 +551,7 @@ pub fn compile(set: &PolicySet) -> Compiled {
         rules,
         signals,
         by_action,
-        globs: globs
-            .into_iter()
-            .map(|(g, l)| (g, l.into_boxed_slice()))
-            .collect(),
-        global: global.into_boxed_slice(),
+        fallback,
         all,
         ranges: b.ranges,
         hours: b.hours,

@@ -39,6 +39,9 @@ struct Scratch {
     generation: u32,
     memo: Vec<(u32, Truth)>,
     candidates: Vec<u32>,
+    /// Bitsets of the narrowing (`narrow`).
+    acc: Vec<u64>,
+    start: Vec<u64>,
     counted: Vec<(u32, Truth)>,
     fired: Vec<(u32, Truth)>,
 }
@@ -458,30 +461,33 @@ fn missing_in_pred(ctx: &Ctx<'_>, p: &Pred, out: &mut Vec<u32>, cel: &mut Vec<St
     }
 }
 
-/// Which rules can apply to this request's action.
-fn candidates<'s>(set: &'s Compiled, req: &Request, buf: &'s mut Vec<u32>) -> &'s [u32] {
-    let Some(a) = set.action_path else {
-        return &set.all;
-    };
-    match &req.slots[a as usize] {
-        Slot::Str(_, action) => {
-            if let Some(list) = set.by_action.get(&**action) {
-                return list;
+/// Buffers the candidate rules are computed in.
+pub(crate) struct CandBufs<'s> {
+    pub(crate) out: &'s mut Vec<u32>,
+    pub(crate) acc: &'s mut Vec<u64>,
+    pub(crate) start: &'s mut Vec<u64>,
+}
+
+/// Which rules can fire for this request: those its action reaches, less those a
+/// requirement on another attribute rules out (`narrow`).
+pub(crate) fn candidates<'s>(set: &'s Compiled, req: &Request, bufs: CandBufs<'s>) -> &'s [u32] {
+    let bucket = match set.action_path.map(|a| &req.slots[a as usize]) {
+        Some(Slot::Str(_, action)) => match set.by_action.get(&**action) {
+            Some(b) => b,
+            None => {
+                set.fallback
+                    .narrow(action, &req.slots, bufs.start, bufs.acc, bufs.out);
+                return bufs.out;
             }
-            buf.clear();
-            buf.extend_from_slice(&set.global);
-            for (g, rules) in &set.globs {
-                if g.matches(action) {
-                    buf.extend_from_slice(rules);
-                }
-            }
-            buf.sort_unstable();
-            buf.dedup();
-            buf
-        }
-        // Unknown action: every rule may apply.
+        },
+        // No action read, or an unknown one: every rule may apply.
         _ => &set.all,
+    };
+    if !bucket.indexed() {
+        return &bucket.rules;
     }
+    bucket.narrow(&req.slots, None, bufs.acc, bufs.out);
+    bufs.out
 }
 
 fn path_texts(set: &Compiled, slots: Vec<u32>, cel: Vec<String>) -> Vec<String> {
@@ -502,6 +508,8 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
             generation,
             memo,
             candidates: cand_buf,
+            acc,
+            start,
             counted,
             fired,
         } = &mut *scratch;
@@ -529,7 +537,12 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
         }
         let risk = risk.min(100);
         run.ctx.risk = risk;
-        for &r in candidates(set, req, cand_buf) {
+        let bufs = CandBufs {
+            out: cand_buf,
+            acc,
+            start,
+        };
+        for &r in candidates(set, req, bufs) {
             let rule = &set.rules[r as usize];
             let t = run.node(rule.node);
             let fires = match t {

@@ -34,6 +34,7 @@ mod decision;
 pub mod digest;
 mod eval;
 mod lone;
+mod narrow;
 mod reference;
 mod request;
 mod stream;
@@ -114,7 +115,11 @@ pub fn version_of(set: &PolicySet) -> String {
 impl Engine {
     /// Compiles a checked set; the clock is the system clock.
     pub fn new(set: PolicySet) -> Engine {
-        let compiled = compile::compile(&set);
+        Engine::build(set, true)
+    }
+
+    fn build(set: PolicySet, index: bool) -> Engine {
+        let compiled = compile::compile_with(&set, index);
         let version: Arc<str> = Arc::from(version_of(&set));
         let meta = combine::Meta::new(&set, version.clone());
         Engine {
@@ -123,6 +128,61 @@ impl Engine {
             meta,
             version,
             clock: Arc::new(Timestamp::now),
+        }
+    }
+
+    /// The same as [`Engine::new`] without the decision tree below the action: every rule
+    /// filed under a request's action is tried. Decisions are identical (the test suite
+    /// compares the two); it is the baseline the tree is measured and tested against.
+    pub fn new_unindexed(set: PolicySet) -> Engine {
+        Engine::build(set, false)
+    }
+
+    /// How many rules [`Engine::decide`] tries for this request: those its action reaches,
+    /// less those the tree rules out (`writ bench` reports the average).
+    pub fn rules_tried(&self, req: &Request) -> usize {
+        let again = self.rebound(req);
+        let req = again.as_ref().unwrap_or(req);
+        let (mut out, mut acc, mut start) = (Vec::new(), Vec::new(), Vec::new());
+        eval::candidates(
+            &self.compiled,
+            req,
+            eval::CandBufs {
+                out: &mut out,
+                acc: &mut acc,
+                start: &mut start,
+            },
+        )
+        .len()
+    }
+
+    /// The compiled tree under one action, as text (`writ explain --tree ACTION`): the
+    /// rules the action reaches and the attributes they are split on.
+    pub fn tree(&self, action: &str) -> String {
+        let strings = self.compiled.strings();
+        let rule_name = |r: u32| {
+            self.set
+                .rules
+                .get(r as usize)
+                .map_or_else(|| format!("#{r}"), |x| format!("{:?}", x.name))
+        };
+        let path = |slot: u32| {
+            self.compiled
+                .paths
+                .get(slot as usize)
+                .map_or_else(|| format!("#{slot}"), |p| p.text.clone())
+        };
+        let string = |id: u32| {
+            strings
+                .get(id as usize)
+                .map_or_else(|| format!("#{id}"), |s| s.to_string())
+        };
+        match self.compiled.by_action.get(action) {
+            Some(b) => format!("action {action:?}: {}", b.render(&rule_name, &path, &string)),
+            None => format!(
+                "action {action:?} is no exact name in the set: it reaches the global rules and those whose pattern matches it, of {}",
+                self.compiled.fallback.bucket.render(&rule_name, &path, &string)
+            ),
         }
     }
 

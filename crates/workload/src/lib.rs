@@ -28,6 +28,9 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
+pub mod full_style;
+pub mod many;
+
 /// The roles permits may require.
 pub const ROLES: [&str; 4] = ["dev", "ops", "admin", "analyst"];
 /// The role no permit grants (and a global forbid names).

@@ -1,0 +1,64 @@
+//! Decides the generated benchmark workload with writ or with the hand-written Rust
+//! function, for `benches/instructions.sh`, which counts the instructions of the measured
+//! loop alone under valgrind (callgrind, `--toggle-collect`): stable where timings are not.
+//!
+//! Run: `cargo run --release --example instructions -- writ|rust [permits] [decisions]`
+
+use std::hint::black_box;
+
+/// writ: `decisions` decisions over requests bound beforehand, round-robin.
+#[inline(never)]
+fn measured_loop_writ(engine: &writ::Engine, bound: &[writ::Request], decisions: usize) -> usize {
+    let mut allowed = 0;
+    for i in 0..decisions {
+        if engine.decide(black_box(&bound[i % bound.len()])).decision == writ::Verdict::Allow {
+            allowed += 1;
+        }
+    }
+    allowed
+}
+
+/// The hand-written function over the same requests, built beforehand.
+#[inline(never)]
+fn measured_loop_rust(
+    policy: &writ_workload::RustPolicy,
+    reqs: &[writ_workload::RustRequest],
+    decisions: usize,
+) -> usize {
+    let mut allowed = 0;
+    for i in 0..decisions {
+        if policy.decide(black_box(&reqs[i % reqs.len()])) {
+            allowed += 1;
+        }
+    }
+    allowed
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let which = args
+        .next()
+        .ok_or("usage: instructions writ|rust [permits] [decisions]")?;
+    let permits: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let decisions: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
+    let w = writ_workload::Workload::generate(7, permits, 1000);
+    let allowed = match which.as_str() {
+        "writ" => {
+            let engine = writ::from_sources(&[("workload.writ", w.writ_policy().as_str())])?;
+            let bound: Vec<writ::Request> = w
+                .requests
+                .iter()
+                .map(|r| engine.bind(r.writ_json()))
+                .collect::<Result<_, _>>()?;
+            measured_loop_writ(&engine, &bound, decisions)
+        }
+        "rust" => {
+            let policy = w.rust_policy();
+            let reqs: Vec<_> = w.requests.iter().map(|r| r.rust()).collect();
+            measured_loop_rust(&policy, &reqs, decisions)
+        }
+        other => return Err(format!("unknown engine `{other}`: expected `writ` or `rust`").into()),
+    };
+    println!("{which}: {decisions} decisions, {allowed} allowed");
+    Ok(())
+}
