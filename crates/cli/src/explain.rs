@@ -16,10 +16,15 @@ pub struct Args {
     /// The policy set (a directory of `.writ` files, or one file).
     pub dir: PathBuf,
     /// A request JSON file, or `-` for standard input.
-    pub request: PathBuf,
+    #[arg(required_unless_present = "tree")]
+    pub request: Option<PathBuf>,
     /// Print the explanation as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Instead of explaining a request, print the compiled tree under ACTION: the rules
+    /// that action reaches and the attributes they are split on.
+    #[arg(long, value_name = "ACTION", conflicts_with_all = ["request", "json"])]
+    pub tree: Option<String>,
 }
 
 /// Prints the explanation.
@@ -28,7 +33,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };
-    let text = read_input(&args.request)?;
+    if let Some(action) = &args.tree {
+        out!("{}", engine.tree(action))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(request) = &args.request else {
+        eprintln!("error: a request file is needed (or `--tree ACTION`)");
+        return Ok(ExitCode::from(2));
+    };
+    let text = read_input(request)?;
     match engine.bind_str(&text) {
         Ok(req) => {
             let ex = engine.explain(&req);
@@ -42,7 +55,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Err(e) => {
             eprintln!(
                 "error: {}: {}",
-                crate::load::input_name(&args.request),
+                crate::load::input_name(request),
                 crate::load::request_problem(&text, &e)
             );
             Ok(ExitCode::from(1))

@@ -323,9 +323,43 @@ fn bench_prints_a_json_summary() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert!(v["decisions"].as_u64().unwrap() > 0);
-    for key in ["median_ns", "p99_ns", "bind_median_ns"] {
+    for key in ["median_ns", "p99_ns", "bind_median_ns", "mean_ns"] {
         assert!(v[key].as_f64().unwrap() > 0.0, "{key}: {v}");
     }
+    // `db.read` reaches "reads", `db.write` reaches "writes": one rule each.
+    assert_eq!(v["rules_tried_mean"], 1.0, "{v}");
+}
+
+#[test]
+fn explain_tree_prints_the_split_under_an_action() {
+    let mut text = String::new();
+    for (i, kind) in [
+        "table", "bucket", "queue", "table", "topic", "bucket", "job", "secret",
+    ]
+    .iter()
+    .enumerate()
+    {
+        text.push_str(&format!(
+            "rule \"r{i}\" {{ when action == \"db.read\" and resource.kind == \"{kind}\" allow }}\n"
+        ));
+    }
+    let dir = set_dir("tree", &text);
+    let out = writ(&["explain", dir.to_str().unwrap(), "--tree", "db.read"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tree = stdout(&out);
+    assert!(tree.starts_with("action \"db.read\": 8 rules"), "{tree}");
+    assert!(tree.contains("split on resource.kind (string)"), "{tree}");
+    assert!(
+        tree.contains("resource.kind == \"table\": \"r0\", \"r3\""),
+        "{tree}"
+    );
+    assert!(
+        tree.contains("any value (the rules that do not test it): none"),
+        "{tree}"
+    );
+    // Neither a request nor `--tree`: a usage error.
+    let out = writ(&["explain", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
 #[test]
