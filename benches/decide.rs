@@ -426,9 +426,12 @@ fn many_rules(c: &mut Criterion, rules: usize) {
         allowed += usize::from(writ_allows);
         candidates += rust.candidates(r);
     }
+    let tried: usize = bound.iter().map(|r| engine.rules_tried(r)).sum();
     eprintln!(
-        "many/{rules}: {REQUESTS} requests, allowed {allowed}; {:.1} rules filed under a request's action; writ and rust agree on all",
-        candidates as f64 / REQUESTS as f64
+        "many/{rules}: {REQUESTS} requests, allowed {allowed}; {:.1} rules filed under a request's action, writ tries {:.1}; {} heap bytes; writ and rust agree on all",
+        candidates as f64 / REQUESTS as f64,
+        tried as f64 / REQUESTS as f64,
+        engine.compiled().heap_bytes(),
     );
     let mut g = c.benchmark_group(format!("many/{rules}"));
     g.sample_size(30)
@@ -475,10 +478,33 @@ fn full_style(c: &mut Criterion, notes: &mut Notes, permits: usize) {
         .iter()
         .filter(|r| engine.decide(r).decision == writ::Verdict::Allow)
         .count();
+    let tried: usize = bound.iter().map(|r| engine.rules_tried(r)).sum();
     eprintln!(
-        "full style, {permits} permits: {} requests, {allowed} allowed, {} approve",
+        "full style, {permits} permits: {} requests, {allowed} allowed, {} approve; writ tries {:.1} rules a request; {} heap bytes",
         bound.len(),
-        approve.len()
+        approve.len(),
+        tried as f64 / bound.len() as f64,
+        engine.compiled().heap_bytes(),
+    );
+    // Per request, as `writ bench` measures: each request decided 16 times in a row,
+    // rounds over all requests; the median and p99 over requests, and the mean.
+    let mut per_request: Vec<f64> = Vec::with_capacity(bound.len() * 3);
+    for _ in 0..3 {
+        for r in &bound {
+            let t = Instant::now();
+            for _ in 0..16 {
+                black_box(engine.decide(black_box(r)));
+            }
+            per_request.push(t.elapsed().as_nanos() as f64 / 16.0);
+        }
+    }
+    let mean = per_request.iter().sum::<f64>() / per_request.len() as f64;
+    per_request.sort_by(f64::total_cmp);
+    let median = per_request[per_request.len() / 2];
+    let p99 = per_request[per_request.len() * 99 / 100];
+    notes.full_style.push((permits, median, mean, p99));
+    eprintln!(
+        "full_style/{permits}, per request (writ bench style): median {median:.0} ns, mean {mean:.0} ns, p99 {p99:.0} ns"
     );
     assert!(
         !approve.is_empty(),

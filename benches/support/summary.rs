@@ -15,6 +15,9 @@ pub struct Notes {
     pub approve_p50: Option<Duration>,
     /// The same: the 99th percentile.
     pub approve_p99: Option<Duration>,
+    /// The full-style set, per request as `writ bench` times it: permits, median, mean
+    /// and p99, ns.
+    pub full_style: Vec<(usize, f64, f64, f64)>,
 }
 
 fn criterion_dir() -> PathBuf {

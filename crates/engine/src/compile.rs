@@ -475,6 +475,7 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
             }
         }
     }
+    let action_slot = action_id.map(|a| a.0);
     let needs = narrow::rule_needs(set.rules.iter().map(|r| &r.cond), &|s: &str| {
         b.interner.get(s).copied().unwrap_or(NO_ID)
     });
@@ -489,14 +490,17 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
             }
             list.sort_unstable();
             list.dedup();
-            (name, Bucket::new(list.into_boxed_slice(), &needs, index))
+            (
+                name,
+                Bucket::new(list.into_boxed_slice(), &needs, action_slot, index),
+            )
         })
         .collect();
     let globs: Vec<(Arc<Glob>, Box<[u32]>)> = globs
         .into_iter()
         .map(|(g, l)| (g, l.into_boxed_slice()))
         .collect();
-    let fallback = Fallback::new(&global, &globs, &needs, index);
+    let fallback = Fallback::new(&global, &globs, &needs, action_slot, index);
     // Predicates used by several nodes are memoised per request; the others skip the memo.
     let mut uses = vec![0u32; b.preds.len()];
     for n in &b.nodes {
@@ -514,6 +518,7 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
     let all = Bucket::new(
         (0..u32::try_from(set.rules.len()).unwrap_or(u32::MAX)).collect(),
         &needs,
+        action_slot,
         index,
     );
     let mut cel_roots: Vec<String> = b

@@ -176,8 +176,11 @@ pub(crate) struct Bucket {
     bits: Box<[u64]>,
 }
 
-/// Who may read a rule's requirements: its index in the set → its needs.
+/// Every rule's requirements, by rule index.
 pub(crate) type Needs = [Vec<Need>];
+
+/// What a bucket may spend on bitsets: this many words per rule in it.
+const WORDS_PER_RULE: usize = 4;
 
 /// Reads every rule's requirements, for [`Bucket::new`].
 pub(crate) fn rule_needs<'c>(
@@ -195,8 +198,14 @@ pub(crate) fn rule_needs<'c>(
 }
 
 impl Bucket {
-    /// A bucket over `rules` (ascending), narrowed when `index` and the list is long.
-    pub(crate) fn new(rules: Box<[u32]>, needs: &Needs, index: bool) -> Bucket {
+    /// A bucket over `rules` (ascending), narrowed when `index` and the list is long, by
+    /// attributes other than `action` (the slot the buckets are already filed by).
+    pub(crate) fn new(
+        rules: Box<[u32]>,
+        needs: &Needs,
+        action: Option<u32>,
+        index: bool,
+    ) -> Bucket {
         let m = rules.len();
         let words = m.div_ceil(64);
         let mut bucket = Bucket {
@@ -215,6 +224,9 @@ impl Bucket {
             let mut seen: Vec<(u32, bool)> = Vec::new();
             for need in needs.get(r as usize).map_or(&[][..], Vec::as_slice) {
                 let key = need.key();
+                if Some(key.0) == action {
+                    continue;
+                }
                 // Two requirements on one attribute: the first is enough (both hold).
                 if seen.contains(&key) {
                     continue;
@@ -241,6 +253,12 @@ impl Bucket {
                 ((m - tested) as f64 + spread, *key)
             })
             .filter(|(expected, _)| *expected <= 0.7 * m as f64)
+            // One bitset per value: an attribute with very many values in a long list
+            // would cost more memory than the list is worth.
+            .filter(|(_, key)| {
+                per.get(key)
+                    .is_some_and(|(values, _)| (values.len() + 1) * words <= WORDS_PER_RULE * m)
+            })
             .collect();
         ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         ranked.truncate(MAX_ATTRS);
@@ -460,6 +478,7 @@ impl Fallback {
         global: &[u32],
         globs: &[(Arc<Glob>, Box<[u32]>)],
         needs: &Needs,
+        action: Option<u32>,
         index: bool,
     ) -> Fallback {
         let mut all: Vec<u32> = global.to_vec();
@@ -468,7 +487,7 @@ impl Fallback {
         }
         all.sort_unstable();
         all.dedup();
-        let bucket = Bucket::new(all.into_boxed_slice(), needs, index);
+        let bucket = Bucket::new(all.into_boxed_slice(), needs, action, index);
         Fallback {
             global: bucket.positions_of(global),
             globs: globs
@@ -536,7 +555,7 @@ mod tests {
             need_one(0, &[10]),
             need_one(0, &[13]),
         ];
-        let b = Bucket::new((0..8).collect(), &needs, true);
+        let b = Bucket::new((0..8).collect(), &needs, None, true);
         assert!(b.indexed());
         let (mut acc, mut out) = (Vec::new(), Vec::new());
         b.narrow(&[Slot::Str(11, "x".into())], None, &mut acc, &mut out);
@@ -561,7 +580,7 @@ mod tests {
                 }
             })
             .collect();
-        let b = Bucket::new((0..10).collect(), &needs, true);
+        let b = Bucket::new((0..10).collect(), &needs, None, true);
         let set = |ids: &[u32]| {
             Slot::Set(SetVal {
                 ids: ids.into(),
@@ -582,15 +601,15 @@ mod tests {
     fn short_lists_and_unindexed_sets_are_tried_whole() {
         let needs: Vec<Vec<Need>> = (0..70).map(|i| need_one(0, &[i])).collect();
         let (mut acc, mut out) = (Vec::new(), Vec::new());
-        let short = Bucket::new((0..3).collect(), &needs, true);
+        let short = Bucket::new((0..3).collect(), &needs, None, true);
         assert!(!short.indexed());
         short.narrow(&[Slot::Str(1, "a".into())], None, &mut acc, &mut out);
         assert_eq!(out, vec![0, 1, 2]);
-        let off = Bucket::new((0..70).collect(), &needs, false);
+        let off = Bucket::new((0..70).collect(), &needs, None, false);
         off.narrow(&[Slot::Str(1, "a".into())], None, &mut acc, &mut out);
         assert_eq!(out.len(), 70);
         // Across a word boundary.
-        let on = Bucket::new((0..70).collect(), &needs, true);
+        let on = Bucket::new((0..70).collect(), &needs, None, true);
         on.narrow(&[Slot::Str(66, "a".into())], None, &mut acc, &mut out);
         assert_eq!(out, vec![66]);
     }
