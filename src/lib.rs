@@ -55,8 +55,8 @@ pub use writ_engine::{
 };
 pub use writ_engine::{parse_request, MAX_EXACT_INT, MAX_REQUEST_DEPTH};
 pub use writ_reload::{
-    watch, OpenError, PolicyStore, ReloadEvent, Stats, StoreConfig, WatchConfig, WatchError,
-    WatchHandle,
+    watch, EngineGuard, OpenError, PolicyStore, ReloadEvent, Stats, StoreConfig, WatchConfig,
+    WatchError, WatchHandle,
 };
 pub use writ_syntax::{format_source, render, Diagnostic, SourceMap, Style};
 /// WebAuthn registration and assertion verification, as the approval flow's types use it

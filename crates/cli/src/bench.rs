@@ -102,6 +102,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         "median_ns": percentile(&samples, 0.5).round(),
         "p99_ns": percentile(&samples, 0.99).round(),
         "mean_ns": mean.round(),
+        "decisions_per_s": if mean > 0.0 { (1e9 / mean).round() } else { 0.0 },
         "rules_tried_mean": (tried as f64 / requests.len() as f64 * 10.0).round() / 10.0,
         "bind_median_ns": percentile(&bind_ns, 0.5).round(),
         "policy_version": engine.version(),

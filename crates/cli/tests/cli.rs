@@ -323,7 +323,13 @@ fn bench_prints_a_json_summary() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert!(v["decisions"].as_u64().unwrap() > 0);
-    for key in ["median_ns", "p99_ns", "bind_median_ns", "mean_ns"] {
+    for key in [
+        "median_ns",
+        "p99_ns",
+        "bind_median_ns",
+        "mean_ns",
+        "decisions_per_s",
+    ] {
         assert!(v[key].as_f64().unwrap() > 0.0, "{key}: {v}");
     }
     // `db.read` reaches "reads", `db.write` reaches "writes": one rule each.

@@ -10,7 +10,7 @@
 mod store;
 mod watch;
 
-pub use store::{OpenError, PolicyStore, ReloadEvent, Stats, StoreConfig};
+pub use store::{EngineGuard, OpenError, PolicyStore, ReloadEvent, Stats, StoreConfig};
 pub use watch::{watch, WatchConfig, WatchError, WatchHandle};
 
 // The store is shared across threads: the engine it swaps must be.

@@ -14,6 +14,25 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 use writ_engine::{version_of_sources, Clock, Engine};
 
+/// The running engine, held by [`PolicyStore::current`] for a short use; derefs to the
+/// [`Engine`].
+pub struct EngineGuard(arc_swap::Guard<Arc<Engine>>);
+
+impl std::ops::Deref for EngineGuard {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        &self.0
+    }
+}
+
+impl EngineGuard {
+    /// The engine as an owned `Arc`, for a use that outlives the guard.
+    pub fn to_arc(&self) -> Arc<Engine> {
+        Arc::clone(&self.0)
+    }
+}
+
 /// How the store treats edge cases.
 #[derive(Clone, Debug, Default)]
 pub struct StoreConfig {
@@ -192,8 +211,21 @@ impl PolicyStore {
     }
 
     /// The running version: decide with it, every decision on this one version.
+    ///
+    /// Each call clones one `Arc`, so threads deciding at once all write its reference
+    /// count; for a decision on the hot path, [`PolicyStore::current`] writes no shared
+    /// memory.
     pub fn engine(&self) -> Arc<Engine> {
         self.current.load_full()
+    }
+
+    /// The running version for a short use (one decision, or a few): a guard that keeps
+    /// it alive without touching its reference count, so deciding on every core at once
+    /// shares no written cache line. A reload does not wait for guards; the version a
+    /// guard holds lives until it is dropped. Hold it briefly: each thread has a few
+    /// cheap guards, and beyond them a guard costs what [`PolicyStore::engine`] does.
+    pub fn current(&self) -> EngineGuard {
+        EngineGuard(self.current.load())
     }
 
     /// The version running now.
