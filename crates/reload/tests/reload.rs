@@ -114,6 +114,27 @@ fn reload_is_a_plain_function() {
     assert_eq!(decision(&store).0, v2);
 }
 
+/// The guard of `current()` decides on the version that was running when it was taken,
+/// through a reload; a guard taken afterwards sees the new one.
+#[test]
+fn a_guard_keeps_its_version_through_a_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.writ");
+    std::fs::write(&file, ALLOW).unwrap();
+    let store = PolicyStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let v1 = store.version();
+    let held = store.current();
+    let req = held.bind(serde_json::json!({"action": "x"})).unwrap();
+    std::fs::write(&file, DENY).unwrap();
+    assert!(matches!(store.reload(), ReloadEvent::Loaded { .. }));
+    assert_eq!(held.version(), v1);
+    assert_eq!(held.decide(&req).decision, writ_engine::Verdict::Allow);
+    assert_eq!(held.to_arc().version(), v1);
+    let now = store.current();
+    assert_ne!(now.version(), v1);
+    assert_eq!(now.decide(&req).decision, writ_engine::Verdict::Deny);
+}
+
 #[test]
 fn an_empty_set_is_accepted_only_when_configured() {
     let dir = tempfile::tempdir().unwrap();
