@@ -119,6 +119,35 @@ fn rvm_allows(vm: &mut regorus::rvm::vm::RegoVM, input: &regorus::Value) -> bool
     vm.execute_entry_point_by_index(0).unwrap() == regorus::Value::from(true)
 }
 
+/// A benchmark group with this file's sampling: 30 samples, 1 s warm-up, 3 s measuring.
+fn group(
+    c: &mut Criterion,
+    name: impl Into<String>,
+) -> criterion::BenchmarkGroup<'_, criterion::measurement::WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    g
+}
+
+/// Times `decide` on each item in turn, one item per iteration, so that a figure is the
+/// mean over varied requests.
+fn round_robin<T, R>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    items: &[T],
+    mut decide: impl FnMut(&T) -> R,
+) {
+    let mut i = 0usize;
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            i = (i + 1) % items.len();
+            black_box(decide(black_box(&items[i])))
+        })
+    });
+}
+
 /// Mean time of one decision over the first few requests (after one warm-up call).
 fn time_one(reqs: usize, mut f: impl FnMut(usize) -> bool) -> Duration {
     black_box(f(0));
@@ -281,66 +310,33 @@ fn bench(c: &mut Criterion, notes: &mut Notes) {
         );
 
         // Timing.
-        let mut g = c.benchmark_group(format!("decide/{n}"));
-        g.sample_size(30)
-            .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(3));
-        {
-            let mut i = 0usize;
-            g.bench_function("writ", |b| {
-                b.iter(|| {
-                    i = (i + 1) % bound.len();
-                    black_box(engine.decide(black_box(&bound[i])).decision == writ::Verdict::Allow)
-                })
-            });
-        }
-        {
-            let mut i = 0usize;
-            g.bench_function("rust", |b| {
-                b.iter(|| {
-                    i = (i + 1) % rust_reqs.len();
-                    black_box(rust.decide(black_box(&rust_reqs[i])))
-                })
-            });
-        }
-        {
-            let mut i = 0usize;
-            g.bench_function("cedar_sliced", |b| {
-                b.iter(|| {
-                    i = (i + 1) % creqs.len();
-                    black_box(sliced.allows(&auth, black_box(&creqs[i])))
-                })
-            });
-        }
+        let mut g = group(c, format!("decide/{n}"));
+        round_robin(&mut g, "writ", &bound, |x| {
+            black_box(engine.decide(black_box(x)).decision == writ::Verdict::Allow)
+        });
+        round_robin(&mut g, "rust", &rust_reqs, |x| {
+            black_box(rust.decide(black_box(x)))
+        });
+        round_robin(&mut g, "cedar_sliced", &creqs, |x| {
+            black_box(sliced.allows(&auth, black_box(x)))
+        });
         if cedar_full {
-            let mut i = 0usize;
-            g.bench_function("cedar", |b| {
-                b.iter(|| {
-                    i = (i + 1) % creqs.len();
-                    black_box(cedar_allows(&auth, &cedar_set, black_box(&creqs[i])))
-                })
+            round_robin(&mut g, "cedar", &creqs, |x| {
+                black_box(cedar_allows(&auth, &cedar_set, black_box(x)))
             });
         } else {
             eprintln!("decide/{n}/cedar: skipped ({cedar_one:?} per decision)");
         }
         if rego_ok {
-            let mut i = 0usize;
-            g.bench_function("regorus", |b| {
-                b.iter(|| {
-                    i = (i + 1) % inputs.len();
-                    black_box(rego_allows(&mut rego, black_box(&inputs[i])))
-                })
+            round_robin(&mut g, "regorus", &inputs, |x| {
+                black_box(rego_allows(&mut rego, black_box(x)))
             });
         } else {
             eprintln!("decide/{n}/regorus: skipped ({rego_one:?} per decision)");
         }
         if let (true, Some(vm)) = (rvm_ok, rvm.as_mut()) {
-            let mut i = 0usize;
-            g.bench_function("regorus_rvm", |b| {
-                b.iter(|| {
-                    i = (i + 1) % inputs.len();
-                    black_box(rvm_allows(vm, black_box(&inputs[i])))
-                })
+            round_robin(&mut g, "regorus_rvm", &inputs, |x| {
+                black_box(rvm_allows(vm, black_box(x)))
             });
         } else if rvm.is_some() {
             eprintln!("decide/{n}/regorus_rvm: skipped ({rvm_one:?} per decision)");
@@ -353,17 +349,9 @@ fn bench(c: &mut Criterion, notes: &mut Notes) {
                 .iter()
                 .map(|r| r.writ_json().to_string())
                 .collect();
-            let mut g = c.benchmark_group(format!("writ_from_json/{n}"));
-            g.sample_size(30)
-                .warm_up_time(Duration::from_secs(1))
-                .measurement_time(Duration::from_secs(3));
-            let mut i = 0usize;
-            g.bench_function("bind_str+decide", |b| {
-                b.iter(|| {
-                    i = (i + 1) % texts.len();
-                    let req = engine.bind_str(black_box(&texts[i])).unwrap();
-                    black_box(engine.decide(&req).decision == writ::Verdict::Allow)
-                })
+            let mut g = group(c, format!("writ_from_json/{n}"));
+            round_robin(&mut g, "bind_str+decide", &texts, |t| {
+                engine.decide(&engine.bind_str(t).unwrap()).decision == writ::Verdict::Allow
             });
             g.finish();
         }
@@ -433,28 +421,13 @@ fn many_rules(c: &mut Criterion, rules: usize) {
         tried as f64 / REQUESTS as f64,
         engine.compiled().heap_bytes(),
     );
-    let mut g = c.benchmark_group(format!("many/{rules}"));
-    g.sample_size(30)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
-    {
-        let mut i = 0usize;
-        g.bench_function("writ", |b| {
-            b.iter(|| {
-                i = (i + 1) % bound.len();
-                black_box(engine.decide(black_box(&bound[i])).decision == writ::Verdict::Allow)
-            })
-        });
-    }
-    {
-        let mut i = 0usize;
-        g.bench_function("rust", |b| {
-            b.iter(|| {
-                i = (i + 1) % w.requests.len();
-                black_box(rust.decide(black_box(&w.requests[i])))
-            })
-        });
-    }
+    let mut g = group(c, format!("many/{rules}"));
+    round_robin(&mut g, "writ", &bound, |x| {
+        black_box(engine.decide(black_box(x)).decision == writ::Verdict::Allow)
+    });
+    round_robin(&mut g, "rust", &w.requests, |x| {
+        black_box(rust.decide(black_box(x)))
+    });
     g.finish();
 }
 
@@ -518,28 +491,13 @@ fn full_style(c: &mut Criterion, notes: &mut Notes, permits: usize) {
             .map_or(0, |a| a.digest.len())
     };
 
-    let mut g = c.benchmark_group(format!("full_style/{permits}"));
-    g.sample_size(30)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
-    {
-        let mut i = 0usize;
-        g.bench_function("writ", |b| {
-            b.iter(|| {
-                i = (i + 1) % bound.len();
-                black_box(engine.decide(black_box(&bound[i])).decision == writ::Verdict::Allow)
-            })
-        });
-    }
-    {
-        let mut i = 0usize;
-        g.bench_function("approve_with_digest", |b| {
-            b.iter(|| {
-                i = (i + 1) % approve.len();
-                black_box(digest_of(black_box(approve[i])))
-            })
-        });
-    }
+    let mut g = group(c, format!("full_style/{permits}"));
+    round_robin(&mut g, "writ", &bound, |x| {
+        black_box(engine.decide(black_box(x)).decision == writ::Verdict::Allow)
+    });
+    round_robin(&mut g, "approve_with_digest", &approve, |x| {
+        black_box(digest_of(black_box(*x)))
+    });
     g.finish();
     if permits != 1000 {
         return;
