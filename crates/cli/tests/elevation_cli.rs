@@ -12,8 +12,12 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
+use common::*;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{json, Value as Json};
 
@@ -31,27 +35,6 @@ rule "support sessions are approved for 30 minutes" {
   obligations record_session
 }
 "#;
-
-fn writ(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_writ"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn json(o: &Output) -> Json {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// A policy directory with the support rule and two approvers: cara (customer-admins)
 /// and erin (ops, who may not revoke).

@@ -7,33 +7,12 @@
     reason = "tests fail loudly"
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn writ(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_writ"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::*;
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn set_dir(name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("writ-lint-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for (file, text) in files {
-        std::fs::write(dir.join(file), text).unwrap();
-    }
-    dir
-}
+use std::path::Path;
+use std::process::Command;
 
 #[test]
 fn every_bundled_policy_set_is_lint_clean() {
@@ -62,7 +41,7 @@ const DEAD: &str = r#"rule "queue reads" {
 
 #[test]
 fn an_error_finding_shows_file_line_column_and_the_rule_and_exits_1() {
-    let dir = set_dir("dead", &[("p.writ", DEAD)]);
+    let dir = set_dir_with("dead", &[("p.writ", DEAD)]);
     let out = writ(&["lint", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
@@ -91,7 +70,7 @@ const LONG_BOX: &str = r#"rule "support sessions" {
 
 #[test]
 fn an_over_long_time_box_is_a_finding_and_the_cap_is_a_flag() {
-    let dir = set_dir("long-box", &[("p.writ", LONG_BOX)]);
+    let dir = set_dir_with("long-box", &[("p.writ", LONG_BOX)]);
     let d = dir.to_str().unwrap();
     let out = writ(&["lint", d]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -141,7 +120,7 @@ rule "support sessions" {
 
 #[test]
 fn warnings_pass_unless_denied() {
-    let dir = set_dir("warn", &[("p.writ", UNUSED)]);
+    let dir = set_dir_with("warn", &[("p.writ", UNUSED)]);
     let d = dir.to_str().unwrap();
     let out = writ(&["lint", d]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -171,14 +150,14 @@ const APPROVE: &str = r#"rule "prod writes" {
 #[test]
 fn the_approver_registry_is_read_when_present() {
     // No registry: the lint does not run.
-    let dir = set_dir("no-registry", &[("p.writ", APPROVE)]);
+    let dir = set_dir_with("no-registry", &[("p.writ", APPROVE)]);
     let out = writ(&["lint", "--deny-warnings", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     // Two members: one more than the clause needs, so a member's own request can be
     // approved by the other (separation of duties).
     let members = "[[approver]]\nid = \"alice@example.com\"\ngroups = [\"db-owners\"]\ned25519 = [\"h3FLsPUNvgh-3OVyHZ0dNor_vxQFrYU7tfbPOe7IoaQ\"]\n\n[[approver]]\nid = \"bob@example.com\"\ngroups = [\"db-owners\"]\ntotp = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\n";
-    let dir = set_dir(
+    let dir = set_dir_with(
         "registry",
         &[("p.writ", APPROVE), ("approvers.toml", members)],
     );
@@ -186,7 +165,7 @@ fn the_approver_registry_is_read_when_present() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     let nobody = "[[approver]]\nid = \"alice@example.com\"\ngroups = [\"dba\"]\n";
-    let dir = set_dir(
+    let dir = set_dir_with(
         "registry-miss",
         &[("p.writ", APPROVE), ("approvers.toml", nobody)],
     );
@@ -203,7 +182,7 @@ fn the_approver_registry_is_read_when_present() {
 #[test]
 fn a_malformed_registry_is_an_error_naming_the_file_and_position() {
     let broken = "[[approver]]\nid = \"alice@example.com\"\ngroups = \"db-owners\"\n";
-    let dir = set_dir(
+    let dir = set_dir_with(
         "registry-bad",
         &[("p.writ", APPROVE), ("approvers.toml", broken)],
     );
@@ -242,7 +221,7 @@ fn a_registry_the_approvals_service_refuses_is_refused() {
             "approver `alice@example.com` is listed twice",
         ),
     ] {
-        let dir = set_dir(
+        let dir = set_dir_with(
             &format!("registry-{name}"),
             &[("p.writ", APPROVE), ("approvers.toml", &registry)],
         );
@@ -260,7 +239,7 @@ fn a_registry_the_approvals_service_refuses_is_refused() {
 
 #[test]
 fn an_invalid_set_is_reported_as_check_does() {
-    let dir = set_dir(
+    let dir = set_dir_with(
         "invalid",
         &[("p.writ", "rule \"a\" { when device.manged allow }\n")],
     );

@@ -10,69 +10,23 @@
     reason = "tests fail loudly"
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-use serde_json::Value as Json;
+use common::*;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
 use writ_webauthn::soft::SoftAuthenticator;
 
 const RP: &str = "approvals.example.com";
 const ORIGIN: &str = "https://approvals.example.com";
-
-fn writ(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_writ"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn json(o: &Output) -> Json {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone())
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn unb64(text: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text)
         .unwrap()
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// The bundled prod-database set, with `wendy@example.com` (a db owner without
@@ -169,9 +123,12 @@ fn a_security_key_registers_through_the_cli_and_approves() {
     let reg = set.register("wendy@example.com", &challenge, &response);
     assert_eq!(reg.status.code(), Some(0), "{}", stderr(&reg));
     assert!(
-        stdout(&reg).contains("attestation = \"none\""),
-        "{}",
         stdout(&reg)
+            .trim()
+            .to_string()
+            .contains("attestation = \"none\""),
+        "{}",
+        stdout(&reg).trim().to_string()
     );
 
     let decided = json(&writ(&[
@@ -192,7 +149,7 @@ fn a_security_key_registers_through_the_cli_and_approves() {
         digest,
     ]);
     assert_eq!(get.status.code(), Some(0), "{}", stderr(&get));
-    let bytes = unb64(&stdout(&get));
+    let bytes = unb64(stdout(&get).trim());
     assert_eq!(bytes, writ::approvals::webauthn_challenge(id, digest));
     let assertion = key.assert(RP, ORIGIN, &bytes, true);
     let assertion = set.file(
@@ -376,7 +333,7 @@ fn get_challenge_prints_the_documented_worked_example() {
         digest,
     ]);
     assert_eq!(
-        stdout(&approve),
+        stdout(&approve).trim().to_string(),
         "wTDc4ZWHhFDd2D54P-xIYmIh4EiA5gHySzhneqwaXsA"
     );
     let deny = writ(&[
@@ -388,5 +345,8 @@ fn get_challenge_prints_the_documented_worked_example() {
         digest,
         "--deny",
     ]);
-    assert_eq!(stdout(&deny), "qozeAjXPTKJ10L3-sxSVN4WeH2Wq0NjDAsn-tr3z8vE");
+    assert_eq!(
+        stdout(&deny).trim().to_string(),
+        "qozeAjXPTKJ10L3-sxSVN4WeH2Wq0NjDAsn-tr3z8vE"
+    );
 }
