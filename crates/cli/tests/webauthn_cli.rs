@@ -86,7 +86,7 @@ impl Set {
             approver,
         ]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        stdout(&out)
+        stdout(&out).trim().to_string()
     }
 
     fn register(&self, approver: &str, challenge: &str, attestation: &Path) -> Output {
