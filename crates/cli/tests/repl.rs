@@ -9,6 +9,10 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
+use common::*;
+
 use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -20,26 +24,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn repl(dir: &Path, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_writ"))
-        .current_dir(dir)
-        .arg("repl")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    writ_stdin_in(dir, &[&["repl"], args].concat(), input)
 }
 
 #[test]

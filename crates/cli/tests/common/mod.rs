@@ -22,8 +22,14 @@ pub fn writ(args: &[&str]) -> Output {
 
 /// Runs `writ ARGS` with `input` on its standard input.
 pub fn writ_stdin(args: &[&str], input: &str) -> Output {
+    writ_stdin_in(Path::new("."), args, input)
+}
+
+/// Runs `writ ARGS` in directory `dir` with `input` on its standard input.
+pub fn writ_stdin_in(dir: &Path, args: &[&str], input: &str) -> Output {
     use std::io::Write as _;
     let mut child = Command::new(env!("CARGO_BIN_EXE_writ"))
+        .current_dir(dir)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
