@@ -2,6 +2,7 @@
 //! approver's one-time-code lockout or block (audited); `writ grant key` prints the public
 //! grant key, for verifiers that check grants themselves.
 
+use crate::exit::Exit;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -50,11 +51,11 @@ pub fn approver(args: &ApproverArgs) -> anyhow::Result<ExitCode> {
                 "before": before,
             });
             outln!("{}", serde_json::to_string_pretty(&out)?)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(Exit::Ok))
         }
         Err(writ::approvals::Error::Registry(e)) => {
             eprintln!("error: {e}");
-            Ok(ExitCode::from(1))
+            Ok(ExitCode::from(Exit::Invalid))
         }
         Err(e) => store_refusal(e, Shape::Answer),
     }
@@ -89,7 +90,7 @@ pub fn grant(args: &GrantArgs) -> anyhow::Result<ExitCode> {
             "error: `{}` has no grant key: it is created with the state, by the first `writ decide --state`",
             state.display()
         );
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(Exit::Invalid));
     }
     let key = writ::approvals::GrantKey::new(writ::approvals::KeyPair::read(&path)?);
     let out = serde_json::json!({
@@ -98,5 +99,5 @@ pub fn grant(args: &GrantArgs) -> anyhow::Result<ExitCode> {
         "jwk": key.public_jwk(),
     });
     outln!("{}", serde_json::to_string_pretty(&out)?)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(Exit::Ok))
 }

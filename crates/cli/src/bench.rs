@@ -6,6 +6,7 @@
 //! on average (those the request's action reaches, less those the tree below the action
 //! rules out).
 
+use crate::exit::Exit;
 use crate::output::outln;
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -51,7 +52,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             Ok(r) => requests.push(r),
             Err(e) => {
                 eprintln!("error: request {}: {e}", i + 1);
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(Exit::Invalid));
             }
         }
     }
@@ -70,7 +71,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     if requests.is_empty() {
         eprintln!("error: no requests in `{}`", args.requests.display());
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(Exit::Invalid));
     }
     // Warm up.
     for r in &requests {
@@ -108,5 +109,5 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         "policy_version": engine.version(),
     });
     outln!("{}", serde_json::to_string_pretty(&summary)?)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(Exit::Ok))
 }

@@ -1,6 +1,7 @@
 //! `writ callers hash-key`: a new API key and the hash line callers.toml stores, or the
 //! hash of a key read from standard input (docs/server-identity.md).
 
+use crate::exit::Exit;
 use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 
@@ -43,7 +44,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 "error: a key is 1 to {} visible ASCII characters on one line; standard input holds something else",
                 writ_callers::MAX_KEY_BYTES
             );
-            return Ok(ExitCode::from(1));
+            return Ok(ExitCode::from(Exit::Invalid));
         }
         writeln!(out, "hash = \"{}\"", writ_callers::hash_api_key(key))?;
     } else {
@@ -51,5 +52,5 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         writeln!(out, "key: {key}")?;
         writeln!(out, "hash = \"{}\"", writ_callers::hash_api_key(&key))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(Exit::Ok))
 }

@@ -2,6 +2,7 @@
 //! (`approvers.toml`) is checked too, with the parser the approval flow uses: a registry
 //! the flow would refuse fails the check.
 
+use crate::exit::Exit;
 use crate::output::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +23,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     match (writ_check::check(sources), registry_problem(&args.path)) {
         (Ok(_), Some(problem)) => {
             eprintln!("error: {problem}");
-            Ok(ExitCode::from(1))
+            Ok(ExitCode::from(Exit::Invalid))
         }
         (Ok(set), None) => {
             outln!(
@@ -34,14 +35,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 set.signals.len(),
                 plural(set.signals.len()),
             )?;
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(Exit::Ok))
         }
         (Err(rejected), registry) => {
             eprint!("{}", report(&rejected.diagnostics, &rejected.sources));
             if let Some(problem) = registry {
                 eprintln!("error: {problem}");
             }
-            Ok(ExitCode::from(1))
+            Ok(ExitCode::from(Exit::Invalid))
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `writ decide DIR REQUEST.json` and `writ decide DIR --requests FILE.jsonl`.
 
+use crate::exit::Exit;
 use crate::output::outln;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -45,13 +46,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         return batch(&engine, &read_input(path)?);
     }
     let Some(path) = &args.request else {
-        return Ok(ExitCode::from(2));
+        return Ok(ExitCode::from(Exit::Usage));
     };
     let text = read_input(path)?;
     match engine.bind_str(&text) {
         Ok(req) => {
             outln!("{}", engine.decide(&req).to_json_pretty())?;
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(Exit::Ok))
         }
         Err(e) => {
             eprintln!(
@@ -59,7 +60,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 input_name(path),
                 request_problem(&text, &e)
             );
-            Ok(ExitCode::from(1))
+            Ok(ExitCode::from(Exit::Invalid))
         }
     }
 }
@@ -83,7 +84,7 @@ fn with_state(
     match approvals.decide(&text) {
         Ok(decided) => {
             crate::flow::print(&decided)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(Exit::Ok))
         }
         Err(writ::approvals::Error::Request(e)) => {
             eprintln!(
@@ -91,7 +92,7 @@ fn with_state(
                 input_name(path),
                 request_problem(&text, &e)
             );
-            Ok(ExitCode::from(1))
+            Ok(ExitCode::from(Exit::Invalid))
         }
         Err(e) => crate::flow::store_refusal(e, crate::flow::Shape::Decide),
     }
@@ -119,7 +120,7 @@ fn batch(engine: &writ::Engine, text: &str) -> anyhow::Result<ExitCode> {
             "error: {bad} invalid request line{}",
             if bad == 1 { "" } else { "s" }
         );
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(Exit::Invalid));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(Exit::Ok))
 }

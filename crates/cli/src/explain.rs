@@ -1,5 +1,6 @@
 //! `writ explain DIR REQUEST.json`: the decision, rule by rule, readable by a person.
 
+use crate::exit::Exit;
 use crate::output::{out, outln};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -35,11 +36,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     if let Some(action) = &args.tree {
         out!("{}", engine.tree(action))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitCode::from(Exit::Ok));
     }
     let Some(request) = &args.request else {
         eprintln!("error: a request file is needed (or `--tree ACTION`)");
-        return Ok(ExitCode::from(2));
+        return Ok(ExitCode::from(Exit::Usage));
     };
     let text = read_input(request)?;
     match engine.bind_str(&text) {
@@ -50,7 +51,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             } else {
                 out!("{}", render(&ex))?;
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(Exit::Ok))
         }
         Err(e) => {
             eprintln!(
@@ -58,7 +59,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 crate::load::input_name(request),
                 crate::load::request_problem(&text, &e)
             );
-            Ok(ExitCode::from(1))
+            Ok(ExitCode::from(Exit::Invalid))
         }
     }
 }

@@ -13,6 +13,7 @@
 //! refusal too — `store_unavailable`, exit 3, in the command's own JSON shape — never a
 //! silent success.
 
+use crate::exit::Exit;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -26,9 +27,6 @@ use writ::approvals::{
 use writ_reload::{PolicyStore, StoreConfig};
 
 use crate::load::read_input;
-
-/// Exit code of a refusal.
-pub const REFUSED: u8 = 3;
 
 /// Where the flow keeps its state.
 #[derive(clap::Args)]
@@ -68,15 +66,15 @@ pub fn store_refusal(e: writ::approvals::Error, shape: Shape) -> anyhow::Result<
     let (out, code) = match shape {
         Shape::Decide => (
             serde_json::json!({"decision": "deny", "refusal": refusal}),
-            ExitCode::SUCCESS,
+            ExitCode::from(Exit::Ok),
         ),
         Shape::Redeem => (
             serde_json::json!({"decision": "deny", "refusal": refusal}),
-            ExitCode::from(REFUSED),
+            ExitCode::from(Exit::Refused),
         ),
         Shape::Answer => (
             serde_json::json!({"status": "refused", "refusal": refusal}),
-            ExitCode::from(REFUSED),
+            ExitCode::from(Exit::Refused),
         ),
     };
     print(&out)?;
@@ -255,14 +253,14 @@ pub fn keygen(args: &KeygenArgs) -> anyhow::Result<ExitCode> {
     if let Some(id) = &args.approver {
         if id.trim().is_empty() || args.groups.iter().any(|g| g.trim().is_empty()) {
             eprintln!("error: an approver id and each group name must be non-empty (`--groups db-owners,dba`)");
-            return Ok(ExitCode::from(2));
+            return Ok(ExitCode::from(Exit::Usage));
         }
     }
     if args.p256 {
         let key = WorkloadKeyPair::generate_p256()?;
         key.write_new(&args.out)?;
         print(&key.public_jwk())?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitCode::from(Exit::Ok));
     }
     let key = KeyPair::generate()?;
     key.write_new(&args.out)?;
@@ -283,7 +281,7 @@ pub fn keygen(args: &KeygenArgs) -> anyhow::Result<ExitCode> {
         }
         None => print(&key.public_jwk())?,
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(Exit::Ok))
 }
 
 /// Arguments of `writ challenge`.
@@ -310,11 +308,11 @@ pub fn challenge(args: &ChallengeArgs) -> anyhow::Result<ExitCode> {
     match found {
         Some(view) => {
             print(&view)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(Exit::Ok))
         }
         None => {
             eprintln!("error: there is no challenge `{}`", args.id);
-            Ok(ExitCode::from(1))
+            Ok(ExitCode::from(Exit::Invalid))
         }
     }
 }
@@ -380,7 +378,7 @@ pub fn approve(args: &ApproveArgs) -> anyhow::Result<ExitCode> {
                 Err(e) => return store_refusal(e, Shape::Answer),
             };
             print(&answered)?;
-            return Ok(ExitCode::from(REFUSED));
+            return Ok(ExitCode::from(Exit::Refused));
         };
         Evidence::Signature {
             signature: key.sign_b64(&answer_message(&c.id, &c.digest, !args.deny)),
@@ -397,7 +395,7 @@ pub fn approve(args: &ApproveArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("`{}` is not a WebAuthn assertion", path.display()))?;
         Evidence::Webauthn { assertion }
     } else {
-        return Ok(ExitCode::from(2));
+        return Ok(ExitCode::from(Exit::Usage));
     };
     let answered = match approvals.answer(&Answer {
         challenge: args.id.clone(),
@@ -411,9 +409,9 @@ pub fn approve(args: &ApproveArgs) -> anyhow::Result<ExitCode> {
     };
     print(&answered)?;
     Ok(if answered.refusal.is_some() {
-        ExitCode::from(REFUSED)
+        ExitCode::from(Exit::Refused)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     })
 }
 
@@ -454,7 +452,7 @@ pub fn collect(args: &CollectArgs) -> anyhow::Result<ExitCode> {
                 proof: proof_text(iat, &key.sign_b64(&collect_message(&args.id, iat))),
             }
         }
-        (None, None) => return Ok(ExitCode::from(2)),
+        (None, None) => return Ok(ExitCode::from(Exit::Usage)),
     };
     let collected = match approvals.collect(&args.id, &proof) {
         Ok(c) => c,
@@ -462,9 +460,9 @@ pub fn collect(args: &CollectArgs) -> anyhow::Result<ExitCode> {
     };
     print(&collected)?;
     Ok(if collected.refusal.is_some() {
-        ExitCode::from(REFUSED)
+        ExitCode::from(Exit::Refused)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     })
 }
 
@@ -521,15 +519,15 @@ pub fn redeem(args: &RedeemArgs) -> anyhow::Result<ExitCode> {
                 crate::load::input_name(&args.request),
                 crate::load::request_problem(&request, &e)
             );
-            return Ok(ExitCode::from(1));
+            return Ok(ExitCode::from(Exit::Invalid));
         }
         Err(e) => return store_refusal(e, Shape::Redeem),
     };
     print(&redeemed)?;
     Ok(if redeemed.refusal.is_some() {
-        ExitCode::from(REFUSED)
+        ExitCode::from(Exit::Refused)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     })
 }
 
@@ -580,7 +578,7 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<ExitCode> {
                 &key.sign_b64(&writ::approvals::revoke_message(id, iat))
             )
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitCode::from(Exit::Ok));
     }
     let signature = match (&args.challenge, &args.digest, &args.grant) {
         (Some(id), Some(digest), None) => {
@@ -591,10 +589,10 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<ExitCode> {
             &grant_text(grant)?,
             digest.as_deref(),
         )?,
-        _ => return Ok(ExitCode::from(2)),
+        _ => return Ok(ExitCode::from(Exit::Usage)),
     };
     println!("{signature}");
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(Exit::Ok))
 }
 
 /// Arguments of `writ audit`.
@@ -650,10 +648,10 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
                     "error: `{}` has no audit key: it is created with the state, by the first `writ decide --state`",
                     state.display()
                 );
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(Exit::Invalid));
             }
             print(&KeyPair::read(&path)?.public_jwk())?;
-            return Ok(ExitCode::SUCCESS);
+            return Ok(ExitCode::from(Exit::Ok));
         }
     };
     let public = match key {
@@ -661,7 +659,7 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
             Ok(k) => Some(k),
             Err(e) => {
                 eprintln!("error: {e:#}");
-                return Ok(ExitCode::from(2));
+                return Ok(ExitCode::from(Exit::Usage));
             }
         },
         None => None,
@@ -670,7 +668,7 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
         let hex = h.strip_prefix("sha256:").unwrap_or("");
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             eprintln!("error: `{h}` is not a head hash (`sha256:` and 64 hex digits, as `writ audit verify` prints it)");
-            return Ok(ExitCode::from(2));
+            return Ok(ExitCode::from(Exit::Usage));
         }
     }
     let checks = writ::approvals::audit::Verify {
@@ -690,7 +688,7 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
                 },
                 v.head
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(Exit::Ok))
         }
         Err(problems) => {
             for p in &problems {
@@ -701,7 +699,7 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
                 problems.len(),
                 if problems.len() == 1 { "" } else { "s" }
             );
-            Ok(ExitCode::from(1))
+            Ok(ExitCode::from(Exit::Invalid))
         }
     }
 }
@@ -775,11 +773,11 @@ pub fn webauthn(args: &WebauthnArgs) -> anyhow::Result<ExitCode> {
             match approvals.webauthn_registration_challenge(approver) {
                 Ok(Ok(challenge)) => {
                     println!("{}", writ::approvals::b64(&challenge));
-                    Ok(ExitCode::SUCCESS)
+                    Ok(ExitCode::from(Exit::Ok))
                 }
                 Ok(Err(refused)) => {
                     eprintln!("error: {refused}");
-                    Ok(ExitCode::from(REFUSED))
+                    Ok(ExitCode::from(Exit::Refused))
                 }
                 Err(e) => Err(e.into()),
             }
@@ -787,7 +785,7 @@ pub fn webauthn(args: &WebauthnArgs) -> anyhow::Result<ExitCode> {
         WebauthnCommand::GetChallenge { id, digest, deny } => {
             let bytes = writ::approvals::webauthn_answer_challenge(id, digest, !deny);
             println!("{}", writ::approvals::b64(&bytes));
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(Exit::Ok))
         }
         WebauthnCommand::Register {
             dir,
@@ -812,18 +810,18 @@ pub fn webauthn(args: &WebauthnArgs) -> anyhow::Result<ExitCode> {
             match approvals.register_webauthn(approver, &challenge, &attestation) {
                 Ok(Ok(entry)) => {
                     print!("{entry}");
-                    Ok(ExitCode::SUCCESS)
+                    Ok(ExitCode::from(Exit::Ok))
                 }
                 Ok(Err(refused)) => {
                     eprintln!("error: {refused}");
-                    Ok(ExitCode::from(REFUSED))
+                    Ok(ExitCode::from(Exit::Refused))
                 }
                 // The store cannot be used: fail closed, as every command does.
                 Err(e @ writ::approvals::Error::Store(_)) => store_refusal(e, Shape::Answer),
                 // The registry file itself: unreadable, invalid, not writable.
                 Err(e) => {
                     eprintln!("error: {e}");
-                    Ok(ExitCode::from(1))
+                    Ok(ExitCode::from(Exit::Invalid))
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! `writ fmt PATH...`: rewrite policy files in the canonical style.
 
+use crate::exit::Exit;
 use crate::output::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,8 +53,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         outln!("would reformat {name}")?;
     }
     Ok(if failed || !would_change.is_empty() {
-        ExitCode::from(1)
+        ExitCode::from(Exit::Invalid)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     })
 }

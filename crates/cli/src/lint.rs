@@ -6,6 +6,7 @@
 //! warnings under `--deny-warnings`, an invalid set or an unreadable or malformed
 //! `approvers.toml`; 2 usage.
 
+use crate::exit::Exit;
 use crate::output::outln;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -57,7 +58,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(rejected) => {
             eprint!("{}", report(&rejected.diagnostics, &rejected.sources));
-            return Ok(ExitCode::from(1));
+            return Ok(ExitCode::from(Exit::Invalid));
         }
     };
     let dir = if args.path.is_dir() {
@@ -70,7 +71,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(1));
+            return Ok(ExitCode::from(Exit::Invalid));
         }
     };
     let config = writ_lint::Config {
@@ -91,8 +92,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         )?;
     }
     Ok(if errors > 0 || (args.deny_warnings && warnings > 0) {
-        ExitCode::from(1)
+        ExitCode::from(Exit::Invalid)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     })
 }

@@ -1,5 +1,6 @@
 //! Loading a policy set for a command: diagnostics on stderr and exit 1 when it fails.
 
+use crate::exit::Exit;
 use std::path::Path;
 
 use crate::output::report;
@@ -10,11 +11,11 @@ pub fn engine(path: &Path) -> Result<writ::Engine, std::process::ExitCode> {
         Ok(e) => Ok(e),
         Err(writ::Error::Rejected(r)) => {
             eprint!("{}", report(&r.diagnostics, &r.sources));
-            Err(std::process::ExitCode::from(1))
+            Err(std::process::ExitCode::from(Exit::Invalid))
         }
         Err(writ::Error::Load(e)) => {
             eprintln!("error: {e}");
-            Err(std::process::ExitCode::from(1))
+            Err(std::process::ExitCode::from(Exit::Invalid))
         }
     }
 }

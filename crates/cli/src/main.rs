@@ -6,6 +6,7 @@
 //! 3 refused (`approve`, `collect`, `redeem`, `revoke`, `webauthn challenge` and `register`:
 //! the output says why).
 
+use crate::exit::Exit;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -15,6 +16,7 @@ mod bench;
 mod callers;
 mod check;
 mod decide;
+mod exit;
 mod explain;
 mod flow;
 mod fmt;
@@ -117,10 +119,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         // The reader of our output stopped reading (`| head`): done, quietly.
-        Err(e) if output::is_closed_output(&e) => ExitCode::SUCCESS,
+        Err(e) if output::is_closed_output(&e) => ExitCode::from(Exit::Ok),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(Exit::Invalid)
         }
     }
 }

@@ -10,13 +10,14 @@
 //! `revoked`); 1 invalid input; 2 usage; 3 refused (not allowed, no such challenge, no
 //! grant; a state store that cannot be used is `store_unavailable`).
 
+use crate::exit::Exit;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use writ::approvals::{proof_text, revoke_message, Collect, KeyPair, Revoker, WorkloadKeyPair};
 
 use crate::flow::{
-    grant_text, print, service_or_refuse, store_refusal, unix_now, Shape, StateArgs, REFUSED,
+    grant_text, print, service_or_refuse, store_refusal, unix_now, Shape, StateArgs,
 };
 
 /// Arguments of `writ revoke`.
@@ -92,7 +93,7 @@ pub fn run(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
         (None, None, None, None, Some(name)) => Revoker::Operator { by: name.clone() },
         _ => {
             eprintln!("error: say once who revokes: `--secret`, `--workload-key`, `--as ID --key FILE` (or `--proof`) or `--operator NAME`");
-            return Ok(ExitCode::from(2));
+            return Ok(ExitCode::from(Exit::Usage));
         }
     };
     let revoked = match approvals.revoke(&args.id, &by) {
@@ -101,8 +102,8 @@ pub fn run(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
     };
     print(&revoked)?;
     Ok(if revoked.refusal.is_some() {
-        ExitCode::from(REFUSED)
+        ExitCode::from(Exit::Refused)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     })
 }

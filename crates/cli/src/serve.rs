@@ -1,5 +1,6 @@
 //! `writ serve DIR`: the policy decision point on the network (docs/server.md).
 
+use crate::exit::Exit;
 use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::PathBuf;
@@ -99,7 +100,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             Ok(callers) => Identity::Verified(Arc::new(callers)),
             Err(e) => {
                 eprintln!("error: {e}");
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(Exit::Invalid));
             }
         },
         (None, true) => Identity::InsecureDevFromBody,
@@ -108,7 +109,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 "error: no way to authenticate callers is configured: pass `--callers callers.toml` (mutual TLS, JWT, API keys; docs/server-identity.md), \
                  or, for development on this machine only, `--insecure-dev-identity` (loopback, identity taken from the body)"
             );
-            return Ok(ExitCode::from(2));
+            return Ok(ExitCode::from(Exit::Usage));
         }
     };
     let state = match (&args.state, &args.redis) {
@@ -168,11 +169,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         match Server::start(config).await {
             Ok(server) => {
                 server.run_until_signal().await;
-                Ok(ExitCode::SUCCESS)
+                Ok(ExitCode::from(Exit::Ok))
             }
             Err(e) => {
                 eprintln!("error: {e}");
-                Ok(ExitCode::from(1))
+                Ok(ExitCode::from(Exit::Invalid))
             }
         }
     })

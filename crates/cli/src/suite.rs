@@ -27,6 +27,7 @@
 //! Every failing case is printed with expected vs actual and the explain trace; the exit
 //! code is 1 on any failure or any invalid suite.
 
+use crate::exit::Exit;
 use crate::output::outln;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -370,7 +371,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             "error: no `*.test.toml` suites under `{}`",
             args.path.display()
         );
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(Exit::Invalid));
     }
     let mut by_set: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
     for s in suites {
@@ -407,9 +408,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     )?;
     Ok(if failed > 0 || broken > 0 {
-        ExitCode::from(1)
+        ExitCode::from(Exit::Invalid)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     })
 }
 

@@ -3,6 +3,7 @@
 //! after each: a change prints a `registry_loaded` line, or `registry_rejected` for a
 //! broken edit (the last good registry stays in use).
 
+use crate::exit::Exit;
 use crate::output::outln;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -49,7 +50,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Err(e) => {
             let event = serde_json::json!({"event": "rejected", "kept": null, "errors": e.0});
             outln!("{event}")?;
-            return Ok(ExitCode::from(1));
+            return Ok(ExitCode::from(Exit::Invalid));
         }
     };
     // Watches are in place before the first line is printed: a reader that changes a
@@ -101,5 +102,5 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             break;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(Exit::Ok))
 }

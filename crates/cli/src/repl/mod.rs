@@ -14,6 +14,7 @@ mod render;
 mod session;
 mod value;
 
+use crate::exit::Exit;
 use std::io::{BufRead as _, IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,7 +54,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Err(e) => {
             // Changed since: the store's own one-line errors.
             eprintln!("{e}");
-            return Ok(ExitCode::from(1));
+            return Ok(ExitCode::from(Exit::Invalid));
         }
     };
     let request = match &args.request {
@@ -66,7 +67,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
             if let Err(e) = store.engine().bind(json.clone()) {
                 eprintln!("error: `{}`: {e}", path.display());
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(Exit::Invalid));
             }
             json
         }
@@ -109,9 +110,9 @@ fn piped(store: Arc<PolicyStore>, request: Json) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if failed {
-        ExitCode::from(1)
+        ExitCode::from(Exit::Invalid)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     })
 }
 
@@ -185,5 +186,5 @@ fn interactive(args: &Args, store: Arc<PolicyStore>, request: Json) -> anyhow::R
             eprintln!("error: cannot save the history to `{}`: {e}", h.display());
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(Exit::Ok))
 }
