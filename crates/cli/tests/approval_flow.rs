@@ -95,6 +95,24 @@ fn collect(policies: &Path, state: &Path, id: &str, proof: &[&str]) -> String {
     collected["grant"].as_str().unwrap().to_string()
 }
 
+/// `writ CMD POLICIES ARGS.. --state STATE`: a flow command against one set and one state
+/// directory.
+fn flow(policies: &Path, state: &Path, cmd: &str, args: &[&str]) -> Output {
+    let mut all = vec![cmd, s(policies)];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--state", s(state)]);
+    writ(&all)
+}
+
+/// Dana (enrolled by [`Bundle::enrol_dana`], her key in `dir`) answers challenge `id` with
+/// her key: `writ approve POLICIES ID --as dana@example.com --key DIR/dana.key MORE..`.
+fn dana_approves(policies: &Path, state: &Path, id: &str, dir: &Path, more: &[&str]) -> Output {
+    let key = dir.join("dana.key");
+    let mut args = vec![id, "--as", "dana@example.com", "--key", s(&key)];
+    args.extend_from_slice(more);
+    flow(policies, state, "approve", &args)
+}
+
 /// The collection secret a `decide --state` output hands the requester.
 fn secret(decided: &Json) -> String {
     decided["collection_secret"].as_str().unwrap().to_string()
@@ -129,15 +147,12 @@ fn the_readme_walkthrough_runs_and_replay_is_refused() {
     );
 
     let wk = dir.join("workload.key");
-    let decided = writ(&[
+    let decided = flow(
+        &policies,
+        &state,
         "decide",
-        s(&policies),
-        s(&request),
-        "--state",
-        s(&state),
-        "--workload-key",
-        s(&wk),
-    ]);
+        &[s(&request), "--workload-key", s(&wk)],
+    );
     assert_eq!(decided.status.code(), Some(0));
     let decided = json(&decided);
     assert_eq!(decided["decision"], "approve");
@@ -150,32 +165,28 @@ fn the_readme_walkthrough_runs_and_replay_is_refused() {
 
     // The wrong person, then the right one.
     let key = dir.join("dana.key");
-    let wrong = writ(&[
+    let wrong = flow(
+        &policies,
+        &state,
         "approve",
-        s(&policies),
-        &challenge,
-        "--state",
-        s(&state),
-        "--as",
-        "owen@example.com",
-        "--key",
-        s(&key),
-    ]);
+        &[&challenge, "--as", "owen@example.com", "--key", s(&key)],
+    );
     assert_eq!(wrong.status.code(), Some(3));
     assert_eq!(json(&wrong)["refusal"]["code"], "bad_signature");
-    let approved = writ(&[
+    let approved = flow(
+        &policies,
+        &state,
         "approve",
-        s(&policies),
-        &challenge,
-        "--state",
-        s(&state),
-        "--as",
-        "dana@example.com",
-        "--key",
-        s(&key),
-        "--code",
-        &code,
-    ]);
+        &[
+            &challenge,
+            "--as",
+            "dana@example.com",
+            "--key",
+            s(&key),
+            "--code",
+            &code,
+        ],
+    );
     assert_eq!(
         approved.status.code(),
         Some(0),
@@ -193,29 +204,21 @@ fn the_readme_walkthrough_runs_and_replay_is_refused() {
     let at_grant = format!("@{}", s(&grant_file));
 
     // Without the workload key the key-bound grant is useless.
-    let stolen = writ(&[
+    let stolen = flow(
+        &policies,
+        &state,
         "redeem",
-        s(&policies),
-        s(&request),
-        "--state",
-        s(&state),
-        "--grant",
-        &at_grant,
-    ]);
+        &[s(&request), "--grant", &at_grant],
+    );
     assert_eq!(stolen.status.code(), Some(3));
     assert_eq!(json(&stolen)["refusal"]["code"], "key_mismatch");
 
-    let redeemed = writ(&[
+    let redeemed = flow(
+        &policies,
+        &state,
         "redeem",
-        s(&policies),
-        s(&request),
-        "--state",
-        s(&state),
-        "--grant",
-        &at_grant,
-        "--workload-key",
-        s(&wk),
-    ]);
+        &[s(&request), "--grant", &at_grant, "--workload-key", s(&wk)],
+    );
     assert_eq!(
         redeemed.status.code(),
         Some(0),
@@ -226,17 +229,12 @@ fn the_readme_walkthrough_runs_and_replay_is_refused() {
     assert_eq!(redeemed["decision"], "allow");
     assert_eq!(redeemed["obligations"][0]["name"], "record_session");
 
-    let again = writ(&[
+    let again = flow(
+        &policies,
+        &state,
         "redeem",
-        s(&policies),
-        s(&request),
-        "--state",
-        s(&state),
-        "--grant",
-        &at_grant,
-        "--workload-key",
-        s(&wk),
-    ]);
+        &[s(&request), "--grant", &at_grant, "--workload-key", s(&wk)],
+    );
     assert_eq!(again.status.code(), Some(3));
     let again = json(&again);
     assert_eq!(again["decision"], "deny");
@@ -325,22 +323,10 @@ fn sign_makes_the_same_answer_remotely() {
     );
     b.enrol_dana();
 
-    let decided = json(&writ(&[
-        "decide",
-        s(&policies),
-        s(&request),
-        "--state",
-        s(&state),
-    ]));
+    let decided = json(&flow(&policies, &state, "decide", &[s(&request)]));
     let id = decided["challenge"]["id"].as_str().unwrap();
     let digest = decided["challenge"]["digest"].as_str().unwrap();
-    let shown = json(&writ(&[
-        "challenge",
-        s(&policies),
-        id,
-        "--state",
-        s(&state),
-    ]));
+    let shown = json(&flow(&policies, &state, "challenge", &[id]));
     assert_eq!(shown["state"], "open");
     let sig = writ(&[
         "sign",
@@ -354,17 +340,12 @@ fn sign_makes_the_same_answer_remotely() {
     let sig = String::from_utf8(sig.stdout).unwrap();
     // base64url text may begin with `-`: it is a value, never taken for a flag.
     let forged = format!("-{}", &sig.trim()[1..]);
-    let refused = writ(&[
+    let refused = flow(
+        &policies,
+        &state,
         "approve",
-        s(&policies),
-        id,
-        "--state",
-        s(&state),
-        "--as",
-        "dana@example.com",
-        "--signature",
-        &forged,
-    ]);
+        &[id, "--as", "dana@example.com", "--signature", &forged],
+    );
     assert_eq!(
         refused.status.code(),
         Some(3),
@@ -372,17 +353,12 @@ fn sign_makes_the_same_answer_remotely() {
         String::from_utf8_lossy(&refused.stderr)
     );
     assert!(json(&refused)["refusal"]["code"].is_string());
-    let answered = writ(&[
+    let answered = flow(
+        &policies,
+        &state,
         "approve",
-        s(&policies),
-        id,
-        "--state",
-        s(&state),
-        "--as",
-        "dana@example.com",
-        "--signature",
-        sig.trim(),
-    ]);
+        &[id, "--as", "dana@example.com", "--signature", sig.trim()],
+    );
     assert_eq!(
         answered.status.code(),
         Some(0),
@@ -391,15 +367,12 @@ fn sign_makes_the_same_answer_remotely() {
     );
     let grant = collect(&policies, &state, id, &["--secret", &secret(&decided)]);
     // Not key-bound: no proof needed.
-    let redeemed = writ(&[
+    let redeemed = flow(
+        &policies,
+        &state,
         "redeem",
-        s(&policies),
-        s(&request),
-        "--state",
-        s(&state),
-        "--grant",
-        &grant,
-    ]);
+        &[s(&request), "--grant", &grant],
+    );
     assert_eq!(redeemed.status.code(), Some(0));
 }
 
@@ -417,31 +390,29 @@ fn two_replicas_share_one_redis_through_the_cli() {
     // Replica A opens the challenge; replica B (its own state directory, the same grant
     // key) approves it and redeems the grant; A then refuses the replay.
     let (a, b) = (dir.join("a"), dir.join("b"));
-    let decided = json(&writ(&[
+    let decided = json(&flow(
+        &policies,
+        &a,
         "decide",
-        s(&policies),
-        s(&request),
-        "--state",
-        s(&a),
-        "--redis",
-        &url,
-    ]));
+        &[s(&request), "--redis", &url],
+    ));
     let id = decided["challenge"]["id"].as_str().unwrap();
     std::fs::create_dir_all(&b).unwrap();
     std::fs::copy(a.join("grant.key"), b.join("grant.key")).unwrap();
-    let approved = writ(&[
+    let approved = flow(
+        &policies,
+        &b,
         "approve",
-        s(&policies),
-        id,
-        "--state",
-        s(&b),
-        "--redis",
-        &url,
-        "--as",
-        "dana@example.com",
-        "--key",
-        s(&dir.join("dana.key")),
-    ]);
+        &[
+            id,
+            "--redis",
+            &url,
+            "--as",
+            "dana@example.com",
+            "--key",
+            s(&dir.join("dana.key")),
+        ],
+    );
     assert_eq!(
         approved.status.code(),
         Some(0),
@@ -454,55 +425,43 @@ fn two_replicas_share_one_redis_through_the_cli() {
         id,
         &["--redis", &url, "--secret", &secret(&decided)],
     );
-    let on_b = writ(&[
+    let on_b = flow(
+        &policies,
+        &b,
         "redeem",
-        s(&policies),
-        s(&request),
-        "--state",
-        s(&b),
-        "--redis",
-        &url,
-        "--grant",
-        &grant,
-    ]);
+        &[s(&request), "--redis", &url, "--grant", &grant],
+    );
     assert_eq!(on_b.status.code(), Some(0));
-    let on_a = writ(&[
+    let on_a = flow(
+        &policies,
+        &a,
         "redeem",
-        s(&policies),
-        s(&request),
-        "--state",
-        s(&a),
-        "--redis",
-        &url,
-        "--grant",
-        &grant,
-    ]);
+        &[s(&request), "--redis", &url, "--grant", &grant],
+    );
     assert_eq!(on_a.status.code(), Some(3));
     assert_eq!(json(&on_a)["refusal"]["code"], "replayed");
     // Without Redis nothing is approved and nothing is redeemed: refusals that say why.
-    let again = json(&writ(&[
+    let again = json(&flow(
+        &policies,
+        &b,
         "decide",
-        s(&policies),
-        s(&request),
-        "--state",
-        s(&b),
-        "--redis",
-        &url,
-    ]));
+        &[s(&request), "--redis", &url],
+    ));
     let id = again["challenge"]["id"].as_str().unwrap().to_string();
-    let a2 = writ(&[
+    let a2 = flow(
+        &policies,
+        &b,
         "approve",
-        s(&policies),
-        &id,
-        "--state",
-        s(&b),
-        "--redis",
-        &url,
-        "--as",
-        "dana@example.com",
-        "--key",
-        s(&dir.join("dana.key")),
-    ]);
+        &[
+            &id,
+            "--redis",
+            &url,
+            "--as",
+            "dana@example.com",
+            "--key",
+            s(&dir.join("dana.key")),
+        ],
+    );
     assert_eq!(json(&a2)["status"], "accepted");
     let grant_b = collect(
         &policies,
@@ -511,30 +470,17 @@ fn two_replicas_share_one_redis_through_the_cli() {
         &["--redis", &url, "--secret", &secret(&again)],
     );
     drop(redis);
-    let down = writ(&[
-        "decide",
-        s(&policies),
-        s(&request),
-        "--state",
-        s(&a),
-        "--redis",
-        &url,
-    ]);
+    let down = flow(&policies, &a, "decide", &[s(&request), "--redis", &url]);
     assert_eq!(down.status.code(), Some(0));
     let down = json(&down);
     assert_eq!(down["decision"], "deny");
     assert_eq!(down["refusal"]["code"], "store_unavailable");
-    let refused = writ(&[
+    let refused = flow(
+        &policies,
+        &b,
         "redeem",
-        s(&policies),
-        s(&request),
-        "--state",
-        s(&b),
-        "--redis",
-        &url,
-        "--grant",
-        &grant_b,
-    ]);
+        &[s(&request), "--redis", &url, "--grant", &grant_b],
+    );
     assert_eq!(refused.status.code(), Some(3));
     assert_eq!(json(&refused)["refusal"]["code"], "store_unavailable");
     // Showing or answering a challenge: the same refusal, in their shape.
@@ -586,15 +532,12 @@ fn two_replicas_share_one_redis_through_the_cli() {
         assert_eq!(out["status"], "refused");
         assert_eq!(out["refusal"]["code"], "store_unavailable");
     }
-    let bad_url = writ(&[
+    let bad_url = flow(
+        &policies,
+        &a,
         "decide",
-        s(&policies),
-        s(&request),
-        "--state",
-        s(&a),
-        "--redis",
-        "notaurl",
-    ]);
+        &[s(&request), "--redis", "notaurl"],
+    );
     assert_eq!(bad_url.status.code(), Some(1));
     let err = String::from_utf8_lossy(&bad_url.stderr).into_owned();
     assert!(
@@ -611,25 +554,9 @@ fn concurrent_processes_on_one_state_directory_take_turns() {
     let b = Bundle::new();
     b.enrol_dana();
     let (policies, state, request) = (b.policies.clone(), b.state.clone(), b.request.clone());
-    let decided = json(&writ(&[
-        "decide",
-        s(&policies),
-        s(&request),
-        "--state",
-        s(&state),
-    ]));
+    let decided = json(&flow(&policies, &state, "decide", &[s(&request)]));
     let id = decided["challenge"]["id"].as_str().unwrap().to_string();
-    let approved = json(&writ(&[
-        "approve",
-        s(&policies),
-        &id,
-        "--state",
-        s(&state),
-        "--as",
-        "dana@example.com",
-        "--key",
-        s(&b.dir.join("dana.key")),
-    ]));
+    let approved = json(&dana_approves(&policies, &state, &id, &b.dir, &[]));
     assert_eq!(approved["status"], "accepted");
     let grant = collect(&policies, &state, &id, &["--secret", &secret(&decided)]);
     let children: Vec<_> = (0..8)
@@ -700,27 +627,14 @@ fn a_p256_workload_key_binds_and_redeems_its_grant() {
         "the private part is never printed"
     );
     let grant_for = |key: &Path| {
-        let decided = json(&writ(&[
+        let decided = json(&flow(
+            &policies,
+            &state,
             "decide",
-            s(&policies),
-            s(&request),
-            "--state",
-            s(&state),
-            "--workload-key",
-            s(key),
-        ]));
+            &[s(&request), "--workload-key", s(key)],
+        ));
         let id = decided["challenge"]["id"].as_str().unwrap().to_string();
-        let approved = json(&writ(&[
-            "approve",
-            s(&policies),
-            &id,
-            "--state",
-            s(&state),
-            "--as",
-            "dana@example.com",
-            "--key",
-            s(&dir.join("dana.key")),
-        ]));
+        let approved = json(&dana_approves(&policies, &state, &id, dir, &[]));
         assert_eq!(approved["status"], "accepted");
         collect(&policies, &state, &id, &["--workload-key", s(key)])
     };
@@ -750,32 +664,22 @@ fn a_p256_workload_key_binds_and_redeems_its_grant() {
     sent["principal"]["key"] = public.clone();
     let req = dir.join("sent.json");
     std::fs::write(&req, sent.to_string()).unwrap();
-    let refused = writ(&[
+    let refused = flow(
+        &policies,
+        &state,
         "redeem",
-        s(&policies),
-        s(&req),
-        "--state",
-        s(&state),
-        "--grant",
-        &grant,
-        "--proof",
-        wrong.trim(),
-    ]);
+        &[s(&req), "--grant", &grant, "--proof", wrong.trim()],
+    );
     assert_eq!(refused.status.code(), Some(3));
     assert_eq!(json(&refused)["refusal"]["code"], "proof_invalid");
     let proof = writ(&["sign", "--key", s(&wk), "--grant", &grant]);
     let proof = String::from_utf8(proof.stdout).unwrap();
-    let ok = writ(&[
+    let ok = flow(
+        &policies,
+        &state,
         "redeem",
-        s(&policies),
-        s(&req),
-        "--state",
-        s(&state),
-        "--grant",
-        &grant,
-        "--proof",
-        proof.trim(),
-    ]);
+        &[s(&req), "--grant", &grant, "--proof", proof.trim()],
+    );
     assert_eq!(
         ok.status.code(),
         Some(0),
@@ -828,17 +732,7 @@ fn letter_case_does_not_pass_separation_of_duties_through_the_cli() {
     });
     let decided = decide_with_state(&b, &shouting);
     let id = decided["challenge"]["id"].as_str().unwrap();
-    let own = writ(&[
-        "approve",
-        s(&b.policies),
-        id,
-        "--state",
-        s(&b.state),
-        "--as",
-        "dana@example.com",
-        "--key",
-        s(&b.dir.join("dana.key")),
-    ]);
+    let own = dana_approves(&b.policies, &b.state, id, &b.dir, &[]);
     assert_eq!(own.status.code(), Some(3));
     assert_eq!(json(&own)["refusal"]["code"], "self_approval");
     // A registry with one person under two spellings does not check.
@@ -920,30 +814,17 @@ fn only_the_requester_collects_the_grant_through_the_cli() {
     b.enrol_dana();
     let decided = decide_with_state(&b, &b.request);
     let id = decided["challenge"]["id"].as_str().unwrap();
-    let approved = writ(&[
-        "approve",
-        s(&b.policies),
-        id,
-        "--state",
-        s(&b.state),
-        "--as",
-        "dana@example.com",
-        "--key",
-        s(&b.dir.join("dana.key")),
-    ]);
+    let approved = dana_approves(&b.policies, &b.state, id, &b.dir, &[]);
     assert_eq!(approved.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&approved.stdout).contains("v4.public"));
     let shown = writ(&["challenge", s(&b.policies), id, "--state", s(&b.state)]);
     assert!(!String::from_utf8_lossy(&shown.stdout).contains("v4.public"));
-    let guessed = writ(&[
+    let guessed = flow(
+        &b.policies,
+        &b.state,
         "collect",
-        s(&b.policies),
-        id,
-        "--state",
-        s(&b.state),
-        "--secret",
-        "cs_guess",
-    ]);
+        &[id, "--secret", "cs_guess"],
+    );
     assert_eq!(guessed.status.code(), Some(3));
     assert_eq!(json(&guessed)["refusal"]["code"], "proof_invalid");
     let grant = collect(&b.policies, &b.state, id, &["--secret", &secret(&decided)]);
@@ -956,28 +837,15 @@ fn a_proof_of_possession_covers_the_digest_and_its_time() {
     b.enrol_dana();
     let wk = b.dir.join("workload.key");
     assert_eq!(writ(&["keygen", s(&wk)]).status.code(), Some(0));
-    let out = writ(&[
+    let out = flow(
+        &b.policies,
+        &b.state,
         "decide",
-        s(&b.policies),
-        s(&b.request),
-        "--state",
-        s(&b.state),
-        "--workload-key",
-        s(&wk),
-    ]);
+        &[s(&b.request), "--workload-key", s(&wk)],
+    );
     let decided = json(&out);
     let id = decided["challenge"]["id"].as_str().unwrap();
-    let approved = writ(&[
-        "approve",
-        s(&b.policies),
-        id,
-        "--state",
-        s(&b.state),
-        "--as",
-        "dana@example.com",
-        "--key",
-        s(&b.dir.join("dana.key")),
-    ]);
+    let approved = dana_approves(&b.policies, &b.state, id, &b.dir, &[]);
     assert_eq!(approved.status.code(), Some(0));
     let grant = collect(&b.policies, &b.state, id, &["--workload-key", s(&wk)]);
     // A proof over another digest is refused; `writ sign --grant` signs the grant's own.
@@ -1007,17 +875,12 @@ fn a_proof_of_possession_covers_the_digest_and_its_time() {
     let (iat, _) = other.trim().split_once('.').unwrap();
     assert!(iat.parse::<i64>().is_ok(), "{other}");
     let redeem = |proof: &str| {
-        writ(&[
+        flow(
+            &b.policies,
+            &b.state,
             "redeem",
-            s(&b.policies),
-            s(&request_with_key),
-            "--state",
-            s(&b.state),
-            "--grant",
-            &grant,
-            "--proof",
-            proof,
-        ])
+            &[s(&request_with_key), "--grant", &grant, "--proof", proof],
+        )
     };
     let refused = redeem(other.trim());
     assert_eq!(refused.status.code(), Some(3));
