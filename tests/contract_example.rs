@@ -1,6 +1,7 @@
-//! The policy set of LANGUAGE.md §1, decided end to end through the facade: each rule's
-//! effect, the approval terms and digest of §6 (recomputed here from the formula), risk
-//! from missing evidence, the time box of break glass.
+//! The example policy set of the language contract (written out below), decided end to
+//! end through the facade: each rule's effect, the approval terms and the digest of
+//! docs/language.md §15 (recomputed here from the formula), risk from missing evidence,
+//! the time box of break glass.
 
 #![allow(
     clippy::unwrap_used,

@@ -8,7 +8,7 @@ use writ_engine::{ApprovalOut, Request};
 
 use crate::identity;
 
-/// Evidence strength (LANGUAGE.md §5): `otp` < `signature` < `webauthn`.
+/// Evidence strength (docs/language.md §9): `otp` < `signature` < `webauthn`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {

@@ -1,4 +1,4 @@
-//! Transaction-bound approvals (DESIGN.md, LANGUAGE.md §5–§6): an `approve` decision opens
+//! Transaction-bound approvals (docs/language.md §9 and §21): an `approve` decision opens
 //! a challenge over the transaction digest; approvers answer with evidence over that
 //! challenge (an Ed25519 signature, or a TOTP code where the policy allows `otp`); when
 //! every approver clause is met by distinct, eligible people, the engine issues a grant —

@@ -1,4 +1,4 @@
-//! The types of the language and the well-known request paths (LANGUAGE.md §2).
+//! The types of the language and the well-known request paths (docs/language.md §4).
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Combining (LANGUAGE.md §5): deny > approve > allow > (nothing fired: deny); merging
+//! Combining (docs/language.md §13): deny > approve > allow > (nothing fired: deny); merging
 //! approval requirements (every clause, per group the largest count; the strongest method;
 //! the shortest ttl; the union of bound paths) and obligations (union without duplicates,
 //! over the rules of the winning effect).

@@ -1,4 +1,4 @@
-//! The decision, serialised exactly as LANGUAGE.md §6 (plus `policy_version`).
+//! The decision, serialised exactly as docs/language.md §14 (plus `policy_version`).
 
 use std::sync::Arc;
 

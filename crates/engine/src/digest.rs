@@ -1,4 +1,4 @@
-//! The transaction digest (LANGUAGE.md §6):
+//! The transaction digest (docs/language.md §15):
 //! `"sha256:" + hex(SHA-256("writ-txn-v1" || 0x00 || JCS(bound)))`, where `bound` maps each
 //! bound path, as written, to the request's value there (`null` when absent), and JCS is
 //! RFC 8785 canonical JSON.

@@ -1,5 +1,5 @@
 //! The writ engine: compiles a checked policy set into a decision structure and answers
-//! requests with allow, deny or approve (LANGUAGE.md §4–§6).
+//! requests with allow, deny or approve (docs/language.md §8, §13–§15).
 //!
 //! ```
 //! use writ_engine::Engine;

@@ -1,4 +1,4 @@
-//! Request binding: request JSON → a typed [`Request`] (LANGUAGE.md §2).
+//! Request binding: request JSON → a typed [`Request`] (docs/language.md §4).
 //!
 //! Every known path present in the request is type-checked (a wrong type, an invalid
 //! address or instant is an error naming the path); the paths the policy set reads are

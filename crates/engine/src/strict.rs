@@ -1,4 +1,4 @@
-//! What every request must be, wherever it is bound (LANGUAGE.md §2, docs/language.md §4):
+//! What every request must be, wherever it is bound (docs/language.md §4):
 //! nested at most [`MAX_REQUEST_DEPTH`] objects and lists deep, no key repeated in any
 //! object, and every number one the canonical form (RFC 8785, used by the transaction
 //! digest) represents exactly. Checked over the whole request, read by the policy set or

@@ -1,0 +1,156 @@
+//! House rules that code review keeps missing, checked over every tracked Rust file (as
+//! rust-analyzer's `xtask/src/tidy.rs` does): each file opens with a `//!` comment saying
+//! what it is for, and every citation of a document's section (`docs/language.md §14`)
+//! names a document in this repository and a section that document has. The contract
+//! documents kept outside the repository (`LANGUAGE.md`, `DESIGN.md`, `STYLE.md`) are not
+//! cited: a reader of the code cannot follow them.
+
+#![allow(clippy::unwrap_used, clippy::panic, reason = "a test")]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every `.rs` file under the source directories, fixtures excepted.
+fn rust_files() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack: Vec<PathBuf> = ["crates", "src", "tests", "benches", "examples", "fuzz"]
+        .iter()
+        .map(|d| root().join(d))
+        .collect();
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if path.is_dir() {
+                if !matches!(&*name, "target" | "node_modules" | "corpus" | "artifacts") {
+                    stack.push(path);
+                }
+            } else if name.ends_with(".rs") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The numbered sections (`## 14. …`) of a markdown document.
+fn sections(doc: &Path) -> BTreeSet<u32> {
+    std::fs::read_to_string(doc)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .filter_map(|h| h.split('.').next()?.trim().parse().ok())
+        .collect()
+}
+
+/// `NAME.md §N` (and `§N–§M`, `§N and §M` after it) in a line: the document and sections.
+fn citations(line: &str) -> Vec<(String, u32)> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(at) = rest.find(".md §") {
+        let before = &rest[..at];
+        let start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '.')))
+            .map_or(0, |i| i + 1);
+        let doc = format!("{}.md", &before[start..]);
+        let mut after = &rest[at + ".md ".len()..];
+        // The first section and any that follow in `§N–§M`, `§N, §M`, `§N and §M`.
+        while let Some(tail) = after.strip_prefix('§') {
+            let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
+            let Ok(n) = digits.parse() else { break };
+            out.push((doc.clone(), n));
+            after = &tail[digits.len()..];
+            for sep in ["–", ", ", " and ", "-"] {
+                if let Some(t) = after.strip_prefix(sep) {
+                    if t.starts_with('§') {
+                        after = t;
+                        break;
+                    }
+                }
+            }
+        }
+        rest = &rest[at + ".md §".len()..];
+    }
+    out
+}
+
+#[test]
+fn every_source_file_opens_with_what_it_is_for() {
+    let missing: Vec<String> = rust_files()
+        .into_iter()
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            !text.trim_start().starts_with("//!")
+        })
+        .map(|p| p.strip_prefix(root()).unwrap().display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "files without a `//!` opening: {missing:#?}"
+    );
+}
+
+#[test]
+fn every_section_cited_exists_in_a_document_of_this_repository() {
+    let mut wrong = Vec::new();
+    // This file names what it looks for.
+    for path in rust_files()
+        .into_iter()
+        .filter(|p| !p.ends_with("tests/tidy.rs"))
+    {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let shown = path.strip_prefix(root()).unwrap().display().to_string();
+        for (i, line) in text.lines().enumerate() {
+            for outside in ["LANGUAGE.md", "DESIGN.md", "STYLE.md"] {
+                if line.contains(outside) {
+                    wrong.push(format!(
+                        "{shown}:{}: cites {outside}, which is not in the repository",
+                        i + 1
+                    ));
+                }
+            }
+            for (doc, n) in citations(line) {
+                if matches!(doc.as_str(), "LANGUAGE.md" | "DESIGN.md" | "STYLE.md") {
+                    continue;
+                }
+                let file = root().join(&doc);
+                if !file.is_file() {
+                    wrong.push(format!(
+                        "{shown}:{}: cites {doc}, which does not exist",
+                        i + 1
+                    ));
+                } else if !sections(&file).contains(&n) {
+                    wrong.push(format!(
+                        "{shown}:{}: cites {doc} §{n}, which it does not have",
+                        i + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
+fn citations_are_read_as_written() {
+    assert_eq!(
+        citations("see docs/language.md §8, §13–§15 and README.md §2."),
+        vec![
+            ("docs/language.md".to_string(), 8),
+            ("docs/language.md".to_string(), 13),
+            ("docs/language.md".to_string(), 15),
+            ("README.md".to_string(), 2),
+        ]
+    );
+    assert_eq!(citations("(docs/language.md §17 and §21)").len(), 2);
+    assert!(citations("no section here: docs/language.md").is_empty());
+}
