@@ -527,15 +527,13 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
             memo,
             generation: *generation,
         };
-        let mut risk = 0u32;
-        for (i, (node, points)) in set.signals.iter().enumerate() {
+        for (i, (node, _)) in set.signals.iter().enumerate() {
             let t = run.node(*node);
             if t != Truth::False {
                 counted.push((u32::try_from(i).unwrap_or(u32::MAX), t));
-                risk = risk.saturating_add(*points);
             }
         }
-        let risk = risk.min(100);
+        let risk = crate::reference::score(counted.iter().map(|&(i, _)| set.signals[i as usize].1));
         run.ctx.risk = risk;
         let bufs = CandBufs {
             out: cand_buf,

@@ -417,7 +417,14 @@ fn fires(effect: Verdict, t: Truth) -> bool {
     }
 }
 
-/// The risk score of a request: the points of the signals that count, capped at 100.
+/// The score of the signals that count: their points added (saturating), capped at 100.
+/// The one definition the evaluator, `explain` and the REPL's `risk` share.
+pub(crate) fn score(points: impl IntoIterator<Item = u32>) -> u32 {
+    points.into_iter().fold(0u32, u32::saturating_add).min(100)
+}
+
+/// The risk score of a request: the points of the signals that count, capped at 100 (what
+/// the REPL shows for `risk`).
 pub(crate) fn risk(set: &PolicySet, req: &Request) -> u32 {
     let interp = Interp {
         paths: &set.paths,
@@ -428,11 +435,12 @@ pub(crate) fn risk(set: &PolicySet, req: &Request) -> u32 {
         risk: 0,
         named_parts: true,
     };
-    set.signals
-        .iter()
-        .filter(|s| interp.cond(&s.cond).value != Truth::False)
-        .fold(0u32, |acc, s| acc.saturating_add(s.points))
-        .min(100)
+    score(
+        set.signals
+            .iter()
+            .filter(|s| interp.cond(&s.cond).value != Truth::False)
+            .map(|s| s.points),
+    )
 }
 
 /// What a lone condition is evaluated against: its own paths, sources, slots and CEL
@@ -505,14 +513,14 @@ pub(crate) fn explain(set: &PolicySet, meta: &Meta, req: &Request) -> Explanatio
     let mut counted = Vec::new();
     let mut signal_traces = Vec::new();
     let mut signal_unknowns = Vec::new();
-    let mut risk = 0u32;
+    let mut points = Vec::new();
     for (i, s) in set.signals.iter().enumerate() {
         let trace = interp.cond(&s.cond);
         let counts = trace.value != Truth::False;
         let idx = u32::try_from(i).unwrap_or(u32::MAX);
         if counts {
             counted.push((idx, trace.value));
-            risk = risk.saturating_add(s.points);
+            points.push(s.points);
             if trace.value == Truth::Unknown {
                 let mut paths = Vec::new();
                 interp.unknown_paths(&s.cond, &mut paths);
@@ -526,7 +534,7 @@ pub(crate) fn explain(set: &PolicySet, meta: &Meta, req: &Request) -> Explanatio
             condition: trace,
         });
     }
-    interp.risk = risk.min(100);
+    interp.risk = score(points);
     let mut fired = Vec::new();
     let mut rule_unknowns = Vec::new();
     let mut rule_traces = Vec::new();
