@@ -265,6 +265,17 @@ pub enum CmpOp {
 }
 
 impl CmpOp {
+    /// The operator seen from the other side: `a < b` is `b > a` (equality is symmetric).
+    pub fn flip(self) -> CmpOp {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+            other => other,
+        }
+    }
+
     /// The operator as written.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -449,4 +460,38 @@ pub struct Obligation {
     pub name: String,
     /// Its arguments as text (`"24h"`, `"secops"`).
     pub args: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CmpOp;
+
+    fn holds(a: i64, op: CmpOp, b: i64) -> bool {
+        match op {
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+        }
+    }
+
+    #[test]
+    fn a_flipped_comparison_holds_with_its_sides_swapped() {
+        let ops = [
+            CmpOp::Eq,
+            CmpOp::Ne,
+            CmpOp::Lt,
+            CmpOp::Le,
+            CmpOp::Gt,
+            CmpOp::Ge,
+        ];
+        for op in ops {
+            assert_eq!(op.flip().flip(), op);
+            for (a, b) in [(1, 2), (2, 2), (3, 2)] {
+                assert_eq!(holds(a, op, b), holds(b, op.flip(), a), "{a} {op:?} {b}");
+            }
+        }
+    }
 }

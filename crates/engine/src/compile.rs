@@ -635,21 +635,10 @@ fn action_key(cond: &Cond, action: PathId) -> ActionKey {
     }
 }
 
-/// The operator seen from the other side: `a < b` is `b > a`.
-fn flip(op: CmpOp) -> CmpOp {
-    match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::Le => CmpOp::Ge,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::Ge => CmpOp::Le,
-        other => other,
-    }
-}
-
 /// Picks a specialised predicate for the common `path op constant` shapes.
 fn specialise(a: Opd, op: CmpOp, b: Opd) -> Pred {
     let (a, op, b) = match (&a, &b) {
-        (Opd::Const(_), Opd::Slot(_) | Opd::Risk) => (b, flip(op), a),
+        (Opd::Const(_), Opd::Slot(_) | Opd::Risk) => (b, op.flip(), a),
         _ => (a, op, b),
     };
     match (&a, &b) {

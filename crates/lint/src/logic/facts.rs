@@ -63,16 +63,6 @@ pub enum Fact<'a> {
     Present(bool),
 }
 
-fn flip(op: CmpOp) -> CmpOp {
-    match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::Le => CmpOp::Ge,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::Ge => CmpOp::Le,
-        other => other,
-    }
-}
-
 /// The comparison that holds when `op` is known to be false.
 pub fn negate(op: CmpOp) -> CmpOp {
     match op {
@@ -119,7 +109,7 @@ pub fn facts<'a>(lit: &Lit<'a>) -> Option<(PathId, Fact<'a>)> {
             let op = if w { *op } else { negate(*op) };
             match (lhs, rhs) {
                 (Operand::Path(p), Operand::Const(c)) => compare(*p, op, c),
-                (Operand::Const(c), Operand::Path(p)) => compare(*p, flip(op), c),
+                (Operand::Const(c), Operand::Path(p)) => compare(*p, op.flip(), c),
                 _ => None,
             }
         }
