@@ -12,9 +12,21 @@ pub struct CidrSet {
 }
 
 impl CidrSet {
-    /// Whether any network holds the address.
+    /// Whether any network holds the address, an IPv4-mapped IPv6 address being the IPv4
+    /// address it carries ([`unmapped`]).
     pub fn contains(&self, ip: &IpAddr) -> bool {
-        self.nets.iter().any(|n| n.contains(ip))
+        let ip = unmapped(*ip);
+        self.nets.iter().any(|n| n.contains(&ip))
+    }
+}
+
+/// The address as the language tests it: an IPv4-mapped IPv6 address (`::ffff:10.1.2.3`)
+/// is the IPv4 address it carries; every other address is itself. The one definition the
+/// compiler, the reference interpreter and the linter share.
+pub fn unmapped(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
     }
 }
 
@@ -67,4 +79,28 @@ pub fn parse_net(text: &str) -> Result<IpNet, (String, Option<String>)> {
         ));
     }
     Ok(net)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test")]
+
+    use super::*;
+
+    #[test]
+    fn a_mapped_address_is_the_ipv4_address_it_carries() {
+        let set = CidrSet {
+            nets: vec![
+                "10.0.0.0/8".parse().unwrap(),
+                "2001:db8::/32".parse().unwrap(),
+            ],
+        };
+        let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+        assert_eq!(unmapped(mapped), "10.1.2.3".parse::<IpAddr>().unwrap());
+        assert!(set.contains(&mapped));
+        assert!(!set.contains(&"::ffff:11.1.2.3".parse().unwrap()));
+        assert!(set.contains(&"2001:db8::1".parse().unwrap()));
+        let plain: IpAddr = "2001:db9::1".parse().unwrap();
+        assert_eq!(unmapped(plain), plain);
+    }
 }

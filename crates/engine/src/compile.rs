@@ -207,13 +207,10 @@ impl Ranges {
     }
 
     pub fn contains(&self, ip: &IpAddr) -> bool {
-        match ip {
-            IpAddr::V4(a) => in_ranges(&self.v4, u32::from(*a)),
-            IpAddr::V6(a) => match a.to_ipv4_mapped() {
-                // An IPv4-mapped IPv6 address is the IPv4 address it carries.
-                Some(v4) => in_ranges(&self.v4, u32::from(v4)),
-                None => in_ranges(&self.v6, u128::from(*a)),
-            },
+        // An IPv4-mapped IPv6 address is the IPv4 address it carries.
+        match writ_check::net::unmapped(*ip) {
+            IpAddr::V4(a) => in_ranges(&self.v4, u32::from(a)),
+            IpAddr::V6(a) => in_ranges(&self.v6, u128::from(a)),
         }
     }
 }

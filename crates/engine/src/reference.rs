@@ -238,15 +238,7 @@ impl<'a> Interp<'a> {
                 _ => Truth::Unknown,
             },
             AtomKind::InCidr { value, nets } => match self.val(value) {
-                Some(Val::Ip(ip)) => {
-                    let ip = match ip {
-                        std::net::IpAddr::V6(v6) => {
-                            v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4)
-                        }
-                        v4 => v4,
-                    };
-                    Truth::from_bool(nets.contains(&ip))
-                }
+                Some(Val::Ip(ip)) => Truth::from_bool(nets.contains(&ip)),
                 _ => Truth::Unknown,
             },
             AtomKind::InHours { value, hours } => match self.val(value) {

@@ -26,11 +26,7 @@ fn range(net: &IpNet) -> (bool, u128, u128) {
 }
 
 fn canonical(ip: IpAddr) -> (bool, u128) {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
-    match ip {
+    match writ_check::net::unmapped(ip) {
         IpAddr::V4(a) => (true, u128::from(u32::from(a))),
         IpAddr::V6(a) => (false, u128::from(a)),
     }
