@@ -293,6 +293,8 @@ pub(crate) struct CRule {
     pub node: u32,
     /// An allow rule fires only on `true`; deny and approve rules on `unknown` too.
     pub allow: bool,
+    /// Where its bytecode starts.
+    pub entry: crate::code::Entry,
 }
 
 /// A policy set compiled for evaluation.
@@ -315,7 +317,15 @@ pub struct Compiled {
     pub(crate) rules: Vec<CRule>,
     /// Signal condition nodes and points.
     pub(crate) signals: Vec<(u32, u32)>,
-    pub(crate) by_action: FxHashMap<Arc<str>, Box<[u32]>>,
+    /// Signal code entries and points.
+    pub(crate) signal_code: Vec<(u32, u32)>,
+    /// The rules and signals as bytecode.
+    pub(crate) code: crate::code::Code,
+    /// The action index by the action's interned id: an index into `action_lists`, or
+    /// [`NO_ID`] for an action no rule names exactly.
+    pub(crate) action_ids: Vec<u32>,
+    /// For every exactly named action, the candidate rules, sorted.
+    pub(crate) action_lists: Vec<Box<[u32]>>,
     pub(crate) globs: Vec<(Arc<Glob>, Box<[u32]>)>,
     pub(crate) global: Box<[u32]>,
     pub(crate) all: Box<[u32]>,
@@ -333,6 +343,13 @@ impl Compiled {
         self.interner.get(s).copied().unwrap_or(NO_ID)
     }
 
+    /// The candidate rules of an action named exactly by some rule, by its interned id.
+    #[inline]
+    pub(crate) fn action_list(&self, id: u32) -> Option<&[u32]> {
+        let i = *self.action_ids.get(id as usize)?;
+        self.action_lists.get(i as usize).map(|l| &**l)
+    }
+
     /// Number of atomic predicates after sharing.
     pub fn predicate_count(&self) -> usize {
         self.preds.len()
@@ -347,10 +364,11 @@ impl Compiled {
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
         let lists: usize = self
-            .by_action
+            .action_lists
             .iter()
-            .map(|(k, v)| k.len() + v.len() * 4 + 48)
-            .sum();
+            .map(|v| v.len() * 4 + 16)
+            .sum::<usize>()
+            + self.action_ids.len() * 4;
         let globs: usize = self
             .globs
             .iter()
@@ -361,6 +379,7 @@ impl Compiled {
             + self.nodes.len() * size_of::<Node>()
             + self.kids.len() * 4
             + self.rules.len() * size_of::<CRule>()
+            + self.code.heap_bytes()
             + lists
             + globs
             + interned
@@ -416,21 +435,25 @@ pub fn compile(set: &PolicySet) -> Compiled {
         hours_index: FxHashMap::default(),
         named: FxHashMap::default(),
     };
-    let signals = set
+    let signals: Vec<(u32, u32)> = set
         .signals
         .iter()
         .map(|s| (b.cond(&s.cond), s.points))
         .collect();
-    let rules: Vec<CRule> = set
+    let action_id = set.path_id("action");
+    let mut rules: Vec<CRule> = set
         .rules
         .iter()
         .map(|r| CRule {
             node: b.cond(&r.cond),
             allow: matches!(r.effect, writ_check::ir::Effect::Allow { .. }),
+            entry: crate::code::Entry {
+                full: 0,
+                indexed: 0,
+            },
         })
         .collect();
 
-    let action_id = set.path_id("action");
     let mut exact: FxHashMap<Arc<str>, Vec<u32>> = FxHashMap::default();
     let mut globs: Vec<(Arc<Glob>, Vec<u32>)> = Vec::new();
     let mut global = Vec::new();
@@ -463,7 +486,7 @@ pub fn compile(set: &PolicySet) -> Compiled {
             }
         }
     }
-    let by_action = exact
+    let by_action: Vec<(Arc<str>, Box<[u32]>)> = exact
         .into_iter()
         .map(|(name, mut list)| {
             list.extend_from_slice(&global);
@@ -477,6 +500,22 @@ pub fn compile(set: &PolicySet) -> Compiled {
             (name, list.into_boxed_slice())
         })
         .collect();
+    // The index is read by the action's interned id: every exact action is interned.
+    let mut action_lists = Vec::with_capacity(by_action.len());
+    let mut keyed = Vec::with_capacity(by_action.len());
+    for (name, list) in by_action {
+        keyed.push((
+            b.intern(&name),
+            u32::try_from(action_lists.len()).unwrap_or(NO_ID),
+        ));
+        action_lists.push(list);
+    }
+    let mut action_ids = vec![NO_ID; b.interner.len()];
+    for (id, i) in keyed {
+        if let Some(slot) = action_ids.get_mut(id as usize) {
+            *slot = i;
+        }
+    }
     // Predicates used by several nodes are memoised per request; the others skip the memo.
     let mut uses = vec![0u32; b.preds.len()];
     for n in &b.nodes {
@@ -491,6 +530,32 @@ pub fn compile(set: &PolicySet) -> Compiled {
             }
         }
     }
+    // The bytecode, emitted once sharing is known.
+    let mut code = crate::code::Code::new();
+    {
+        let src = crate::code::Source {
+            nodes: &b.nodes,
+            kids: &b.kids,
+            preds: &b.preds,
+        };
+        for (rule, r) in rules.iter_mut().zip(&set.rules) {
+            let pin = action_id
+                .and_then(|a| pin_atom(&r.cond, a))
+                .and_then(|kind| b.pred_index.get(&format!("{kind:?}")).copied());
+            rule.entry = code.rule(&src, rule.node, rule.allow, pin);
+        }
+    }
+    let signal_code: Vec<(u32, u32)> = {
+        let src = crate::code::Source {
+            nodes: &b.nodes,
+            kids: &b.kids,
+            preds: &b.preds,
+        };
+        signals
+            .iter()
+            .map(|(node, points)| (code.rule(&src, *node, false, None).full, *points))
+            .collect()
+    };
     let all: Box<[u32]> = (0..u32::try_from(set.rules.len()).unwrap_or(u32::MAX)).collect();
     let mut cel_roots: Vec<String> = b
         .preds
@@ -526,7 +591,10 @@ pub fn compile(set: &PolicySet) -> Compiled {
         kids: b.kids,
         rules,
         signals,
-        by_action,
+        signal_code,
+        code,
+        action_ids,
+        action_lists,
         globs: globs
             .into_iter()
             .map(|(g, l)| (g, l.into_boxed_slice()))
@@ -608,6 +676,29 @@ fn action_key(cond: &Cond, action: PathId) -> ActionKey {
         }
         Cond::Const(true) | Cond::Not(_) => ActionKey::Any,
     }
+}
+
+/// The atom that pins a rule to its action, when one conjunct does (the condition
+/// itself, or the first conjunct of its top-level `and` that pins the action, as
+/// [`action_key`] reads it): a rule reached through the action index satisfies it.
+fn pin_atom(cond: &Cond, action: PathId) -> Option<&AtomKind> {
+    let pinned = |c: &Cond| !matches!(action_key(c, action), ActionKey::Any);
+    match unnamed(cond) {
+        Cond::Atom(a) if pinned(cond) => Some(&a.kind),
+        Cond::And(parts) => match parts.iter().find(|p| pinned(p)).map(unnamed) {
+            Some(Cond::Atom(a)) => Some(&a.kind),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A condition without the names around it.
+fn unnamed(mut cond: &Cond) -> &Cond {
+    while let Cond::Named { cond: inner, .. } = cond {
+        cond = inner;
+    }
+    cond
 }
 
 /// The operator seen from the other side: `a < b` is `b > a`.

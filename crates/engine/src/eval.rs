@@ -138,8 +138,14 @@ fn compare(a: V<'_>, op: CmpOp, b: V<'_>) -> Truth {
     Truth::from_option(r)
 }
 
+/// `number op int`, as the general comparison reads it.
+pub(crate) fn compare_int(n: f64, op: CmpOp, c: i64) -> Truth {
+    compare(V::Num(n), op, V::Int(c))
+}
+
 /// A known ordering read through a comparison operator.
-fn ordered(o: Ordering, op: CmpOp) -> Truth {
+#[inline]
+pub(crate) fn ordered(o: Ordering, op: CmpOp) -> Truth {
     Truth::from_bool(match op {
         CmpOp::Eq => o.is_eq(),
         CmpOp::Ne => o.is_ne(),
@@ -150,10 +156,10 @@ fn ordered(o: Ordering, op: CmpOp) -> Truth {
     })
 }
 
-struct Ctx<'a> {
-    set: &'a Compiled,
-    req: &'a Request,
-    risk: u32,
+pub(crate) struct Ctx<'a> {
+    pub set: &'a Compiled,
+    pub req: &'a Request,
+    pub risk: u32,
 }
 
 /// Instant and duration arithmetic; `None` (unknown) past the range of instants.
@@ -212,7 +218,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn pred(&self, p: &'a Pred) -> Truth {
+    pub(crate) fn pred(&self, p: &'a Pred) -> Truth {
         match p {
             Pred::Truthy(i) => match self.req.slots[*i as usize] {
                 Slot::Bool(b) => Truth::from_bool(b),
@@ -323,16 +329,16 @@ enum Other<'a> {
     Set(&'a SetVal),
 }
 
-struct Run<'a, 'c> {
-    ctx: Ctx<'a>,
-    memo: &'c mut [(u32, Truth)],
-    generation: u32,
+pub(crate) struct Run<'a, 'c> {
+    pub ctx: Ctx<'a>,
+    pub memo: &'c mut [(u32, Truth)],
+    pub generation: u32,
 }
 
 impl Run<'_, '_> {
     // INVARIANT: recursion follows the compiled nodes, one per level of a checked
     // condition, whose depth the parser bounded (`writ_syntax::MAX_NESTING`).
-    fn node(&mut self, n: u32) -> Truth {
+    pub(crate) fn node(&mut self, n: u32) -> Truth {
         match self.ctx.set.nodes[n as usize] {
             Node::Const(b) => Truth::from_bool(b),
             Node::Pred(p) => self.ctx.pred(&self.ctx.set.preds[p as usize]),
@@ -365,7 +371,7 @@ impl Run<'_, '_> {
         }
     }
 
-    fn pred(&mut self, p: u32) -> Truth {
+    pub(crate) fn pred(&mut self, p: u32) -> Truth {
         let slot = &mut self.memo[p as usize];
         if slot.0 == self.generation {
             return slot.1;
@@ -458,15 +464,16 @@ fn missing_in_pred(ctx: &Ctx<'_>, p: &Pred, out: &mut Vec<u32>, cel: &mut Vec<St
     }
 }
 
-/// Which rules can apply to this request's action.
-fn candidates<'s>(set: &'s Compiled, req: &Request, buf: &'s mut Vec<u32>) -> &'s [u32] {
+/// Which rules can apply to this request's action, and whether they were reached through
+/// the action index (so that the conjunct that pinned each to its action holds).
+fn candidates<'s>(set: &'s Compiled, req: &Request, buf: &'s mut Vec<u32>) -> (&'s [u32], bool) {
     let Some(a) = set.action_path else {
-        return &set.all;
+        return (&set.all, false);
     };
     match &req.slots[a as usize] {
-        Slot::Str(_, action) => {
-            if let Some(list) = set.by_action.get(&**action) {
-                return list;
+        Slot::Str(id, action) => {
+            if let Some(list) = set.action_list(*id) {
+                return (list, true);
             }
             buf.clear();
             buf.extend_from_slice(&set.global);
@@ -477,10 +484,10 @@ fn candidates<'s>(set: &'s Compiled, req: &Request, buf: &'s mut Vec<u32>) -> &'
             }
             buf.sort_unstable();
             buf.dedup();
-            buf
+            (buf, true)
         }
-        // Unknown action: every rule may apply.
-        _ => &set.all,
+        // Unknown action: every rule may apply, each tested in full.
+        _ => (&set.all, false),
     }
 }
 
@@ -520,8 +527,8 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
             generation: *generation,
         };
         let mut risk = 0u32;
-        for (i, (node, points)) in set.signals.iter().enumerate() {
-            let t = run.node(*node);
+        for (i, (entry, points)) in set.signal_code.iter().enumerate() {
+            let t = crate::vm::truth(run.exec(*entry));
             if t != Truth::False {
                 counted.push((u32::try_from(i).unwrap_or(u32::MAX), t));
                 risk = risk.saturating_add(*points);
@@ -529,16 +536,18 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
         }
         let risk = risk.min(100);
         run.ctx.risk = risk;
-        for &r in candidates(set, req, cand_buf) {
+        let (list, indexed) = candidates(set, req, cand_buf);
+        for &r in list {
             let rule = &set.rules[r as usize];
-            let t = run.node(rule.node);
-            let fires = match t {
-                Truth::True => true,
-                Truth::Unknown => !rule.allow,
-                Truth::False => false,
+            let entry = if indexed {
+                rule.entry.indexed
+            } else {
+                rule.entry.full
             };
-            if fires {
-                fired.push((r, t));
+            // An allow rule fires only on `true`; deny and approve on `unknown` too.
+            let t = run.exec(entry);
+            if t == crate::code::T || (t == crate::code::U && !rule.allow) {
+                fired.push((r, crate::vm::truth(t)));
             }
         }
         // Unknown paths only for what fired or counted on unknown (the rare path).

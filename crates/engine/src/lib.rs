@@ -28,6 +28,7 @@
 )]
 
 mod cel_run;
+mod code;
 mod combine;
 mod compile;
 mod decision;
@@ -39,6 +40,7 @@ mod request;
 mod stream;
 mod strict;
 mod truth;
+mod vm;
 
 use std::sync::Arc;
 
