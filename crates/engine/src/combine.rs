@@ -11,7 +11,7 @@ use std::sync::Arc;
 use writ_check::ir::{ApproverGroup, Effect, Method, PolicySet};
 
 use crate::decision::{ApprovalOut, ApproverOut, Decision, ObligationOut, SignalHit, Verdict};
-use crate::digest::transaction_digest;
+use crate::digest::digest_and_missing;
 use crate::request::Request;
 use crate::truth::Truth;
 
@@ -244,8 +244,7 @@ pub(crate) fn combine(
             decision.obligations.clear();
             return decision;
         };
-        let digest = transaction_digest(json, bind.iter().map(|p| &**p));
-        let missing = ApprovalOut::missing_in(json, &bind);
+        let (digest, missing) = digest_and_missing(json, &bind);
         decision.approval = Some(ApprovalOut {
             approvers,
             method: method.unwrap_or(Method::PhishingResistant).as_str(),

@@ -118,6 +118,25 @@ pub fn transaction_digest<'a>(request: &Json, paths: impl IntoIterator<Item = &'
     h.finish()
 }
 
+/// [`transaction_digest`] of the bound paths, and the paths the request does not carry
+/// (absent or `null`, in order): each path is looked up once for both.
+pub(crate) fn digest_and_missing(
+    request: &Json,
+    paths: &[std::sync::Arc<str>],
+) -> (String, Vec<std::sync::Arc<str>>) {
+    let mut missing = Vec::new();
+    let mut h = Hashing::new();
+    let members = paths.iter().map(|p| {
+        let v = lookup(request, p.split('.'));
+        if v.is_none() {
+            missing.push(p.clone());
+        }
+        (&**p, v.unwrap_or(&NULL))
+    });
+    write_members(members, &mut h);
+    (h.finish(), missing)
+}
+
 /// Members an object's sort keeps on the stack.
 pub const INLINE_MEMBERS: usize = 16;
 
