@@ -118,6 +118,22 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// A deny with nothing in it yet, for the combiner to fill in place.
+    pub(crate) fn empty(policy_version: Arc<str>) -> Decision {
+        Decision {
+            decision: Verdict::Deny,
+            risk: 0,
+            signals: Vec::new(),
+            rules: Vec::new(),
+            message: None,
+            obligations: Vec::new(),
+            approval: None,
+            ttl_s: None,
+            unknown: Vec::new(),
+            policy_version,
+        }
+    }
+
     /// The decision as compact JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))

@@ -211,8 +211,10 @@ impl Engine {
         if let Some(r) = self.rebound(req) {
             return self.decide(&r);
         }
+        let mut decision = Decision::empty(self.version.clone());
         eval::evaluate(&self.compiled, req, |o| {
-            combine::combine(
+            combine::combine_into(
+                &mut decision,
                 &self.meta,
                 req,
                 o.risk,
@@ -221,7 +223,8 @@ impl Engine {
                 &o.rule_unknowns,
                 &o.signal_unknowns,
             )
-        })
+        });
+        decision
     }
 
     /// Decides a bound request with the reference interpreter, and explains every rule
