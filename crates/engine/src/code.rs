@@ -65,6 +65,10 @@ pub(crate) enum Op {
     InCidr { slot: u32, cidr: u32 },
     /// `path in hours ...`, unshared.
     InHours { slot: u32, hours: u32 },
+    /// `path in cidr [...]` several nodes share: memoised per request as predicate `p`.
+    MemoCidr { slot: u32, cidr: u32, p: u32 },
+    /// `path in hours ...` several nodes share: memoised per request as predicate `p`.
+    MemoHours { slot: u32, hours: u32, p: u32 },
     /// A predicate of the table evaluated where it stands (used by this node only).
     Pred(u32),
     /// A predicate of the table several nodes share: memoised per request.
@@ -308,16 +312,30 @@ impl Code {
             Pred::InCidr {
                 v: Opd::Slot(slot),
                 cidr,
-            } if !shared => Op::InCidr {
-                slot: *slot,
-                cidr: *cidr,
+            } => match shared {
+                false => Op::InCidr {
+                    slot: *slot,
+                    cidr: *cidr,
+                },
+                true => Op::MemoCidr {
+                    slot: *slot,
+                    cidr: *cidr,
+                    p,
+                },
             },
             Pred::InHours {
                 v: Opd::Slot(slot),
                 hours,
-            } if !shared => Op::InHours {
-                slot: *slot,
-                hours: *hours,
+            } => match shared {
+                false => Op::InHours {
+                    slot: *slot,
+                    hours: *hours,
+                },
+                true => Op::MemoHours {
+                    slot: *slot,
+                    hours: *hours,
+                    p,
+                },
             },
             _ => table,
         };

@@ -285,6 +285,7 @@ pub(crate) fn combine_into(
 
 /// Adds missing paths without duplicates, keeping the list sorted.
 fn add_unknowns<'a>(out: &mut Vec<Arc<str>>, from: impl Iterator<Item = &'a (u32, Vec<String>)>) {
+    let before = out.len();
     for (_, paths) in from {
         for p in paths {
             if !out.iter().any(|q| **q == **p) {
@@ -293,5 +294,7 @@ fn add_unknowns<'a>(out: &mut Vec<Arc<str>>, from: impl Iterator<Item = &'a (u32
         }
     }
     // Canonical order: evaluation order is an implementation detail.
-    out.sort_unstable();
+    if out.len() != before {
+        out.sort_unstable();
+    }
 }

@@ -111,6 +111,32 @@ impl Run<'_, '_> {
                         _ => U,
                     }
                 }
+                Op::MemoCidr { slot, cidr, p } => {
+                    t = match self.memo.get(p as usize) {
+                        Some(&(g, m)) if g == self.generation => bits(m),
+                        _ => {
+                            let r = match &slots[slot as usize] {
+                                Slot::Ip(ip) => bit(set.ranges[cidr as usize].contains(ip)),
+                                _ => U,
+                            };
+                            self.remember(p, r);
+                            r
+                        }
+                    }
+                }
+                Op::MemoHours { slot, hours, p } => {
+                    t = match self.memo.get(p as usize) {
+                        Some(&(g, m)) if g == self.generation => bits(m),
+                        _ => {
+                            let r = match slots[slot as usize] {
+                                Slot::Time(at) => bit(set.hours[hours as usize].contains(at)),
+                                _ => U,
+                            };
+                            self.remember(p, r);
+                            r
+                        }
+                    }
+                }
                 Op::Pred(p) => t = bits(self.ctx.pred(&set.preds[p as usize])),
                 Op::Shared(p) => t = bits(self.pred(p)),
                 Op::Tree(n) => t = bits(self.node(n)),
@@ -166,6 +192,17 @@ impl Run<'_, '_> {
                 }
                 Op::End => return and(acc, t),
             }
+        }
+    }
+}
+
+impl Run<'_, '_> {
+    /// Memoises predicate `p` for this request.
+    #[inline(always)]
+    fn remember(&mut self, p: u32, t: u8) {
+        let generation = self.generation;
+        if let Some(m) = self.memo.get_mut(p as usize) {
+            *m = (generation, truth(t));
         }
     }
 }
