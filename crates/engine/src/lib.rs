@@ -49,7 +49,7 @@ use sha2::{Digest as _, Sha256};
 use writ_check::PolicySet;
 
 pub use compile::Compiled;
-pub use decision::{ApprovalOut, ApproverOut, Decision, ObligationOut, SignalHit, Verdict};
+pub use decision::{ApprovalOut, ApproverOut, Decision, Few, ObligationOut, SignalHit, Verdict};
 pub use lone::Evaluated;
 pub use reference::{CondTrace, Explanation, RuleTrace, SignalTrace};
 pub use request::{lookup, BindError, Request};
