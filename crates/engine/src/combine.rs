@@ -11,7 +11,7 @@ use std::sync::Arc;
 use writ_check::ir::{ApproverGroup, Effect, Method, PolicySet};
 
 use crate::decision::{ApprovalOut, ApproverOut, Decision, ObligationOut, SignalHit, Verdict};
-use crate::digest::transaction_digest;
+use crate::digest::digest_and_missing;
 use crate::request::Request;
 use crate::truth::Truth;
 
@@ -122,6 +122,36 @@ pub(crate) fn combine(
     rule_unknowns: &[(u32, Vec<String>)],
     signal_unknowns: &[(u32, Vec<String>)],
 ) -> Decision {
+    let mut decision = Decision::empty(meta.version.clone());
+    combine_into(
+        &mut decision,
+        meta,
+        req,
+        risk,
+        counted,
+        fired,
+        rule_unknowns,
+        signal_unknowns,
+    );
+    decision
+}
+
+/// Fills `decision`, fresh from [`Decision::empty`], in place: the caller's value is
+/// written through, never moved (a decision is a few hundred bytes).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the outcome's parts, passed as they are"
+)]
+pub(crate) fn combine_into(
+    decision: &mut Decision,
+    meta: &Meta,
+    req: &Request,
+    risk: u32,
+    counted: &[(u32, Truth)],
+    fired: &[(u32, Truth)],
+    rule_unknowns: &[(u32, Vec<String>)],
+    signal_unknowns: &[(u32, Vec<String>)],
+) {
     let signals = counted
         .iter()
         .map(|(i, _)| {
@@ -136,21 +166,12 @@ pub(crate) fn combine(
         .iter()
         .map(|(r, _)| meta.rules[*r as usize].verdict)
         .max();
-    let mut decision = Decision {
-        decision: winner.unwrap_or(Verdict::Deny),
-        risk,
-        signals,
-        rules: Vec::new(),
-        message: None,
-        obligations: Vec::new(),
-        approval: None,
-        ttl_s: None,
-        unknown: Vec::new(),
-        policy_version: meta.version.clone(),
-    };
+    decision.decision = winner.unwrap_or(Verdict::Deny);
+    decision.risk = risk;
+    decision.signals = signals;
     let Some(winner) = winner else {
         add_unknowns(&mut decision.unknown, signal_unknowns.iter());
-        return decision;
+        return;
     };
     let mut approvers: Vec<ApproverOut> = Vec::new();
     let mut method: Option<Method> = None;
@@ -231,7 +252,7 @@ pub(crate) fn combine(
         ));
         decision.obligations.clear();
         decision.unknown.push(path.clone());
-        return decision;
+        return;
     }
     if winner == Verdict::Approve {
         let Some(json) = req.parsed() else {
@@ -242,10 +263,9 @@ pub(crate) fn combine(
                 "the request could not be re-read to bind an approval to it",
             ));
             decision.obligations.clear();
-            return decision;
+            return;
         };
-        let digest = transaction_digest(json, bind.iter().map(|p| &**p));
-        let missing = ApprovalOut::missing_in(json, &bind);
+        let (digest, missing) = digest_and_missing(json, &bind);
         decision.approval = Some(ApprovalOut {
             approvers,
             method: method.unwrap_or(Method::PhishingResistant).as_str(),
@@ -261,11 +281,11 @@ pub(crate) fn combine(
         .filter(|(r, _)| meta.rules[*r as usize].verdict == winner);
     add_unknowns(&mut decision.unknown, winners);
     add_unknowns(&mut decision.unknown, signal_unknowns.iter());
-    decision
 }
 
 /// Adds missing paths without duplicates, keeping the list sorted.
 fn add_unknowns<'a>(out: &mut Vec<Arc<str>>, from: impl Iterator<Item = &'a (u32, Vec<String>)>) {
+    let before = out.len();
     for (_, paths) in from {
         for p in paths {
             if !out.iter().any(|q| **q == **p) {
@@ -274,5 +294,7 @@ fn add_unknowns<'a>(out: &mut Vec<Arc<str>>, from: impl Iterator<Item = &'a (u32
         }
     }
     // Canonical order: evaluation order is an implementation detail.
-    out.sort_unstable();
+    if out.len() != before {
+        out.sort_unstable();
+    }
 }

@@ -291,6 +291,8 @@ pub(crate) struct CRule {
     pub node: u32,
     /// An allow rule fires only on `true`; deny and approve rules on `unknown` too.
     pub allow: bool,
+    /// Where its bytecode starts.
+    pub entry: crate::code::Entry,
 }
 
 /// A policy set compiled for evaluation.
@@ -313,9 +315,16 @@ pub struct Compiled {
     pub(crate) rules: Vec<CRule>,
     /// Signal condition nodes and points.
     pub(crate) signals: Vec<(u32, u32)>,
-    /// The rules each exact action reaches (its own, the global ones, the globbed ones
-    /// that match it), narrowed further by other attributes (`narrow`).
-    pub(crate) by_action: FxHashMap<Arc<str>, Bucket>,
+    /// Signal code entries and points.
+    pub(crate) signal_code: Vec<(u32, u32)>,
+    /// The rules and signals as bytecode.
+    pub(crate) code: crate::code::Code,
+    /// The action index by the action's interned id: an index into `action_lists`, or
+    /// [`NO_ID`] for an action no rule names exactly.
+    pub(crate) action_ids: Vec<u32>,
+    /// For every exactly named action, the candidate rules (its own, the global ones, the
+    /// globbed ones that match it), narrowed further by other attributes (`narrow`).
+    pub(crate) action_lists: Vec<Bucket>,
     /// The rules an action that is no exact name reaches.
     pub(crate) fallback: Fallback,
     /// Every rule (the action is unknown, or the set never reads it).
@@ -332,6 +341,13 @@ impl Compiled {
     /// The interned id of a string, [`NO_ID`] when the set never mentions it.
     pub(crate) fn intern_id(&self, s: &str) -> u32 {
         self.interner.get(s).copied().unwrap_or(NO_ID)
+    }
+
+    /// The candidate rules of an action named exactly by some rule, by its interned id.
+    #[inline]
+    pub(crate) fn action_list(&self, id: u32) -> Option<&Bucket> {
+        let i = *self.action_ids.get(id as usize)?;
+        self.action_lists.get(i as usize)
     }
 
     /// The strings of the set by interned id.
@@ -359,16 +375,18 @@ impl Compiled {
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
         let lists: usize = self
-            .by_action
+            .action_lists
             .iter()
-            .map(|(k, v)| k.len() + v.heap_bytes() + 48)
-            .sum();
+            .map(|v| v.heap_bytes() + 16)
+            .sum::<usize>()
+            + self.action_ids.len() * 4;
         let globs = self.fallback.heap_bytes() + self.all.heap_bytes();
         let interned: usize = self.interner.keys().map(|k| k.len() + 40).sum();
         self.preds.len() * size_of::<Pred>()
             + self.nodes.len() * size_of::<Node>()
             + self.kids.len() * 4
             + self.rules.len() * size_of::<CRule>()
+            + self.code.heap_bytes()
             + lists
             + globs
             + interned
@@ -425,21 +443,25 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         hours_index: FxHashMap::default(),
         named: FxHashMap::default(),
     };
-    let signals = set
+    let signals: Vec<(u32, u32)> = set
         .signals
         .iter()
         .map(|s| (b.cond(&s.cond), s.points))
         .collect();
-    let rules: Vec<CRule> = set
+    let action_id = set.path_id("action");
+    let mut rules: Vec<CRule> = set
         .rules
         .iter()
         .map(|r| CRule {
             node: b.cond(&r.cond),
             allow: matches!(r.effect, writ_check::ir::Effect::Allow { .. }),
+            entry: crate::code::Entry {
+                full: 0,
+                indexed: 0,
+            },
         })
         .collect();
 
-    let action_id = set.path_id("action");
     let mut exact: FxHashMap<Arc<str>, Vec<u32>> = FxHashMap::default();
     let mut globs: Vec<(Arc<Glob>, Vec<u32>)> = Vec::new();
     let mut global = Vec::new();
@@ -476,7 +498,7 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
     let needs = narrow::rule_needs(set.rules.iter().map(|r| &r.cond), &|s: &str| {
         b.interner.get(s).copied().unwrap_or(NO_ID)
     });
-    let by_action = exact
+    let by_action: Vec<(Arc<str>, Bucket)> = exact
         .into_iter()
         .map(|(name, mut list)| {
             list.extend_from_slice(&global);
@@ -498,6 +520,22 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         .map(|(g, l)| (g, l.into_boxed_slice()))
         .collect();
     let fallback = Fallback::new(&global, &globs, &needs, action_slot, index);
+    // The index is read by the action's interned id: every exact action is interned.
+    let mut action_lists = Vec::with_capacity(by_action.len());
+    let mut keyed = Vec::with_capacity(by_action.len());
+    for (name, list) in by_action {
+        keyed.push((
+            b.intern(&name),
+            u32::try_from(action_lists.len()).unwrap_or(NO_ID),
+        ));
+        action_lists.push(list);
+    }
+    let mut action_ids = vec![NO_ID; b.interner.len()];
+    for (id, i) in keyed {
+        if let Some(slot) = action_ids.get_mut(id as usize) {
+            *slot = i;
+        }
+    }
     // Predicates used by several nodes are memoised per request; the others skip the memo.
     let mut uses = vec![0u32; b.preds.len()];
     for n in &b.nodes {
@@ -512,6 +550,32 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
             }
         }
     }
+    // The bytecode, emitted once sharing is known.
+    let mut code = crate::code::Code::new();
+    {
+        let src = crate::code::Source {
+            nodes: &b.nodes,
+            kids: &b.kids,
+            preds: &b.preds,
+        };
+        for (rule, r) in rules.iter_mut().zip(&set.rules) {
+            let pin = action_id
+                .and_then(|a| pin_atom(&r.cond, a))
+                .and_then(|kind| b.pred_index.get(&format!("{kind:?}")).copied());
+            rule.entry = code.rule(&src, rule.node, rule.allow, pin);
+        }
+    }
+    let signal_code: Vec<(u32, u32)> = {
+        let src = crate::code::Source {
+            nodes: &b.nodes,
+            kids: &b.kids,
+            preds: &b.preds,
+        };
+        signals
+            .iter()
+            .map(|(node, points)| (code.rule(&src, *node, false, None).full, *points))
+            .collect()
+    };
     let all = Bucket::new(
         (0..u32::try_from(set.rules.len()).unwrap_or(u32::MAX)).collect(),
         &needs,
@@ -552,7 +616,10 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         kids: b.kids,
         rules,
         signals,
-        by_action,
+        signal_code,
+        code,
+        action_ids,
+        action_lists,
         fallback,
         all,
         ranges: b.ranges,
@@ -630,6 +697,29 @@ fn action_key(cond: &Cond, action: PathId) -> ActionKey {
         }
         Cond::Const(true) | Cond::Not(_) => ActionKey::Any,
     }
+}
+
+/// The atom that pins a rule to its action, when one conjunct does (the condition
+/// itself, or the first conjunct of its top-level `and` that pins the action, as
+/// [`action_key`] reads it): a rule reached through the action index satisfies it.
+fn pin_atom(cond: &Cond, action: PathId) -> Option<&AtomKind> {
+    let pinned = |c: &Cond| !matches!(action_key(c, action), ActionKey::Any);
+    match unnamed(cond) {
+        Cond::Atom(a) if pinned(cond) => Some(&a.kind),
+        Cond::And(parts) => match parts.iter().find(|p| pinned(p)).map(unnamed) {
+            Some(Cond::Atom(a)) => Some(&a.kind),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A condition without the names around it.
+fn unnamed(mut cond: &Cond) -> &Cond {
+    while let Cond::Named { cond: inner, .. } = cond {
+        cond = inner;
+    }
+    cond
 }
 
 /// Picks a specialised predicate for the common `path op constant` shapes.

@@ -2,7 +2,133 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+
+/// A short list that reads as a slice: none or one item is held without allocating (an
+/// allow is usually one rule), more in a vector. Serialised as a JSON array, exactly as a
+/// `Vec` is.
+#[derive(Clone)]
+pub struct Few<T>(Repr<T>);
+
+#[derive(Clone)]
+enum Repr<T> {
+    Empty,
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> Few<T> {
+    /// An empty list.
+    pub const fn new() -> Few<T> {
+        Few(Repr::Empty)
+    }
+
+    /// Appends an item.
+    pub fn push(&mut self, item: T) {
+        self.0 = match std::mem::replace(&mut self.0, Repr::Empty) {
+            Repr::Empty => Repr::One(item),
+            Repr::One(first) => Repr::Many(vec![first, item]),
+            Repr::Many(mut v) => {
+                v.push(item);
+                Repr::Many(v)
+            }
+        };
+    }
+
+    /// Removes every item.
+    pub fn clear(&mut self) {
+        self.0 = Repr::Empty;
+    }
+}
+
+impl<T> Default for Few<T> {
+    fn default() -> Few<T> {
+        Few::new()
+    }
+}
+
+impl<T> std::ops::Deref for Few<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match &self.0 {
+            Repr::Empty => &[],
+            Repr::One(x) => std::slice::from_ref(x),
+            Repr::Many(v) => v,
+        }
+    }
+}
+
+impl<T> From<Vec<T>> for Few<T> {
+    fn from(mut v: Vec<T>) -> Few<T> {
+        match v.len() {
+            0 => Few::new(),
+            1 => v.pop().map_or_else(Few::new, |x| Few(Repr::One(x))),
+            _ => Few(Repr::Many(v)),
+        }
+    }
+}
+
+impl<T> From<Few<T>> for Vec<T> {
+    fn from(f: Few<T>) -> Vec<T> {
+        match f.0 {
+            Repr::Empty => Vec::new(),
+            Repr::One(x) => vec![x],
+            Repr::Many(v) => v,
+        }
+    }
+}
+
+impl<T> FromIterator<T> for Few<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Few<T> {
+        let mut out = Few::new();
+        for x in iter {
+            out.push(x);
+        }
+        out
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Few<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<T: PartialEq> PartialEq for Few<T> {
+    fn eq(&self, other: &Few<T>) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Eq> Eq for Few<T> {}
+
+impl<T: PartialEq> PartialEq<Vec<T>> for Few<T> {
+    fn eq(&self, other: &Vec<T>) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: std::hash::Hash> std::hash::Hash for Few<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Few<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T: Serialize> Serialize for Few<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
 
 /// The three answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -100,9 +226,9 @@ pub struct Decision {
     /// Risk score, 0..=100.
     pub risk: u32,
     /// The signals that counted, in set order.
-    pub signals: Vec<SignalHit>,
+    pub signals: Few<SignalHit>,
     /// The rules that produced the decision (empty when nothing fired).
-    pub rules: Vec<Arc<str>>,
+    pub rules: Few<Arc<str>>,
     /// The winning deny rule's message.
     pub message: Option<Arc<str>>,
     /// Obligations of the winning rules, without duplicates.
@@ -118,6 +244,22 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// A deny with nothing in it yet, for the combiner to fill in place.
+    pub(crate) fn empty(policy_version: Arc<str>) -> Decision {
+        Decision {
+            decision: Verdict::Deny,
+            risk: 0,
+            signals: Few::new(),
+            rules: Few::new(),
+            message: None,
+            obligations: Vec::new(),
+            approval: None,
+            ttl_s: None,
+            unknown: Vec::new(),
+            policy_version,
+        }
+    }
+
     /// The decision as compact JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
@@ -126,5 +268,44 @@ impl Decision {
     /// The decision as indented JSON.
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_list_reads_serialises_and_compares_as_a_vec() {
+        for n in 0..4 {
+            let v: Vec<Arc<str>> = (0..n)
+                .map(|i| Arc::from(format!("r{i}").as_str()))
+                .collect();
+            let pushed: Few<Arc<str>> = v.iter().cloned().collect();
+            let from: Few<Arc<str>> = Few::from(v.clone());
+            assert_eq!(&*pushed, &v[..]);
+            assert_eq!(pushed, from);
+            assert!(pushed == v);
+            assert_eq!(
+                serde_json::to_string(&pushed).unwrap(),
+                serde_json::to_string(&v).unwrap()
+            );
+            assert_eq!(format!("{pushed:?}"), format!("{v:?}"));
+            assert_eq!(Vec::from(pushed.clone()), v);
+            let mut cleared = pushed;
+            cleared.clear();
+            assert!(cleared.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_decision_allocates_no_list_for_one_rule() {
+        let mut d = Decision::empty(Arc::from("v"));
+        d.rules.push(Arc::from("only"));
+        assert!(matches!(d.rules.0, Repr::One(_)));
+        assert_eq!(
+            d.to_json(),
+            r#"{"decision":"deny","risk":0,"signals":[],"rules":["only"],"message":null,"obligations":[],"approval":null,"ttl_s":null,"unknown":[],"policy_version":"v"}"#
+        );
     }
 }

@@ -3,7 +3,9 @@
 //! bound path, as written, to the request's value there (`null` when absent), and JCS is
 //! RFC 8785 canonical JSON.
 
-use serde_json::{Map, Value as Json};
+use std::cmp::Ordering;
+
+use serde_json::{Map, Number, Value as Json};
 use sha2::{Digest as _, Sha256};
 
 use crate::request::lookup;
@@ -21,51 +23,202 @@ pub fn bound_object<'a>(request: &Json, paths: impl IntoIterator<Item = &'a str>
     Json::Object(map)
 }
 
-const NULL: Json = Json::Null;
+static NULL: Json = Json::Null;
 
-/// The digest of canonical JSON bytes.
-fn digest_of_canonical(canonical: &[u8]) -> String {
-    let mut h = Sha256::new();
-    h.update(DOMAIN);
-    h.update([0u8]);
-    h.update(canonical);
-    let out = h.finalize();
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(7 + 64);
-    s.push_str("sha256:");
-    for b in out {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    s
+/// Where canonical bytes go: a buffer (for tests and callers that want the text) or the
+/// hash itself.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
 }
 
-/// The digest of a bound object (anything that serialises to a JSON object).
-fn digest_of_serialize<T: serde::Serialize>(bound: &T) -> String {
-    // Canonicalising JSON values cannot fail: keys are strings and numbers are finite.
-    let canonical = serde_json_canonicalizer::to_vec(bound).unwrap_or_default();
-    digest_of_canonical(&canonical)
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// SHA-256 fed through a small buffer on the stack, so that the many short pieces of
+/// canonical JSON reach the hash in blocks.
+struct Hashing {
+    hash: Sha256,
+    buf: [u8; 128],
+    len: usize,
+}
+
+impl Hashing {
+    fn new() -> Hashing {
+        let mut hash = Sha256::new();
+        hash.update(DOMAIN);
+        hash.update([0u8]);
+        Hashing {
+            hash,
+            buf: [0; 128],
+            len: 0,
+        }
+    }
+
+    /// `"sha256:"` + the hex of the digest.
+    fn finish(mut self) -> String {
+        self.hash.update(&self.buf[..self.len]);
+        let out = self.hash.finalize();
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(7 + 64);
+        s.push_str("sha256:");
+        for b in out {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        s
+    }
+}
+
+impl Sink for Hashing {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        if let Some(room) = self.buf.get_mut(self.len..self.len + bytes.len()) {
+            room.copy_from_slice(bytes);
+            self.len += bytes.len();
+            return;
+        }
+        self.hash.update(&self.buf[..self.len]);
+        self.len = 0;
+        match self.buf.get_mut(..bytes.len()) {
+            Some(room) => {
+                room.copy_from_slice(bytes);
+                self.len = bytes.len();
+            }
+            None => self.hash.update(bytes),
+        }
+    }
+}
+
+/// The RFC 8785 canonical form of a JSON value (the bytes the digest hashes).
+pub fn canonical(v: &Json) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    write_value(v, &mut out);
+    out
 }
 
 /// The digest of a bound object.
 pub fn digest_of(bound: &Json) -> String {
-    let mut out = Vec::with_capacity(256);
-    match write_jcs(bound, &mut out) {
-        Some(()) => digest_of_canonical(&out),
-        None => digest_of_serialize(bound),
+    let mut h = Hashing::new();
+    write_value(bound, &mut h);
+    h.finish()
+}
+
+/// The digest of `paths` over `request`, written straight into the hash: no copy of the
+/// bound values, no canonical text in memory (only a set of more than
+/// [`INLINE_MEMBERS`] paths is sorted on the heap).
+pub fn transaction_digest<'a>(request: &Json, paths: impl IntoIterator<Item = &'a str>) -> String {
+    let mut h = Hashing::new();
+    let members = paths
+        .into_iter()
+        .map(|p| (p, lookup(request, p.split('.')).unwrap_or(&NULL)));
+    write_members(members, &mut h);
+    h.finish()
+}
+
+/// [`transaction_digest`] of the bound paths, and the paths the request does not carry
+/// (absent or `null`, in order): each path is looked up once for both.
+pub(crate) fn digest_and_missing(
+    request: &Json,
+    paths: &[std::sync::Arc<str>],
+) -> (String, Vec<std::sync::Arc<str>>) {
+    let mut missing = Vec::new();
+    let mut h = Hashing::new();
+    let members = paths.iter().map(|p| {
+        let v = lookup(request, p.split('.'));
+        if v.is_none() {
+            missing.push(p.clone());
+        }
+        (&**p, v.unwrap_or(&NULL))
+    });
+    write_members(members, &mut h);
+    (h.finish(), missing)
+}
+
+/// Members an object's sort keeps on the stack.
+pub const INLINE_MEMBERS: usize = 16;
+
+/// Compares strings by their UTF-16 code units (RFC 8785 §3.2.3). UTF-8 byte order is
+/// code point order, which is the same unless one side holds a character at or above
+/// U+E000 (lead byte `0xEE` or more) and the other one above U+FFFF.
+fn utf16_cmp(a: &str, b: &str) -> Ordering {
+    if a.bytes().chain(b.bytes()).all(|c| c < 0xEE) {
+        a.cmp(b)
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
     }
 }
 
-/// The digest of `paths` over `request`, without copying the bound values.
-pub fn transaction_digest<'a>(request: &Json, paths: impl IntoIterator<Item = &'a str>) -> String {
-    let bound: std::collections::BTreeMap<&str, &Json> = paths
-        .into_iter()
-        .map(|p| (p, lookup(request, p.split('.')).unwrap_or(&NULL)))
-        .collect();
-    let mut out = Vec::with_capacity(256);
-    match write_object(bound.iter().map(|(k, v)| (*k, *v)), &mut out) {
-        Some(()) => digest_of_canonical(&out),
-        None => digest_of_serialize(&bound),
+/// Writes an object's members in canonical order (sorted by UTF-16 code units; a key
+/// given twice, the same path bound twice, is written once). Up to [`INLINE_MEMBERS`]
+/// are sorted on the stack. The order the members come in is not relied on: a
+/// `serde_json` map keeps insertion order when another crate of the build enables its
+/// `preserve_order` feature.
+fn write_members<'v>(members: impl Iterator<Item = (&'v str, &'v Json)>, out: &mut impl Sink) {
+    let mut inline: [(&str, &Json); INLINE_MEMBERS] = [("", &NULL); INLINE_MEMBERS];
+    let mut len = 0;
+    let mut spill: Vec<(&str, &Json)> = Vec::new();
+    for member in members {
+        match inline.get_mut(len) {
+            Some(slot) if spill.is_empty() => {
+                *slot = member;
+                len += 1;
+            }
+            _ => {
+                if spill.is_empty() {
+                    spill.extend_from_slice(&inline[..len]);
+                }
+                spill.push(member);
+            }
+        }
+    }
+    let members = if spill.is_empty() {
+        &mut inline[..len]
+    } else {
+        &mut spill[..]
+    };
+    // Keys of one object are distinct, and a path bound twice has one value: an
+    // unstable sort (which never allocates) gives the one order.
+    members.sort_unstable_by(|a, b| utf16_cmp(a.0, b.0));
+    out.put(b"{");
+    let mut last: Option<&str> = None;
+    for (k, v) in members.iter() {
+        if last == Some(*k) {
+            continue;
+        }
+        if last.is_some() {
+            out.put(b",");
+        }
+        last = Some(k);
+        write_string(k, out);
+        out.put(b":");
+        write_value(v, out);
+    }
+    out.put(b"}");
+}
+
+// INVARIANT: recursion follows the value's nesting; requests are refused past
+// `MAX_REQUEST_DEPTH` when bound, so a digest of a bound request recurses at most that deep.
+fn write_value(v: &Json, out: &mut impl Sink) {
+    match v {
+        Json::Null => out.put(b"null"),
+        Json::Bool(true) => out.put(b"true"),
+        Json::Bool(false) => out.put(b"false"),
+        Json::Number(n) => write_number(n, out),
+        Json::String(s) => write_string(s, out),
+        Json::Array(items) => {
+            out.put(b"[");
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.put(b",");
+                }
+                write_value(x, out);
+            }
+            out.put(b"]");
+        }
+        Json::Object(m) => write_members(m.iter().map(|(k, v)| (k.as_str(), v)), out),
     }
 }
 
@@ -73,58 +226,80 @@ pub fn transaction_digest<'a>(request: &Json, paths: impl IntoIterator<Item = &'
 /// (2^53; requests hold no larger integer, see [`crate::MAX_EXACT_INT`]).
 const EXACT: u64 = 1 << 53;
 
-/// Writes RFC 8785 canonical JSON directly (the hot path of every `approve`), for values
-/// whose numbers are all integers of magnitude at most 2^53: their ES6 form is their
-/// decimal digits. Anything else (a fraction, an exponent, a larger integer) is `None`,
-/// and the general canonicalizer writes the value instead; the two agree on every value
-/// this accepts (tested below against the canonicalizer).
-fn write_jcs(v: &Json, out: &mut Vec<u8>) -> Option<()> {
-    use std::io::Write as _;
-    match v {
-        Json::Null => out.extend_from_slice(b"null"),
-        Json::Bool(true) => out.extend_from_slice(b"true"),
-        Json::Bool(false) => out.extend_from_slice(b"false"),
-        Json::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) if u <= EXACT => write!(out, "{u}").ok()?,
-            (None, Some(i)) if i.unsigned_abs() <= EXACT => write!(out, "{i}").ok()?,
-            _ => return None,
-        },
-        // serde_json escapes exactly as JCS does (`"`, `\\`, \b \f \n \r \t, other
-        // controls as lowercase `\u00xx`) and writes everything else as itself.
-        Json::String(s) => serde_json::to_writer(&mut *out, s).ok()?,
-        Json::Array(items) => {
-            out.push(b'[');
-            for (i, x) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_jcs(x, out)?;
+/// A number as ECMAScript's `Number.prototype.toString` writes its double (RFC 8785
+/// §3.2.2.3): an integer within 2^53 as its digits, anything else through `ryu-js`, as
+/// the canonicalizer crate does.
+fn write_number(n: &Number, out: &mut impl Sink) {
+    let (neg, abs) = match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => (false, u),
+        (None, Some(i)) => (i < 0, i.unsigned_abs()),
+        _ => (false, u64::MAX),
+    };
+    if abs <= EXACT {
+        let mut digits = [0u8; 21];
+        let mut i = digits.len();
+        let mut x = abs;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (x % 10) as u8;
+            x /= 10;
+            if x == 0 {
+                break;
             }
-            out.push(b']');
         }
-        Json::Object(m) => write_object(m.iter().map(|(k, v)| (k.as_str(), v)), out)?,
+        if neg {
+            i -= 1;
+            digits[i] = b'-';
+        }
+        out.put(&digits[i..]);
+        return;
     }
-    Some(())
+    match n.as_f64() {
+        Some(f) if f.is_finite() => {
+            let mut buf = ryu_js::Buffer::new();
+            out.put(buf.format_finite(f).as_bytes());
+        }
+        // A JSON number is always a finite double; never reached.
+        _ => out.put(b"null"),
+    }
 }
 
-/// Writes an object's members in JCS order: keys sorted by their UTF-16 code units.
-fn write_object<'a>(
-    members: impl Iterator<Item = (&'a str, &'a Json)>,
-    out: &mut Vec<u8>,
-) -> Option<()> {
-    let mut members: Vec<(&str, &Json)> = members.collect();
-    members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-    out.push(b'{');
-    for (i, (k, v)) in members.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+/// A string with JCS escapes: quote and backslash, `\b \f \n \r \t`, other controls as
+/// lowercase `\u00xx`; everything else as itself.
+fn write_string(s: &str, out: &mut impl Sink) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.put(b"\"");
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.put(&bytes[start..i]);
+        if short.is_empty() {
+            out.put(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]);
+        } else {
+            out.put(short);
         }
-        serde_json::to_writer(&mut *out, k).ok()?;
-        out.push(b':');
-        write_jcs(v, out)?;
+        start = i + 1;
     }
-    out.push(b'}');
-    Some(())
+    out.put(&bytes[start..]);
+    out.put(b"\"");
 }
 
 #[cfg(test)]
@@ -194,7 +369,7 @@ mod tests {
     }
 
     #[test]
-    fn the_direct_writer_agrees_with_the_canonicalizer() {
+    fn the_writer_agrees_with_the_canonicalizer() {
         let controls: String = (0u8..0x80).map(char::from).collect();
         let values = [
             json!(null),
@@ -202,34 +377,63 @@ mod tests {
             json!({"\u{10000}": 1, "\u{e000}": 2, "z": 3, "A": 4, "é": 5, "": 6}),
             json!({"s": controls, "u": "\u{2028}\u{2029}\u{7f}/\u{10ffff}é中"}),
             json!({"n": {"deep": [[{"b": 1, "a": {"y": [], "x": {}}}]]}}),
-            json!({"f": 1.5, "e": 1e21, "big": 9007199254740993_u64, "neg": -0.0}),
-            json!([1, 2.25, "x"]),
+            json!({"f": 1.5, "e": 1e21, "big": 9007199254740993_u64, "neg": -0.0, "min": i64::MIN, "max": u64::MAX}),
+            json!([
+                1,
+                2.25,
+                "x",
+                1e-7,
+                123456789.125,
+                5e-324,
+                1.7976931348623157e308
+            ]),
         ];
         for v in &values {
             let expected = serde_json_canonicalizer::to_vec(v).unwrap();
-            let mut direct = Vec::new();
-            if write_jcs(v, &mut direct).is_some() {
-                assert_eq!(
-                    String::from_utf8_lossy(&direct),
-                    String::from_utf8_lossy(&expected),
-                    "{v}"
-                );
-            }
-            let general = digest_of_serialize(v);
-            assert_eq!(digest_of(v), general, "{v}");
+            assert_eq!(
+                String::from_utf8_lossy(&canonical(v)),
+                String::from_utf8_lossy(&expected),
+                "{v}"
+            );
+            let mut h = Sha256::new();
+            h.update(b"writ-txn-v1\0");
+            h.update(&expected);
+            let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(digest_of(v), format!("sha256:{hex}"), "{v}");
             if let Json::Object(m) = v {
                 let paths: Vec<&str> = m.keys().map(String::as_str).collect();
                 let bound = bound_object(v, paths.iter().copied());
                 assert_eq!(
                     transaction_digest(v, paths.iter().copied()),
-                    digest_of_serialize(&bound),
+                    digest_of(&bound),
                     "{v}"
                 );
             }
         }
-        // The writer declines what needs ES6 number formatting.
-        assert!(write_jcs(&json!(1.5), &mut Vec::new()).is_none());
-        assert!(write_jcs(&json!(9007199254740993_u64), &mut Vec::new()).is_none());
-        assert!(write_jcs(&json!({"a": [1]}), &mut Vec::new()).is_some());
+    }
+
+    #[test]
+    fn many_bound_paths_and_repeats_sort_as_one_object() {
+        let req = json!({"a": {"x": 1, "y": "\u{10000}", "\u{e000}": 2}});
+        let mut paths: Vec<String> = (0..40).map(|i| format!("p{i}")).collect();
+        paths.extend([
+            "a.x".into(),
+            "a.y".into(),
+            "a.\u{e000}".into(),
+            "a.x".into(),
+        ]);
+        let expected = bound_object(&req, paths.iter().map(String::as_str));
+        for take in [3, INLINE_MEMBERS, INLINE_MEMBERS + 1, paths.len()] {
+            let some: Vec<&str> = paths.iter().rev().take(take).map(String::as_str).collect();
+            assert_eq!(
+                transaction_digest(&req, some.iter().copied()),
+                digest_of(&bound_object(&req, some.iter().copied())),
+                "{take}"
+            );
+        }
+        assert_eq!(
+            transaction_digest(&req, paths.iter().map(String::as_str)),
+            digest_of(&expected)
+        );
     }
 }

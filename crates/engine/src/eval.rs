@@ -141,8 +141,14 @@ fn compare(a: V<'_>, op: CmpOp, b: V<'_>) -> Truth {
     Truth::from_option(r)
 }
 
+/// `number op int`, as the general comparison reads it.
+pub(crate) fn compare_int(n: f64, op: CmpOp, c: i64) -> Truth {
+    compare(V::Num(n), op, V::Int(c))
+}
+
 /// A known ordering read through a comparison operator.
-fn ordered(o: Ordering, op: CmpOp) -> Truth {
+#[inline]
+pub(crate) fn ordered(o: Ordering, op: CmpOp) -> Truth {
     Truth::from_bool(match op {
         CmpOp::Eq => o.is_eq(),
         CmpOp::Ne => o.is_ne(),
@@ -153,10 +159,10 @@ fn ordered(o: Ordering, op: CmpOp) -> Truth {
     })
 }
 
-struct Ctx<'a> {
-    set: &'a Compiled,
-    req: &'a Request,
-    risk: u32,
+pub(crate) struct Ctx<'a> {
+    pub set: &'a Compiled,
+    pub req: &'a Request,
+    pub risk: u32,
 }
 
 /// Instant and duration arithmetic; `None` (unknown) past the range of instants.
@@ -215,7 +221,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn pred(&self, p: &'a Pred) -> Truth {
+    pub(crate) fn pred(&self, p: &'a Pred) -> Truth {
         match p {
             Pred::Truthy(i) => match self.req.slots[*i as usize] {
                 Slot::Bool(b) => Truth::from_bool(b),
@@ -326,16 +332,16 @@ enum Other<'a> {
     Set(&'a SetVal),
 }
 
-struct Run<'a, 'c> {
-    ctx: Ctx<'a>,
-    memo: &'c mut [(u32, Truth)],
-    generation: u32,
+pub(crate) struct Run<'a, 'c> {
+    pub ctx: Ctx<'a>,
+    pub memo: &'c mut [(u32, Truth)],
+    pub generation: u32,
 }
 
 impl Run<'_, '_> {
     // INVARIANT: recursion follows the compiled nodes, one per level of a checked
     // condition, whose depth the parser bounded (`writ_syntax::MAX_NESTING`).
-    fn node(&mut self, n: u32) -> Truth {
+    pub(crate) fn node(&mut self, n: u32) -> Truth {
         match self.ctx.set.nodes[n as usize] {
             Node::Const(b) => Truth::from_bool(b),
             Node::Pred(p) => self.ctx.pred(&self.ctx.set.preds[p as usize]),
@@ -368,7 +374,7 @@ impl Run<'_, '_> {
         }
     }
 
-    fn pred(&mut self, p: u32) -> Truth {
+    pub(crate) fn pred(&mut self, p: u32) -> Truth {
         let slot = &mut self.memo[p as usize];
         if slot.0 == self.generation {
             return slot.1;
@@ -469,25 +475,36 @@ pub(crate) struct CandBufs<'s> {
 }
 
 /// Which rules can fire for this request: those its action reaches, less those a
-/// requirement on another attribute rules out (`narrow`).
-pub(crate) fn candidates<'s>(set: &'s Compiled, req: &Request, bufs: CandBufs<'s>) -> &'s [u32] {
+/// requirement on another attribute rules out (`narrow`); and whether they were reached
+/// through the action index (so that the conjunct that pinned each to its action holds).
+pub(crate) fn candidates<'s>(
+    set: &'s Compiled,
+    req: &Request,
+    bufs: CandBufs<'s>,
+) -> (&'s [u32], bool) {
     let bucket = match set.action_path.map(|a| &req.slots[a as usize]) {
-        Some(Slot::Str(_, action)) => match set.by_action.get(&**action) {
+        Some(Slot::Str(id, action)) => match set.action_list(*id) {
             Some(b) => b,
             None => {
                 set.fallback
                     .narrow(action, &req.slots, bufs.start, bufs.acc, bufs.out);
-                return bufs.out;
+                return (bufs.out, true);
             }
         },
-        // No action read, or an unknown one: every rule may apply.
-        _ => &set.all,
+        // No action read, or an unknown one: every rule may apply, each tested in full.
+        _ => {
+            if !set.all.indexed() {
+                return (&set.all.rules, false);
+            }
+            set.all.narrow(&req.slots, None, bufs.acc, bufs.out);
+            return (bufs.out, false);
+        }
     };
     if !bucket.indexed() {
-        return &bucket.rules;
+        return (&bucket.rules, true);
     }
     bucket.narrow(&req.slots, None, bufs.acc, bufs.out);
-    bufs.out
+    (bufs.out, true)
 }
 
 fn path_texts(set: &Compiled, slots: Vec<u32>, cel: Vec<String>) -> Vec<String> {
@@ -527,8 +544,8 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
             memo,
             generation: *generation,
         };
-        for (i, (node, _)) in set.signals.iter().enumerate() {
-            let t = run.node(*node);
+        for (i, (entry, _)) in set.signal_code.iter().enumerate() {
+            let t = crate::vm::truth(run.exec(*entry));
             if t != Truth::False {
                 counted.push((u32::try_from(i).unwrap_or(u32::MAX), t));
             }
@@ -540,16 +557,18 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
             acc,
             start,
         };
-        for &r in candidates(set, req, bufs) {
+        let (list, indexed) = candidates(set, req, bufs);
+        for &r in list {
             let rule = &set.rules[r as usize];
-            let t = run.node(rule.node);
-            let fires = match t {
-                Truth::True => true,
-                Truth::Unknown => !rule.allow,
-                Truth::False => false,
+            let entry = if indexed {
+                rule.entry.indexed
+            } else {
+                rule.entry.full
             };
-            if fires {
-                fired.push((r, t));
+            // An allow rule fires only on `true`; deny and approve on `unknown` too.
+            let t = run.exec(entry);
+            if t == crate::code::T || (t == crate::code::U && !rule.allow) {
+                fired.push((r, crate::vm::truth(t)));
             }
         }
         // Unknown paths only for what fired or counted on unknown (the rare path).

@@ -28,6 +28,7 @@
 )]
 
 mod cel_run;
+mod code;
 mod combine;
 mod compile;
 mod decision;
@@ -40,6 +41,7 @@ mod request;
 mod stream;
 mod strict;
 mod truth;
+mod vm;
 
 use std::sync::Arc;
 
@@ -48,7 +50,7 @@ use sha2::{Digest as _, Sha256};
 use writ_check::PolicySet;
 
 pub use compile::Compiled;
-pub use decision::{ApprovalOut, ApproverOut, Decision, ObligationOut, SignalHit, Verdict};
+pub use decision::{ApprovalOut, ApproverOut, Decision, Few, ObligationOut, SignalHit, Verdict};
 pub use lone::Evaluated;
 pub use reference::{CondTrace, Explanation, RuleTrace, SignalTrace};
 pub use request::{lookup, BindError, Request};
@@ -153,6 +155,7 @@ impl Engine {
                 start: &mut start,
             },
         )
+        .0
         .len()
     }
 
@@ -177,7 +180,7 @@ impl Engine {
                 .get(id as usize)
                 .map_or_else(|| format!("#{id}"), |s| s.to_string())
         };
-        match self.compiled.by_action.get(action) {
+        match self.compiled.action_list(self.compiled.intern_id(action)) {
             Some(b) => format!("action {action:?}: {}", b.render(&rule_name, &path, &string)),
             None => format!(
                 "action {action:?} is no exact name in the set: it reaches the global rules and those whose pattern matches it, of {}",
@@ -269,8 +272,10 @@ impl Engine {
         if let Some(r) = self.rebound(req) {
             return self.decide(&r);
         }
+        let mut decision = Decision::empty(self.version.clone());
         eval::evaluate(&self.compiled, req, |o| {
-            combine::combine(
+            combine::combine_into(
+                &mut decision,
                 &self.meta,
                 req,
                 o.risk,
@@ -279,7 +284,8 @@ impl Engine {
                 &o.rule_unknowns,
                 &o.signal_unknowns,
             )
-        })
+        });
+        decision
     }
 
     /// Decides a bound request with the reference interpreter, and explains every rule

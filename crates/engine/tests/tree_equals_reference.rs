@@ -144,6 +144,11 @@ fn expr(in_rule: bool) -> impl Strategy<Value = String> {
         prop_oneof![
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} and {b})")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} or {b})")),
+            // Three parts: the middle one exercises the bytecode's mid-part jumps.
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(a, b, c)| format!("({a} and {b} and {c})")),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(a, b, c)| format!("({a} or {b} or {c})")),
             inner.prop_map(|a| format!("not ({a})")),
         ]
     })
@@ -325,6 +330,135 @@ proptest! {
             let fast = engine.decide(&req);
             let slow = engine.explain(&req).decision;
             prop_assert_eq!(&fast, &slow, "policy:\n{}\nrequest: {}", policy, r);
+        }
+    }
+}
+
+/// A condition nested `depth` levels, alternating `and` and `or`, with a `not` every fifth
+/// level: deeper than the bytecode's accumulator register (31 levels), so its innermost
+/// parts go through the tree walker.
+fn deep(depth: usize, offset: usize) -> String {
+    const ATOMS: [&str; 7] = [
+        "device.managed",
+        "principal.kind == \"human\"",
+        "network.ip in corp",
+        "resource.sensitivity >= 2",
+        "\"g1\" in principal.groups",
+        "time in office",
+        "device.disk_encrypted",
+    ];
+    let mut text = ATOMS[offset % ATOMS.len()].to_string();
+    for level in 1..=depth {
+        let atom = ATOMS[(level + offset) % ATOMS.len()];
+        let op = if level % 2 == 0 { "and" } else { "or" };
+        text = format!("({atom} {op} {text})");
+        if level % 5 == 0 {
+            text = format!("not {text}");
+        }
+    }
+    text
+}
+
+/// Policies for the paths the bytecode adds: short-circuit jumps over nested parts, parts
+/// nested beyond the accumulator register, predicates shared by many rules (memoised) and
+/// not, and rules pinned to their action (entered past that conjunct through the index).
+fn bytecode_policies() -> Vec<String> {
+    let mut deep_set = PRELUDE.to_string();
+    deep_set.push_str(&format!(
+        "risk {{\n  +40 \"deep\" when {}\n}}\n",
+        deep(36, 3)
+    ));
+    for (i, effect) in [
+        "allow",
+        "deny",
+        "allow",
+        "approve { approvers 1 of group \"owners\" }",
+    ]
+    .iter()
+    .enumerate()
+    {
+        deep_set.push_str(&format!(
+            "rule \"d{i}\" {{\n  when action == \"a{}\" and {}\n  {effect}\n}}\n",
+            i % 3,
+            deep(33 + i, i)
+        ));
+    }
+    deep_set.push_str(&format!(
+        "rule \"d9\" {{\n  when {} and risk < 50\n  allow\n}}\n",
+        deep(40, 5)
+    ));
+
+    let mut shared = PRELUDE.to_string();
+    shared.push_str("let is_a1 = action == \"a1\"\n");
+    shared.push_str(
+        "risk {\n  +30 \"off\" when not (network.ip in corp)\n  +30 \"late\" when not (time in office)\n}\n",
+    );
+    let pins = [
+        "action == \"a0\"",
+        "action in [\"a0\", \"a1\", \"b.x\"]",
+        "action matches \"b.*\"",
+        "action matches \"a2\"",
+        "is_a1",
+        "action == \"A0\"",
+    ];
+    let rests = [
+        "device.managed and network.ip in corp",
+        "(network.ip in corp or principal.kind == \"human\") and time in office",
+        "principal.groups has \"g1\" and not device.disk_encrypted",
+        "(time in office and device.managed) or resource.env != \"prod\"",
+        "risk < 40 and (network.ip in cidr [\"10.0.0.0/16\"] or scope.requested within scope.granted)",
+        "present(request.params.amount) and request.params.amount > 100.5",
+        "(device.managed or principal.kind == \"human\" or \"g1\" in principal.groups) and (resource.sensitivity >= 2 or time in office or not device.disk_encrypted)",
+        "((device.managed or principal.kind == \"human\" or network.ip in corp) and (resource.env != \"prod\" or time in office or \"g2\" in principal.groups) and device.disk_encrypted) or risk < 20",
+        "((device.managed and principal.kind == \"human\" and network.ip in corp) or (resource.env != \"prod\" and time in office and \"g2\" in principal.groups) or device.disk_encrypted) and present(principal.groups)",
+    ];
+    let effects = [
+        "allow",
+        "allow for 15m",
+        "deny \"no\"",
+        "approve { approvers 1 of group \"owners\" bind action, request.params }",
+    ];
+    let mut n = 0;
+    for (p, pin) in pins.iter().enumerate() {
+        for (r, rest) in rests.iter().enumerate() {
+            let effect = effects[(p + r) % effects.len()];
+            // The pin first, last, and alone.
+            shared.push_str(&format!(
+                "rule \"s{n}\" {{\n  when {pin} and {rest}\n  {effect}\n}}\n"
+            ));
+            n += 1;
+            if r % 2 == 0 {
+                shared.push_str(&format!(
+                    "rule \"s{n}\" {{\n  when {rest} and {pin}\n  {effect}\n}}\n"
+                ));
+                n += 1;
+            }
+        }
+        shared.push_str(&format!("rule \"s{n}\" {{\n  when {pin}\n  allow\n}}\n"));
+        n += 1;
+    }
+    shared.push_str(
+        "rule \"g\" {\n  when device.managed == false or not present(device.managed)\n  deny\n}\n",
+    );
+    vec![deep_set, shared]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn bytecode_paths_equal_reference(requests in prop::collection::vec(request(), 1..16)) {
+        for policy in bytecode_policies() {
+            let mut sources = writ_syntax::SourceMap::default();
+            sources.add("p.writ", policy.clone());
+            let set = writ_check::check(sources).map_err(|r| TestCaseError::fail(format!("{}\n{policy}", writ_syntax::render(&r.diagnostics, &r.sources, writ_syntax::Style::Plain))))?;
+            let engine = Engine::new(set);
+            for r in &requests {
+                let req = engine.bind(r.clone()).map_err(|e| TestCaseError::fail(format!("{e}: {r}")))?;
+                let fast = engine.decide(&req);
+                let slow = engine.explain(&req).decision;
+                prop_assert_eq!(&fast, &slow, "policy:\n{}\nrequest: {}", policy, r);
+            }
         }
     }
 }

@@ -908,7 +908,7 @@ struct DecisionFacts {
     policy_version: Arc<str>,
     verdict: Verdict,
     digest: Option<String>,
-    rules: Vec<Arc<str>>,
+    rules: writ_engine::Few<Arc<str>>,
     risk: u32,
 }
 

@@ -1,0 +1,415 @@
+//! The bytecode: each rule's and signal's condition flattened into a short run of
+//! instructions with inline operands (slot, interned id, constant, jump target), laid out
+//! contiguously per rule in one array, and run by one loop (`vm.rs`).
+//!
+//! A condition is emitted from the compiled node arena (`compile.rs`), which stays beside
+//! the code for the rare path (the paths whose absence made a fired rule unknown):
+//!
+//! - the top-level conjunction of a rule is a run of conjuncts, each followed by a test
+//!   that leaves the rule as soon as it can no longer fire (`RequireTrue` for an allow
+//!   rule, which fires only on `true`; `RequireKnown`, not `false`, for the others and for
+//!   signals), so the rule-level conjunction needs no stack;
+//! - a nested `and`/`or` keeps its accumulator in a two-bit lane of a 64-bit register,
+//!   and jumps past its remaining parts as soon as one part decides it;
+//! - cheap predicates (a slot against an interned id or a constant) are inline and
+//!   evaluated where they stand, shared or not; the costly ones (general comparisons,
+//!   CIDR sets, hours, globs, set operators, CEL) go through the predicate table and are
+//!   memoised per request only when several nodes share them;
+//! - a rule pinned to its action by one conjunct (`action == "x"`, `action in [...]`,
+//!   `action matches "..."`) has that conjunct emitted first, and a second entry point
+//!   just past it: a rule reached through the action index (whose list holds the rule
+//!   only for actions that conjunct accepts) starts there, without the test.
+//!
+//! Truth is two bits: bit 0 "may be true", bit 1 "may be false" (`T` = 1, `F` = 2,
+//! unknown `U` = 3), so Kleene `and` and `or` are bitwise.
+
+use writ_check::ir::CmpOp;
+
+use crate::compile::{Node, Opd, Pred};
+
+/// Certainly true.
+pub(crate) const T: u8 = 1;
+/// Certainly false.
+pub(crate) const F: u8 = 2;
+/// Unknown.
+pub(crate) const U: u8 = 3;
+
+/// Nested `and`/`or` levels the 64-bit accumulator register holds (two bits each); a
+/// deeper part is evaluated by the tree walker instead.
+const MAX_LANES: u32 = 31;
+
+/// One instruction. Leaves set the current truth `t`; the others combine or jump.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Op {
+    /// A constant truth (two bits).
+    Const(u8),
+    /// `path` (a bool slot).
+    Truthy(u32),
+    /// `path == "const"` by interned id.
+    StrEq { slot: u32, id: u32 },
+    /// `path != "const"` by interned id.
+    StrNe { slot: u32, id: u32 },
+    /// `path op int`.
+    IntCmp { slot: u32, op: CmpOp, c: i64 },
+    /// `path op duration`.
+    DurCmp { slot: u32, op: CmpOp, c: u64 },
+    /// `risk op int`.
+    RiskCmp { op: CmpOp, c: i64 },
+    /// `set has "const"` by interned id.
+    HasId { set: u32, id: u32 },
+    /// `path in ["a", "b"]`: the sorted ids are `ids[start..start + len]`.
+    InIds { slot: u32, start: u32, len: u32 },
+    /// `present(path)`.
+    Present(u32),
+    /// `path in cidr [...]`, unshared.
+    InCidr { slot: u32, cidr: u32 },
+    /// `path in hours ...`, unshared.
+    InHours { slot: u32, hours: u32 },
+    /// `path in cidr [...]` several nodes share: memoised per request as predicate `p`.
+    MemoCidr { slot: u32, cidr: u32, p: u32 },
+    /// `path in hours ...` several nodes share: memoised per request as predicate `p`.
+    MemoHours { slot: u32, hours: u32, p: u32 },
+    /// A predicate of the table evaluated where it stands (used by this node only).
+    Pred(u32),
+    /// A predicate of the table several nodes share: memoised per request.
+    Shared(u32),
+    /// A part nested deeper than the accumulator register holds: the tree walker
+    /// evaluates this node.
+    Tree(u32),
+    /// Kleene negation of `t`.
+    Not,
+    /// After the first part of an `and`: `false` jumps to the target; else push `t`.
+    AndFirst(u32),
+    /// After a middle part: `false` pops and jumps; else the top lane `and`= `t`.
+    AndNext(u32),
+    /// After the last part: `t` = popped lane `and` `t`.
+    AndLast,
+    /// After the first part of an `or`: `true` jumps to the target; else push `t`.
+    OrFirst(u32),
+    /// After a middle part: `true` pops and jumps; else the top lane `or`= `t`.
+    OrNext(u32),
+    /// After the last part: `t` = popped lane `or` `t`.
+    OrLast,
+    /// A conjunct of an allow rule: anything but `true` ends the rule, not fired.
+    RequireTrue,
+    /// A conjunct of a deny or approve rule or of a signal: `false` ends it, not fired;
+    /// otherwise the rule's accumulator `and`= `t`.
+    RequireKnown,
+    /// The end of a rule or signal: its truth is the accumulator `and` `t`.
+    End,
+}
+
+/// Where a rule's code starts.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entry {
+    /// For a rule reached without the action index (every rule may apply).
+    pub full: u32,
+    /// For a rule reached through the action index: past the conjunct that pinned it to
+    /// the action.
+    pub indexed: u32,
+}
+
+/// The compiled code of a set.
+#[derive(Debug)]
+pub(crate) struct Code {
+    pub ops: Vec<Op>,
+    /// Sorted interned ids of `in [...]` lists.
+    pub ids: Vec<u32>,
+}
+
+/// The entry that evaluates to `true` at once: `[Const(T), End]`.
+const TRUE_ENTRY: u32 = 0;
+
+/// Kleene `and` of two-bit truths.
+#[inline(always)]
+pub(crate) fn and(a: u8, b: u8) -> u8 {
+    ((a & b) & 1) | ((a | b) & 2)
+}
+
+/// Kleene `or` of two-bit truths.
+#[inline(always)]
+pub(crate) fn or(a: u8, b: u8) -> u8 {
+    ((a | b) & 1) | ((a & b) & 2)
+}
+
+/// Kleene negation of a two-bit truth.
+#[inline(always)]
+pub(crate) fn not(a: u8) -> u8 {
+    ((a & 1) << 1) | ((a >> 1) & 1)
+}
+
+/// A known bool as two bits.
+#[inline(always)]
+pub(crate) fn bit(b: bool) -> u8 {
+    2 - u8::from(b)
+}
+
+/// What the emitter reads of the compiled set.
+pub(crate) struct Source<'a> {
+    pub nodes: &'a [Node],
+    pub kids: &'a [u32],
+    pub preds: &'a [Pred],
+}
+
+fn at(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl Code {
+    /// New code holding the shared `true` entry.
+    pub fn new() -> Code {
+        Code {
+            ops: vec![Op::Const(T), Op::End],
+            ids: Vec::new(),
+        }
+    }
+
+    /// Emits a rule (or signal, with `allow` false) whose condition is node `root`;
+    /// `pin` is the predicate of the conjunct that pinned it to its action, if any.
+    pub fn rule(&mut self, src: &Source<'_>, root: u32, allow: bool, pin: Option<u32>) -> Entry {
+        let full = at(self.ops.len());
+        let require = if allow {
+            Op::RequireTrue
+        } else {
+            Op::RequireKnown
+        };
+        let is_pin = |n: u32| match src.nodes[n as usize] {
+            Node::Pred(p) | Node::Shared(p) => Some(p) == pin,
+            _ => false,
+        };
+        match src.nodes[root as usize] {
+            Node::And(start, len) if len > 0 => {
+                let parts = &src.kids[start as usize..(start + len) as usize];
+                let pinned = parts.iter().position(|&k| is_pin(k));
+                let mut order: Vec<u32> = Vec::with_capacity(parts.len());
+                order.extend(pinned.map(|i| parts[i]));
+                order.extend(
+                    parts
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| Some(*i) != pinned)
+                        .map(|(_, k)| *k),
+                );
+                let mut indexed = full;
+                for (i, &k) in order.iter().enumerate() {
+                    self.expr(src, k, 0);
+                    if i + 1 == order.len() {
+                        self.ops.push(Op::End);
+                    } else {
+                        self.ops.push(require);
+                    }
+                    if i == 0 && pinned.is_some() {
+                        indexed = if order.len() == 1 {
+                            TRUE_ENTRY
+                        } else {
+                            at(self.ops.len())
+                        };
+                    }
+                }
+                Entry { full, indexed }
+            }
+            _ => {
+                self.expr(src, root, 0);
+                self.ops.push(Op::End);
+                let indexed = if is_pin(root) { TRUE_ENTRY } else { full };
+                Entry { full, indexed }
+            }
+        }
+    }
+
+    // INVARIANT: one frame per level of the condition, whose depth the parser bounded.
+    fn expr(&mut self, src: &Source<'_>, n: u32, depth: u32) {
+        match src.nodes[n as usize] {
+            Node::Const(b) => self.ops.push(Op::Const(bit(b))),
+            Node::Pred(p) => self.leaf(src, p, false),
+            Node::Shared(p) => self.leaf(src, p, true),
+            Node::Not(c) => {
+                self.expr(src, c, depth);
+                self.ops.push(Op::Not);
+            }
+            Node::And(start, len) | Node::Or(start, len) => {
+                let is_and = matches!(src.nodes[n as usize], Node::And(..));
+                let parts = &src.kids[start as usize..(start + len) as usize];
+                match parts {
+                    [] => self.ops.push(Op::Const(if is_and { T } else { F })),
+                    [one] => self.expr(src, *one, depth),
+                    _ if depth >= MAX_LANES => self.ops.push(Op::Tree(n)),
+                    _ => {
+                        let mut jumps = Vec::with_capacity(parts.len());
+                        for (i, &k) in parts.iter().enumerate() {
+                            self.expr(src, k, depth + 1);
+                            let op = match (is_and, i == 0, i + 1 == parts.len()) {
+                                (true, _, true) => Op::AndLast,
+                                (false, _, true) => Op::OrLast,
+                                (true, true, _) => Op::AndFirst(0),
+                                (true, false, _) => Op::AndNext(0),
+                                (false, true, _) => Op::OrFirst(0),
+                                (false, false, _) => Op::OrNext(0),
+                            };
+                            if !matches!(op, Op::AndLast | Op::OrLast) {
+                                jumps.push(self.ops.len());
+                            }
+                            self.ops.push(op);
+                        }
+                        let end = at(self.ops.len());
+                        for j in jumps {
+                            match &mut self.ops[j] {
+                                Op::AndFirst(t)
+                                | Op::AndNext(t)
+                                | Op::OrFirst(t)
+                                | Op::OrNext(t) => *t = end,
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn leaf(&mut self, src: &Source<'_>, p: u32, shared: bool) {
+        let table = if shared { Op::Shared(p) } else { Op::Pred(p) };
+        let op = match &src.preds[p as usize] {
+            Pred::Truthy(s) => Op::Truthy(*s),
+            Pred::StrEq { slot, id, ne } => {
+                if *ne {
+                    Op::StrNe {
+                        slot: *slot,
+                        id: *id,
+                    }
+                } else {
+                    Op::StrEq {
+                        slot: *slot,
+                        id: *id,
+                    }
+                }
+            }
+            Pred::IntCmp { slot, op, c } => Op::IntCmp {
+                slot: *slot,
+                op: *op,
+                c: *c,
+            },
+            Pred::DurCmp { slot, op, c } => Op::DurCmp {
+                slot: *slot,
+                op: *op,
+                c: *c,
+            },
+            Pred::RiskCmp { op, c } => Op::RiskCmp { op: *op, c: *c },
+            Pred::HasId { set, id } => Op::HasId { set: *set, id: *id },
+            Pred::Present(s) => Op::Present(*s),
+            Pred::InStrIds {
+                v: Opd::Slot(slot),
+                ids,
+            } => {
+                let start = at(self.ids.len());
+                self.ids.extend_from_slice(ids);
+                Op::InIds {
+                    slot: *slot,
+                    start,
+                    len: at(ids.len()),
+                }
+            }
+            Pred::InCidr {
+                v: Opd::Slot(slot),
+                cidr,
+            } => match shared {
+                false => Op::InCidr {
+                    slot: *slot,
+                    cidr: *cidr,
+                },
+                true => Op::MemoCidr {
+                    slot: *slot,
+                    cidr: *cidr,
+                    p,
+                },
+            },
+            Pred::InHours {
+                v: Opd::Slot(slot),
+                hours,
+            } => match shared {
+                false => Op::InHours {
+                    slot: *slot,
+                    hours: *hours,
+                },
+                true => Op::MemoHours {
+                    slot: *slot,
+                    hours: *hours,
+                    p,
+                },
+            },
+            _ => table,
+        };
+        self.ops.push(op);
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.ops.len() * std::mem::size_of::<Op>() + self.ids.len() * 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [u8; 3] = [T, F, U];
+
+    fn kleene(a: u8) -> crate::truth::Truth {
+        match a {
+            T => crate::truth::Truth::True,
+            F => crate::truth::Truth::False,
+            _ => crate::truth::Truth::Unknown,
+        }
+    }
+
+    #[test]
+    fn two_bit_truth_is_kleene_logic() {
+        for a in ALL {
+            assert_eq!(kleene(not(a)), !kleene(a));
+            for b in ALL {
+                assert_eq!(kleene(and(a, b)), kleene(a).and(kleene(b)), "{a} and {b}");
+                assert_eq!(kleene(or(a, b)), kleene(a).or(kleene(b)), "{a} or {b}");
+            }
+        }
+        assert_eq!(bit(true), T);
+        assert_eq!(bit(false), F);
+    }
+
+    #[test]
+    fn a_rule_reached_through_the_index_skips_its_action_test() {
+        let mut sources = writ_syntax::SourceMap::default();
+        sources.add(
+            "p.writ",
+            r#"
+            rule "r" { when action == "a" and device.managed allow }
+            rule "s" { when device.managed and action in ["a", "b"] deny }
+            rule "t" { when action == "a" allow }
+            rule "u" { when device.managed allow }
+            rule "v" { when device.managed or action == "a" allow }
+            "#,
+        );
+        let set = writ_check::check(sources).unwrap();
+        let c = crate::compile::compile_with(&set, true);
+        let action = c.action_path.unwrap();
+        let reads_action = |from: u32| {
+            c.code.ops[from as usize..]
+                .iter()
+                .take_while(|o| !matches!(o, Op::End))
+                .any(|o| matches!(o, Op::StrEq { slot, .. } | Op::InIds { slot, .. } if *slot == action))
+        };
+        for r in &c.rules[..2] {
+            assert!(reads_action(r.entry.full));
+            assert!(!reads_action(r.entry.indexed));
+        }
+        assert_eq!(c.rules[2].entry.indexed, TRUE_ENTRY);
+        for r in &c.rules[3..] {
+            assert_eq!(r.entry.indexed, r.entry.full);
+        }
+        assert!(reads_action(c.rules[4].entry.full));
+    }
+
+    #[test]
+    fn an_instruction_is_sixteen_bytes() {
+        assert!(std::mem::size_of::<Op>() <= 16);
+    }
+}

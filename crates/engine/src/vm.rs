@@ -1,0 +1,215 @@
+//! The loop that runs the bytecode (`code.rs`) of one rule or signal against a bound
+//! request: leaves read typed slots and set the current truth `t` (two bits); nested
+//! `and`/`or` keep their accumulators in two-bit lanes of one register and jump past the
+//! parts that can no longer change them; a rule ends as soon as it can no longer fire.
+//!
+//! Architecture Invariant: no allocation, no I/O, no lock; the only state written is the
+//! per-request predicate memo.
+
+use crate::code::{and, bit, not, or, Op, F, T, U};
+use crate::eval::{compare_int, ordered, Run};
+use crate::request::{Slot, NO_ID};
+use crate::truth::Truth;
+
+/// A three-valued truth as two bits.
+#[inline(always)]
+pub(crate) fn bits(t: Truth) -> u8 {
+    match t {
+        Truth::False => F,
+        Truth::True => T,
+        Truth::Unknown => U,
+    }
+}
+
+/// Two bits as a three-valued truth.
+#[inline(always)]
+pub(crate) fn truth(b: u8) -> Truth {
+    match b {
+        T => Truth::True,
+        F => Truth::False,
+        _ => Truth::Unknown,
+    }
+}
+
+impl Run<'_, '_> {
+    /// Runs the code at `pc` to its `End` (or to the test that ends it early) and
+    /// returns its truth: `F` for a rule that ended early because it cannot fire.
+    pub(crate) fn exec(&mut self, mut pc: u32) -> u8 {
+        let set = self.ctx.set;
+        let ops = &set.code.ops[..];
+        let slots = &self.ctx.req.slots[..];
+        let mut t = T;
+        let mut acc = T;
+        let mut lanes: u64 = 0;
+        loop {
+            let Some(&op) = ops.get(pc as usize) else {
+                // Emitted code always ends with `End`; fail closed if it did not.
+                return F;
+            };
+            pc += 1;
+            match op {
+                Op::Const(b) => t = b,
+                Op::Truthy(s) => {
+                    t = match slots[s as usize] {
+                        Slot::Bool(b) => bit(b),
+                        _ => U,
+                    }
+                }
+                Op::StrEq { slot, id } => {
+                    t = match &slots[slot as usize] {
+                        Slot::Str(got, _) => bit(*got == id),
+                        _ => U,
+                    }
+                }
+                Op::StrNe { slot, id } => {
+                    t = match &slots[slot as usize] {
+                        Slot::Str(got, _) => bit(*got != id),
+                        _ => U,
+                    }
+                }
+                Op::IntCmp { slot, op, c } => {
+                    t = match slots[slot as usize] {
+                        Slot::Int(i) => bits(ordered(i.cmp(&c), op)),
+                        Slot::Num(n) => bits(compare_int(n, op, c)),
+                        _ => U,
+                    }
+                }
+                Op::DurCmp { slot, op, c } => {
+                    t = match slots[slot as usize] {
+                        Slot::Dur(d) => bits(ordered(d.cmp(&c), op)),
+                        _ => U,
+                    }
+                }
+                Op::RiskCmp { op, c } => t = bits(ordered(i64::from(self.ctx.risk).cmp(&c), op)),
+                Op::HasId { set: s, id } => {
+                    t = match &slots[s as usize] {
+                        Slot::Set(v) => bit(v.ids.binary_search(&id).is_ok()),
+                        _ => U,
+                    }
+                }
+                Op::InIds { slot, start, len } => {
+                    t = match &slots[slot as usize] {
+                        Slot::Str(id, _) => bit(*id != NO_ID
+                            && set
+                                .code
+                                .ids
+                                .get(start as usize..(start + len) as usize)
+                                .is_some_and(|ids| ids.binary_search(id).is_ok())),
+                        _ => U,
+                    }
+                }
+                Op::Present(s) => t = bit(!matches!(slots[s as usize], Slot::Missing)),
+                Op::InCidr { slot, cidr } => {
+                    t = match &slots[slot as usize] {
+                        Slot::Ip(ip) => bit(set.ranges[cidr as usize].contains(ip)),
+                        _ => U,
+                    }
+                }
+                Op::InHours { slot, hours } => {
+                    t = match slots[slot as usize] {
+                        Slot::Time(at) => bit(set.hours[hours as usize].contains(at)),
+                        _ => U,
+                    }
+                }
+                Op::MemoCidr { slot, cidr, p } => {
+                    t = match self.memo.get(p as usize) {
+                        Some(&(g, m)) if g == self.generation => bits(m),
+                        _ => {
+                            let r = match &slots[slot as usize] {
+                                Slot::Ip(ip) => bit(set.ranges[cidr as usize].contains(ip)),
+                                _ => U,
+                            };
+                            self.remember(p, r);
+                            r
+                        }
+                    }
+                }
+                Op::MemoHours { slot, hours, p } => {
+                    t = match self.memo.get(p as usize) {
+                        Some(&(g, m)) if g == self.generation => bits(m),
+                        _ => {
+                            let r = match slots[slot as usize] {
+                                Slot::Time(at) => bit(set.hours[hours as usize].contains(at)),
+                                _ => U,
+                            };
+                            self.remember(p, r);
+                            r
+                        }
+                    }
+                }
+                Op::Pred(p) => t = bits(self.ctx.pred(&set.preds[p as usize])),
+                Op::Shared(p) => t = bits(self.pred(p)),
+                Op::Tree(n) => t = bits(self.node(n)),
+                Op::Not => t = not(t),
+                Op::AndFirst(j) => {
+                    if t == F {
+                        pc = j;
+                    } else {
+                        lanes = (lanes << 2) | u64::from(t);
+                    }
+                }
+                Op::AndNext(j) => {
+                    if t == F {
+                        lanes >>= 2;
+                        pc = j;
+                    } else {
+                        lanes = (lanes & !3) | u64::from(and(top(lanes), t));
+                    }
+                }
+                Op::AndLast => {
+                    t = and(top(lanes), t);
+                    lanes >>= 2;
+                }
+                Op::OrFirst(j) => {
+                    if t == T {
+                        pc = j;
+                    } else {
+                        lanes = (lanes << 2) | u64::from(t);
+                    }
+                }
+                Op::OrNext(j) => {
+                    if t == T {
+                        lanes >>= 2;
+                        pc = j;
+                    } else {
+                        lanes = (lanes & !3) | u64::from(or(top(lanes), t));
+                    }
+                }
+                Op::OrLast => {
+                    t = or(top(lanes), t);
+                    lanes >>= 2;
+                }
+                Op::RequireTrue => {
+                    if t != T {
+                        return F;
+                    }
+                }
+                Op::RequireKnown => {
+                    if t == F {
+                        return F;
+                    }
+                    acc = and(acc, t);
+                }
+                Op::End => return and(acc, t),
+            }
+        }
+    }
+}
+
+impl Run<'_, '_> {
+    /// Memoises predicate `p` for this request.
+    #[inline(always)]
+    fn remember(&mut self, p: u32, t: u8) {
+        let generation = self.generation;
+        if let Some(m) = self.memo.get_mut(p as usize) {
+            *m = (generation, truth(t));
+        }
+    }
+}
+
+/// The top lane of the accumulator register.
+#[inline(always)]
+fn top(lanes: u64) -> u8 {
+    // Two bits: the cast keeps exactly them.
+    (lanes & 3) as u8
+}
