@@ -3,7 +3,7 @@
 //! same requests, so that instructions per decision can be compared.
 //!
 //! Run: `cargo run --release --example profile_workload -- [permits] [decisions] [writ|rust]`;
-//! `examples/instructions.sh` (valgrind callgrind) prints instructions per decision for both.
+//! `benches/instructions.sh` (valgrind callgrind) prints instructions per decision for both.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
