@@ -335,4 +335,6 @@ try {
   process.exitCode = 1;
 } finally {
   await browser.close();
+  // Servers this script started (a frame, a proxy) must not keep it alive after a failure.
+  process.exit(process.exitCode || 0);
 }

@@ -189,12 +189,16 @@ function hasHidden(value) {
   return false;
 }
 
+// The same, but for `JSON.stringify` output: its only raw newlines are its own layout
+// (a newline inside a string is already written `\n` there).
+const HIDDEN_IN_JSON = new RegExp(HIDDEN.source.replace('\\u0000-\\u001f', '\\u0000-\\u0009\\u000b-\\u001f'), 'g');
+
 // Text with every hidden character shown as a flagged `\u{…}` escape.
-function escapedInto(parent, text) {
+function escapedInto(parent, text, pattern = HIDDEN) {
   let last = 0;
-  HIDDEN.lastIndex = 0;
+  pattern.lastIndex = 0;
   let m;
-  while ((m = HIDDEN.exec(text)) !== null) {
+  while ((m = pattern.exec(text)) !== null) {
     if (m.index > last) parent.appendChild(document.createTextNode(text.slice(last, m.index)));
     const mark = document.createElement('mark');
     mark.className = 'hidden-char';
@@ -292,7 +296,7 @@ function render(page) {
     if (b.missing) {
       pre.appendChild(document.createTextNode('(missing: the approval binds null)'));
     } else {
-      escapedInto(pre, JSON.stringify(b.value, null, 2));
+      escapedInto(pre, JSON.stringify(b.value, null, 2), HIDDEN_IN_JSON);
     }
     const cell = el('td', {}, pre);
     if (!b.missing && hasHidden(b.value)) {

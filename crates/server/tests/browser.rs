@@ -128,22 +128,34 @@ async fn approvers_enrol_sign_in_and_answer_in_chromium() {
     let refused = approvals.webauthn_invite("mallory@example.com").unwrap();
     assert!(refused.is_err_and(|m| m.contains("not in")));
     let shots = std::env::var("WRIT_SCREENSHOTS").unwrap_or_default();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("run.mjs")
-            .current_dir(&browser_dir)
-            .env("WRIT_BASE", &origin)
-            .env("WRIT_CHROMIUM", &chromium)
-            .env(
-                "WRIT_INVITES",
-                serde_json::Value::Object(invites).to_string(),
-            )
-            .env("WRIT_SCREENSHOTS", shots)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let child = Command::new("node")
+        .arg("run.mjs")
+        .current_dir(&browser_dir)
+        .env("WRIT_BASE", &origin)
+        .env("WRIT_CHROMIUM", &chromium)
+        .env(
+            "WRIT_INVITES",
+            serde_json::Value::Object(invites).to_string(),
+        )
+        .env("WRIT_SCREENSHOTS", shots)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A watchdog: a browser run that hangs is killed, and the test fails.
+    let pid = child.id().to_string();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            finished.recv_timeout(std::time::Duration::from_secs(300))
+        {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+        }
+    });
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let _ = done.send(());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
