@@ -23,6 +23,7 @@ pub mod identity;
 mod ids;
 pub mod metrics;
 mod native;
+pub mod notify;
 mod openapi;
 mod revoke;
 mod server;
@@ -107,6 +108,7 @@ struct Inner {
     last_reload: Mutex<Option<ReloadEvent>>,
     reloads: tokio::sync::watch::Sender<u64>,
     draining: AtomicBool,
+    notifier: std::sync::OnceLock<Arc<notify::Notifier>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -157,6 +159,7 @@ impl AppState {
             last_reload: Mutex::new(None),
             reloads: tokio::sync::watch::Sender::new(0),
             draining: AtomicBool::new(false),
+            notifier: std::sync::OnceLock::new(),
         }))
     }
 
@@ -183,6 +186,20 @@ impl AppState {
     /// The metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// Starts sending webhook notices (challenges opened, `notify` obligations) as
+    /// `config` says; once (a second call changes nothing). Needs a tokio runtime.
+    pub fn start_notices(&self, config: notify::NotifyConfig) {
+        let metrics = self.0.metrics.clone();
+        let _ = self
+            .0
+            .notifier
+            .get_or_init(|| notify::Notifier::start(config, metrics));
+    }
+
+    pub(crate) fn notifier(&self) -> Option<&Arc<notify::Notifier>> {
+        self.0.notifier.get()
     }
 
     /// The decision log, when one is written.
