@@ -201,6 +201,28 @@ try {
   await signIn(priya);
   await signIn(dmitri);
 
+  // ---- a second passkey, listed, and removed ----
+  const owenPhone = await approver('owen@example.com');
+  await enrol(owenPhone, invites['owen@example.com#2']);
+  const { credentials: phoneCreds } = await owenPhone.cdp.send('WebAuthn.getCredentials', { authenticatorId: owenPhone.authenticatorId });
+  const phoneId = phoneCreds[0].credentialId.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  await owen.page.goto(base + '/signin');
+  await owen.page.waitForSelector('#signedin:not([hidden])');
+  await owen.page.waitForFunction(() => document.querySelectorAll('#passkeys li').length === 2);
+  check(true, 'an approver with two passkeys sees both');
+  await owen.page.click('#passkeys button[data-id="' + phoneId + '"]');
+  await owen.page.waitForFunction(() => document.getElementById('status').textContent.includes('Passkey removed'));
+  await owen.page.waitForFunction(() => document.querySelectorAll('#passkeys li').length === 1);
+  check(true, 'removing one leaves the other');
+  await owen.page.click('#passkeys button');
+  await owen.page.waitForFunction(() => document.getElementById('status').textContent.includes('only passkey'));
+  check(true, 'the last passkey is not removed');
+  await owenPhone.page.goto(base + '/signin');
+  await owenPhone.page.click('#signin-button');
+  await owenPhone.page.waitForFunction(() => document.getElementById('status').textContent.includes('Sign-in refused'));
+  check(true, 'a removed passkey signs in no more');
+  await owenPhone.context.close();
+
   // ---- approve: every bound value in full, the code typed, the service redeems once ----
   const req1 = prodWrite("UPDATE orders SET status = 'refunded' WHERE id = 884213",
     { note: 'refund\u202eexe.pdf', comment: 'line one\nline two' });

@@ -139,3 +139,74 @@ fn signing_in_names_the_passkeys_approver_once_per_assertion() {
         .unwrap_err();
     assert_eq!(refused.code, RefusalCode::NoCredential);
 }
+
+#[test]
+fn an_approver_removes_a_passkey_but_never_the_last() {
+    let w = World::new();
+    let mut laptop = SoftAuthenticator::es256(b"wendy-laptop");
+    let mut phone = SoftAuthenticator::ed25519(b"wendy-phone");
+    for key in [&mut laptop, &mut phone] {
+        let token = w.approvals.webauthn_invite("wendy").unwrap().unwrap();
+        enrol_by_invite(&w, &token, key).unwrap();
+    }
+    let ids: Vec<String> = w
+        .approvals
+        .registry()
+        .unwrap()
+        .get("wendy")
+        .unwrap()
+        .webauthn
+        .iter()
+        .map(|c| writ_approvals::b64(&c.id))
+        .collect();
+    assert_eq!(ids.len(), 2);
+    // Someone else's name on it, or an id nobody has: refused.
+    assert!(w
+        .approvals
+        .remove_webauthn("alice", &ids[1])
+        .unwrap()
+        .is_err());
+    assert!(w
+        .approvals
+        .remove_webauthn("wendy", "AAAA")
+        .unwrap()
+        .unwrap_err()
+        .contains("no passkey"));
+    w.approvals
+        .remove_webauthn("wendy", &ids[1])
+        .unwrap()
+        .unwrap();
+    assert!(w.audit_text().contains("webauthn.removed"));
+    let left = w.approvals.registry().unwrap();
+    let left: Vec<String> = left
+        .get("wendy")
+        .unwrap()
+        .webauthn
+        .iter()
+        .map(|c| writ_approvals::b64(&c.id))
+        .collect();
+    assert_eq!(left, vec![ids[0].clone()]);
+    // The removed passkey signs in no more; the other one does.
+    let challenge = [3u8; 32];
+    let gone = phone.assert(RP, ORIGIN, &challenge, true);
+    assert!(w
+        .approvals
+        .webauthn_sign_in(&challenge, &gone)
+        .unwrap()
+        .is_err());
+    let kept = laptop.assert(RP, ORIGIN, &challenge, true);
+    assert_eq!(
+        w.approvals
+            .webauthn_sign_in(&challenge, &kept)
+            .unwrap()
+            .unwrap(),
+        "wendy"
+    );
+    // The last one stays.
+    let refused = w
+        .approvals
+        .remove_webauthn("wendy", &ids[0])
+        .unwrap()
+        .unwrap_err();
+    assert!(refused.contains("only passkey"), "{refused}");
+}

@@ -390,3 +390,51 @@ fn get_challenge_prints_the_documented_worked_example() {
     ]);
     assert_eq!(stdout(&deny), "qozeAjXPTKJ10L3-sxSVN4WeH2Wq0NjDAsn-tr3z8vE");
 }
+
+#[test]
+fn an_invitation_link_enrols_one_passkey_through_the_service() {
+    let set = Set::new();
+    let invite = |who: &str, extra: &[&str]| {
+        let mut args = vec![
+            "webauthn",
+            "invite",
+            s(&set.policies),
+            "--state",
+            s(&set.state),
+            "--as",
+            who,
+        ];
+        args.extend_from_slice(extra);
+        writ(&args)
+    };
+    let out = invite("wendy@example.com", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let link = stdout(&out).trim().to_string();
+    let token = link
+        .strip_prefix(&format!("{ORIGIN}/enroll/"))
+        .unwrap_or_else(|| panic!("a link on the relying party's origin: {link}"));
+    assert!(stderr(&out).contains("15 minutes"), "{}", stderr(&out));
+    let with_url = invite(
+        "wendy@example.com",
+        &["--url", "https://elsewhere.example/"],
+    );
+    assert!(stdout(&with_url).starts_with("https://elsewhere.example/enroll/"));
+    // The service over the same state accepts the token and names the approver.
+    let store = std::sync::Arc::new(
+        writ::PolicyStore::open(&set.policies, writ::StoreConfig::default()).unwrap(),
+    );
+    let approvals = writ::approvals::Approvals::with_state_dir(
+        store,
+        &set.state,
+        writ::approvals::Config::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        approvals.webauthn_invitee(token).unwrap(),
+        "wendy@example.com"
+    );
+    // Someone who is not an approver: refused, exit 3.
+    let refused = invite("mallory@example.com", &[]);
+    assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("not in"), "{}", stderr(&refused));
+}

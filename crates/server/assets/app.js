@@ -161,15 +161,42 @@ async function enrollPage() {
 
 // ---- sign-in page ----
 
+async function listPasskeys() {
+  const r = await api('GET', '/web/api/passkeys');
+  const ul = $('passkeys');
+  ul.replaceChildren();
+  if (!r.ok) return;
+  for (const p of r.data.passkeys) {
+    const li = document.createElement('li');
+    const code = document.createElement('code');
+    code.textContent = p.id;
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'link';
+    b.textContent = 'Remove';
+    b.setAttribute('aria-label', 'Remove passkey ' + p.id);
+    b.dataset.id = p.id;
+    b.addEventListener('click', async () => {
+      const x = await api('POST', '/web/api/passkeys/remove', { id: p.id });
+      status(x.ok ? 'Passkey removed.' : 'Not removed: ' + why(x));
+      await listPasskeys();
+    });
+    li.append(code, ' ', b);
+    ul.appendChild(li);
+  }
+}
+
 async function signinPage() {
   if (await showWho()) {
     $('signin').hidden = true;
     $('signedin').hidden = false;
+    await listPasskeys();
   }
   $('signin-button').addEventListener('click', async () => {
     if (await signIn()) {
       $('signin').hidden = true;
       $('signedin').hidden = false;
+      await listPasskeys();
     }
   });
 }

@@ -124,6 +124,11 @@ async fn approvers_enrol_sign_in_and_answer_in_chromium() {
             .unwrap();
         invites.insert(who.into(), token.into());
     }
+    // A second device of Owen's: one invitation per passkey.
+    let second = writ_approvals::webauthn_invite(&dir, &state, "owen@example.com")
+        .unwrap()
+        .unwrap();
+    invites.insert("owen@example.com#2".into(), second.into());
     // An invitation for someone who is not an approver is refused outright.
     let refused = approvals.webauthn_invite("mallory@example.com").unwrap();
     assert!(refused.is_err_and(|m| m.contains("not in")));
@@ -172,6 +177,7 @@ async fn approvers_enrol_sign_in_and_answer_in_chromium() {
         "webauthn.signin",
         "grant.issued",
         "challenge.denied",
+        "webauthn.removed",
     ] {
         assert!(audit.contains(event), "no `{event}` in the audit log");
     }

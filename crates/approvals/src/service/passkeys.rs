@@ -274,3 +274,89 @@ impl Approvals {
         Ok(Ok(approver.id.clone()))
     }
 }
+
+impl Approvals {
+    /// Removes one of `approver`'s passkeys (the `[[webauthn]]` entry with credential id
+    /// `credential`, base64url, as enrolment appends it) from the registry file, audited
+    /// `webauthn.removed` before the file is rewritten. Refused (inner `Err`): a credential
+    /// that is not this approver's, one written inside the `[[approver]]` table (an
+    /// administrator edits that by hand), or the approver's last passkey (they would be
+    /// locked out: ask for an invitation first).
+    ///
+    /// Blocks: reads and rewrites the registry file (fsynced), audits.
+    pub fn remove_webauthn(
+        &self,
+        approver: &str,
+        credential: &str,
+    ) -> Result<Result<(), String>, Error> {
+        let path = self.registry.path().to_path_buf();
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Registry(format!("cannot read `{name}`: {e}")))?;
+        let registry = crate::registry::Registry::parse(&name, &text).map_err(Error::Registry)?;
+        let Some(a) = registry.get(approver) else {
+            return Ok(Err(format!("`{approver}` is not an approver")));
+        };
+        if !a.webauthn.iter().any(|c| b64(&c.id) == credential) {
+            return Ok(Err(format!("`{approver}` has no passkey `{credential}`")));
+        }
+        if a.webauthn.len() < 2 {
+            return Ok(Err(
+                "this is your only passkey: enrol another one first (ask for an invitation), then remove this one"
+                    .into(),
+            ));
+        }
+        let Some(updated) = without_entry(&text, approver, credential) else {
+            return Ok(Err(format!(
+                "this passkey is written inside `{approver}`'s `[[approver]]` table: ask your administrator to remove it from `{name}`"
+            )));
+        };
+        crate::registry::Registry::parse(&name, &updated).map_err(Error::Registry)?;
+        self.audit(
+            Entry::new("webauthn.removed")
+                .with("approver", approver)
+                .with("credential", credential),
+        )?;
+        crate::files::rewrite(&path, updated.as_bytes())
+            .map_err(|e| Error::Registry(format!("cannot write `{name}`: {e}")))?;
+        Ok(Ok(()))
+    }
+}
+
+/// `text` without the `[[webauthn]]` table of `approver` whose `id` is `credential` (and
+/// the blank lines before it), or `None` when there is no such table.
+fn without_entry(text: &str, approver: &str, credential: &str) -> Option<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let owner = format!("approver = {}", serde_json::Value::from(approver));
+    let id = format!("id = \"{credential}\"");
+    let mut start = 0;
+    while start < lines.len() {
+        if lines[start].trim() != "[[webauthn]]" {
+            start += 1;
+            continue;
+        }
+        let end = (start + 1..lines.len())
+            .find(|&i| lines[i].trim_start().starts_with('['))
+            .unwrap_or(lines.len());
+        let body = &lines[start + 1..end];
+        let is = |want: &str| {
+            body.iter()
+                .any(|l| l.split('#').next().is_some_and(|l| l.trim() == want))
+        };
+        if is(&owner) && is(&id) {
+            let mut from = start;
+            while from > 0 && lines[from - 1].trim().is_empty() {
+                from -= 1;
+            }
+            let mut out: String = lines[..from].concat();
+            let rest: String = lines[end..].concat();
+            if !out.is_empty() && !rest.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&rest);
+            return Some(out);
+        }
+        start = end;
+    }
+    None
+}

@@ -122,3 +122,52 @@ pub(crate) async fn finish(
         &json!({"approver": approver, "credential": credential}),
     ))
 }
+
+/// `GET /web/api/passkeys`: the signed-in approver's passkeys.
+pub(crate) async fn passkeys(
+    State(state): State<AppState>,
+    axum::Extension(web): axum::Extension<std::sync::Arc<super::Web>>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let approvals = service(&state)?;
+    let (approver, _) = super::session::signed_in(&state, &web, &headers)?;
+    let registry = blocking(move || approvals.registry())
+        .await?
+        .map_err(|e| flow_error(&state, e))?;
+    let list: Vec<Json> = registry
+        .get(&approver)
+        .map(|a| {
+            a.webauthn
+                .iter()
+                .map(|c| json!({"id": writ_approvals::b64(&c.id)}))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(json_ok(&json!({"approver": approver, "passkeys": list})))
+}
+
+/// `POST /web/api/passkeys/remove`: `{"id": …}` — removes one of the signed-in approver's
+/// passkeys (never the last one).
+pub(crate) async fn remove(
+    State(state): State<AppState>,
+    axum::Extension(web): axum::Extension<std::sync::Arc<super::Web>>,
+    headers: axum::http::HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let approvals = service(&state)?;
+    let (approver, _) = super::session::signed_in(&state, &web, &headers)?;
+    let id = match body.get("id") {
+        Some(Json::String(id)) => id.clone(),
+        _ => {
+            return Err(ApiError::bad(
+                "`id` is required: the passkey's credential id",
+            ))
+        }
+    };
+    let who = approver.clone();
+    let removed = blocking(move || approvals.remove_webauthn(&who, &id))
+        .await?
+        .map_err(|e| flow_error(&state, e))?;
+    removed.map_err(|m| ApiError::new(StatusCode::FORBIDDEN, "removal_refused", m))?;
+    Ok(json_ok(&json!({"approver": approver, "removed": true})))
+}

@@ -62,6 +62,8 @@ pub(crate) fn router(state: &AppState, limits: WebLimits) -> Router<AppState> {
         .route("/web/api/signin/finish", post(session::finish))
         .route("/web/api/signout", post(session::sign_out))
         .route("/web/api/session", get(session::current))
+        .route("/web/api/passkeys", get(enroll::passkeys))
+        .route("/web/api/passkeys/remove", post(enroll::remove))
         .route("/web/api/challenges/{id}", get(page::challenge))
         .route("/web/api/challenges/{id}/answer", post(page::answer))
         .layer(axum::middleware::from_fn_with_state(
