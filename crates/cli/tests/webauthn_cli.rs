@@ -407,6 +407,24 @@ fn an_invitation_link_enrols_one_passkey_through_the_service() {
         args.extend_from_slice(extra);
         writ(&args)
     };
+    // Before the server ever ran on this state there is no key to sign with.
+    let early = invite("wendy@example.com", &[]);
+    assert_eq!(early.status.code(), Some(1), "{}", stderr(&early));
+    assert!(
+        stderr(&early).contains("start `writ serve --state"),
+        "{}",
+        stderr(&early)
+    );
+    // The service over the state (as `writ serve --state` opens it).
+    let store = std::sync::Arc::new(
+        writ::PolicyStore::open(&set.policies, writ::StoreConfig::default()).unwrap(),
+    );
+    let approvals = writ::approvals::Approvals::with_state_dir(
+        store,
+        &set.state,
+        writ::approvals::Config::default(),
+    )
+    .unwrap();
     let out = invite("wendy@example.com", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let link = stdout(&out).trim().to_string();
@@ -420,15 +438,6 @@ fn an_invitation_link_enrols_one_passkey_through_the_service() {
     );
     assert!(stdout(&with_url).starts_with("https://elsewhere.example/enroll/"));
     // The service over the same state accepts the token and names the approver.
-    let store = std::sync::Arc::new(
-        writ::PolicyStore::open(&set.policies, writ::StoreConfig::default()).unwrap(),
-    );
-    let approvals = writ::approvals::Approvals::with_state_dir(
-        store,
-        &set.state,
-        writ::approvals::Config::default(),
-    )
-    .unwrap();
     assert_eq!(
         approvals.webauthn_invitee(token).unwrap(),
         "wendy@example.com"

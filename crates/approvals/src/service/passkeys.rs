@@ -31,7 +31,7 @@ fn signed(approver: &str, nonce: &[u8], expiry: &[u8]) -> Vec<u8> {
 
 /// A one-time enrolment invitation for `approver` (the token of `/enroll/{token}`), good
 /// for [`INVITE_TTL_S`] seconds and one registration, signed with the grant key in
-/// `state_dir` (`grant.key`, created when absent) — the same key `writ serve --state
+/// `state_dir` (`grant.key`, which must exist) — the same key `writ serve --state
 /// state_dir` checks it with. Only the key file is read: the state store is not opened,
 /// so a running server may hold it. Refused (inner `Err`) for an approver who is not in
 /// `policy_dir/approvers.toml` or not a person, and when the registry has no relying
@@ -43,7 +43,15 @@ pub fn webauthn_invite(
 ) -> Result<Result<String, String>, Error> {
     let file = crate::registry::RegistryFile::in_dir(policy_dir)?;
     let registry = file.current()?;
-    let key = crate::grant::GrantKey::load_or_create(&state_dir.join(super::GRANT_KEY_FILE))?;
+    let path = state_dir.join(super::GRANT_KEY_FILE);
+    if !path.exists() {
+        return Err(Error::Key(format!(
+            "`{}` does not exist: the invitation is signed with the key of the server's state directory; start `writ serve --state {}` first",
+            path.display(),
+            state_dir.display()
+        )));
+    }
+    let key = crate::grant::GrantKey::new(crate::keys::KeyPair::read(&path)?);
     invite_with(
         key.pair(),
         &registry,
