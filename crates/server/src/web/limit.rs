@@ -64,6 +64,36 @@ impl IntoResponse for Limited {
     }
 }
 
+/// What a rate-limited handler fails with: an API error, or 429 with `Retry-After`.
+#[derive(Debug)]
+pub(crate) enum WebError {
+    /// Any refusal.
+    Api(crate::body::ApiError),
+    /// Past a rate limit.
+    Limited(Limited),
+}
+
+impl From<crate::body::ApiError> for WebError {
+    fn from(e: crate::body::ApiError) -> WebError {
+        WebError::Api(e)
+    }
+}
+
+impl From<Limited> for WebError {
+    fn from(l: Limited) -> WebError {
+        WebError::Limited(l)
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match self {
+            WebError::Api(e) => e.into_response(),
+            WebError::Limited(l) => l.into_response(),
+        }
+    }
+}
+
 impl RateLimits {
     pub(crate) fn new(limits: WebLimits) -> RateLimits {
         RateLimits {

@@ -7,7 +7,7 @@
 //!
 //! Hardening: every response carries a strict Content-Security-Policy (no inline script or
 //! style, nothing from another origin, `frame-ancestors 'none'`), `Referrer-Policy:
-//! no-referrer`, `X-Frame-Options: DENY`, `nosniff` and `no-store`; every asset is
+//! no-referrer`, `X-Frame-Options: DENY`, `nosniff` and `no-store` (and HSTS over TLS); every asset is
 //! embedded in the binary; every state-changing request must come from the relying
 //! party's configured origin (`Origin` header); signing in and answering are rate-limited
 //! per source address and per approver. Answers go through `Approvals::answer`, so the
@@ -70,14 +70,23 @@ pub(crate) fn router(state: &AppState, limits: WebLimits) -> Router<AppState> {
             state.clone(),
             origin_check,
         ))
-        .layer(axum::middleware::from_fn(hardened))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            hardened,
+        ))
         .layer(Extension(web))
 }
 
 /// Adds the hardening headers to every web response.
-async fn hardened(req: Request, next: Next) -> Response {
+async fn hardened(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
+    if state.tls() != "off" {
+        h.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     for (name, value) in [
         ("content-security-policy", CSP),
         ("x-frame-options", "DENY"),

@@ -14,7 +14,8 @@ use axum::Extension;
 use serde_json::{json, Value as Json};
 use writ_approvals::{Answer, Evidence, Party};
 
-use super::session::{limited, signed_in};
+use super::limit::WebError;
+use super::session::signed_in;
 use super::{service, source, Web};
 use crate::body::{json_bytes, json_ok, ApiError, JsonBody};
 use crate::metrics::ChallengeEvent;
@@ -112,26 +113,25 @@ pub(crate) async fn answer(
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
+) -> Result<Response, WebError> {
     let approvals = service(&state)?;
-    web.limits
-        .address(&source(peer.as_ref()))
-        .map_err(limited)?;
+    web.limits.address(&source(peer.as_ref()))?;
     let (approver, _) = signed_in(&state, &web, &headers)?;
-    web.limits.approver(&approver).map_err(limited)?;
+    web.limits.approver(&approver)?;
     let approve = match body.get("approve") {
         Some(Json::Bool(b)) => *b,
-        _ => return Err(ApiError::bad("`approve` is required: true or false")),
+        _ => return Err(ApiError::bad("`approve` is required: true or false").into()),
     };
     let code = match body.get("code") {
         Some(Json::String(c)) if !c.trim().is_empty() => Some(c.trim().to_string()),
         None | Some(Json::Null) | Some(Json::String(_)) => None,
-        Some(_) => return Err(ApiError::bad("`code` must be the six digits, as a string")),
+        Some(_) => return Err(ApiError::bad("`code` must be the six digits, as a string").into()),
     };
     if approve && code.is_none() {
         return Err(ApiError::bad(
             "type the six-digit code shown on the requester's screen before approving",
-        ));
+        )
+        .into());
     }
     let assertion: writ_webauthn::Assertion = body
         .get("credential")
@@ -145,7 +145,7 @@ pub(crate) async fn answer(
         .await?
         .map_err(|e| flow_error(&state, e))?;
     if party != Some(Party::Approver) {
-        return Err(not_found());
+        return Err(not_found().into());
     }
     let answer = Answer {
         challenge: id,

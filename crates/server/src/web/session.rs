@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Value as Json};
 use sha2::{Digest as _, Sha256};
 
+use super::limit::WebError;
 use super::{service, source, Web};
 use crate::body::{json_ok, ApiError, JsonBody};
 use crate::native::{blocking, flow_error};
@@ -183,17 +184,13 @@ pub(crate) async fn finish(
     Extension(web): Extension<Arc<Web>>,
     peer: Option<Extension<ConnectInfo<Peer>>>,
     JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
+) -> Result<Response, WebError> {
     let approvals = service(&state)?;
-    web.limits
-        .address(&source(peer.as_ref()))
-        .map_err(limited)?;
+    web.limits.address(&source(peer.as_ref()))?;
     let challenge = match body.get("challenge") {
         Some(Json::String(c)) => writ_approvals::unb64(c, "challenge").map_err(ApiError::bad)?,
         _ => {
-            return Err(ApiError::bad(
-                "`challenge` is required (from the sign-in options)",
-            ))
+            return Err(ApiError::bad("`challenge` is required (from the sign-in options)").into())
         }
     };
     let assertion: writ_webauthn::Assertion = body
@@ -208,7 +205,7 @@ pub(crate) async fn finish(
             StatusCode::FORBIDDEN,
             "challenge_unknown",
             "this sign-in challenge was not issued here, expired (2 minutes) or was used: start again",
-        ));
+        ).into());
     }
     // Per approver: whose passkey this claims to be, before anything is verified.
     let a = approvals.clone();
@@ -223,7 +220,7 @@ pub(crate) async fn finish(
     .await?
     .map_err(|e| flow_error(&state, e))?;
     if let Some(owner) = &owner {
-        web.limits.approver(owner).map_err(limited)?;
+        web.limits.approver(owner)?;
     }
     let signed = blocking(move || approvals.webauthn_sign_in(&challenge, &assertion))
         .await?
@@ -231,11 +228,9 @@ pub(crate) async fn finish(
     let approver = match signed {
         Ok(a) => a,
         Err(refusal) => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "signin_refused",
-                refusal.message,
-            ))
+            return Err(
+                ApiError::new(StatusCode::FORBIDDEN, "signin_refused", refusal.message).into(),
+            )
         }
     };
     let token = web.sessions.open(&approver)?;
@@ -254,21 +249,6 @@ pub(crate) async fn finish(
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
-}
-
-pub(crate) fn limited(l: super::limit::Limited) -> ApiError {
-    let r = l.into_response();
-    let retry = r
-        .headers()
-        .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("60")
-        .to_string();
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        format!("too many sign-ins or answers in a minute: wait {retry} s and try again"),
-    )
 }
 
 /// `POST /web/api/signout`: ends the session.
