@@ -74,10 +74,10 @@ pub use registry::{
     FILE_NAME as REGISTRY_FILE,
 };
 pub use service::{
-    AnswerStatus, Answered, Approvals, ChallengeOutcome, ChallengeState, ChallengeView,
-    CollectStatus, Collected, Config, Decided, ElevationUse, Metrics, NoMetrics, Party, Redeemed,
-    Redemption, RevokeStatus, Revoked, RevokedBefore, Revoker, AUDIT_KEY_FILE, AUDIT_LOG_FILE,
-    GRANT_KEY_FILE, REFUSED_INPUTS_PER_MINUTE,
+    webauthn_invite, AnswerStatus, Answered, Approvals, ChallengeOutcome, ChallengeState,
+    ChallengeView, CollectStatus, Collected, Config, Decided, ElevationUse, Metrics, NoMetrics,
+    Party, Redeemed, Redemption, RevokeStatus, Revoked, RevokedBefore, Revoker, AUDIT_KEY_FILE,
+    AUDIT_LOG_FILE, GRANT_KEY_FILE, INVITE_TTL_S, REFUSED_INPUTS_PER_MINUTE,
 };
 pub use store::{
     admit, GrantUse, OpenLimits, Opened, OtpLimits, OtpRecord, Revocation, StateStore, Update,

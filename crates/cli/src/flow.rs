@@ -743,6 +743,23 @@ enum WebauthnCommand {
         #[arg(long)]
         attestation: PathBuf,
     },
+    /// Print a one-time enrolment link for an approver: `URL/enroll/TOKEN`, good for 15
+    /// minutes and one passkey, which the approver opens in a browser while `writ serve
+    /// DIR --state STATE` runs (only `grant.key` is read: the server may hold the state).
+    Invite {
+        /// The policy set whose `approvers.toml` names the approver and the relying party.
+        dir: PathBuf,
+        /// The state directory `writ serve` uses (its `grant.key` signs the invitation).
+        #[arg(long)]
+        state: PathBuf,
+        /// The approver's id (already in the registry).
+        #[arg(long = "as")]
+        approver: String,
+        /// The server's address as approvers open it (default: the relying party's
+        /// first origin in approvers.toml).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Print the WebAuthn challenge (base64url) that answers an approval challenge:
     /// `SHA-256("writ-webauthn-v2" 0x00 ID 0x00 DIGEST 0x00 "approve"|"deny")`.
     GetChallenge {
@@ -781,6 +798,33 @@ pub fn webauthn(args: &WebauthnArgs) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => Err(e.into()),
             }
+        }
+        WebauthnCommand::Invite {
+            dir,
+            state,
+            approver,
+            url,
+        } => {
+            let token = match writ::approvals::webauthn_invite(dir, state, approver)? {
+                Ok(t) => t,
+                Err(refused) => {
+                    eprintln!("error: {refused}");
+                    return Ok(ExitCode::from(REFUSED));
+                }
+            };
+            let base = match url {
+                Some(u) => u.clone(),
+                None => writ::approvals::RegistryFile::in_dir(dir)?
+                    .current()?
+                    .relying_party()
+                    .and_then(|rp| rp.origins.first().cloned())
+                    .unwrap_or_default(),
+            };
+            println!("{}/enroll/{token}", base.trim_end_matches('/'));
+            eprintln!(
+                "valid for 15 minutes and one passkey: send it to {approver} over a channel you trust"
+            );
+            Ok(ExitCode::SUCCESS)
         }
         WebauthnCommand::GetChallenge { id, digest, deny } => {
             let bytes = writ::approvals::webauthn_answer_challenge(id, digest, !deny);

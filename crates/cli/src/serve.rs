@@ -57,6 +57,10 @@ pub struct Args {
     /// The base URL advertised in AuthZEN discovery (default: from the `Host` header).
     #[arg(long)]
     pub public_url: Option<String>,
+    /// Webhook notices (notify.toml: `[[notify]]` targets per approver group and for the
+    /// `notify("…")` obligation, each with an HMAC-SHA256 secret; docs/approvals.md).
+    #[arg(long)]
+    pub notify: Option<PathBuf>,
     /// The largest request body, bytes.
     #[arg(long, default_value_t = 64 * 1024)]
     pub max_body: usize,
@@ -148,6 +152,24 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     config.state = state;
     config.decision_log = decision_log;
     config.public_url = args.public_url.clone();
+    if let Some(path) = &args.notify {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read `{}`: {e}", path.display());
+                return Ok(ExitCode::from(1));
+            }
+        };
+        match writ_server::notify::NotifyConfig::parse(&path.display().to_string(), &text, |var| {
+            std::env::var(var).ok()
+        }) {
+            Ok(n) => config.notify = Some(n),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
     config.limits = Limits {
         max_body_bytes: args.max_body,
         max_batch: args.max_batch,

@@ -350,3 +350,60 @@ fn get_challenge_prints_the_documented_worked_example() {
         "qozeAjXPTKJ10L3-sxSVN4WeH2Wq0NjDAsn-tr3z8vE"
     );
 }
+
+#[test]
+fn an_invitation_link_enrols_one_passkey_through_the_service() {
+    let set = Set::new();
+    let invite = |who: &str, extra: &[&str]| {
+        let mut args = vec![
+            "webauthn",
+            "invite",
+            s(&set.policies),
+            "--state",
+            s(&set.state),
+            "--as",
+            who,
+        ];
+        args.extend_from_slice(extra);
+        writ(&args)
+    };
+    // Before the server ever ran on this state there is no key to sign with.
+    let early = invite("wendy@example.com", &[]);
+    assert_eq!(early.status.code(), Some(1), "{}", stderr(&early));
+    assert!(
+        stderr(&early).contains("start `writ serve --state"),
+        "{}",
+        stderr(&early)
+    );
+    // The service over the state (as `writ serve --state` opens it).
+    let store = std::sync::Arc::new(
+        writ::PolicyStore::open(&set.policies, writ::StoreConfig::default()).unwrap(),
+    );
+    let approvals = writ::approvals::Approvals::with_state_dir(
+        store,
+        &set.state,
+        writ::approvals::Config::default(),
+    )
+    .unwrap();
+    let out = invite("wendy@example.com", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let link = stdout(&out).trim().to_string();
+    let token = link
+        .strip_prefix(&format!("{ORIGIN}/enroll/"))
+        .unwrap_or_else(|| panic!("a link on the relying party's origin: {link}"));
+    assert!(stderr(&out).contains("15 minutes"), "{}", stderr(&out));
+    let with_url = invite(
+        "wendy@example.com",
+        &["--url", "https://elsewhere.example/"],
+    );
+    assert!(stdout(&with_url).starts_with("https://elsewhere.example/enroll/"));
+    // The service over the same state accepts the token and names the approver.
+    assert_eq!(
+        approvals.webauthn_invitee(token).unwrap(),
+        "wendy@example.com"
+    );
+    // Someone who is not an approver: refused, exit 3.
+    let refused = invite("mallory@example.com", &[]);
+    assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("not in"), "{}", stderr(&refused));
+}

@@ -23,10 +23,12 @@ pub mod identity;
 mod ids;
 pub mod metrics;
 mod native;
+pub mod notify;
 mod openapi;
 mod revoke;
 mod server;
 mod tls;
+mod web;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -46,6 +48,7 @@ pub use metrics::Metrics;
 pub use openapi::OPENAPI;
 pub use server::{Server, ServerConfig, StartError, StateConfig};
 pub use tls::{Peer, TlsFiles};
+pub use web::{WebLimits, CSP};
 
 /// Limits on what one request may cost.
 #[derive(Clone, Debug)]
@@ -67,6 +70,8 @@ pub struct Limits {
     /// Connections: header read, keep-alive idle and TLS handshake timeouts, and the cap
     /// on open connections.
     pub connections: ConnLimits,
+    /// Sign-ins and answers on the approver's pages, per minute.
+    pub web: WebLimits,
 }
 
 impl Default for Limits {
@@ -79,6 +84,7 @@ impl Default for Limits {
             max_collect_wait: Duration::from_secs(25),
             body_read_timeout: Duration::from_secs(10),
             connections: ConnLimits::default(),
+            web: WebLimits::default(),
         }
     }
 }
@@ -102,6 +108,7 @@ struct Inner {
     last_reload: Mutex<Option<ReloadEvent>>,
     reloads: tokio::sync::watch::Sender<u64>,
     draining: AtomicBool,
+    notifier: std::sync::OnceLock<Arc<notify::Notifier>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -152,6 +159,7 @@ impl AppState {
             last_reload: Mutex::new(None),
             reloads: tokio::sync::watch::Sender::new(0),
             draining: AtomicBool::new(false),
+            notifier: std::sync::OnceLock::new(),
         }))
     }
 
@@ -178,6 +186,20 @@ impl AppState {
     /// The metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// Starts sending webhook notices (challenges opened, `notify` obligations) as
+    /// `config` says; once (a second call changes nothing). Needs a tokio runtime.
+    pub fn start_notices(&self, config: notify::NotifyConfig) {
+        let metrics = self.0.metrics.clone();
+        let _ = self
+            .0
+            .notifier
+            .get_or_init(|| notify::Notifier::start(config, metrics));
+    }
+
+    pub(crate) fn notifier(&self) -> Option<&Arc<notify::Notifier>> {
+        self.0.notifier.get()
     }
 
     /// The decision log, when one is written.
@@ -255,8 +277,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
 ];
 
-/// The API router: AuthZEN, the native routes, the approval flow, the OpenAPI document;
-/// behind the identity layer, the concurrency cap, the time limit and the request id.
+/// The API router: AuthZEN, the native routes, the approval flow, the OpenAPI document
+/// (behind the identity layer), and the approver's pages (`/enroll/…`, `/signin`,
+/// `/approve/…`, `/web/…`: not API routes, not in the OpenAPI document); all behind the
+/// concurrency cap, the time limit and the request id.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route(
@@ -278,6 +302,9 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             identity::identify,
         ))
+        // The approver's pages: outside the callers' identity (an approver signs in with a
+        // passkey), inside the limits below.
+        .merge(web::router(&state, state.limits().web.clone()))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::guard,

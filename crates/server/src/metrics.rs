@@ -195,6 +195,7 @@ pub struct Metrics {
     redemptions: [AtomicU64; 2],
     store_errors: AtomicU64,
     identity_refused: AtomicU64,
+    notices: [AtomicU64; 4],
 }
 
 impl Default for Metrics {
@@ -212,9 +213,25 @@ impl Default for Metrics {
             redemptions: std::array::from_fn(|_| AtomicU64::new(0)),
             store_errors: AtomicU64::new(0),
             identity_refused: AtomicU64::new(0),
+            notices: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 }
+
+/// Webhook notices counted (`writ_notices_total{result=…}`).
+#[derive(Clone, Copy, Debug)]
+pub enum NoticeEvent {
+    /// The receiver answered 2xx.
+    Delivered,
+    /// An attempt failed and another one is scheduled.
+    Retried,
+    /// Every attempt failed (or the receiver refused it with a 4xx): given up.
+    Failed,
+    /// The queue was full: never sent.
+    Dropped,
+}
+
+const NOTICE_RESULTS: [&str; 4] = ["delivered", "retried", "failed", "dropped"];
 
 /// Challenge events counted.
 #[derive(Clone, Copy, Debug)]
@@ -293,6 +310,16 @@ impl Metrics {
         self.store_errors.fetch_add(1, Relaxed);
     }
 
+    /// A webhook notice event.
+    pub fn notice(&self, event: NoticeEvent) {
+        self.notices[event as usize].fetch_add(1, Relaxed);
+    }
+
+    /// How many notices came to `event` so far.
+    pub fn notices(&self, event: NoticeEvent) -> u64 {
+        self.notices[event as usize].load(Relaxed)
+    }
+
     /// A caller refused by the identity layer.
     pub fn identity_refused(&self) {
         self.identity_refused.fetch_add(1, Relaxed);
@@ -350,6 +377,11 @@ impl Metrics {
             "# HELP writ_batch_size Requests per batch.\n# TYPE writ_batch_size histogram\n",
         );
         self.batch_sizes.write(&mut o, "writ_batch_size", "", 1.0);
+        o.push_str("# HELP writ_notices_total Webhook notices (challenges opened, notify obligations) by result.\n# TYPE writ_notices_total counter\n");
+        for (i, result) in NOTICE_RESULTS.iter().enumerate() {
+            let n = self.notices[i].load(Relaxed);
+            let _ = writeln!(o, "writ_notices_total{{result=\"{result}\"}} {n}");
+        }
         let gauges: [(&str, &str, &str, u64); 9] = [
             (
                 "writ_in_flight",

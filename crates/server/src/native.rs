@@ -190,15 +190,30 @@ async fn decide_bound(
             let text = serde_json::to_string(bound.json()).unwrap_or_default();
             let approvals = approvals.clone();
             let x5t = identity::binding(ctx.caller);
-            let decided = blocking(move || match x5t {
-                Some(x5t) => approvals.decide_over_certificate(&text, &x5t),
-                None => approvals.decide(&text),
+            let notices = ctx.state.notifier().is_some();
+            let (decided, origin) = blocking(move || {
+                let decided = match x5t {
+                    Some(x5t) => approvals.decide_over_certificate(&text, &x5t),
+                    None => approvals.decide(&text),
+                };
+                // The approval page's origin for notices: the relying party's.
+                let origin = notices
+                    .then(|| approvals.registry().ok())
+                    .flatten()
+                    .and_then(|r| r.relying_party().and_then(|rp| rp.origins.first().cloned()));
+                decided.map(|d| (d, origin))
             })
             .await?
             .map_err(|e| flow_error(ctx.state, e))?;
             metrics.decision(ctx.route, Outcome::of(decided.decision.decision), took);
             if decided.challenge.is_some() {
                 metrics.challenge(ChallengeEvent::Opened);
+            }
+            if let Some(n) = ctx.state.notifier() {
+                if let Some(view) = decided.challenge.as_ref().filter(|v| !v.merged) {
+                    n.challenge_opened(view, ctx.state.public_url(), origin.as_deref());
+                }
+                n.obligations(&decided.decision, &decided.decision_id, bound.json());
             }
             let refusal = decided
                 .refusal
@@ -211,6 +226,9 @@ async fn decide_bound(
     }
     metrics.decision(ctx.route, Outcome::of(decision.decision), took);
     let decision_id = crate::ids::new_id("d_");
+    if let Some(n) = ctx.state.notifier() {
+        n.obligations(&decision, &decision_id, bound.json());
+    }
     ctx.log(&decision, &decision_id, None);
     Ok(Answer::Plain {
         decision,

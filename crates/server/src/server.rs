@@ -62,6 +62,8 @@ pub struct ServerConfig {
     /// Serve over TLS (`--tls-cert`, `--tls-key`, `--client-ca`); without it, the API
     /// listens on loopback only.
     pub tls: Option<TlsFiles>,
+    /// Webhook notices (`--notify notify.toml`).
+    pub notify: Option<crate::notify::NotifyConfig>,
 }
 
 impl ServerConfig {
@@ -80,6 +82,7 @@ impl ServerConfig {
             watch: true,
             public_url: None,
             tls: None,
+            notify: None,
         }
     }
 }
@@ -310,6 +313,9 @@ impl Server {
             log: log.clone(),
             public_url: config.public_url,
         });
+        if let Some(n) = config.notify {
+            state.start_notices(n);
+        }
         let watch_handle = if config.watch {
             let s = state.clone();
             let h = writ_reload::watch(store.clone(), WatchConfig::default(), move |e| {

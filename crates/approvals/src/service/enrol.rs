@@ -96,6 +96,18 @@ impl Approvals {
         challenge: &[u8],
         attestation: &writ_webauthn::Attestation,
     ) -> Result<Result<String, String>, Error> {
+        self.register_webauthn_consuming(approver, challenge, attestation, None)
+    }
+
+    /// [`Approvals::register_webauthn`], consuming also `invite` (a store key and its
+    /// expiry) in the same step: a registration through an invitation uses it up.
+    pub(super) fn register_webauthn_consuming(
+        &self,
+        approver: &str,
+        challenge: &[u8],
+        attestation: &writ_webauthn::Attestation,
+        invite: Option<(String, i64)>,
+    ) -> Result<Result<String, String>, Error> {
         let now = self.now();
         let (nonce, rest) = challenge.split_at(NONCE.min(challenge.len()));
         let (expiry, sig) = rest.split_at(EXPIRY.min(rest.len()));
@@ -128,6 +140,14 @@ impl Approvals {
                     return Ok(Err(
                         "the registration challenge was used already: ask for a new one".into(),
                     ));
+                }
+                if let Some((invite, until)) = &invite {
+                    if !self.store.consume(invite, *until, now)? {
+                        return Ok(Err(
+                            "this invitation was used already: ask your administrator for a new one"
+                                .into(),
+                        ));
+                    }
                 }
                 self.audit(
                     Entry::new("webauthn.registered")

@@ -42,11 +42,13 @@ mod answer;
 mod collect;
 mod enrol;
 mod observe;
+mod passkeys;
 mod redeem;
 mod revoke;
 mod views;
 
 pub use observe::{ChallengeOutcome, Metrics, NoMetrics};
+pub use passkeys::{webauthn_invite, INVITE_TTL_S};
 pub use revoke::Revoker;
 
 pub use views::{
@@ -890,6 +892,8 @@ impl Approvals {
             rules: c.rules.clone(),
             risk: c.risk,
             signals: c.signals.clone(),
+            requester: c.requester.clone(),
+            opened_at: rfc3339(c.opened_at),
         })
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use writ_engine::{Decision, Engine, Explanation, Request};
 
-use crate::challenge::{Approved, BoundValue, Clause, Signal};
+use crate::challenge::{Approved, BoundValue, Clause, Requester, Signal};
 use crate::error::Refusal;
 use crate::grant::GrantApprover;
 
@@ -62,6 +62,14 @@ pub struct ChallengeView {
     pub risk: u32,
     /// The risk signals that counted.
     pub signals: Vec<Signal>,
+    /// Who asks, for what, on what, as the request names them (principal, kind,
+    /// `on_behalf_of`, action, resource): for pages that lay them out. Not serialised
+    /// (the JSON routes show them through `summary` and `bound`).
+    #[serde(skip)]
+    pub requester: Requester,
+    /// Opened at (RFC 3339).
+    #[serde(skip)]
+    pub opened_at: String,
 }
 
 /// The answer to `decide`: the decision, its id, and the challenge it opened.
