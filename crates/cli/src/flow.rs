@@ -809,7 +809,7 @@ pub fn webauthn(args: &WebauthnArgs) -> anyhow::Result<ExitCode> {
                 Ok(t) => t,
                 Err(refused) => {
                     eprintln!("error: {refused}");
-                    return Ok(ExitCode::from(REFUSED));
+                    return Ok(ExitCode::from(Exit::Refused));
                 }
             };
             let base = match url {
@@ -824,7 +824,7 @@ pub fn webauthn(args: &WebauthnArgs) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "valid for 15 minutes and one passkey: send it to {approver} over a channel you trust"
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(Exit::Ok))
         }
         WebauthnCommand::GetChallenge { id, digest, deny } => {
             let bytes = writ::approvals::webauthn_answer_challenge(id, digest, !deny);

@@ -157,7 +157,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: cannot read `{}`: {e}", path.display());
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(Exit::Invalid));
             }
         };
         match writ_server::notify::NotifyConfig::parse(&path.display().to_string(), &text, |var| {
@@ -166,7 +166,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             Ok(n) => config.notify = Some(n),
             Err(e) => {
                 eprintln!("error: {e}");
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(Exit::Invalid));
             }
         }
     }
