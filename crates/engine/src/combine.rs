@@ -243,14 +243,9 @@ pub(crate) fn combine_into(
     if let (Verdict::Approve, Some(path)) = (winner, &missing_group) {
         // The approvers are named by the request, which does not name them: nobody can
         // approve, so the request is refused, saying why.
-        decision.decision = Verdict::Deny;
-        decision.message = Some(Arc::from(
-            format!(
-                "the approval cannot be met: its approver group is read from `{path}`, which the request does not carry"
-            )
-            .as_str(),
+        decision.refuse(format!(
+            "the approval cannot be met: its approver group is read from `{path}`, which the request does not carry"
         ));
-        decision.obligations.clear();
         decision.unknown.push(path.clone());
         return;
     }
@@ -258,11 +253,7 @@ pub(crate) fn combine_into(
         let Some(json) = req.parsed() else {
             // No request to bind the approval to: never hand out an approval that binds
             // nothing. (Binding rules this out; this is the last line of defence.)
-            decision.decision = Verdict::Deny;
-            decision.message = Some(Arc::from(
-                "the request could not be re-read to bind an approval to it",
-            ));
-            decision.obligations.clear();
+            decision.refuse("the request could not be re-read to bind an approval to it");
             return;
         };
         let (digest, missing) = digest_and_missing(json, &bind);

@@ -244,6 +244,17 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// Turns this decision into a `deny` saying `message`: no approval, no obligation, no
+    /// time box; the risk, the signals, the rules and the unknowns stay, to say what was
+    /// evaluated. The one way every stage refuses (the combiner, the approval flow).
+    pub fn refuse(&mut self, message: impl Into<Arc<str>>) {
+        self.decision = Verdict::Deny;
+        self.message = Some(message.into());
+        self.approval = None;
+        self.obligations.clear();
+        self.ttl_s = None;
+    }
+
     /// A deny with nothing in it yet, for the combiner to fill in place.
     pub(crate) fn empty(policy_version: Arc<str>) -> Decision {
         Decision {

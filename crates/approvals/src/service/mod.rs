@@ -976,10 +976,6 @@ struct Effective {
 
 /// `decision` turned into a `deny` for `refusal`.
 fn denied(mut decision: Decision, refusal: &Refusal) -> Decision {
-    decision.decision = Verdict::Deny;
-    decision.message = Some(refusal.message.as_str().into());
-    decision.approval = None;
-    decision.obligations.clear();
-    decision.ttl_s = None;
+    decision.refuse(refusal.message.as_str());
     decision
 }
