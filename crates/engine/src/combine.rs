@@ -183,7 +183,7 @@ pub(crate) fn combine(
                         GroupSource::Name(n) => (n.clone(), None),
                         GroupSource::Path(p) => {
                             let name = req
-                                .parsed()
+                                .bound()
                                 .and_then(|j| crate::request::lookup(j, p.split('.')))
                                 .and_then(serde_json::Value::as_str)
                                 .filter(|g| !g.trim().is_empty());
@@ -234,7 +234,7 @@ pub(crate) fn combine(
         return decision;
     }
     if winner == Verdict::Approve {
-        let Some(json) = req.parsed() else {
+        let Some(json) = req.bound() else {
             // No request to bind the approval to: never hand out an approval that binds
             // nothing. (Binding rules this out; this is the last line of defence.)
             decision.decision = Verdict::Deny;
