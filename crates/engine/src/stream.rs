@@ -128,7 +128,9 @@ struct Scan<'t, 'c> {
 
 impl<'t, 'c> Scan<'t, 'c> {
     fn new(text: &'t str, bind: Option<(&'c Compiled, &'c Arc<str>)>) -> Scan<'t, 'c> {
-        let slots = bind.map_or_else(Vec::new, |(set, _)| vec![Slot::Missing; set.paths.len()]);
+        let slots = bind.map_or_else(Vec::new, |(set, _)| {
+            (0..set.paths.len()).map(|_| Slot::Missing).collect()
+        });
         Scan {
             text,
             bytes: text.as_bytes(),
@@ -450,12 +452,13 @@ impl<'t, 'c> Scan<'t, 'c> {
     }
 
     /// Stores the slot of known path `k` (and the request time).
+    #[inline]
     fn put(&mut self, set: &Compiled, k: u32, slot: Slot) {
         let Some(known) = set.known.get(k as usize) else {
             return;
         };
         if let Slot::Time(t) = slot {
-            if known.text == "time" {
+            if set.trie.time == Some(k) {
                 self.time = Some(t);
             }
         }
@@ -466,6 +469,7 @@ impl<'t, 'c> Scan<'t, 'c> {
 
     /// The text of a string read from the request: a range of the request's text
     /// when it had no escape.
+    #[inline]
     fn text_of(&self, s: Str) -> Result<Text, Fault> {
         match (s, self.bind) {
             (Str::Range(a, b), Some((_, src))) if b - a > crate::slots::INLINE => {
@@ -512,7 +516,7 @@ impl<'t, 'c> Scan<'t, 'c> {
                         }
                     }
                     Type::Ip => self.cow(s)?.parse::<IpAddr>().ok().map(Slot::Ip),
-                    Type::Time => self.cow(s)?.parse::<Timestamp>().ok().map(Slot::Time),
+                    Type::Time => crate::typing::instant(&self.cow(s)?).map(Slot::Time),
                     Type::Duration => writ_syntax::parse_duration(&self.cow(s)?).map(Slot::Dur),
                     _ => None,
                 };
@@ -596,6 +600,7 @@ impl<'t, 'c> Scan<'t, 'c> {
     }
 
     /// A string read, as text (borrowed from the request, or from `s`).
+    #[inline]
     fn cow_ref<'s>(&self, s: &'s Str) -> Result<Cow<'s, str>, Fault>
     where
         't: 's,
@@ -611,6 +616,7 @@ impl<'t, 'c> Scan<'t, 'c> {
     }
 
     /// A decoded string as text borrowed from the request when it had no escape.
+    #[inline]
     fn cow(&self, s: Str) -> Result<Cow<'t, str>, Fault> {
         match s {
             Str::Range(a, b) => self.text.get(a..b).map(Cow::Borrowed).ok_or(Fault::Syntax),
@@ -817,6 +823,7 @@ impl<'t> Seen<'t> {
         clippy::ptr_arg,
         reason = "a borrowed key is kept as the text's own `&'t str`"
     )]
+    #[inline]
     fn insert(&mut self, key: &Cow<'t, str>) -> bool {
         if let Some(index) = self.index.as_mut() {
             return index.insert(key.clone());

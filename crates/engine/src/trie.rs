@@ -26,6 +26,8 @@ pub(crate) struct PathTrie {
     pub nodes: Vec<TrieNode>,
     /// The captured paths, outermost only (a path below a captured one is inside it).
     pub captures: Arc<[Box<str>]>,
+    /// The index of `time` in `Compiled::known`.
+    pub time: Option<u32>,
     /// Whether a request keeps its captured values (the set captures a path or has an
     /// approve rule, whose digest is computed over them even when it binds nothing).
     pub keeps: bool,
@@ -56,6 +58,10 @@ impl PathTrie {
             nodes: vec![TrieNode::default()],
             captures: Arc::from(Vec::new()),
             keeps: false,
+            time: known
+                .iter()
+                .position(|k| k.text == "time")
+                .and_then(|i| u32::try_from(i).ok()),
         };
         for (i, k) in known.iter().enumerate() {
             let n = t.insert(&k.segments);

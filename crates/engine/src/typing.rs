@@ -132,9 +132,9 @@ pub fn typed(
             _ => return Err(wrong("an IP address string")),
         },
         Type::Time => match v {
-            Json::String(s) => match s.parse::<Timestamp>() {
-                Ok(t) => Slot::Time(t),
-                Err(_) => return Err(err(path, format!("`{s}` is not an RFC 3339 instant"))),
+            Json::String(s) => match instant(s) {
+                Some(t) => Slot::Time(t),
+                None => return Err(err(path, format!("`{s}` is not an RFC 3339 instant"))),
             },
             _ => return Err(wrong("an RFC 3339 instant string")),
         },
@@ -250,5 +250,108 @@ pub(crate) fn check_type(path: &str, ty: &Type, v: &Json) -> Result<(), BindErro
         Ok(())
     } else {
         typed(path, ty, v, &|_| crate::slots::NO_ID).map(|_| ())
+    }
+}
+
+/// Parses an RFC 3339 instant as `jiff` does; the common shape
+/// `YYYY-MM-DDTHH:MM:SSZ` is read directly (the same instant, tested against `jiff`),
+/// anything else by `jiff`.
+pub(crate) fn instant(s: &str) -> Option<Timestamp> {
+    match plain_utc(s.as_bytes()) {
+        Some(t) => Some(t),
+        None => s.parse().ok(),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (years 0001–9998, seconds below 60), or `None` for anything
+/// else, which `jiff` then reads (or refuses).
+fn plain_utc(b: &[u8]) -> Option<Timestamp> {
+    let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'T', h0, h1, b':', i0, i1, b':', s0, s1, b'Z'] =
+        b
+    else {
+        return None;
+    };
+    let num = |digits: &[u8]| {
+        digits.iter().try_fold(0i64, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0'))
+        })
+    };
+    let year = num(&[y0, y1, y2, y3])?;
+    let month = num(&[m0, m1])?;
+    let day = num(&[d0, d1])?;
+    let (hour, minute, second) = (num(&[h0, h1])?, num(&[i0, i1])?, num(&[s0, s1])?);
+    if !(1..=9998).contains(&year) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=days_in_month).contains(&day) {
+        return None;
+    }
+    // Days from 1970-01-01 to the civil date (H. Hinnant's `days_from_civil`).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Timestamp::from_second(days * 86_400 + hour * 3_600 + minute * 60 + second).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_instants_read_as_jiff_reads_them() {
+        let mut texts: Vec<String> = Vec::new();
+        for year in [
+            1, 4, 99, 100, 400, 1600, 1900, 1969, 1970, 1999, 2000, 2024, 2026, 2100, 9998,
+        ] {
+            for month in 0..=13 {
+                for day in [0, 1, 15, 28, 29, 30, 31, 32] {
+                    for (h, m, s) in [
+                        (0, 0, 0),
+                        (23, 59, 59),
+                        (12, 30, 60),
+                        (24, 0, 0),
+                        (7, 60, 1),
+                    ] {
+                        texts.push(format!(
+                            "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z"
+                        ));
+                    }
+                }
+            }
+        }
+        texts.extend(
+            [
+                "2026-11-27t10:00:00z",
+                "2026-11-27T10:00:00+01:00",
+                "2026-11-27T10:00:00.5Z",
+                "0000-01-01T00:00:00Z",
+                "9999-12-31T23:59:59Z",
+                "2026-1-27T10:00:00Z",
+                "2026-11-27 10:00:00Z",
+                "+2026-11-27T10:00:00Z",
+            ]
+            .map(String::from),
+        );
+        for t in &texts {
+            let fast = plain_utc(t.as_bytes());
+            let jiff = t.parse::<Timestamp>().ok();
+            if fast.is_some() {
+                assert_eq!(fast, jiff, "{t}");
+            }
+            assert_eq!(instant(t), jiff, "{t}");
+        }
+        assert!(plain_utc(b"2026-11-27T10:00:00Z").is_some());
     }
 }
