@@ -49,6 +49,19 @@ fn builder<'e>(engine: &'e writ::Engine, r: &writ_workload::Request) -> writ::Re
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::var_os("COMPILE_ONLY").is_some() {
+        let text = Workload::generate(SEED, 10_000, 1).writ_policy();
+        let rounds: usize = std::env::var("COMPILE_ONLY")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(3);
+        for _ in 0..rounds {
+            let t = Instant::now();
+            black_box(writ::from_sources(&[("workload.writ", text.as_str())]).ok());
+            println!("compile: {:?}", t.elapsed());
+        }
+        return Ok(());
+    }
     let w = Workload::generate(SEED, 1000, REQUESTS);
     let engine = writ::from_sources(&[("workload.writ", w.writ_policy().as_str())])?;
     let texts: Vec<String> = w

@@ -178,9 +178,9 @@ pub enum Slot {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SetVal {
     /// Interned ids, sorted, deduplicated.
-    pub ids: Vec<u32>,
+    pub ids: Box<[u32]>,
     /// Every element as sent.
-    pub texts: Vec<Text>,
+    pub texts: Box<[Text]>,
     /// True when some element is a string the policy set never mentions.
     pub foreign: bool,
 }
@@ -200,8 +200,8 @@ impl SetVal {
         ids.sort_unstable();
         ids.dedup();
         SetVal {
-            ids,
-            texts,
+            ids: ids.into_boxed_slice(),
+            texts: texts.into_boxed_slice(),
             foreign,
         }
     }
@@ -210,6 +210,16 @@ impl SetVal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slot_stays_small() {
+        // Slots are moved and copied per request: keep them at most six words.
+        assert!(
+            std::mem::size_of::<Slot>() <= 48,
+            "{}",
+            std::mem::size_of::<Slot>()
+        );
+    }
 
     #[test]
     fn texts_read_as_their_range() {

@@ -19,14 +19,148 @@ struct WritParser;
 /// Parses one file. Syntax errors stop at the first (pest reports one), but the literal
 /// checks done while building the tree (integer range, escapes, durations) are all
 /// collected.
+///
+/// A large file is parsed in pieces, on several threads: it is cut before lines that
+/// start a rule (`rule "…"` outside any bracket, string or comment, which nothing but a
+/// rule can begin), each piece is parsed and converted on its own, and the items are
+/// joined in order. Should any piece fail, the whole file is parsed again in one piece,
+/// so a syntax error is reported exactly as a whole-file parse reports it.
 pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
     // INVARIANT: past this line the text nests at most `MAX_NESTING` deep, so pest's
     // recursion, the converter's and every later stage's are bounded (crate::depth).
     crate::depth::check_nesting(file, text).map_err(|d| vec![d])?;
-    let mut pairs =
-        WritParser::parse(Rule::file, text).map_err(|e| vec![syntax_error(file, text, e)])?;
     let comments = comments::scan(file, text);
-    let mut conv = Converter::new(file, text, &comments);
+    let comment_ends: HashMap<usize, usize> = comments
+        .iter()
+        .map(|c| (c.span.end as usize, c.span.start as usize))
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let cuts = pieces(text, threads);
+    let parsed = if cuts.len() > 2 {
+        parse_pieces(file, text, &cuts, &comment_ends)
+    } else {
+        None
+    };
+    let (items, errors) = match parsed {
+        Some(done) => done,
+        None => {
+            items_of(file, text, 0, &comment_ends).map_err(|e| vec![syntax_error(file, text, e)])?
+        }
+    };
+    if errors.is_empty() {
+        Ok(File { items, comments })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Below this many bytes a file is parsed in one piece.
+const PIECE_BYTES: usize = 64 * 1024;
+
+/// Where to cut `text` for parsing in pieces: `0`, the starts of the pieces after the
+/// first, and `text.len()`. Cuts fall before a line that starts with `rule "` outside
+/// any bracket, string or comment, about every [`PIECE_BYTES`] (at most one piece per
+/// core).
+fn pieces(text: &str, threads: usize) -> Vec<usize> {
+    let mut cuts = vec![0];
+    if threads < 2 || text.len() < 2 * PIECE_BYTES {
+        cuts.push(text.len());
+        return cuts;
+    }
+    let per_piece = (text.len() / threads).max(PIECE_BYTES);
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut line_start = true;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if line_start
+            && depth == 0
+            && i >= cuts.last().copied().unwrap_or(0) + per_piece
+            && bytes.get(i..i + 5) == Some(b"rule ")
+            && bytes[i + 5..]
+                .iter()
+                .find(|c| !matches!(c, b' ' | b'\t'))
+                .is_some_and(|c| *c == b'"')
+        {
+            cuts.push(i);
+        }
+        line_start = b == b'\n';
+        match b {
+            b'#' => {
+                while bytes.get(i).is_some_and(|&c| c != b'\n') {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\\' => i += 2,
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        b'\n' => break,
+                        _ => i += 1,
+                    }
+                }
+                continue;
+            }
+            b'{' | b'(' | b'[' => depth += 1,
+            b'}' | b')' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    cuts.push(text.len());
+    cuts
+}
+
+/// Parses the pieces between `cuts` on threads of their own; `None` when one fails (the
+/// caller parses the whole file for the error).
+fn parse_pieces(
+    file: FileId,
+    text: &str,
+    cuts: &[usize],
+    comment_ends: &HashMap<usize, usize>,
+) -> Option<(Vec<Item>, Vec<Diagnostic>)> {
+    let results: Vec<Option<(Vec<Item>, Vec<Diagnostic>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cuts
+            .windows(2)
+            .map(|w| {
+                let (a, b) = (w[0], w[1]);
+                scope.spawn(move || {
+                    let piece = text.get(a..b)?;
+                    items_of(file, piece, a, comment_ends).ok()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    for r in results {
+        let (i, e) = r?;
+        items.extend(i);
+        errors.extend(e);
+    }
+    Some((items, errors))
+}
+
+/// Parses `text` (the piece of a file that starts at byte `base`) as a sequence of
+/// items, and converts them: the items and the conversion's errors.
+fn items_of(
+    file: FileId,
+    text: &str,
+    base: usize,
+    comment_ends: &HashMap<usize, usize>,
+) -> Result<(Vec<Item>, Vec<Diagnostic>), pest::error::Error<Rule>> {
+    let mut pairs = WritParser::parse(Rule::file, text)?;
+    let mut conv = Converter::new(file, text, base, comment_ends);
     let mut items = Vec::new();
     if let Some(root) = pairs.next() {
         for pair in root.into_inner() {
@@ -42,11 +176,7 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
             }
         }
     }
-    if conv.errors.is_empty() {
-        Ok(File { items, comments })
-    } else {
-        Err(conv.errors)
-    }
+    Ok((items, conv.errors))
 }
 
 /// Parses a lone expression (as typed in the REPL).
@@ -55,8 +185,11 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
     crate::depth::check_nesting(file, text).map_err(|d| vec![d])?;
     let mut pairs =
         WritParser::parse(Rule::expr_only, text).map_err(|e| vec![syntax_error(file, text, e)])?;
-    let comments = comments::scan(file, text);
-    let mut conv = Converter::new(file, text, &comments);
+    let comment_ends: HashMap<usize, usize> = comments::scan(file, text)
+        .iter()
+        .map(|c| (c.span.end as usize, c.span.start as usize))
+        .collect();
+    let mut conv = Converter::new(file, text, 0, &comment_ends);
     let expr = pairs
         .next()
         .and_then(|root| root.into_inner().find(|p| p.as_rule() == Rule::expr))
@@ -295,9 +428,13 @@ fn help_for(text: &str, pos: usize) -> Option<String> {
 
 struct Converter<'t> {
     file: FileId,
+    /// The text parsed: the file, or a piece of it.
     text: &'t str,
-    /// Comment end offset → start offset, to trim spans back past trailing comments.
-    comment_ends: HashMap<usize, usize>,
+    /// Where `text` starts in the file.
+    base: usize,
+    /// Comment end offset → start offset (in the file), to trim spans back past
+    /// trailing comments.
+    comment_ends: &'t HashMap<usize, usize>,
     errors: Vec<Diagnostic>,
 }
 
@@ -307,14 +444,17 @@ fn children(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
 }
 
 impl<'t> Converter<'t> {
-    fn new(file: FileId, text: &'t str, comments: &[Comment]) -> Self {
+    fn new(
+        file: FileId,
+        text: &'t str,
+        base: usize,
+        comment_ends: &'t HashMap<usize, usize>,
+    ) -> Self {
         Converter {
             file,
             text,
-            comment_ends: comments
-                .iter()
-                .map(|c| (c.span.end as usize, c.span.start as usize))
-                .collect(),
+            base,
+            comment_ends,
             errors: Vec::new(),
         }
     }
@@ -328,12 +468,12 @@ impl<'t> Converter<'t> {
         loop {
             let trimmed = self.text.get(start..end).map_or(0, |t| t.trim_end().len());
             end = start + trimmed;
-            match self.comment_ends.get(&end) {
-                Some(&c) if c >= start => end = c,
+            match self.comment_ends.get(&(end + self.base)) {
+                Some(&c) if c >= start + self.base => end = c - self.base,
                 _ => break,
             }
         }
-        Span::new(self.file, start, end)
+        Span::new(self.file, start + self.base, end + self.base)
     }
 
     fn error(&mut self, span: Span, message: String, label: &str) {
@@ -1022,4 +1162,73 @@ pub fn quote(value: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[cfg(test)]
+mod piece_tests {
+    use super::*;
+
+    /// A large file with what could fool the cutter: `rule "` in strings and comments,
+    /// brackets in strings, indented rules, lets and schemas between rules.
+    fn big(rules: usize) -> String {
+        let mut text = String::from("schema { resource.env: \"prod\" | \"dev\" }\n");
+        for i in 0..rules {
+            match i % 5 {
+                0 => text.push_str(&format!(
+                    "# rule \"not a rule {i}\" {{\nrule \"r{i}\" {{\n  when action == \"a{i}\" and device.managed\n  deny \"no {{ rule \\\"x\\\" [\"\n}}\n"
+                )),
+                1 => text.push_str(&format!(
+                    "let l{i} = [\"rule \\\"\", \"{{\"]\nrule \"r{i}\" {{ when action in l{i} allow }}\n"
+                )),
+                2 => text.push_str(&format!(
+                    "  rule \"r{i}\" {{ when (action == \"x\" or\nresource.env == \"prod\") allow for 5m }}  # trailing\n"
+                )),
+                3 => text.push_str(&format!(
+                    "rule \"r{i}\" {{\n  when risk > 3\n  approve {{ approvers 1 of group \"g\" bind action }}\n}}\n"
+                )),
+                _ => text.push_str(&format!(
+                    "rule    \"r{i}\" {{ when action == \"b\" deny }}\nrisk {{ +{i} \"s{i}\" when not device.managed }}\n"
+                )),
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn pieces_parse_to_the_whole_files_items() {
+        let text = big(3000);
+        assert!(text.len() > 4 * PIECE_BYTES);
+        for threads in [2, 3, 8] {
+            let cuts = pieces(&text, threads);
+            assert!(cuts.len() > 2, "{cuts:?}");
+            for c in &cuts[1..cuts.len() - 1] {
+                assert!(text[*c..].starts_with("rule "), "{}", &text[*c..*c + 20]);
+            }
+            let comments = comments::scan(FileId(0), &text);
+            let ends: HashMap<usize, usize> = comments
+                .iter()
+                .map(|c| (c.span.end as usize, c.span.start as usize))
+                .collect();
+            let joined = parse_pieces(FileId(0), &text, &cuts, &ends).unwrap();
+            let one = items_of(FileId(0), &text, 0, &ends).unwrap();
+            assert_eq!(joined.0, one.0);
+            assert_eq!(joined.1, one.1);
+        }
+        assert_eq!(pieces(&text, 1), vec![0, text.len()]);
+        assert_eq!(pieces("rule \"x\" { allow }", 8).len(), 2);
+    }
+
+    #[test]
+    fn a_fault_in_a_piece_is_reported_as_the_whole_file_reports_it() {
+        let mut text = big(3000);
+        let at = text.len() / 2;
+        let at = at + text[at..].find("when").unwrap();
+        text.insert_str(at, "when && ");
+        let err = parse_file(FileId(0), &text).unwrap_err();
+        let ends = HashMap::new();
+        let whole = items_of(FileId(0), &text, 0, &ends)
+            .map_err(|e| syntax_error(FileId(0), &text, e))
+            .unwrap_err();
+        assert_eq!(err, vec![whole]);
+    }
 }
