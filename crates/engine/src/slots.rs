@@ -17,6 +17,12 @@ pub const NO_ID: u32 = u32::MAX;
 /// How many bytes a [`Text`] holds inline.
 pub(crate) const INLINE: usize = 22;
 
+impl Default for Text {
+    fn default() -> Text {
+        Text::inline("")
+    }
+}
+
 /// A string of a request: short ones (most: names, ids, groups) held inline, longer ones
 /// a range of a shared text (the request as received, so that binding copies no long
 /// string) or a text of their own. Reads as `&str`; cloning it copies at most 24 bytes
@@ -192,6 +198,44 @@ impl SetVal {
         SetVal::interned(texts, ids)
     }
 
+    /// A set of the `(id, text)` pairs in `few` then `more` (ids as in
+    /// [`SetVal::interned`]); allocates each part once, at its size.
+    pub(crate) fn gathered(few: &mut [(u32, Text)], more: Vec<(u32, Text)>) -> SetVal {
+        if !more.is_empty() || few.len() > 8 {
+            let (ids, texts) = few
+                .iter_mut()
+                .map(|(id, t)| (*id, std::mem::take(t)))
+                .chain(more)
+                .unzip();
+            return SetVal::interned(texts, ids);
+        }
+        let foreign = few.iter().any(|(id, _)| *id == NO_ID);
+        let mut ids: [u32; 8] = [NO_ID; 8];
+        let mut m = 0;
+        for (id, _) in few.iter() {
+            if *id != NO_ID {
+                if let Some(slot) = ids.get_mut(m) {
+                    *slot = *id;
+                    m += 1;
+                }
+            }
+        }
+        let ids = &mut ids[..m];
+        ids.sort_unstable();
+        let mut kept = 0;
+        for i in 0..ids.len() {
+            if i == 0 || ids[i] != ids[kept - 1] {
+                ids[kept] = ids[i];
+                kept += 1;
+            }
+        }
+        SetVal {
+            ids: Box::from(&ids[..kept]),
+            texts: few.iter_mut().map(|(_, t)| std::mem::take(t)).collect(),
+            foreign,
+        }
+    }
+
     /// A set of `texts` whose ids (in the same order, [`NO_ID`] for a string the set
     /// never mentions) are `ids`.
     pub(crate) fn interned(texts: Vec<Text>, mut ids: Vec<u32>) -> SetVal {
@@ -210,6 +254,31 @@ impl SetVal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gathered_set_is_the_interned_set() {
+        let intern = |s: &str| match s {
+            "a" => 1,
+            "b" => 2,
+            "c" => 0,
+            _ => NO_ID,
+        };
+        for case in [
+            vec![],
+            vec!["a"],
+            vec!["x"],
+            vec!["b", "a", "b", "x", "c"],
+            vec!["c"; 8],
+            vec!["a", "b", "c", "x", "a", "b", "c", "y", "z", "a"],
+        ] {
+            let texts: Vec<Text> = case.iter().map(|s| Text::from(*s)).collect();
+            let expected = SetVal::new(texts.clone(), &intern);
+            let mut pairs: Vec<(u32, Text)> =
+                texts.iter().map(|t| (intern(t), t.clone())).collect();
+            let more = pairs.split_off(pairs.len().min(8));
+            assert_eq!(SetVal::gathered(&mut pairs, more), expected, "{case:?}");
+        }
+    }
 
     #[test]
     fn a_slot_stays_small() {

@@ -89,6 +89,9 @@ enum Pending {
     Range,
 }
 
+/// How many elements of a set are gathered on the stack.
+const FEW: usize = 8;
+
 /// A string as read: a range of the text, or decoded (it had escapes).
 enum Str {
     Range(usize, usize),
@@ -578,14 +581,23 @@ impl<'t, 'c> Scan<'t, 'c> {
         intern: &dyn Fn(&str) -> u32,
     ) -> Result<Option<Slot>, Fault> {
         let start = self.pos;
-        let mut texts: Vec<Text> = Vec::with_capacity(4);
-        let mut ids: Vec<u32> = Vec::with_capacity(4);
+        // Most sets are small: gathered on the stack, then allocated once at their size.
+        let mut few: [(u32, Text); FEW] = Default::default();
+        let mut n = 0usize;
+        let mut more: Vec<(u32, Text)> = Vec::new();
         let mut strings = true;
         self.list(at, depth, |s, here| {
             if strings && s.peek() == Some(b'"') {
                 let v = s.string()?;
-                ids.push(intern(&s.cow_ref(&v)?));
-                texts.push(s.text_of(v)?);
+                let id = intern(&s.cow_ref(&v)?);
+                let text = s.text_of(v)?;
+                match few.get_mut(n) {
+                    Some(slot) => {
+                        *slot = (id, text);
+                        n += 1;
+                    }
+                    None => more.push((id, text)),
+                }
                 Ok(())
             } else {
                 strings = false;
@@ -596,7 +608,7 @@ impl<'t, 'c> Scan<'t, 'c> {
             self.pos = start;
             return Ok(None);
         }
-        Ok(Some(Slot::Set(SetVal::interned(texts, ids))))
+        Ok(Some(Slot::Set(SetVal::gathered(&mut few[..n], more))))
     }
 
     /// A string read, as text (borrowed from the request, or from `s`).
