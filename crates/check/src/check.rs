@@ -51,12 +51,68 @@ pub const MAX_COND_DEPTH: usize = 4 * writ_syntax::MAX_NESTING;
 /// The types an obligation's arguments may be declared with.
 const OBLIGATION_TYPES: &[&str] = &["string", "int", "number", "bool", "duration"];
 
+/// Parses every file of `sources`, in order; several files are parsed on several threads
+/// (each thread takes every n-th file).
+fn parse_all(
+    sources: &SourceMap,
+) -> Vec<(FileId, Result<writ_syntax::ast::File, Vec<Diagnostic>>)> {
+    let all: Vec<(FileId, &str)> = sources
+        .iter()
+        .map(|(id, f)| (id, f.text.as_str()))
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(all.len());
+    if threads <= 1 {
+        return all
+            .into_iter()
+            .map(|(id, t)| (id, parse_file(id, t)))
+            .collect();
+    }
+    let mut parsed: Vec<(
+        usize,
+        FileId,
+        Result<writ_syntax::ast::File, Vec<Diagnostic>>,
+    )> = std::thread::scope(|scope| {
+        let all = &all;
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                scope.spawn(move || {
+                    all.iter()
+                        .enumerate()
+                        .skip(k)
+                        .step_by(threads)
+                        .map(|(i, (id, t))| (i, *id, parse_file(*id, t)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(all.len());
+        for (k, h) in handles.into_iter().enumerate() {
+            match h.join() {
+                Ok(done) => out.extend(done),
+                // A thread that could not finish: its files are parsed here.
+                Err(_) => out.extend(
+                    all.iter()
+                        .enumerate()
+                        .skip(k)
+                        .step_by(threads)
+                        .map(|(i, (id, t))| (i, *id, parse_file(*id, t))),
+                ),
+            }
+        }
+        out
+    });
+    parsed.sort_by_key(|(i, _, _)| *i);
+    parsed.into_iter().map(|(_, id, r)| (id, r)).collect()
+}
+
 /// Parses and checks every file of `sources`.
 pub fn check(sources: SourceMap) -> Result<PolicySet, Rejected> {
     let mut diags = Vec::new();
     let mut files = Vec::new();
-    for (id, f) in sources.iter() {
-        match parse_file(id, &f.text) {
+    for (id, parsed) in parse_all(&sources) {
+        match parsed {
             Ok(file) => files.push((id, file)),
             Err(ds) => diags.extend(ds),
         }

@@ -20,7 +20,7 @@ use serde_json::Value as Json;
 use writ_check::types::Type;
 use writ_check::CelExpr;
 
-use crate::compile::KnownPath;
+use crate::trie::KnownPath;
 use crate::truth::Truth;
 
 static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
@@ -44,7 +44,7 @@ fn typed_cel(ty: &Type, v: &Json) -> Option<Value> {
     match ty {
         Type::Time => v.as_str()?.parse::<Timestamp>().ok().map(timestamp),
         Type::Duration => {
-            let s = i64::try_from(crate::request::duration_of(v)?).ok()?;
+            let s = i64::try_from(crate::typing::duration_of(v)?).ok()?;
             chrono::Duration::try_seconds(s).map(Value::Duration)
         }
         _ => None,
@@ -100,8 +100,29 @@ fn to_cel(v: &Json) -> Value {
     }
 }
 
-/// A request's roots in CEL's own representation, built once at binding.
-pub(crate) type Vars = Arc<[(String, Box<dyn Val>)]>;
+/// A request's roots in CEL's own representation, built once at binding; reads as a
+/// slice. Empty (the set has no CEL leaf) it holds nothing and costs nothing.
+#[derive(Clone, Default)]
+pub(crate) struct Vars(Option<Arc<[Var]>>);
+
+/// One root's name and CEL value.
+pub(crate) type Var = (String, Box<dyn Val>);
+
+impl std::ops::Deref for Vars {
+    type Target = [Var];
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_deref().unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Vars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
 
 /// The CEL values of the request roots in `roots` that the request carries; `time` is
 /// the request time (from the request or the clock), and the `known` paths of instant
@@ -112,7 +133,7 @@ pub(crate) fn variables(
     time: Timestamp,
     known: &[KnownPath],
 ) -> Vars {
-    roots
+    let vars = roots
         .iter()
         .filter_map(|r| {
             let value = if r == "time" {
@@ -132,7 +153,8 @@ pub(crate) fn variables(
             let val: Box<dyn Val> = value.try_into().ok()?;
             Some((r.clone(), val))
         })
-        .collect()
+        .collect::<Vec<_>>();
+    Vars(Some(vars.into()))
 }
 
 /// Lends the pre-built values to CEL without copying them.

@@ -204,7 +204,7 @@ pub(crate) fn combine_into(
                         GroupSource::Name(n) => (n.clone(), None),
                         GroupSource::Path(p) => {
                             let name = req
-                                .parsed()
+                                .bound()
                                 .and_then(|j| crate::request::lookup(j, p.split('.')))
                                 .and_then(serde_json::Value::as_str)
                                 .filter(|g| !g.trim().is_empty());
@@ -250,7 +250,7 @@ pub(crate) fn combine_into(
         return;
     }
     if winner == Verdict::Approve {
-        let Some(json) = req.parsed() else {
+        let Some(json) = req.bound() else {
             // No request to bind the approval to: never hand out an approval that binds
             // nothing. (Binding rules this out; this is the last line of defence.)
             decision.refuse("the request could not be re-read to bind an approval to it");

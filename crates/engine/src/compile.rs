@@ -25,12 +25,12 @@ use writ_check::ir::{
     AtomKind, CmpOp, Cond, Operand, PathId, PathInfo, PolicySet, SetOperand, Value,
 };
 use writ_check::net::CidrSet;
-use writ_check::types::Type;
 use writ_check::CelExpr;
 use writ_syntax::ast::ArithOp;
 
 use crate::narrow::{self, Bucket, Fallback};
-use crate::request::NO_ID;
+use crate::slots::NO_ID;
+use crate::trie::{KnownPath, PathTrie};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -275,16 +275,6 @@ impl HoursBits {
     }
 }
 
-/// A path a request may carry.
-#[derive(Clone, Debug)]
-pub(crate) struct KnownPath {
-    pub text: String,
-    pub segments: Box<[Box<str>]>,
-    pub ty: Type,
-    /// The slot of a path the set reads.
-    pub slot: Option<u32>,
-}
-
 /// A compiled rule.
 #[derive(Clone, Debug)]
 pub(crate) struct CRule {
@@ -334,7 +324,7 @@ pub struct Compiled {
     /// The request roots any CEL leaf reads, sorted.
     pub(crate) cel_roots: Vec<String>,
     /// The known paths as a trie, for streaming binding.
-    pub(crate) trie: crate::stream::PathTrie,
+    pub(crate) trie: PathTrie,
 }
 
 impl Compiled {
@@ -603,7 +593,7 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
             slot: set.path_id(text).map(|p| p.0),
         })
         .collect();
-    let trie = crate::stream::PathTrie::new(&known);
+    let trie = PathTrie::new(set, &known, &cel_roots);
     Compiled {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         paths: set.paths.clone(),

@@ -27,6 +27,7 @@
     reason = "diagnostics travel only on the error path, where their size does not matter"
 )]
 
+mod builder;
 mod cel_run;
 mod code;
 mod combine;
@@ -38,9 +39,12 @@ mod lone;
 mod narrow;
 mod reference;
 mod request;
+mod slots;
 mod stream;
 mod strict;
+mod trie;
 mod truth;
+mod typing;
 mod vm;
 
 use std::sync::Arc;
@@ -49,12 +53,14 @@ use jiff::Timestamp;
 use sha2::{Digest as _, Sha256};
 use writ_check::PolicySet;
 
+pub use builder::RequestBuilder;
 pub use compile::Compiled;
 pub use decision::{ApprovalOut, ApproverOut, Decision, Few, ObligationOut, SignalHit, Verdict};
 pub use lone::Evaluated;
 pub use reference::{CondTrace, Explanation, RuleTrace, SignalTrace};
 pub use request::{lookup, BindError, Request};
-pub use strict::{parse_request, MAX_EXACT_INT, MAX_REQUEST_DEPTH};
+pub use stream::parse_request;
+pub use strict::{MAX_EXACT_INT, MAX_REQUEST_DEPTH};
 pub use truth::Truth;
 
 /// Where the engine reads the time when a request carries none.
@@ -214,14 +220,14 @@ impl Engine {
     /// deeper than [`MAX_REQUEST_DEPTH`], a key repeated in any object, a number the
     /// transaction digest cannot represent exactly (see [`parse_request`]).
     pub fn bind_str(&self, json: &str) -> Result<Request, BindError> {
-        request::bind_str(&self.compiled, json, (self.clock)())
+        request::bind_str(&self.compiled, json, &*self.clock)
     }
 
     /// Binds a parsed request. The same rules as [`Engine::bind_str`] apply, except
     /// that a parsed value has already lost repeated keys and number texts: parse
     /// request text with [`parse_request`] (or bind it with `bind_str`) to refuse those.
     pub fn bind(&self, json: serde_json::Value) -> Result<Request, BindError> {
-        request::bind(&self.compiled, json, (self.clock)())
+        request::bind(&self.compiled, json, &*self.clock)
     }
 
     /// The request evaluated at `time` instead of the `time` it carried (or the clock at
@@ -254,14 +260,14 @@ impl Engine {
         // The request was valid for another version; this version may declare other
         // types. A request invalid here is decided as if it carried nothing at all.
         let again = match &req.raw {
-            Some(raw) => request::bind_str(&self.compiled, raw, req.time),
-            None => request::bind(&self.compiled, req.json().clone(), req.time),
+            Some(raw) => request::bind_text(&self.compiled, raw.clone(), &|| req.time),
+            None => request::bind(&self.compiled, req.json().clone(), &|| req.time),
         };
         again.unwrap_or_else(|_| {
             request::bind(
                 &self.compiled,
                 serde_json::Value::Object(Default::default()),
-                req.time,
+                &|| req.time,
             )
             .unwrap_or_else(|_| req.clone())
         })

@@ -584,7 +584,7 @@ mod tests {
         let set = |ids: &[u32]| {
             Slot::Set(SetVal {
                 ids: ids.into(),
-                texts: Arc::from(Vec::<Box<str>>::new()),
+                texts: Box::default(),
                 foreign: false,
             })
         };

@@ -16,6 +16,7 @@ pub mod diagnostic;
 pub mod erase;
 pub mod format;
 mod parser;
+mod pieces;
 pub mod source;
 
 pub use depth::MAX_NESTING;

@@ -19,14 +19,61 @@ struct WritParser;
 /// Parses one file. Syntax errors stop at the first (pest reports one), but the literal
 /// checks done while building the tree (integer range, escapes, durations) are all
 /// collected.
+///
+/// A large file is parsed in pieces, on several threads: it is cut before lines that
+/// start a rule (`rule "…"` outside any bracket, string or comment, which nothing but a
+/// rule can begin), each piece is parsed and converted on its own, and the items are
+/// joined in order. Should any piece fail, the whole file is parsed again in one piece,
+/// so a syntax error is reported exactly as a whole-file parse reports it.
 pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
     // INVARIANT: past this line the text nests at most `MAX_NESTING` deep, so pest's
     // recursion, the converter's and every later stage's are bounded (crate::depth).
     crate::depth::check_nesting(file, text).map_err(|d| vec![d])?;
-    let mut pairs =
-        WritParser::parse(Rule::file, text).map_err(|e| vec![syntax_error(file, text, e)])?;
     let comments = comments::scan(file, text);
-    let mut conv = Converter::new(file, text, &comments);
+    let comment_ends: HashMap<usize, usize> = comments
+        .iter()
+        .map(|c| (c.span.end as usize, c.span.start as usize))
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let cuts = crate::pieces::cuts(text, threads);
+    let parsed = if cuts.len() > 2 {
+        crate::pieces::parse(file, text, &cuts, &comment_ends)
+    } else {
+        None
+    };
+    let (items, errors) = match parsed {
+        Some(done) => done,
+        None => {
+            items_of(file, text, 0, &comment_ends).map_err(|e| vec![syntax_error(file, text, e)])?
+        }
+    };
+    if errors.is_empty() {
+        Ok(File { items, comments })
+    } else {
+        Err(errors)
+    }
+}
+
+/// [`items_of`] without pest's error: `None` when the piece does not parse.
+pub(crate) fn piece_items(
+    file: FileId,
+    text: &str,
+    base: usize,
+    comment_ends: &HashMap<usize, usize>,
+) -> Option<(Vec<Item>, Vec<Diagnostic>)> {
+    items_of(file, text, base, comment_ends).ok()
+}
+
+/// Parses `text` (the piece of a file that starts at byte `base`) as a sequence of
+/// items, and converts them: the items and the conversion's errors.
+fn items_of(
+    file: FileId,
+    text: &str,
+    base: usize,
+    comment_ends: &HashMap<usize, usize>,
+) -> Result<(Vec<Item>, Vec<Diagnostic>), pest::error::Error<Rule>> {
+    let mut pairs = WritParser::parse(Rule::file, text)?;
+    let mut conv = Converter::new(file, text, base, comment_ends);
     let mut items = Vec::new();
     if let Some(root) = pairs.next() {
         for pair in root.into_inner() {
@@ -42,11 +89,7 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
             }
         }
     }
-    if conv.errors.is_empty() {
-        Ok(File { items, comments })
-    } else {
-        Err(conv.errors)
-    }
+    Ok((items, conv.errors))
 }
 
 /// Parses a lone expression (as typed in the REPL).
@@ -55,8 +98,11 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
     crate::depth::check_nesting(file, text).map_err(|d| vec![d])?;
     let mut pairs =
         WritParser::parse(Rule::expr_only, text).map_err(|e| vec![syntax_error(file, text, e)])?;
-    let comments = comments::scan(file, text);
-    let mut conv = Converter::new(file, text, &comments);
+    let comment_ends: HashMap<usize, usize> = comments::scan(file, text)
+        .iter()
+        .map(|c| (c.span.end as usize, c.span.start as usize))
+        .collect();
+    let mut conv = Converter::new(file, text, 0, &comment_ends);
     let expr = pairs
         .next()
         .and_then(|root| root.into_inner().find(|p| p.as_rule() == Rule::expr))
@@ -295,9 +341,13 @@ fn help_for(text: &str, pos: usize) -> Option<String> {
 
 struct Converter<'t> {
     file: FileId,
+    /// The text parsed: the file, or a piece of it.
     text: &'t str,
-    /// Comment end offset → start offset, to trim spans back past trailing comments.
-    comment_ends: HashMap<usize, usize>,
+    /// Where `text` starts in the file.
+    base: usize,
+    /// Comment end offset → start offset (in the file), to trim spans back past
+    /// trailing comments.
+    comment_ends: &'t HashMap<usize, usize>,
     errors: Vec<Diagnostic>,
 }
 
@@ -307,14 +357,17 @@ fn children(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
 }
 
 impl<'t> Converter<'t> {
-    fn new(file: FileId, text: &'t str, comments: &[Comment]) -> Self {
+    fn new(
+        file: FileId,
+        text: &'t str,
+        base: usize,
+        comment_ends: &'t HashMap<usize, usize>,
+    ) -> Self {
         Converter {
             file,
             text,
-            comment_ends: comments
-                .iter()
-                .map(|c| (c.span.end as usize, c.span.start as usize))
-                .collect(),
+            base,
+            comment_ends,
             errors: Vec::new(),
         }
     }
@@ -328,12 +381,12 @@ impl<'t> Converter<'t> {
         loop {
             let trimmed = self.text.get(start..end).map_or(0, |t| t.trim_end().len());
             end = start + trimmed;
-            match self.comment_ends.get(&end) {
-                Some(&c) if c >= start => end = c,
+            match self.comment_ends.get(&(end + self.base)) {
+                Some(&c) if c >= start + self.base => end = c - self.base,
                 _ => break,
             }
         }
-        Span::new(self.file, start, end)
+        Span::new(self.file, start + self.base, end + self.base)
     }
 
     fn error(&mut self, span: Span, message: String, label: &str) {
@@ -1022,4 +1075,23 @@ pub fn quote(value: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[cfg(test)]
+mod piece_tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_in_a_piece_is_reported_as_the_whole_file_reports_it() {
+        let mut text = crate::pieces::tests::big(3000);
+        let at = text.len() / 2;
+        let at = at + text[at..].find("when").unwrap();
+        text.insert_str(at, "when && ");
+        let err = parse_file(FileId(0), &text).unwrap_err();
+        let ends = HashMap::new();
+        let whole = items_of(FileId(0), &text, 0, &ends)
+            .map_err(|e| syntax_error(FileId(0), &text, e))
+            .unwrap_err();
+        assert_eq!(err, vec![whole]);
+    }
 }
