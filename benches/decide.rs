@@ -353,6 +353,18 @@ fn bench(c: &mut Criterion, notes: &mut Notes) {
             round_robin(&mut g, "bind_str+decide", &texts, |t| {
                 engine.decide(&engine.bind_str(t).unwrap()).decision == writ::Verdict::Allow
             });
+            round_robin(&mut g, "builder+decide", &w.requests, |r| {
+                engine
+                    .decide(&r.writ_builder(&engine).build().unwrap())
+                    .decision
+                    == writ::Verdict::Allow
+            });
+            g.finish();
+            let mut g = group(c, format!("decide_batch/{n}"));
+            g.throughput(criterion::Throughput::Elements(bound.len() as u64));
+            g.bench_function("writ", |b| {
+                b.iter(|| black_box(engine.decide_batch(black_box(&bound))))
+            });
             g.finish();
         }
 

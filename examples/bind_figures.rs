@@ -32,24 +32,6 @@ fn per_item(items: usize, mut round: impl FnMut()) -> f64 {
     times[times.len() / 2]
 }
 
-fn builder<'e>(engine: &'e writ::Engine, r: &writ_workload::Request) -> writ::RequestBuilder<'e> {
-    let groups: Vec<String> = r.groups.iter().map(|g| format!("g{g}")).collect();
-    engine
-        .request()
-        .str("principal.id", &r.principal_id)
-        .str("principal.kind", "human")
-        .str("principal.role", r.role)
-        .strs("principal.groups", &groups)
-        .str("resource.id", &r.resource_id)
-        .str("resource.env", r.env)
-        .int("resource.sensitivity", r.sensitivity)
-        .bool("device.managed", r.managed)
-        .str("network.ip", &writ_workload::ip_text(r.ip))
-        .str("time", &r.time_text())
-        .strs("scope.requested", &r.scopes)
-        .str("action", &r.action)
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var_os("COMPILE_ONLY").is_some() {
         let text = Workload::generate(SEED, 10_000, 1).writ_policy();
@@ -81,7 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Result<_, _>>()?;
     // The builder's requests decide as the texts do.
     for (r, b) in w.requests.iter().zip(&bound) {
-        let built = builder(&engine, r).build()?;
+        let built = r.writ_builder(&engine).build()?;
         assert_eq!(engine.decide(&built), engine.decide(b), "{r:?}");
     }
     assert_eq!(
@@ -131,7 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let built = per_item(n, || {
         for r in &w.requests {
-            if let Ok(req) = builder(&engine, r).build() {
+            if let Ok(req) = r.writ_builder(&engine).build() {
                 black_box(engine.decide(&req).decision);
             }
         }

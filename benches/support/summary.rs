@@ -20,6 +20,9 @@ pub struct Notes {
     pub full_style: Vec<(usize, f64, f64, f64)>,
 }
 
+/// Requests in one `decide_batch` call of the bench (its whole request list).
+const REQUESTS_IN_BATCH: f64 = 10_000.0;
+
 fn criterion_dir() -> PathBuf {
     if let Some(home) = std::env::var_os("CRITERION_HOME") {
         return PathBuf::from(home);
@@ -242,6 +245,15 @@ pub fn print(notes: &Notes, since: SystemTime) {
         "≤ 1.2 µs",
         json.map(|x| x <= 1200.0),
     );
+    let built = get("writ_from_json/1000/builder+decide");
+    row(
+        "typed builder → decision (no JSON), median",
+        built.map(time),
+        "-",
+        None,
+    );
+    let batch = get("decide_batch/1000/writ").map(|ns| ns / REQUESTS_IN_BATCH);
+    row("decide_batch, per request", batch.map(time), "-", None);
     let compile = get("compile/10000/writ::from_sources");
     row(
         "compile 10,000 rules",

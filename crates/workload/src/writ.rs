@@ -1,4 +1,5 @@
-//! The workload as writ policy text and writ request JSON.
+//! The workload as writ policy text, writ request JSON, and the typed builder calls an
+//! embedding service would make instead of JSON.
 
 use std::fmt::Write as _;
 
@@ -89,5 +90,30 @@ impl Request {
             "scope": { "requested": self.scopes },
             "action": self.action,
         })
+    }
+}
+
+impl Request {
+    /// The request through the engine's typed builder (no JSON): what
+    /// [`Request::writ_json`] says, value by value.
+    pub fn writ_builder<'e>(
+        &self,
+        engine: &'e writ_engine::Engine,
+    ) -> writ_engine::RequestBuilder<'e> {
+        let groups: Vec<String> = self.groups.iter().map(|g| format!("g{g}")).collect();
+        engine
+            .request()
+            .str("principal.id", &self.principal_id)
+            .str("principal.kind", "human")
+            .str("principal.role", self.role)
+            .strs("principal.groups", &groups)
+            .str("resource.id", &self.resource_id)
+            .str("resource.env", self.env)
+            .int("resource.sensitivity", self.sensitivity)
+            .bool("device.managed", self.managed)
+            .str("network.ip", &crate::model::ip_text(self.ip))
+            .str("time", &self.time_text())
+            .strs("scope.requested", &self.scopes)
+            .str("action", &self.action)
     }
 }
