@@ -12,9 +12,10 @@ pub(crate) struct Suite {
     pub base: Option<toml::Table>,
     /// The base request read from a JSON file, relative to the suite.
     pub base_file: Option<String>,
-    /// Named base requests, chosen by a case's `base = "NAME"`.
+    /// Named base requests, chosen by a case's `base = "NAME"`: a table, or the name of a
+    /// JSON file relative to the suite.
     #[serde(default)]
-    pub bases: BTreeMap<String, toml::Table>,
+    pub bases: BTreeMap<String, toml::Value>,
     #[serde(default)]
     pub case: Vec<Case>,
 }

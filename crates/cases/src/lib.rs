@@ -134,25 +134,36 @@ fn base_request(suite: &Suite, file: &Path) -> Result<Json, String> {
     Ok(match (&suite.base, &suite.base_file) {
         (Some(_), Some(_)) => return Err("give `base` or `base_file`, not both".into()),
         (Some(t), None) => table_json(t),
-        (None, Some(f)) => {
-            let path = file.parent().unwrap_or(Path::new(".")).join(f);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-            writ_engine::parse_request(&text).map_err(|e| format!("`{}`: {e}", path.display()))?
-        }
+        (None, Some(f)) => read_base(file, f)?,
         (None, None) => Json::Object(Default::default()),
     })
+}
+
+/// A base request from a JSON file named relative to the suite.
+fn read_base(suite: &Path, name: &str) -> Result<Json, String> {
+    let path = suite.parent().unwrap_or(Path::new(".")).join(name);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    writ_engine::parse_request(&text).map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
 fn run_cases(engine: &Engine, file: &Path, out: &mut Vec<CaseRun>) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
     let suite: Suite = toml::from_str(&text).map_err(|e| e.to_string())?;
     let default_base = base_request(&suite, file)?;
-    let named: BTreeMap<&str, Json> = suite
-        .bases
-        .iter()
-        .map(|(k, t)| (k.as_str(), table_json(t)))
-        .collect();
+    let mut named: BTreeMap<&str, Json> = BTreeMap::new();
+    for (name, base) in &suite.bases {
+        let request = match base {
+            toml::Value::Table(t) => table_json(t),
+            toml::Value::String(f) => read_base(file, f)?,
+            _ => {
+                return Err(format!(
+                    "`bases.{name}` must be a request table or the name of a JSON file"
+                ))
+            }
+        };
+        named.insert(name, request);
+    }
     if suite.case.is_empty() {
         return Err("no `[[case]]` in this suite".into());
     }
