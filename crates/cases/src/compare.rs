@@ -168,3 +168,37 @@ pub(crate) fn compare(case: &Case, d: &Decision, explained: &Explanation) -> Vec
     }
     diffs
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+    use super::*;
+
+    #[test]
+    fn explain_disagreeing_with_decide_is_a_failure_naming_both() {
+        let mut sources = writ_syntax::SourceMap::default();
+        sources.add("t.writ", r#"rule "a" { when action == "x" allow }"#);
+        let engine = writ_engine::Engine::new(writ_check::check(sources).ok().unwrap());
+        let req = engine.bind(serde_json::json!({"action": "x"})).unwrap();
+        let decision = engine.decide(&req);
+        let mut explained = engine.explain(&req);
+        let case: Case = toml::from_str("name = \"c\"\nexpect = \"allow\"").unwrap();
+        assert!(compare(&case, &decision, &explained).is_empty());
+        explained.decision.risk = 7;
+        let diffs = compare(&case, &decision, &explained);
+        assert_eq!(diffs.len(), 1, "{diffs:?}");
+        assert!(
+            diffs[0].starts_with(
+                "explain disagrees with decide: decide gave {\"decision\":\"allow\",\"risk\":0"
+            ),
+            "{}",
+            diffs[0]
+        );
+        assert!(
+            diffs[0].contains("explain gave {\"decision\":\"allow\",\"risk\":7"),
+            "{}",
+            diffs[0]
+        );
+    }
+}

@@ -22,7 +22,11 @@
 //! ttl_s = 900
 //! unknown = ["device.patch_age"]
 //! approval = { approvers = [{ count = 1, group = "db-owners" }], method = "phishing_resistant", ttl_s = 300, bind = ["action"] }
+//! conditions = { "engineers read at low risk" = "true" }   # truths from the explain trace
 //! ```
+//!
+//! `message`, `ttl_s` and `approval` may be `"none"` (the decision must not carry them);
+//! `[bases.NAME]` tables (or JSON files) are chosen by `base = "NAME"` in a case.
 //!
 //! The format, and the runner, live in writ-cases (docs/language.md §20); this module
 //! prints what it returns. Every failing case is printed with expected vs actual and the

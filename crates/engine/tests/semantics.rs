@@ -1,9 +1,9 @@
-//! Semantics, case by case. The tables live as data in `tests/cases/` (docs/language.md
-//! §20), run by writ-cases through [`case_files`]: every operator under Kleene logic
-//! (present, absent, edge values) in `cases/truth/`, then combining, missing evidence,
-//! risk, merging approvals and `allow for` in one policy set each. Every case goes through
-//! the compiled evaluator and the reference interpreter (the runner checks that `explain`
-//! agrees with `decide`).
+//! Semantics, case by case. The tables live as data in `tests/cases/` (the format is
+//! docs/language.md §20), run by writ-cases through [`case_files`]: every operator under
+//! Kleene logic (present, absent, edge values) in `cases/truth/`, then combining, missing
+//! evidence, risk, merging approvals and `allow for` in one policy set each. Every case
+//! goes through the compiled evaluator and the reference interpreter (the runner checks
+//! that `explain` agrees with `decide`).
 //!
 //! What a case file cannot express stays here: every CEL function of
 //! `writ_check::CEL_FUNCTIONS` (the list is code), the digest against its formula, the
