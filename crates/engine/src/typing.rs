@@ -1,4 +1,4 @@
-//! Typing one request value against its path's type (LANGUAGE.md §2): the rules both
+//! Typing one request value against its path's type (docs/language.md §4): the rules both
 //! binders share, and the errors they give, word for word.
 
 use std::fmt;
