@@ -299,6 +299,8 @@ impl Approvals {
     ) -> Result<Result<(), String>, Error> {
         let path = self.registry.path().to_path_buf();
         let name = path.display().to_string();
+        // Under the write lock: an enrolment at the same time cannot bring it back.
+        let _lock = self.registry.write_lock()?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| Error::Registry(format!("cannot read `{name}`: {e}")))?;
         let registry = crate::registry::Registry::parse(&name, &text).map_err(Error::Registry)?;
