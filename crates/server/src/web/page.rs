@@ -73,6 +73,8 @@ fn page_view(
         "allowCredentials": credentials,
         "approveChallenge": writ_approvals::b64(&writ_approvals::webauthn_answer_challenge(&view.id, &view.digest, true)),
         "denyChallenge": writ_approvals::b64(&writ_approvals::webauthn_answer_challenge(&view.id, &view.digest, false)),
+        // What the page marks as hidden: the server's own list, as code point ranges.
+        "hidden": writ_approvals::identity::hidden_ranges(),
     })
 }
 
