@@ -246,6 +246,11 @@ impl Notifier {
         })
     }
 
+    /// The approval page's origin the file gives (`base_url`), if it does.
+    pub fn base_url(&self) -> Option<&str> {
+        self.base_url.as_deref()
+    }
+
     fn enqueue(&self, (target, queue): &(Arc<Target>, mpsc::Sender<Notice>), body: &Json) {
         let notice = Notice {
             target: target.clone(),

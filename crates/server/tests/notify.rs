@@ -203,6 +203,8 @@ async fn notices_are_signed_retried_and_hold_no_secret() {
         .json();
     assert_eq!(decided["decision"], "approve", "{decided}");
     let id = decided["challenge"]["id"].as_str().unwrap();
+    // No `[relying_party]` in this registry: no approval pages, no link to one.
+    assert!(decided["challenge"].get("page").is_none(), "{decided}");
     let code = decided["challenge"]["code"].as_str().unwrap();
     let secret = decided["collection_secret"].as_str().unwrap();
 

@@ -279,3 +279,31 @@ async fn sign_in_challenges_are_rate_limited_per_address_and_counted() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_decision_gives_the_approval_pages_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = set(tmp.path());
+    let state = tmp.path().join("state");
+    let server = common::start(&dir, |c| {
+        c.state = StateConfig::Dir(state.clone());
+    })
+    .await;
+    let mut request: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            common::policies("prod-database").join("requests/prod-write.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    request.as_object_mut().unwrap().remove("time");
+    let d = common::post(server.addr, "/v1/decide", &request)
+        .await
+        .json();
+    assert_eq!(d["decision"], "approve", "{d}");
+    let id = d["challenge"]["id"].as_str().unwrap();
+    assert_eq!(d["challenge"]["page"], format!("{ORIGIN}/approve/{id}"));
+    // The code to show is there too; the page is where the approver types it.
+    assert!(d["challenge"]["code"].is_string());
+    server.shutdown().await;
+}
