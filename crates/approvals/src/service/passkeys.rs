@@ -325,7 +325,8 @@ impl Approvals {
     /// administrator edits that by hand), or the approver's last passkey (they would be
     /// locked out: ask for an invitation first).
     ///
-    /// Blocks: reads and rewrites the registry file (fsynced), audits.
+    /// Blocks: reads and rewrites the registry file (fsynced) under its write lock (an
+    /// enrolment at the same time waits), audits.
     pub fn remove_webauthn(
         &self,
         approver: &str,
