@@ -225,7 +225,7 @@ try {
 
   // ---- approve: every bound value in full, the code typed, the service redeems once ----
   const req1 = prodWrite("UPDATE orders SET status = 'refunded' WHERE id = 884213",
-    { note: 'refund\u202eexe.pdf', comment: 'line one\nline two' });
+    { note: 'refund\u202eexe.pdf', comment: 'line one\nline two', tag: 'a\u034fb\ufff9c\ufffbd' });
   const d1 = await decide(req1);
   const id1 = d1.challenge.id;
   await open(owen, id1);
@@ -234,6 +234,9 @@ try {
     'the approval page shows request.params as formatted JSON, in full');
   check(bound.includes('\\u{202E}') && await owen.page.locator('#bound mark.hidden-char').count() >= 1
     && bound.includes('hidden or control characters'), 'a bidirectional override is escaped and flagged');
+  check(bound.includes('\\u{034F}') && bound.includes('\\u{FFF9}') && bound.includes('\\u{FFFB}')
+    && await owen.page.locator('#bound mark.hidden-char').count() >= 4,
+    'the page marks what the server escapes: a combining grapheme joiner, interlinear annotation marks');
   check(bound.includes('line one\\nline two'), 'a newline is shown escaped');
   check((await owen.page.textContent('#who-asks')).includes('alice@example.com'), 'the page says who asks');
   check((await owen.page.textContent('#what')).includes('db.orders.write'), 'the page says the action');

@@ -72,11 +72,34 @@ pub fn is_hidden(c: char) -> bool {
         || is_blank_glyph(c)
 }
 
-/// Characters that are neither white space nor default-ignorable but draw as nothing:
-/// the Braille pattern blank (U+2800) and the musical null notehead (U+1D159). `lee\u{2800}`
-/// must not pass for another person than `lee` while looking like `lee`.
+/// Characters that are neither white space nor default-ignorable but draw as nothing (or
+/// hide the text they wrap): the Braille pattern blank (U+2800), the musical null notehead
+/// (U+1D159) and the interlinear annotation marks (U+FFF9–U+FFFB, format characters most
+/// fonts draw as nothing). `lee\u{2800}` must not pass for another person than `lee` while
+/// looking like `lee`.
 fn is_blank_glyph(c: char) -> bool {
-    matches!(c, '\u{2800}' | '\u{1D159}')
+    matches!(c, '\u{2800}' | '\u{1D159}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// Every [`is_hidden`] character as inclusive ranges of code points, in order: the one
+/// list the approval page marks characters by (it is sent with the page's data, so the
+/// page and the server never disagree on what is hidden).
+pub fn hidden_ranges() -> &'static [(u32, u32)] {
+    static RANGES: std::sync::LazyLock<Vec<(u32, u32)>> = std::sync::LazyLock::new(|| {
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            if !is_hidden(c) {
+                continue;
+            }
+            let cp = u32::from(c);
+            match out.last_mut() {
+                Some(last) if last.1 + 1 == cp => last.1 = cp,
+                _ => out.push((cp, cp)),
+            }
+        }
+        out
+    });
+    &RANGES
 }
 
 /// `text` with every [`is_hidden`] character written as a visible `\u{…}` escape. (A
@@ -150,6 +173,20 @@ mod tests {
         assert!(has_hidden("lee\u{2800}"));
         assert_eq!(visible("lee\u{2800}"), "lee\\u{2800}");
         assert!(!has_hidden("plain text; DROP TABLE"));
+        // The combining grapheme joiner and the interlinear annotation marks.
+        assert!(has_hidden("ann\u{034f}"));
+        assert!(has_hidden("ann\u{fff9}x\u{fffa}y\u{fffb}"));
+    }
+
+    #[test]
+    fn the_ranges_are_exactly_the_hidden_characters() {
+        let ranges = hidden_ranges();
+        let within = |cp: u32| ranges.iter().any(|&(a, b)| (a..=b).contains(&cp));
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            assert_eq!(within(u32::from(c)), is_hidden(c), "{:x}", u32::from(c));
+        }
+        assert!(within(0x34f) && within(0xfff9) && within(0xfffb) && within(0xa));
+        assert!(ranges.windows(2).all(|w| w[0].1 + 1 < w[1].0));
     }
 
     #[test]

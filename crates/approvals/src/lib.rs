@@ -77,7 +77,7 @@ pub use service::{
     webauthn_invite, AnswerStatus, Answered, Approvals, ChallengeOutcome, ChallengeState,
     ChallengeView, CollectStatus, Collected, Config, Decided, ElevationUse, Metrics, NoMetrics,
     Party, Redeemed, Redemption, RevokeStatus, Revoked, RevokedBefore, Revoker, AUDIT_KEY_FILE,
-    AUDIT_LOG_FILE, GRANT_KEY_FILE, INVITE_TTL_S, REFUSED_INPUTS_PER_MINUTE,
+    AUDIT_LOG_FILE, GRANT_KEY_FILE, INVITE_TTL_S, REFUSED_INPUTS_PER_MINUTE, SIGN_IN_REFUSED,
 };
 pub use store::{
     admit, GrantUse, OpenLimits, Opened, OtpLimits, OtpRecord, Revocation, StateStore, Update,

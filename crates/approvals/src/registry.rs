@@ -450,6 +450,15 @@ pub struct RegistryStats {
 /// A callback that receives every [`RegistryEvent`].
 type Listener = Arc<dyn Fn(&RegistryEvent) + Send + Sync>;
 
+/// Serialises this process's registry rewrites (the file lock serialises processes).
+static WRITES: Mutex<()> = Mutex::new(());
+
+/// The registry's write lock, held until dropped ([`RegistryFile::write_lock`]).
+pub(crate) struct WriteLock {
+    _file: std::fs::File,
+    _guard: std::sync::MutexGuard<'static, ()>,
+}
+
 /// The registry file, re-read whenever it changes on disk (checked on each use, so it
 /// follows the policy directory through edits, atomic renames and symlink swaps). A file
 /// that does not parse keeps the last good registry in use and is reported by
@@ -655,6 +664,8 @@ impl RegistryFile {
         attestation: &writ_webauthn::Attestation,
         once: impl FnOnce(&writ_webauthn::Registration) -> Result<Result<(), String>, Error>,
     ) -> Result<Result<String, String>, Error> {
+        // Read, verify and write under the write lock: two enrolments at once both land.
+        let _lock = self.write_lock()?;
         let text = std::fs::read_to_string(&self.path)
             .map_err(|e| Error::Registry(format!("cannot read `{}`: {e}", self.path.display())))?;
         let registry =
@@ -725,6 +736,37 @@ impl RegistryFile {
         crate::files::rewrite(&self.path, updated.as_bytes())
             .map_err(|e| Error::Registry(format!("cannot write `{}`: {e}", self.path.display())))?;
         Ok(Ok(entry.trim_start().to_string()))
+    }
+
+    /// Takes the registry's write lock: every read-modify-write of the file (a passkey
+    /// registered, one removed) holds it from the read to the rename, so none overwrites
+    /// another's change. It is this process's mutex and an exclusive lock on
+    /// `.approvers.toml.lock` beside the file (another process — `writ webauthn register`,
+    /// a replica on the same directory — waits too); dropping it releases both.
+    pub(crate) fn write_lock(&self) -> Result<WriteLock, Error> {
+        let guard = WRITES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let path = self.path.with_file_name(format!(".{FILE_NAME}.lock"));
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let failed = |e: std::io::Error| {
+            Error::Registry(format!(
+                "cannot lock `{}` to change the registry: {e}",
+                path.display()
+            ))
+        };
+        let file = options.open(&path).map_err(failed)?;
+        file.lock().map_err(failed)?;
+        Ok(WriteLock {
+            _file: file,
+            _guard: guard,
+        })
     }
 
     /// Why the file on disk is not the registry in use, if it is not.

@@ -210,3 +210,70 @@ fn an_approver_removes_a_passkey_but_never_the_last() {
         .unwrap_err();
     assert!(refused.contains("only passkey"), "{refused}");
 }
+
+#[test]
+fn concurrent_enrolments_and_removals_all_land() {
+    let w = World::new();
+    // Two passkeys first, so one can be removed while others enrol.
+    let mut first = SoftAuthenticator::es256(b"wendy-first");
+    let mut second = SoftAuthenticator::es256(b"wendy-second");
+    for key in [&mut first, &mut second] {
+        let token = w.approvals.webauthn_invite("wendy").unwrap().unwrap();
+        enrol_by_invite(&w, &token, key).unwrap();
+    }
+    let removed = writ_approvals::b64(
+        &w.approvals
+            .registry()
+            .unwrap()
+            .get("wendy")
+            .unwrap()
+            .webauthn[1]
+            .id,
+    );
+    // Twelve enrolments, each prepared (invitation, challenge, attestation) beforehand,
+    // then all finished at once with the removal among them.
+    let prepared: Vec<_> = (0..12)
+        .map(|i| {
+            let token = w.approvals.webauthn_invite("wendy").unwrap().unwrap();
+            let challenge = w
+                .approvals
+                .webauthn_registration_challenge("wendy")
+                .unwrap()
+                .unwrap();
+            let mut key = SoftAuthenticator::es256(format!("wendy-{i}").as_bytes());
+            let attestation = key.register(RP, ORIGIN, &challenge);
+            (token, challenge, attestation)
+        })
+        .collect();
+    let start = std::sync::Barrier::new(prepared.len() + 1);
+    std::thread::scope(|s| {
+        for (token, challenge, attestation) in &prepared {
+            let (w, start) = (&w, &start);
+            s.spawn(move || {
+                start.wait();
+                w.approvals
+                    .register_webauthn_by_invite(token, challenge, attestation)
+                    .unwrap()
+                    .unwrap();
+            });
+        }
+        let (w, start, removed) = (&w, &start, &removed);
+        s.spawn(move || {
+            start.wait();
+            w.approvals
+                .remove_webauthn("wendy", removed)
+                .unwrap()
+                .unwrap();
+        });
+    });
+    let registry = w.approvals.registry().unwrap();
+    let ids: Vec<String> = registry
+        .get("wendy")
+        .unwrap()
+        .webauthn
+        .iter()
+        .map(|c| writ_approvals::b64(&c.id))
+        .collect();
+    assert_eq!(ids.len(), 1 + 12, "{ids:?}");
+    assert!(!ids.contains(&removed), "the removed passkey came back");
+}

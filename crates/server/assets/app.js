@@ -203,9 +203,34 @@ async function signinPage() {
 
 // ---- the approval page ----
 
-// Characters that change how text reads without showing themselves: C0/C1 controls,
-// zero-width and bidirectional formatting characters, soft hyphen, BOM, tags.
-const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0]|\udb40[\udc00-\udc7f]/g;
+// Characters that change how text reads without showing themselves: the server's own
+// list (`hidden` in the page's data: code point ranges, as its escaping uses), so the page
+// marks exactly what the server escapes. Until it arrives nothing is marked (no value is
+// shown before it).
+let HIDDEN = /(?!)/gu;
+// The same, for `JSON.stringify` output: its only raw newlines are its own layout (a
+// newline inside a string is already written `\n` there).
+let HIDDEN_IN_JSON = /(?!)/gu;
+
+function hiddenPattern(ranges, exceptNewline) {
+  const hex = (n) => '\\u{' + n.toString(16) + '}';
+  const parts = [];
+  for (const [a, b] of ranges) {
+    if (exceptNewline && a <= 10 && 10 <= b) {
+      if (a < 10) parts.push(hex(a) + '-' + hex(9));
+      if (b > 10) parts.push(hex(11) + '-' + hex(b));
+    } else {
+      parts.push(a === b ? hex(a) : hex(a) + '-' + hex(b));
+    }
+  }
+  return new RegExp('[' + parts.join('') + ']', 'gu');
+}
+
+function useHidden(ranges) {
+  if (!Array.isArray(ranges) || !ranges.length) return;
+  HIDDEN = hiddenPattern(ranges, false);
+  HIDDEN_IN_JSON = hiddenPattern(ranges, true);
+}
 
 function hasHidden(value) {
   if (typeof value === 'string') { HIDDEN.lastIndex = 0; return HIDDEN.test(value); }
@@ -215,10 +240,6 @@ function hasHidden(value) {
   }
   return false;
 }
-
-// The same, but for `JSON.stringify` output: its only raw newlines are its own layout
-// (a newline inside a string is already written `\n` there).
-const HIDDEN_IN_JSON = new RegExp(HIDDEN.source.replace('\\u0000-\\u001f', '\\u0000-\\u0009\\u000b-\\u001f'), 'g');
 
 // Text with every hidden character shown as a flagged `\u{…}` escape.
 function escapedInto(parent, text, pattern = HIDDEN) {
@@ -276,6 +297,7 @@ let current = null;
 
 function render(page) {
   current = page;
+  useHidden(page.hidden);
   const c = page.challenge;
   const r = page.requester;
   const box = $('request');

@@ -365,7 +365,7 @@ fn response(answer: &Answer, base: &str) -> Json {
         Verdict::Deny => {
             let why = d.message.as_deref().unwrap_or("no rule allows the request");
             ctx.insert("reason_admin".into(), json!({ "en": why }));
-            if let Answer::Flow(f) = answer {
+            if let Answer::Flow(f, _) = answer {
                 if let Some(r) = &f.refusal {
                     ctx.insert("refusal".into(), json!(r));
                 }
@@ -377,7 +377,7 @@ fn response(answer: &Answer, base: &str) -> Json {
             if let Some(a) = &d.approval {
                 ctx.insert("approval_required".into(), json!(a));
             }
-            if let Answer::Flow(f) = answer {
+            if let Answer::Flow(f, page) = answer {
                 if let Some(c) = &f.challenge {
                     let mut ar = json!({
                         "endpoint": format!("{base}/v1/challenges/{}", c.id),
@@ -389,6 +389,9 @@ fn response(answer: &Answer, base: &str) -> Json {
                     });
                     if let Some(s) = &f.collection_secret {
                         ar["collection_secret"] = Json::from(s.as_str());
+                    }
+                    if let Some(p) = page {
+                        ar["page"] = Json::from(p.as_str());
                     }
                     ctx.insert("access_request".into(), ar);
                 }

@@ -15,7 +15,7 @@ use writ_engine::Verdict;
 use crate::body::{json_bytes, json_ok, kind, ApiError, JsonBody};
 use crate::guard::RequestId;
 use crate::identity::{self, Caller, Role};
-use crate::metrics::{ChallengeEvent, Outcome, Route};
+use crate::metrics::{Outcome, Route};
 use crate::native::{blocking, flow_error, Ctx};
 use crate::AppState;
 
@@ -134,18 +134,7 @@ pub async fn answer(
     let answered = blocking(move || approvals.answer(&answer))
         .await?
         .map_err(|e| flow_error(&state, e))?;
-    if let Some(c) = &answered.challenge {
-        match c.state.as_str() {
-            "granted" if answered.status == "accepted" => {
-                state.metrics().challenge(ChallengeEvent::Granted);
-            }
-            "denied" if answered.status == "accepted" => {
-                state.metrics().challenge(ChallengeEvent::Denied);
-            }
-            "locked" => state.metrics().challenge(ChallengeEvent::Locked),
-            _ => {}
-        }
-    }
+    crate::metrics::answered(state.metrics(), &answered);
     let status =
         if answered.status == "accepted" {
             StatusCode::OK

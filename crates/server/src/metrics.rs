@@ -26,11 +26,18 @@ pub enum Route {
     Collect,
     /// `POST /v1/redeem`.
     Redeem,
+    /// `POST /web/api/signin/options` and `/web/api/signin/finish`: signing in on the
+    /// approver's pages.
+    WebSignIn,
+    /// `POST /web/api/challenges/{id}/answer`: an answer from the approval page.
+    WebAnswer,
+    /// The rest of the approver's pages: `/enroll/…`, `/signin`, `/approve/…`, `/web/…`.
+    Web,
     /// Discovery, the OpenAPI document, unknown paths.
     Other,
 }
 
-const ROUTES: [Route; 9] = [
+const ROUTES: [Route; N_ROUTES] = [
     Route::Evaluation,
     Route::Evaluations,
     Route::Decide,
@@ -39,8 +46,14 @@ const ROUTES: [Route; 9] = [
     Route::Answer,
     Route::Collect,
     Route::Redeem,
+    Route::WebSignIn,
+    Route::WebAnswer,
+    Route::Web,
     Route::Other,
 ];
+
+/// How many routes are counted apart.
+const N_ROUTES: usize = 12;
 
 impl Route {
     /// The label value.
@@ -54,6 +67,9 @@ impl Route {
             Route::Answer => "/v1/challenges/{id}/answers",
             Route::Collect => "/v1/challenges/{id}/grant",
             Route::Redeem => "/v1/redeem",
+            Route::WebSignIn => "/web/api/signin",
+            Route::WebAnswer => "/web/api/challenges/{id}/answer",
+            Route::Web => "/web",
             Route::Other => "other",
         }
     }
@@ -74,6 +90,17 @@ impl Route {
                 } else {
                     Route::Challenge
                 }
+            }
+            "/web/api/signin/options" | "/web/api/signin/finish" => Route::WebSignIn,
+            p if p.starts_with("/web/api/challenges/") && p.ends_with("/answer") => {
+                Route::WebAnswer
+            }
+            "/signin" => Route::Web,
+            p if p.starts_with("/web/")
+                || p.starts_with("/enroll/")
+                || p.starts_with("/approve/") =>
+            {
+                Route::Web
             }
             _ => Route::Other,
         }
@@ -183,19 +210,21 @@ impl<const N: usize> Histogram<N> {
 
 /// Every series the server exports.
 pub struct Metrics {
-    decisions: [[AtomicU64; 4]; 9],
-    http_by_class: [[AtomicU64; 5]; 9],
+    decisions: [[AtomicU64; 4]; N_ROUTES],
+    http_by_class: [[AtomicU64; 5]; N_ROUTES],
     decision_latency: Histogram<14>,
-    http_latency: [Histogram<14>; 9],
+    http_latency: [Histogram<14>; N_ROUTES],
     batch_sizes: Histogram<7>,
     in_flight: AtomicU64,
     shed: AtomicU64,
     timeouts: AtomicU64,
-    challenges: [AtomicU64; 4],
+    challenges: [AtomicU64; 5],
     redemptions: [AtomicU64; 2],
     store_errors: AtomicU64,
     identity_refused: AtomicU64,
     notices: [AtomicU64; 4],
+    signins: [AtomicU64; 2],
+    web_limited: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -214,6 +243,8 @@ impl Default for Metrics {
             store_errors: AtomicU64::new(0),
             identity_refused: AtomicU64::new(0),
             notices: std::array::from_fn(|_| AtomicU64::new(0)),
+            signins: std::array::from_fn(|_| AtomicU64::new(0)),
+            web_limited: AtomicU64::new(0),
         }
     }
 }
@@ -244,6 +275,29 @@ pub enum ChallengeEvent {
     Denied,
     /// Too many failed answers: it accepts nothing more.
     Locked,
+    /// A valid answer carried another binding code: closed as a suspected relay.
+    Relay,
+}
+
+/// The challenge events of an answer (from the API or the approval page).
+pub fn answered(metrics: &Metrics, answered: &writ_approvals::Answered) {
+    if answered
+        .refusal
+        .as_ref()
+        .is_some_and(|r| r.code == writ_approvals::RefusalCode::RelaySuspected)
+    {
+        metrics.challenge(ChallengeEvent::Relay);
+    }
+    if let Some(c) = &answered.challenge {
+        match c.state.as_str() {
+            "granted" if answered.status == "accepted" => {
+                metrics.challenge(ChallengeEvent::Granted)
+            }
+            "denied" if answered.status == "accepted" => metrics.challenge(ChallengeEvent::Denied),
+            "locked" => metrics.challenge(ChallengeEvent::Locked),
+            _ => {}
+        }
+    }
 }
 
 fn micros(d: Duration) -> u64 {
@@ -318,6 +372,17 @@ impl Metrics {
     /// How many notices came to `event` so far.
     pub fn notices(&self, event: NoticeEvent) -> u64 {
         self.notices[event as usize].load(Relaxed)
+    }
+
+    /// A sign-in on the approver's pages: signed in, or refused (the assertion did not
+    /// sign anyone in).
+    pub fn sign_in(&self, signed_in: bool) {
+        self.signins[usize::from(!signed_in)].fetch_add(1, Relaxed);
+    }
+
+    /// A request to the approver's pages answered 429 (past a rate limit).
+    pub fn web_limited(&self) {
+        self.web_limited.fetch_add(1, Relaxed);
     }
 
     /// A caller refused by the identity layer.
@@ -442,13 +507,29 @@ impl Metrics {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {ty}\n{name} {v}");
         }
         o.push_str("# HELP writ_challenges_total Challenge events.\n# TYPE writ_challenges_total counter\n");
-        for (i, e) in ["opened", "granted", "denied", "locked"].iter().enumerate() {
+        for (i, e) in ["opened", "granted", "denied", "locked", "relay"]
+            .iter()
+            .enumerate()
+        {
             let _ = writeln!(
                 o,
                 "writ_challenges_total{{event=\"{e}\"}} {}",
                 self.challenges[i].load(Relaxed)
             );
         }
+        o.push_str("# HELP writ_web_signins_total Passkey sign-ins on the approver's pages by result.\n# TYPE writ_web_signins_total counter\n");
+        for (i, e) in ["signed_in", "refused"].iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "writ_web_signins_total{{result=\"{e}\"}} {}",
+                self.signins[i].load(Relaxed)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "# HELP writ_web_rate_limited_total Requests to the approver's pages refused 429 (past a rate limit).\n# TYPE writ_web_rate_limited_total counter\nwrit_web_rate_limited_total {}",
+            self.web_limited.load(Relaxed)
+        );
         o.push_str("# HELP writ_redemptions_total Grant redemptions by result.\n# TYPE writ_redemptions_total counter\n");
         for (i, e) in ["allowed", "refused"].iter().enumerate() {
             let _ = writeln!(
@@ -533,5 +614,33 @@ mod tests {
         assert!(text.contains("writ_policy_info{version=\"abc\"} 1"));
         assert_eq!(Route::of_path("/v1/challenges/c_1/answers"), Route::Answer);
         assert_eq!(Route::of_path("/v1/challenges/c_1"), Route::Challenge);
+        assert_eq!(Route::of_path("/web/api/signin/finish"), Route::WebSignIn);
+        assert_eq!(
+            Route::of_path("/web/api/challenges/ch_1/answer"),
+            Route::WebAnswer
+        );
+        assert_eq!(Route::of_path("/approve/ch_1"), Route::Web);
+        assert_eq!(Route::of_path("/signin"), Route::Web);
+    }
+
+    #[test]
+    fn a_suspected_relay_is_a_challenge_event() {
+        let m = Metrics::default();
+        answered(
+            &m,
+            &writ_approvals::Answered {
+                status: writ_approvals::AnswerStatus::Refused,
+                refusal: Some(writ_approvals::Refusal::new(
+                    writ_approvals::RefusalCode::RelaySuspected,
+                    "another binding code",
+                )),
+                challenge: None,
+            },
+        );
+        let text = m.render(&Extra::default());
+        assert!(
+            text.contains("writ_challenges_total{event=\"relay\"} 1"),
+            "{text}"
+        );
     }
 }

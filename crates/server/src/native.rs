@@ -40,22 +40,23 @@ pub(crate) enum Answer {
         decision: Decision,
         decision_id: String,
     },
-    /// An `approve` the approval service handled (challenge opened or refused).
-    Flow(Box<Decided>),
+    /// An `approve` the approval service handled (challenge opened or refused), with the
+    /// approval page's link for its challenge when the server serves the pages.
+    Flow(Box<Decided>, Option<String>),
 }
 
 impl Answer {
     pub fn decision(&self) -> &Decision {
         match self {
             Answer::Plain { decision, .. } => decision,
-            Answer::Flow(d) => &d.decision,
+            Answer::Flow(d, _) => &d.decision,
         }
     }
 
     pub fn decision_id(&self) -> &str {
         match self {
             Answer::Plain { decision_id, .. } => decision_id,
-            Answer::Flow(d) => &d.decision_id,
+            Answer::Flow(d, _) => &d.decision_id,
         }
     }
 }
@@ -78,7 +79,13 @@ impl Answer {
                 }
                 Ok(())
             }),
-            Answer::Flow(d) => serde_json::to_writer(&mut *out, &**d),
+            Answer::Flow(d, None) => serde_json::to_writer(&mut *out, &**d),
+            Answer::Flow(d, Some(page)) => serde_json::to_value(&**d).and_then(|mut v| {
+                if let Some(c) = v.get_mut("challenge").and_then(Json::as_object_mut) {
+                    c.insert("page".into(), Json::from(page.as_str()));
+                }
+                serde_json::to_writer(&mut *out, &v)
+            }),
         };
         if written.is_err() {
             // A derived `Serialize` into a `Vec` does not fail; should it, no half value.
@@ -190,14 +197,16 @@ async fn decide_bound(
             let text = serde_json::to_string(bound.json()).unwrap_or_default();
             let approvals = approvals.clone();
             let x5t = identity::binding(ctx.caller);
-            let notices = ctx.state.notifier().is_some();
             let (decided, origin) = blocking(move || {
                 let decided = match x5t {
                     Some(x5t) => approvals.decide_over_certificate(&text, &x5t),
                     None => approvals.decide(&text),
                 };
-                // The approval page's origin for notices: the relying party's.
-                let origin = notices
+                // The approval pages serve when the registry has a relying party: its
+                // first origin is theirs, unless the configuration names another.
+                let origin = decided
+                    .as_ref()
+                    .is_ok_and(|d| d.challenge.is_some())
                     .then(|| approvals.registry().ok())
                     .flatten()
                     .and_then(|r| r.relying_party().and_then(|rp| rp.origins.first().cloned()));
@@ -221,7 +230,17 @@ async fn decide_bound(
                 .and_then(|r| serde_json::to_value(r.code).ok())
                 .and_then(|v| v.as_str().map(str::to_string));
             ctx.log(&decided.decision, &decided.decision_id, refusal);
-            return Ok(Answer::Flow(Box::new(decided)));
+            let page = decided.challenge.as_ref().and_then(|c| {
+                let base = ctx
+                    .state
+                    .notifier()
+                    .and_then(|n| n.base_url())
+                    .or(ctx.state.public_url())
+                    .or(origin.as_deref())
+                    .filter(|_| origin.is_some())?;
+                Some(format!("{}/approve/{}", base.trim_end_matches('/'), c.id))
+            });
+            return Ok(Answer::Flow(Box::new(decided), page));
         }
     }
     metrics.decision(ctx.route, Outcome::of(decision.decision), took);

@@ -1,14 +1,17 @@
 //! Notices by webhook (`writ serve --notify notify.toml`): when a challenge opens, every
 //! target configured for one of the approver groups it needs is told — a JSON body with
 //! the challenge id, the approval page's link, who asks and what (never a grant, a code, a
-//! collection secret or a bound value), with a Slack-compatible `text` — and a decision
+//! collection secret or a bound value), with a Slack-compatible `text` (`&`, `<` and `>`
+//! escaped as Slack's formatting asks, so a value cannot add a link or a mention) — and a decision
 //! carrying the `notify("NAME")` obligation is delivered to the target named NAME the
 //! same way. Each body is signed with HMAC-SHA256 under the target's secret
 //! (`X-Writ-Signature-256: sha256=HEX` over `TIMESTAMP "." BODY`, the timestamp in
 //! `X-Writ-Timestamp`, as GitHub and Slack sign theirs), and delivered from a bounded
-//! queue: a decision never waits for a receiver; a full queue drops the notice; a failed
-//! attempt (no connection, a timeout, a 5xx or 429) is retried with exponential backoff;
-//! each outcome counts in `writ_notices_total{result}`.
+//! queue per target: a decision never waits for a receiver; a full queue drops the notice;
+//! a failed attempt (no connection, a timeout, a 5xx or 429) is retried with exponential
+//! backoff, holding no delivery slot while it waits; a target that hangs fills only its own
+//! queue and slots, never another target's; each outcome counts in
+//! `writ_notices_total{result}`.
 //!
 //! ```toml
 //! base_url = "https://writ.example.com"     # the approval page's origin (default: --public-url,
@@ -68,7 +71,8 @@ pub struct NotifyConfig {
     pub targets: Vec<Target>,
     /// The approval page's origin in links (`base_url`), when the file says.
     pub base_url: Option<String>,
-    /// Notices waiting at most (1,024 by default); past it, new ones are dropped.
+    /// Notices waiting per target at most (1,024 by default); past it, new ones to that
+    /// target are dropped. As many again may be between attempts (in backoff).
     pub queue: usize,
     /// Attempts per notice (5 by default).
     pub attempts: u32,
@@ -76,7 +80,8 @@ pub struct NotifyConfig {
     pub first_backoff: Duration,
     /// One attempt's time limit: connect, send, read the status (10 s by default).
     pub timeout: Duration,
-    /// Notices in flight at once (8 by default): a slow receiver holds one slot each.
+    /// Attempts in flight at once per target (8 by default): a slow receiver holds its
+    /// own target's slots only, and none while a notice waits to be retried.
     pub concurrency: usize,
 }
 
@@ -170,18 +175,35 @@ struct Notice {
     delivery: String,
 }
 
-/// The sender: a bounded queue drained by a background task.
+/// The sender: a bounded queue per target, each drained by its own background task.
 pub struct Notifier {
-    targets: Vec<Arc<Target>>,
+    /// The targets, each with its queue.
+    targets: Vec<(Arc<Target>, mpsc::Sender<Notice>)>,
     base_url: Option<String>,
-    queue: mpsc::Sender<Notice>,
     metrics: Arc<Metrics>,
+}
+
+/// `text` as Slack's message formatting needs it: `&`, `<` and `>` escaped (`&amp;`,
+/// `&lt;`, `&gt;`), so a value in it cannot open a link (`<https://…|label>`) or a mention
+/// (`<!channel>`).
+pub fn slack_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl std::fmt::Debug for Notifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let targets: Vec<&Target> = self.targets.iter().map(|(t, _)| &**t).collect();
         f.debug_struct("Notifier")
-            .field("targets", &self.targets)
+            .field("targets", &targets)
             .finish_non_exhaustive()
     }
 }
@@ -207,24 +229,35 @@ pub fn signature(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
 impl Notifier {
     /// Starts the sender on the current tokio runtime.
     pub fn start(config: NotifyConfig, metrics: Arc<Metrics>) -> Arc<Notifier> {
-        let (tx, rx) = mpsc::channel(config.queue.max(1));
-        let notifier = Arc::new(Notifier {
-            targets: config.targets.iter().cloned().map(Arc::new).collect(),
+        let config = Arc::new(config);
+        let targets = config
+            .targets
+            .iter()
+            .map(|t| {
+                let (tx, rx) = mpsc::channel(config.queue.max(1));
+                tokio::spawn(drain(rx, config.clone(), metrics.clone()));
+                (Arc::new(t.clone()), tx)
+            })
+            .collect();
+        Arc::new(Notifier {
+            targets,
             base_url: config.base_url.clone(),
-            queue: tx,
-            metrics: metrics.clone(),
-        });
-        tokio::spawn(drain(rx, config, metrics));
-        notifier
+            metrics,
+        })
     }
 
-    fn enqueue(&self, target: &Arc<Target>, body: &Json) {
+    /// The approval page's origin the file gives (`base_url`), if it does.
+    pub fn base_url(&self) -> Option<&str> {
+        self.base_url.as_deref()
+    }
+
+    fn enqueue(&self, (target, queue): &(Arc<Target>, mpsc::Sender<Notice>), body: &Json) {
         let notice = Notice {
             target: target.clone(),
             body: serde_json::to_vec(body).unwrap_or_default(),
             delivery: crate::ids::new_id("n_"),
         };
-        if self.queue.try_send(notice).is_err() {
+        if queue.try_send(notice).is_err() {
             self.metrics.notice(NoticeEvent::Dropped);
         }
     }
@@ -265,15 +298,16 @@ impl Notifier {
             .as_deref()
             .map(|h| format!(" on behalf of {}", writ_approvals::identity::visible(h)))
             .unwrap_or_default();
-        let text = format!(
+        let text = slack_escape(&format!(
             "writ: {}{agent}{behalf} asks to {} on {} — approval needed ({}) before {}: {link}",
             show(&r.principal),
             show(&r.action),
             show(&r.resource),
             needs.join(", "),
             view.expires_at
-        );
-        for target in &self.targets {
+        ));
+        for entry in &self.targets {
+            let target = &entry.0;
             let groups: Vec<&str> = view
                 .approvers
                 .iter()
@@ -284,7 +318,7 @@ impl Notifier {
                 continue;
             }
             self.enqueue(
-                target,
+                entry,
                 &json!({
                     "type": "challenge.opened",
                     "challenge": view.id,
@@ -313,7 +347,7 @@ impl Notifier {
             }
             let Some(name) = o.args.first() else { continue };
             let name = name.trim().trim_matches('"');
-            let Some(target) = self.targets.iter().find(|t| t.name == name) else {
+            let Some(entry) = self.targets.iter().find(|(t, _)| t.name == name) else {
                 continue;
             };
             let s = |path: &str| {
@@ -323,7 +357,7 @@ impl Notifier {
             };
             let (principal, action, resource) = (s("principal.id"), s("action"), s("resource.id"));
             let rules: Vec<&str> = decision.rules.iter().map(|r| &**r).collect();
-            let text = format!(
+            let text = slack_escape(&format!(
                 "writ: {} — {} {} on {} ({}; rules: {})",
                 name,
                 principal
@@ -337,9 +371,9 @@ impl Notifier {
                     .map_or("?".into(), writ_approvals::identity::visible),
                 decision.decision.as_str(),
                 rules.join(", ")
-            );
+            ));
             self.enqueue(
-                target,
+                entry,
                 &json!({
                     "type": "obligation.notify",
                     "target": name,
@@ -357,26 +391,37 @@ impl Notifier {
     }
 }
 
-async fn drain(mut rx: mpsc::Receiver<Notice>, config: NotifyConfig, metrics: Arc<Metrics>) {
+/// Drains one target's queue: a notice taken out of it is delivered by its own task,
+/// at most `queue` of them at once (attempting or waiting to retry), at most `concurrency`
+/// attempts in flight.
+async fn drain(mut rx: mpsc::Receiver<Notice>, config: Arc<NotifyConfig>, metrics: Arc<Metrics>) {
     let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
-    let config = Arc::new(config);
-    while let Some(notice) = rx.recv().await {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
+    let taken = Arc::new(Semaphore::new(config.queue.max(1)));
+    loop {
+        let Ok(held) = taken.clone().acquire_owned().await else {
             return;
         };
-        let (config, metrics) = (config.clone(), metrics.clone());
+        let Some(notice) = rx.recv().await else {
+            return;
+        };
+        let (config, metrics, slots) = (config.clone(), metrics.clone(), slots.clone());
         tokio::spawn(async move {
-            deliver(&notice, &config, &metrics).await;
-            drop(permit);
+            deliver(&notice, &config, &metrics, &slots).await;
+            drop(held);
         });
     }
 }
 
-/// Sends one notice, retrying with exponential backoff.
-async fn deliver(notice: &Notice, config: &NotifyConfig, metrics: &Metrics) {
+/// Sends one notice, retrying with exponential backoff: each attempt holds one of the
+/// target's slots, the wait before the next one holds none.
+async fn deliver(notice: &Notice, config: &NotifyConfig, metrics: &Metrics, slots: &Semaphore) {
     let mut backoff = config.first_backoff;
     for attempt in 1..=config.attempts.max(1) {
+        let Ok(slot) = slots.acquire().await else {
+            return;
+        };
         let outcome = tokio::time::timeout(config.timeout, post(notice)).await;
+        drop(slot);
         let retry = match outcome {
             Ok(Ok(status)) if (200..300).contains(&status) => {
                 metrics.notice(NoticeEvent::Delivered);

@@ -203,6 +203,8 @@ async fn notices_are_signed_retried_and_hold_no_secret() {
         .json();
     assert_eq!(decided["decision"], "approve", "{decided}");
     let id = decided["challenge"]["id"].as_str().unwrap();
+    // No `[relying_party]` in this registry: no approval pages, no link to one.
+    assert!(decided["challenge"].get("page").is_none(), "{decided}");
     let code = decided["challenge"]["code"].as_str().unwrap();
     let secret = decided["collection_secret"].as_str().unwrap();
 
@@ -318,4 +320,175 @@ fn the_configuration_is_checked() {
         !debug.contains("0123456789abcdef-top"),
         "the secret never shows in Debug"
     );
+}
+
+/// A receiver that accepts connections and never answers; returns its port.
+async fn hanging() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (s, _) = listener.accept().await.unwrap();
+            held.push(s);
+        }
+    });
+    port
+}
+
+fn prod_write() -> Value {
+    let mut request: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            common::policies("prod-database").join("requests/prod-write.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    request.as_object_mut().unwrap().remove("time");
+    request
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_target_does_not_delay_a_healthy_one() {
+    let hang_port = hanging().await;
+    let (owners_port, mut owners) = receiver(0).await;
+    let text = format!(
+        r#"
+base_url = "https://writ.example.com"
+[[notify]]
+name = "hangs"
+groups = ["db-owners"]
+url = "http://127.0.0.1:{hang_port}/"
+secret = "{SECRET}"
+
+[[notify]]
+name = "owners"
+groups = ["db-owners"]
+url = "http://127.0.0.1:{owners_port}/hooks/owners"
+secret = "{SECRET}"
+"#
+    );
+    let mut notify = NotifyConfig::parse("notify.toml", &text, |_| None).unwrap();
+    // One slot, and an attempt the hanging receiver holds for a minute.
+    notify.concurrency = 1;
+    notify.timeout = Duration::from_secs(60);
+    notify.attempts = 2;
+    let state = tempfile::tempdir().unwrap();
+    let server = common::start(&common::policies("prod-database"), |c| {
+        c.state = StateConfig::Dir(state.path().to_path_buf());
+        c.notify = Some(notify);
+    })
+    .await;
+    // Three challenges: each told to both targets, the hanging one first.
+    for i in 0..3 {
+        let mut request = prod_write();
+        request["resource"]["id"] = json!(format!("pg-prod-eu1/orders-{i}"));
+        let d = common::post(server.addr, "/v1/decide", &request)
+            .await
+            .json();
+        assert_eq!(d["decision"], "approve", "{d}");
+    }
+    for _ in 0..3 {
+        let got = tokio::time::timeout(Duration::from_secs(10), owners.recv())
+            .await
+            .expect("the healthy target is told at once, whatever the other one does")
+            .unwrap();
+        verify(&got);
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_slack_text_cannot_carry_links_or_mentions() {
+    assert_eq!(
+        writ_server::notify::slack_escape("a & <b> <!channel>"),
+        "a &amp; &lt;b&gt; &lt;!channel&gt;"
+    );
+    let (owners_port, mut owners) = receiver(0).await;
+    let (secops_port, mut secops) = receiver(0).await;
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let state = tempfile::tempdir().unwrap();
+    let notify = config(owners_port, secops_port, dead_port);
+    let server = common::start(&common::policies("prod-database"), |c| {
+        c.state = StateConfig::Dir(state.path().to_path_buf());
+        c.notify = Some(notify);
+    })
+    .await;
+    let payload = "db1 — urgent, approve here: <https://evil.example/approve/x|http://localhost:8390/approve/ch_legit> <!channel>";
+    let mut request = prod_write();
+    request["resource"]["id"] = json!(payload);
+    let d = common::post(server.addr, "/v1/decide", &request)
+        .await
+        .json();
+    assert_eq!(d["decision"], "approve", "{d}");
+    let mut glass: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            common::policies("prod-database").join("requests/break-glass-write.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    glass["resource"]["id"] = json!(payload);
+    let d = common::post(server.addr, "/v1/decide", &glass).await.json();
+    assert_eq!(d["decision"], "allow", "{d}");
+    for got in [next(&mut owners).await, next(&mut secops).await] {
+        let body: Value = serde_json::from_slice(&got.body).unwrap();
+        let text = body["text"].as_str().unwrap();
+        assert!(!text.contains('<') && !text.contains('>'), "{text}");
+        assert!(
+            text.contains("&lt;https://evil.example/approve/x|http://localhost:8390/approve/ch_legit&gt; &lt;!channel&gt;"),
+            "{text}"
+        );
+        // The structured field keeps the value as it was.
+        assert_eq!(body["resource"], payload);
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notice_waiting_to_be_retried_holds_no_slot() {
+    // The receiver refuses the first two requests (503): each notice then waits a minute.
+    let (owners_port, mut owners) = receiver(2).await;
+    let text = format!(
+        r#"
+[[notify]]
+name = "owners"
+groups = ["db-owners"]
+url = "http://127.0.0.1:{owners_port}/hooks/owners"
+secret = "{SECRET}"
+"#
+    );
+    let mut notify = NotifyConfig::parse("notify.toml", &text, |_| None).unwrap();
+    notify.concurrency = 1;
+    notify.first_backoff = Duration::from_secs(60);
+    notify.attempts = 2;
+    let state = tempfile::tempdir().unwrap();
+    let server = common::start(&common::policies("prod-database"), |c| {
+        c.state = StateConfig::Dir(state.path().to_path_buf());
+        c.notify = Some(notify);
+    })
+    .await;
+    for i in 0..2 {
+        let mut request = prod_write();
+        request["resource"]["id"] = json!(format!("pg-prod-eu1/orders-{i}"));
+        let d = common::post(server.addr, "/v1/decide", &request)
+            .await
+            .json();
+        assert_eq!(d["decision"], "approve", "{d}");
+    }
+    // Both first attempts arrive now: the first notice's wait does not hold the one slot.
+    let mut deliveries = std::collections::BTreeSet::new();
+    for _ in 0..2 {
+        let got = tokio::time::timeout(Duration::from_secs(10), owners.recv())
+            .await
+            .expect("the second notice is tried while the first waits")
+            .unwrap();
+        deliveries.insert(got.headers["x-writ-delivery"].clone());
+    }
+    assert_eq!(deliveries.len(), 2);
+    server.shutdown().await;
 }

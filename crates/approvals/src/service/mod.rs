@@ -48,7 +48,7 @@ mod revoke;
 mod views;
 
 pub use observe::{ChallengeOutcome, Metrics, NoMetrics};
-pub use passkeys::{webauthn_invite, INVITE_TTL_S};
+pub use passkeys::{webauthn_invite, INVITE_TTL_S, SIGN_IN_REFUSED};
 pub use revoke::Revoker;
 
 pub use views::{

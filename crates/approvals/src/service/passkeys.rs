@@ -193,7 +193,10 @@ impl Approvals {
     /// the registry, user verified, origin and rp id as the registry's relying party says.
     /// The assertion is good once and advances the credential's sign count as an answer
     /// does. Returns the approver, or (inner `Err`) why the sign-in is refused; audited as
-    /// `webauthn.signin`.
+    /// `webauthn.signin`, a refusal as `webauthn.signin_refused` (its code, the reason and
+    /// the credential id the assertion claims: nothing secret). A passkey registered to
+    /// nobody and a signature that does not verify are refused with the same words
+    /// ([`SIGN_IN_REFUSED`]), so the refusal does not tell which credential ids exist.
     ///
     /// Blocks: state-store writes (the assertion consumed, the sign count) and the audit
     /// log.
@@ -203,14 +206,45 @@ impl Approvals {
         assertion: &writ_webauthn::Assertion,
     ) -> Result<Result<String, Refusal>, Error> {
         let registry = self.registry.current()?;
+        let Some(rp) = registry.relying_party() else {
+            return Ok(Err(Refusal::new(
+                RefusalCode::NoCredential,
+                "WebAuthn is not configured: the registry has no `[relying_party]`",
+            )));
+        };
+        let refused = match self.sign_in_checked(&registry, rp, challenge, assertion)? {
+            Ok(approver) => return Ok(Ok(approver)),
+            Err(r) => r,
+        };
+        let code = serde_json::to_value(refused.code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        self.audit(
+            Entry::new("webauthn.signin_refused")
+                .with("code", code)
+                .with("reason", refused.message.as_str())
+                .with("credential", b64(&assertion.credential_id)),
+        )?;
+        Ok(Err(match refused.code {
+            RefusalCode::NoCredential | RefusalCode::BadWebauthn => {
+                Refusal::new(refused.code, SIGN_IN_REFUSED)
+            }
+            _ => refused,
+        }))
+    }
+
+    /// [`Approvals::webauthn_sign_in`] with the relying party in hand; the refusal says
+    /// exactly why (for the audit log).
+    fn sign_in_checked(
+        &self,
+        registry: &crate::registry::Registry,
+        rp: &writ_webauthn::RelyingParty,
+        challenge: &[u8],
+        assertion: &writ_webauthn::Assertion,
+    ) -> Result<Result<String, Refusal>, Error> {
         let now = self.now();
         let refuse = |code, message: String| Ok(Err(Refusal::new(code, message)));
-        let Some(rp) = registry.relying_party() else {
-            return refuse(
-                RefusalCode::NoCredential,
-                "WebAuthn is not configured: the registry has no `[relying_party]`".into(),
-            );
-        };
         let Some((approver, credential)) = registry.iter().find_map(|a| {
             a.webauthn
                 .iter()
@@ -219,16 +253,9 @@ impl Approvals {
         }) else {
             return refuse(
                 RefusalCode::NoCredential,
-                "this passkey is not registered to any approver: enrol it through an invitation"
-                    .into(),
+                "this passkey is not registered to any approver".into(),
             );
         };
-        if approver.kind != Kind::Human {
-            return refuse(
-                RefusalCode::NotAHuman,
-                format!("`{}` is not a person: only people approve", approver.id),
-            );
-        }
         let mut current = credential.clone();
         current.sign_count = self
             .store
@@ -243,13 +270,15 @@ impl Approvals {
                     format!("{e}; report it and re-register this passkey"),
                 )
             }
-            Err(e) => {
-                return refuse(
-                    RefusalCode::BadWebauthn,
-                    format!("the sign-in is refused: {e}"),
-                )
-            }
+            Err(e) => return refuse(RefusalCode::BadWebauthn, e.to_string()),
         };
+        // Only once the passkey's holder has signed: whose it is stays unsaid before.
+        if approver.kind != Kind::Human {
+            return refuse(
+                RefusalCode::NotAHuman,
+                format!("`{}` is not a person: only people approve", approver.id),
+            );
+        }
         let fingerprint = crate::evidence::webauthn_assertion_id(assertion);
         if !self.store.consume(
             &format!("wa:{fingerprint}"),
@@ -283,6 +312,11 @@ impl Approvals {
     }
 }
 
+/// The one refusal of a sign-in whose passkey is registered to nobody or whose signature
+/// does not verify: the same words for both, so nobody learns which credential ids exist.
+pub const SIGN_IN_REFUSED: &str =
+    "this passkey did not sign you in: it is not enrolled here, or its signature does not verify for this page; use a passkey you enrolled (or ask for an invitation)";
+
 impl Approvals {
     /// Removes one of `approver`'s passkeys (the `[[webauthn]]` entry with credential id
     /// `credential`, base64url, as enrolment appends it) from the registry file, audited
@@ -291,7 +325,8 @@ impl Approvals {
     /// administrator edits that by hand), or the approver's last passkey (they would be
     /// locked out: ask for an invitation first).
     ///
-    /// Blocks: reads and rewrites the registry file (fsynced), audits.
+    /// Blocks: reads and rewrites the registry file (fsynced) under its write lock (an
+    /// enrolment at the same time waits), audits.
     pub fn remove_webauthn(
         &self,
         approver: &str,
@@ -299,6 +334,8 @@ impl Approvals {
     ) -> Result<Result<(), String>, Error> {
         let path = self.registry.path().to_path_buf();
         let name = path.display().to_string();
+        // Under the write lock: an enrolment at the same time cannot bring it back.
+        let _lock = self.registry.write_lock()?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| Error::Registry(format!("cannot read `{name}`: {e}")))?;
         let registry = crate::registry::Registry::parse(&name, &text).map_err(Error::Registry)?;

@@ -1,9 +1,10 @@
-//! Rate limits of the approver's pages: signing in and answering, counted per source
-//! address and per approver in fixed one-minute windows (in this process: each replica
-//! counts its own). Past a limit the request is answered 429 with `Retry-After`, before
-//! any evidence is checked.
+//! Rate limits of the approver's pages, in fixed one-minute windows (in this process:
+//! each replica counts its own): sign-in challenges asked for and sign-in or answer
+//! attempts, per source address, before any evidence is checked; sign-ins per approver
+//! once their passkey has signed (a stranger cannot spend an approver's allowance); answers
+//! per signed-in approver. Past a limit the request is answered 429 with `Retry-After`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -13,10 +14,11 @@ use axum::response::{IntoResponse, Response};
 /// How many sign-ins and answers are allowed per minute.
 #[derive(Clone, Debug)]
 pub struct WebLimits {
-    /// Per source address (every approver behind it together); 60 by default.
+    /// Per source address (every approver behind it together): sign-in and answer
+    /// attempts, and apart from them sign-in challenges asked for; 60 by default.
     pub per_address_per_minute: u32,
-    /// Per approver (signing in with one of their passkeys, or answering as them); 20 by
-    /// default.
+    /// Per approver: sign-ins with one of their passkeys (counted once it has signed), and
+    /// apart from them answers as them; 20 by default.
     pub per_approver_per_minute: u32,
 }
 
@@ -29,14 +31,24 @@ impl Default for WebLimits {
     }
 }
 
-/// The most keys kept; past it, windows that ended are dropped first.
+/// The most keys kept; past it, keys not counted yet share one window.
 const MAX_KEYS: usize = 100_000;
 const WINDOW: Duration = Duration::from_secs(60);
+/// The window every new key shares while the table is full.
+const OVERFLOW: &str = "*";
 
 /// Fixed-window counters.
 pub(crate) struct RateLimits {
     limits: WebLimits,
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    table: Mutex<Table>,
+}
+
+/// The windows by key, and the keys in the order their windows started: the ended ones
+/// are dropped from the front, each once (no scan of the table).
+#[derive(Default)]
+struct Table {
+    windows: HashMap<String, (Instant, u32)>,
+    started: VecDeque<(Instant, String)>,
 }
 
 /// A request past its limit: 429 with `Retry-After` (seconds).
@@ -98,11 +110,11 @@ impl RateLimits {
     pub(crate) fn new(limits: WebLimits) -> RateLimits {
         RateLimits {
             limits,
-            windows: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table::default()),
         }
     }
 
-    /// Counts one attempt from `address`.
+    /// Counts one sign-in or answer attempt from `address`.
     pub(crate) fn address(&self, address: &str) -> Result<(), Limited> {
         self.count(
             format!("a:{address}"),
@@ -111,7 +123,25 @@ impl RateLimits {
         )
     }
 
-    /// Counts one attempt for `approver`.
+    /// Counts one sign-in challenge asked for from `address`.
+    pub(crate) fn options(&self, address: &str) -> Result<(), Limited> {
+        self.count(
+            format!("o:{address}"),
+            self.limits.per_address_per_minute,
+            "address",
+        )
+    }
+
+    /// Counts one verified sign-in of `approver`.
+    pub(crate) fn sign_in(&self, approver: &str) -> Result<(), Limited> {
+        self.count(
+            format!("s:{approver}"),
+            self.limits.per_approver_per_minute,
+            "approver",
+        )
+    }
+
+    /// Counts one answer by the signed-in `approver`.
     pub(crate) fn approver(&self, approver: &str) -> Result<(), Limited> {
         self.count(
             format!("p:{approver}"),
@@ -122,17 +152,34 @@ impl RateLimits {
 
     fn count(&self, key: String, limit: u32, what: &'static str) -> Result<(), Limited> {
         let now = Instant::now();
-        let mut windows = self
-            .windows
+        let mut table = self
+            .table
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if windows.len() >= MAX_KEYS {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+        let t = &mut *table;
+        // Every window in the table started less than a minute ago.
+        while let Some((start, _)) = t.started.front() {
+            if now.duration_since(*start) < WINDOW {
+                break;
+            }
+            if let Some((start, k)) = t.started.pop_front() {
+                if t.windows.get(&k).is_some_and(|w| w.0 == start) {
+                    t.windows.remove(&k);
+                }
+            }
         }
-        let entry = windows.entry(key).or_insert((now, 0));
-        if now.duration_since(entry.0) >= WINDOW {
-            *entry = (now, 0);
-        }
+        let key = if t.windows.len() >= MAX_KEYS && !t.windows.contains_key(&key) {
+            OVERFLOW.to_string()
+        } else {
+            key
+        };
+        let entry = match t.windows.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                t.started.push_back((now, e.key().clone()));
+                e.insert((now, 0))
+            }
+        };
         if entry.1 >= limit {
             let left = WINDOW.saturating_sub(now.duration_since(entry.0));
             return Err(Limited {
@@ -163,5 +210,25 @@ mod tests {
         assert!(r.approver("dana").is_ok());
         assert!(r.approver("dana").is_err());
         assert!(r.approver("erin").is_ok());
+        // Sign-ins and answers, challenges and attempts: each counted apart.
+        assert!(r.sign_in("dana").is_ok());
+        assert!(r.options("10.0.0.1").is_ok());
+    }
+
+    #[test]
+    fn a_full_table_counts_new_keys_together_without_growing() {
+        let r = RateLimits::new(WebLimits {
+            per_address_per_minute: 2,
+            per_approver_per_minute: 2,
+        });
+        for i in 0..MAX_KEYS {
+            assert!(r.address(&format!("10.{i}")).is_ok());
+        }
+        assert!(r.address("new-1").is_ok());
+        assert!(r.address("new-2").is_ok());
+        assert!(r.address("new-3").is_err());
+        let t = r.table.lock().unwrap();
+        assert_eq!(t.windows.len(), MAX_KEYS + 1);
+        assert_eq!(t.started.len(), MAX_KEYS + 1);
     }
 }

@@ -80,6 +80,9 @@ pub(crate) fn router(state: &AppState, limits: WebLimits) -> Router<AppState> {
 /// Adds the hardening headers to every web response.
 async fn hardened(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
+    if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+        state.metrics().web_limited();
+    }
     let h = resp.headers_mut();
     if state.tls() != "off" {
         h.insert(

@@ -18,7 +18,6 @@ use super::limit::WebError;
 use super::session::signed_in;
 use super::{service, source, Web};
 use crate::body::{json_bytes, json_ok, ApiError, JsonBody};
-use crate::metrics::ChallengeEvent;
 use crate::native::{blocking, flow_error};
 use crate::tls::Peer;
 use crate::AppState;
@@ -74,6 +73,8 @@ fn page_view(
         "allowCredentials": credentials,
         "approveChallenge": writ_approvals::b64(&writ_approvals::webauthn_answer_challenge(&view.id, &view.digest, true)),
         "denyChallenge": writ_approvals::b64(&writ_approvals::webauthn_answer_challenge(&view.id, &view.digest, false)),
+        // What the page marks as hidden: the server's own list, as code point ranges.
+        "hidden": writ_approvals::identity::hidden_ranges(),
     })
 }
 
@@ -158,18 +159,7 @@ pub(crate) async fn answer(
     let answered = blocking(move || a.answer(&answer))
         .await?
         .map_err(|e| flow_error(&state, e))?;
-    if let Some(c) = &answered.challenge {
-        match c.state.as_str() {
-            "granted" if answered.status == "accepted" => {
-                state.metrics().challenge(ChallengeEvent::Granted);
-            }
-            "denied" if answered.status == "accepted" => {
-                state.metrics().challenge(ChallengeEvent::Denied);
-            }
-            "locked" => state.metrics().challenge(ChallengeEvent::Locked),
-            _ => {}
-        }
-    }
+    crate::metrics::answered(state.metrics(), &answered);
     let registry = blocking(move || approvals.registry())
         .await?
         .map_err(|e| flow_error(&state, e))?;

@@ -5,7 +5,7 @@
 //! `HttpOnly`, `SameSite=Strict` cookie (`Secure` over TLS), good for 15 minutes, bound to
 //! that approver; the server keeps only its SHA-256, in this process's memory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,33 @@ const MAX_ENTRIES: usize = 100_000;
 #[derive(Default)]
 pub(crate) struct Sessions {
     sessions: Mutex<HashMap<[u8; 32], (String, Instant)>>,
-    pending: Mutex<HashMap<[u8; 32], Instant>>,
+    pending: Mutex<Pending>,
+}
+
+/// Pending sign-in challenges, with the order they were issued in: they all live
+/// [`CHALLENGE_TTL`], so the oldest expire first and are dropped from the front, each
+/// once (no scan of the table). A taken challenge leaves its place in the queue until it
+/// reaches the front, so the queue — what is bounded — counts every challenge issued in
+/// the last two minutes.
+#[derive(Default)]
+struct Pending {
+    by_hash: HashMap<[u8; 32], Instant>,
+    issued: VecDeque<([u8; 32], Instant)>,
+}
+
+impl Pending {
+    /// Drops the challenges expired by `now` (or taken, once they reach the front).
+    fn expire(&mut self, now: Instant) {
+        while let Some((h, until)) = self.issued.front().copied() {
+            if until > now && self.by_hash.contains_key(&h) {
+                break;
+            }
+            self.issued.pop_front();
+            if self.by_hash.get(&h).is_some_and(|u| *u == until) {
+                self.by_hash.remove(&h);
+            }
+        }
+    }
 }
 
 fn hash(bytes: &[u8]) -> [u8; 32] {
@@ -71,13 +97,14 @@ impl Sessions {
         let c = random32()?;
         let now = Instant::now();
         let mut p = lock(&self.pending);
-        if p.len() >= MAX_ENTRIES {
-            p.retain(|_, until| *until > now);
-            if p.len() >= MAX_ENTRIES {
-                return Err(full());
-            }
+        p.expire(now);
+        if p.issued.len() >= MAX_ENTRIES {
+            return Err(full());
         }
-        p.insert(hash(&c), now + CHALLENGE_TTL);
+        let h = hash(&c);
+        let until = now + CHALLENGE_TTL;
+        p.by_hash.insert(h, until);
+        p.issued.push_back((h, until));
         Ok(c)
     }
 
@@ -85,6 +112,7 @@ impl Sessions {
     fn take_challenge(&self, c: &[u8]) -> bool {
         let now = Instant::now();
         lock(&self.pending)
+            .by_hash
             .remove(&hash(c))
             .is_some_and(|until| until > now)
     }
@@ -156,8 +184,10 @@ pub(crate) fn signed_in(
 pub(crate) async fn options(
     State(state): State<AppState>,
     Extension(web): Extension<Arc<Web>>,
-) -> Result<Response, ApiError> {
+    peer: Option<Extension<ConnectInfo<Peer>>>,
+) -> Result<Response, WebError> {
     let approvals = service(&state)?;
+    web.limits.options(&source(peer.as_ref()))?;
     let registry = blocking(move || approvals.registry())
         .await?
         .map_err(|e| flow_error(&state, e))?;
@@ -166,7 +196,8 @@ pub(crate) async fn options(
             StatusCode::NOT_FOUND,
             "webauthn_disabled",
             "approvers.toml has no `[relying_party]`: passkeys are not configured",
-        ));
+        )
+        .into());
     };
     let c = web.sessions.issue_challenge()?;
     Ok(json_ok(&json!({
@@ -201,38 +232,29 @@ pub(crate) async fn finish(
         .map_err(|e| ApiError::bad(format!("`credential` is not a WebAuthn assertion: {e}")))?
         .ok_or_else(|| ApiError::bad("`credential` is required (the assertion)"))?;
     if !web.sessions.take_challenge(&challenge) {
+        state.metrics().sign_in(false);
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "challenge_unknown",
             "this sign-in challenge was not issued here, expired (2 minutes) or was used: start again",
         ).into());
     }
-    // Per approver: whose passkey this claims to be, before anything is verified.
-    let a = approvals.clone();
-    let id = assertion.credential_id.clone();
-    let owner = blocking(move || {
-        a.registry().map(|r| {
-            r.iter()
-                .find(|x| x.webauthn.iter().any(|c| c.id == id))
-                .map(|x| x.id.clone())
-        })
-    })
-    .await?
-    .map_err(|e| flow_error(&state, e))?;
-    if let Some(owner) = &owner {
-        web.limits.approver(owner)?;
-    }
+    // Nothing counts against an approver before their passkey has signed: a stranger
+    // naming someone's (public) credential id spends only their own address's attempts.
     let signed = blocking(move || approvals.webauthn_sign_in(&challenge, &assertion))
         .await?
         .map_err(|e| flow_error(&state, e))?;
     let approver = match signed {
         Ok(a) => a,
         Err(refusal) => {
+            state.metrics().sign_in(false);
             return Err(
                 ApiError::new(StatusCode::FORBIDDEN, "signin_refused", refusal.message).into(),
-            )
+            );
         }
     };
+    web.limits.sign_in(&approver)?;
+    state.metrics().sign_in(true);
     let token = web.sessions.open(&approver)?;
     let secure = if state.tls() == "off" { "" } else { "; Secure" };
     let cookie = format!(
@@ -281,4 +303,31 @@ pub(crate) async fn current(
     Ok(json_ok(
         &json!({"approver": approver, "expires_in_s": left.as_secs()}),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    #[test]
+    fn the_pending_table_is_bounded_and_expires_from_the_front() {
+        let s = Sessions::default();
+        let first = s.issue_challenge().unwrap();
+        for _ in 1..MAX_ENTRIES {
+            s.issue_challenge().unwrap();
+        }
+        // Full: refused; the oldest taken, its place is free again.
+        assert!(s.issue_challenge().is_err());
+        assert!(s.take_challenge(&first));
+        assert!(!s.take_challenge(&first));
+        s.issue_challenge().unwrap();
+        assert!(s.issue_challenge().is_err());
+        // Two minutes on, every one of them is dropped.
+        let later = Instant::now() + CHALLENGE_TTL + Duration::from_secs(1);
+        let mut p = lock(&s.pending);
+        p.expire(later);
+        assert!(p.issued.is_empty());
+        assert!(p.by_hash.is_empty());
+    }
 }
