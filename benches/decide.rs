@@ -1,6 +1,6 @@
 //! Decision benchmarks: writ against Cedar (full and pre-sliced by action), regorus (Rego;
 //! its interpreter and its RVM bytecode machine) and a hand-written Rust evaluator, on one
-//! generated workload (`writ-workload`) with N = 10, 100, 1000, 10000 permit rules and
+//! generated workload (`writ-gensets`) with N = 10, 100, 1000, 10000 permit rules and
 //! 10,000 requests; then writ alone on the full-style set (risk, zoned windows, CIDR sets,
 //! merging approvals: every decision, and the `approve` decisions with their digest, median
 //! and p99), JSON text to decision, and compiling 10,000 rules. The run ends with one table
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use cedar_policy::{Authorizer, Context, Decision, Entities, EntityUid, PolicySet};
 use criterion::{Criterion, SamplingMode};
-use writ_workload::Workload;
+use writ_gensets::Workload;
 
 #[path = "support/summary.rs"]
 mod summary;
@@ -400,11 +400,11 @@ fn bench(c: &mut Criterion, notes: &mut Notes) {
     }
 }
 
-/// The many-rules-per-action set (`writ_workload::many`): writ against the hand-written
+/// The many-rules-per-action set (`writ_gensets::many`): writ against the hand-written
 /// function that scans every rule filed under the request's action, after both agree on
 /// every request.
 fn many_rules(c: &mut Criterion, rules: usize) {
-    let w = writ_workload::many::ManyRules::generate(0x3a11, rules, REQUESTS);
+    let w = writ_gensets::many::ManyRules::generate(0x3a11, rules, REQUESTS);
     let engine = writ::from_sources(&[("many.writ", w.writ_policy().as_str())])
         .unwrap_or_else(|e| panic!("writ rejects the many-rules set:\n{e}"));
     let bound: Vec<writ::Request> = w
@@ -447,7 +447,7 @@ fn many_rules(c: &mut Criterion, rules: usize) {
 /// alone (each computes its transaction digest), median by criterion and, at 1,000
 /// permits, p99 by timing each decision on its own.
 fn full_style(c: &mut Criterion, notes: &mut Notes, permits: usize) {
-    let set = writ_workload::full_style::full_style(11, permits, REQUESTS);
+    let set = writ_gensets::full_style::full_style(11, permits, REQUESTS);
     let engine = writ::from_sources(&[("full.writ", set.policy.as_str())])
         .unwrap_or_else(|e| panic!("writ rejects the full-style set:\n{e}"));
     let bound: Vec<writ::Request> = set

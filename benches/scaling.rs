@@ -57,7 +57,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(cores);
-    let set = writ_workload::full_style::full_style(11, 1000, 4000);
+    let set = writ_gensets::full_style::full_style(11, 1000, 4000);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("full.writ"), &set.policy).unwrap();
     let store = writ::PolicyStore::open(dir.path(), writ::StoreConfig::default()).unwrap();

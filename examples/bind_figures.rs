@@ -13,7 +13,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use writ_workload::Workload;
+use writ_gensets::Workload;
 
 const SEED: u64 = 0x5eed_2026;
 const REQUESTS: usize = 10_000;

@@ -1,4 +1,4 @@
-//! Writes a full-style policy set (`writ_workload::full_style`: the benchmark workload's
+//! Writes a full-style policy set (`writ_gensets::full_style`: the benchmark workload's
 //! 1,000 permits, plus a risk block of 7 signals, `hours` in a time zone, CIDR sets, and
 //! approve rules that merge) and 2,000 matching requests, for `writ bench`.
 //!
@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 1000,
     };
     std::fs::create_dir_all(&out)?;
-    let set = writ_workload::full_style::full_style(11, permits, 2000);
+    let set = writ_gensets::full_style::full_style(11, permits, 2000);
     std::fs::write(out.join("policy.writ"), &set.policy)?;
     let mut lines = String::new();
     for j in &set.requests {

@@ -21,8 +21,8 @@ fn measured_loop_writ(engine: &writ::Engine, bound: &[writ::Request], decisions:
 /// The hand-written function over the same requests, built beforehand.
 #[inline(never)]
 fn measured_loop_rust(
-    policy: &writ_workload::RustPolicy,
-    reqs: &[writ_workload::RustRequest],
+    policy: &writ_gensets::RustPolicy,
+    reqs: &[writ_gensets::RustRequest],
     decisions: usize,
 ) -> usize {
     let mut allowed = 0;
@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("usage: instructions writ|rust [permits] [decisions]")?;
     let permits: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let decisions: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
-    let w = writ_workload::Workload::generate(7, permits, 1000);
+    let w = writ_gensets::Workload::generate(7, permits, 1000);
     let allowed = match which.as_str() {
         "writ" => {
             let engine = writ::from_sources(&[("workload.writ", w.writ_policy().as_str())])?;

@@ -1,4 +1,4 @@
-//! Writes the many-rules-per-action set (`writ_workload::many`: rules filed under 224
+//! Writes the many-rules-per-action set (`writ_gensets::many`: rules filed under 224
 //! exact actions, domain and verb patterns, each testing a resource kind and most an
 //! environment, a role, a group) and matching requests, for `writ bench` and
 //! `writ explain --tree`.
@@ -16,7 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 10_000,
     };
     std::fs::create_dir_all(&out)?;
-    let w = writ_workload::many::ManyRules::generate(0x3a11, rules, 2000);
+    let w = writ_gensets::many::ManyRules::generate(0x3a11, rules, 2000);
     std::fs::write(out.join("policy.writ"), w.writ_policy())?;
     let mut lines = String::new();
     for r in &w.requests {

@@ -10,7 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let permits: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let decisions: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let hand_written = args.next().as_deref() == Some("rust");
-    let w = writ_workload::Workload::generate(7, permits, 1000);
+    let w = writ_gensets::Workload::generate(7, permits, 1000);
     let engine = writ::from_sources(&[("workload.writ", w.writ_policy().as_str())])?;
     let bound: Vec<writ::Request> = w
         .requests

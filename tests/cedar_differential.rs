@@ -1,6 +1,6 @@
 //! Differential test: writ and Cedar decide the same generated workloads identically.
 //!
-//! For 20 seeds and N in {10, 100} permit rules, a workload (`writ-workload`) with 2,000
+//! For 20 seeds and N in {10, 100} permit rules, a workload (`writ-gensets`) with 2,000
 //! requests is rendered as writ and as Cedar; every request must get the same allow/deny
 //! from both (and from the hand-written Rust evaluator, which checks the renderings).
 
@@ -9,13 +9,13 @@
 use std::str::FromStr;
 
 use cedar_policy::{Authorizer, Context, Decision, Entities, EntityUid, PolicySet};
-use writ_workload::Workload;
+use writ_gensets::Workload;
 
 const SEEDS: u64 = 20;
 const SIZES: [usize; 2] = [10, 100];
 const REQUESTS: usize = 2_000;
 
-fn cedar_allows(auth: &Authorizer, set: &PolicySet, r: &writ_workload::Request) -> bool {
+fn cedar_allows(auth: &Authorizer, set: &PolicySet, r: &writ_gensets::Request) -> bool {
     let c = r.cedar();
     let request = cedar_policy::Request::new(
         EntityUid::from_str(&c.principal).unwrap(),
@@ -55,7 +55,7 @@ fn writ_and_cedar_agree_on_generated_workloads() {
                 let cedar = cedar_allows(&auth, &set, r);
                 let rust_allows = rust.decide(&r.rust());
                 if writ_allows != cedar || rust_allows != cedar {
-                    let rules: Vec<&writ_workload::Rule> = w
+                    let rules: Vec<&writ_gensets::Rule> = w
                         .rules
                         .iter()
                         .filter(|x| x.action.as_deref().is_none_or(|a| a == r.action))

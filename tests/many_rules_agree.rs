@@ -1,10 +1,10 @@
-//! The many-rules-per-action workload (`writ_workload::many`): writ and the hand-written
+//! The many-rules-per-action workload (`writ_gensets::many`): writ and the hand-written
 //! function give the same answer on every request, and the set is a useful one (some
 //! requests allowed, some denied, many rules filed under each action).
 
 #![allow(clippy::unwrap_used, clippy::panic, reason = "a test")]
 
-use writ_workload::many::ManyRules;
+use writ_gensets::many::ManyRules;
 
 #[test]
 fn writ_and_the_hand_written_function_agree() {

@@ -1,4 +1,4 @@
-//! Times `writ lint` on a generated set (`writ-workload`): N permit rules and about 5%
+//! Times `writ lint` on a generated set (`writ-gensets`): N permit rules and about 5%
 //! forbids. `cargo run -p writ-lint --example lint_scale -- 3000` (add `--release`, or
 //! `--config 'profile.dev.package.writ-lint.opt-level=3'` to optimise the lint crate
 //! only).
@@ -16,7 +16,7 @@ fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .map_or(3000, |a| a.parse().expect("a rule count"));
-    let w = writ_workload::Workload::generate(0x5eed_2026, n, 0);
+    let w = writ_gensets::Workload::generate(0x5eed_2026, n, 0);
     let mut sources = writ_syntax::SourceMap::default();
     sources.add("generated.writ", w.writ_policy());
     let start = Instant::now();

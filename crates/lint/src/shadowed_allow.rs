@@ -255,10 +255,10 @@ mod tests {
     fn the_index_finds_what_every_pair_finds_on_workloads() {
         let mut total = 0;
         for seed in [1_u64, 2, 3] {
-            let w = writ_workload::Workload::generate(seed, 400, 0);
+            let w = writ_gensets::Workload::generate(seed, 400, 0);
             let mut text = w.writ_policy();
             for k in (0..400).step_by(37) {
-                let a = writ_workload::action_of(k);
+                let a = writ_gensets::action_of(k);
                 text.push_str(&format!(
                     "\nrule \"deny {k}\" {{ when action == \"{a}\" deny }}\n"
                 ));

@@ -1,4 +1,6 @@
-//! Generated policy workloads for benchmarks and differential tests.
+//! Generated policy sets for benchmarks and differential tests (the crate was called
+//! `writ-workload`, a name that collided with the domain's workloads: workload keys,
+//! `principal.kind = "workload"`).
 //!
 //! [`Workload::generate`] builds, from a seed, one logical policy set and a list of
 //! requests against it, deterministically (a self-contained splitmix64 generator, no
