@@ -118,7 +118,7 @@ fn prod_writes_need_a_bound_approval_with_the_contract_digest() {
         (a.approvers[0].count, &*a.approvers[0].group),
         (1, "db-owners")
     );
-    assert_eq!((a.method, a.ttl_s), ("phishing_resistant", 300));
+    assert_eq!((a.method.as_str(), a.ttl_s), ("phishing_resistant", 300));
     assert_eq!(
         names(&a.bind),
         [
@@ -196,7 +196,7 @@ fn large_euro_payments_need_two_treasurers() {
         (
             a.approvers[0].count,
             &*a.approvers[0].group,
-            a.method,
+            a.method.as_str(),
             a.ttl_s
         ),
         (2, "treasury", "webauthn", 120)

@@ -8,40 +8,8 @@ use writ_engine::{ApprovalOut, Request};
 
 use crate::identity;
 
-/// Evidence strength (docs/language.md §9): `otp` < `signature` < `webauthn`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// A TOTP code (RFC 6238): the low-risk fallback.
-    Otp,
-    /// An Ed25519 signature by the approver's registered key.
-    Signature,
-    /// A WebAuthn assertion by a registered authenticator.
-    Webauthn,
-}
-
-impl Method {
-    /// The weakest method that satisfies a required method as the decision names it
-    /// (`otp`, `signature`, `phishing_resistant`, `webauthn`).
-    pub fn minimum_for(required: &str) -> Method {
-        match required {
-            "otp" => Method::Otp,
-            "webauthn" => Method::Webauthn,
-            // `phishing_resistant`, `signature`, and anything unknown: fail towards strong.
-            "signature" | "phishing_resistant" => Method::Signature,
-            _ => Method::Webauthn,
-        }
-    }
-
-    /// Its name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Otp => "otp",
-            Method::Signature => "signature",
-            Method::Webauthn => "webauthn",
-        }
-    }
-}
+/// Approval methods: what a policy requires and what evidence is (docs/language.md §9).
+pub use writ_check::ir::Method;
 
 /// One approver clause: `count` distinct approvers from `group`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,8 +25,8 @@ pub struct Clause {
 pub struct Requirements {
     /// Every clause must be met, each approver counting once.
     pub approvers: Vec<Clause>,
-    /// The required method, as the decision names it.
-    pub method: String,
+    /// The required method.
+    pub method: Method,
     /// Lifetime of the challenge and of the grant, seconds.
     pub ttl_s: u64,
     /// The bound paths.
@@ -81,7 +49,7 @@ impl Requirements {
                     group: a.group.to_string(),
                 })
                 .collect(),
-            method: approval.method.to_string(),
+            method: approval.method,
             ttl_s: approval.ttl_s,
             bind: approval.bind.iter().map(|b| b.to_string()).collect(),
             elevation_s: approval.elevation_s,

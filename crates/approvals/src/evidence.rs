@@ -189,15 +189,15 @@ pub fn eligible<'r>(
             ),
         );
     }
-    let required = challenge.requirements.method.as_str();
+    let required = challenge.requirements.method;
     let method = answer.evidence.method();
-    if method == Method::Otp && required != "otp" {
+    if method == Method::Otp && !method.satisfies(required) {
         return refuse(
             RefusalCode::MethodTooWeak,
             format!("a one-time code is accepted only where the policy's method is `otp`; this approval needs `{required}`"),
         );
     }
-    if method < Method::minimum_for(required) {
+    if !method.satisfies(required) {
         return refuse(
             RefusalCode::MethodTooWeak,
             format!(

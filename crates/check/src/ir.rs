@@ -407,8 +407,13 @@ pub enum ApproverGroup {
     Path(PathId),
 }
 
-/// Approval methods, weakest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Approval methods, weakest first: what a policy requires (`method M`), and — `otp`,
+/// `signature`, `webauthn` — what an approver's evidence is. Written as the language names
+/// them, in decisions, challenges and grants alike.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Method {
     /// A TOTP code: a fallback for low-risk rules only.
     Otp,
@@ -451,6 +456,19 @@ impl Method {
             Method::Webauthn => 2,
         }
     }
+
+    /// Whether evidence of this method meets `required` (docs/language.md §9): at least
+    /// as strong, and a one-time code only where the policy asks for no more than `otp`.
+    /// The one rule answers and redemptions both apply.
+    pub fn satisfies(self, required: Method) -> bool {
+        self.strength() >= required.strength() && (self != Method::Otp || required == Method::Otp)
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// An obligation the service must carry out.
@@ -464,7 +482,18 @@ pub struct Obligation {
 
 #[cfg(test)]
 mod tests {
-    use super::CmpOp;
+    use super::{CmpOp, Method};
+
+    #[test]
+    fn evidence_meets_a_requirement_at_least_as_strong_and_a_code_only_an_otp_one() {
+        use Method::*;
+        let meets = |e: Method, r: Method| e.satisfies(r);
+        for r in [Otp, PhishingResistant, Signature, Webauthn] {
+            assert!(meets(Webauthn, r));
+            assert_eq!(meets(Otp, r), r == Otp);
+            assert_eq!(meets(Signature, r), r != Webauthn);
+        }
+    }
 
     fn holds(a: i64, op: CmpOp, b: i64) -> bool {
         match op {

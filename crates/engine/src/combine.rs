@@ -259,7 +259,7 @@ pub(crate) fn combine_into(
         let (digest, missing) = digest_and_missing(json, &bind);
         decision.approval = Some(ApprovalOut {
             approvers,
-            method: method.unwrap_or(Method::PhishingResistant).as_str(),
+            method: method.unwrap_or(Method::PhishingResistant),
             ttl_s: approval_ttl.unwrap_or(writ_check::DEFAULT_APPROVAL_TTL_S),
             bind,
             digest,

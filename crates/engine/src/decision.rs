@@ -189,7 +189,7 @@ pub struct ApprovalOut {
     /// Every clause must be met, by distinct approvers.
     pub approvers: Vec<ApproverOut>,
     /// The weakest acceptable evidence.
-    pub method: &'static str,
+    pub method: writ_check::ir::Method,
     /// Lifetime of the approval, seconds.
     pub ttl_s: u64,
     /// The bound paths, as written.

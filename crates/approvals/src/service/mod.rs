@@ -878,7 +878,7 @@ impl Approvals {
             digest: c.digest.clone(),
             state,
             expires_at: rfc3339(c.expires_at),
-            method: c.requirements.method.clone(),
+            method: c.requirements.method,
             elevation_s: c.requirements.elevation_s,
             approvers: c.requirements.approvers.clone(),
             approvals: c.approvals.clone(),

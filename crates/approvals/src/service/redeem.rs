@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 use writ_engine::{Decision, Request, Verdict};
 
 use super::{denied, rfc3339, Approvals, Effective, ElevationUse, Input, Redeemed, Redemption};
-use crate::challenge::{Method, Requester, Requirements};
+use crate::challenge::{Requester, Requirements};
 use crate::encode::unique_id;
 use crate::error::{Error, Refusal, RefusalCode};
 use crate::grant::{instant, Claims, Confirmation};
@@ -498,11 +498,10 @@ impl Approvals {
     ) -> Result<(), Refused> {
         let registry = self.registry.current().map_err(Refused::Operational)?;
         let required = approval.method;
-        let minimum = Method::minimum_for(required);
         let weak: Vec<&str> = claims
             .approvers
             .iter()
-            .filter(|a| a.method < minimum || (a.method == Method::Otp && required != "otp"))
+            .filter(|a| !a.method.satisfies(required))
             .map(|a| a.id.as_str())
             .collect();
         if !weak.is_empty() {

@@ -40,7 +40,7 @@ pub struct ChallengeView {
     /// Accepts answers until (RFC 3339).
     pub expires_at: String,
     /// The required method.
-    pub method: String,
+    pub method: crate::challenge::Method,
     /// For an elevation (`approve for D`): how long, seconds, the grant may be used again
     /// and again after it is issued — what an approver grants is a time box, not one
     /// transaction. `null` for a single-use approval.
