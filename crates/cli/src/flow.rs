@@ -24,7 +24,6 @@ use writ::approvals::{
     answer_message, collect_message, grant_digest, pop_message, proof_text, Answer, Approvals,
     AuditConfig, AuditMode, Collect, Config, Evidence, KeyPair, WorkloadKeyPair,
 };
-use writ_reload::{PolicyStore, StoreConfig};
 
 use crate::load::read_input;
 
@@ -113,13 +112,12 @@ pub fn service_at(
     state: &Path,
     redis: Option<&str>,
 ) -> anyhow::Result<Result<Approvals, ExitCode>> {
-    // Full diagnostics when the set is invalid.
-    if let Err(code) = crate::load::engine(dir) {
-        return Ok(Err(code));
-    }
-    let policies = Arc::new(
-        PolicyStore::open(dir, StoreConfig::default()).map_err(|e| anyhow::anyhow!("{e}"))?,
-    );
+    // One load: an invalid set is reported with its full diagnostics from the store's own
+    // attempt.
+    let policies = match crate::load::store(dir) {
+        Ok(store) => Arc::new(store),
+        Err(code) => return Ok(Err(code)),
+    };
     let approvals = match redis {
         None => Approvals::with_state_dir(policies, state, config())?,
         Some(url) => {

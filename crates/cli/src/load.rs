@@ -20,6 +20,18 @@ pub fn engine(path: &Path) -> Result<writ::Engine, std::process::ExitCode> {
     }
 }
 
+/// Opens a policy store over `path` (one load): an invalid set is reported as
+/// [`engine`] reports it — every diagnostic rendered, exit 1 — from the store's own attempt.
+pub fn store(path: &Path) -> Result<writ::PolicyStore, std::process::ExitCode> {
+    writ::PolicyStore::open(path, writ::StoreConfig::default()).map_err(|e| {
+        match &e.rejected {
+            Some(r) => eprint!("{}", report(&r.diagnostics, &r.sources)),
+            None => e.errors.iter().for_each(|line| eprintln!("error: {line}")),
+        }
+        std::process::ExitCode::from(Exit::Invalid)
+    })
+}
+
 /// Reads a file, or standard input for `-`.
 pub fn read_input(path: &Path) -> anyhow::Result<String> {
     use anyhow::Context as _;

@@ -48,7 +48,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let store = match PolicyStore::open(&args.dir, config) {
         Ok(s) => Arc::new(s),
         Err(e) => {
-            let event = serde_json::json!({"event": "rejected", "kept": null, "errors": e.0});
+            let event = serde_json::json!({"event": "rejected", "kept": null, "errors": e.errors});
             outln!("{event}")?;
             return Ok(ExitCode::from(Exit::Invalid));
         }

@@ -572,3 +572,27 @@ fn decide_refuses_a_request_the_digest_cannot_hold_exactly() {
         assert!(stdout(&out).is_empty());
     }
 }
+
+/// The flow commands load a set once, through the store, and still report an invalid set
+/// with every diagnostic rendered as the plain commands do.
+#[test]
+fn a_flow_command_reports_an_invalid_set_as_decide_does() {
+    let dir = set_dir("broken-flow", "rule \"x\" {\n  when action == \n}\n");
+    let state = temp_dir("broken-flow-state");
+    let request = r#"{"action": "db.read"}"#;
+    let plain = writ_stdin(&["decide", dir.to_str().unwrap(), "-"], request);
+    let flow = writ_stdin(
+        &[
+            "decide",
+            dir.to_str().unwrap(),
+            "-",
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        request,
+    );
+    assert_eq!(plain.status.code(), Some(1), "{}", stderr(&plain));
+    assert_eq!(flow.status.code(), Some(1), "{}", stderr(&flow));
+    assert!(stderr(&flow).contains("p.writ:3:1"), "{}", stderr(&flow));
+    assert_eq!(stderr(&flow), stderr(&plain));
+}

@@ -92,13 +92,20 @@ pub struct Stats {
     pub change_to_live_ms: Vec<f64>,
 }
 
-/// Why the store could not open.
+/// Why the store could not open: every problem, one line each; and, when the set did not
+/// check, the diagnostics with their sources, for a caller that renders them in full (the
+/// command line does, without loading the set a second time).
 #[derive(Debug)]
-pub struct OpenError(pub Vec<String>);
+pub struct OpenError {
+    /// Every problem, one line each (`file:line:col: error: message`).
+    pub errors: Vec<String>,
+    /// The diagnostics and their sources, when the set was read but did not check.
+    pub rejected: Option<writ_check::Rejected>,
+}
 
 impl std::fmt::Display for OpenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0.join("\n"))
+        f.write_str(&self.errors.join("\n"))
     }
 }
 
@@ -126,7 +133,7 @@ impl std::fmt::Debug for PolicyStore {
 /// The result of loading the directory once.
 enum Attempt {
     Ok(Box<Engine>),
-    Err(Vec<String>),
+    Err(Vec<String>, Option<writ_check::Rejected>),
 }
 
 /// Checks and compiles what one read of the directory found.
@@ -140,7 +147,7 @@ fn attempt(
         Err(writ_check::LoadError::Empty { .. }) if config.allow_empty => {
             writ_syntax::SourceMap::default()
         }
-        Err(e) => return Attempt::Err(vec![e.to_string()]),
+        Err(e) => return Attempt::Err(vec![e.to_string()], None),
     };
     // An empty file is almost always a write in progress (truncate, then write): going
     // live with it could drop a file of deny rules for a moment. Keep the running set.
@@ -150,7 +157,7 @@ fn attempt(
         .map(|(_, f)| format!("{}: the file is empty (a write in progress?); write a comment in it if it is meant to be empty", f.name))
         .collect();
     if !empty.is_empty() {
-        return Attempt::Err(empty);
+        return Attempt::Err(empty, None);
     }
     match writ_check::check(sources) {
         Ok(set) => {
@@ -165,6 +172,7 @@ fn attempt(
                 .iter()
                 .map(|d| d.one_line(&r.sources))
                 .collect(),
+            Some(r),
         ),
     }
 }
@@ -201,7 +209,7 @@ impl PolicyStore {
                     stats: Mutex::new(stats),
                 })
             }
-            Attempt::Err(errors) => Err(OpenError(errors)),
+            Attempt::Err(errors, rejected) => Err(OpenError { errors, rejected }),
         }
     }
 
@@ -277,7 +285,7 @@ impl PolicyStore {
                 self.current.store(Arc::from(engine));
                 event
             }
-            Attempt::Err(errors) => {
+            Attempt::Err(errors, _) => {
                 stats.rejected += 1;
                 stats.last_error = Some(errors.clone());
                 ReloadEvent::Rejected {

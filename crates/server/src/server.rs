@@ -283,7 +283,7 @@ impl Server {
         let loaded = tokio::task::spawn_blocking(move || {
             let store = Arc::new(
                 PolicyStore::open(&dir, StoreConfig::default())
-                    .map_err(|e| StartError::Policy(e.0))?,
+                    .map_err(|e| StartError::Policy(e.errors))?,
             );
             let approvals = open_approvals(store.clone(), &store_state)?;
             Ok::<_, StartError>((store, approvals))

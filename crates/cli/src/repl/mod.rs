@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use rustyline::error::ReadlineError;
 use serde_json::Value as Json;
-use writ::{PolicyStore, StoreConfig, WatchConfig};
+use writ::{PolicyStore, WatchConfig};
 
 use crate::output::Paint;
 use session::{Outcome, Session};
@@ -45,17 +45,10 @@ const PROMPT: &str = "writ> ";
 
 /// Starts the session: interactive on a terminal, a transcript otherwise.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    // Checked once first, for diagnostics rendered as `writ check` renders them.
-    if let Err(code) = crate::load::engine(&args.dir) {
-        return Ok(code);
-    }
-    let store = match PolicyStore::open(&args.dir, StoreConfig::default()) {
+    // One load; diagnostics rendered as `writ check` renders them.
+    let store = match crate::load::store(&args.dir) {
         Ok(s) => Arc::new(s),
-        Err(e) => {
-            // Changed since: the store's own one-line errors.
-            eprintln!("{e}");
-            return Ok(ExitCode::from(Exit::Invalid));
-        }
+        Err(code) => return Ok(code),
     };
     let request = match &args.request {
         None => Json::Object(Default::default()),
