@@ -1,8 +1,8 @@
 //! Fuzz target bodies for every place writ parses bytes from outside: policy text, request
 //! JSON, `approvers.toml`, WebAuthn client data, authenticator data, attestation objects
-//! and COSE keys, grant tokens and proofs, audit logs, the REPL's command line, the
-//! callers of `writ serve` (callers.toml, JWKS, bearer JWTs, client certificates), and the
-//! engine's promised invariants.
+//! and COSE keys, grant tokens and proofs, enrolment invitations, audit logs, the REPL's
+//! command line, the callers of `writ serve` (callers.toml, JWKS, bearer JWTs, client
+//! certificates), and the engine's promised invariants.
 //!
 //! Each target is a plain `pub fn NAME(data: &[u8])` that must return normally for every
 //! input: a panic, an abort, a stack overflow, a hang or an unbounded allocation is a bug
@@ -25,7 +25,7 @@ pub use callers::{callers_toml, client_cert, jwks_doc as jwks, jwt};
 pub use policy::{invariants, policy};
 pub use repl::repl_line;
 pub use request::request;
-pub use secrets::{audit, grant, registry};
+pub use secrets::{audit, grant, invitation, registry};
 pub use webauthn::{cose_key, webauthn_attestation, webauthn_auth_data, webauthn_client_data};
 
 /// A target body.
@@ -41,6 +41,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("webauthn_attestation", webauthn_attestation),
     ("cose_key", cose_key),
     ("grant", grant),
+    ("invitation", invitation),
     ("audit", audit),
     ("repl_line", repl_line),
     ("invariants", invariants),

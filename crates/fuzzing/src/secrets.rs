@@ -155,6 +155,19 @@ pub fn grant(data: &[u8]) {
     let _ = world.approvals.redeem(&world.request, &token, proof);
 }
 
+/// An enrolment invitation's token (the `TOKEN` of `/enroll/TOKEN`, sent by whoever
+/// opens a link) through the service's check, as the enrolment page runs it: split,
+/// base64, the approver's name as UTF-8, length, the grant key's signature, expiry.
+pub fn invitation(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let world = grant_world()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _ = world.approvals.webauthn_invitee(text);
+}
+
 /// A scratch file the audit target appends to.
 fn audit_file() -> &'static Mutex<PathBuf> {
     static F: OnceLock<Mutex<PathBuf>> = OnceLock::new();

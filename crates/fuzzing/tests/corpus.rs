@@ -205,6 +205,11 @@ fn grant() {
 }
 
 #[test]
+fn invitation() {
+    replay("invitation");
+}
+
+#[test]
 fn audit() {
     replay("audit");
 }
