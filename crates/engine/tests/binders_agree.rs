@@ -10,13 +10,14 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use writ_engine::Engine;
 
 fn engine() -> Engine {
-    let mut sources = writ_syntax::SourceMap::default();
-    sources.add(
+    common::engine_of(
         "p.writ",
         r#"
         schema {
@@ -36,8 +37,7 @@ fn engine() -> Engine {
         rule "p" { when action == "p" approve { approvers 1 of group "o" bind action, request.params } }
         rule "l" { when resource.level > 3 deny }
         "#,
-    );
-    Engine::new(writ_check::check(sources).unwrap())
+    )
 }
 
 fn scalar() -> impl Strategy<Value = Value> {
@@ -398,8 +398,7 @@ fn principal_key_is_a_public_ed25519_or_p256_jwk_in_both_binders() {
 
 /// The same set with one more rule (another version), whose CEL leaf reads `time`.
 fn other_version() -> Engine {
-    let mut sources = writ_syntax::SourceMap::default();
-    sources.add(
+    common::engine_of(
         "p.writ",
         r#"
         schema { resource.level: int }
@@ -407,8 +406,7 @@ fn other_version() -> Engine {
         rule "c" { when cel("size(string(time)) > 30") deny }
         rule "l" { when resource.level > 3 approve { approvers 1 of group "o" bind time, resource.level } }
         "#,
-    );
-    Engine::new(writ_check::check(sources).unwrap())
+    )
 }
 
 proptest! {

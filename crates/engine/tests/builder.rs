@@ -9,13 +9,14 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use writ_engine::{BindError, Engine, Request, RequestBuilder};
 
 fn engine() -> Engine {
-    let mut sources = writ_syntax::SourceMap::default();
-    sources.add(
+    common::engine_of(
         "p.writ",
         r#"
         schema {
@@ -38,8 +39,7 @@ fn engine() -> Engine {
         rule "c" { when cel("request.params.count > 2") deny }
         rule "l" { when resource.level > 3 deny }
         "#,
-    );
-    Engine::new(writ_check::check(sources).unwrap())
+    )
 }
 
 /// The builder calls that give `v` at `path`: one typed call per leaf.

@@ -10,19 +10,19 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
 use serde_json::json;
 use writ_engine::{BindError, Engine, MAX_REQUEST_DEPTH};
 
 fn engine() -> Engine {
-    let mut sources = writ_syntax::SourceMap::default();
-    sources.add(
+    common::engine_of(
         "p.writ",
         r#"
         schema { resource.level: int }
         rule "p" { when action == "p" approve { approvers 1 of group "o" bind action, request.params } }
         "#,
-    );
-    Engine::new(writ_check::check(sources).unwrap())
+    )
 }
 
 /// Binds `text` both ways; both must refuse, naming `path`.

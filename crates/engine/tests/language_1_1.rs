@@ -9,6 +9,8 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
 use serde_json::{json, Value};
 use writ_engine::{Decision, Engine, Truth, Verdict};
 
@@ -23,15 +25,7 @@ let corp = cidr ["10.0.0.0/8"]
 "#;
 
 fn engine(policy: &str) -> Engine {
-    let mut sources = writ_syntax::SourceMap::default();
-    sources.add("t.writ", format!("{PRELUDE}\n{policy}"));
-    match writ_check::check(sources) {
-        Ok(set) => Engine::new(set),
-        Err(r) => panic!(
-            "{}",
-            writ_syntax::render(&r.diagnostics, &r.sources, writ_syntax::Style::Plain)
-        ),
-    }
+    common::engine_of("t.writ", &format!("{PRELUDE}\n{policy}"))
 }
 
 /// The truth of `cond` for `request`, through both evaluators (as in `semantics.rs`).

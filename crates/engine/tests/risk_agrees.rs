@@ -10,6 +10,8 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use writ_engine::{Engine, Evaluated};
@@ -94,12 +96,7 @@ proptest! {
 
     #[test]
     fn decide_explain_and_the_repl_score_risk_alike(policy in policy(), requests in prop::collection::vec(request(), 1..8)) {
-        let mut sources = writ_syntax::SourceMap::default();
-        sources.add("p.writ", policy.clone());
-        let set = writ_check::check(sources).map_err(|r| TestCaseError::fail(format!(
-            "{}\n{policy}",
-            writ_syntax::render(&r.diagnostics, &r.sources, writ_syntax::Style::Plain)
-        )))?;
+        let set = common::checked("p.writ", &policy).map_err(TestCaseError::fail)?;
         let engine = Engine::new(set);
         let lone = writ_check::check_expr(engine.policy_set(), "repl", "risk")
             .map_err(|_| TestCaseError::fail("`risk` does not check as a lone expression"))?;

@@ -17,6 +17,8 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
 use serde_json::{json, Value};
 use writ_engine::{Decision, Engine, Truth, Verdict};
 
@@ -42,15 +44,7 @@ fn case_files() {
 }
 
 fn engine(policy: &str) -> Engine {
-    let mut sources = writ_syntax::SourceMap::default();
-    sources.add("t.writ", format!("{PRELUDE}\n{policy}"));
-    match writ_check::check(sources) {
-        Ok(set) => Engine::new(set),
-        Err(r) => panic!(
-            "{}",
-            writ_syntax::render(&r.diagnostics, &r.sources, writ_syntax::Style::Plain)
-        ),
-    }
+    common::engine_of("t.writ", &format!("{PRELUDE}\n{policy}"))
 }
 
 /// The truth of `cond` for `request`, through both evaluators.
@@ -198,12 +192,11 @@ fn binding_errors_name_the_path() {
 
 #[test]
 fn time_defaults_to_the_injected_clock() {
-    let mut sources = writ_syntax::SourceMap::default();
-    sources.add(
+    let set = common::checked(
         "t.writ",
-        format!("{PRELUDE}\nrule \"office\" {{ when time in berlin_office allow }}"),
-    );
-    let set = writ_check::check(sources).unwrap();
+        &format!("{PRELUDE}\nrule \"office\" {{ when time in berlin_office allow }}"),
+    )
+    .unwrap();
     let at = |s: &str| -> jiff::Timestamp { s.parse().unwrap() };
     let open = at("2026-11-27T09:00:00Z");
     let e = Engine::new(set).with_clock(std::sync::Arc::new(move || open));

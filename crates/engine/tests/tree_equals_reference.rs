@@ -13,6 +13,8 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use writ_engine::Engine;
@@ -321,9 +323,7 @@ proptest! {
 
     #[test]
     fn compiled_tree_equals_reference(policy in policy(), requests in prop::collection::vec(request(), 1..12)) {
-        let mut sources = writ_syntax::SourceMap::default();
-        sources.add("p.writ", policy.clone());
-        let set = writ_check::check(sources).map_err(|r| TestCaseError::fail(format!("{}\n{policy}", writ_syntax::render(&r.diagnostics, &r.sources, writ_syntax::Style::Plain))))?;
+        let set = common::checked("p.writ", &policy).map_err(TestCaseError::fail)?;
         let engine = Engine::new(set);
         for r in requests {
             let req = engine.bind(r.clone()).map_err(|e| TestCaseError::fail(format!("{e}: {r}")))?;
@@ -449,9 +449,7 @@ proptest! {
     #[test]
     fn bytecode_paths_equal_reference(requests in prop::collection::vec(request(), 1..16)) {
         for policy in bytecode_policies() {
-            let mut sources = writ_syntax::SourceMap::default();
-            sources.add("p.writ", policy.clone());
-            let set = writ_check::check(sources).map_err(|r| TestCaseError::fail(format!("{}\n{policy}", writ_syntax::render(&r.diagnostics, &r.sources, writ_syntax::Style::Plain))))?;
+            let set = common::checked("p.writ", &policy).map_err(TestCaseError::fail)?;
             let engine = Engine::new(set);
             for r in &requests {
                 let req = engine.bind(r.clone()).map_err(|e| TestCaseError::fail(format!("{e}: {r}")))?;

@@ -13,6 +13,8 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use writ_engine::Engine;
@@ -161,16 +163,7 @@ fn request() -> impl Strategy<Value = Value> {
 }
 
 fn engines(policy: &str) -> Result<(Engine, Engine), TestCaseError> {
-    let check = || {
-        let mut sources = writ_syntax::SourceMap::default();
-        sources.add("p.writ", policy.to_string());
-        writ_check::check(sources).map_err(|r| {
-            TestCaseError::fail(format!(
-                "{}\n{policy}",
-                writ_syntax::render(&r.diagnostics, &r.sources, writ_syntax::Style::Plain)
-            ))
-        })
-    };
+    let check = || common::checked("p.writ", policy).map_err(TestCaseError::fail);
     Ok((Engine::new(check()?), Engine::new_unindexed(check()?)))
 }
 
