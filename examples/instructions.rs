@@ -1,6 +1,8 @@
-//! Decides the generated benchmark workload with writ or with the hand-written Rust
-//! function, for `benches/instructions.sh`, which counts the instructions of the measured
-//! loop alone under valgrind (callgrind, `--toggle-collect`): stable where timings are not.
+//! Decides the generated benchmark workload in a loop with writ or with the hand-written
+//! Rust function, on the same requests, for profilers: `benches/instructions.sh` counts the
+//! instructions of the measured loop alone under valgrind (callgrind, `--toggle-collect`),
+//! stable where timings are not; perf and friends can sample the same loop. Prints the
+//! time per decision too.
 //!
 //! Run: `cargo run --release --example instructions -- writ|rust [permits] [decisions]`
 
@@ -42,7 +44,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let permits: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let decisions: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let w = writ_gensets::Workload::generate(7, permits, 1000);
-    let allowed = match which.as_str() {
+    let timed = |f: &dyn Fn() -> usize| {
+        let started = std::time::Instant::now();
+        (f(), started.elapsed())
+    };
+    let (allowed, took) = match which.as_str() {
         "writ" => {
             let engine = writ::from_sources(&[("workload.writ", w.writ_policy().as_str())])?;
             let bound: Vec<writ::Request> = w
@@ -50,15 +56,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .iter()
                 .map(|r| engine.bind(r.writ_json()))
                 .collect::<Result<_, _>>()?;
-            measured_loop_writ(&engine, &bound, decisions)
+            timed(&|| measured_loop_writ(&engine, &bound, decisions))
         }
         "rust" => {
             let policy = w.rust_policy();
             let reqs: Vec<_> = w.requests.iter().map(|r| r.rust()).collect();
-            measured_loop_rust(&policy, &reqs, decisions)
+            timed(&|| measured_loop_rust(&policy, &reqs, decisions))
         }
         other => return Err(format!("unknown engine `{other}`: expected `writ` or `rust`").into()),
     };
-    println!("{which}: {decisions} decisions, {allowed} allowed");
+    let per = took.as_nanos() as f64 / decisions.max(1) as f64;
+    println!("{which}: {decisions} decisions, {allowed} allowed, {per:.0} ns per decision");
     Ok(())
 }
