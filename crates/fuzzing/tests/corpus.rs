@@ -256,6 +256,7 @@ fn every_target_is_replayed() {
         "webauthn_attestation",
         "cose_key",
         "grant",
+        "invitation",
         "audit",
         "repl_line",
         "invariants",
