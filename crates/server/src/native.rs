@@ -286,6 +286,11 @@ pub async fn decide(
             }
         }
     }
+    if caller.role == Role::EnforcementPoint {
+        if let Some(bound) = bind_batch(&engine, &bytes, state.limits().max_batch) {
+            return decide_batch(&ctx, &engine, &bound).await;
+        }
+    }
     let mut body = parse_object(&bytes)?;
     let Some(requests) = body.remove("requests") else {
         return Ok(decide_with(&ctx, &engine, body).await?.into_response());
@@ -323,21 +328,89 @@ pub async fn decide(
                 kind(&other)
             ))),
         };
-        match answer {
-            Ok(a) => a.write_json(&mut out),
-            Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => return Err(e),
-            Err(e) => {
-                state
-                    .metrics()
-                    .decision_outcome(Route::Decide, Outcome::Error);
-                out.extend_from_slice(&crate::body::json_bytes(
-                    &serde_json::json!({"error": {"code": e.code, "message": e.message}}),
-                ));
-            }
-        }
+        write_item(&state, &mut out, answer)?;
     }
     out.extend_from_slice(b"]}");
     Ok(json_response(out))
+}
+
+/// A batch as spans of its body: `{"requests": [...]}` and no other key (a second
+/// `requests` is refused by the derive).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spans<'a> {
+    #[serde(borrow)]
+    requests: Vec<&'a serde_json::value::RawValue>,
+}
+
+/// An enforcement point's batch bound item by item from spans of the body, each by the
+/// streaming binder (no tree of the whole body, no tree per item): `None` unless the
+/// envelope is exactly a batch within `max` items and *every* item binds, so that a batch
+/// with anything to refuse takes the tree path, which words each refusal, before anything
+/// is decided.
+fn bind_batch(engine: &Engine, bytes: &[u8], max: usize) -> Option<Vec<(Request, Instant)>> {
+    if !looks_like_batch(bytes) {
+        return None;
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    let spans: Spans<'_> = serde_json::from_str(text).ok()?;
+    if spans.requests.len() > max {
+        return None;
+    }
+    spans
+        .requests
+        .iter()
+        .map(|item| {
+            let started = Instant::now();
+            engine
+                .bind_str(item.get())
+                .ok()
+                .map(|bound| (bound, started))
+        })
+        .collect()
+}
+
+/// Decides a batch [`bind_batch`] bound: one engine, one response written as it is
+/// decided, in order.
+async fn decide_batch(
+    ctx: &Ctx<'_>,
+    engine: &Engine,
+    bound: &[(Request, Instant)],
+) -> Result<Response, ApiError> {
+    ctx.state.metrics().batch(bound.len());
+    let mut out = Vec::with_capacity(16 + bound.len() * 1024);
+    out.extend_from_slice(b"{\"decisions\":[");
+    for (i, (request, started)) in bound.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let answer = decide_bound(ctx, engine, request, *started).await;
+        write_item(ctx.state, &mut out, answer)?;
+    }
+    out.extend_from_slice(b"]}");
+    Ok(json_response(out))
+}
+
+/// Writes one item of a batch's answer: its decision, or its refusal as an `error`
+/// object in its place; a store that is unavailable fails the whole batch (503).
+fn write_item(
+    state: &AppState,
+    out: &mut Vec<u8>,
+    answer: Result<Answer, ApiError>,
+) -> Result<(), ApiError> {
+    match answer {
+        Ok(a) => a.write_json(out),
+        Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => return Err(e),
+        Err(e) => {
+            state
+                .metrics()
+                .decision_outcome(Route::Decide, Outcome::Error);
+            out.extend_from_slice(&crate::body::json_bytes(
+                &serde_json::json!({"error": {"code": e.code, "message": e.message}}),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Whether a body starts as a batch does (`{"requests"`): such a body goes straight to

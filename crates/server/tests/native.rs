@@ -96,6 +96,22 @@ async fn batches_answer_in_order_and_bad_items_say_why() {
     let r = post(s.addr, "/v1/decide", &many).await;
     assert_eq!(r.status, 400);
     assert!(r.text().contains("at most 50"), "{}", r.text());
+    // A batch whose every item binds is read as spans of the body; one whose text breaks a
+    // strict rule anywhere (a key twice inside an item, `requests` twice) is refused whole,
+    // as the tree path words it, before anything is decided.
+    let item = serde_json::to_string(&prod_write()).unwrap();
+    for text in [
+        format!(r#"{{"requests": [{item}, {{"action": "a", "action": "b"}}]}}"#),
+        format!(r#"{{"requests": [{item}], "requests": [{item}]}}"#),
+    ] {
+        let r = post_text(s.addr, "/v1/decide", &text).await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(
+            r.text().contains("twice") || r.text().contains("duplicate"),
+            "{}",
+            r.text()
+        );
+    }
     s.shutdown().await;
 }
 
