@@ -288,10 +288,7 @@ async fn connection(
 ) {
     let _ = stream.set_nodelay(true);
     let Some(acceptor) = &listener.tls else {
-        let peer = Peer {
-            addr,
-            certificate: None,
-        };
+        let peer = Peer::new(addr, None);
         return http(stream, peer, listener, stop).await;
     };
     let handshake =
@@ -315,7 +312,7 @@ async fn connection(
         .peer_certificates()
         .and_then(|chain| chain.first())
         .map(|leaf| Arc::<[u8]>::from(leaf.as_ref()));
-    http(tls, Peer { addr, certificate }, listener, stop).await;
+    http(tls, Peer::new(addr, certificate), listener, stop).await;
 }
 
 /// Serves HTTP/1.1 on one connection under the watchdog.

@@ -179,21 +179,61 @@ fn one_header<'a>(
     })
 }
 
+/// The caller a connection's client certificate proved, kept for the connection's later
+/// requests (see [`verify`]).
+#[derive(Debug)]
+pub(crate) struct Known {
+    /// The verifier that proved it (its address: another verifier proves anew).
+    verifier: usize,
+    caller: Caller,
+    /// The certificate's validity, Unix seconds: outside it, it is proved anew (and refused).
+    not_before: i64,
+    not_after: i64,
+}
+
 /// Who is calling, from the request's connection and headers.
-fn verify(auth: &dyn Authenticate, req: &Request) -> Result<Caller, Refusal> {
+///
+/// A client certificate alone (no header credential) is read once per connection: the
+/// caller it proved is reused while the certificate is valid and the verifier the same. A
+/// certificate cannot change within a connection (rustls renegotiates nothing), so this
+/// changes no answer, only spares parsing it and hashing its thumbprint per request.
+fn verify(auth: &Arc<dyn Authenticate>, req: &Request) -> Result<Caller, Refusal> {
     let headers = req.headers();
     let authorization = one_header(headers, "authorization")?;
     let api_key = one_header(headers, "x-api-key")?;
-    let certificate = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<Peer>>()
-        .and_then(|ConnectInfo(peer)| peer.certificate.as_deref());
+        .map(|ConnectInfo(peer)| peer);
+    let certificate = peer.and_then(|p| p.certificate.as_deref());
+    let now = jiff::Timestamp::now();
+    let verifier = Arc::as_ptr(auth).cast::<()>() as usize;
+    let alone = authorization.is_none() && api_key.is_none();
+    if let (Some(peer), true) = (peer, alone) {
+        if let Some(k) = peer.known.get() {
+            let t = now.as_second();
+            if k.verifier == verifier && (k.not_before..=k.not_after).contains(&t) {
+                return Ok(k.caller.clone());
+            }
+        }
+    }
     let presented = Presented {
         peer_certificate: certificate,
         authorization,
         api_key,
     };
-    auth.authenticate(&presented, jiff::Timestamp::now())
+    let caller = auth.authenticate(&presented, now)?;
+    if let (Some(peer), Some(der), true) = (peer, certificate, alone) {
+        if let Ok(cert) = writ_callers::peer_certificate(der) {
+            let _ = peer.known.set(Known {
+                verifier,
+                caller: caller.clone(),
+                not_before: cert.not_before,
+                not_after: cert.not_after,
+            });
+        }
+    }
+    Ok(caller)
 }
 
 /// The layer: attaches a [`Caller`] to every request, or answers 401 with the refusal's
@@ -201,7 +241,7 @@ fn verify(auth: &dyn Authenticate, req: &Request) -> Result<Caller, Refusal> {
 pub async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let caller = match state.identity() {
         Identity::InsecureDevFromBody => dev_caller(),
-        Identity::Verified(auth) => match verify(auth.as_ref(), &req) {
+        Identity::Verified(auth) => match verify(auth, &req) {
             Ok(c) => c,
             Err(why) => {
                 state.metrics().identity_refused();

@@ -29,6 +29,20 @@ pub struct Peer {
     pub addr: SocketAddr,
     /// The client certificate, when one was presented (and verified).
     pub certificate: Option<Arc<[u8]>>,
+    /// The caller this connection's certificate proved, once read (the identity layer's
+    /// per-connection memory: a certificate cannot change within a connection).
+    pub(crate) known: Arc<std::sync::OnceLock<crate::identity::Known>>,
+}
+
+impl Peer {
+    /// A connection's peer, its caller not read yet.
+    pub(crate) fn new(addr: SocketAddr, certificate: Option<Arc<[u8]>>) -> Peer {
+        Peer {
+            addr,
+            certificate,
+            known: Arc::default(),
+        }
+    }
 }
 
 /// The TLS acceptor of `config`, ALPN set to `http/1.1` (the handshake itself runs in

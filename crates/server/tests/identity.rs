@@ -324,6 +324,104 @@ async fn mtls_enforcement_points_and_actors() {
     w.server.shutdown().await;
 }
 
+/// Several requests on one kept-alive mTLS connection: `(extra headers, body)` each; the
+/// status and JSON of each answer.
+async fn on_one_connection(
+    w: &World,
+    tls: &tokio_rustls::TlsConnector,
+    requests: &[(&[(&str, &str)], Value)],
+) -> Vec<(u16, Value)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tcp = tokio::net::TcpStream::connect(w.server.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut s = tls.connect(name, tcp).await.unwrap();
+    let mut answers = Vec::new();
+    for (headers, body) in requests {
+        let body = body.to_string();
+        let mut head = format!(
+            "POST /v1/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in *headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        s.write_all(format!("{head}\r\n{body}").as_bytes())
+            .await
+            .unwrap();
+        let mut buf = Vec::new();
+        let (status, json) = loop {
+            let mut chunk = [0u8; 4096];
+            let n = s.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the connection closed");
+            buf.extend_from_slice(&chunk[..n]);
+            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let head = std::str::from_utf8(&buf[..end])
+                .unwrap()
+                .to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            if buf.len() >= end + 4 + length {
+                let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+                break (
+                    status,
+                    serde_json::from_slice(&buf[end + 4..end + 4 + length]).unwrap(),
+                );
+            }
+        };
+        answers.push((status, json));
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_s_certificate_is_read_once_and_headers_still_count() {
+    let w = world().await;
+    let pay = w.as_workload(PAYMENTS);
+    let token = format!("Bearer {}", w.token(PAYMENTS));
+    let none: &[(&str, &str)] = &[];
+    // The actor's certificate proves it on every request of the connection (its identity
+    // fills the principal each time), a header beside it is still ambiguous, and a claim
+    // of another id is still a conflict.
+    let answers = on_one_connection(
+        &w,
+        &pay,
+        &[
+            (none, ledger(json!({}))),
+            (none, ledger(json!({}))),
+            (&[("Authorization", token.as_str())], ledger(json!({}))),
+            (none, ledger(json!({"id": GATEWAY}))),
+            (none, ledger(json!({}))),
+        ],
+    )
+    .await;
+    let codes: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+    assert_eq!(codes, [200, 200, 401, 403, 200], "{answers:?}");
+    assert_eq!(answers[1].1["decision"], "allow");
+    assert_eq!(answers[2].1["error"]["code"], "ambiguous_credentials");
+    assert_eq!(answers[3].1["error"]["code"], "identity_conflict");
+    assert_eq!(answers[4].1["decision"], "allow");
+    // A caller callers.toml does not place is refused on every request, not only the first.
+    let stranger = w.as_workload("spiffe://example.org/ns/other/sa/x");
+    let answers = on_one_connection(
+        &w,
+        &stranger,
+        &[(none, ledger(json!({}))), (none, ledger(json!({})))],
+    )
+    .await;
+    for (status, json) in &answers {
+        assert_eq!(*status, 401);
+        assert_eq!(json["error"]["code"], "unknown_caller");
+    }
+    w.server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bearer_tokens_and_api_keys() {
     let w = world().await;
