@@ -22,8 +22,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 secs="${1:?usage: run-all.sh SECONDS [JOBS] [TARGET...]}"
 jobs="${2:-1}"
 shift $(( $# >= 2 ? 2 : 1 ))
-all=(policy request registry webauthn_client_data webauthn_auth_data webauthn_attestation
-     cose_key grant audit repl_line invariants callers_toml jwks jwt client_cert)
+all=(policy request batch registry webauthn_client_data webauthn_auth_data webauthn_attestation
+     cose_key grant invitation audit repl_line invariants callers_toml jwks jwt client_cert)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 results="${FUZZ_RESULTS:-$here/results}"
@@ -43,7 +43,7 @@ fi
 dict_of() {
   case "$1" in
     policy|invariants|repl_line) echo "$here/dict/writ.dict" ;;
-    request|webauthn_client_data|grant|audit|jwks|jwt) echo "$here/dict/json.dict" ;;
+    request|batch|webauthn_client_data|grant|audit|jwks|jwt) echo "$here/dict/json.dict" ;;
     registry|callers_toml) echo "$here/dict/toml.dict" ;;
     *) echo "" ;;
   esac

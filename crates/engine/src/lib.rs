@@ -27,6 +27,7 @@
     reason = "diagnostics travel only on the error path, where their size does not matter"
 )]
 
+mod batch;
 mod builder;
 mod cel_run;
 mod code;
@@ -53,6 +54,7 @@ use jiff::Timestamp;
 use sha2::{Digest as _, Sha256};
 use writ_check::PolicySet;
 
+pub use batch::batch_items;
 pub use builder::RequestBuilder;
 pub use compile::Compiled;
 pub use decision::{ApprovalOut, ApproverOut, Decision, Few, ObligationOut, SignalHit, Verdict};

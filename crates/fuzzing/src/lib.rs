@@ -1,5 +1,5 @@
 //! Fuzz target bodies for every place writ parses bytes from outside: policy text, request
-//! JSON, `approvers.toml`, WebAuthn client data, authenticator data, attestation objects
+//! JSON (alone and as the items of a batch body), `approvers.toml`, WebAuthn client data, authenticator data, attestation objects
 //! and COSE keys, grant tokens and proofs, enrolment invitations, audit logs, the REPL's
 //! command line, the callers of `writ serve` (callers.toml, JWKS, bearer JWTs, client
 //! certificates), and the engine's promised invariants.
@@ -24,7 +24,7 @@ mod webauthn;
 pub use callers::{callers_toml, client_cert, jwks_doc as jwks, jwt};
 pub use policy::{invariants, policy};
 pub use repl::repl_line;
-pub use request::request;
+pub use request::{batch, request};
 pub use secrets::{audit, grant, invitation, registry};
 pub use webauthn::{cose_key, webauthn_attestation, webauthn_auth_data, webauthn_client_data};
 
@@ -35,6 +35,7 @@ pub type Target = fn(&[u8]);
 pub const TARGETS: &[(&str, Target)] = &[
     ("policy", policy),
     ("request", request),
+    ("batch", batch),
     ("registry", registry),
     ("webauthn_client_data", webauthn_client_data),
     ("webauthn_auth_data", webauthn_auth_data),

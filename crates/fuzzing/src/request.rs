@@ -71,3 +71,52 @@ pub(crate) fn agree(engine: &Engine, text: &str) -> Vec<Request> {
         )),
     }
 }
+
+/// A batch body read as spans of its items ([`writ_engine::batch_items`], what `writ serve`
+/// binds each item of an enforcement point's batch from) against the strict reading of
+/// the whole body: whenever the spans are found and every item is strict JSON, the whole
+/// body is strict JSON too, an object holding `requests` alone, whose items are the spans'
+/// values in order. (An item that is not strict is refused by the binder, and the server
+/// then reads the whole body strictly: no span decides what the strict reading refuses.)
+pub fn batch(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Some(items) = writ_engine::batch_items(text) else {
+        return;
+    };
+    let Ok(values) = items
+        .iter()
+        .map(|item| writ_engine::parse_request(item))
+        .collect::<Result<Vec<Json>, _>>()
+    else {
+        return;
+    };
+    let whole = writ_engine::parse_request(text);
+    // The depth limit is a request's: an item may nest as deep as a request alone, which
+    // the whole body, two levels deeper, may not.
+    if whole
+        .as_ref()
+        .is_err_and(|e| e.to_string().contains("nest deeper than"))
+    {
+        return;
+    }
+    assert!(
+        matches!(whole, Ok(Json::Object(_))),
+        "the spans of {text:?} were read, but the body is not a strict object: {whole:?}"
+    );
+    let Ok(Json::Object(mut envelope)) = whole else {
+        return;
+    };
+    let requests = envelope.remove("requests");
+    assert!(envelope.is_empty(), "{text:?}: a key beside `requests`");
+    assert_eq!(
+        requests,
+        Some(Json::Array(values)),
+        "{text:?}: the spans are not the body's items"
+    );
+    // Each item binds alike by both binders (the `request` target's check).
+    for item in items {
+        let _ = agree(fixture::plain(), item);
+    }
+}

@@ -195,6 +195,11 @@ fn webauthn_attestation() {
 }
 
 #[test]
+fn batch() {
+    replay("batch");
+}
+
+#[test]
 fn cose_key() {
     replay("cose_key");
 }
@@ -250,6 +255,7 @@ fn every_target_is_replayed() {
     let tested = [
         "policy",
         "request",
+        "batch",
         "registry",
         "webauthn_client_data",
         "webauthn_auth_data",

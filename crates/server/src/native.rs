@@ -334,38 +334,25 @@ pub async fn decide(
     Ok(json_response(out))
 }
 
-/// A batch as spans of its body: `{"requests": [...]}` and no other key (a second
-/// `requests` is refused by the derive).
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spans<'a> {
-    #[serde(borrow)]
-    requests: Vec<&'a serde_json::value::RawValue>,
-}
-
-/// An enforcement point's batch bound item by item from spans of the body, each by the
-/// streaming binder (no tree of the whole body, no tree per item): `None` unless the
-/// envelope is exactly a batch within `max` items and *every* item binds, so that a batch
-/// with anything to refuse takes the tree path, which words each refusal, before anything
-/// is decided.
+/// An enforcement point's batch bound item by item from spans of the body
+/// ([`writ_engine::batch_items`]), each by the streaming binder (no tree of the whole
+/// body, no tree per item): `None` unless the envelope is exactly a batch within `max`
+/// items and *every* item binds, so that a batch with anything to refuse takes the tree
+/// path, which words each refusal, before anything is decided.
 fn bind_batch(engine: &Engine, bytes: &[u8], max: usize) -> Option<Vec<(Request, Instant)>> {
     if !looks_like_batch(bytes) {
         return None;
     }
     let text = std::str::from_utf8(bytes).ok()?;
-    let spans: Spans<'_> = serde_json::from_str(text).ok()?;
-    if spans.requests.len() > max {
+    let items = writ_engine::batch_items(text)?;
+    if items.len() > max {
         return None;
     }
-    spans
-        .requests
+    items
         .iter()
         .map(|item| {
             let started = Instant::now();
-            engine
-                .bind_str(item.get())
-                .ok()
-                .map(|bound| (bound, started))
+            engine.bind_str(item).ok().map(|bound| (bound, started))
         })
         .collect()
 }
