@@ -194,52 +194,25 @@ async fn decide_bound(
     let metrics = ctx.state.metrics();
     if decision.decision == Verdict::Approve {
         if let Some(approvals) = ctx.state.approvals() {
+            // Everything the approval service does and everything that follows from it
+            // (metrics, notices, the decision log) runs in one blocking task: should the
+            // request's time limit drop this handler, the task still finishes, so no
+            // challenge is opened without its notice and its log line.
+            let (state, caller) = (ctx.state.clone(), ctx.caller.clone());
+            let (route, request_id) = (ctx.route, ctx.request_id.to_string());
             let text = serde_json::to_string(bound.json()).unwrap_or_default();
+            let json = bound.json().clone();
             let approvals = approvals.clone();
-            let x5t = identity::binding(ctx.caller);
-            let (decided, origin) = blocking(move || {
-                let decided = match x5t {
-                    Some(x5t) => approvals.decide_over_certificate(&text, &x5t),
-                    None => approvals.decide(&text),
+            let (decided, page) = blocking(move || {
+                let ctx = Ctx {
+                    state: &state,
+                    route,
+                    caller: &caller,
+                    request_id: &request_id,
                 };
-                // The approval pages serve when the registry has a relying party: its
-                // first origin is theirs, unless the configuration names another.
-                let origin = decided
-                    .as_ref()
-                    .is_ok_and(|d| d.challenge.is_some())
-                    .then(|| approvals.registry().ok())
-                    .flatten()
-                    .and_then(|r| r.relying_party().and_then(|rp| rp.origins.first().cloned()));
-                decided.map(|d| (d, origin))
+                open_flow(&ctx, &approvals, &text, &json, took)
             })
-            .await?
-            .map_err(|e| flow_error(ctx.state, e))?;
-            metrics.decision(ctx.route, Outcome::of(decided.decision.decision), took);
-            if decided.challenge.is_some() {
-                metrics.challenge(ChallengeEvent::Opened);
-            }
-            if let Some(n) = ctx.state.notifier() {
-                if let Some(view) = decided.challenge.as_ref().filter(|v| !v.merged) {
-                    n.challenge_opened(view, ctx.state.public_url(), origin.as_deref());
-                }
-                n.obligations(&decided.decision, &decided.decision_id, bound.json());
-            }
-            let refusal = decided
-                .refusal
-                .as_ref()
-                .and_then(|r| serde_json::to_value(r.code).ok())
-                .and_then(|v| v.as_str().map(str::to_string));
-            ctx.log(&decided.decision, &decided.decision_id, refusal);
-            let page = decided.challenge.as_ref().and_then(|c| {
-                let base = ctx
-                    .state
-                    .notifier()
-                    .and_then(|n| n.base_url())
-                    .or(ctx.state.public_url())
-                    .or(origin.as_deref())
-                    .filter(|_| origin.is_some())?;
-                Some(format!("{}/approve/{}", base.trim_end_matches('/'), c.id))
-            });
+            .await??;
             return Ok(Answer::Flow(Box::new(decided), page));
         }
     }
@@ -253,6 +226,58 @@ async fn decide_bound(
         decision,
         decision_id,
     })
+}
+
+/// An `approve` handed to the approval service (which opens the challenge, or refuses),
+/// then counted, noticed and logged; with the approval page's link for its challenge.
+fn open_flow(
+    ctx: &Ctx<'_>,
+    approvals: &writ_approvals::Approvals,
+    text: &str,
+    json: &Json,
+    took: std::time::Duration,
+) -> Result<(Decided, Option<String>), ApiError> {
+    let metrics = ctx.state.metrics();
+    let decided = match identity::binding(ctx.caller) {
+        Some(x5t) => approvals.decide_over_certificate(text, &x5t),
+        None => approvals.decide(text),
+    }
+    .map_err(|e| flow_error(ctx.state, e))?;
+    // The approval pages serve when the registry has a relying party: its first origin
+    // is theirs, unless the configuration names another.
+    let origin = decided
+        .challenge
+        .is_some()
+        .then(|| approvals.registry().ok())
+        .flatten()
+        .and_then(|r| r.relying_party().and_then(|rp| rp.origins.first().cloned()));
+    metrics.decision(ctx.route, Outcome::of(decided.decision.decision), took);
+    if decided.challenge.is_some() {
+        metrics.challenge(ChallengeEvent::Opened);
+    }
+    if let Some(n) = ctx.state.notifier() {
+        if let Some(view) = decided.challenge.as_ref().filter(|v| !v.merged) {
+            n.challenge_opened(view, ctx.state.public_url(), origin.as_deref());
+        }
+        n.obligations(&decided.decision, &decided.decision_id, json);
+    }
+    let refusal = decided
+        .refusal
+        .as_ref()
+        .and_then(|r| serde_json::to_value(r.code).ok())
+        .and_then(|v| v.as_str().map(str::to_string));
+    ctx.log(&decided.decision, &decided.decision_id, refusal);
+    let page = decided.challenge.as_ref().and_then(|c| {
+        let base = ctx
+            .state
+            .notifier()
+            .and_then(|n| n.base_url())
+            .or(ctx.state.public_url())
+            .or(origin.as_deref())
+            .filter(|_| origin.is_some())?;
+        Some(format!("{}/approve/{}", base.trim_end_matches('/'), c.id))
+    });
+    Ok((decided, page))
 }
 
 /// `POST /v1/decide`.

@@ -274,9 +274,12 @@ async fn past_the_concurrency_cap_requests_are_shed_with_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_past_the_time_limit_is_503() {
     let h = hanging_store();
+    let log_path = h.dir.path().join("decisions.jsonl");
+    let file = std::fs::File::create(&log_path).unwrap();
     let s = start(&h.policies(), |c| {
         h.tune(c);
         c.limits.timeout = Duration::from_millis(200);
+        c.decision_log = Some((writ_server::Sink::File(file), 16));
     })
     .await;
     // The store never answers within the limit: the limit answers.
@@ -284,6 +287,22 @@ async fn a_request_past_the_time_limit_is_503() {
     assert!(out.starts_with("HTTP/1.1 503"), "{out}");
     assert!(out.to_ascii_lowercase().contains("retry-after: 1"));
     assert!(out.contains("\"timeout\""), "{out}");
+    // What the approval service was doing still finishes after the answer: here the
+    // store's own timeout, then the refusal logged (as a challenge opened would be).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(&log_path).unwrap();
+        if let Some(line) = text.lines().next() {
+            let record: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(record["outcome"], "deny", "{line}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the approval call was dropped with the request"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     s.shutdown().await;
 }
 
