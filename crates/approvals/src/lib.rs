@@ -41,7 +41,6 @@ mod error;
 mod evidence;
 mod files;
 mod grant;
-pub mod identity;
 mod keys;
 mod proof;
 mod quorum;
@@ -50,6 +49,8 @@ mod redis_store;
 mod registry;
 mod service;
 mod store;
+
+pub use writ_registry::identity;
 
 pub use audit::{AuditConfig, AuditLog, AuditMode, AuditSink, AuditStats, Stamped};
 pub use challenge::{
@@ -70,7 +71,7 @@ pub use quorum::{tally, Tally};
 pub use redb_store::RedbStore;
 pub use redis_store::RedisStore;
 pub use registry::{
-    Approver, Kind, Registry, RegistryEvent, RegistryFile, RegistryStats,
+    Approver, Kind, Registry, RegistryEvent, RegistryFile, RegistryStats, TotpSecret,
     FILE_NAME as REGISTRY_FILE,
 };
 pub use service::{

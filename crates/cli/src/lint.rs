@@ -66,7 +66,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         args.path.parent().unwrap_or(Path::new("."))
     };
-    // Read by the approvals service's own parser: what it refuses is refused here.
+    // Read by the parser the approvals service uses (writ-registry): what it refuses is
+    // refused here.
     let registry = match writ_lint::ApproverGroups::load(dir) {
         Ok(r) => r,
         Err(e) => {
