@@ -102,7 +102,7 @@ pub fn render_with(ex: &Explanation, paint: Paint) -> String {
             } else {
                 "  0".into()
             };
-            let _ = writeln!(out, "  {status:>4}  {}", writ_syntax::quote(&s.name));
+            let _ = writeln!(out, "  {status:>4}  {}", writ::syntax::quote(&s.name));
             cond(&mut out, &s.condition, 2, paint);
         }
     }
@@ -123,7 +123,7 @@ pub fn rule(out: &mut String, r: &RuleTrace, paint: Paint) {
     let _ = writeln!(
         out,
         "  rule {} ({}): {status}",
-        writ_syntax::quote(&r.name),
+        writ::syntax::quote(&r.name),
         r.effect.as_str()
     );
     cond(out, &r.condition, 2, paint);

@@ -368,7 +368,7 @@ fn under_umask_000_the_state_and_keys_are_readable_by_their_owner_only() {
 
 #[test]
 fn registering_a_security_key_keeps_the_registry_file_private() {
-    use writ_webauthn::soft::SoftAuthenticator;
+    use writ::webauthn::soft::SoftAuthenticator;
     let tmp = tempfile::tempdir().unwrap();
     let policies = tmp.path().join("policies");
     std::fs::create_dir_all(&policies).unwrap();

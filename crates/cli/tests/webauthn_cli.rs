@@ -17,7 +17,7 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use writ_webauthn::soft::SoftAuthenticator;
+use writ::webauthn::soft::SoftAuthenticator;
 
 const RP: &str = "approvals.example.com";
 const ORIGIN: &str = "https://approvals.example.com";
