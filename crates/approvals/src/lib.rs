@@ -75,7 +75,7 @@ pub use registry::{
     FILE_NAME as REGISTRY_FILE,
 };
 pub use service::{
-    webauthn_invite, AnswerStatus, Answered, Approvals, ChallengeOutcome, ChallengeState,
+    webauthn_invite, AnswerStatus, Answered, Approvals, Basis, ChallengeOutcome, ChallengeState,
     ChallengeView, CollectStatus, Collected, Config, Decided, ElevationUse, Metrics, NoMetrics,
     Party, Redeemed, Redemption, RevokeStatus, Revoked, RevokedBefore, Revoker, AUDIT_KEY_FILE,
     AUDIT_LOG_FILE, GRANT_KEY_FILE, INVITE_TTL_S, REFUSED_INPUTS_PER_MINUTE, SIGN_IN_REFUSED,

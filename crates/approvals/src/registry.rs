@@ -302,22 +302,9 @@ impl RegistryFile {
             .map_err(|e| Error::Registry(format!("cannot read `{}`: {e}", self.path.display())))?;
         let registry =
             Registry::parse(&self.path.display().to_string(), &text).map_err(Error::Registry)?;
-        let Some(a) = registry.get(approver) else {
-            return Ok(Err(format!(
-                "`{approver}` is not in `{}`: add the approver first",
-                self.path.display()
-            )));
-        };
-        if a.kind != Kind::Human {
-            return Ok(Err(format!(
-                "`{approver}` is not a person: only people approve"
-            )));
-        }
-        let Some(rp) = registry.relying_party() else {
-            return Ok(Err(format!(
-                "`{}` has no `[relying_party]` (rp_id, origins): configure it first",
-                self.path.display()
-            )));
+        let rp = match registry.passkey_party(approver, &self.path.display().to_string()) {
+            Ok(rp) => rp,
+            Err(refused) => return Ok(Err(refused)),
         };
         let registration = match writ_webauthn::register(rp, challenge, attestation) {
             Ok(r) => r,

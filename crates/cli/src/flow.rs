@@ -185,6 +185,39 @@ pub fn print(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints a step's answer ([`print`]); exit 3 when it says `refusal`, else 0.
+pub fn answer(value: &impl serde::Serialize, refused: bool) -> anyhow::Result<ExitCode> {
+    print(value)?;
+    Ok(ExitCode::from(if refused {
+        Exit::Refused
+    } else {
+        Exit::Ok
+    }))
+}
+
+/// The requester's proof for a step on challenge `id` (collect, revoke): the collection
+/// secret as given, or a proof signed now with the workload key over `message(id, iat)`.
+/// `None` when neither is given.
+pub fn requester_proof(
+    secret: Option<&String>,
+    workload_key: Option<&PathBuf>,
+    id: &str,
+    message: fn(&str, i64) -> Vec<u8>,
+) -> anyhow::Result<Option<Collect>> {
+    Ok(match (secret, workload_key) {
+        (Some(secret), _) => Some(Collect::Secret(grant_text(secret)?)),
+        (None, Some(path)) => {
+            let key = WorkloadKeyPair::read(path)?;
+            let iat = unix_now();
+            Some(Collect::Key {
+                jwk: key.public_jwk(),
+                proof: proof_text(iat, &key.sign_b64(&message(id, iat))),
+            })
+        }
+        (None, None) => None,
+    })
+}
+
 /// JSON text with hidden characters (bidirectional controls, zero-width characters; JSON
 /// escapes control characters itself) as `\uXXXX` escapes. They only occur inside
 /// strings, where the escape stands for the same character.
@@ -405,12 +438,7 @@ pub fn approve(args: &ApproveArgs) -> anyhow::Result<ExitCode> {
         Ok(a) => a,
         Err(e) => return store_refusal(e, Shape::Answer),
     };
-    print(&answered)?;
-    Ok(if answered.refusal.is_some() {
-        ExitCode::from(Exit::Refused)
-    } else {
-        ExitCode::from(Exit::Ok)
-    })
+    answer(&answered, answered.refusal.is_some())
 }
 
 /// Arguments of `writ collect`.
@@ -440,28 +468,20 @@ pub fn collect(args: &CollectArgs) -> anyhow::Result<ExitCode> {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };
-    let proof = match (&args.secret, &args.workload_key) {
-        (Some(secret), _) => Collect::Secret(grant_text(secret)?),
-        (None, Some(path)) => {
-            let key = WorkloadKeyPair::read(path)?;
-            let iat = unix_now();
-            Collect::Key {
-                jwk: key.public_jwk(),
-                proof: proof_text(iat, &key.sign_b64(&collect_message(&args.id, iat))),
-            }
-        }
-        (None, None) => return Ok(ExitCode::from(Exit::Usage)),
+    let Some(proof) = requester_proof(
+        args.secret.as_ref(),
+        args.workload_key.as_ref(),
+        &args.id,
+        collect_message,
+    )?
+    else {
+        return Ok(ExitCode::from(Exit::Usage));
     };
     let collected = match approvals.collect(&args.id, &proof) {
         Ok(c) => c,
         Err(e) => return store_refusal(e, Shape::Answer),
     };
-    print(&collected)?;
-    Ok(if collected.refusal.is_some() {
-        ExitCode::from(Exit::Refused)
-    } else {
-        ExitCode::from(Exit::Ok)
-    })
+    answer(&collected, collected.refusal.is_some())
 }
 
 /// Arguments of `writ redeem`.
@@ -521,12 +541,7 @@ pub fn redeem(args: &RedeemArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return store_refusal(e, Shape::Redeem),
     };
-    print(&redeemed)?;
-    Ok(if redeemed.refusal.is_some() {
-        ExitCode::from(Exit::Refused)
-    } else {
-        ExitCode::from(Exit::Ok)
-    })
+    answer(&redeemed, redeemed.refusal.is_some())
 }
 
 /// Arguments of `writ sign`.

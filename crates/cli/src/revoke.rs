@@ -14,10 +14,10 @@ use crate::exit::Exit;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use writ::approvals::{proof_text, revoke_message, Collect, KeyPair, Revoker, WorkloadKeyPair};
+use writ::approvals::{proof_text, revoke_message, KeyPair, Revoker};
 
 use crate::flow::{
-    grant_text, print, service_or_refuse, store_refusal, unix_now, Shape, StateArgs,
+    answer, requester_proof, service_or_refuse, store_refusal, unix_now, Shape, StateArgs,
 };
 
 /// Arguments of `writ revoke`.
@@ -69,15 +69,16 @@ pub fn run(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
         &args.key,
         &args.operator,
     ) {
-        (Some(secret), None, None, None, None) => {
-            Revoker::Requester(Collect::Secret(grant_text(secret)?))
-        }
-        (None, Some(path), None, None, None) => {
-            let key = WorkloadKeyPair::read(path)?;
-            Revoker::Requester(Collect::Key {
-                jwk: key.public_jwk(),
-                proof: proof_text(iat, &key.sign_b64(&revoke_message(&args.id, iat))),
-            })
+        (Some(_), None, None, None, None) | (None, Some(_), None, None, None) => {
+            match requester_proof(
+                args.secret.as_ref(),
+                args.workload_key.as_ref(),
+                &args.id,
+                revoke_message,
+            )? {
+                Some(proof) => Revoker::Requester(proof),
+                None => return Ok(ExitCode::from(Exit::Usage)),
+            }
         }
         (None, None, Some(id), Some(path), None) => Revoker::Approver {
             id: id.clone(),
@@ -100,10 +101,5 @@ pub fn run(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
         Ok(r) => r,
         Err(e) => return store_refusal(e, Shape::Answer),
     };
-    print(&revoked)?;
-    Ok(if revoked.refusal.is_some() {
-        ExitCode::from(Exit::Refused)
-    } else {
-        ExitCode::from(Exit::Ok)
-    })
+    answer(&revoked, revoked.refusal.is_some())
 }

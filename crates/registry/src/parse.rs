@@ -360,6 +360,27 @@ impl Registry {
         self.approvers.is_empty()
     }
 
+    /// The relying party `approver` registers a passkey with, or why they cannot: not in
+    /// the registry, not a person (only people approve), or no `[relying_party]`
+    /// configured. `file` names the registry in the refusal.
+    pub fn passkey_party(
+        &self,
+        approver: &str,
+        file: &str,
+    ) -> Result<&writ_webauthn::RelyingParty, String> {
+        match self.get(approver) {
+            None => Err(format!(
+                "`{approver}` is not in `{file}`: add the approver first"
+            )),
+            Some(a) if a.kind != Kind::Human => {
+                Err(format!("`{approver}` is not a person: only people approve"))
+            }
+            Some(_) => self.relying_party().ok_or_else(|| {
+                format!("`{file}` has no `[relying_party]` (rp_id, origins): configure it first")
+            }),
+        }
+    }
+
     /// The groups of an approver (empty when unknown).
     pub fn groups_of(&self, id: &str) -> BTreeSet<String> {
         self.get(id).map(|a| a.groups.clone()).unwrap_or_default()

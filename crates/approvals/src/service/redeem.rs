@@ -136,9 +136,7 @@ impl Approvals {
                         approvers: claims.approvers,
                         elevation,
                     }),
-                    request: effective.sent,
-                    evaluated: effective.at_clock,
-                    engine: effective.engine,
+                    basis: effective.basis(),
                 })
             }
             Err(Refused::Operational(e)) => Err(e),
@@ -172,9 +170,7 @@ impl Approvals {
                     decision_id,
                     refusal: Some(refusal),
                     grant: None,
-                    request: effective.sent,
-                    evaluated: effective.at_clock,
-                    engine: effective.engine,
+                    basis: effective.basis(),
                 })
             }
         }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::Value as Json;
 use writ::{Decision, Evaluated, ReloadEvent, Truth};
 
-use crate::explain::cond;
+use crate::explain::{cond, obligation};
 use crate::output::Paint;
 
 /// An expression's value: a truth with its parts, or a value (`unknown` when absent).
@@ -33,38 +33,10 @@ pub fn value(v: &Evaluated, paint: Paint) -> String {
     }
 }
 
-fn obligation(o: &writ::ObligationOut) -> String {
-    if o.args.is_empty() {
-        o.name.to_string()
-    } else {
-        format!("{}({})", o.name, o.args.join(", "))
-    }
-}
-
 fn approval(d: &Decision) -> String {
-    match &d.approval {
-        None => "none".into(),
-        Some(a) => {
-            let who: Vec<String> = a
-                .approvers
-                .iter()
-                .map(|c| match &c.from {
-                    Some(p) => format!("{} of group \"{}\" (from `{p}`)", c.count, c.group),
-                    None => format!("{} of group \"{}\"", c.count, c.group),
-                })
-                .collect();
-            let elevation = a
-                .elevation_s
-                .map_or(String::new(), |e| format!("; elevation {e}s"));
-            format!(
-                "{}; method {}; ttl {}s{elevation}; binds {}",
-                who.join(" and "),
-                a.method,
-                a.ttl_s,
-                a.bind.join(", ")
-            )
-        }
-    }
+    d.approval
+        .as_ref()
+        .map_or_else(|| "none".into(), crate::explain::approval)
 }
 
 /// One line: the decision, its risk and the rules that made it.
