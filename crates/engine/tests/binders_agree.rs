@@ -17,27 +17,7 @@ use serde_json::{json, Map, Value};
 use writ_engine::Engine;
 
 fn engine() -> Engine {
-    common::engine_of(
-        "p.writ",
-        r#"
-        schema {
-          resource.env: "prod" | "dev"
-          request.params.amount: number
-          request.params.tags: set
-          request.params.count: int
-          resource.level: int
-        }
-        risk { +30 "unmanaged" when not device.managed }
-        rule "r" {
-          when action == "a" and network.ip in cidr ["10.0.0.0/8"] and principal.groups has "g"
-            and request.params.amount > 5 and resource.env == "prod" and session.auth_age < 1h
-          allow
-        }
-        rule "d" { when time in hours "Mon-Fri 00:00-12:00" in "UTC" deny }
-        rule "p" { when action == "p" approve { approvers 1 of group "o" bind action, request.params } }
-        rule "l" { when resource.level > 3 deny }
-        "#,
-    )
+    common::engine_of("p.writ", common::BINDING)
 }
 
 fn scalar() -> impl Strategy<Value = Value> {

@@ -16,30 +16,7 @@ use serde_json::{json, Map, Value};
 use writ_engine::{BindError, Engine, Request, RequestBuilder};
 
 fn engine() -> Engine {
-    common::engine_of(
-        "p.writ",
-        r#"
-        schema {
-          resource.env: "prod" | "dev"
-          request.params.amount: number
-          request.params.tags: set
-          request.params.count: int
-          resource.level: int
-          resource.owner: string
-        }
-        risk { +30 "unmanaged" when not device.managed }
-        rule "r" {
-          when action == "a" and network.ip in cidr ["10.0.0.0/8"] and principal.groups has "g"
-            and request.params.amount > 5 and resource.env == "prod" and session.auth_age < 1h
-          allow
-        }
-        rule "d" { when time in hours "Mon-Fri 00:00-12:00" in "UTC" deny }
-        rule "p" { when action == "p" approve { approvers 1 of group "o" bind action, request.params } }
-        rule "g" { when action == "g" approve { approvers 1 of group resource.owner bind resource.owner, resource.id } }
-        rule "c" { when cel("request.params.count > 2") deny }
-        rule "l" { when resource.level > 3 deny }
-        "#,
-    )
+    common::engine_of("p.writ", common::BINDING)
 }
 
 /// The builder calls that give `v` at `path`: one typed call per leaf.
