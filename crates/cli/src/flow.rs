@@ -199,12 +199,11 @@ pub fn answer(value: &impl serde::Serialize, refused: bool) -> anyhow::Result<Ex
 /// secret as given, or a proof signed now with the workload key over `message(id, iat)`.
 /// `None` when neither is given.
 pub fn requester_proof(
-    secret: Option<&String>,
-    workload_key: Option<&PathBuf>,
+    requester: &RequesterArgs,
     id: &str,
     message: fn(&str, i64) -> Vec<u8>,
 ) -> anyhow::Result<Option<Collect>> {
-    Ok(match (secret, workload_key) {
+    Ok(match (&requester.secret, &requester.workload_key) {
         (Some(secret), _) => Some(Collect::Secret(grant_text(secret)?)),
         (None, Some(path)) => {
             let key = WorkloadKeyPair::read(path)?;
@@ -451,12 +450,19 @@ pub struct CollectArgs {
     pub id: String,
     #[command(flatten)]
     pub state: StateArgs,
-    /// The collection secret `decide --state` printed (`@FILE` reads it from a file), for
-    /// a request without `principal.key`.
+    #[command(flatten)]
+    pub requester: RequesterArgs,
+}
+
+/// How the requester of a challenge proves it is them (`writ collect`, `writ revoke`).
+#[derive(clap::Args)]
+pub struct RequesterArgs {
+    /// As the requester: the collection secret `decide --state` printed (`@FILE` reads it
+    /// from a file), for a request without `principal.key`.
     #[arg(long, allow_hyphen_values = true)]
     pub secret: Option<String>,
-    /// The workload's private key, for a request that carried its public key
-    /// (`principal.key`): signs a fresh proof of possession.
+    /// As the requester whose request carried its public key (`principal.key`): the
+    /// workload's private key, which signs a fresh proof.
     #[arg(long)]
     pub workload_key: Option<PathBuf>,
 }
@@ -468,13 +474,7 @@ pub fn collect(args: &CollectArgs) -> anyhow::Result<ExitCode> {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };
-    let Some(proof) = requester_proof(
-        args.secret.as_ref(),
-        args.workload_key.as_ref(),
-        &args.id,
-        collect_message,
-    )?
-    else {
+    let Some(proof) = requester_proof(&args.requester, &args.id, collect_message)? else {
         return Ok(ExitCode::from(Exit::Usage));
     };
     let collected = match approvals.collect(&args.id, &proof) {

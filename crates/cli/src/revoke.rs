@@ -17,7 +17,8 @@ use std::process::ExitCode;
 use writ::approvals::{proof_text, revoke_message, KeyPair, Revoker};
 
 use crate::flow::{
-    answer, requester_proof, service_or_refuse, store_refusal, unix_now, Shape, StateArgs,
+    answer, requester_proof, service_or_refuse, store_refusal, unix_now, RequesterArgs, Shape,
+    StateArgs,
 };
 
 /// Arguments of `writ revoke`.
@@ -30,14 +31,8 @@ pub struct RevokeArgs {
     pub id: String,
     #[command(flatten)]
     pub state: StateArgs,
-    /// As the requester: the collection secret `decide --state` printed (`@FILE` reads it
-    /// from a file).
-    #[arg(long, allow_hyphen_values = true)]
-    pub secret: Option<String>,
-    /// As the requester whose request carried `principal.key`: its private key signs a
-    /// fresh revocation proof.
-    #[arg(long)]
-    pub workload_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub requester: RequesterArgs,
     /// As an approver of the challenge's groups (with `--key`, or `--proof` made elsewhere
     /// by `writ sign --revoke`).
     #[arg(long = "as")]
@@ -63,19 +58,14 @@ pub fn run(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
     };
     let iat = unix_now();
     let by = match (
-        &args.secret,
-        &args.workload_key,
+        &args.requester.secret,
+        &args.requester.workload_key,
         &args.approver,
         &args.key,
         &args.operator,
     ) {
         (Some(_), None, None, None, None) | (None, Some(_), None, None, None) => {
-            match requester_proof(
-                args.secret.as_ref(),
-                args.workload_key.as_ref(),
-                &args.id,
-                revoke_message,
-            )? {
+            match requester_proof(&args.requester, &args.id, revoke_message)? {
                 Some(proof) => Revoker::Requester(proof),
                 None => return Ok(ExitCode::from(Exit::Usage)),
             }

@@ -17,14 +17,6 @@ use std::process::{Child, Command, Stdio};
 use serde_json::{json, Value};
 use writ::approvals::{answer_message, KeyPair};
 
-const POLICY: &str = r#"
-schema { request.params.amount: number }
-rule "transfers need finance" {
-  when action == "payments.transfer"
-  approve { approvers 1 of group "finance"  method signature  bind principal.id, action, request.params.amount  ttl 5m }
-}
-"#;
-
 /// A running `writ serve`; killed when dropped.
 struct Replica {
     child: Child,
@@ -98,7 +90,11 @@ fn opened_on_a_answered_on_b_redeemed_on_a() {
     let dir = tempfile::tempdir().unwrap();
     let policies = dir.path().join("policies");
     std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(policies.join("payments.writ"), POLICY).unwrap();
+    std::fs::write(
+        policies.join("payments.writ"),
+        writ_testkit::sets::FINANCE_TRANSFERS,
+    )
+    .unwrap();
     let dana = KeyPair::generate().unwrap();
     std::fs::write(
         policies.join("approvers.toml"),
