@@ -467,9 +467,8 @@ fn over_one_redis_uses_count_across_replicas_and_a_revocation_on_one_is_seen_by_
 /// ticket within Dublin support hours — and no longer.
 #[test]
 fn the_bundled_support_set_grants_a_30_minute_elevation_by_the_customer_s_admins() {
+    use writ_testkit::sets::{ORIGIN, RP_ID as RP};
     use writ_webauthn::soft::SoftAuthenticator;
-    const RP: &str = "approvals.example.com";
-    const ORIGIN: &str = "https://approvals.example.com";
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let bundled = repo.join("policies/support-access");
     let tmp = tempfile::tempdir().unwrap();

@@ -184,22 +184,11 @@ fn open_refund(tmp: &Path, policies: &Path, state: &Path, account: &str) -> Stri
 }
 
 fn otp_code_now() -> String {
-    let reg = writ::approvals::Registry::parse(
-        "t",
-        &format!("[[approver]]\nid = \"otto\"\ntotp = \"{PADDED_SECRET}\"\n"),
-    )
-    .unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    reg.get("otto")
-        .unwrap()
-        .totp
-        .as_ref()
-        .unwrap()
-        .generate(now)
-        .unwrap()
+    writ_testkit::totp_code(PADDED_SECRET, now)
 }
 
 fn refusal_code(out: &Output) -> String {

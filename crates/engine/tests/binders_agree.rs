@@ -16,9 +16,7 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use writ_engine::Engine;
 
-fn engine() -> Engine {
-    common::engine_of("p.writ", common::BINDING)
-}
+use common::binding_engine as engine;
 
 fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![

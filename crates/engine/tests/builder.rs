@@ -15,9 +15,7 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use writ_engine::{BindError, Engine, Request, RequestBuilder};
 
-fn engine() -> Engine {
-    common::engine_of("p.writ", common::BINDING)
-}
+use common::binding_engine as engine;
 
 /// The builder calls that give `v` at `path`: one typed call per leaf.
 fn add<'e>(b: RequestBuilder<'e>, path: &str, v: &Value) -> RequestBuilder<'e> {

@@ -21,6 +21,24 @@ pub mod jwt;
 pub mod pki;
 pub mod sets;
 
+/// The TOTP code (RFC 6238: SHA-1, 6 digits, 30 s steps) of the base32 `secret` at `unix`
+/// seconds, as the approvals service reads the secret from `approvers.toml`.
+pub fn totp_code(secret: &str, unix: u64) -> String {
+    let registry = writ_registry::Registry::parse(
+        "totp",
+        &format!("[[approver]]\nid = \"t\"\ntotp = \"{secret}\"\n"),
+    )
+    .unwrap();
+    registry
+        .get("t")
+        .unwrap()
+        .totp
+        .as_ref()
+        .unwrap()
+        .generate(unix)
+        .unwrap()
+}
+
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 

@@ -49,6 +49,11 @@ rule "support sessions are approved for 30 minutes" {{
     )
 }
 
+/// The WebAuthn relying party the approval tests register passkeys with: its id...
+pub const RP_ID: &str = "approvals.example.com";
+/// ...and its one origin.
+pub const ORIGIN: &str = "https://approvals.example.com";
+
 /// The repository's root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

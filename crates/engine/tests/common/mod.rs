@@ -18,6 +18,11 @@ use writ_engine::{Decision, Engine, Truth, Verdict};
 /// approval binding `request.params`, one whose group is read from the request, and CEL.
 pub const BINDING: &str = include_str!("../fixtures/binding.writ");
 
+/// The engine of [`BINDING`].
+pub fn binding_engine() -> Engine {
+    engine_of("p.writ", BINDING)
+}
+
 /// The file `name` holding `text`, checked; `Err` is the rendered diagnostics, then the text.
 pub fn checked(name: &str, text: &str) -> Result<PolicySet, String> {
     let mut sources = writ_syntax::SourceMap::default();
