@@ -17,20 +17,11 @@ use fixture::{World, TOTP_SECRET};
 use serde_json::{json, Value as Json};
 use writ_approvals::audit::{verify_text, AuditLog, Entry};
 use writ_approvals::{
-    Answer, Config, Evidence, KeyPair, OpenLimits, OtpLimits, RedbStore, RedisStore, RefusalCode,
-    Registry, StateStore,
+    Answer, Config, Evidence, KeyPair, OtpLimits, RedbStore, RedisStore, RefusalCode, Registry,
+    StateStore,
 };
 
-fn unlimited() -> Config {
-    Config {
-        limits: OpenLimits {
-            per_principal: u32::MAX,
-            per_action: u32::MAX,
-            ..OpenLimits::default()
-        },
-        ..Config::default()
-    }
-}
+use fixture::unlimited;
 
 fn refund(account: &str) -> Json {
     json!({"principal": {"id": "ann", "kind": "human"}, "action": "payments.refund",

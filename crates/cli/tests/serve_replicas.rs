@@ -88,22 +88,13 @@ fn post(addr: SocketAddr, path: &str, body: &Value) -> (u16, Value) {
 fn opened_on_a_answered_on_b_redeemed_on_a() {
     let redis = writ_testkit::Redis::start();
     let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(
-        policies.join("payments.writ"),
-        writ_testkit::sets::FINANCE_TRANSFERS,
-    )
-    .unwrap();
     let dana = KeyPair::generate().unwrap();
-    std::fs::write(
-        policies.join("approvers.toml"),
-        format!(
-            "[[approver]]\nid = \"dana\"\ngroups = [\"finance\"]\ned25519 = [\"{}\"]\n",
-            dana.public_b64()
-        ),
-    )
-    .unwrap();
+    let policies = writ_testkit::sets::policy_dir(
+        dir.path(),
+        "payments.writ",
+        writ_testkit::sets::FINANCE_TRANSFERS,
+        &[("dana", "finance", &dana.public_b64())],
+    );
     let (sa, sb) = (dir.path().join("state-a"), dir.path().join("state-b"));
     let a = serve(&policies, &sa, &redis.url());
     // B holds A's grant key, as every replica must.

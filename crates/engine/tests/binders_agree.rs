@@ -140,22 +140,7 @@ fn only(req: &Value, path: &str) -> Value {
 }
 
 /// Inserts `v` at `segs`, creating objects on the way; a non-object on the way wins.
-fn put(cur: &mut Value, segs: &[&str], v: Value) {
-    let Some(map) = cur.as_object_mut() else {
-        return;
-    };
-    match segs {
-        [] => {}
-        [last] => {
-            map.insert((*last).to_string(), v);
-        }
-        [first, rest @ ..] => put(
-            map.entry((*first).to_string()).or_insert_with(|| json!({})),
-            rest,
-            v,
-        ),
-    }
-}
+use common::put;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]

@@ -88,28 +88,13 @@ fn request() -> impl Strategy<Value = Value> {
         "session.auth_age",
     ];
     prop::collection::btree_map(prop::sample::select(paths), scalar(), 0..8).prop_map(|entries| {
-        let mut root = Map::new();
+        let mut root = Value::Object(Map::new());
         for (path, v) in entries {
             let segs: Vec<&str> = path.split('.').collect();
-            put(&mut root, &segs, v);
+            common::put(&mut root, &segs, v);
         }
-        Value::Object(root)
+        root
     })
-}
-
-fn put(map: &mut Map<String, Value>, segs: &[&str], v: Value) {
-    match segs {
-        [] => {}
-        [last] => {
-            map.insert((*last).to_string(), v);
-        }
-        [first, rest @ ..] => {
-            let inner = map.entry((*first).to_string()).or_insert_with(|| json!({}));
-            if let Value::Object(m) = inner {
-                put(m, rest, v);
-            }
-        }
-    }
 }
 
 proptest! {

@@ -54,6 +54,27 @@ pub const RP_ID: &str = "approvals.example.com";
 /// ...and its one origin.
 pub const ORIGIN: &str = "https://approvals.example.com";
 
+/// A policy directory `root/policies`: `file` holding `policy`, and `approvers.toml` with
+/// one approver per `(id, group, Ed25519 public key in base64url)`.
+pub fn policy_dir(
+    root: &Path,
+    file: &str,
+    policy: &str,
+    approvers: &[(&str, &str, &str)],
+) -> PathBuf {
+    let policies = root.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(policies.join(file), policy).unwrap();
+    let entries: Vec<String> = approvers
+        .iter()
+        .map(|(id, group, key)| {
+            format!("[[approver]]\nid = \"{id}\"\ngroups = [\"{group}\"]\ned25519 = [\"{key}\"]\n")
+        })
+        .collect();
+    std::fs::write(policies.join("approvers.toml"), entries.join("\n")).unwrap();
+    policies
+}
+
 /// The repository's root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -82,3 +82,23 @@ pub fn decide(engine: &Engine, request: Value) -> Decision {
     assert_eq!(d, engine.explain(&req).decision);
     d
 }
+
+/// Sets the value at the path `segs` in `cur`, making the objects on the way; a value that
+/// is not an object on the way keeps it (nothing is set).
+pub fn put(cur: &mut Value, segs: &[&str], v: Value) {
+    let Some(map) = cur.as_object_mut() else {
+        return;
+    };
+    match segs {
+        [] => {}
+        [last] => {
+            map.insert((*last).to_string(), v);
+        }
+        [first, rest @ ..] => put(
+            map.entry((*first).to_string())
+                .or_insert_with(|| Value::Object(serde_json::Map::new())),
+            rest,
+            v,
+        ),
+    }
+}

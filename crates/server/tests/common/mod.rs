@@ -35,21 +35,14 @@ pub fn policy_dir<const N: usize>(
     policy: &str,
     approvers: [(&str, &str); N],
 ) -> (PathBuf, [KeyPair; N]) {
-    let policies = root.join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(policies.join(file), policy).unwrap();
     let keys: [KeyPair; N] = std::array::from_fn(|_| KeyPair::generate().unwrap());
-    let entries: Vec<String> = approvers
+    let public: Vec<String> = keys.iter().map(KeyPair::public_b64).collect();
+    let entries: Vec<(&str, &str, &str)> = approvers
         .iter()
-        .zip(&keys)
-        .map(|((id, group), key)| {
-            format!(
-                "[[approver]]\nid = \"{id}\"\ngroups = [\"{group}\"]\ned25519 = [\"{}\"]\n",
-                key.public_b64()
-            )
-        })
+        .zip(&public)
+        .map(|((id, group), key)| (*id, *group, key.as_str()))
         .collect();
-    std::fs::write(policies.join("approvers.toml"), entries.join("\n")).unwrap();
+    let policies = writ_testkit::sets::policy_dir(root, file, policy, &entries);
     (policies, keys)
 }
 
