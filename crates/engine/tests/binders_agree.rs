@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 use writ_engine::Engine;
 
 use common::binding_engine as engine;
+use common::put;
 
 fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -138,9 +139,6 @@ fn only(req: &Value, path: &str) -> Value {
     put(&mut out, &segs, cur.clone());
     out
 }
-
-/// Inserts `v` at `segs`, creating objects on the way; a non-object on the way wins.
-use common::put;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
