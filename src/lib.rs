@@ -75,7 +75,7 @@ pub use writ_syntax::{format_source, render, Diagnostic, SourceMap, Style};
 /// The policy language's text, piece by piece, for tools that read or write it beside the
 /// pipeline (a command line, a REPL): a name quoted as the language writes it, durations
 /// read and written, and a lone expression parsed into its spanned AST (checked against a
-/// set with [`check_expr`](crate::check_expr)).
+/// set with [`check_expr`]).
 pub mod syntax {
     pub use writ_syntax::{ast, duration_text, parse_duration, parse_expr, quote, FileId};
 }

@@ -553,7 +553,7 @@ impl Approvals {
     /// Decides a request; an `approve` opens (or joins) a challenge. The request's `time`
     /// must be within the skew of the engine's clock, at which it is evaluated. The answer
     /// carries the bound request and the engine version that decided
-    /// ([`Decided::explain`]).
+    /// ([`Basis::explain`](crate::Basis::explain)).
     ///
     /// Blocks: every decision is appended to the audit log; an `approve` also opens the
     /// challenge in the state store (a durable redb commit, or Redis round trips) and

@@ -40,7 +40,7 @@ impl Approvals {
     /// A key-bound grant comes with `proof`, `IAT.SIGNATURE` over
     /// [`crate::pop_message`]`(grant, digest, iat)`, made within the clock skew. The answer
     /// carries the bound request and the engine version that re-decided it
-    /// ([`Redeemed::explain`]).
+    /// ([`Basis::explain`](crate::Basis::explain)).
     ///
     /// Blocks: the grant's `jti` is consumed in the state store (a durable redb commit, or
     /// a Redis round trip) and the outcome appended to the audit log.
