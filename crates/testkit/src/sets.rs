@@ -49,6 +49,24 @@ rule "support sessions are approved for 30 minutes" {{
     )
 }
 
+/// callers.toml's SPIFFE part, which the callers' tests and the fuzz fixture share: trust
+/// domain `example.org`, the gateway as an enforcement point, the payments workload by id
+/// and agents by prefix.
+pub const SPIFFE_CALLERS: &str = r#"
+trust_domains = ["example.org"]
+
+[[enforcement_point]]
+id = "spiffe://example.org/gateway"
+
+[[actor]]
+id = "spiffe://example.org/payments"
+kind = "workload"
+
+[[actor]]
+prefix = "spiffe://example.org/agents/"
+kind = "agent"
+"#;
+
 /// The WebAuthn relying party the approval tests register passkeys with: its id...
 pub const RP_ID: &str = "approvals.example.com";
 /// ...and its one origin.
