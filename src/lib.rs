@@ -33,6 +33,10 @@
 //! that follows a directory and swaps compiled versions atomically), `writ-approvals`
 //! ([`approvals`]: challenges, approver evidence, grants, single-use redemption or
 //! time-boxed elevation, revocation, audit).
+//!
+//! This facade is the one door to the pipeline: the `writ` command line reaches every
+//! stage through it (never around it, by a stage's crate), so what it can do an embedding
+//! host can do too.
 
 use std::fmt;
 use std::path::Path;
@@ -48,6 +52,13 @@ pub use serde_json;
 /// [`approvals::Approvals`] is the service a host embeds; docs/embedding.md walks through it.
 #[doc(inline)]
 pub use writ_approvals as approvals;
+/// The nearest of some names to a misspelt one, when one is close enough to be a likely
+/// typo: the "did you mean" of writ's own messages, for a host's or a tool's.
+pub use writ_check::closest;
+/// The well-known request roots (`principal`, `action`, `resource`, …) and the type of
+/// each of their paths, as the checker types a request: for tools that complete, check or
+/// explain request paths.
+pub use writ_check::types;
 pub use writ_check::{check, check_expr, ir, load_path, LoadError, LoneExpr, PolicySet, Rejected};
 pub use writ_engine::{
     digest, ApprovalOut, ApproverOut, BindError, Clock, CondTrace, Decision, Engine, Evaluated,
@@ -60,6 +71,14 @@ pub use writ_reload::{
     WatchError, WatchHandle,
 };
 pub use writ_syntax::{format_source, render, Diagnostic, SourceMap, Style};
+
+/// The policy language's text, piece by piece, for tools that read or write it beside the
+/// pipeline (a command line, a REPL): a name quoted as the language writes it, durations
+/// read and written, and a lone expression parsed into its spanned AST (checked against a
+/// set with [`check_expr`]).
+pub mod syntax {
+    pub use writ_syntax::{ast, duration_text, parse_duration, parse_expr, quote, FileId};
+}
 /// WebAuthn registration and assertion verification, as the approval flow's types use it
 /// ([`approvals::Approver`] credentials, registrations). The `soft-authenticator` feature
 /// adds `webauthn::soft`, a software authenticator for tests and demos.

@@ -154,3 +154,150 @@ fn citations_are_read_as_written() {
     assert_eq!(citations("(docs/language.md §17 and §21)").len(), 2);
     assert!(citations("no section here: docs/language.md").is_empty());
 }
+
+/// The test references in a markdown text: backquoted `PATH.rs` under a `tests/` folder,
+/// and `PATH.rs::NAME` (a test function of that file). A `*` stands for one folder.
+fn test_references(text: &str) -> Vec<(String, Option<String>)> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| {
+            !t.contains(' ')
+                && (t.contains(".rs::") || (t.contains("tests/") && t.ends_with(".rs")))
+        })
+        .map(|t| match t.split_once("::") {
+            Some((file, name)) => (file.to_string(), Some(name.to_string())),
+            None => (t.to_string(), None),
+        })
+        .collect()
+}
+
+/// The files a reference names: itself, or with a `*` folder every folder that has it.
+fn referenced_files(path: &str) -> Vec<PathBuf> {
+    match path.split_once("/*/") {
+        None => vec![root().join(path)],
+        Some((parent, rest)) => std::fs::read_dir(root().join(parent))
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.path().join(rest))
+                    .filter(|p| p.is_file())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+#[test]
+fn every_test_architecture_md_names_exists() {
+    let text = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let references = test_references(&text);
+    assert!(references.len() > 20, "{references:?}");
+    let mut wrong = Vec::new();
+    for (path, name) in references {
+        let files: Vec<PathBuf> = referenced_files(&path)
+            .into_iter()
+            .filter(|f| f.is_file())
+            .collect();
+        if files.is_empty() {
+            wrong.push(format!("`{path}` does not exist"));
+            continue;
+        }
+        if let Some(name) = name {
+            let defined = files.iter().any(|f| {
+                let code = std::fs::read_to_string(f).unwrap();
+                code.contains(&format!("fn {name}("))
+            });
+            if !defined {
+                wrong.push(format!("`{path}` has no test `{name}`"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "ARCHITECTURE.md names tests that are not there: {wrong:#?}"
+    );
+}
+
+#[test]
+fn test_references_are_read_as_written() {
+    assert_eq!(
+        test_references("held by `crates/a/tests/b.rs`, `src/c.rs::held` and `parser.rs`"),
+        vec![
+            ("crates/a/tests/b.rs".to_string(), None),
+            ("src/c.rs".to_string(), Some("held".to_string())),
+        ]
+    );
+    assert!(!referenced_files("crates/*/tests/properties.rs").is_empty());
+}
+
+/// Every dependency a manifest names, in any `[*dependencies]` section.
+fn dependencies(manifest: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(root().join(manifest)).unwrap();
+    let mut in_deps = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_deps = line.contains("dependencies");
+        } else if in_deps && !line.starts_with('#') {
+            if let Some((name, _)) = line.split_once('=') {
+                // `name = …`, `name.workspace = true`, `name.path = …`.
+                let name = name.trim();
+                out.push(name.split('.').next().unwrap_or(name).to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_cli_reaches_the_pipeline_through_the_facade() {
+    let stages = [
+        "writ-syntax",
+        "writ-check",
+        "writ-engine",
+        "writ-reload",
+        "writ-approvals",
+        "writ-webauthn",
+        "writ-registry",
+    ];
+    let deps = dependencies("crates/cli/Cargo.toml");
+    assert!(deps.iter().any(|d| d == "writ"), "{deps:?}");
+    let around: Vec<&String> = deps
+        .iter()
+        .filter(|d| stages.contains(&d.as_str()))
+        .collect();
+    assert!(
+        around.is_empty(),
+        "the CLI reaches {around:?} around the `writ` facade: re-export what it needs from src/lib.rs"
+    );
+}
+
+#[test]
+fn the_lint_reads_the_registry_without_the_approval_flow() {
+    let deps = dependencies("crates/lint/Cargo.toml");
+    assert!(deps.iter().any(|d| d == "writ-registry"), "{deps:?}");
+    assert!(
+        !deps.iter().any(|d| d == "writ-approvals"),
+        "writ-lint depends on writ-approvals: read `approvers.toml` through writ-registry"
+    );
+}
+
+#[test]
+fn pest_stays_in_the_parser() {
+    let parser = root().join("crates/syntax/src/parser.rs");
+    let outside: Vec<String> = rust_files()
+        .into_iter()
+        .filter(|p| p.components().any(|c| c.as_os_str() == "src") && *p != parser)
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            text.contains("pest::") || text.contains("pest_derive")
+        })
+        .map(|p| p.strip_prefix(root()).unwrap().display().to_string())
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "pest types outside crates/syntax/src/parser.rs: {outside:#?}"
+    );
+}

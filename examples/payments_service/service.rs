@@ -344,7 +344,7 @@ async fn transfer(
         ),
         Verdict::Deny => {
             // Explained on the engine version that decided, not the store's current one.
-            let explanation = decided.explain();
+            let explanation = decided.basis.explain();
             let fired: Vec<&str> = explanation
                 .rules
                 .iter()

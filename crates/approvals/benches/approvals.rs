@@ -59,18 +59,13 @@ fn unlimited() -> Config {
 
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(policies.join("p.writ"), POLICY).unwrap();
     let approver = KeyPair::generate().unwrap();
-    std::fs::write(
-        policies.join("approvers.toml"),
-        format!(
-            "[[approver]]\nid = \"dana\"\ngroups = [\"finance\"]\ned25519 = [\"{}\"]\n",
-            approver.public_b64()
-        ),
-    )
-    .unwrap();
+    let policies = writ_testkit::sets::policy_dir(
+        dir.path(),
+        "p.writ",
+        POLICY,
+        &[("dana", "finance", &approver.public_b64())],
+    );
     let store = Arc::new(PolicyStore::open(&policies, StoreConfig::default()).unwrap());
     let approvals =
         Approvals::with_state_dir(store, &dir.path().join("state"), unlimited()).unwrap();

@@ -1,23 +1,10 @@
 //! Small encodings shared by the approval flow: base64url, random ids, hex, and the human
 //! binding code derived from a transaction digest.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
+pub use writ_registry::{b64, same_secret, unb64};
 
 use crate::error::Error;
-
-/// Base64url without padding (RFC 4648 §5), as JOSE and WebAuthn use it.
-pub fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Decodes base64url without padding; `what` names the field in the error.
-pub fn unb64(text: &str, what: &str) -> Result<Vec<u8>, String> {
-    URL_SAFE_NO_PAD
-        .decode(text.trim())
-        .map_err(|e| format!("`{what}` is not base64url without padding: {e}"))
-}
 
 /// Lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
@@ -28,16 +15,6 @@ pub fn hex(bytes: &[u8]) -> String {
         s.push(char::from(HEX[usize::from(b & 15)]));
     }
     s
-}
-
-/// Whether two secrets (one-time codes, binding codes) are equal, in time that depends on
-/// their lengths only, never on where they first differ.
-pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
 }
 
 /// `N` bytes from the operating system's CSPRNG.
@@ -123,11 +100,5 @@ mod tests {
         assert_eq!(a.len(), 6);
         assert_eq!(a, binding_code("sha256:00"));
         assert_ne!(a, binding_code("sha256:01"));
-    }
-
-    #[test]
-    fn base64url_round_trips_and_refuses_padding() {
-        assert_eq!(unb64(&b64(b"writ"), "x").unwrap(), b"writ");
-        assert!(unb64("d3JpdA==", "x").is_err());
     }
 }

@@ -29,6 +29,12 @@ pub enum Error {
     Random(String),
 }
 
+impl From<writ_registry::Error> for Error {
+    fn from(e: writ_registry::Error) -> Error {
+        Error::Registry(e.0)
+    }
+}
+
 /// Why a step of the approval flow was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::encode::{b64, random, unb64};
 use crate::error::Error;
+pub use writ_registry::public_from_b64;
 
 /// The domain of a proof of possession: a workload signs
 /// `"writ-pop-v2" || 0x00 || grant || 0x00 || digest || 0x00 || iat` with the key its
@@ -275,18 +276,6 @@ impl WorkloadKeyPair {
             }
         }
     }
-}
-
-/// Parses a base64url Ed25519 public key.
-pub fn public_from_b64(text: &str) -> Result<VerifyingKey, String> {
-    let bytes = unb64(text, "public key")?;
-    let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-        format!(
-            "an Ed25519 public key is 32 bytes, `{text}` is {}",
-            bytes.len()
-        )
-    })?;
-    VerifyingKey::from_bytes(&arr).map_err(|_| format!("`{text}` is not an Ed25519 public key"))
 }
 
 /// Parses a public JWK (Ed25519 only).

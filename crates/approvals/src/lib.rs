@@ -41,7 +41,6 @@ mod error;
 mod evidence;
 mod files;
 mod grant;
-pub mod identity;
 mod keys;
 mod proof;
 mod quorum;
@@ -50,6 +49,8 @@ mod redis_store;
 mod registry;
 mod service;
 mod store;
+
+pub use writ_registry::identity;
 
 pub use audit::{AuditConfig, AuditLog, AuditMode, AuditSink, AuditStats, Stamped};
 pub use challenge::{
@@ -70,11 +71,11 @@ pub use quorum::{tally, Tally};
 pub use redb_store::RedbStore;
 pub use redis_store::RedisStore;
 pub use registry::{
-    Approver, Kind, Registry, RegistryEvent, RegistryFile, RegistryStats,
+    Approver, Kind, Registry, RegistryEvent, RegistryFile, RegistryStats, TotpSecret,
     FILE_NAME as REGISTRY_FILE,
 };
 pub use service::{
-    webauthn_invite, AnswerStatus, Answered, Approvals, ChallengeOutcome, ChallengeState,
+    webauthn_invite, AnswerStatus, Answered, Approvals, Basis, ChallengeOutcome, ChallengeState,
     ChallengeView, CollectStatus, Collected, Config, Decided, ElevationUse, Metrics, NoMetrics,
     Party, Redeemed, Redemption, RevokeStatus, Revoked, RevokedBefore, Revoker, AUDIT_KEY_FILE,
     AUDIT_LOG_FILE, GRANT_KEY_FILE, INVITE_TTL_S, REFUSED_INPUTS_PER_MINUTE, SIGN_IN_REFUSED,

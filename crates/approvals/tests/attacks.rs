@@ -262,31 +262,11 @@ fn a_workload_never_approves() {
     );
 }
 
-fn otp_answer(w: &World, id: &str, code: String) -> writ_approvals::Answered {
-    w.answer("otto", id, true, Evidence::Otp { code })
-}
-
-fn totp_now(w: &World) -> String {
-    let reg = writ_approvals::Registry::parse(
-        "t",
-        &format!("[[approver]]\nid = \"otto\"\ntotp = \"{TOTP_SECRET}\"\n"),
-    )
-    .unwrap();
-    let now = w.now.load(std::sync::atomic::Ordering::SeqCst) as u64;
-    reg.get("otto")
-        .unwrap()
-        .totp
-        .as_ref()
-        .unwrap()
-        .generate(now)
-        .unwrap()
-}
-
 #[test]
 fn otp_is_refused_where_a_phishing_resistant_method_is_required() {
     let w = World::new();
     let (id, _) = w.open(&w.transfer());
-    let a = otp_answer(&w, &id, totp_now(&w));
+    let a = w.otp(&id, w.totp_now());
     assert_eq!(a.refusal.unwrap().code, RefusalCode::MethodTooWeak);
 }
 
@@ -296,16 +276,16 @@ fn otp_is_accepted_where_the_policy_says_otp_and_a_wrong_code_is_not() {
     let req = json!({"principal": {"id": "ann", "kind": "human"}, "action": "payments.refund",
                      "resource": {"id": "acct-1"}, "session": {"id": "s-1"}, "request": {"params": {}}});
     let (id, _) = w.open(&req);
-    let wrong = if totp_now(&w) == "000000" {
+    let wrong = if w.totp_now() == "000000" {
         "111111"
     } else {
         "000000"
     };
     assert_eq!(
-        otp_answer(&w, &id, wrong.into()).refusal.unwrap().code,
+        w.otp(&id, wrong.into()).refusal.unwrap().code,
         RefusalCode::BadOtp
     );
-    let ok = otp_answer(&w, &id, totp_now(&w));
+    let ok = w.otp(&id, w.totp_now());
     assert_eq!(ok.status, "accepted", "{:?}", ok.refusal);
     let grant = w.collect(&id);
     // No key in the request: the grant is not key-bound and needs no proof.
@@ -419,17 +399,17 @@ fn five_wrong_one_time_codes_lock_the_challenge() {
     let req = json!({"principal": {"id": "ann", "kind": "human"}, "action": "payments.refund",
                      "resource": {"id": "acct-1"}, "session": {"id": "s-1"}, "request": {"params": {}}});
     let (id, _) = w.open(&req);
-    let right = totp_now(&w);
+    let right = w.totp_now();
     let wrong = if right == "000000" {
         "111111"
     } else {
         "000000"
     };
     for _ in 0..5 {
-        let a = otp_answer(&w, &id, wrong.into());
+        let a = w.otp(&id, wrong.into());
         assert_eq!(a.refusal.unwrap().code, RefusalCode::BadOtp);
     }
-    let a = otp_answer(&w, &id, right);
+    let a = w.otp(&id, right);
     assert_eq!(a.refusal.unwrap().code, RefusalCode::TooManyFailures);
     assert_eq!(a.challenge.unwrap().state, "locked");
 }
@@ -439,11 +419,7 @@ fn a_wrong_binding_code_is_refused() {
     let w = World::new();
     let d = w.approvals.decide(&w.transfer().to_string()).unwrap();
     let c = d.challenge.unwrap();
-    let wrong = if c.code == "000000" {
-        "000001"
-    } else {
-        "000000"
-    };
+    let wrong = fixture::other_code(&c.code);
     let signature = w
         .key("dana")
         .sign_b64(&writ_approvals::answer_message(&c.id, &c.digest, true));
@@ -556,9 +532,9 @@ fn a_one_time_code_is_accepted_once() {
     };
     let (first, _) = w.open(&refund("acct-1"));
     let (second, _) = w.open(&refund("acct-2"));
-    let code = totp_now(&w);
-    assert_eq!(otp_answer(&w, &first, code.clone()).status, "accepted");
-    let replayed = otp_answer(&w, &second, code);
+    let code = w.totp_now();
+    assert_eq!(w.otp(&first, code.clone()).status, "accepted");
+    let replayed = w.otp(&second, code);
     let r = replayed.refusal.unwrap();
     assert_eq!(r.code, RefusalCode::BadOtp);
     assert!(r.message.contains("used already"), "{}", r.message);
@@ -573,10 +549,10 @@ fn an_answer_refused_for_who_gives_it_does_not_use_up_the_code() {
     let refund = json!({"principal": {"id": "ann", "kind": "human"}, "action": "payments.refund",
                         "resource": {"id": "acct-1"}, "session": {"id": "s-1"}, "request": {"params": {}}});
     let (lenient, _) = w.open(&refund);
-    let code = totp_now(&w);
-    let weak = otp_answer(&w, &strict, code.clone());
+    let code = w.totp_now();
+    let weak = w.otp(&strict, code.clone());
     assert_eq!(weak.refusal.unwrap().code, RefusalCode::MethodTooWeak);
-    assert_eq!(otp_answer(&w, &lenient, code).status, "accepted");
+    assert_eq!(w.otp(&lenient, code).status, "accepted");
 }
 
 #[test]

@@ -38,18 +38,13 @@ rule "writes need an owner" {
 "#;
 
 fn policies(dir: &Path) -> Arc<PolicyStore> {
-    let policies = dir.join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(policies.join("p.writ"), POLICY).unwrap();
     let approver = KeyPair::generate().unwrap();
-    std::fs::write(
-        policies.join("approvers.toml"),
-        format!(
-            "[[approver]]\nid = \"olga\"\ngroups = [\"owners\"]\ned25519 = [\"{}\"]\n",
-            approver.public_b64()
-        ),
-    )
-    .unwrap();
+    let policies = writ_testkit::sets::policy_dir(
+        dir,
+        "p.writ",
+        POLICY,
+        &[("olga", "owners", &approver.public_b64())],
+    );
     Arc::new(PolicyStore::open(&policies, StoreConfig::default()).unwrap())
 }
 

@@ -26,25 +26,15 @@ use writ_approvals::{
 };
 use writ_testkit::Redis;
 
-const SUPPORT: &str = r#"
-schema { request.params.ticket: string }
-
-rule "support sessions are approved for 30 minutes" {
-  when action in ["support.logs.read", "support.session.open"]
-  approve for 30m {
-    approvers 1 of group "finance"
-    method signature
-    bind principal.id, resource.id, session.id, request.params.ticket
-    ttl 10m
-  }
-  obligations record_session
+/// The support elevation, approved by `finance` (the fixture world's approvers).
+fn support() -> String {
+    writ_testkit::sets::support_elevation("finance")
 }
-"#;
 
 /// A world whose policy set also grants 30-minute support elevations.
 fn world() -> World {
     let w = World::new();
-    std::fs::write(w.policy_dir().join("support.writ"), SUPPORT).unwrap();
+    std::fs::write(w.policy_dir().join("support.writ"), support()).unwrap();
     let event = w.policies.reload();
     assert!(
         serde_json::to_string(&event).unwrap().contains("loaded"),
@@ -378,7 +368,7 @@ fn a_policy_that_now_grants_a_shorter_elevation_or_a_single_use_one_shortens_or_
     let issued = w.now.load(Ordering::SeqCst);
     std::fs::write(
         w.policy_dir().join("support.writ"),
-        SUPPORT.replace("approve for 30m", "approve for 5m"),
+        support().replace("approve for 30m", "approve for 5m"),
     )
     .unwrap();
     w.policies.reload();
@@ -398,7 +388,7 @@ fn a_policy_that_now_grants_a_shorter_elevation_or_a_single_use_one_shortens_or_
     );
     std::fs::write(
         w.policy_dir().join("support.writ"),
-        SUPPORT.replace("approve for 30m", "approve"),
+        support().replace("approve for 30m", "approve"),
     )
     .unwrap();
     w.policies.reload();
@@ -477,9 +467,8 @@ fn over_one_redis_uses_count_across_replicas_and_a_revocation_on_one_is_seen_by_
 /// ticket within Dublin support hours — and no longer.
 #[test]
 fn the_bundled_support_set_grants_a_30_minute_elevation_by_the_customer_s_admins() {
+    use writ_testkit::sets::{ORIGIN, RP_ID as RP};
     use writ_webauthn::soft::SoftAuthenticator;
-    const RP: &str = "approvals.example.com";
-    const ORIGIN: &str = "https://approvals.example.com";
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let bundled = repo.join("policies/support-access");
     let tmp = tempfile::tempdir().unwrap();

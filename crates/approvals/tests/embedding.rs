@@ -28,12 +28,12 @@ fn a_json_value_goes_through_the_flow_and_comes_back_bound_with_its_engine() {
     let request = w.transfer();
     let decided = w.approvals.decide_value(request.clone()).unwrap();
     assert_eq!(decided.decision.decision, Verdict::Approve);
-    assert_eq!(decided.request.json(), &request);
+    assert_eq!(decided.basis.request.json(), &request);
     assert_eq!(
-        decided.engine().version(),
+        decided.basis.engine().version(),
         &*decided.decision.policy_version
     );
-    let explained = decided.explain();
+    let explained = decided.basis.explain();
     assert_eq!(explained.decision.decision, Verdict::Approve);
     assert_eq!(explained.decision.rules, decided.decision.rules);
 
@@ -44,9 +44,12 @@ fn a_json_value_goes_through_the_flow_and_comes_back_bound_with_its_engine() {
     )
     .unwrap();
     w.policies.reload();
-    assert_ne!(w.policies.engine().version(), decided.engine().version());
+    assert_ne!(
+        w.policies.engine().version(),
+        decided.basis.engine().version()
+    );
     assert_eq!(
-        decided.explain().decision.rules,
+        decided.basis.explain().decision.rules,
         vec![Arc::<str>::from("transfers need finance")]
     );
 
@@ -71,8 +74,11 @@ fn a_json_value_goes_through_the_flow_and_comes_back_bound_with_its_engine() {
         "{:?}",
         redeemed.refusal
     );
-    assert_eq!(redeemed.request.json(), &request);
-    assert_eq!(redeemed.engine().version(), w.policies.engine().version());
+    assert_eq!(redeemed.basis.request.json(), &request);
+    assert_eq!(
+        redeemed.basis.engine().version(),
+        w.policies.engine().version()
+    );
     let again = w
         .approvals
         .redeem(&request.to_string(), &grant, Some(&w.proof(&grant)))

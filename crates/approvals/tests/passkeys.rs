@@ -16,8 +16,7 @@ use fixture::World;
 use writ_approvals::{RefusalCode, INVITE_TTL_S};
 use writ_webauthn::soft::SoftAuthenticator;
 
-const RP: &str = "approvals.example.com";
-const ORIGIN: &str = "https://approvals.example.com";
+use writ_testkit::sets::{ORIGIN, RP_ID as RP};
 
 fn enrol_by_invite(w: &World, token: &str, key: &mut SoftAuthenticator) -> Result<String, String> {
     let approver = w.approvals.webauthn_invitee(token)?;

@@ -23,21 +23,11 @@ use std::time::{Duration, Instant};
 use fixture::{clock, World};
 use serde_json::json;
 use writ_approvals::{
-    answer_message, Answer, Approvals, Config, Evidence, GrantKey, KeyPair, OpenLimits, RedisStore,
-    RefusalCode,
+    answer_message, Answer, Approvals, Config, Evidence, GrantKey, KeyPair, RedisStore, RefusalCode,
 };
 use writ_testkit::Redis;
 
-fn unlimited() -> Config {
-    Config {
-        limits: OpenLimits {
-            per_principal: u32::MAX,
-            per_action: u32::MAX,
-            ..OpenLimits::default()
-        },
-        ..Config::default()
-    }
-}
+use fixture::unlimited;
 
 /// A replica: its own policy store over the shared policy directory, the shared grant key,
 /// the shared Redis.

@@ -17,40 +17,15 @@ use fixture::{World, TOTP_SECRET};
 use serde_json::{json, Value as Json};
 use writ_approvals::audit::{verify_text, AuditLog, Entry};
 use writ_approvals::{
-    Answer, Config, Evidence, KeyPair, OpenLimits, OtpLimits, RedbStore, RedisStore, RefusalCode,
-    Registry, StateStore,
+    Answer, Config, Evidence, KeyPair, OtpLimits, RedbStore, RedisStore, RefusalCode, Registry,
+    StateStore,
 };
 
-fn unlimited() -> Config {
-    Config {
-        limits: OpenLimits {
-            per_principal: u32::MAX,
-            per_action: u32::MAX,
-            ..OpenLimits::default()
-        },
-        ..Config::default()
-    }
-}
+use fixture::unlimited;
 
 fn refund(account: &str) -> Json {
     json!({"principal": {"id": "ann", "kind": "human"}, "action": "payments.refund",
            "resource": {"id": account}, "session": {"id": "s-1"}, "request": {"params": {}}})
-}
-
-fn totp_now(w: &World) -> String {
-    let reg = Registry::parse(
-        "t",
-        &format!("[[approver]]\nid = \"otto\"\ntotp = \"{TOTP_SECRET}\"\n"),
-    )
-    .unwrap();
-    let now = w.now.load(Ordering::SeqCst) as u64;
-    reg.get("otto")
-        .unwrap()
-        .totp
-        .as_ref()
-        .unwrap()
-        .generate(now)
-        .unwrap()
 }
 
 fn wrong_code(w: &World) -> String {
@@ -68,15 +43,11 @@ fn wrong_code(w: &World) -> String {
         .unwrap()
 }
 
-fn otp(w: &World, id: &str, code: String) -> writ_approvals::Answered {
-    w.answer("otto", id, true, Evidence::Otp { code })
-}
-
 /// One guess at otto's code on a fresh challenge (a requester opens one per guess).
 fn guess(w: &World, n: &mut usize) -> RefusalCode {
     *n += 1;
     let (id, _) = w.open(&refund(&format!("acct-{n}")));
-    otp(w, &id, wrong_code(w)).refusal.unwrap().code
+    w.otp(&id, wrong_code(w)).refusal.unwrap().code
 }
 
 #[test]
@@ -90,7 +61,7 @@ fn guessing_one_time_codes_over_many_challenges_is_capped_per_approver() {
     // ...and otto's codes are refused for 15 minutes, the right one too, on any challenge.
     assert_eq!(guess(&w, &mut n), RefusalCode::OtpLocked);
     let (id, _) = w.open(&refund("fresh"));
-    let r = otp(&w, &id, totp_now(&w)).refusal.unwrap();
+    let r = w.otp(&id, w.totp_now()).refusal.unwrap();
     assert_eq!(r.code, RefusalCode::OtpLocked, "{}", r.message);
     // Otto still answers with a signature? He has none; another approver is unaffected.
     w.advance(OtpLimits::default().lockout_s);
@@ -108,14 +79,14 @@ fn guessing_one_time_codes_over_many_challenges_is_capped_per_approver() {
     assert_eq!(guess(&w, &mut n), RefusalCode::OtpBlocked);
     let (id, _) = w.open(&refund("after-a-month"));
     assert_eq!(
-        otp(&w, &id, totp_now(&w)).refusal.unwrap().code,
+        w.otp(&id, w.totp_now()).refusal.unwrap().code,
         RefusalCode::OtpBlocked
     );
     assert_eq!(w.approvals.otp_record("otto").unwrap().failures, 100);
     let before = w.approvals.reset_otp("otto").unwrap();
     assert!(before.blocked);
     assert!(w.audit_text().contains("\"approver.reset\""));
-    let ok = otp(&w, &id, totp_now(&w));
+    let ok = w.otp(&id, w.totp_now());
     assert_eq!(ok.status, "accepted", "{:?}", ok.refusal);
     // An unknown name cannot be reset (nor mistyped into a silent no-op).
     assert!(w.approvals.reset_otp("nobody").is_err());
@@ -129,7 +100,7 @@ fn a_right_code_clears_the_count_of_wrong_ones() {
         assert_eq!(guess(&w, &mut n), RefusalCode::BadOtp);
     }
     let (id, _) = w.open(&refund("ok"));
-    assert_eq!(otp(&w, &id, totp_now(&w)).status, "accepted");
+    assert_eq!(w.otp(&id, w.totp_now()).status, "accepted");
     assert_eq!(w.approvals.otp_record("otto").unwrap().failures, 0);
     for _ in 0..9 {
         assert_eq!(guess(&w, &mut n), RefusalCode::BadOtp);
@@ -178,11 +149,7 @@ fn a_valid_answer_with_another_binding_code_closes_the_challenge_as_a_relay() {
     let w = World::new();
     let d = w.approvals.decide(&w.transfer().to_string()).unwrap();
     let c = d.challenge.unwrap();
-    let wrong = if c.code == "000000" {
-        "000001"
-    } else {
-        "000000"
-    };
+    let wrong = fixture::other_code(&c.code);
     let answer = |who: &str, code: &str| Answer {
         challenge: c.id.clone(),
         approver: who.into(),
@@ -234,11 +201,7 @@ fn closed_challenges_keep_their_open_slot_until_they_expire() {
     for amount in [2, 3] {
         let d = w.approvals.decide(&transfer(amount).to_string()).unwrap();
         let c = d.challenge.unwrap();
-        let wrong = if c.code == "000000" {
-            "000001"
-        } else {
-            "000000"
-        };
+        let wrong = fixture::other_code(&c.code);
         let r = w
             .approvals
             .answer(&Answer {

@@ -19,8 +19,7 @@ use serde_json::json;
 use writ_approvals::{Evidence, RefusalCode, RegistryFile};
 use writ_webauthn::soft::SoftAuthenticator;
 
-const RP: &str = "approvals.example.com";
-const ORIGIN: &str = "https://approvals.example.com";
+use writ_testkit::sets::{ORIGIN, RP_ID as RP};
 
 fn enrolled(w: &World, mut key: SoftAuthenticator) -> SoftAuthenticator {
     let challenge = w

@@ -67,21 +67,50 @@ struct JwtShape {
     attested: Option<bool>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ApiKeyShape {
+/// What an entry may vouch for beyond the identity (actors), and `explain`.
+struct VouchShape<'a> {
+    groups: &'a Option<Spanned<Vec<String>>>,
+    on_behalf_of: &'a Option<Spanned<String>>,
+    explain: Option<bool>,
+}
+
+/// An entry's shape: its own keys, then the ones every vouching entry has (`groups`,
+/// `on_behalf_of`, `explain`), read by [`VouchShape`]. Unknown keys are refused (serde's
+/// `deny_unknown_fields` does not combine with `flatten`, hence a macro rather than a
+/// flattened struct).
+macro_rules! vouching_shape {
+    ($name:ident { $($(#[$attr:meta])* $field:ident: $ty:ty,)* }) => {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            $($(#[$attr])* $field: $ty,)*
+            #[serde(default)]
+            groups: Option<Spanned<Vec<String>>>,
+            #[serde(default)]
+            on_behalf_of: Option<Spanned<String>>,
+            #[serde(default)]
+            explain: Option<bool>,
+        }
+
+        impl $name {
+            fn vouch(&self) -> VouchShape<'_> {
+                VouchShape {
+                    groups: &self.groups,
+                    on_behalf_of: &self.on_behalf_of,
+                    explain: self.explain,
+                }
+            }
+        }
+    };
+}
+
+vouching_shape!(ApiKeyShape {
     name: Spanned<String>,
     hash: Spanned<String>,
     role: Spanned<String>,
     #[serde(default)]
     kind: Option<Spanned<String>>,
-    #[serde(default)]
-    groups: Option<Spanned<Vec<String>>>,
-    #[serde(default)]
-    on_behalf_of: Option<Spanned<String>>,
-    #[serde(default)]
-    explain: Option<bool>,
-}
+});
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,50 +120,17 @@ struct EnforcementPointShape {
     explain: Option<bool>,
 }
 
-/// What an entry may vouch for beyond the identity (actors), and `explain`.
-struct VouchShape<'a> {
-    groups: &'a Option<Spanned<Vec<String>>>,
-    on_behalf_of: &'a Option<Spanned<String>>,
-    explain: Option<bool>,
-}
-
-macro_rules! vouch {
-    ($e:expr) => {
-        VouchShape {
-            groups: &$e.groups,
-            on_behalf_of: &$e.on_behalf_of,
-            explain: $e.explain,
-        }
-    };
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ActorShape {
+vouching_shape!(ActorShape {
     #[serde(default)]
     id: Option<Spanned<String>>,
     #[serde(default)]
     prefix: Option<Spanned<String>>,
     kind: Spanned<String>,
-    #[serde(default)]
-    groups: Option<Spanned<Vec<String>>>,
-    #[serde(default)]
-    on_behalf_of: Option<Spanned<String>>,
-    #[serde(default)]
-    explain: Option<bool>,
-}
+});
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UnlistedShape {
+vouching_shape!(UnlistedShape {
     kind: Spanned<String>,
-    #[serde(default)]
-    groups: Option<Spanned<Vec<String>>>,
-    #[serde(default)]
-    on_behalf_of: Option<Spanned<String>>,
-    #[serde(default)]
-    explain: Option<bool>,
-}
+});
 
 /// Errors at places of one text.
 struct Text<'a> {
@@ -302,7 +298,7 @@ impl Callers {
         let mut prefixes: Vec<(String, Vouched)> = Vec::new();
         for actor in &shape.actor {
             let a = actor.get_ref();
-            let kind = t.vouched(&a.kind, &vouch!(a))?;
+            let kind = t.vouched(&a.kind, &a.vouch())?;
             match (&a.id, &a.prefix) {
                 (Some(id), None) => {
                     let text = t.identity(id, &trust_domains)?;
@@ -397,7 +393,7 @@ impl Callers {
                 }
             };
             let vouched = match (role, &e.kind) {
-                (Role::Actor, Some(kind)) => Some(t.vouched(kind, &vouch!(e))?),
+                (Role::Actor, Some(kind)) => Some(t.vouched(kind, &e.vouch())?),
                 (Role::Actor, None) => {
                     return Err(t.at(
                         entry.span(),
@@ -436,7 +432,7 @@ impl Callers {
 
         let unlisted = match &shape.unlisted {
             None => None,
-            Some(u) => Some(t.vouched(&u.get_ref().kind, &vouch!(u.get_ref()))?),
+            Some(u) => Some(t.vouched(&u.get_ref().kind, &u.get_ref().vouch())?),
         };
 
         Ok(Callers {

@@ -85,24 +85,7 @@ fn spiffe_ids_follow_the_specification() {
 }
 
 fn callers() -> Callers {
-    Callers::parse(
-        "callers.toml",
-        r#"
-trust_domains = ["example.org"]
-
-[[enforcement_point]]
-id = "spiffe://example.org/gateway"
-
-[[actor]]
-id = "spiffe://example.org/payments"
-kind = "workload"
-
-[[actor]]
-prefix = "spiffe://example.org/agents/"
-kind = "agent"
-"#,
-    )
-    .unwrap()
+    Callers::parse("callers.toml", writ_testkit::sets::SPIFFE_CALLERS).unwrap()
 }
 
 fn mtls(callers: &Callers, der: &[u8]) -> Result<writ_callers::Caller, writ_callers::AuthError> {

@@ -18,9 +18,9 @@ pub struct Args {
 
 /// Prints a one-line summary and exits 0 when the set is valid; diagnostics and 1 when not.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let sources = writ_check::load_path(&args.path)?;
+    let sources = writ::load_path(&args.path)?;
     let files = sources.len();
-    match (writ_check::check(sources), registry_problem(&args.path)) {
+    match (writ::check(sources), registry_problem(&args.path)) {
         (Ok(_), Some(problem)) => {
             eprintln!("error: {problem}");
             Ok(ExitCode::from(Exit::Invalid))

@@ -102,7 +102,7 @@ pub fn render_with(ex: &Explanation, paint: Paint) -> String {
             } else {
                 "  0".into()
             };
-            let _ = writeln!(out, "  {status:>4}  {}", writ_syntax::quote(&s.name));
+            let _ = writeln!(out, "  {status:>4}  {}", writ::syntax::quote(&s.name));
             cond(&mut out, &s.condition, 2, paint);
         }
     }
@@ -123,7 +123,7 @@ pub fn rule(out: &mut String, r: &RuleTrace, paint: Paint) {
     let _ = writeln!(
         out,
         "  rule {} ({}): {status}",
-        writ_syntax::quote(&r.name),
+        writ::syntax::quote(&r.name),
         r.effect.as_str()
     );
     cond(out, &r.condition, 2, paint);
@@ -145,46 +145,49 @@ pub fn header(ex: &Explanation, paint: Paint) -> String {
         let _ = writeln!(out, "message: {m}");
     }
     if let Some(a) = &d.approval {
-        let who: Vec<String> = a
-            .approvers
-            .iter()
-            .map(|c| match &c.from {
-                Some(p) => format!("{} of group \"{}\" (from `{p}`)", c.count, c.group),
-                None => format!("{} of group \"{}\"", c.count, c.group),
-            })
-            .collect();
-        let elevation = a
-            .elevation_s
-            .map_or(String::new(), |e| format!("; elevation {e}s"));
-        let _ = writeln!(
-            out,
-            "approval: {}; method {}; ttl {}s{elevation}; binds {}",
-            who.join(" and "),
-            a.method,
-            a.ttl_s,
-            a.bind.join(", ")
-        );
+        let _ = writeln!(out, "approval: {}", approval(a));
         let _ = writeln!(out, "digest: {}", a.digest);
     }
     if let Some(t) = d.ttl_s {
         let _ = writeln!(out, "time box: {t}s");
     }
     if !d.obligations.is_empty() {
-        let obs: Vec<String> = d
-            .obligations
-            .iter()
-            .map(|o| {
-                if o.args.is_empty() {
-                    o.name.to_string()
-                } else {
-                    format!("{}({})", o.name, o.args.join(", "))
-                }
-            })
-            .collect();
+        let obs: Vec<String> = d.obligations.iter().map(obligation).collect();
         let _ = writeln!(out, "obligations: {}", obs.join(", "));
     }
     if !d.unknown.is_empty() {
         let _ = writeln!(out, "missing evidence: {}", d.unknown.join(", "));
     }
     out
+}
+
+/// An approval's terms on one line: who approves, method, ttl, elevation, bound paths.
+pub fn approval(a: &writ::ApprovalOut) -> String {
+    let who: Vec<String> = a
+        .approvers
+        .iter()
+        .map(|c| match &c.from {
+            Some(p) => format!("{} of group \"{}\" (from `{p}`)", c.count, c.group),
+            None => format!("{} of group \"{}\"", c.count, c.group),
+        })
+        .collect();
+    let elevation = a
+        .elevation_s
+        .map_or(String::new(), |e| format!("; elevation {e}s"));
+    format!(
+        "{}; method {}; ttl {}s{elevation}; binds {}",
+        who.join(" and "),
+        a.method,
+        a.ttl_s,
+        a.bind.join(", ")
+    )
+}
+
+/// An obligation as written: `name` or `name(arg, …)`.
+pub fn obligation(o: &writ::ObligationOut) -> String {
+    if o.args.is_empty() {
+        o.name.to_string()
+    } else {
+        format!("{}({})", o.name, o.args.join(", "))
+    }
 }

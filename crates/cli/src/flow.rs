@@ -185,6 +185,38 @@ pub fn print(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints a step's answer ([`print`]); exit 3 when it says `refusal`, else 0.
+pub fn answer(value: &impl serde::Serialize, refused: bool) -> anyhow::Result<ExitCode> {
+    print(value)?;
+    Ok(ExitCode::from(if refused {
+        Exit::Refused
+    } else {
+        Exit::Ok
+    }))
+}
+
+/// The requester's proof for a step on challenge `id` (collect, revoke): the collection
+/// secret as given, or a proof signed now with the workload key over `message(id, iat)`.
+/// `None` when neither is given.
+pub fn requester_proof(
+    requester: &RequesterArgs,
+    id: &str,
+    message: fn(&str, i64) -> Vec<u8>,
+) -> anyhow::Result<Option<Collect>> {
+    Ok(match (&requester.secret, &requester.workload_key) {
+        (Some(secret), _) => Some(Collect::Secret(grant_text(secret)?)),
+        (None, Some(path)) => {
+            let key = WorkloadKeyPair::read(path)?;
+            let iat = unix_now();
+            Some(Collect::Key {
+                jwk: key.public_jwk(),
+                proof: proof_text(iat, &key.sign_b64(&message(id, iat))),
+            })
+        }
+        (None, None) => None,
+    })
+}
+
 /// JSON text with hidden characters (bidirectional controls, zero-width characters; JSON
 /// escapes control characters itself) as `\uXXXX` escapes. They only occur inside
 /// strings, where the escape stands for the same character.
@@ -405,12 +437,7 @@ pub fn approve(args: &ApproveArgs) -> anyhow::Result<ExitCode> {
         Ok(a) => a,
         Err(e) => return store_refusal(e, Shape::Answer),
     };
-    print(&answered)?;
-    Ok(if answered.refusal.is_some() {
-        ExitCode::from(Exit::Refused)
-    } else {
-        ExitCode::from(Exit::Ok)
-    })
+    answer(&answered, answered.refusal.is_some())
 }
 
 /// Arguments of `writ collect`.
@@ -423,12 +450,19 @@ pub struct CollectArgs {
     pub id: String,
     #[command(flatten)]
     pub state: StateArgs,
-    /// The collection secret `decide --state` printed (`@FILE` reads it from a file), for
-    /// a request without `principal.key`.
+    #[command(flatten)]
+    pub requester: RequesterArgs,
+}
+
+/// How the requester of a challenge proves it is them (`writ collect`, `writ revoke`).
+#[derive(clap::Args)]
+pub struct RequesterArgs {
+    /// As the requester: the collection secret `decide --state` printed (`@FILE` reads it
+    /// from a file), for a request without `principal.key`.
     #[arg(long, allow_hyphen_values = true)]
     pub secret: Option<String>,
-    /// The workload's private key, for a request that carried its public key
-    /// (`principal.key`): signs a fresh proof of possession.
+    /// As the requester whose request carried its public key (`principal.key`): the
+    /// workload's private key, which signs a fresh proof.
     #[arg(long)]
     pub workload_key: Option<PathBuf>,
 }
@@ -440,28 +474,14 @@ pub fn collect(args: &CollectArgs) -> anyhow::Result<ExitCode> {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };
-    let proof = match (&args.secret, &args.workload_key) {
-        (Some(secret), _) => Collect::Secret(grant_text(secret)?),
-        (None, Some(path)) => {
-            let key = WorkloadKeyPair::read(path)?;
-            let iat = unix_now();
-            Collect::Key {
-                jwk: key.public_jwk(),
-                proof: proof_text(iat, &key.sign_b64(&collect_message(&args.id, iat))),
-            }
-        }
-        (None, None) => return Ok(ExitCode::from(Exit::Usage)),
+    let Some(proof) = requester_proof(&args.requester, &args.id, collect_message)? else {
+        return Ok(ExitCode::from(Exit::Usage));
     };
     let collected = match approvals.collect(&args.id, &proof) {
         Ok(c) => c,
         Err(e) => return store_refusal(e, Shape::Answer),
     };
-    print(&collected)?;
-    Ok(if collected.refusal.is_some() {
-        ExitCode::from(Exit::Refused)
-    } else {
-        ExitCode::from(Exit::Ok)
-    })
+    answer(&collected, collected.refusal.is_some())
 }
 
 /// Arguments of `writ redeem`.
@@ -521,12 +541,7 @@ pub fn redeem(args: &RedeemArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return store_refusal(e, Shape::Redeem),
     };
-    print(&redeemed)?;
-    Ok(if redeemed.refusal.is_some() {
-        ExitCode::from(Exit::Refused)
-    } else {
-        ExitCode::from(Exit::Ok)
-    })
+    answer(&redeemed, redeemed.refusal.is_some())
 }
 
 /// Arguments of `writ sign`.

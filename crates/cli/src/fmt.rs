@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use writ_syntax::SourceMap;
+use writ::SourceMap;
 
 use crate::output::report;
 
@@ -26,9 +26,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     let mut would_change = Vec::new();
     for path in &args.paths {
-        let sources = writ_check::load_path(path)?;
+        let sources = writ::load_path(path)?;
         for (_, file) in sources.iter() {
-            match writ_syntax::format_source(&file.text) {
+            match writ::format_source(&file.text) {
                 Ok(formatted) if formatted == file.text => {}
                 Ok(formatted) => {
                     if args.check {

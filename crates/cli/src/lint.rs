@@ -12,7 +12,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use writ_syntax::{render, Style};
+use writ::{render, Style};
 
 use crate::output::report;
 
@@ -31,7 +31,7 @@ pub struct Args {
 }
 
 fn duration(text: &str) -> Result<u64, String> {
-    match writ_syntax::parse_duration(text) {
+    match writ::syntax::parse_duration(text) {
         Some(s) if s > 0 => Ok(s),
         _ => Err(format!(
             "`{text}` is not a duration: write one such as `30m`, `1h` or `90s`"
@@ -53,8 +53,8 @@ fn plural(n: usize, word: &str) -> String {
 
 /// Lints the set; prints findings and a summary.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let sources = writ_check::load_path(&args.path)?;
-    let set = match writ_check::check(sources) {
+    let sources = writ::load_path(&args.path)?;
+    let set = match writ::check(sources) {
         Ok(s) => s,
         Err(rejected) => {
             eprint!("{}", report(&rejected.diagnostics, &rejected.sources));
@@ -66,7 +66,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         args.path.parent().unwrap_or(Path::new("."))
     };
-    // Read by the approvals service's own parser: what it refuses is refused here.
+    // Read by the parser the approvals service uses (writ-registry): what it refuses is
+    // refused here.
     let registry = match writ_lint::ApproverGroups::load(dir) {
         Ok(r) => r,
         Err(e) => {

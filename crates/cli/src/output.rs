@@ -5,8 +5,8 @@
 
 use std::io::{IsTerminal, Write as _};
 
+use writ::{render, Diagnostic, SourceMap, Style};
 use writ::{Truth, Verdict};
-use writ_syntax::{render, Diagnostic, SourceMap, Style};
 
 /// `println!` that returns an `std::io::Result` instead of panicking when the reader of
 /// standard output went away.

@@ -14,10 +14,11 @@ use crate::exit::Exit;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use writ::approvals::{proof_text, revoke_message, Collect, KeyPair, Revoker, WorkloadKeyPair};
+use writ::approvals::{proof_text, revoke_message, KeyPair, Revoker};
 
 use crate::flow::{
-    grant_text, print, service_or_refuse, store_refusal, unix_now, Shape, StateArgs,
+    answer, requester_proof, service_or_refuse, store_refusal, unix_now, RequesterArgs, Shape,
+    StateArgs,
 };
 
 /// Arguments of `writ revoke`.
@@ -30,14 +31,8 @@ pub struct RevokeArgs {
     pub id: String,
     #[command(flatten)]
     pub state: StateArgs,
-    /// As the requester: the collection secret `decide --state` printed (`@FILE` reads it
-    /// from a file).
-    #[arg(long, allow_hyphen_values = true)]
-    pub secret: Option<String>,
-    /// As the requester whose request carried `principal.key`: its private key signs a
-    /// fresh revocation proof.
-    #[arg(long)]
-    pub workload_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub requester: RequesterArgs,
     /// As an approver of the challenge's groups (with `--key`, or `--proof` made elsewhere
     /// by `writ sign --revoke`).
     #[arg(long = "as")]
@@ -63,21 +58,17 @@ pub fn run(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
     };
     let iat = unix_now();
     let by = match (
-        &args.secret,
-        &args.workload_key,
+        &args.requester.secret,
+        &args.requester.workload_key,
         &args.approver,
         &args.key,
         &args.operator,
     ) {
-        (Some(secret), None, None, None, None) => {
-            Revoker::Requester(Collect::Secret(grant_text(secret)?))
-        }
-        (None, Some(path), None, None, None) => {
-            let key = WorkloadKeyPair::read(path)?;
-            Revoker::Requester(Collect::Key {
-                jwk: key.public_jwk(),
-                proof: proof_text(iat, &key.sign_b64(&revoke_message(&args.id, iat))),
-            })
+        (Some(_), None, None, None, None) | (None, Some(_), None, None, None) => {
+            match requester_proof(&args.requester, &args.id, revoke_message)? {
+                Some(proof) => Revoker::Requester(proof),
+                None => return Ok(ExitCode::from(Exit::Usage)),
+            }
         }
         (None, None, Some(id), Some(path), None) => Revoker::Approver {
             id: id.clone(),
@@ -100,10 +91,5 @@ pub fn run(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
         Ok(r) => r,
         Err(e) => return store_refusal(e, Shape::Answer),
     };
-    print(&revoked)?;
-    Ok(if revoked.refusal.is_some() {
-        ExitCode::from(Exit::Refused)
-    } else {
-        ExitCode::from(Exit::Ok)
-    })
+    answer(&revoked, revoked.refusal.is_some())
 }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::{mpsc, Arc};
 
 use writ::approvals::{RegistryEvent, RegistryFile};
-use writ_reload::{PolicyStore, ReloadEvent, StoreConfig, WatchConfig};
+use writ::{PolicyStore, ReloadEvent, StoreConfig, WatchConfig};
 
 /// Arguments of `writ watch`.
 #[derive(clap::Args)]
@@ -72,7 +72,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     registry.on_event(move |e| {
         let _ = registry_tx.send(Line::Registry(e.clone()));
     });
-    let _handle = writ_reload::watch(
+    let _handle = writ::watch(
         store.clone(),
         WatchConfig {
             debounce: std::time::Duration::from_millis(args.debounce_ms),

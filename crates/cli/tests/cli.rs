@@ -15,14 +15,7 @@ use std::process::Command;
 
 #[test]
 fn check_accepts_every_bundled_set() {
-    for set in [
-        "prod-database",
-        "payments",
-        "ai-agents",
-        "support-access",
-        "break-glass",
-        "passkey-recovery",
-    ] {
+    for set in writ_testkit::sets::BUNDLED {
         let dir = repo().join("policies").join(set);
         let out = writ(&["check", dir.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{set}: {}", stderr(&out));

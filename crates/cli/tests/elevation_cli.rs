@@ -21,21 +21,6 @@ use std::process::Output;
 
 use serde_json::{json, Value as Json};
 
-const SUPPORT: &str = r#"
-schema { request.params.ticket: string }
-
-rule "support sessions are approved for 30 minutes" {
-  when action in ["support.logs.read", "support.session.open"]
-  approve for 30m {
-    approvers 1 of group "customer-admins"
-    method signature
-    bind principal.id, resource.id, session.id, request.params.ticket
-    ttl 10m
-  }
-  obligations record_session
-}
-"#;
-
 /// A policy directory with the support rule and two approvers: cara (customer-admins)
 /// and erin (ops, who may not revoke).
 struct Setup {
@@ -50,7 +35,11 @@ impl Setup {
         let dir = tmp.path().to_path_buf();
         let policies = dir.join("policies");
         std::fs::create_dir_all(&policies).unwrap();
-        std::fs::write(policies.join("support.writ"), SUPPORT).unwrap();
+        std::fs::write(
+            policies.join("support.writ"),
+            writ_testkit::sets::support_elevation("customer-admins"),
+        )
+        .unwrap();
         let mut registry = String::new();
         for (who, group) in [("cara", "customer-admins"), ("erin", "ops")] {
             let out = writ(&[

@@ -184,22 +184,11 @@ fn open_refund(tmp: &Path, policies: &Path, state: &Path, account: &str) -> Stri
 }
 
 fn otp_code_now() -> String {
-    let reg = writ::approvals::Registry::parse(
-        "t",
-        &format!("[[approver]]\nid = \"otto\"\ntotp = \"{PADDED_SECRET}\"\n"),
-    )
-    .unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    reg.get("otto")
-        .unwrap()
-        .totp
-        .as_ref()
-        .unwrap()
-        .generate(now)
-        .unwrap()
+    writ_testkit::totp_code(PADDED_SECRET, now)
 }
 
 fn refusal_code(out: &Output) -> String {
@@ -368,7 +357,7 @@ fn under_umask_000_the_state_and_keys_are_readable_by_their_owner_only() {
 
 #[test]
 fn registering_a_security_key_keeps_the_registry_file_private() {
-    use writ_webauthn::soft::SoftAuthenticator;
+    use writ::webauthn::soft::SoftAuthenticator;
     let tmp = tempfile::tempdir().unwrap();
     let policies = tmp.path().join("policies");
     std::fs::create_dir_all(&policies).unwrap();

@@ -17,14 +17,7 @@ use std::process::Command;
 #[test]
 fn every_bundled_policy_set_is_lint_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
-    for set in [
-        "prod-database",
-        "payments",
-        "ai-agents",
-        "support-access",
-        "break-glass",
-        "passkey-recovery",
-    ] {
+    for set in writ_testkit::sets::BUNDLED {
         let out = writ(&["lint", "--deny-warnings", root.join(set).to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{set}: {}", stderr(&out));
         assert!(stdout(&out).starts_with("ok: "), "{}", stdout(&out));

@@ -17,14 +17,6 @@ use std::process::{Child, Command, Stdio};
 use serde_json::{json, Value};
 use writ::approvals::{answer_message, KeyPair};
 
-const POLICY: &str = r#"
-schema { request.params.amount: number }
-rule "transfers need finance" {
-  when action == "payments.transfer"
-  approve { approvers 1 of group "finance"  method signature  bind principal.id, action, request.params.amount  ttl 5m }
-}
-"#;
-
 /// A running `writ serve`; killed when dropped.
 struct Replica {
     child: Child,
@@ -96,18 +88,13 @@ fn post(addr: SocketAddr, path: &str, body: &Value) -> (u16, Value) {
 fn opened_on_a_answered_on_b_redeemed_on_a() {
     let redis = writ_testkit::Redis::start();
     let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(policies.join("payments.writ"), POLICY).unwrap();
     let dana = KeyPair::generate().unwrap();
-    std::fs::write(
-        policies.join("approvers.toml"),
-        format!(
-            "[[approver]]\nid = \"dana\"\ngroups = [\"finance\"]\ned25519 = [\"{}\"]\n",
-            dana.public_b64()
-        ),
-    )
-    .unwrap();
+    let policies = writ_testkit::sets::policy_dir(
+        dir.path(),
+        "payments.writ",
+        writ_testkit::sets::FINANCE_TRANSFERS,
+        &[("dana", "finance", &dana.public_b64())],
+    );
     let (sa, sb) = (dir.path().join("state-a"), dir.path().join("state-b"));
     let a = serve(&policies, &sa, &redis.url());
     // B holds A's grant key, as every replica must.

@@ -17,10 +17,9 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use writ_webauthn::soft::SoftAuthenticator;
+use writ::webauthn::soft::SoftAuthenticator;
 
-const RP: &str = "approvals.example.com";
-const ORIGIN: &str = "https://approvals.example.com";
+use writ_testkit::sets::{ORIGIN, RP_ID as RP};
 
 fn unb64(text: &str) -> Vec<u8> {
     use base64::Engine as _;

@@ -16,29 +16,8 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use writ_engine::Engine;
 
-fn engine() -> Engine {
-    common::engine_of(
-        "p.writ",
-        r#"
-        schema {
-          resource.env: "prod" | "dev"
-          request.params.amount: number
-          request.params.tags: set
-          request.params.count: int
-          resource.level: int
-        }
-        risk { +30 "unmanaged" when not device.managed }
-        rule "r" {
-          when action == "a" and network.ip in cidr ["10.0.0.0/8"] and principal.groups has "g"
-            and request.params.amount > 5 and resource.env == "prod" and session.auth_age < 1h
-          allow
-        }
-        rule "d" { when time in hours "Mon-Fri 00:00-12:00" in "UTC" deny }
-        rule "p" { when action == "p" approve { approvers 1 of group "o" bind action, request.params } }
-        rule "l" { when resource.level > 3 deny }
-        "#,
-    )
-}
+use common::binding_engine as engine;
+use common::put;
 
 fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -159,24 +138,6 @@ fn only(req: &Value, path: &str) -> Value {
     }
     put(&mut out, &segs, cur.clone());
     out
-}
-
-/// Inserts `v` at `segs`, creating objects on the way; a non-object on the way wins.
-fn put(cur: &mut Value, segs: &[&str], v: Value) {
-    let Some(map) = cur.as_object_mut() else {
-        return;
-    };
-    match segs {
-        [] => {}
-        [last] => {
-            map.insert((*last).to_string(), v);
-        }
-        [first, rest @ ..] => put(
-            map.entry((*first).to_string()).or_insert_with(|| json!({})),
-            rest,
-            v,
-        ),
-    }
 }
 
 proptest! {

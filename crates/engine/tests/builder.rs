@@ -15,32 +15,7 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use writ_engine::{BindError, Engine, Request, RequestBuilder};
 
-fn engine() -> Engine {
-    common::engine_of(
-        "p.writ",
-        r#"
-        schema {
-          resource.env: "prod" | "dev"
-          request.params.amount: number
-          request.params.tags: set
-          request.params.count: int
-          resource.level: int
-          resource.owner: string
-        }
-        risk { +30 "unmanaged" when not device.managed }
-        rule "r" {
-          when action == "a" and network.ip in cidr ["10.0.0.0/8"] and principal.groups has "g"
-            and request.params.amount > 5 and resource.env == "prod" and session.auth_age < 1h
-          allow
-        }
-        rule "d" { when time in hours "Mon-Fri 00:00-12:00" in "UTC" deny }
-        rule "p" { when action == "p" approve { approvers 1 of group "o" bind action, request.params } }
-        rule "g" { when action == "g" approve { approvers 1 of group resource.owner bind resource.owner, resource.id } }
-        rule "c" { when cel("request.params.count > 2") deny }
-        rule "l" { when resource.level > 3 deny }
-        "#,
-    )
-}
+use common::binding_engine as engine;
 
 /// The builder calls that give `v` at `path`: one typed call per leaf.
 fn add<'e>(b: RequestBuilder<'e>, path: &str, v: &Value) -> RequestBuilder<'e> {
@@ -113,28 +88,13 @@ fn request() -> impl Strategy<Value = Value> {
         "session.auth_age",
     ];
     prop::collection::btree_map(prop::sample::select(paths), scalar(), 0..8).prop_map(|entries| {
-        let mut root = Map::new();
+        let mut root = Value::Object(Map::new());
         for (path, v) in entries {
             let segs: Vec<&str> = path.split('.').collect();
-            put(&mut root, &segs, v);
+            common::put(&mut root, &segs, v);
         }
-        Value::Object(root)
+        root
     })
-}
-
-fn put(map: &mut Map<String, Value>, segs: &[&str], v: Value) {
-    match segs {
-        [] => {}
-        [last] => {
-            map.insert((*last).to_string(), v);
-        }
-        [first, rest @ ..] => {
-            let inner = map.entry((*first).to_string()).or_insert_with(|| json!({}));
-            if let Value::Object(m) = inner {
-                put(m, rest, v);
-            }
-        }
-    }
 }
 
 proptest! {

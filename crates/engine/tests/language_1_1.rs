@@ -25,32 +25,17 @@ let corp = cidr ["10.0.0.0/8"]
 "#;
 
 fn engine(policy: &str) -> Engine {
-    common::engine_of("t.writ", &format!("{PRELUDE}\n{policy}"))
+    common::engine_with(PRELUDE, policy)
 }
 
-/// The truth of `cond` for `request`, through both evaluators (as in `semantics.rs`).
+/// The truth of `cond` for `request` under the prelude and `lets`, through both
+/// evaluators.
 fn truth_in(lets: &str, cond: &str, request: Value) -> Truth {
-    let e = engine(&format!(
-        "{lets}\nrule \"d\" {{ when {cond} deny }}\nrule \"a\" {{ when {cond} allow }}"
-    ));
-    let req = e
-        .bind(request.clone())
-        .unwrap_or_else(|err| panic!("{err}"));
-    let explained = e.explain(&req);
-    let reference = explained.rules[0].condition.value;
-    let d = e.decide(&req);
-    assert_eq!(
-        d, explained.decision,
-        "compiled and reference disagree on `{cond}` for {request}"
-    );
-    let compiled = match (d.rules.is_empty(), d.decision) {
-        (true, _) => Truth::False,
-        (false, Verdict::Deny) if explained.rules[1].fired => Truth::True,
-        (false, Verdict::Deny) => Truth::Unknown,
-        _ => unreachable!(),
-    };
-    assert_eq!(compiled, reference, "`{cond}` for {request}");
-    reference
+    common::truth(&format!("{PRELUDE}\n{lets}"), cond, request)
+}
+
+fn decide(policy: &str, request: Value) -> Decision {
+    common::decide(&engine(policy), request)
 }
 
 fn check_in(lets: &str, cond: &str, cases: &[(Value, Truth)]) {
@@ -288,14 +273,6 @@ fn explain_shows_a_named_condition_by_name_with_its_parts() {
             ("device.managed", Truth::False)
         ]
     );
-}
-
-fn decide(policy: &str, request: Value) -> Decision {
-    let e = engine(policy);
-    let req = e.bind(request).unwrap();
-    let d = e.decide(&req);
-    assert_eq!(d, e.explain(&req).decision);
-    d
 }
 
 #[test]

@@ -30,26 +30,18 @@ fn keys() -> &'static [JwtKey; 3] {
     })
 }
 
-/// A callers.toml that enables every method: trust domain `example.org`, `[jwt]` with the
-/// fixture's keys, one API key (`writ_fuzz`), exact, prefixed and unlisted identities.
-pub const CALLERS_TOML: &str = r#"
-trust_domains = ["example.org"]
-
+/// A callers.toml that enables every method: the SPIFFE part the callers' tests use
+/// (trust domain `example.org`, exact and prefixed identities), `[jwt]` with the fixture's
+/// keys, one API key (`writ_fuzz`) and unlisted identities.
+pub fn fixture_callers_toml() -> String {
+    format!(
+        "{}{}",
+        writ_testkit::sets::SPIFFE_CALLERS,
+        r#"
 [jwt]
 issuer = "https://issuer.example.org"
 audience = "writ"
 jwks = "jwks.json"
-
-[[enforcement_point]]
-id = "spiffe://example.org/gateway"
-
-[[actor]]
-id = "spiffe://example.org/payments"
-kind = "workload"
-
-[[actor]]
-prefix = "spiffe://example.org/agents/"
-kind = "agent"
 
 [[api_key]]
 name = "batch"
@@ -59,7 +51,9 @@ kind = "workload"
 
 [unlisted]
 kind = "workload"
-"#;
+"#
+    )
+}
 
 /// The fixture's callers, read once from a scratch directory holding its JWKS.
 fn callers() -> &'static Callers {
@@ -69,7 +63,7 @@ fn callers() -> &'static Callers {
         let [ed, es, rs] = keys();
         std::fs::write(dir.join("jwks.json"), jwks(&[ed, es, rs]))
             .expect("the fixture's JWKS can be written");
-        Callers::parse_in("callers.toml", CALLERS_TOML, &dir)
+        Callers::parse_in("callers.toml", &fixture_callers_toml(), &dir)
             .expect("the fixture's callers.toml parses")
     })
 }

@@ -44,11 +44,9 @@ impl Workload {
 
 fn cedar_cond(c: &Cond) -> String {
     match c {
-        Cond::RoleEq(r) => format!("principal.role == \"{r}\""),
-        Cond::RoleNe(r) => format!("principal.role != \"{r}\""),
-        Cond::EnvEq(e) => format!("resource.env == \"{e}\""),
-        Cond::SensLe(s) => format!("resource.sensitivity <= {s}"),
-        Cond::SensGe(s) => format!("resource.sensitivity >= {s}"),
+        Cond::RoleEq(_) | Cond::RoleNe(_) | Cond::EnvEq(_) | Cond::SensLe(_) | Cond::SensGe(_) => {
+            c.comparison().unwrap_or_default()
+        }
         Cond::Managed(true) => "context.device_managed".to_string(),
         Cond::Managed(false) => "!context.device_managed".to_string(),
         Cond::IpIn(nets) => {

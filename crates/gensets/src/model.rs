@@ -90,6 +90,22 @@ pub enum Cond {
     Scope(String),
 }
 
+impl Cond {
+    /// The comparison as writ and Cedar both write it (`principal.role == "admin"`,
+    /// `resource.sensitivity <= 3`), for the conditions whose text is the same in both;
+    /// `None` for the others, which each renderer writes its own way.
+    pub fn comparison(&self) -> Option<String> {
+        Some(match self {
+            Cond::RoleEq(r) => format!("principal.role == \"{r}\""),
+            Cond::RoleNe(r) => format!("principal.role != \"{r}\""),
+            Cond::EnvEq(e) => format!("resource.env == \"{e}\""),
+            Cond::SensLe(s) => format!("resource.sensitivity <= {s}"),
+            Cond::SensGe(s) => format!("resource.sensitivity >= {s}"),
+            _ => return None,
+        })
+    }
+}
+
 /// One rule of the workload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {

@@ -1,13 +1,13 @@
 //! What the `approver-group` lint knows of the approver registry: who can approve in each
-//! group. The registry itself (`approvers.toml`) is read by the approvals service's own
-//! parser, [`writ_approvals::RegistryFile`], so a file the service refuses (an unknown key,
-//! a misspelt table, an unknown `kind`, an approver listed twice, a malformed key) is
-//! refused here too, with the same message and position.
+//! group. The registry itself (`approvers.toml`) is read by the parser the approvals
+//! service uses, [`writ_registry`], so a file the service refuses (an unknown key, a
+//! misspelt table, an unknown `kind`, an approver listed twice, a malformed key) is refused
+//! here too, with the same message and position.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use writ_approvals::{Kind, Registry, RegistryFile, REGISTRY_FILE};
+use writ_registry::{Kind, Registry};
 
 /// The people in each approver group, as the approvals service will count them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -37,15 +37,8 @@ impl ApproverGroups {
 
     /// Reads `approvers.toml` from a policy directory, as the approvals service does:
     /// `Ok(None)` when there is none; the service's error when it cannot be read or parsed.
-    pub fn load(dir: &Path) -> Result<Option<ApproverGroups>, writ_approvals::Error> {
-        match std::fs::metadata(dir.join(REGISTRY_FILE)) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            // Any other trouble is the registry reader's to report.
-            _ => {}
-        }
-        let file = RegistryFile::in_dir(dir)?;
-        let registry = file.current()?;
-        Ok(Some(ApproverGroups::of(&registry)))
+    pub fn load(dir: &Path) -> Result<Option<ApproverGroups>, writ_registry::Error> {
+        Ok(writ_registry::load(dir)?.map(|registry| ApproverGroups::of(&registry)))
     }
 
     /// The members of a group (empty when nobody is in it).

@@ -1,6 +1,8 @@
-//! The approver registry is read by the approvals service's own parser: every file the
-//! service refuses is refused by the lint too, with the service's message and position,
-//! so a set can never be lint-clean while no approval is possible.
+//! The approver registry is read by the parser the approvals service uses (writ-registry):
+//! every file the service refuses is refused by the lint too, with the service's message
+//! and position, so a set can never be lint-clean while no approval is possible. (That the
+//! service's error for a directory is writ-registry's is held by writ-approvals' own
+//! test, `registry::tests::the_service_refuses_with_the_parsers_message`.)
 
 #![allow(
     clippy::unwrap_used,
@@ -24,13 +26,11 @@ fn dir_with(name: &str, registry: Option<&str>) -> PathBuf {
     dir
 }
 
-/// The lint's error for a registry, and the approvals service's for the same file.
+/// The lint's error for a registry, and the shared parser's for the same file.
 fn both_refuse(name: &str, text: &str) -> String {
     let dir = dir_with(name, Some(text));
     let lint = ApproverGroups::load(&dir).unwrap_err().to_string();
-    let service = writ_approvals::RegistryFile::in_dir(&dir)
-        .unwrap_err()
-        .to_string();
+    let service = writ_registry::load(&dir).unwrap_err().to_string();
     assert_eq!(lint, service);
     let _ = std::fs::remove_dir_all(&dir);
     lint

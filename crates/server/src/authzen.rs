@@ -477,23 +477,32 @@ async fn evaluate(ctx: &Ctx<'_>, mapped: Mapped, base: &str) -> Result<Json, Api
     Ok(json!({ "decision": allowed, "context": c }))
 }
 
+/// What both evaluation routes take from a request besides its body: the state, the
+/// caller, the request id and the headers (for the base URL of links).
+type Parts = (
+    State<AppState>,
+    Extension<Caller>,
+    Extension<RequestId>,
+    HeaderMap,
+);
+
 /// `POST /access/v1/evaluation`.
-pub async fn evaluation(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Extension(RequestId(request_id)): Extension<RequestId>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    let ctx = Ctx {
-        state: &state,
-        route: Route::Evaluation,
-        caller: &caller,
-        request_id: &request_id,
-    };
+pub async fn evaluation(parts: Parts, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    let (State(state), Extension(caller), Extension(RequestId(request_id)), headers) = parts;
+    let ctx = ctx(&state, Route::Evaluation, &caller, &request_id);
     let mapped = map_tuple(&body).map_err(ApiError::bad)?;
     let base = base_url(&state, &headers);
     Ok(json_ok(&evaluate(&ctx, mapped, &base).await?))
+}
+
+/// The context of one call on `route`.
+fn ctx<'a>(state: &'a AppState, route: Route, caller: &'a Caller, request_id: &'a str) -> Ctx<'a> {
+    Ctx {
+        state,
+        route,
+        caller,
+        request_id,
+    }
 }
 
 /// How a batch ends early.
@@ -528,19 +537,9 @@ fn semantic(body: &Map<String, Json>) -> Result<Semantic, String> {
 }
 
 /// `POST /access/v1/evaluations`.
-pub async fn evaluations(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Extension(RequestId(request_id)): Extension<RequestId>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    let ctx = Ctx {
-        state: &state,
-        route: Route::Evaluations,
-        caller: &caller,
-        request_id: &request_id,
-    };
+pub async fn evaluations(parts: Parts, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    let (State(state), Extension(caller), Extension(RequestId(request_id)), headers) = parts;
+    let ctx = ctx(&state, Route::Evaluations, &caller, &request_id);
     let base = base_url(&state, &headers);
     let items = match body.get("evaluations") {
         None | Some(Json::Null) => None,

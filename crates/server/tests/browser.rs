@@ -25,22 +25,7 @@ use std::process::Command;
 
 use writ_server::StateConfig;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use writ_testkit::sets::{copy_dir, repo};
 
 /// What the browser test needs, or a failure saying how to get it.
 fn prerequisites() -> (PathBuf, PathBuf) {

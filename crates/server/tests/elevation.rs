@@ -16,28 +16,12 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::os::unix::fs::DirBuilderExt as _;
 use std::path::Path;
 
 use common::post;
 use serde_json::{json, Value};
-use writ_approvals::{answer_message, proof_text, revoke_message, KeyPair};
+use writ_approvals::{proof_text, revoke_message, KeyPair};
 use writ_server::StateConfig;
-
-const SUPPORT: &str = r#"
-schema { request.params.ticket: string }
-
-rule "support sessions are approved for 30 minutes" {
-  when action in ["support.logs.read", "support.session.open"]
-  approve for 30m {
-    approvers 1 of group "customer-admins"
-    method signature
-    bind principal.id, resource.id, session.id, request.params.ticket
-    ttl 10m
-  }
-  obligations record_session
-}
-"#;
 
 struct Keys {
     cara: KeyPair,
@@ -47,23 +31,13 @@ struct Keys {
 /// The policy directory: the support rule; cara approves for customer-admins, erin for
 /// ops.
 fn policies(dir: &Path) -> (std::path::PathBuf, Keys) {
-    let policies = dir.join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(policies.join("support.writ"), SUPPORT).unwrap();
-    let keys = Keys {
-        cara: KeyPair::generate().unwrap(),
-        erin: KeyPair::generate().unwrap(),
-    };
-    std::fs::write(
-        policies.join("approvers.toml"),
-        format!(
-            "[[approver]]\nid = \"cara\"\ngroups = [\"customer-admins\"]\ned25519 = [\"{}\"]\n\n[[approver]]\nid = \"erin\"\ngroups = [\"ops\"]\ned25519 = [\"{}\"]\n",
-            keys.cara.public_b64(),
-            keys.erin.public_b64()
-        ),
-    )
-    .unwrap();
-    (policies, keys)
+    let (policies, [cara, erin]) = common::policy_dir(
+        dir,
+        "support.writ",
+        &writ_testkit::sets::support_elevation("customer-admins"),
+        [("cara", "customer-admins"), ("erin", "ops")],
+    );
+    (policies, Keys { cara, erin })
 }
 
 fn session(action: &str, ticket: &str) -> Value {
@@ -86,8 +60,7 @@ async fn approved(a: SocketAddr, b: SocketAddr, keys: &Keys) -> (String, String,
     let r = post(
         b,
         &format!("/v1/challenges/{id}/answers"),
-        &json!({"approver": "cara", "approve": true, "evidence": {"method": "signature",
-                "signature": keys.cara.sign_b64(&answer_message(&id, digest, true))}}),
+        &common::signed_answer("cara", &keys.cara, &id, digest, true),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -232,23 +205,7 @@ async fn a_revocation_through_one_server_is_seen_at_once_by_the_other() {
     let url = redis.url();
     let dir = tempfile::tempdir().unwrap();
     let (policies, keys) = policies(dir.path());
-    let (sa, sb) = (dir.path().join("state-a"), dir.path().join("state-b"));
-    let a = common::start(&policies, |c| {
-        c.state = StateConfig::Redis {
-            dir: sa.clone(),
-            url: url.clone(),
-        };
-    })
-    .await;
-    std::fs::DirBuilder::new().mode(0o700).create(&sb).unwrap();
-    std::fs::copy(sa.join("grant.key"), sb.join("grant.key")).unwrap();
-    let b = common::start(&policies, |c| {
-        c.state = StateConfig::Redis {
-            dir: sb.clone(),
-            url: url.clone(),
-        };
-    })
-    .await;
+    let (a, b) = common::replicas(dir.path(), &policies, &url).await;
     let (id, secret, grant) = approved(a.addr, b.addr, &keys).await;
     for (n, addr) in [(1, a.addr), (2, b.addr)] {
         let r = redeem(addr, session("support.logs.read", "SUP-1"), &grant).await;

@@ -15,7 +15,7 @@ mod common;
 
 use common::{get, post};
 use serde_json::{json, Value};
-use writ_approvals::{answer_message, KeyPair};
+use writ_approvals::KeyPair;
 use writ_server::StateConfig;
 
 const POLICY: &str = r#"
@@ -45,19 +45,12 @@ struct World {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(policies.join("payments.writ"), POLICY).unwrap();
-    let (dana, ann) = (KeyPair::generate().unwrap(), KeyPair::generate().unwrap());
-    std::fs::write(
-        policies.join("approvers.toml"),
-        format!(
-            "[[approver]]\nid = \"dana\"\ngroups = [\"finance\"]\ned25519 = [\"{}\"]\n\n[[approver]]\nid = \"ann\"\ngroups = [\"finance\"]\ned25519 = [\"{}\"]\n",
-            dana.public_b64(),
-            ann.public_b64()
-        ),
-    )
-    .unwrap();
+    let (policies, [dana, ann]) = common::policy_dir(
+        dir.path(),
+        "payments.writ",
+        POLICY,
+        [("dana", "finance"), ("ann", "finance")],
+    );
     let state = dir.path().join("state");
     let server = common::start(&policies, |c| c.state = StateConfig::Dir(state)).await;
     World {
@@ -74,10 +67,7 @@ fn transfer(amount: u32) -> Value {
            "resource": {"type": "account", "id": "acct-1"}})
 }
 
-fn answer(who: &str, key: &KeyPair, id: &str, digest: &str, approve: bool) -> Value {
-    json!({"approver": who, "approve": approve,
-           "evidence": {"method": "signature", "signature": key.sign_b64(&answer_message(id, digest, approve))}})
-}
+use common::signed_answer as answer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_flow_over_http_and_its_attacks() {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use common::{tls_client, tls_post, tls_request};
 use serde_json::{json, Value};
-use writ_approvals::{answer_message, KeyPair};
+use writ_approvals::KeyPair;
 use writ_server::{Identity, Server, ServerConfig, StateConfig, TlsFiles};
 use writ_testkit::jwt::{jwks, JwtKey};
 use writ_testkit::pki::TestCa;
@@ -122,18 +122,8 @@ kind = "workload"
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(policies.join("payments.writ"), POLICY).unwrap();
-    let dana = KeyPair::generate().unwrap();
-    std::fs::write(
-        policies.join("approvers.toml"),
-        format!(
-            "[[approver]]\nid = \"dana\"\ngroups = [\"finance\"]\ned25519 = [\"{}\"]\n",
-            dana.public_b64()
-        ),
-    )
-    .unwrap();
+    let (policies, [dana]) =
+        common::policy_dir(dir.path(), "payments.writ", POLICY, [("dana", "finance")]);
     let ca = TestCa::new("writ test ca");
     let (cert, key) = ca.server().write(dir.path(), "server");
     let client_ca = ca.write(dir.path(), "ca");
@@ -567,8 +557,7 @@ async fn the_approval_flow_over_mtls() {
         .await
         .unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
-    let answer = json!({"approver": "dana", "approve": true,
-        "evidence": {"method": "signature", "signature": w.dana.sign_b64(&answer_message(&id, &digest, true))}});
+    let answer = common::signed_answer("dana", &w.dana, &id, &digest, true);
     let r = tls_post(
         addr,
         &gw,

@@ -12,24 +12,10 @@
 
 mod common;
 
-use std::os::unix::fs::DirBuilderExt as _;
-
 use common::post;
 use serde_json::{json, Value};
-use writ_approvals::{answer_message, KeyPair};
-use writ_server::{Server, StateConfig};
-
-const POLICY: &str = r#"
-schema { request.params.amount: number }
-rule "transfers need finance" {
-  when action == "payments.transfer"
-  approve { approvers 1 of group "finance"  method signature  bind principal.id, action, request.params.amount  ttl 5m }
-}
-"#;
-
-fn private_dir(path: &std::path::Path) {
-    std::fs::DirBuilder::new().mode(0o700).create(path).unwrap();
-}
+use writ_approvals::KeyPair;
+use writ_server::Server;
 
 struct Pair {
     _dir: tempfile::TempDir,
@@ -40,36 +26,13 @@ struct Pair {
 
 async fn pair(url: &str) -> Pair {
     let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(policies.join("payments.writ"), POLICY).unwrap();
-    let dana = KeyPair::generate().unwrap();
-    std::fs::write(
-        policies.join("approvers.toml"),
-        format!(
-            "[[approver]]\nid = \"dana\"\ngroups = [\"finance\"]\ned25519 = [\"{}\"]\n",
-            dana.public_b64()
-        ),
-    )
-    .unwrap();
-    let (sa, sb) = (dir.path().join("state-a"), dir.path().join("state-b"));
-    let a = common::start(&policies, |c| {
-        c.state = StateConfig::Redis {
-            dir: sa.clone(),
-            url: url.to_string(),
-        };
-    })
-    .await;
-    // B holds the same grant key, as every replica must.
-    private_dir(&sb);
-    std::fs::copy(sa.join("grant.key"), sb.join("grant.key")).unwrap();
-    let b = common::start(&policies, |c| {
-        c.state = StateConfig::Redis {
-            dir: sb.clone(),
-            url: url.to_string(),
-        };
-    })
-    .await;
+    let (policies, [dana]) = common::policy_dir(
+        dir.path(),
+        "payments.writ",
+        writ_testkit::sets::FINANCE_TRANSFERS,
+        [("dana", "finance")],
+    );
+    let (a, b) = common::replicas(dir.path(), &policies, url).await;
     Pair {
         _dir: dir,
         a,
@@ -90,11 +53,10 @@ async fn granted(p: &Pair, req: &Value) -> String {
     let id = d["challenge"]["id"].as_str().unwrap();
     let digest = d["challenge"]["digest"].as_str().unwrap();
     let secret = d["collection_secret"].as_str().unwrap();
-    let signature = p.dana.sign_b64(&answer_message(id, digest, true));
     let r = post(
         p.b.addr,
         &format!("/v1/challenges/{id}/answers"),
-        &json!({"approver": "dana", "approve": true, "evidence": {"method": "signature", "signature": signature}}),
+        &common::signed_answer("dana", &p.dana, id, digest, true),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text());

@@ -7,7 +7,8 @@
 //! For `writ serve`'s callers: [`pki`] makes a CA, server and client certificates (SPIFFE
 //! IDs in URI SANs, and wrong ones) with rcgen, and [`jwt`] makes signing keys, their
 //! JWKS and signed tokens (ES256, EdDSA, RS256; unsigned and HMAC ones to refuse), so no
-//! test needs a key or certificate file in the repository.
+//! test needs a key or certificate file in the repository. [`sets`] holds the policy sets
+//! the tests of several crates share, and the repository's bundled ones.
 
 #![allow(
     clippy::panic,
@@ -18,6 +19,25 @@
 
 pub mod jwt;
 pub mod pki;
+pub mod sets;
+
+/// The TOTP code (RFC 6238: SHA-1, 6 digits, 30 s steps) of the base32 `secret` at `unix`
+/// seconds, as the approvals service reads the secret from `approvers.toml`.
+pub fn totp_code(secret: &str, unix: u64) -> String {
+    let registry = writ_registry::Registry::parse(
+        "totp",
+        &format!("[[approver]]\nid = \"t\"\ntotp = \"{secret}\"\n"),
+    )
+    .unwrap();
+    registry
+        .get("t")
+        .unwrap()
+        .totp
+        .as_ref()
+        .unwrap()
+        .generate(unix)
+        .unwrap()
+}
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -58,35 +58,110 @@ struct AttestationResponse {
     public_key: Option<B64>,
 }
 
-/// Either shape of an assertion, every member optional; which shape it is, and what is
-/// missing, is decided after.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AssertionWire {
-    // WebAuthn L3.
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default, rename = "rawId")]
-    raw_id: Option<B64>,
-    #[serde(default, rename = "type")]
-    ty: Option<String>,
-    #[serde(default)]
-    response: Option<AssertionResponse>,
-    #[serde(default, rename = "authenticatorAttachment")]
-    authenticator_attachment: Option<String>,
-    #[serde(default, rename = "clientExtensionResults")]
-    client_extension_results: Option<serde_json::Map<String, serde_json::Value>>,
-    // writ's flat shape.
-    #[serde(default)]
-    credential_id: Option<B64>,
-    #[serde(default)]
-    authenticator_data: Option<B64>,
-    #[serde(default)]
-    client_data_json: Option<B64>,
-    #[serde(default)]
-    signature: Option<B64>,
-    #[serde(default)]
-    user_handle: Option<B64>,
+/// A wire struct for either shape of a credential's JSON, every member optional (which
+/// shape it is, and what is missing, is decided after): WebAuthn L3's envelope (`id`,
+/// `rawId`, `type`, `response`, `authenticatorAttachment`, `clientExtensionResults`), then
+/// the members of writ's flat shape. Unknown members are refused (serde's
+/// `deny_unknown_fields` does not combine with `flatten`, hence one macro for the
+/// envelope rather than a flattened struct).
+macro_rules! wire {
+    ($(#[$doc:meta])* $name:ident, $response:ty, { $($(#[$fdoc:meta])* $flat:ident,)* }) => {
+        $(#[$doc])*
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            #[serde(default)]
+            id: Option<String>,
+            #[serde(default, rename = "rawId")]
+            raw_id: Option<B64>,
+            #[serde(default, rename = "type")]
+            ty: Option<String>,
+            #[serde(default)]
+            response: Option<$response>,
+            #[serde(default, rename = "authenticatorAttachment")]
+            authenticator_attachment: Option<String>,
+            #[serde(default, rename = "clientExtensionResults")]
+            client_extension_results: Option<serde_json::Map<String, serde_json::Value>>,
+            $(
+                $(#[$fdoc])*
+                #[serde(default)]
+                $flat: Option<B64>,
+            )*
+        }
+
+        impl $name {
+            /// Whether any member of the L3 envelope is present.
+            fn l3(&self) -> bool {
+                self.id.is_some()
+                    || self.raw_id.is_some()
+                    || self.ty.is_some()
+                    || self.response.is_some()
+                    || self.authenticator_attachment.is_some()
+                    || self.client_extension_results.is_some()
+            }
+
+            /// Whether any member of the flat shape is present.
+            fn flat(&self) -> bool {
+                false $(|| self.$flat.is_some())*
+            }
+
+            /// The L3 shape's credential id (checked) and response, taken out; `None` for
+            /// the flat shape. Both shapes at once are refused.
+            fn take_l3<E: serde::de::Error>(&mut self) -> Result<Option<(Vec<u8>, $response)>, E> {
+                if self.l3() && self.flat() {
+                    return Err(E::custom(MIXED));
+                }
+                if !self.l3() {
+                    return Ok(None);
+                }
+                let id = credential_id(self.id.take(), self.raw_id.take(), self.ty.take())?;
+                let response = self
+                    .response
+                    .take()
+                    .ok_or_else(|| E::missing_field("response"))?;
+                Ok(Some((id, response)))
+            }
+        }
+    };
+}
+
+wire!(
+    /// Either shape of an assertion.
+    AssertionWire,
+    AssertionResponse,
+    {
+        credential_id,
+        authenticator_data,
+        client_data_json,
+        signature,
+        user_handle,
+    }
+);
+
+wire!(
+    /// Either shape of a registration response (writ's earlier shape is the flat one).
+    AttestationWire,
+    AttestationResponse,
+    {
+        attestation_object,
+        client_data_json,
+    }
+);
+
+/// `PublicKeyCredential.toJSON()`'s envelope around `response`, for credential `id`.
+fn serialize_l3<S: Serializer>(
+    s: S,
+    id: &[u8],
+    response: &serde_json::Map<String, serde_json::Value>,
+) -> Result<S::Ok, S::Error> {
+    let id = encode(id);
+    let mut m = s.serialize_map(Some(5))?;
+    m.serialize_entry("id", &id)?;
+    m.serialize_entry("rawId", &id)?;
+    m.serialize_entry("type", "public-key")?;
+    m.serialize_entry("response", response)?;
+    m.serialize_entry("clientExtensionResults", &serde_json::Map::new())?;
+    m.end()
 }
 
 /// The checks common to both L3 shapes: `type` is `public-key`, `id` and `rawId` are
@@ -122,26 +197,8 @@ const MIXED: &str = "mixes the WebAuthn JSON shape (`id`, `rawId`, `type`, `resp
 
 impl<'de> Deserialize<'de> for Assertion {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let w = AssertionWire::deserialize(d)?;
-        let l3 = w.id.is_some()
-            || w.raw_id.is_some()
-            || w.ty.is_some()
-            || w.response.is_some()
-            || w.authenticator_attachment.is_some()
-            || w.client_extension_results.is_some();
-        let flat = w.credential_id.is_some()
-            || w.authenticator_data.is_some()
-            || w.client_data_json.is_some()
-            || w.signature.is_some()
-            || w.user_handle.is_some();
-        if l3 && flat {
-            return Err(D::Error::custom(MIXED));
-        }
-        if l3 {
-            let credential_id = credential_id(w.id, w.raw_id, w.ty)?;
-            let r = w
-                .response
-                .ok_or_else(|| D::Error::missing_field("response"))?;
+        let mut w = AssertionWire::deserialize(d)?;
+        if let Some((credential_id, r)) = w.take_l3()? {
             return Ok(Assertion {
                 credential_id,
                 authenticator_data: r.authenticator_data.0,
@@ -150,6 +207,7 @@ impl<'de> Deserialize<'de> for Assertion {
                 user_handle: bytes(r.user_handle),
             });
         }
+        let flat = w.flat();
         let need = |b: Option<B64>, name: &'static str| bytes(b).ok_or(name);
         let assertion = (|| {
             Ok(Assertion {
@@ -175,7 +233,6 @@ impl<'de> Deserialize<'de> for Assertion {
 impl Serialize for Assertion {
     /// As `PublicKeyCredential.toJSON()` writes it.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let id = encode(&self.credential_id);
         let mut response = serde_json::Map::new();
         let mut put = |k: &str, v: &[u8]| {
             response.insert(k.to_owned(), serde_json::Value::String(encode(v)));
@@ -186,65 +243,21 @@ impl Serialize for Assertion {
         if let Some(h) = &self.user_handle {
             put("userHandle", h);
         }
-        let mut m = s.serialize_map(Some(5))?;
-        m.serialize_entry("id", &id)?;
-        m.serialize_entry("rawId", &id)?;
-        m.serialize_entry("type", "public-key")?;
-        m.serialize_entry("response", &response)?;
-        m.serialize_entry("clientExtensionResults", &serde_json::Map::new())?;
-        m.end()
+        serialize_l3(s, &self.credential_id, &response)
     }
-}
-
-/// Either shape of a registration response.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AttestationWire {
-    // WebAuthn L3.
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default, rename = "rawId")]
-    raw_id: Option<B64>,
-    #[serde(default, rename = "type")]
-    ty: Option<String>,
-    #[serde(default)]
-    response: Option<AttestationResponse>,
-    #[serde(default, rename = "authenticatorAttachment")]
-    authenticator_attachment: Option<String>,
-    #[serde(default, rename = "clientExtensionResults")]
-    client_extension_results: Option<serde_json::Map<String, serde_json::Value>>,
-    // writ's earlier shape.
-    #[serde(default)]
-    attestation_object: Option<B64>,
-    #[serde(default)]
-    client_data_json: Option<B64>,
 }
 
 impl<'de> Deserialize<'de> for Attestation {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let w = AttestationWire::deserialize(d)?;
-        let l3 = w.id.is_some()
-            || w.raw_id.is_some()
-            || w.ty.is_some()
-            || w.response.is_some()
-            || w.authenticator_attachment.is_some()
-            || w.client_extension_results.is_some();
-        let flat = w.attestation_object.is_some() || w.client_data_json.is_some();
-        if l3 && flat {
-            return Err(D::Error::custom(MIXED));
-        }
-        if l3 {
-            let credential_id = credential_id(w.id, w.raw_id, w.ty)?;
-            let r = w
-                .response
-                .ok_or_else(|| D::Error::missing_field("response"))?;
+        let mut w = AttestationWire::deserialize(d)?;
+        if let Some((credential_id, r)) = w.take_l3()? {
             return Ok(Attestation {
                 credential_id: Some(credential_id),
                 attestation_object: r.attestation_object.0,
                 client_data_json: r.client_data_json.0,
             });
         }
-        if !flat {
+        if !w.flat() {
             return Err(D::Error::custom(
                 "not a WebAuthn registration response: expected `PublicKeyCredential.toJSON()` output (`id`, `rawId`, `type`, `response`)",
             ));
@@ -267,17 +280,10 @@ impl Serialize for Attestation {
         let client_data = encode(&self.client_data_json);
         match &self.credential_id {
             Some(cid) => {
-                let id = encode(cid);
                 let mut response = serde_json::Map::new();
                 response.insert("clientDataJSON".into(), client_data.into());
                 response.insert("attestationObject".into(), object.into());
-                let mut m = s.serialize_map(Some(5))?;
-                m.serialize_entry("id", &id)?;
-                m.serialize_entry("rawId", &id)?;
-                m.serialize_entry("type", "public-key")?;
-                m.serialize_entry("response", &response)?;
-                m.serialize_entry("clientExtensionResults", &serde_json::Map::new())?;
-                m.end()
+                serialize_l3(s, cid, &response)
             }
             None => {
                 let mut m = s.serialize_map(Some(2))?;

@@ -2,35 +2,17 @@
 //! issued by the engine (signed with its grant key, with an expiry) and consumed once in
 //! the state store when a registration over it is accepted.
 
+use super::token::{self, Flaw, LEN};
 use super::Approvals;
 use crate::audit::Entry;
-use crate::encode::{b64, random, unb64};
+use crate::encode::b64;
 use crate::error::Error;
-use crate::keys::verify_b64;
-use crate::registry::Kind;
 
 /// The domain of a registration challenge's signature.
 const DOMAIN: &[u8] = b"writ-webauthn-registration-v1\0";
 /// How long a registration challenge is good for, in seconds (WebAuthn's default ceremony
 /// timeout is 5 minutes; this leaves time to carry the response to the command line).
 const REGISTRATION_TTL_S: i64 = 600;
-
-const NONCE: usize = 16;
-const EXPIRY: usize = 8;
-const SIG: usize = 64;
-/// A registration challenge's length: nonce, expiry, signature.
-const LEN: usize = NONCE + EXPIRY + SIG;
-
-/// What the grant key signs: the domain, the approver's id, 0x00, the nonce and the
-/// expiry.
-fn signed(approver: &str, nonce: &[u8], expiry: &[u8]) -> Vec<u8> {
-    let mut m = DOMAIN.to_vec();
-    m.extend_from_slice(approver.as_bytes());
-    m.push(0);
-    m.extend_from_slice(nonce);
-    m.extend_from_slice(expiry);
-    m
-}
 
 impl Approvals {
     /// A fresh WebAuthn registration challenge for `approver`, good for
@@ -47,37 +29,12 @@ impl Approvals {
         approver: &str,
     ) -> Result<Result<Vec<u8>, String>, Error> {
         let registry = self.registry.current()?;
-        let file = self.registry.path().display();
-        match registry.get(approver) {
-            None => {
-                return Ok(Err(format!(
-                    "`{approver}` is not in `{file}`: add the approver first"
-                )))
-            }
-            Some(a) if a.kind != Kind::Human => {
-                return Ok(Err(format!(
-                    "`{approver}` is not a person: only people approve"
-                )))
-            }
-            Some(_) => {}
+        let file = self.registry.path().display().to_string();
+        if let Err(refused) = registry.passkey_party(approver, &file) {
+            return Ok(Err(refused));
         }
-        if registry.relying_party().is_none() {
-            return Ok(Err(format!(
-                "`{file}` has no `[relying_party]` (rp_id, origins): configure it first"
-            )));
-        }
-        let nonce = random::<NONCE>()?;
-        let expiry = self.now().saturating_add(REGISTRATION_TTL_S).to_be_bytes();
-        let sig = self
-            .grant_key
-            .pair()
-            .sign_b64(&signed(approver, &nonce, &expiry));
-        let sig = unb64(&sig, "signature").map_err(Error::Key)?;
-        let mut challenge = Vec::with_capacity(LEN);
-        challenge.extend_from_slice(&nonce);
-        challenge.extend_from_slice(&expiry);
-        challenge.extend_from_slice(&sig);
-        Ok(Ok(challenge))
+        let expires = self.now().saturating_add(REGISTRATION_TTL_S);
+        token::issue(self.grant_key.pair(), DOMAIN, approver, expires).map(Ok)
     }
 
     /// Registers `approver`'s authenticator from its registration response over
@@ -109,31 +66,33 @@ impl Approvals {
         invite: Option<(String, i64)>,
     ) -> Result<Result<String, String>, Error> {
         let now = self.now();
-        let (nonce, rest) = challenge.split_at(NONCE.min(challenge.len()));
-        let (expiry, sig) = rest.split_at(EXPIRY.min(rest.len()));
-        if challenge.len() != LEN {
-            return Ok(Err(format!(
-                "the registration challenge is {} bytes, not the {LEN} of one from `writ webauthn challenge`: ask for one",
-                challenge.len()
-            )));
-        }
-        if !verify_b64(
-            &self.grant_key.pair().public(),
-            &signed(approver, nonce, expiry),
-            &b64(sig),
+        let (nonce, expires) = match token::check(
+            self.grant_key.pair(),
+            DOMAIN,
+            approver,
+            challenge,
+            now,
         ) {
-            return Ok(Err(format!(
-                "the registration challenge was not issued by this engine for `{approver}`: ask for one with `writ webauthn challenge --as {approver}`"
-            )));
-        }
-        let expires = <[u8; EXPIRY]>::try_from(expiry).map_or(i64::MIN, i64::from_be_bytes);
-        if now >= expires {
-            return Ok(Err(format!(
-                "the registration challenge expired at {}: ask for a new one",
-                super::rfc3339(expires)
-            )));
-        }
-        let key = format!("wareg:{}", b64(nonce));
+            Ok(good) => (good.nonce, good.expires),
+            Err(Flaw::Length) => {
+                return Ok(Err(format!(
+                    "the registration challenge is {} bytes, not the {LEN} of one from `writ webauthn challenge`: ask for one",
+                    challenge.len()
+                )))
+            }
+            Err(Flaw::Signature) => {
+                return Ok(Err(format!(
+                    "the registration challenge was not issued by this engine for `{approver}`: ask for one with `writ webauthn challenge --as {approver}`"
+                )))
+            }
+            Err(Flaw::Expired(at)) => {
+                return Ok(Err(format!(
+                    "the registration challenge expired at {}: ask for a new one",
+                    super::rfc3339(at)
+                )))
+            }
+        };
+        let key = format!("wareg:{nonce}");
         self.registry
             .register_webauthn_once(approver, challenge, attestation, |registration| {
                 if !self.store.consume(&key, expires, now)? {

@@ -45,6 +45,7 @@ mod observe;
 mod passkeys;
 mod redeem;
 mod revoke;
+mod token;
 mod views;
 
 pub use observe::{ChallengeOutcome, Metrics, NoMetrics};
@@ -52,8 +53,8 @@ pub use passkeys::{webauthn_invite, INVITE_TTL_S, SIGN_IN_REFUSED};
 pub use revoke::Revoker;
 
 pub use views::{
-    AnswerStatus, Answered, ChallengeState, ChallengeView, CollectStatus, Collected, Decided,
-    ElevationUse, Redeemed, Redemption, RevokeStatus, Revoked, RevokedBefore,
+    AnswerStatus, Answered, Basis, ChallengeState, ChallengeView, CollectStatus, Collected,
+    Decided, ElevationUse, Redeemed, Redemption, RevokeStatus, Revoked, RevokedBefore,
 };
 
 /// The grant key's file in a state directory.
@@ -552,7 +553,7 @@ impl Approvals {
     /// Decides a request; an `approve` opens (or joins) a challenge. The request's `time`
     /// must be within the skew of the engine's clock, at which it is evaluated. The answer
     /// carries the bound request and the engine version that decided
-    /// ([`Decided::explain`]).
+    /// ([`Basis::explain`](crate::Basis::explain)).
     ///
     /// Blocks: every decision is appended to the audit log; an `approve` also opens the
     /// challenge in the state store (a durable redb commit, or Redis round trips) and
@@ -609,14 +610,8 @@ impl Approvals {
                     .with("reason", refusal.message.as_str()),
             )?;
             return Ok(Decided {
-                decision: denied,
-                decision_id,
-                challenge: None,
                 refusal: Some(refusal),
-                collection_secret: None,
-                request: effective.sent,
-                evaluated: effective.at_clock,
-                engine: effective.engine,
+                ..Decided::plain(denied, decision_id, effective.basis())
             });
         }
         let Some(approval) = decision.approval.as_ref().filter(|_| approve) else {
@@ -626,16 +621,7 @@ impl Approvals {
                 Self::later_decision_entry(uid, &decision, &effective.sent),
                 Durability::Plain,
             )?;
-            return Ok(Decided {
-                decision,
-                decision_id,
-                challenge: None,
-                refusal: None,
-                collection_secret: None,
-                request: effective.sent,
-                evaluated: effective.at_clock,
-                engine: effective.engine,
-            });
+            return Ok(Decided::plain(decision, decision_id, effective.basis()));
         };
         let mut requester = Requester::of(&effective.sent, effective.jkt.clone());
         requester.x5t = effective.x5t.clone();
@@ -744,14 +730,9 @@ impl Approvals {
                 })?;
                 let view = self.view(&c, merged, now)?;
                 Ok(Decided {
-                    decision,
-                    decision_id,
                     challenge: Some(view),
-                    refusal: None,
                     collection_secret: secret.map(|(s, _)| s),
-                    request: effective.sent,
-                    evaluated: effective.at_clock,
-                    engine: effective.engine,
+                    ..Decided::plain(decision, decision_id, effective.basis())
                 })
             }
             Err(refusal) => {
@@ -765,15 +746,10 @@ impl Approvals {
                             serde_json::to_value(refusal.code).unwrap_or(Json::Null),
                         ),
                 )?;
+                let decision = denied(decision, &refusal);
                 Ok(Decided {
-                    decision: denied(decision, &refusal),
-                    decision_id,
-                    challenge: None,
                     refusal: Some(refusal),
-                    collection_secret: None,
-                    request: effective.sent,
-                    evaluated: effective.at_clock,
-                    engine: effective.engine,
+                    ..Decided::plain(decision, decision_id, effective.basis())
                 })
             }
         }
@@ -972,6 +948,17 @@ struct Effective {
     /// The client certificate's `x5t#S256`, when the caller came over mutual TLS and said
     /// so.
     x5t: Option<String>,
+}
+
+impl Effective {
+    /// What the decision was made on, for the answer to keep.
+    fn basis(self) -> Basis {
+        Basis {
+            request: self.sent,
+            evaluated: self.at_clock,
+            engine: self.engine,
+        }
+    }
 }
 
 /// `decision` turned into a `deny` for `refusal`.

@@ -4,11 +4,11 @@
 //! grant key over `"writ-webauthn-invite-v1" 0x00 approver 0x00 nonce expiry`; it is
 //! consumed in the state store by the registration it carries, so it enrols once.
 
+use super::token;
 use super::Approvals;
 use crate::audit::Entry;
-use crate::encode::{b64, random, unb64};
+use crate::encode::{b64, unb64};
 use crate::error::{Error, Refusal, RefusalCode};
-use crate::keys::verify_b64;
 use crate::registry::Kind;
 
 /// How long an invitation is good for, in seconds (15 minutes).
@@ -16,18 +16,6 @@ pub const INVITE_TTL_S: i64 = 900;
 
 /// The domain of an invitation's signature.
 const DOMAIN: &[u8] = b"writ-webauthn-invite-v1\0";
-const NONCE: usize = 16;
-const EXPIRY: usize = 8;
-const SIG: usize = 64;
-
-fn signed(approver: &str, nonce: &[u8], expiry: &[u8]) -> Vec<u8> {
-    let mut m = DOMAIN.to_vec();
-    m.extend_from_slice(approver.as_bytes());
-    m.push(0);
-    m.extend_from_slice(nonce);
-    m.extend_from_slice(expiry);
-    m
-}
 
 /// A one-time enrolment invitation for `approver` (the token of `/enroll/{token}`), good
 /// for [`INVITE_TTL_S`] seconds and one registration, signed with the grant key in
@@ -68,32 +56,10 @@ fn invite_with(
     approver: &str,
     now: i64,
 ) -> Result<Result<String, String>, Error> {
-    match registry.get(approver) {
-        None => {
-            return Ok(Err(format!(
-                "`{approver}` is not in `{file}`: add the approver first"
-            )))
-        }
-        Some(a) if a.kind != Kind::Human => {
-            return Ok(Err(format!(
-                "`{approver}` is not a person: only people approve"
-            )))
-        }
-        Some(_) => {}
+    if let Err(refused) = registry.passkey_party(approver, file) {
+        return Ok(Err(refused));
     }
-    if registry.relying_party().is_none() {
-        return Ok(Err(format!(
-            "`{file}` has no `[relying_party]` (rp_id, origins): configure it first"
-        )));
-    }
-    let nonce = random::<NONCE>()?;
-    let expiry = now.saturating_add(INVITE_TTL_S).to_be_bytes();
-    let sig = key.sign_b64(&signed(approver, &nonce, &expiry));
-    let sig = unb64(&sig, "signature").map_err(Error::Key)?;
-    let mut body = Vec::with_capacity(NONCE + EXPIRY + SIG);
-    body.extend_from_slice(&nonce);
-    body.extend_from_slice(&expiry);
-    body.extend_from_slice(&sig);
+    let body = token::issue(key, DOMAIN, approver, now.saturating_add(INVITE_TTL_S))?;
     Ok(Ok(format!("{}.{}", b64(approver.as_bytes()), b64(&body))))
 }
 
@@ -130,30 +96,18 @@ impl Approvals {
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or(BAD)?;
         let body = unb64(body, "invitation").map_err(|_| BAD)?;
-        if body.len() != NONCE + EXPIRY + SIG {
-            return Err(BAD.into());
-        }
-        let (nonce, rest) = body.split_at(NONCE);
-        let (expiry, sig) = rest.split_at(EXPIRY);
-        if !verify_b64(
-            &self.grant_key.pair().public(),
-            &signed(&approver, nonce, expiry),
-            &b64(sig),
-        ) {
-            return Err(BAD.into());
-        }
-        let expires = <[u8; EXPIRY]>::try_from(expiry).map_or(i64::MIN, i64::from_be_bytes);
-        if self.now() >= expires {
-            return Err(format!(
+        match token::check(self.grant_key.pair(), DOMAIN, &approver, &body, self.now()) {
+            Ok(good) => Ok(Invite {
+                approver,
+                key: format!("wainv:{}", good.nonce),
+                expires: good.expires,
+            }),
+            Err(token::Flaw::Length | token::Flaw::Signature) => Err(BAD.into()),
+            Err(token::Flaw::Expired(at)) => Err(format!(
                 "this invitation expired at {}: ask your administrator for a new one",
-                super::rfc3339(expires)
-            ));
+                super::rfc3339(at)
+            )),
         }
-        Ok(Invite {
-            approver,
-            key: format!("wainv:{}", b64(nonce)),
-            expires,
-        })
     }
 
     /// The approver an invitation enrols, when it is one this engine issued and it has not

@@ -40,7 +40,7 @@ impl Approvals {
     /// A key-bound grant comes with `proof`, `IAT.SIGNATURE` over
     /// [`crate::pop_message`]`(grant, digest, iat)`, made within the clock skew. The answer
     /// carries the bound request and the engine version that re-decided it
-    /// ([`Redeemed::explain`]).
+    /// ([`Basis::explain`](crate::Basis::explain)).
     ///
     /// Blocks: the grant's `jti` is consumed in the state store (a durable redb commit, or
     /// a Redis round trip) and the outcome appended to the audit log.
@@ -136,9 +136,7 @@ impl Approvals {
                         approvers: claims.approvers,
                         elevation,
                     }),
-                    request: effective.sent,
-                    evaluated: effective.at_clock,
-                    engine: effective.engine,
+                    basis: effective.basis(),
                 })
             }
             Err(Refused::Operational(e)) => Err(e),
@@ -172,9 +170,7 @@ impl Approvals {
                     decision_id,
                     refusal: Some(refusal),
                     grant: None,
-                    request: effective.sent,
-                    evaluated: effective.at_clock,
-                    engine: effective.engine,
+                    basis: effective.basis(),
                 })
             }
         }

@@ -90,18 +90,39 @@ pub struct Decided {
     /// collects its grant ([`crate::Approvals::collect`]). Given once, here; only its hash is kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collection_secret: Option<String>,
-    /// The request as sent, bound (not serialised).
+    /// The request and the engine version it was decided on (not serialised).
     #[serde(skip)]
-    pub request: Request,
-    /// The request as evaluated: its `time` is the engine's clock (not serialised).
-    #[serde(skip)]
-    pub evaluated: Request,
-    /// The engine version that decided.
-    #[serde(skip)]
-    pub(crate) engine: Arc<Engine>,
+    pub basis: Basis,
 }
 
 impl Decided {
+    /// A decision with no challenge and no refusal.
+    pub(crate) fn plain(decision: Decision, decision_id: String, basis: Basis) -> Decided {
+        Decided {
+            decision,
+            decision_id,
+            challenge: None,
+            refusal: None,
+            collection_secret: None,
+            basis,
+        }
+    }
+}
+
+/// What a decision was made on — the request as sent and as evaluated, and the engine
+/// version that decided — kept beside the answers of `decide` ([`Decided`]) and `redeem`
+/// ([`Redeemed`]) so that each can explain itself.
+#[derive(Clone)]
+pub struct Basis {
+    /// The request as sent, bound.
+    pub request: Request,
+    /// The request as evaluated: its `time` is the engine's clock.
+    pub evaluated: Request,
+    /// The engine version that decided.
+    pub(crate) engine: Arc<Engine>,
+}
+
+impl Basis {
     /// The decision explained rule by rule, on the engine version that made it (not the
     /// store's current one, which may have reloaded since).
     pub fn explain(&self) -> Explanation {
@@ -211,28 +232,9 @@ pub struct Redeemed {
     /// The consumed grant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<Redemption>,
-    /// The request as sent, bound (not serialised).
+    /// The request and the engine version it was decided on (not serialised).
     #[serde(skip)]
-    pub request: Request,
-    /// The request as evaluated: its `time` is the engine's clock (not serialised).
-    #[serde(skip)]
-    pub evaluated: Request,
-    /// The engine version that decided.
-    #[serde(skip)]
-    pub(crate) engine: Arc<Engine>,
-}
-
-impl Redeemed {
-    /// The policy's decision explained rule by rule, on the engine version that
-    /// re-decided the request at redemption.
-    pub fn explain(&self) -> Explanation {
-        self.engine.explain(&self.evaluated)
-    }
-
-    /// The engine version that re-decided the request.
-    pub fn engine(&self) -> &Arc<Engine> {
-        &self.engine
-    }
+    pub basis: Basis,
 }
 
 impl std::fmt::Debug for Redeemed {

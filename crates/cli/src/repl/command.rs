@@ -117,11 +117,11 @@ pub fn parse(line: &str) -> Result<Command<'_>, String> {
 /// A rule name: bare (`explain reads`), or quoted as the policy writes it, escapes and
 /// all (`explain "say \"hi\""`).
 fn rule_name(text: &str) -> Result<String, String> {
-    use writ_syntax::ast::{ExprKind, Literal, LiteralKind};
+    use writ::syntax::ast::{ExprKind, Literal, LiteralKind};
     if !text.starts_with('"') {
         return Ok(text.to_string());
     }
-    match writ_syntax::parse_expr(writ_syntax::FileId(0), text).map(|e| e.kind) {
+    match writ::syntax::parse_expr(writ::syntax::FileId(0), text).map(|e| e.kind) {
         Ok(ExprKind::Literal(Literal {
             kind: LiteralKind::String(name),
             ..

@@ -47,7 +47,7 @@ pub fn candidates(set: &PolicySet, line: &str, pos: usize) -> (usize, Vec<String
         let names = set
             .rules
             .iter()
-            .map(|r| writ_syntax::quote(&r.name))
+            .map(|r| writ::syntax::quote(&r.name))
             .filter(|q| q.get(1..).is_some_and(|body| body.starts_with(typed)))
             .collect();
         return (start, names);

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::Value as Json;
 use writ::{Decision, Evaluated, ReloadEvent, Truth};
 
-use crate::explain::cond;
+use crate::explain::{cond, obligation};
 use crate::output::Paint;
 
 /// An expression's value: a truth with its parts, or a value (`unknown` when absent).
@@ -33,43 +33,15 @@ pub fn value(v: &Evaluated, paint: Paint) -> String {
     }
 }
 
-fn obligation(o: &writ::ObligationOut) -> String {
-    if o.args.is_empty() {
-        o.name.to_string()
-    } else {
-        format!("{}({})", o.name, o.args.join(", "))
-    }
-}
-
 fn approval(d: &Decision) -> String {
-    match &d.approval {
-        None => "none".into(),
-        Some(a) => {
-            let who: Vec<String> = a
-                .approvers
-                .iter()
-                .map(|c| match &c.from {
-                    Some(p) => format!("{} of group \"{}\" (from `{p}`)", c.count, c.group),
-                    None => format!("{} of group \"{}\"", c.count, c.group),
-                })
-                .collect();
-            let elevation = a
-                .elevation_s
-                .map_or(String::new(), |e| format!("; elevation {e}s"));
-            format!(
-                "{}; method {}; ttl {}s{elevation}; binds {}",
-                who.join(" and "),
-                a.method,
-                a.ttl_s,
-                a.bind.join(", ")
-            )
-        }
-    }
+    d.approval
+        .as_ref()
+        .map_or_else(|| "none".into(), crate::explain::approval)
 }
 
 /// One line: the decision, its risk and the rules that made it.
 pub fn one_line(d: &Decision, paint: Paint) -> String {
-    let rules: Vec<String> = d.rules.iter().map(|r| writ_syntax::quote(r)).collect();
+    let rules: Vec<String> = d.rules.iter().map(|r| writ::syntax::quote(r)).collect();
     let by = if rules.is_empty() {
         "no rule fired".to_string()
     } else {
@@ -97,7 +69,7 @@ fn list_diff(out: &mut String, what: &str, before: &[String], after: &[String]) 
 }
 
 fn quoted<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
-    items.map(writ_syntax::quote).collect()
+    items.map(writ::syntax::quote).collect()
 }
 
 /// The decision before and after a what-if, and what changed.
@@ -120,7 +92,7 @@ pub fn what_if(before: &Decision, after: &Decision, paint: Paint) -> String {
     let signals = |d: &Decision| -> Vec<String> {
         d.signals
             .iter()
-            .map(|s| format!("{} (+{})", writ_syntax::quote(&s.name), s.points))
+            .map(|s| format!("{} (+{})", writ::syntax::quote(&s.name), s.points))
             .collect()
     };
     list_diff(&mut changes, "signals", &signals(before), &signals(after));
@@ -185,13 +157,13 @@ pub fn what_if(before: &Decision, after: &Decision, paint: Paint) -> String {
 fn literal(v: &writ::ir::Value) -> String {
     use writ::ir::Value;
     match v {
-        Value::String(s) => writ_syntax::quote(s),
+        Value::String(s) => writ::syntax::quote(s),
         Value::Int(i) => i.to_string(),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Duration(d) => writ_syntax::duration_text(*d),
-        Value::Ip(ip) => writ_syntax::quote(&ip.to_string()),
-        Value::Time(t) => writ_syntax::quote(&t.to_string()),
+        Value::Duration(d) => writ::syntax::duration_text(*d),
+        Value::Ip(ip) => writ::syntax::quote(&ip.to_string()),
+        Value::Time(t) => writ::syntax::quote(&t.to_string()),
     }
 }
 
@@ -207,14 +179,14 @@ pub fn let_value(v: &writ::ir::LetValue, written: &str) -> String {
             list(
                 set.nets
                     .iter()
-                    .map(|n| writ_syntax::quote(&n.to_string()))
+                    .map(|n| writ::syntax::quote(&n.to_string()))
                     .collect()
             )
         ),
         LetValue::Hours(h) => format!(
             "hours {} in {}",
-            writ_syntax::quote(&h.spec),
-            writ_syntax::quote(&h.zone_name)
+            writ::syntax::quote(&h.spec),
+            writ::syntax::quote(&h.zone_name)
         ),
         LetValue::Scalar(v) => literal(v),
         LetValue::Cond(_) => written

@@ -145,12 +145,15 @@ impl Session {
                 let req = Self::bind(engine, &self.request)?;
                 let ex = engine.explain(&req);
                 let Some(rule) = ex.rules.iter().find(|r| *r.name == *name) else {
-                    let help = writ_check::closest(&name, ex.rules.iter().map(|r| r.name.as_str()))
+                    let help = writ::closest(&name, ex.rules.iter().map(|r| r.name.as_str()))
                         .map_or_else(
                             || " (`rules` lists them)".to_string(),
-                            |c| format!("; did you mean {}?", writ_syntax::quote(&c)),
+                            |c| format!("; did you mean {}?", writ::syntax::quote(&c)),
                         );
-                    return Err(format!("no rule named {}{help}", writ_syntax::quote(&name)));
+                    return Err(format!(
+                        "no rule named {}{help}",
+                        writ::syntax::quote(&name)
+                    ));
                 };
                 let mut out = explain::header(&ex, self.paint);
                 out.push('\n');
@@ -201,7 +204,7 @@ impl Session {
                     let _ = writeln!(
                         out,
                         "{} ({effect})  {}",
-                        writ_syntax::quote(&r.name),
+                        writ::syntax::quote(&r.name),
                         self.paint.dim(&format!("({})", set.sources.locate(r.span)))
                     );
                 }

@@ -5,7 +5,7 @@
 
 use serde_json::Value as Json;
 use writ::ir::PolicySet;
-use writ_check::types::{Type, ROOTS, VALUE_ROOTS};
+use writ::types::{Type, ROOTS, VALUE_ROOTS};
 
 /// One change to the request.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,7 +54,7 @@ fn kind<'s>(set: &'s PolicySet, path: &str) -> Result<Kind<'s>, String> {
             !matches!(ty, Type::Object | Type::Jwk)
                 && p.rsplit_once('.').is_some_and(|(q, _)| q == parent)
         });
-        if let Some(c) = writ_check::closest(path, siblings.map(|(p, _)| p.as_str())) {
+        if let Some(c) = writ::closest(path, siblings.map(|(p, _)| p.as_str())) {
             return Err(format!(
                 "`{path}` is not declared, and no policy reads it; did you mean `{c}`?"
             ));
@@ -64,7 +64,7 @@ fn kind<'s>(set: &'s PolicySet, path: &str) -> Result<Kind<'s>, String> {
     if let Some(why) = inside_a_value(set, path) {
         return Err(format!("unknown attribute `{path}`: {why}"));
     }
-    if let Some(c) = writ_check::closest(path, set.known.iter().map(|(p, _)| p.as_str())) {
+    if let Some(c) = writ::closest(path, set.known.iter().map(|(p, _)| p.as_str())) {
         return Err(format!("unknown attribute `{path}`; did you mean `{c}`?"));
     }
     let root = path.split('.').next().unwrap_or_default();
@@ -141,7 +141,7 @@ fn typed(path: &str, ty: &Type, text: &str) -> Result<Json, String> {
                 Json::String(s) => s,
                 other => other.to_string(),
             };
-            if writ_syntax::parse_duration(&inner).is_some() {
+            if writ::syntax::parse_duration(&inner).is_some() {
                 Ok(Json::String(inner))
             } else if let Ok(n) = inner.parse::<u64>() {
                 Ok(Json::from(n))

@@ -1,5 +1,7 @@
 //! What the engine's test files share: one policy file checked into a set, its diagnostics
-//! rendered when it does not check. Included by each test file with `mod common;`.
+//! rendered when it does not check; the policy the binder tests bind against; and the
+//! truth of a condition through both evaluators. Included by each test file with
+//! `mod common;`.
 
 #![allow(
     dead_code,
@@ -7,8 +9,19 @@
 )]
 #![allow(clippy::panic, reason = "tests fail loudly")]
 
+use serde_json::Value;
 use writ_check::PolicySet;
-use writ_engine::Engine;
+use writ_engine::{Decision, Engine, Truth, Verdict};
+
+/// The set the binder tests (`binders_agree.rs`, `builder.rs`) bind requests against:
+/// every kind of slot (enum, number, set, int, string, address, duration, time), risk, an
+/// approval binding `request.params`, one whose group is read from the request, and CEL.
+pub const BINDING: &str = include_str!("../fixtures/binding.writ");
+
+/// The engine of [`BINDING`].
+pub fn binding_engine() -> Engine {
+    engine_of("p.writ", BINDING)
+}
 
 /// The file `name` holding `text`, checked; `Err` is the rendered diagnostics, then the text.
 pub fn checked(name: &str, text: &str) -> Result<PolicySet, String> {
@@ -26,4 +39,66 @@ pub fn checked(name: &str, text: &str) -> Result<PolicySet, String> {
 /// with its diagnostics.
 pub fn engine_of(name: &str, text: &str) -> Engine {
     Engine::new(checked(name, text).unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// The engine of `prelude` (a schema, lets) followed by `policy`.
+pub fn engine_with(prelude: &str, policy: &str) -> Engine {
+    engine_of("t.writ", &format!("{prelude}\n{policy}"))
+}
+
+/// The truth of `cond` for `request` under `prelude`, through both evaluators: the
+/// reference interpreter's value, which the compiled evaluator must agree with. A deny
+/// rule fires on true or unknown, an allow rule only on true: together they tell the three
+/// values apart through the compiled path too.
+pub fn truth(prelude: &str, cond: &str, request: Value) -> Truth {
+    let e = engine_with(
+        prelude,
+        &format!("rule \"d\" {{ when {cond} deny }}\nrule \"a\" {{ when {cond} allow }}"),
+    );
+    let req = e
+        .bind(request.clone())
+        .unwrap_or_else(|err| panic!("{err}"));
+    let explained = e.explain(&req);
+    let reference = explained.rules[0].condition.value;
+    let d = e.decide(&req);
+    assert_eq!(
+        d, explained.decision,
+        "compiled and reference disagree on `{cond}` for {request}"
+    );
+    let compiled = match (d.rules.is_empty(), d.decision) {
+        (true, _) => Truth::False,
+        (false, Verdict::Deny) if d.unknown.is_empty() && explained.rules[1].fired => Truth::True,
+        (false, Verdict::Deny) => Truth::Unknown,
+        (false, other) => panic!("`{cond}` for {request}: {other:?} from a deny and an allow rule"),
+    };
+    assert_eq!(compiled, reference, "`{cond}` for {request}");
+    reference
+}
+
+/// The decision on `request`, which the reference interpreter must agree with.
+pub fn decide(engine: &Engine, request: Value) -> Decision {
+    let req = engine.bind(request).unwrap_or_else(|err| panic!("{err}"));
+    let d = engine.decide(&req);
+    assert_eq!(d, engine.explain(&req).decision);
+    d
+}
+
+/// Sets the value at the path `segs` in `cur`, making the objects on the way; a value that
+/// is not an object on the way keeps it (nothing is set).
+pub fn put(cur: &mut Value, segs: &[&str], v: Value) {
+    let Some(map) = cur.as_object_mut() else {
+        return;
+    };
+    match segs {
+        [] => {}
+        [last] => {
+            map.insert((*last).to_string(), v);
+        }
+        [first, rest @ ..] => put(
+            map.entry((*first).to_string())
+                .or_insert_with(|| Value::Object(serde_json::Map::new())),
+            rest,
+            v,
+        ),
+    }
 }

@@ -5,9 +5,28 @@
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-const ENROLL: &str = include_str!("../../assets/enroll.html");
-const SIGNIN: &str = include_str!("../../assets/signin.html");
-const APPROVE: &str = include_str!("../../assets/approve.html");
+/// A page: the head every page shares (`page-head.html`: metadata, the stylesheet and the
+/// script — no inline script, as the CSP requires), its title, `</head>`, its body's
+/// `data-page` (which `app.js` reads), the bar every page shares (`page-bar.html`, which
+/// opens `<main>`) and the page's own content (`NAME.html`, which closes it).
+macro_rules! page {
+    ($title:literal, $name:literal) => {
+        concat!(
+            include_str!("../../assets/page-head.html"),
+            "<title>",
+            $title,
+            " — writ</title>\n</head>\n<body data-page=\"",
+            $name,
+            "\">\n",
+            include_str!("../../assets/page-bar.html"),
+            include_str!(concat!("../../assets/", $name, ".html")),
+        )
+    };
+}
+
+const ENROLL: &str = page!("Enrol a passkey", "enroll");
+const SIGNIN: &str = page!("Sign in", "signin");
+const APPROVE: &str = page!("Approve a request", "approve");
 const SCRIPT: &str = include_str!("../../assets/app.js");
 const STYLE: &str = include_str!("../../assets/app.css");
 
@@ -41,4 +60,26 @@ pub(crate) async fn script() -> Response {
 /// `GET /web/app.css`.
 pub(crate) async fn style() -> Response {
     with_type(STYLE, "text/css; charset=utf-8")
+}
+
+#[cfg(test)]
+mod tests {
+    /// The pages as served: one head and one bar for all three, each page's title and
+    /// `data-page` in their places.
+    #[test]
+    fn pages_are_the_shared_pieces_around_their_own() {
+        for (page, title, name) in [
+            (super::ENROLL, "Enrol a passkey", "enroll"),
+            (super::SIGNIN, "Sign in", "signin"),
+            (super::APPROVE, "Approve a request", "approve"),
+        ] {
+            assert!(page.starts_with("<!doctype html>\n<html lang=\"en\">\n<head>\n"));
+            assert!(page.contains(&format!(
+                "<script src=\"/web/app.js\" defer></script>\n<title>{title} — writ</title>\n</head>\n<body data-page=\"{name}\">\n<a class=\"skip\""
+            )));
+            assert!(page.contains("<main id=\"main\" tabindex=\"-1\">\n<h1>"));
+            assert!(page.trim_end().ends_with("</html>"));
+            assert!(!page.contains("<script>"), "no inline script");
+        }
+    }
 }

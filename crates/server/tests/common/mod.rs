@@ -1,5 +1,7 @@
-//! What the server tests share: a server on free loopback ports and a small HTTP/1.1
-//! client over a real socket (one connection per request, `Connection: close`).
+//! What the server tests share: a policy directory with approvers and their keys, a
+//! server on free loopback ports (alone, or two replicas over one Redis), an approver's
+//! signed answer, and a small HTTP/1.1 client over a real socket (one connection per
+//! request, `Connection: close`).
 
 #![allow(dead_code, reason = "each test binary uses part of the helpers")]
 #![allow(
@@ -12,16 +14,67 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use writ_server::{Identity, Server, ServerConfig};
+use writ_approvals::{answer_message, KeyPair};
+use writ_server::{Identity, Server, ServerConfig, StateConfig};
 
 /// A bundled policy set.
 pub fn policies(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../policies")
         .join(name)
+}
+
+/// A policy directory `root/policies`: `file` holding `policy`, and `approvers.toml` with
+/// one approver per `(id, group)`, each with a fresh Ed25519 key (returned in order).
+pub fn policy_dir<const N: usize>(
+    root: &Path,
+    file: &str,
+    policy: &str,
+    approvers: [(&str, &str); N],
+) -> (PathBuf, [KeyPair; N]) {
+    let keys: [KeyPair; N] = std::array::from_fn(|_| KeyPair::generate().unwrap());
+    let public: Vec<String> = keys.iter().map(KeyPair::public_b64).collect();
+    let entries: Vec<(&str, &str, &str)> = approvers
+        .iter()
+        .zip(&public)
+        .map(|((id, group), key)| (*id, *group, key.as_str()))
+        .collect();
+    let policies = writ_testkit::sets::policy_dir(root, file, policy, &entries);
+    (policies, keys)
+}
+
+/// An approver's answer body: `approve` (or deny) challenge `id` over `digest`, signed with
+/// `key`.
+pub fn signed_answer(who: &str, key: &KeyPair, id: &str, digest: &str, approve: bool) -> Value {
+    json!({"approver": who, "approve": approve,
+           "evidence": {"method": "signature", "signature": key.sign_b64(&answer_message(id, digest, approve))}})
+}
+
+/// Two replicas over `policies` sharing the Redis at `url` and one grant key (as every
+/// replica must), their state directories under `root`.
+pub async fn replicas(root: &Path, policies: &Path, url: &str) -> (Server, Server) {
+    use std::os::unix::fs::DirBuilderExt as _;
+    let (sa, sb) = (root.join("state-a"), root.join("state-b"));
+    let a = start(policies, |c| {
+        c.state = StateConfig::Redis {
+            dir: sa.clone(),
+            url: url.to_string(),
+        };
+    })
+    .await;
+    std::fs::DirBuilder::new().mode(0o700).create(&sb).unwrap();
+    std::fs::copy(sa.join("grant.key"), sb.join("grant.key")).unwrap();
+    let b = start(policies, |c| {
+        c.state = StateConfig::Redis {
+            dir: sb.clone(),
+            url: url.to_string(),
+        };
+    })
+    .await;
+    (a, b)
 }
 
 /// A server over `dir` on free loopback ports, identity from the body (dev mode).
