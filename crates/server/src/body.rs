@@ -175,8 +175,14 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Json>, ApiError> {
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ApiError::bad("the body is not UTF-8: expected a JSON object"))?;
-    let value = writ_engine::parse_request(text)
-        .map_err(|e| ApiError::bad(format!("the body is not valid JSON: {e}")))?;
+    let value = writ_engine::parse_request(text).map_err(|e| {
+        // The engine's strict reading says what is wrong (not JSON, a key twice, a
+        // number it cannot hold, too deep), and where.
+        ApiError::bad(match e.path.is_empty() {
+            true => format!("the body is refused: {}", e.message),
+            false => format!("the body is refused at `{}`: {}", e.path, e.message),
+        })
+    })?;
     match value {
         Json::Object(m) => Ok(m),
         other => Err(ApiError::bad(format!(
@@ -221,7 +227,9 @@ mod tests {
             .unwrap_err()
             .message
             .contains("an array"));
-        assert!(parse_object(b"{\"a\": 1, \"a\": 2}").is_err());
+        let twice = parse_object(b"{\"a\": 1, \"a\": 2}").unwrap_err().message;
+        assert!(twice.starts_with("the body is refused at `a`: "), "{twice}");
+        assert!(!twice.contains("invalid request"), "{twice}");
         assert!(parse_object(b"{")
             .unwrap_err()
             .message

@@ -347,7 +347,11 @@ pub async fn decide(
             out.push(b',');
         }
         let answer = match item {
-            Json::Object(m) => decide_with(&ctx, &engine, m).await,
+            Json::Object(m) => decide_with(&ctx, &engine, m).await.map_err(|mut e| {
+                // Which item, in the words of the body.
+                e.message = format!("`requests[{i}]`: {}", e.message);
+                e
+            }),
             other => Err(ApiError::bad(format!(
                 "`requests[{i}]` must be a request object, not {}",
                 kind(&other)

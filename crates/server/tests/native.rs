@@ -64,10 +64,9 @@ async fn batches_answer_in_order_and_bad_items_say_why() {
     let d = v["decisions"].as_array().unwrap();
     assert_eq!(d.len(), 4);
     assert_eq!(d[0]["decision"], "approve");
-    assert!(d[1]["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("devise"));
+    let refused = d[1]["error"]["message"].as_str().unwrap();
+    assert!(refused.starts_with("`requests[1]`: "), "{refused}");
+    assert!(refused.contains("devise"), "{refused}");
     assert!(d[2]["error"]["message"]
         .as_str()
         .unwrap()
