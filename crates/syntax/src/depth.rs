@@ -37,26 +37,13 @@ pub fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
     while let Some(&b) = bytes.get(i) {
         match b {
             b'#' => {
-                while bytes.get(i).is_some_and(|&c| c != b'\n') {
-                    i += 1;
-                }
+                i = crate::lexical::skip_comment(bytes, i);
                 continue;
             }
             b'"' => {
-                // A string runs to its closing quote; it cannot span lines (an
-                // unterminated one is the parser's to report).
-                i += 1;
-                while let Some(&c) = bytes.get(i) {
-                    match c {
-                        b'\\' => i += 2,
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        b'\n' => break,
-                        _ => i += 1,
-                    }
-                }
+                // A string cannot span lines (an unterminated one is the parser's to
+                // report).
+                i = crate::lexical::skip_string(bytes, i);
                 continue;
             }
             b'(' => {

@@ -40,24 +40,13 @@ pub(crate) fn cuts(text: &str, threads: usize) -> Vec<usize> {
         line_start = b == b'\n';
         match b {
             b'#' => {
-                while bytes.get(i).is_some_and(|&c| c != b'\n') {
-                    i += 1;
-                }
+                i = crate::lexical::skip_comment(bytes, i);
                 continue;
             }
             b'"' => {
-                i += 1;
-                while let Some(&c) = bytes.get(i) {
-                    match c {
-                        b'\\' => i += 2,
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        b'\n' => break,
-                        _ => i += 1,
-                    }
-                }
+                // A string cannot span lines (an unterminated one is the parser's to
+                // report).
+                i = crate::lexical::skip_string(bytes, i);
                 continue;
             }
             b'{' | b'(' | b'[' => depth += 1,
