@@ -14,6 +14,7 @@ mod comments;
 pub mod depth;
 pub mod diagnostic;
 pub mod erase;
+mod fast;
 pub mod format;
 mod lexical;
 mod lower;
@@ -26,7 +27,7 @@ pub use depth::MAX_NESTING;
 pub use diagnostic::{render, Diagnostic, Label, Severity, Style};
 pub use format::{expr_text, format_file, literal_text};
 pub use lexical::{duration_text, parse_duration, quote};
-pub use parser::{parse_expr, parse_file};
+pub use parser::{parse_expr, parse_file, parse_file_fast, parse_file_with_pest};
 pub use source::{FileId, Location, SourceFile, SourceMap, Span};
 
 /// Parses `text` and prints it in canonical style.

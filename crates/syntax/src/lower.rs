@@ -614,7 +614,7 @@ pub const MAX_TERMS: usize = 4;
 
 /// What a `let` binds: a list, CIDR set, window or literal as such, anything else as a
 /// named condition (the checker tells whether it is one).
-fn let_value(e: Expr) -> LetValue {
+pub(crate) fn let_value(e: Expr) -> LetValue {
     match e.kind {
         ExprKind::List(l) => LetValue::List(l),
         ExprKind::Cidr(c) => LetValue::Cidr(c),

@@ -29,10 +29,39 @@ pub(crate) struct WritParser;
 /// joined in order. Should any piece fail, the whole file is parsed again in one piece,
 /// so a syntax error is reported exactly as a whole-file parse reports it.
 pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
+    parse_file_with(file, text, true)
+}
+
+/// [`parse_file`] through the pest path alone, without the hand-written fast path: the
+/// same tree or the same diagnostics, slower. For the differential tests that hold the
+/// fast path to the pest path.
+#[doc(hidden)]
+pub fn parse_file_with_pest(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
+    parse_file_with(file, text, false)
+}
+
+/// The fast path alone: the tree [`parse_file`] gives, or `None` where the fast path
+/// leaves the file to the pest path (after the nesting check, which it relies on).
+#[doc(hidden)]
+pub fn parse_file_fast(file: FileId, text: &str) -> Option<File> {
+    crate::depth::check_nesting(file, text).ok()?;
+    let items = crate::fast::items(file, text)?;
+    Some(File {
+        items,
+        comments: comments::scan(file, text),
+    })
+}
+
+fn parse_file_with(file: FileId, text: &str, fast: bool) -> Result<File, Vec<Diagnostic>> {
     // INVARIANT: past this line the text nests at most `MAX_NESTING` deep, so pest's
     // recursion, the converter's and every later stage's are bounded (crate::depth).
     crate::depth::check_nesting(file, text).map_err(|d| vec![d])?;
     let comments = comments::scan(file, text);
+    // The common case, by hand and about ten times faster; anything it is unsure of, the
+    // pest path below parses again, diagnostics and all (crate::fast).
+    if let Some(items) = fast.then(|| crate::fast::items(file, text)).flatten() {
+        return Ok(File { items, comments });
+    }
     let comment_ends: HashMap<usize, usize> = comments
         .iter()
         .map(|c| (c.span.end as usize, c.span.start as usize))
