@@ -171,12 +171,10 @@ impl ExprChecker<'_> {
                 op_span,
                 lhs,
                 rhs,
-            } => {
-                let Some((l, r)) = self.operands(lhs, rhs, source) else {
-                    return Typed::Error;
-                };
-                self.arith(*op, *op_span, (lhs, l), (rhs, r))
-            }
+            } => match self.operands(lhs, rhs, source) {
+                Some((l, r)) => self.arith(*op, *op_span, (lhs, l), (rhs, r)),
+                None => Typed::Error,
+            },
             ExprKind::Binary {
                 op,
                 op_span,

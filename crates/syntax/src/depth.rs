@@ -35,17 +35,11 @@ pub fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
     let mut depth = 0usize;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
+        if let Some(past) = crate::lexical::skip_opaque(bytes, i) {
+            i = past;
+            continue;
+        }
         match b {
-            b'#' => {
-                i = crate::lexical::skip_comment(bytes, i);
-                continue;
-            }
-            b'"' => {
-                // A string cannot span lines (an unterminated one is the parser's to
-                // report).
-                i = crate::lexical::skip_string(bytes, i);
-                continue;
-            }
             b'(' => {
                 depth += 1;
                 if depth > MAX_NESTING {

@@ -90,6 +90,13 @@ impl<'t> Reader<'t> {
         })
     }
 
+    /// Skips trivia; where the token that starts with `p` begins, or `None` when
+    /// something else is next.
+    fn opening(&mut self, p: u8) -> Option<usize> {
+        self.trivia();
+        (self.peek() == Some(p)).then_some(self.pos)
+    }
+
     /// Whether the punctuation `p` comes next (after trivia), without reading it.
     fn at(&mut self, p: u8) -> bool {
         self.trivia();
@@ -184,11 +191,7 @@ impl<'t> Reader<'t> {
 
     /// A string literal, unescaped; `None` on an unterminated string or a bad escape.
     fn string(&mut self) -> Option<Str> {
-        self.trivia();
-        let start = self.pos;
-        if self.peek() != Some(b'"') {
-            return None;
-        }
+        let start = self.opening(b'"')?;
         let mut i = start + 1;
         loop {
             match *self.bytes.get(i)? {
@@ -823,11 +826,7 @@ impl<'t> Reader<'t> {
 
     /// `[` literals, an optional trailing comma, `]`.
     fn list(&mut self) -> Option<List> {
-        self.trivia();
-        let start = self.pos;
-        if self.peek() != Some(b'[') {
-            return None;
-        }
+        let start = self.opening(b'[')?;
         self.pos += 1;
         let mut items = Vec::new();
         loop {

@@ -134,6 +134,16 @@ pub fn points_text(points: i64) -> String {
     }
 }
 
+/// Past the comment or string literal that starts at `i` (text a scanner for brackets
+/// and words must not look into); `None` when neither starts there.
+pub(crate) fn skip_opaque(bytes: &[u8], i: usize) -> Option<usize> {
+    match bytes.get(i).copied()? {
+        b'#' => Some(skip_comment(bytes, i)),
+        b'"' => Some(skip_string(bytes, i)),
+        _ => None,
+    }
+}
+
 /// Past the `#` comment that starts at `i`: the index of the newline that ends it, or the
 /// end of `bytes`.
 pub(crate) fn skip_comment(bytes: &[u8], mut i: usize) -> usize {

@@ -119,14 +119,7 @@ impl<'t> Converter<'t> {
         let entries = children(pair)
             .filter(|p| p.as_rule() == Rule::obligation_sig)
             .map(|sig| {
-                let span = self.span(&sig);
-                let parens = sig.as_str().contains('(');
-                let mut it = children(sig);
-                let name = it
-                    .next()
-                    .map(|i| self.ident(i))
-                    .unwrap_or(empty_ident(span));
-                let params = it.map(|t| self.ident(t)).collect();
+                let (name, params, parens, span) = self.call(sig, Self::ident);
                 ObligationSig {
                     name,
                     params,
@@ -274,7 +267,13 @@ impl<'t> Converter<'t> {
         }
     }
 
-    fn obligation(&mut self, pair: Pair<'_, Rule>) -> Obligation {
+    /// `NAME` or `NAME(ARG, ...)` (an obligation or its declaration): the name, the
+    /// arguments, whether there were parentheses, the span.
+    fn call<T>(
+        &mut self,
+        pair: Pair<'_, Rule>,
+        mut arg: impl FnMut(&mut Self, Pair<'_, Rule>) -> T,
+    ) -> (Ident, Vec<T>, bool, Span) {
         let span = self.span(&pair);
         let parens = pair.as_str().contains('(');
         let mut it = children(pair);
@@ -282,7 +281,12 @@ impl<'t> Converter<'t> {
             .next()
             .map(|i| self.ident(i))
             .unwrap_or(empty_ident(span));
-        let args = it.map(|a| self.literal(a)).collect();
+        let args = it.map(|a| arg(self, a)).collect();
+        (name, args, parens, span)
+    }
+
+    fn obligation(&mut self, pair: Pair<'_, Rule>) -> Obligation {
+        let (name, args, parens, span) = self.call(pair, Self::literal);
         Obligation {
             name,
             args,

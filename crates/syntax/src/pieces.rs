@@ -38,17 +38,11 @@ pub(crate) fn cuts(text: &str, threads: usize) -> Vec<usize> {
             cuts.push(i);
         }
         line_start = b == b'\n';
+        if let Some(past) = crate::lexical::skip_opaque(bytes, i) {
+            i = past;
+            continue;
+        }
         match b {
-            b'#' => {
-                i = crate::lexical::skip_comment(bytes, i);
-                continue;
-            }
-            b'"' => {
-                // A string cannot span lines (an unterminated one is the parser's to
-                // report).
-                i = crate::lexical::skip_string(bytes, i);
-                continue;
-            }
             b'{' | b'(' | b'[' => depth += 1,
             b'}' | b')' | b']' => depth = depth.saturating_sub(1),
             _ => {}

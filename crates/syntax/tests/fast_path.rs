@@ -14,6 +14,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use proptest::prelude::*;
 use writ_syntax::{parse_file_fast, parse_file_with_pest, FileId};
 
@@ -298,25 +300,7 @@ fn item() -> impl Strategy<Value = String> {
 }
 
 fn file() -> impl Strategy<Value = String> {
-    prop::collection::vec(
-        (
-            item(),
-            prop::option::of("[a-z #\"(]{0,12}"),
-            prop::sample::select(vec![" ", "\n", "\n\n", "  \n\t"]),
-        ),
-        0..6,
-    )
-    .prop_map(|items| {
-        let mut out = String::new();
-        for (item, comment, sep) in items {
-            if let Some(c) = comment {
-                out.push_str(&format!("# {c}\n"));
-            }
-            out.push_str(&item);
-            out.push_str(sep);
-        }
-        out
-    })
+    common::file_of(item(), "[a-z #\"(]{0,12}")
 }
 
 proptest! {
