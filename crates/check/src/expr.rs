@@ -331,11 +331,11 @@ impl ExprChecker<'_> {
         // A quoted instant next to an instant is an instant (`time - "2026-01-01T00:00:00Z"`).
         let rhs_text = writ_syntax::expr_text(rhs);
         let lhs_text = writ_syntax::expr_text(lhs);
-        let Some((rv, rt)) = self.coerce_time(lt, rv.clone(), rt.clone(), rhs.span, &lhs_text)
+        let Some((rv, rt)) = self.coerce_time(lt, (rv.clone(), rt.clone()), rhs.span, &lhs_text)
         else {
             return Typed::Error;
         };
-        let Some((lv, lt)) = self.coerce_time(&rt, lv.clone(), lt.clone(), lhs.span, &rhs_text)
+        let Some((lv, lt)) = self.coerce_time(&rt, (lv.clone(), lt.clone()), lhs.span, &rhs_text)
         else {
             return Typed::Error;
         };
@@ -363,11 +363,11 @@ impl ExprChecker<'_> {
         )
     }
 
+    /// [`Self::coerce`] where the other side is an instant; the value as it is elsewhere.
     fn coerce_time(
         &mut self,
         other: &Type,
-        value: Operand,
-        ty: Type,
+        (value, ty): (Operand, Type),
         span: Span,
         other_text: &str,
     ) -> Option<(Operand, Type)> {

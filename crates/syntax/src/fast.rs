@@ -142,23 +142,23 @@ impl<'t> Reader<'t> {
     /// A name that is no keyword (the grammar's `ident`).
     fn ident(&mut self) -> Option<Ident> {
         self.trivia();
-        let start = self.pos;
         let w = self.peek_word()?;
         if KEYWORDS.contains(&w) {
             return None;
         }
-        self.pos += w.len();
-        Some(Ident {
-            name: w.to_string(),
-            span: self.span(start, self.pos),
-        })
+        self.name_token(w)
     }
 
     /// A type name (the grammar's `type_name`: any word, keywords included).
     fn type_name(&mut self) -> Option<Ident> {
         self.trivia();
+        self.name_token(self.peek_word()?)
+    }
+
+    /// The word `w` at the current position read as a name.
+    fn name_token(&mut self, w: &str) -> Option<Ident> {
         let start = self.pos;
-        let w = self.word()?;
+        self.pos += w.len();
         Some(Ident {
             name: w.to_string(),
             span: self.span(start, self.pos),

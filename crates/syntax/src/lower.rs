@@ -374,58 +374,43 @@ impl<'t> Converter<'t> {
                 }
             }
             Rule::sum_expr => self.sum(pair, span),
+            _ => {
+                let kind = self.operand(pair, span);
+                Expr { kind, span }
+            }
+        }
+    }
+
+    /// An operand's node: a call, parentheses, a literal form, a path or a literal.
+    fn operand(&mut self, pair: Pair<'_, Rule>, span: Span) -> ExprKind {
+        match pair.as_rule() {
             Rule::present_call | Rule::lower_call => {
                 let present = pair.as_rule() == Rule::present_call;
                 let p = children(pair)
                     .next()
                     .map(|p| self.path(p))
                     .unwrap_or_else(|| self.missing_path(span));
-                Expr {
-                    kind: if present {
-                        ExprKind::Present(p)
-                    } else {
-                        ExprKind::Lower(p)
-                    },
-                    span,
+                if present {
+                    ExprKind::Present(p)
+                } else {
+                    ExprKind::Lower(p)
                 }
             }
             Rule::paren => {
                 let inner = children(pair).next().map(|p| self.expr(p));
-                Expr {
-                    kind: ExprKind::Paren(Box::new(inner.unwrap_or_else(|| self.bad_expr(span)))),
-                    span,
-                }
+                ExprKind::Paren(Box::new(inner.unwrap_or_else(|| self.bad_expr(span))))
             }
-            Rule::cel_call => {
-                let s = children(pair)
+            Rule::cel_call => ExprKind::Cel(
+                children(pair)
                     .next()
                     .map(|s| self.string(s))
-                    .unwrap_or(empty_str(span));
-                Expr {
-                    kind: ExprKind::Cel(s),
-                    span,
-                }
-            }
-            Rule::cidr_set => Expr {
-                kind: ExprKind::Cidr(self.cidr(pair)),
-                span,
-            },
-            Rule::hours_window => Expr {
-                kind: ExprKind::Hours(self.hours(pair)),
-                span,
-            },
-            Rule::list => Expr {
-                kind: ExprKind::List(self.list(pair)),
-                span,
-            },
-            Rule::path => Expr {
-                kind: ExprKind::Path(self.path(pair)),
-                span,
-            },
-            _ => Expr {
-                kind: ExprKind::Literal(self.literal(pair)),
-                span,
-            },
+                    .unwrap_or(empty_str(span)),
+            ),
+            Rule::cidr_set => ExprKind::Cidr(self.cidr(pair)),
+            Rule::hours_window => ExprKind::Hours(self.hours(pair)),
+            Rule::list => ExprKind::List(self.list(pair)),
+            Rule::path => ExprKind::Path(self.path(pair)),
+            _ => ExprKind::Literal(self.literal(pair)),
         }
     }
 
