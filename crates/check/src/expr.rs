@@ -7,9 +7,11 @@ use writ_syntax::{Diagnostic, Span};
 
 use crate::cel_expr;
 use crate::glob::Glob;
-use crate::hours::{self, Hours};
+use crate::hours::Hours;
 use crate::ir::{Arith, Atom, AtomKind, CmpOp, Cond, LetValue, Operand, SetOperand, Value};
-use crate::net::{self, CidrSet};
+use crate::literals::inner_span;
+pub use crate::literals::{cidr_value, hours_value, list_value, literal_value};
+use crate::net::CidrSet;
 use crate::scope::Scope;
 use crate::suggest::closest;
 use crate::types::{Type, ROOTS};
@@ -93,142 +95,6 @@ fn article(ty: &Type) -> &'static str {
     }
 }
 
-/// The type and value of a literal.
-pub fn literal_value(l: &ast::Literal) -> (Value, Type) {
-    match &l.kind {
-        LiteralKind::String(s) => (Value::String(Arc::from(s.as_str())), Type::String),
-        LiteralKind::Int(i) => (Value::Int(*i), Type::Int),
-        LiteralKind::Number(n, _) => (Value::Number(*n), Type::Number),
-        LiteralKind::Bool(b) => (Value::Bool(*b), Type::Bool),
-        LiteralKind::Duration(d) => (Value::Duration(d.seconds), Type::Duration),
-    }
-}
-
-/// The type shared by a list of literals, or the diagnostic for the first misfit.
-pub fn list_value(list: &ast::List) -> Result<(Arc<[Value]>, Option<Type>), Diagnostic> {
-    let mut elem: Option<Type> = None;
-    let mut values = Vec::with_capacity(list.items.len());
-    for item in &list.items {
-        let (v, t) = literal_value(item);
-        elem = match elem {
-            None => Some(t),
-            Some(e) if e == t => Some(e),
-            Some(e) if e.is_numeric() && t.is_numeric() => Some(Type::Number),
-            Some(e) => {
-                return Err(Diagnostic::new(
-                    "writ::type",
-                    format!("a list mixes `{e}` and `{t}` elements"),
-                    item.span,
-                    format!("a `{t}`"),
-                )
-                .with_help("every element of a list has the same type"))
-            }
-        };
-        values.push(v);
-    }
-    Ok((values.into(), elem))
-}
-
-/// Builds a CIDR set from a `cidr [...]` literal.
-pub fn cidr_value(c: &ast::CidrLit) -> Result<Arc<CidrSet>, Vec<Diagnostic>> {
-    let mut nets = Vec::new();
-    let mut errors = Vec::new();
-    for item in &c.list.items {
-        match &item.kind {
-            LiteralKind::String(s) => match net::parse_net(s) {
-                Ok(n) => nets.push(n),
-                Err((message, help)) => {
-                    let mut d =
-                        Diagnostic::new("writ::cidr", message, item.span, "invalid network");
-                    d.help = help;
-                    errors.push(d);
-                }
-            },
-            _ => errors.push(
-                Diagnostic::new(
-                    "writ::cidr",
-                    "a CIDR network is written as a string",
-                    item.span,
-                    "not a string",
-                )
-                .with_help("write `\"10.0.0.0/8\"`"),
-            ),
-        }
-    }
-    if c.list.items.is_empty() {
-        errors.push(
-            Diagnostic::new("writ::cidr", "empty CIDR set", c.span, "matches no address")
-                .with_help("list at least one network"),
-        );
-    }
-    if errors.is_empty() {
-        Ok(Arc::new(CidrSet { nets }))
-    } else {
-        Err(errors)
-    }
-}
-
-/// A span inside a string literal (after its opening quote), when the string has no
-/// escapes so that offsets map one to one.
-fn inner_span(s: &ast::Str, offset: usize, len: usize, raw: &str) -> Span {
-    if raw.len() == s.value.len() + 2 {
-        let start = s.span.start as usize + 1 + offset;
-        Span::new(s.span.file, start, start + len.max(1))
-    } else {
-        s.span
-    }
-}
-
-/// Builds an `hours` window from its literal.
-pub fn hours_value(h: &ast::HoursLit, sources_text: &str) -> Result<Arc<Hours>, Vec<Diagnostic>> {
-    let mut errors = Vec::new();
-    let raw_windows = sources_text
-        .get(h.windows.span.start as usize..h.windows.span.end as usize)
-        .unwrap_or("");
-    let windows = match hours::parse_windows(&h.windows.value) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            let mut d = Diagnostic::new(
-                "writ::hours",
-                e.message,
-                inner_span(&h.windows, e.offset, e.len, raw_windows),
-                "invalid window",
-            );
-            d.help = e.help;
-            errors.push(d);
-            None
-        }
-    };
-    let zone = match hours::zone(&h.zone.value) {
-        Ok(z) => Some(z),
-        Err(suggestion) => {
-            let help = suggestion.map_or_else(
-                || "use an IANA time zone name such as `Europe/Berlin` or `UTC`".to_string(),
-                |s| format!("did you mean `{s}`?"),
-            );
-            errors.push(
-                Diagnostic::new(
-                    "writ::zone",
-                    format!("unknown time zone `{}`", h.zone.value),
-                    h.zone.span,
-                    "not an IANA time zone",
-                )
-                .with_help(help),
-            );
-            None
-        }
-    };
-    match (windows, zone) {
-        (Some(windows), Some(zone)) if errors.is_empty() => Ok(Arc::new(Hours {
-            spec: h.windows.value.clone(),
-            zone_name: h.zone.value.clone(),
-            zone,
-            windows,
-        })),
-        _ => Err(errors),
-    }
-}
-
 impl ExprChecker<'_> {
     /// Checks an expression used as a condition.
     pub fn cond(&mut self, e: &ast::Expr, source: &str) -> Cond {
@@ -294,20 +160,8 @@ impl ExprChecker<'_> {
                     Typed::Error
                 }
             },
-            ExprKind::Cidr(c) => match cidr_value(c) {
-                Ok(set) => Typed::Cidr(set),
-                Err(ds) => {
-                    self.diags.extend(ds);
-                    Typed::Error
-                }
-            },
-            ExprKind::Hours(h) => match hours_value(h, source) {
-                Ok(hours) => Typed::Hours(hours),
-                Err(ds) => {
-                    self.diags.extend(ds);
-                    Typed::Error
-                }
-            },
+            ExprKind::Cidr(c) => self.reported(cidr_value(c).map(Typed::Cidr)),
+            ExprKind::Hours(h) => self.reported(hours_value(h, source).map(Typed::Hours)),
             ExprKind::Cel(s) => self.cel(s, e.span, source),
             ExprKind::Path(p) => self.path(p),
             ExprKind::Present(p) => self.present(p),
@@ -317,25 +171,19 @@ impl ExprChecker<'_> {
                 op_span,
                 lhs,
                 rhs,
-            } => {
-                let l = self.expr(lhs, source);
-                let r = self.expr(rhs, source);
-                if matches!(l, Typed::Error) || matches!(r, Typed::Error) {
-                    return Typed::Error;
-                }
-                self.arith(*op, *op_span, (lhs, l), (rhs, r))
-            }
+            } => match self.operands(lhs, rhs, source) {
+                Some((l, r)) => self.arith(*op, *op_span, (lhs, l), (rhs, r)),
+                None => Typed::Error,
+            },
             ExprKind::Binary {
                 op,
                 op_span,
                 lhs,
                 rhs,
             } => {
-                let l = self.expr(lhs, source);
-                let r = self.expr(rhs, source);
-                if matches!(l, Typed::Error) || matches!(r, Typed::Error) {
+                let Some((l, r)) = self.operands(lhs, rhs, source) else {
                     return Typed::Error;
-                }
+                };
                 let atom = |kind| Typed::Cond(Cond::Atom(Atom { kind, span: e.span }));
                 let ctx = BinCtx {
                     op: *op,
@@ -352,6 +200,27 @@ impl ExprChecker<'_> {
                 }
             }
         }
+    }
+
+    /// Both sides of a binary or arithmetic expression, checked; `None` when either is
+    /// invalid (already reported).
+    fn operands(
+        &mut self,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+        source: &str,
+    ) -> Option<(Typed, Typed)> {
+        let l = self.expr(lhs, source);
+        let r = self.expr(rhs, source);
+        (!matches!(l, Typed::Error) && !matches!(r, Typed::Error)).then_some((l, r))
+    }
+
+    /// A literal's value, or its diagnostics reported.
+    fn reported(&mut self, value: Result<Typed, Vec<Diagnostic>>) -> Typed {
+        value.unwrap_or_else(|ds| {
+            self.diags.extend(ds);
+            Typed::Error
+        })
     }
 
     fn cel(&mut self, s: &ast::Str, call: Span, source: &str) -> Typed {
@@ -462,11 +331,11 @@ impl ExprChecker<'_> {
         // A quoted instant next to an instant is an instant (`time - "2026-01-01T00:00:00Z"`).
         let rhs_text = writ_syntax::expr_text(rhs);
         let lhs_text = writ_syntax::expr_text(lhs);
-        let Some((rv, rt)) = self.coerce_time(lt, rv.clone(), rt.clone(), rhs.span, &lhs_text)
+        let Some((rv, rt)) = self.coerce_time(lt, (rv.clone(), rt.clone()), rhs.span, &lhs_text)
         else {
             return Typed::Error;
         };
-        let Some((lv, lt)) = self.coerce_time(&rt, lv.clone(), lt.clone(), lhs.span, &rhs_text)
+        let Some((lv, lt)) = self.coerce_time(&rt, (lv.clone(), lt.clone()), lhs.span, &rhs_text)
         else {
             return Typed::Error;
         };
@@ -494,11 +363,11 @@ impl ExprChecker<'_> {
         )
     }
 
+    /// [`Self::coerce`] where the other side is an instant; the value as it is elsewhere.
     fn coerce_time(
         &mut self,
         other: &Type,
-        value: Operand,
-        ty: Type,
+        (value, ty): (Operand, Type),
         span: Span,
         other_text: &str,
     ) -> Option<(Operand, Type)> {

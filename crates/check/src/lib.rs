@@ -21,6 +21,7 @@ pub mod expr;
 pub mod glob;
 pub mod hours;
 pub mod ir;
+mod literals;
 mod load;
 mod lone;
 pub mod net;

@@ -35,30 +35,11 @@ pub fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
     let mut depth = 0usize;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
+        if let Some(past) = crate::lexical::skip_opaque(bytes, i) {
+            i = past;
+            continue;
+        }
         match b {
-            b'#' => {
-                while bytes.get(i).is_some_and(|&c| c != b'\n') {
-                    i += 1;
-                }
-                continue;
-            }
-            b'"' => {
-                // A string runs to its closing quote; it cannot span lines (an
-                // unterminated one is the parser's to report).
-                i += 1;
-                while let Some(&c) = bytes.get(i) {
-                    match c {
-                        b'\\' => i += 2,
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        b'\n' => break,
-                        _ => i += 1,
-                    }
-                }
-                continue;
-            }
             b'(' => {
                 depth += 1;
                 if depth > MAX_NESTING {

@@ -8,7 +8,7 @@
 //! comment inside an expression moves to the line above it.
 
 use crate::ast::*;
-use crate::parser::quote;
+use crate::lexical::{points_text, quote};
 
 /// Lines longer than this have their `when` condition broken at top-level operators.
 pub const MAX_WIDTH: usize = 100;
@@ -421,14 +421,6 @@ fn approve_item_text(item: &ApproveItem) -> (String, u32, u32) {
     }
 }
 
-fn points_text(points: i64) -> String {
-    if points >= 0 {
-        format!("+{points}")
-    } else {
-        points.to_string()
-    }
-}
-
 fn type_text(ty: &TypeExpr) -> String {
     match ty {
         TypeExpr::Named(i) => i.name.clone(),
@@ -447,24 +439,6 @@ fn obligation_text(o: &Obligation) -> String {
     } else {
         o.name.name.clone()
     }
-}
-
-/// Seconds as a duration literal, largest unit first and compound where needed
-/// (`90s` is `1m30s`, `5400` is `1h30m`, `3601` is `1h1s`, `0` is `0s`); what
-/// [`crate::parse_duration`] reads back as the same number of seconds.
-pub fn duration_text(seconds: u64) -> String {
-    if seconds == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    let mut rest = seconds;
-    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
-        if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
-            rest %= size;
-        }
-    }
-    out
 }
 
 /// A literal as canonical text.

@@ -14,15 +14,20 @@ mod comments;
 pub mod depth;
 pub mod diagnostic;
 pub mod erase;
+mod fast;
 pub mod format;
+mod lexical;
+mod lower;
 mod parser;
 mod pieces;
 pub mod source;
+mod wording;
 
 pub use depth::MAX_NESTING;
 pub use diagnostic::{render, Diagnostic, Label, Severity, Style};
-pub use format::{duration_text, expr_text, format_file, literal_text};
-pub use parser::{parse_duration, parse_expr, parse_file, quote};
+pub use format::{expr_text, format_file, literal_text};
+pub use lexical::{duration_text, parse_duration, quote};
+pub use parser::{parse_expr, parse_file, parse_file_fast, parse_file_with_pest};
 pub use source::{FileId, Location, SourceFile, SourceMap, Span};
 
 /// Parses `text` and prints it in canonical style.

@@ -38,28 +38,11 @@ pub(crate) fn cuts(text: &str, threads: usize) -> Vec<usize> {
             cuts.push(i);
         }
         line_start = b == b'\n';
+        if let Some(past) = crate::lexical::skip_opaque(bytes, i) {
+            i = past;
+            continue;
+        }
         match b {
-            b'#' => {
-                while bytes.get(i).is_some_and(|&c| c != b'\n') {
-                    i += 1;
-                }
-                continue;
-            }
-            b'"' => {
-                i += 1;
-                while let Some(&c) = bytes.get(i) {
-                    match c {
-                        b'\\' => i += 2,
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        b'\n' => break,
-                        _ => i += 1,
-                    }
-                }
-                continue;
-            }
             b'{' | b'(' | b'[' => depth += 1,
             b'}' | b')' | b']' => depth = depth.saturating_sub(1),
             _ => {}

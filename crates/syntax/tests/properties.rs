@@ -12,6 +12,8 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
 use proptest::prelude::*;
 use writ_syntax::erase::erase_spans;
 use writ_syntax::{duration_text, format_source, parse_duration, parse_expr, parse_file, FileId};
@@ -104,25 +106,7 @@ fn item() -> impl Strategy<Value = String> {
 
 /// Items joined by whitespace, with comments sprinkled between them.
 fn file() -> impl Strategy<Value = String> {
-    prop::collection::vec(
-        (
-            item(),
-            prop::option::of("[a-z #\"]{0,12}"),
-            prop::sample::select(vec![" ", "\n", "\n\n", "  \n\t"]),
-        ),
-        0..6,
-    )
-    .prop_map(|items| {
-        let mut out = String::new();
-        for (item, comment, sep) in items {
-            if let Some(c) = comment {
-                out.push_str(&format!("# {c}\n"));
-            }
-            out.push_str(&item);
-            out.push_str(sep);
-        }
-        out
-    })
+    common::file_of(item(), "[a-z #\"]{0,12}")
 }
 
 proptest! {
