@@ -2,8 +2,10 @@
 //! instructions with inline operands (slot, interned id, constant, jump target), laid out
 //! contiguously per rule in one array, and run by one loop (`vm.rs`).
 //!
-//! A condition is emitted from the compiled node arena (`compile.rs`), which stays beside
-//! the code for the rare path (the paths whose absence made a fired rule unknown):
+//! A condition is emitted from the compiled node arena (`compile.rs`), which is then
+//! dropped but for the few subtrees nested too deep for the code (`prune.rs`); the rare
+//! path (the paths whose absence made a fired rule unknown) runs the code again with a
+//! tracker (`unknown.rs`):
 //!
 //! - the top-level conjunction of a rule is a run of conjuncts, each followed by a test
 //!   that leaves the rule as soon as it can no longer fire (`RequireTrue` for an allow

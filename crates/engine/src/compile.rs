@@ -1,6 +1,8 @@
 //! The compiler: typed IR → the structure the hot path runs.
 //!
-//! - a flat arena of condition nodes (`u32` indices, children in one shared array);
+//! - a flat arena of condition nodes (`u32` indices, children in one shared array), from
+//!   which the bytecode is emitted (`code.rs`); only the subtrees nested too deep for the
+//!   code are kept once it is (`prune.rs`);
 //! - atomic predicates deduplicated across the whole set, so a predicate shared by many
 //!   rules is evaluated at most once per request (memoised per request);
 //! - strings interned: a request string is compared by id;
@@ -278,7 +280,6 @@ impl HoursBits {
 /// A compiled rule.
 #[derive(Clone, Debug)]
 pub(crate) struct CRule {
-    pub node: u32,
     /// An allow rule fires only on `true`; deny and approve rules on `unknown` too.
     pub allow: bool,
     /// Where its bytecode starts.
@@ -299,12 +300,16 @@ pub struct Compiled {
     /// The slot of `action`, when the set reads it.
     pub(crate) action_path: Option<u32>,
     interner: FxHashMap<Arc<str>, u32>,
+    /// The predicates the code reads through the table (`prune`).
     pub(crate) preds: Vec<Pred>,
-    pub(crate) nodes: Vec<Node>,
-    pub(crate) kids: Vec<u32>,
+    /// Predicates memoised per request (the table's, then those only memoised).
+    pub(crate) memo_len: usize,
+    /// The subtrees nested deeper than the code's accumulator holds (`Op::Tree`).
+    pub(crate) deep: crate::prune::Deep,
+    /// Distinct predicates and condition nodes compiled (before pruning), for counts.
+    pred_count: usize,
+    node_count: usize,
     pub(crate) rules: Vec<CRule>,
-    /// Signal condition nodes and points.
-    pub(crate) signals: Vec<(u32, u32)>,
     /// Signal code entries and points.
     pub(crate) signal_code: Vec<(u32, u32)>,
     /// The rules and signals as bytecode.
@@ -353,12 +358,38 @@ impl Compiled {
 
     /// Number of atomic predicates after sharing.
     pub fn predicate_count(&self) -> usize {
-        self.preds.len()
+        self.pred_count
     }
 
-    /// Number of condition nodes.
+    /// Number of condition nodes compiled (the code is emitted from them; only the few
+    /// nested too deep for it are kept).
     pub fn node_count(&self) -> usize {
-        self.nodes.len()
+        self.node_count
+    }
+
+    /// An estimate of the heap bytes the compiled structure holds, part by part (the
+    /// parts [`Compiled::heap_bytes`] sums), for finding what a large set spends them on.
+    pub fn heap_parts(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        vec![
+            ("preds", self.preds.len() * size_of::<Pred>()),
+            ("nodes", self.deep.heap_bytes()),
+            ("rules", self.rules.len() * size_of::<CRule>()),
+            ("code", self.code.heap_bytes()),
+            (
+                "action lists",
+                self.action_lists
+                    .iter()
+                    .map(|v| v.heap_bytes() + 16)
+                    .sum::<usize>()
+                    + self.action_ids.len() * 4,
+            ),
+            (
+                "fallback+all",
+                self.fallback.heap_bytes() + self.all.heap_bytes(),
+            ),
+            ("interned", self.interner.keys().map(|k| k.len() + 40).sum()),
+        ]
     }
 
     /// An estimate of the heap bytes the compiled structure holds.
@@ -373,8 +404,8 @@ impl Compiled {
         let globs = self.fallback.heap_bytes() + self.all.heap_bytes();
         let interned: usize = self.interner.keys().map(|k| k.len() + 40).sum();
         self.preds.len() * size_of::<Pred>()
-            + self.nodes.len() * size_of::<Node>()
-            + self.kids.len() * 4
+            + self.deep.heap_bytes()
+            + self.signal_code.len() * 8
             + self.rules.len() * size_of::<CRule>()
             + self.code.heap_bytes()
             + lists
@@ -439,16 +470,20 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         .map(|s| (b.cond(&s.cond), s.points))
         .collect();
     let action_id = set.path_id("action");
-    let mut rules: Vec<CRule> = set
+    let mut rules: Vec<(u32, CRule)> = set
         .rules
         .iter()
-        .map(|r| CRule {
-            node: b.cond(&r.cond),
-            allow: matches!(r.effect, writ_check::ir::Effect::Allow { .. }),
-            entry: crate::code::Entry {
-                full: 0,
-                indexed: 0,
-            },
+        .map(|r| {
+            (
+                b.cond(&r.cond),
+                CRule {
+                    allow: matches!(r.effect, writ_check::ir::Effect::Allow { .. }),
+                    entry: crate::code::Entry {
+                        full: 0,
+                        indexed: 0,
+                    },
+                },
+            )
         })
         .collect();
 
@@ -548,11 +583,11 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
             kids: &b.kids,
             preds: &b.preds,
         };
-        for (rule, r) in rules.iter_mut().zip(&set.rules) {
+        for ((node, rule), r) in rules.iter_mut().zip(&set.rules) {
             let pin = action_id
                 .and_then(|a| pin_atom(&r.cond, a))
                 .and_then(|kind| b.pred_index.get(&format!("{kind:?}")).copied());
-            rule.entry = code.rule(&src, rule.node, rule.allow, pin);
+            rule.entry = code.rule(&src, *node, rule.allow, pin);
         }
     }
     let signal_code: Vec<(u32, u32)> = {
@@ -594,6 +629,10 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         })
         .collect();
     let trie = PathTrie::new(set, &known, &cel_roots);
+    let (pred_count, node_count) = (b.preds.len(), b.nodes.len());
+    let pruned = crate::prune::prune(b.preds, &b.nodes, &b.kids, &mut code.ops);
+    code.ops.shrink_to_fit();
+    code.ids.shrink_to_fit();
     Compiled {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         paths: set.paths.clone(),
@@ -601,11 +640,12 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         time_path: set.path_id("time").map(|p| p.0),
         action_path: action_id.map(|p| p.0),
         interner: b.interner,
-        preds: b.preds,
-        nodes: b.nodes,
-        kids: b.kids,
-        rules,
-        signals,
+        preds: pruned.preds,
+        memo_len: pruned.memo_len,
+        deep: pruned.deep,
+        pred_count,
+        node_count,
+        rules: rules.into_iter().map(|(_, r)| r).collect(),
         signal_code,
         code,
         action_ids,

@@ -342,7 +342,7 @@ impl Run<'_, '_> {
     // INVARIANT: recursion follows the compiled nodes, one per level of a checked
     // condition, whose depth the parser bounded (`writ_syntax::MAX_NESTING`).
     pub(crate) fn node(&mut self, n: u32) -> Truth {
-        match self.ctx.set.nodes[n as usize] {
+        match self.ctx.set.deep.nodes[n as usize] {
             Node::Const(b) => Truth::from_bool(b),
             Node::Pred(p) => self.ctx.pred(&self.ctx.set.preds[p as usize]),
             Node::Shared(p) => self.pred(p),
@@ -350,7 +350,7 @@ impl Run<'_, '_> {
             Node::And(start, len) => {
                 let mut acc = Truth::True;
                 for k in start..start + len {
-                    let child = self.ctx.set.kids[k as usize];
+                    let child = self.ctx.set.deep.kids[k as usize];
                     match self.node(child) {
                         Truth::False => return Truth::False,
                         Truth::Unknown => acc = Truth::Unknown,
@@ -362,7 +362,7 @@ impl Run<'_, '_> {
             Node::Or(start, len) => {
                 let mut acc = Truth::False;
                 for k in start..start + len {
-                    let child = self.ctx.set.kids[k as usize];
+                    let child = self.ctx.set.deep.kids[k as usize];
                     match self.node(child) {
                         Truth::True => return Truth::True,
                         Truth::Unknown => acc = Truth::Unknown,
@@ -384,12 +384,13 @@ impl Run<'_, '_> {
         t
     }
 
-    /// Collects the request paths whose absence made node `n` unknown.
-    fn unknown_paths(&mut self, n: u32, out: &mut Vec<u32>, cel: &mut Vec<String>) {
+    /// Collects the request paths whose absence made node `n` (of the deep subtrees)
+    /// unknown.
+    pub(crate) fn unknown_paths(&mut self, n: u32, out: &mut Vec<u32>, cel: &mut Vec<String>) {
         if self.node(n) != Truth::Unknown {
             return;
         }
-        match self.ctx.set.nodes[n as usize] {
+        match self.ctx.set.deep.nodes[n as usize] {
             Node::Const(_) => {}
             Node::Pred(p) | Node::Shared(p) => {
                 missing_in_pred(&self.ctx, &self.ctx.set.preds[p as usize], out, cel)
@@ -397,7 +398,7 @@ impl Run<'_, '_> {
             Node::Not(c) => self.unknown_paths(c, out, cel),
             Node::And(start, len) | Node::Or(start, len) => {
                 for k in start..start + len {
-                    let child = self.ctx.set.kids[k as usize];
+                    let child = self.ctx.set.deep.kids[k as usize];
                     self.unknown_paths(child, out, cel);
                 }
             }
@@ -417,7 +418,7 @@ fn opd_slots(o: &Opd, out: &mut Vec<u32>) {
     }
 }
 
-fn missing_in_pred(ctx: &Ctx<'_>, p: &Pred, out: &mut Vec<u32>, cel: &mut Vec<String>) {
+pub(crate) fn missing_in_pred(ctx: &Ctx<'_>, p: &Pred, out: &mut Vec<u32>, cel: &mut Vec<String>) {
     let mut slot = |o: &Opd| {
         let mut read = Vec::new();
         opd_slots(o, &mut read);
@@ -507,15 +508,6 @@ pub(crate) fn candidates<'s>(
     (bufs.out, true)
 }
 
-fn path_texts(set: &Compiled, slots: Vec<u32>, cel: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = slots
-        .into_iter()
-        .map(|i| set.paths[i as usize].text.clone())
-        .collect();
-    out.extend(cel);
-    out
-}
-
 /// Evaluates signals and candidate rules, and hands the outcome to `f`.
 pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome<'_>) -> R) -> R {
     SCRATCH.with(|cell| {
@@ -530,11 +522,11 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
             counted,
             fired,
         } = &mut *scratch;
-        if *set_id != set.id || memo.len() != set.preds.len() || *generation == u32::MAX {
+        if *set_id != set.id || memo.len() != set.memo_len || *generation == u32::MAX {
             *set_id = set.id;
             *generation = 0;
             memo.clear();
-            memo.resize(set.preds.len(), (0, Truth::Unknown));
+            memo.resize(set.memo_len, (0, Truth::Unknown));
         }
         *generation += 1;
         counted.clear();
@@ -550,7 +542,8 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
                 counted.push((u32::try_from(i).unwrap_or(u32::MAX), t));
             }
         }
-        let risk = crate::reference::score(counted.iter().map(|&(i, _)| set.signals[i as usize].1));
+        let risk =
+            crate::reference::score(counted.iter().map(|&(i, _)| set.signal_code[i as usize].1));
         run.ctx.risk = risk;
         let bufs = CandBufs {
             out: cand_buf,
@@ -571,21 +564,22 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
                 fired.push((r, crate::vm::truth(t)));
             }
         }
-        // Unknown paths only for what fired or counted on unknown (the rare path).
+        // Unknown paths only for what fired or counted on unknown (the rare path): the
+        // code is run again, tracking which missing paths made each part unknown.
         let mut rule_unknowns = Vec::new();
         for &(r, t) in fired.iter() {
             if t == Truth::Unknown {
-                let (mut paths, mut cel) = (Vec::new(), Vec::new());
-                run.unknown_paths(set.rules[r as usize].node, &mut paths, &mut cel);
-                rule_unknowns.push((r, path_texts(set, paths, cel)));
+                let mut k = crate::unknown::Paths::default();
+                run.exec_tracked(set.rules[r as usize].entry.full, &mut k);
+                rule_unknowns.push((r, k.texts(set)));
             }
         }
         let mut signal_unknowns = Vec::new();
         for &(s, t) in counted.iter() {
             if t == Truth::Unknown {
-                let (mut paths, mut cel) = (Vec::new(), Vec::new());
-                run.unknown_paths(set.signals[s as usize].0, &mut paths, &mut cel);
-                signal_unknowns.push((s, path_texts(set, paths, cel)));
+                let mut k = crate::unknown::Paths::default();
+                run.exec_tracked(set.signal_code[s as usize].0, &mut k);
+                signal_unknowns.push((s, k.texts(set)));
             }
         }
         f(&Outcome {

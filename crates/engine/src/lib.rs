@@ -37,6 +37,7 @@ pub mod digest;
 mod eval;
 mod lone;
 mod narrow;
+mod prune;
 mod reference;
 mod request;
 mod slots;
@@ -45,6 +46,7 @@ mod strict;
 mod trie;
 mod truth;
 mod typing;
+mod unknown;
 mod vm;
 
 use std::sync::Arc;

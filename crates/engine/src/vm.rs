@@ -10,6 +10,7 @@ use crate::code::{and, bit, not, or, Op, F, T, U};
 use crate::eval::{compare_int, ordered, Run};
 use crate::request::{Slot, NO_ID};
 use crate::truth::Truth;
+use crate::unknown::{NoTrack, Track};
 
 /// A three-valued truth as two bits.
 #[inline(always)]
@@ -34,7 +35,18 @@ pub(crate) fn truth(b: u8) -> Truth {
 impl Run<'_, '_> {
     /// Runs the code at `pc` to its `End` (or to the test that ends it early) and
     /// returns its truth: `F` for a rule that ended early because it cannot fire.
-    pub(crate) fn exec(&mut self, mut pc: u32) -> u8 {
+    pub(crate) fn exec(&mut self, pc: u32) -> u8 {
+        self.exec_with(pc, &mut NoTrack)
+    }
+
+    /// [`Run::exec`], telling `k` which missing paths made each part unknown (the rare
+    /// path: a rule fired, or a signal counted, on `unknown`).
+    pub(crate) fn exec_tracked<K: Track>(&mut self, pc: u32, k: &mut K) -> u8 {
+        self.exec_with(pc, k)
+    }
+
+    #[inline(always)]
+    fn exec_with<K: Track>(&mut self, mut pc: u32, k: &mut K) -> u8 {
         let set = self.ctx.set;
         let ops = &set.code.ops[..];
         let slots = &self.ctx.req.slots[..];
@@ -140,57 +152,84 @@ impl Run<'_, '_> {
                 Op::Pred(p) => t = bits(self.ctx.pred(&set.preds[p as usize])),
                 Op::Shared(p) => t = bits(self.pred(p)),
                 Op::Tree(n) => t = bits(self.node(n)),
-                Op::Not => t = not(t),
+                Op::Not => {
+                    t = not(t);
+                    continue;
+                }
                 Op::AndFirst(j) => {
                     if t == F {
                         pc = j;
                     } else {
                         lanes = (lanes << 2) | u64::from(t);
+                        k.open(t);
                     }
+                    continue;
                 }
                 Op::AndNext(j) => {
                     if t == F {
                         lanes >>= 2;
                         pc = j;
+                        k.drop_lane();
                     } else {
                         lanes = (lanes & !3) | u64::from(and(top(lanes), t));
+                        k.fold(t);
                     }
+                    continue;
                 }
                 Op::AndLast => {
+                    k.last(t);
                     t = and(top(lanes), t);
                     lanes >>= 2;
+                    continue;
                 }
                 Op::OrFirst(j) => {
                     if t == T {
                         pc = j;
                     } else {
                         lanes = (lanes << 2) | u64::from(t);
+                        k.open(t);
                     }
+                    continue;
                 }
                 Op::OrNext(j) => {
                     if t == T {
                         lanes >>= 2;
                         pc = j;
+                        k.drop_lane();
                     } else {
                         lanes = (lanes & !3) | u64::from(or(top(lanes), t));
+                        k.fold(t);
                     }
+                    continue;
                 }
                 Op::OrLast => {
+                    k.last(t);
                     t = or(top(lanes), t);
                     lanes >>= 2;
+                    continue;
                 }
                 Op::RequireTrue => {
                     if t != T {
                         return F;
                     }
+                    continue;
                 }
                 Op::RequireKnown => {
                     if t == F {
                         return F;
                     }
                     acc = and(acc, t);
+                    k.fold_rule(t);
+                    continue;
                 }
-                Op::End => return and(acc, t),
+                Op::End => {
+                    k.fold_rule(t);
+                    return and(acc, t);
+                }
+            }
+            // A leaf set `t`.
+            if K::ON {
+                k.leaf(self, op, t);
             }
         }
     }
