@@ -282,6 +282,8 @@ impl HoursBits {
 pub(crate) struct CRule {
     /// An allow rule fires only on `true`; deny and approve rules on `unknown` too.
     pub allow: bool,
+    /// The rule has a guard (`guard`): checked before it is tried.
+    pub guarded: bool,
     /// Where its bytecode starts.
     pub entry: crate::code::Entry,
 }
@@ -310,6 +312,8 @@ pub struct Compiled {
     pred_count: usize,
     node_count: usize,
     pub(crate) rules: Vec<CRule>,
+    /// The guards of the rules filed under every action (`guard`).
+    pub(crate) guards: crate::guard::Guards,
     /// Signal code entries and points.
     pub(crate) signal_code: Vec<(u32, u32)>,
     /// The rules and signals as bytecode.
@@ -405,6 +409,7 @@ impl Compiled {
         let interned: usize = self.interner.keys().map(|k| k.len() + 40).sum();
         self.preds.len() * size_of::<Pred>()
             + self.deep.heap_bytes()
+            + self.guards.heap_bytes()
             + self.signal_code.len() * 8
             + self.rules.len() * size_of::<CRule>()
             + self.code.heap_bytes()
@@ -478,6 +483,7 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
                 b.cond(&r.cond),
                 CRule {
                     allow: matches!(r.effect, writ_check::ir::Effect::Allow { .. }),
+                    guarded: false,
                     entry: crate::code::Entry {
                         full: 0,
                         indexed: 0,
@@ -629,6 +635,33 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         })
         .collect();
     let trie = PathTrie::new(set, &known, &cel_roots);
+    // The rules filed under every action are checked against their cheap conjuncts
+    // before they are tried (`guard`); the unindexed baseline tries them all.
+    let guards = crate::guard::Guards::new(if index {
+        global
+            .iter()
+            .filter_map(|&r| {
+                let cond = &set.rules.get(r as usize)?.cond;
+                let mut atoms = Vec::new();
+                crate::guard::conjuncts(cond, false, &mut atoms);
+                let tests: Vec<crate::guard::Test> = atoms
+                    .into_iter()
+                    .filter(|(kind, _)| crate::guard::candidate(kind))
+                    .filter_map(|(kind, negated)| {
+                        let p = *b.pred_index.get(&format!("{kind:?}"))?;
+                        let pred = b.preds.get(p as usize)?;
+                        crate::guard::cheap(pred).then(|| (pred.clone(), negated))
+                    })
+                    .collect();
+                Some((r, tests))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    });
+    for (r, (_, rule)) in rules.iter_mut().enumerate() {
+        rule.guarded = guards.guards(u32::try_from(r).unwrap_or(u32::MAX));
+    }
     let (pred_count, node_count) = (b.preds.len(), b.nodes.len());
     let pruned = crate::prune::prune(b.preds, &b.nodes, &b.kids, &mut code.ops);
     code.ops.shrink_to_fit();
@@ -646,6 +679,7 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         pred_count,
         node_count,
         rules: rules.into_iter().map(|(_, r)| r).collect(),
+        guards,
         signal_code,
         code,
         action_ids,

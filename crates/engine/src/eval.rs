@@ -553,6 +553,9 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
         let (list, indexed) = candidates(set, req, bufs);
         for &r in list {
             let rule = &set.rules[r as usize];
+            if rule.guarded && !set.guards.passes(&run.ctx, r) {
+                continue;
+            }
             let entry = if indexed {
                 rule.entry.indexed
             } else {

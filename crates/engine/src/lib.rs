@@ -35,6 +35,7 @@ mod compile;
 mod decision;
 pub mod digest;
 mod eval;
+mod guard;
 mod lone;
 mod narrow;
 mod prune;
@@ -149,13 +150,16 @@ impl Engine {
     }
 
     /// How many rules [`Engine::decide`] tries for this request: those its action reaches,
-    /// less those the tree rules out (`writ bench` reports the average).
+    /// less those the tree rules out, less the rules filed under every action whose guard
+    /// (a cheap conjunct that reads one request value) is false (`writ bench` reports the
+    /// average).
     pub fn rules_tried(&self, req: &Request) -> usize {
         let again = self.rebound(req);
         let req = again.as_ref().unwrap_or(req);
         let (mut out, mut acc, mut start) = (Vec::new(), Vec::new(), Vec::new());
-        eval::candidates(
-            &self.compiled,
+        let set = &self.compiled;
+        let list = eval::candidates(
+            set,
             req,
             eval::CandBufs {
                 out: &mut out,
@@ -163,8 +167,14 @@ impl Engine {
                 start: &mut start,
             },
         )
-        .0
-        .len()
+        .0;
+        let ctx = eval::Ctx { set, req, risk: 0 };
+        list.iter()
+            .filter(|&&r| {
+                !set.rules.get(r as usize).is_some_and(|rule| rule.guarded)
+                    || set.guards.passes(&ctx, r)
+            })
+            .count()
     }
 
     /// The compiled tree under one action, as text (`writ explain --tree ACTION`): the
