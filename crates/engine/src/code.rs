@@ -219,6 +219,30 @@ impl Code {
         }
     }
 
+    /// Emits the guard of a rule (`guard`): each test (a predicate, negated or not), then
+    /// `RequireKnown`, so that the run ends `F` as soon as one is false. `shared` says
+    /// which predicates several nodes share (memoised).
+    pub fn guard(
+        &mut self,
+        src: &Source<'_>,
+        tests: &[(u32, bool)],
+        shared: &dyn Fn(u32) -> bool,
+    ) -> u32 {
+        let start = at(self.ops.len());
+        for (i, &(p, negated)) in tests.iter().enumerate() {
+            self.leaf(src, p, shared(p));
+            if negated {
+                self.ops.push(Op::Not);
+            }
+            self.ops.push(if i + 1 == tests.len() {
+                Op::End
+            } else {
+                Op::RequireKnown
+            });
+        }
+        start
+    }
+
     // INVARIANT: one frame per level of the condition, whose depth the parser bounded.
     fn expr(&mut self, src: &Source<'_>, n: u32, depth: u32) {
         match src.nodes[n as usize] {

@@ -282,8 +282,9 @@ impl HoursBits {
 pub(crate) struct CRule {
     /// An allow rule fires only on `true`; deny and approve rules on `unknown` too.
     pub allow: bool,
-    /// The rule has a guard (`guard`): checked before it is tried.
-    pub guarded: bool,
+    /// Where the code of the rule's guard (`guard`) starts, run before the rule is tried;
+    /// 0 (the shared `true` entry, never a guard) for none.
+    pub guard: u32,
     /// Where its bytecode starts.
     pub entry: crate::code::Entry,
 }
@@ -312,8 +313,6 @@ pub struct Compiled {
     pred_count: usize,
     node_count: usize,
     pub(crate) rules: Vec<CRule>,
-    /// The guards of the rules filed under every action (`guard`).
-    pub(crate) guards: crate::guard::Guards,
     /// Signal code entries and points.
     pub(crate) signal_code: Vec<(u32, u32)>,
     /// The rules and signals as bytecode.
@@ -409,7 +408,6 @@ impl Compiled {
         let interned: usize = self.interner.keys().map(|k| k.len() + 40).sum();
         self.preds.len() * size_of::<Pred>()
             + self.deep.heap_bytes()
-            + self.guards.heap_bytes()
             + self.signal_code.len() * 8
             + self.rules.len() * size_of::<CRule>()
             + self.code.heap_bytes()
@@ -483,7 +481,7 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
                 b.cond(&r.cond),
                 CRule {
                     allow: matches!(r.effect, writ_check::ir::Effect::Allow { .. }),
-                    guarded: false,
+                    guard: 0,
                     entry: crate::code::Entry {
                         full: 0,
                         indexed: 0,
@@ -607,6 +605,38 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
             .map(|(node, points)| (code.rule(&src, *node, false, None).full, *points))
             .collect()
     };
+    // The rules filed under every action are checked against their cheap conjuncts
+    // before they are tried (`guard`); the unindexed baseline tries them all.
+    if index {
+        let src = crate::code::Source {
+            nodes: &b.nodes,
+            kids: &b.kids,
+            preds: &b.preds,
+        };
+        for &r in &global {
+            let (Some(rule), Some((_, compiled))) =
+                (set.rules.get(r as usize), rules.get_mut(r as usize))
+            else {
+                continue;
+            };
+            let mut atoms = Vec::new();
+            crate::guard::conjuncts(&rule.cond, false, &mut atoms);
+            let tests: Vec<(u32, bool)> = atoms
+                .into_iter()
+                .filter(|(kind, _)| crate::guard::candidate(kind))
+                .filter_map(|(kind, negated)| {
+                    let p = *b.pred_index.get(&format!("{kind:?}"))?;
+                    crate::guard::cheap(b.preds.get(p as usize)?).then_some((p, negated))
+                })
+                .take(crate::guard::MAX_TESTS)
+                .collect();
+            if !tests.is_empty() {
+                compiled.guard = code.guard(&src, &tests, &|p| {
+                    uses.get(p as usize).is_some_and(|&u| u > 1)
+                });
+            }
+        }
+    }
     let all = Bucket::new(
         (0..u32::try_from(set.rules.len()).unwrap_or(u32::MAX)).collect(),
         &needs,
@@ -635,33 +665,6 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         })
         .collect();
     let trie = PathTrie::new(set, &known, &cel_roots);
-    // The rules filed under every action are checked against their cheap conjuncts
-    // before they are tried (`guard`); the unindexed baseline tries them all.
-    let guards = crate::guard::Guards::new(if index {
-        global
-            .iter()
-            .filter_map(|&r| {
-                let cond = &set.rules.get(r as usize)?.cond;
-                let mut atoms = Vec::new();
-                crate::guard::conjuncts(cond, false, &mut atoms);
-                let tests: Vec<crate::guard::Test> = atoms
-                    .into_iter()
-                    .filter(|(kind, _)| crate::guard::candidate(kind))
-                    .filter_map(|(kind, negated)| {
-                        let p = *b.pred_index.get(&format!("{kind:?}"))?;
-                        let pred = b.preds.get(p as usize)?;
-                        crate::guard::cheap(pred).then(|| (pred.clone(), negated))
-                    })
-                    .collect();
-                Some((r, tests))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    });
-    for (r, (_, rule)) in rules.iter_mut().enumerate() {
-        rule.guarded = guards.guards(u32::try_from(r).unwrap_or(u32::MAX));
-    }
     let (pred_count, node_count) = (b.preds.len(), b.nodes.len());
     let pruned = crate::prune::prune(b.preds, &b.nodes, &b.kids, &mut code.ops);
     code.ops.shrink_to_fit();
@@ -679,7 +682,6 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         pred_count,
         node_count,
         rules: rules.into_iter().map(|(_, r)| r).collect(),
-        guards,
         signal_code,
         code,
         action_ids,

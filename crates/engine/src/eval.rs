@@ -553,7 +553,7 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
         let (list, indexed) = candidates(set, req, bufs);
         for &r in list {
             let rule = &set.rules[r as usize];
-            if rule.guarded && !set.guards.passes(&run.ctx, r) {
+            if rule.guard != 0 && run.exec(rule.guard) == crate::code::F {
                 continue;
             }
             let entry = if indexed {

@@ -6,8 +6,9 @@
 //! or duration against a constant, a set against an id, an address against a CIDR set,
 //! `present` — each possibly negated (`not device.managed`).
 //!
-//! A guard fails only when one of those conjuncts is `false` for this request, evaluated
-//! exactly as the code evaluates it (`Ctx::pred`): then the rule's condition is `false`, it
+//! A guard is bytecode of its own (`Code::guard`: each test, negated where the conjunct is,
+//! then `RequireKnown`), run by the same loop as the rules, so it is evaluated exactly as
+//! the rule's own conjunct. It fails only when one of its tests is `false`: then the rule's condition is `false`, it
 //! cannot fire, and has no unknown to report, so skipping it changes nothing. A missing
 //! value is unknown, never `false`, and keeps the rule. `Engine::rules_tried` counts the
 //! rules tried after their guards.
@@ -15,22 +16,9 @@
 use writ_check::ir::{AtomKind, Cond, Operand};
 
 use crate::compile::{Opd, Pred};
-use crate::eval::Ctx;
-use crate::truth::Truth;
 
 /// At most this many conjuncts are kept per rule: the guard stays cheaper than the rule.
-const MAX_TESTS: usize = 3;
-
-/// One test of a guard: a predicate, and whether the conjunct is its negation.
-pub(crate) type Test = (Pred, bool);
-
-/// The guards of a set.
-#[derive(Debug, Default)]
-pub(crate) struct Guards {
-    /// `(rule, start, len)`, sorted by rule: the rule's tests are `tests[start..start + len]`.
-    rules: Box<[(u32, u32, u32)]>,
-    tests: Box<[Test]>,
-}
+pub(crate) const MAX_TESTS: usize = 3;
 
 /// The atoms of a condition's top-level conjunction (through named conditions), with
 /// whether each is negated, in order.
@@ -74,52 +62,4 @@ pub(crate) fn candidate(kind: &AtomKind) -> bool {
                 ..
             }
         )
-}
-
-impl Guards {
-    /// The guards, from each guarded rule's tests (rules ascending).
-    pub(crate) fn new(per_rule: Vec<(u32, Vec<Test>)>) -> Guards {
-        let mut rules = Vec::new();
-        let mut tests = Vec::new();
-        for (r, t) in per_rule {
-            let t: Vec<Test> = t.into_iter().take(MAX_TESTS).collect();
-            if t.is_empty() {
-                continue;
-            }
-            let start = u32::try_from(tests.len()).unwrap_or(u32::MAX);
-            let len = u32::try_from(t.len()).unwrap_or(0);
-            rules.push((r, start, len));
-            tests.extend(t);
-        }
-        Guards {
-            rules: rules.into_boxed_slice(),
-            tests: tests.into_boxed_slice(),
-        }
-    }
-
-    /// Whether rule `r` has a guard.
-    pub(crate) fn guards(&self, r: u32) -> bool {
-        self.rules.binary_search_by_key(&r, |g| g.0).is_ok()
-    }
-
-    /// Whether rule `r` may still fire for this request: no test of its guard is false.
-    pub(crate) fn passes(&self, ctx: &Ctx<'_>, r: u32) -> bool {
-        let Ok(i) = self.rules.binary_search_by_key(&r, |g| g.0) else {
-            return true;
-        };
-        let (_, start, len) = self.rules[i];
-        let Some(tests) = self.tests.get(start as usize..(start + len) as usize) else {
-            return true;
-        };
-        tests.iter().all(|(p, negated)| {
-            let t = ctx.pred(p);
-            let t = if *negated { !t } else { t };
-            t != Truth::False
-        })
-    }
-
-    /// Heap bytes held.
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.rules.len() * 12 + self.tests.len() * std::mem::size_of::<Test>()
-    }
 }

@@ -168,11 +168,17 @@ impl Engine {
             },
         )
         .0;
-        let ctx = eval::Ctx { set, req, risk: 0 };
+        let mut memo = vec![(0, Truth::Unknown); set.memo_len];
+        let mut run = eval::Run {
+            ctx: eval::Ctx { set, req, risk: 0 },
+            memo: &mut memo,
+            generation: 1,
+        };
         list.iter()
             .filter(|&&r| {
-                !set.rules.get(r as usize).is_some_and(|rule| rule.guarded)
-                    || set.guards.passes(&ctx, r)
+                set.rules
+                    .get(r as usize)
+                    .is_none_or(|rule| rule.guard == 0 || run.exec(rule.guard) != code::F)
             })
             .count()
     }
