@@ -65,8 +65,14 @@ pub(crate) enum Op {
     Present(u32),
     /// `path in cidr [...]`, unshared.
     InCidr { slot: u32, cidr: u32 },
+    /// `path in cidr [...]`, unshared, a set of IPv4 networks that merge into the one
+    /// range `lo..=hi`: tested inline.
+    InNet { slot: u32, lo: u32, hi: u32 },
     /// `path in hours ...`, unshared.
     InHours { slot: u32, hours: u32 },
+    /// `path in hours ...`, unshared, a window that is one span of the day on some
+    /// weekdays: tested inline (`compile::daily`), the zone's table being all it reads.
+    InDaily { slot: u32, zone: u32, packed: u32 },
     /// `path in cidr [...]` several nodes share: memoised per request as predicate `p`.
     MemoCidr { slot: u32, cidr: u32, p: u32 },
     /// `path in hours ...` several nodes share: memoised per request as predicate `p`.
@@ -151,6 +157,8 @@ pub(crate) struct Source<'a> {
     pub nodes: &'a [Node],
     pub kids: &'a [u32],
     pub preds: &'a [Pred],
+    pub hours: &'a [crate::compile::HoursBits],
+    pub ranges: &'a [crate::compile::Ranges],
 }
 
 fn at(n: usize) -> u32 {
@@ -339,9 +347,16 @@ impl Code {
                 v: Opd::Slot(slot),
                 cidr,
             } => match shared {
-                false => Op::InCidr {
-                    slot: *slot,
-                    cidr: *cidr,
+                false => match src.ranges.get(*cidr as usize) {
+                    Some(r) if r.v6.is_empty() && r.v4.len() == 1 => Op::InNet {
+                        slot: *slot,
+                        lo: r.v4[0].0,
+                        hi: r.v4[0].1,
+                    },
+                    _ => Op::InCidr {
+                        slot: *slot,
+                        cidr: *cidr,
+                    },
                 },
                 true => Op::MemoCidr {
                     slot: *slot,
@@ -353,9 +368,20 @@ impl Code {
                 v: Opd::Slot(slot),
                 hours,
             } => match shared {
-                false => Op::InHours {
-                    slot: *slot,
-                    hours: *hours,
+                false => match src.hours.get(*hours as usize) {
+                    Some(crate::compile::HoursBits {
+                        zone,
+                        daily: Some(packed),
+                        ..
+                    }) => Op::InDaily {
+                        slot: *slot,
+                        zone: *zone,
+                        packed: *packed,
+                    },
+                    _ => Op::InHours {
+                        slot: *slot,
+                        hours: *hours,
+                    },
                 },
                 true => Op::MemoHours {
                     slot: *slot,

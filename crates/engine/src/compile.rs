@@ -20,18 +20,17 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use jiff::tz::TimeZone;
 use rustc_hash::FxHashMap;
 use writ_check::glob::Glob;
 use writ_check::ir::{
     AtomKind, CmpOp, Cond, Operand, PathId, PathInfo, PolicySet, SetOperand, Value,
 };
-use writ_check::net::CidrSet;
 use writ_check::CelExpr;
 use writ_syntax::ast::ArithOp;
 
 use crate::narrow::{self, Bucket, Fallback};
 use crate::slots::NO_ID;
+pub(crate) use crate::tables::{daily, in_daily, in_net, HoursBits, Ranges, ZoneTable};
 use crate::trie::{KnownPath, PathTrie};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -166,117 +165,6 @@ pub(crate) enum Node {
     Or(u32, u32),
 }
 
-/// CIDR networks as sorted, merged, inclusive ranges.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Ranges {
-    pub v4: Vec<(u32, u32)>,
-    pub v6: Vec<(u128, u128)>,
-}
-
-fn merge<T: Ord + Copy>(mut r: Vec<(T, T)>, next: impl Fn(T) -> Option<T>) -> Vec<(T, T)> {
-    r.sort_unstable();
-    let mut out: Vec<(T, T)> = Vec::with_capacity(r.len());
-    for (s, e) in r {
-        match out.last_mut() {
-            Some(last) if next(last.1).is_none_or(|n| s <= n) => last.1 = last.1.max(e),
-            _ => out.push((s, e)),
-        }
-    }
-    out
-}
-
-fn in_ranges<T: Ord + Copy>(r: &[(T, T)], x: T) -> bool {
-    let i = r.partition_point(|(s, _)| *s <= x);
-    i > 0 && r[i - 1].1 >= x
-}
-
-impl Ranges {
-    fn new(set: &CidrSet) -> Ranges {
-        let mut v4 = Vec::new();
-        let mut v6 = Vec::new();
-        for n in &set.nets {
-            match n {
-                ipnet::IpNet::V4(n) => v4.push((u32::from(n.network()), u32::from(n.broadcast()))),
-                ipnet::IpNet::V6(n) => {
-                    v6.push((u128::from(n.network()), u128::from(n.broadcast())))
-                }
-            }
-        }
-        Ranges {
-            v4: merge(v4, |x| x.checked_add(1)),
-            v6: merge(v6, |x| x.checked_add(1)),
-        }
-    }
-
-    pub fn contains(&self, ip: &IpAddr) -> bool {
-        // An IPv4-mapped IPv6 address is the IPv4 address it carries.
-        match writ_check::net::unmapped(*ip) {
-            IpAddr::V4(a) => in_ranges(&self.v4, u32::from(a)),
-            IpAddr::V6(a) => in_ranges(&self.v6, u128::from(a)),
-        }
-    }
-}
-
-/// An `hours` window as a minute-of-week bitmap in its zone, with the zone's UTC offsets
-/// precomputed as a sorted transition table (1970–2200) so that finding the local time is
-/// a binary search rather than a re-derivation of the zone's rules on every request.
-#[derive(Clone, Debug)]
-pub(crate) struct HoursBits {
-    pub zone: TimeZone,
-    pub bits: Vec<u64>,
-    /// `(transition instant in seconds, offset in seconds from then on)`, sorted; the first
-    /// entry covers everything before the table.
-    pub offsets: Vec<(i64, i32)>,
-    /// Instants at or after this are looked up in the zone itself.
-    pub table_end: i64,
-}
-
-const TABLE_START: i64 = 0; // 1970-01-01
-const TABLE_END: i64 = 7_258_118_400; // 2200-01-01
-
-fn offset_table(zone: &TimeZone) -> Vec<(i64, i32)> {
-    let start = jiff::Timestamp::from_second(TABLE_START).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    let mut table = vec![(i64::MIN, zone.to_offset(start).seconds())];
-    for t in zone.following(start) {
-        let at = t.timestamp().as_second();
-        if at >= TABLE_END {
-            break;
-        }
-        table.push((at, t.offset().seconds()));
-    }
-    table
-}
-
-impl HoursBits {
-    pub fn new(zone: TimeZone, bits: Vec<u64>) -> HoursBits {
-        HoursBits {
-            offsets: offset_table(&zone),
-            zone,
-            bits,
-            table_end: TABLE_END,
-        }
-    }
-
-    fn offset(&self, at: jiff::Timestamp) -> i64 {
-        let s = writ_check::hours::floor_second(at);
-        if s < TABLE_START || s >= self.table_end {
-            return i64::from(self.zone.to_offset(at).seconds());
-        }
-        let i = self.offsets.partition_point(|(t, _)| *t <= s);
-        i64::from(self.offsets[i.saturating_sub(1)].1)
-    }
-
-    pub fn contains(&self, at: jiff::Timestamp) -> bool {
-        // The same conversion as `Hours::local` (explain, lint): floor, never truncate.
-        let local = writ_check::hours::floor_second(at) + self.offset(at);
-        let (weekday, minute) = writ_check::hours::week_minute(local);
-        let i = usize::from(weekday) * 1440 + usize::from(minute);
-        self.bits
-            .get(i / 64)
-            .is_some_and(|w| w & (1 << (i % 64)) != 0)
-    }
-}
-
 /// A compiled rule.
 #[derive(Clone, Debug)]
 pub(crate) struct CRule {
@@ -329,6 +217,8 @@ pub struct Compiled {
     pub(crate) all: Bucket,
     pub(crate) ranges: Vec<Ranges>,
     pub(crate) hours: Vec<HoursBits>,
+    /// The time zones the windows are in.
+    pub(crate) zones: Vec<ZoneTable>,
     /// The request roots any CEL leaf reads, sorted.
     pub(crate) cel_roots: Vec<String>,
     /// The known paths as a trie, for streaming binding.
@@ -422,7 +312,12 @@ impl Compiled {
             + self
                 .hours
                 .iter()
-                .map(|h| h.bits.len() * 8 + h.offsets.len() * 16)
+                .map(|h| h.bits.len() * 8 + 16)
+                .sum::<usize>()
+            + self
+                .zones
+                .iter()
+                .map(|z| z.offsets.len() * 16 + 32)
                 .sum::<usize>()
     }
 }
@@ -447,6 +342,8 @@ struct Builder<'a> {
     range_index: FxHashMap<Vec<ipnet::IpNet>, u32>,
     hours: Vec<HoursBits>,
     hours_index: FxHashMap<(String, String), u32>,
+    zones: Vec<ZoneTable>,
+    zone_index: FxHashMap<String, u32>,
     /// A named condition is compiled once; every use points at the same node.
     named: FxHashMap<usize, u32>,
 }
@@ -465,6 +362,8 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         range_index: FxHashMap::default(),
         hours: Vec::new(),
         hours_index: FxHashMap::default(),
+        zones: Vec::new(),
+        zone_index: FxHashMap::default(),
         named: FxHashMap::default(),
     };
     let signals: Vec<(u32, u32)> = set
@@ -586,6 +485,8 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
             nodes: &b.nodes,
             kids: &b.kids,
             preds: &b.preds,
+            hours: &b.hours,
+            ranges: &b.ranges,
         };
         for ((node, rule), r) in rules.iter_mut().zip(&set.rules) {
             let pin = action_id
@@ -599,6 +500,8 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
             nodes: &b.nodes,
             kids: &b.kids,
             preds: &b.preds,
+            hours: &b.hours,
+            ranges: &b.ranges,
         };
         signals
             .iter()
@@ -612,6 +515,8 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
             nodes: &b.nodes,
             kids: &b.kids,
             preds: &b.preds,
+            hours: &b.hours,
+            ranges: &b.ranges,
         };
         for &r in &global {
             let (Some(rule), Some((_, compiled))) =
@@ -690,6 +595,7 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         all,
         ranges: b.ranges,
         hours: b.hours,
+        zones: b.zones,
         cel_roots,
         trie,
     }
@@ -983,8 +889,21 @@ impl Builder<'_> {
                 let h = match self.hours_index.get(&key) {
                     Some(i) => *i,
                     None => {
-                        self.hours
-                            .push(HoursBits::new(hours.zone.clone(), hours.week_bitmap()));
+                        let zone = match self.zone_index.get(&hours.zone_name) {
+                            Some(z) => *z,
+                            None => {
+                                self.zones.push(ZoneTable::new(hours.zone.clone()));
+                                let z = u32::try_from(self.zones.len() - 1).unwrap_or(u32::MAX);
+                                self.zone_index.insert(hours.zone_name.clone(), z);
+                                z
+                            }
+                        };
+                        let bits = hours.week_bitmap();
+                        self.hours.push(HoursBits {
+                            zone,
+                            daily: daily(&bits),
+                            bits,
+                        });
                         let i = u32::try_from(self.hours.len() - 1).unwrap_or(u32::MAX);
                         self.hours_index.insert(key, i);
                         i

@@ -274,7 +274,9 @@ impl<'a> Ctx<'a> {
                 _ => Truth::Unknown,
             },
             Pred::InHours { v, hours } => match self.val(v) {
-                Some(V::Time(t)) => Truth::from_bool(self.set.hours[*hours as usize].contains(t)),
+                Some(V::Time(t)) => {
+                    Truth::from_bool(self.set.hours[*hours as usize].contains(&self.set.zones, t))
+                }
                 _ => Truth::Unknown,
             },
             Pred::Matches { v, glob } => self.with_val(v, |x| match x {

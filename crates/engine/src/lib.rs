@@ -44,6 +44,7 @@ mod request;
 mod slots;
 mod stream;
 mod strict;
+mod tables;
 mod trie;
 mod truth;
 mod typing;

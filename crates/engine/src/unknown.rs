@@ -107,7 +107,9 @@ fn leaf_slot(op: Op) -> Option<u32> {
         | Op::HasId { set: s, .. }
         | Op::InIds { slot: s, .. }
         | Op::InCidr { slot: s, .. }
+        | Op::InNet { slot: s, .. }
         | Op::InHours { slot: s, .. }
+        | Op::InDaily { slot: s, .. }
         | Op::MemoCidr { slot: s, .. }
         | Op::MemoHours { slot: s, .. } => Some(s),
         _ => None,

@@ -119,7 +119,22 @@ impl Run<'_, '_> {
                 }
                 Op::InHours { slot, hours } => {
                     t = match slots[slot as usize] {
-                        Slot::Time(at) => bit(set.hours[hours as usize].contains(at)),
+                        Slot::Time(at) => bit(set.hours[hours as usize].contains(&set.zones, at)),
+                        _ => U,
+                    }
+                }
+                Op::InNet { slot, lo, hi } => {
+                    t = match &slots[slot as usize] {
+                        Slot::Ip(ip) => bit(crate::compile::in_net(ip, lo, hi)),
+                        _ => U,
+                    }
+                }
+                Op::InDaily { slot, zone, packed } => {
+                    t = match slots[slot as usize] {
+                        Slot::Time(at) => match set.zones.get(zone as usize) {
+                            Some(z) => bit(crate::compile::in_daily(packed, z.week_minute(at))),
+                            None => F,
+                        },
                         _ => U,
                     }
                 }
@@ -141,7 +156,9 @@ impl Run<'_, '_> {
                         Some(&(g, m)) if g == self.generation => bits(m),
                         _ => {
                             let r = match slots[slot as usize] {
-                                Slot::Time(at) => bit(set.hours[hours as usize].contains(at)),
+                                Slot::Time(at) => {
+                                    bit(set.hours[hours as usize].contains(&set.zones, at))
+                                }
                                 _ => U,
                             };
                             self.remember(p, r);
