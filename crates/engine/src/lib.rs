@@ -293,10 +293,17 @@ impl Engine {
     }
 
     /// Decides a bound request.
+    #[inline]
     pub fn decide(&self, req: &Request) -> Decision {
-        if let Some(r) = self.rebound(req) {
-            return self.decide(&r);
+        match self.rebound(req) {
+            Some(r) => self.decide_bound(&r),
+            None => self.decide_bound(req),
         }
+    }
+
+    /// [`Engine::decide`] of a request bound for this engine.
+    #[inline(always)]
+    fn decide_bound(&self, req: &Request) -> Decision {
         let mut decision = Decision::empty(self.version.clone());
         eval::evaluate(&self.compiled, req, |o| {
             combine::combine_into(
