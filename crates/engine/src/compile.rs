@@ -205,12 +205,10 @@ pub struct Compiled {
     pub(crate) signal_code: Vec<(u32, u32)>,
     /// The rules and signals as bytecode.
     pub(crate) code: crate::code::Code,
-    /// The action index by the action's interned id: an index into `action_lists`, or
-    /// [`NO_ID`] for an action no rule names exactly.
-    pub(crate) action_ids: Vec<u32>,
-    /// For every exactly named action, the candidate rules (its own, the global ones, the
-    /// globbed ones that match it), narrowed further by other attributes (`narrow`).
-    pub(crate) action_lists: Vec<Bucket>,
+    /// The action index by the action's interned id: for every exactly named action, the
+    /// candidate rules (its own, the global ones, the globbed ones that match it), flat
+    /// when short, narrowed further by other attributes (`narrow`) when long (`lists`).
+    pub(crate) actions: crate::lists::ActionIndex,
     /// The rules an action that is no exact name reaches.
     pub(crate) fallback: Fallback,
     /// Every rule (the action is unknown, or the set never reads it).
@@ -229,13 +227,6 @@ impl Compiled {
     /// The interned id of a string, [`NO_ID`] when the set never mentions it.
     pub(crate) fn intern_id(&self, s: &str) -> u32 {
         self.interner.get(s).copied().unwrap_or(NO_ID)
-    }
-
-    /// The candidate rules of an action named exactly by some rule, by its interned id.
-    #[inline]
-    pub(crate) fn action_list(&self, id: u32) -> Option<&Bucket> {
-        let i = *self.action_ids.get(id as usize)?;
-        self.action_lists.get(i as usize)
     }
 
     /// The strings of the set by interned id.
@@ -269,14 +260,7 @@ impl Compiled {
             ("nodes", self.deep.heap_bytes()),
             ("rules", self.rules.len() * size_of::<CRule>()),
             ("code", self.code.heap_bytes()),
-            (
-                "action lists",
-                self.action_lists
-                    .iter()
-                    .map(|v| v.heap_bytes() + 16)
-                    .sum::<usize>()
-                    + self.action_ids.len() * 4,
-            ),
+            ("action lists", self.actions.heap_bytes()),
             (
                 "fallback+all",
                 self.fallback.heap_bytes() + self.all.heap_bytes(),
@@ -288,12 +272,7 @@ impl Compiled {
     /// An estimate of the heap bytes the compiled structure holds.
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        let lists: usize = self
-            .action_lists
-            .iter()
-            .map(|v| v.heap_bytes() + 16)
-            .sum::<usize>()
-            + self.action_ids.len() * 4;
+        let lists = self.actions.heap_bytes();
         let globs = self.fallback.heap_bytes() + self.all.heap_bytes();
         let interned: usize = self.interner.keys().map(|k| k.len() + 40).sum();
         self.preds.len() * size_of::<Pred>()
@@ -449,21 +428,10 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         .collect();
     let fallback = Fallback::new(&global, &globs, &needs, action_slot, index);
     // The index is read by the action's interned id: every exact action is interned.
-    let mut action_lists = Vec::with_capacity(by_action.len());
-    let mut keyed = Vec::with_capacity(by_action.len());
-    for (name, list) in by_action {
-        keyed.push((
-            b.intern(&name),
-            u32::try_from(action_lists.len()).unwrap_or(NO_ID),
-        ));
-        action_lists.push(list);
-    }
-    let mut action_ids = vec![NO_ID; b.interner.len()];
-    for (id, i) in keyed {
-        if let Some(slot) = action_ids.get_mut(id as usize) {
-            *slot = i;
-        }
-    }
+    let keyed: Vec<(u32, Bucket)> = by_action
+        .into_iter()
+        .map(|(name, list)| (b.intern(&name), list))
+        .collect();
     // Predicates used by several nodes are memoised per request; the others skip the memo.
     let mut uses = vec![0u32; b.preds.len()];
     for n in &b.nodes {
@@ -570,6 +538,8 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         })
         .collect();
     let trie = PathTrie::new(set, &known, &cel_roots);
+    let rules: Vec<CRule> = rules.into_iter().map(|(_, r)| r).collect();
+    let actions = crate::lists::ActionIndex::new(keyed, b.interner.len(), &rules, &global);
     let (pred_count, node_count) = (b.preds.len(), b.nodes.len());
     let pruned = crate::prune::prune(b.preds, &b.nodes, &b.kids, &mut code.ops);
     code.ops.shrink_to_fit();
@@ -586,11 +556,10 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         deep: pruned.deep,
         pred_count,
         node_count,
-        rules: rules.into_iter().map(|(_, r)| r).collect(),
+        rules,
         signal_code,
         code,
-        action_ids,
-        action_lists,
+        actions,
         fallback,
         all,
         ranges: b.ranges,

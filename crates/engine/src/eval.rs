@@ -17,6 +17,7 @@ use writ_syntax::ast::ArithOp;
 
 use crate::cel_run;
 use crate::compile::{CVal, Compiled, Node, Opd, Pred, SetOpd};
+use crate::lists::{Act, Cand};
 use crate::request::{Request, SetVal, Slot, NO_ID};
 use crate::truth::Truth;
 
@@ -477,37 +478,76 @@ pub(crate) struct CandBufs<'s> {
     pub(crate) start: &'s mut Vec<u64>,
 }
 
+/// The candidate rules of a request.
+pub(crate) enum Cands<'s> {
+    /// A short list under an exact action, then the global rules (`lists`).
+    Flat(&'s [Cand], &'s [Cand]),
+    /// Rules by index, and whether they were reached through the action index (so that
+    /// the conjunct that pinned each to its action holds).
+    Ids(&'s [u32], bool),
+}
+
 /// Which rules can fire for this request: those its action reaches, less those a
-/// requirement on another attribute rules out (`narrow`); and whether they were reached
-/// through the action index (so that the conjunct that pinned each to its action holds).
-pub(crate) fn candidates<'s>(
-    set: &'s Compiled,
-    req: &Request,
-    bufs: CandBufs<'s>,
-) -> (&'s [u32], bool) {
+/// requirement on another attribute rules out (`narrow`).
+pub(crate) fn candidates<'s>(set: &'s Compiled, req: &Request, bufs: CandBufs<'s>) -> Cands<'s> {
     let bucket = match set.action_path.map(|a| &req.slots[a as usize]) {
-        Some(Slot::Str(id, action)) => match set.action_list(*id) {
-            Some(b) => b,
-            None => {
+        Some(Slot::Str(id, action)) => match set.actions.get(*id) {
+            Act::Flat(own) => return Cands::Flat(own, &set.actions.globals),
+            Act::Tree(b) => b,
+            Act::None => {
                 set.fallback
                     .narrow(action, &req.slots, bufs.start, bufs.acc, bufs.out);
-                return (bufs.out, true);
+                return Cands::Ids(bufs.out, true);
             }
         },
         // No action read, or an unknown one: every rule may apply, each tested in full.
         _ => {
             if !set.all.indexed() {
-                return (&set.all.rules, false);
+                return Cands::Ids(&set.all.rules, false);
             }
             set.all.narrow(&req.slots, None, bufs.acc, bufs.out);
-            return (bufs.out, false);
+            return Cands::Ids(bufs.out, false);
         }
     };
     if !bucket.indexed() {
-        return (&bucket.rules, true);
+        return Cands::Ids(&bucket.rules, true);
     }
     bucket.narrow(&req.slots, None, bufs.acc, bufs.out);
-    (bufs.out, true)
+    Cands::Ids(bufs.out, true)
+}
+
+impl Run<'_, '_> {
+    /// Whether a candidate rule is tried: it has no guard, or its guard is not false.
+    #[inline(always)]
+    pub(crate) fn tried(&mut self, r: u32, guarded: bool) -> bool {
+        !guarded
+            || self
+                .ctx
+                .set
+                .rules
+                .get(r as usize)
+                .is_none_or(|rule| self.exec(rule.guard) != crate::code::F)
+    }
+
+    /// Tries rule `r` from `pc` (after its guard), recording it in `fired` when it fires.
+    #[inline(always)]
+    fn attempt(
+        &mut self,
+        fired: &mut Vec<(u32, Truth)>,
+        r: u32,
+        pc: u32,
+        allow: bool,
+        guarded: bool,
+    ) {
+        if !self.tried(r, guarded) {
+            return;
+        }
+        // An allow rule fires only on `true`; deny and approve on `unknown` too.
+        let t = self.exec(pc);
+        if t == crate::code::T || (t == crate::code::U && !allow) {
+            fired.push((r, crate::vm::truth(t)));
+        }
+    }
 }
 
 /// Evaluates signals and candidate rules, and hands the outcome to `f`.
@@ -552,21 +592,30 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
             acc,
             start,
         };
-        let (list, indexed) = candidates(set, req, bufs);
-        for &r in list {
-            let rule = &set.rules[r as usize];
-            if rule.guard != 0 && run.exec(rule.guard) == crate::code::F {
-                continue;
+        match candidates(set, req, bufs) {
+            Cands::Flat(own, globals) => {
+                for c in own {
+                    run.attempt(fired, c.rule, c.pc, c.allow, c.guarded);
+                }
+                let before = fired.len();
+                for c in globals {
+                    run.attempt(fired, c.rule, c.pc, c.allow, c.guarded);
+                }
+                // The action's own rules, then the global ones: back in set order.
+                if before > 0 && fired.len() > before {
+                    fired.sort_unstable_by_key(|f| f.0);
+                }
             }
-            let entry = if indexed {
-                rule.entry.indexed
-            } else {
-                rule.entry.full
-            };
-            // An allow rule fires only on `true`; deny and approve on `unknown` too.
-            let t = run.exec(entry);
-            if t == crate::code::T || (t == crate::code::U && !rule.allow) {
-                fired.push((r, crate::vm::truth(t)));
+            Cands::Ids(list, indexed) => {
+                for &r in list {
+                    let rule = &set.rules[r as usize];
+                    let entry = if indexed {
+                        rule.entry.indexed
+                    } else {
+                        rule.entry.full
+                    };
+                    run.attempt(fired, r, entry, rule.allow, rule.guard != 0);
+                }
             }
         }
         // Unknown paths only for what fired or counted on unknown (the rare path): the

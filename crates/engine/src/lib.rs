@@ -36,6 +36,7 @@ mod decision;
 pub mod digest;
 mod eval;
 mod guard;
+mod lists;
 mod lone;
 mod narrow;
 mod prune;
@@ -159,7 +160,7 @@ impl Engine {
         let req = again.as_ref().unwrap_or(req);
         let (mut out, mut acc, mut start) = (Vec::new(), Vec::new(), Vec::new());
         let set = &self.compiled;
-        let list = eval::candidates(
+        let cands = eval::candidates(
             set,
             req,
             eval::CandBufs {
@@ -167,21 +168,27 @@ impl Engine {
                 acc: &mut acc,
                 start: &mut start,
             },
-        )
-        .0;
+        );
         let mut memo = vec![(0, Truth::Unknown); set.memo_len];
         let mut run = eval::Run {
             ctx: eval::Ctx { set, req, risk: 0 },
             memo: &mut memo,
             generation: 1,
         };
-        list.iter()
-            .filter(|&&r| {
-                set.rules
-                    .get(r as usize)
-                    .is_none_or(|rule| rule.guard == 0 || run.exec(rule.guard) != code::F)
-            })
-            .count()
+        match cands {
+            eval::Cands::Flat(own, globals) => own
+                .iter()
+                .chain(globals.iter())
+                .filter(|c| run.tried(c.rule, c.guarded))
+                .count(),
+            eval::Cands::Ids(list, _) => list
+                .iter()
+                .filter(|&&r| {
+                    let guarded = set.rules.get(r as usize).is_some_and(|x| x.guard != 0);
+                    run.tried(r, guarded)
+                })
+                .count(),
+        }
     }
 
     /// The compiled tree under one action, as text (`writ explain --tree ACTION`): the
@@ -205,9 +212,24 @@ impl Engine {
                 .get(id as usize)
                 .map_or_else(|| format!("#{id}"), |s| s.to_string())
         };
-        match self.compiled.action_list(self.compiled.intern_id(action)) {
-            Some(b) => format!("action {action:?}: {}", b.render(&rule_name, &path, &string)),
-            None => format!(
+        match self.compiled.actions.get(self.compiled.intern_id(action)) {
+            lists::Act::Tree(b) => {
+                format!("action {action:?}: {}", b.render(&rule_name, &path, &string))
+            }
+            lists::Act::Flat(own) => {
+                let mut rules: Vec<u32> = own
+                    .iter()
+                    .chain(self.compiled.actions.globals.iter())
+                    .map(|c| c.rule)
+                    .collect();
+                rules.sort_unstable();
+                let whole = narrow::Bucket::new(rules.into(), &[], None, false);
+                format!(
+                    "action {action:?}: {}",
+                    whole.render(&rule_name, &path, &string)
+                )
+            }
+            lists::Act::None => format!(
                 "action {action:?} is no exact name in the set: it reaches the global rules and those whose pattern matches it, of {}",
                 self.compiled.fallback.bucket.render(&rule_name, &path, &string)
             ),
