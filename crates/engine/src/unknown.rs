@@ -99,7 +99,7 @@ impl Paths {
 /// The slot a leaf reads, for the leaves that read one slot inline.
 fn leaf_slot(op: Op) -> Option<u32> {
     match op {
-        Op::Truthy(s)
+        Op::Truthy { slot: s, .. }
         | Op::StrEq { slot: s, .. }
         | Op::StrNe { slot: s, .. }
         | Op::IntCmp { slot: s, .. }

@@ -6,7 +6,7 @@
 //! Architecture Invariant: no allocation, no I/O, no lock; the only state written is the
 //! per-request predicate memo.
 
-use crate::code::{and, bit, not, or, Op, F, T, U};
+use crate::code::{and, bit, not, or, Op, Then, F, T, U};
 use crate::eval::{compare_int, ordered, Run};
 use crate::request::{Slot, NO_ID};
 use crate::truth::Truth;
@@ -53,38 +53,70 @@ impl Run<'_, '_> {
         let mut t = T;
         let mut acc = T;
         let mut lanes: u64 = 0;
+        // After a leaf that carries what follows it (`Then`): track it, then do that.
+        macro_rules! then {
+            ($then:expr, $ins:expr) => {{
+                if K::ON {
+                    k.leaf(self, $ins, t);
+                }
+                match $then {
+                    Then::Next => {}
+                    Then::Require => {
+                        if t != T {
+                            return F;
+                        }
+                    }
+                    Then::Known => {
+                        if t == F {
+                            return F;
+                        }
+                        acc = and(acc, t);
+                        k.fold_rule(t);
+                    }
+                    Then::End => {
+                        k.fold_rule(t);
+                        return and(acc, t);
+                    }
+                }
+                continue;
+            }};
+        }
         loop {
-            let Some(&op) = ops.get(pc as usize) else {
+            let Some(&ins) = ops.get(pc as usize) else {
                 // Emitted code always ends with `End`; fail closed if it did not.
                 return F;
             };
             pc += 1;
-            match op {
+            match ins {
                 Op::Const(b) => t = b,
-                Op::Truthy(s) => {
+                Op::Truthy { slot: s, then } => {
                     t = match slots[s as usize] {
                         Slot::Bool(b) => bit(b),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::StrEq { slot, id } => {
+                Op::StrEq { slot, id, then } => {
                     t = match &slots[slot as usize] {
                         Slot::Str(got, _) => bit(*got == id),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::StrNe { slot, id } => {
+                Op::StrNe { slot, id, then } => {
                     t = match &slots[slot as usize] {
                         Slot::Str(got, _) => bit(*got != id),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::IntCmp { slot, op, c } => {
+                Op::IntCmp { slot, op, c, then } => {
                     t = match slots[slot as usize] {
                         Slot::Int(i) => bits(ordered(i.cmp(&c), op)),
                         Slot::Num(n) => bits(compare_int(n, op, c)),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
                 Op::DurCmp { slot, op, c } => {
                     t = match slots[slot as usize] {
@@ -93,13 +125,19 @@ impl Run<'_, '_> {
                     }
                 }
                 Op::RiskCmp { op, c } => t = bits(ordered(i64::from(self.ctx.risk).cmp(&c), op)),
-                Op::HasId { set: s, id } => {
+                Op::HasId { set: s, id, then } => {
                     t = match &slots[s as usize] {
                         Slot::Set(v) => bit(v.ids.binary_search(&id).is_ok()),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::InIds { slot, start, len } => {
+                Op::InIds {
+                    slot,
+                    start,
+                    len,
+                    then,
+                } => {
                     t = match &slots[slot as usize] {
                         Slot::Str(id, _) => bit(*id != NO_ID
                             && set
@@ -108,37 +146,52 @@ impl Run<'_, '_> {
                                 .get(start as usize..(start + len) as usize)
                                 .is_some_and(|ids| ids.binary_search(id).is_ok())),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
                 Op::Present(s) => t = bit(!matches!(slots[s as usize], Slot::Missing)),
-                Op::InCidr { slot, cidr } => {
+                Op::InCidr { slot, cidr, then } => {
                     t = match &slots[slot as usize] {
                         Slot::Ip(ip) => bit(set.ranges[cidr as usize].contains(ip)),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::InHours { slot, hours } => {
+                Op::InHours { slot, hours, then } => {
                     t = match slots[slot as usize] {
                         Slot::Time(at) => bit(set.hours[hours as usize].contains(&set.zones, at)),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::InNet { slot, lo, hi } => {
+                Op::InNet { slot, lo, hi, then } => {
                     t = match &slots[slot as usize] {
                         Slot::Ip(ip) => bit(crate::compile::in_net(ip, lo, hi)),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::InDaily { slot, zone, packed } => {
+                Op::InDaily {
+                    slot,
+                    zone,
+                    packed,
+                    then,
+                } => {
                     t = match slots[slot as usize] {
                         Slot::Time(at) => match set.zones.get(zone as usize) {
                             Some(z) => bit(crate::compile::in_daily(packed, z.week_minute(at))),
                             None => F,
                         },
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::MemoCidr { slot, cidr, p } => {
+                Op::MemoCidr {
+                    slot,
+                    cidr,
+                    p,
+                    then,
+                } => {
                     t = match self.memo.get(p as usize) {
                         Some(&(g, m)) if g == self.generation => bits(m),
                         _ => {
@@ -149,9 +202,15 @@ impl Run<'_, '_> {
                             self.remember(p, r);
                             r
                         }
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::MemoHours { slot, hours, p } => {
+                Op::MemoHours {
+                    slot,
+                    hours,
+                    p,
+                    then,
+                } => {
                     t = match self.memo.get(p as usize) {
                         Some(&(g, m)) if g == self.generation => bits(m),
                         _ => {
@@ -164,7 +223,8 @@ impl Run<'_, '_> {
                             self.remember(p, r);
                             r
                         }
-                    }
+                    };
+                    then!(then, ins)
                 }
                 Op::Pred(p) => t = bits(self.ctx.pred(&set.preds[p as usize])),
                 Op::Shared(p) => t = bits(self.pred(p)),
@@ -246,7 +306,7 @@ impl Run<'_, '_> {
             }
             // A leaf set `t`.
             if K::ON {
-                k.leaf(self, op, t);
+                k.leaf(self, ins, t);
             }
         }
     }
