@@ -2,8 +2,10 @@
 //! instructions with inline operands (slot, interned id, constant, jump target), laid out
 //! contiguously per rule in one array, and run by one loop (`vm.rs`).
 //!
-//! A condition is emitted from the compiled node arena (`compile.rs`), which stays beside
-//! the code for the rare path (the paths whose absence made a fired rule unknown):
+//! A condition is emitted from the compiled node arena (`compile.rs`), which is then
+//! dropped but for the few subtrees nested too deep for the code (`prune.rs`); the rare
+//! path (the paths whose absence made a fired rule unknown) runs the code again with a
+//! tracker (`unknown.rs`):
 //!
 //! - the top-level conjunction of a rule is a run of conjuncts, each followed by a test
 //!   that leaves the rule as soon as it can no longer fire (`RequireTrue` for an allow
@@ -38,37 +40,100 @@ pub(crate) const U: u8 = 3;
 /// deeper part is evaluated by the tree walker instead.
 const MAX_LANES: u32 = 31;
 
+/// What a leaf does after setting `t`: a conjunct of the rule's top-level conjunction that
+/// is one leaf carries the test that follows it (`RequireTrue`, `RequireKnown`, `End`)
+/// instead of a second instruction, so a typical rule is half as many instructions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Then {
+    /// Go on to the next instruction.
+    Next,
+    /// As `Op::RequireTrue`.
+    Require,
+    /// As `Op::RequireKnown`.
+    Known,
+    /// As `Op::End`.
+    End,
+}
+
+impl Then {
+    /// The instruction that does this when it cannot be fused into a leaf.
+    fn op(self) -> Op {
+        match self {
+            Then::Require => Op::RequireTrue,
+            Then::Known => Op::RequireKnown,
+            Then::End | Then::Next => Op::End,
+        }
+    }
+}
+
 /// One instruction. Leaves set the current truth `t`; the others combine or jump.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Op {
     /// A constant truth (two bits).
     Const(u8),
     /// `path` (a bool slot).
-    Truthy(u32),
+    Truthy { slot: u32, then: Then },
     /// `path == "const"` by interned id.
-    StrEq { slot: u32, id: u32 },
+    StrEq { slot: u32, id: u32, then: Then },
     /// `path != "const"` by interned id.
-    StrNe { slot: u32, id: u32 },
+    StrNe { slot: u32, id: u32, then: Then },
     /// `path op int`.
-    IntCmp { slot: u32, op: CmpOp, c: i64 },
+    IntCmp {
+        slot: u32,
+        op: CmpOp,
+        c: i64,
+        then: Then,
+    },
     /// `path op duration`.
     DurCmp { slot: u32, op: CmpOp, c: u64 },
     /// `risk op int`.
     RiskCmp { op: CmpOp, c: i64 },
     /// `set has "const"` by interned id.
-    HasId { set: u32, id: u32 },
+    HasId { set: u32, id: u32, then: Then },
     /// `path in ["a", "b"]`: the sorted ids are `ids[start..start + len]`.
-    InIds { slot: u32, start: u32, len: u32 },
+    InIds {
+        slot: u32,
+        start: u32,
+        len: u32,
+        then: Then,
+    },
     /// `present(path)`.
     Present(u32),
     /// `path in cidr [...]`, unshared.
-    InCidr { slot: u32, cidr: u32 },
+    InCidr { slot: u32, cidr: u32, then: Then },
+    /// `path in cidr [...]`, unshared, a set of IPv4 networks that merge into the one
+    /// range `lo..=hi`: tested inline.
+    InNet {
+        slot: u32,
+        lo: u32,
+        hi: u32,
+        then: Then,
+    },
     /// `path in hours ...`, unshared.
-    InHours { slot: u32, hours: u32 },
+    InHours { slot: u32, hours: u32, then: Then },
+    /// `path in hours ...`, unshared, a window that is one span of the day on some
+    /// weekdays: tested inline (`compile::daily`), the zone's table being all it reads.
+    InDaily {
+        slot: u32,
+        zone: u32,
+        packed: u32,
+        then: Then,
+    },
     /// `path in cidr [...]` several nodes share: memoised per request as predicate `p`.
-    MemoCidr { slot: u32, cidr: u32, p: u32 },
+    MemoCidr {
+        slot: u32,
+        cidr: u32,
+        p: u32,
+        then: Then,
+    },
     /// `path in hours ...` several nodes share: memoised per request as predicate `p`.
-    MemoHours { slot: u32, hours: u32, p: u32 },
+    MemoHours {
+        slot: u32,
+        hours: u32,
+        p: u32,
+        then: Then,
+    },
     /// A predicate of the table evaluated where it stands (used by this node only).
     Pred(u32),
     /// A predicate of the table several nodes share: memoised per request.
@@ -97,6 +162,51 @@ pub(crate) enum Op {
     RequireKnown,
     /// The end of a rule or signal: its truth is the accumulator `and` `t`.
     End,
+}
+
+impl Op {
+    /// Fuses `then` into this instruction when it is a leaf that carries one.
+    fn fuse(&mut self, then: Then) -> bool {
+        match self {
+            Op::Truthy { then: t, .. }
+            | Op::StrEq { then: t, .. }
+            | Op::StrNe { then: t, .. }
+            | Op::IntCmp { then: t, .. }
+            | Op::HasId { then: t, .. }
+            | Op::InIds { then: t, .. }
+            | Op::InCidr { then: t, .. }
+            | Op::InNet { then: t, .. }
+            | Op::InHours { then: t, .. }
+            | Op::InDaily { then: t, .. }
+            | Op::MemoCidr { then: t, .. }
+            | Op::MemoHours { then: t, .. } => {
+                *t = then;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a rule's code ends here (`End`, or a leaf that ends it).
+    #[cfg(test)]
+    pub(crate) fn ends(&self) -> bool {
+        match self {
+            Op::End => true,
+            Op::Truthy { then, .. }
+            | Op::StrEq { then, .. }
+            | Op::StrNe { then, .. }
+            | Op::IntCmp { then, .. }
+            | Op::HasId { then, .. }
+            | Op::InIds { then, .. }
+            | Op::InCidr { then, .. }
+            | Op::InNet { then, .. }
+            | Op::InHours { then, .. }
+            | Op::InDaily { then, .. }
+            | Op::MemoCidr { then, .. }
+            | Op::MemoHours { then, .. } => *then == Then::End,
+            _ => false,
+        }
+    }
 }
 
 /// Where a rule's code starts.
@@ -149,6 +259,8 @@ pub(crate) struct Source<'a> {
     pub nodes: &'a [Node],
     pub kids: &'a [u32],
     pub preds: &'a [Pred],
+    pub hours: &'a [crate::compile::HoursBits],
+    pub ranges: &'a [crate::compile::Ranges],
 }
 
 fn at(n: usize) -> u32 {
@@ -168,11 +280,8 @@ impl Code {
     /// `pin` is the predicate of the conjunct that pinned it to its action, if any.
     pub fn rule(&mut self, src: &Source<'_>, root: u32, allow: bool, pin: Option<u32>) -> Entry {
         let full = at(self.ops.len());
-        let require = if allow {
-            Op::RequireTrue
-        } else {
-            Op::RequireKnown
-        };
+        let require = if allow { Then::Require } else { Then::Known };
+        let is_leaf = |n: u32| matches!(src.nodes[n as usize], Node::Pred(_) | Node::Shared(_));
         let is_pin = |n: u32| match src.nodes[n as usize] {
             Node::Pred(p) | Node::Shared(p) => Some(p) == pin,
             _ => false,
@@ -193,11 +302,12 @@ impl Code {
                 let mut indexed = full;
                 for (i, &k) in order.iter().enumerate() {
                     self.expr(src, k, 0);
-                    if i + 1 == order.len() {
-                        self.ops.push(Op::End);
+                    let then = if i + 1 == order.len() {
+                        Then::End
                     } else {
-                        self.ops.push(require);
-                    }
+                        require
+                    };
+                    self.finish(is_leaf(k), then);
                     if i == 0 && pinned.is_some() {
                         indexed = if order.len() == 1 {
                             TRUE_ENTRY
@@ -210,10 +320,44 @@ impl Code {
             }
             _ => {
                 self.expr(src, root, 0);
-                self.ops.push(Op::End);
+                self.finish(is_leaf(root), Then::End);
                 let indexed = if is_pin(root) { TRUE_ENTRY } else { full };
                 Entry { full, indexed }
             }
+        }
+    }
+
+    /// Emits the guard of a rule (`guard`): each test (a predicate, negated or not), then
+    /// `RequireKnown`, so that the run ends `F` as soon as one is false. `shared` says
+    /// which predicates several nodes share (memoised).
+    pub fn guard(
+        &mut self,
+        src: &Source<'_>,
+        tests: &[(u32, bool)],
+        shared: &dyn Fn(u32) -> bool,
+    ) -> u32 {
+        let start = at(self.ops.len());
+        for (i, &(p, negated)) in tests.iter().enumerate() {
+            self.leaf(src, p, shared(p));
+            if negated {
+                self.ops.push(Op::Not);
+            }
+            let then = if i + 1 == tests.len() {
+                Then::End
+            } else {
+                Then::Known
+            };
+            self.finish(!negated, then);
+        }
+        start
+    }
+
+    /// Ends a conjunct with `then`: fused into its instruction when the conjunct is one
+    /// leaf that carries one (`leaf`), else as an instruction of its own.
+    fn finish(&mut self, leaf: bool, then: Then) {
+        let fused = leaf && self.ops.last_mut().is_some_and(|op| op.fuse(then));
+        if !fused {
+            self.ops.push(then.op());
         }
     }
 
@@ -270,17 +414,22 @@ impl Code {
     fn leaf(&mut self, src: &Source<'_>, p: u32, shared: bool) {
         let table = if shared { Op::Shared(p) } else { Op::Pred(p) };
         let op = match &src.preds[p as usize] {
-            Pred::Truthy(s) => Op::Truthy(*s),
+            Pred::Truthy(s) => Op::Truthy {
+                slot: *s,
+                then: Then::Next,
+            },
             Pred::StrEq { slot, id, ne } => {
                 if *ne {
                     Op::StrNe {
                         slot: *slot,
                         id: *id,
+                        then: Then::Next,
                     }
                 } else {
                     Op::StrEq {
                         slot: *slot,
                         id: *id,
+                        then: Then::Next,
                     }
                 }
             }
@@ -288,6 +437,7 @@ impl Code {
                 slot: *slot,
                 op: *op,
                 c: *c,
+                then: Then::Next,
             },
             Pred::DurCmp { slot, op, c } => Op::DurCmp {
                 slot: *slot,
@@ -295,7 +445,11 @@ impl Code {
                 c: *c,
             },
             Pred::RiskCmp { op, c } => Op::RiskCmp { op: *op, c: *c },
-            Pred::HasId { set, id } => Op::HasId { set: *set, id: *id },
+            Pred::HasId { set, id } => Op::HasId {
+                set: *set,
+                id: *id,
+                then: Then::Next,
+            },
             Pred::Present(s) => Op::Present(*s),
             Pred::InStrIds {
                 v: Opd::Slot(slot),
@@ -307,34 +461,59 @@ impl Code {
                     slot: *slot,
                     start,
                     len: at(ids.len()),
+                    then: Then::Next,
                 }
             }
             Pred::InCidr {
                 v: Opd::Slot(slot),
                 cidr,
             } => match shared {
-                false => Op::InCidr {
-                    slot: *slot,
-                    cidr: *cidr,
+                false => match src.ranges.get(*cidr as usize) {
+                    Some(r) if r.v6.is_empty() && r.v4.len() == 1 => Op::InNet {
+                        slot: *slot,
+                        lo: r.v4[0].0,
+                        hi: r.v4[0].1,
+                        then: Then::Next,
+                    },
+                    _ => Op::InCidr {
+                        slot: *slot,
+                        cidr: *cidr,
+                        then: Then::Next,
+                    },
                 },
                 true => Op::MemoCidr {
                     slot: *slot,
                     cidr: *cidr,
                     p,
+                    then: Then::Next,
                 },
             },
             Pred::InHours {
                 v: Opd::Slot(slot),
                 hours,
             } => match shared {
-                false => Op::InHours {
-                    slot: *slot,
-                    hours: *hours,
+                false => match src.hours.get(*hours as usize) {
+                    Some(crate::compile::HoursBits {
+                        zone,
+                        daily: Some(packed),
+                        ..
+                    }) => Op::InDaily {
+                        slot: *slot,
+                        zone: *zone,
+                        packed: *packed,
+                        then: Then::Next,
+                    },
+                    _ => Op::InHours {
+                        slot: *slot,
+                        hours: *hours,
+                        then: Then::Next,
+                    },
                 },
                 true => Op::MemoHours {
                     slot: *slot,
                     hours: *hours,
                     p,
+                    then: Then::Next,
                 },
             },
             _ => table,
@@ -392,10 +571,11 @@ mod tests {
         let c = crate::compile::compile_with(&set, true);
         let action = c.action_path.unwrap();
         let reads_action = |from: u32| {
-            c.code.ops[from as usize..]
-                .iter()
-                .take_while(|o| !matches!(o, Op::End))
-                .any(|o| matches!(o, Op::StrEq { slot, .. } | Op::InIds { slot, .. } if *slot == action))
+            let ops = &c.code.ops[from as usize..];
+            let end = ops.iter().position(Op::ends).map_or(ops.len(), |e| e + 1);
+            ops[..end].iter().any(
+                |o| matches!(o, Op::StrEq { slot, .. } | Op::InIds { slot, .. } if *slot == action),
+            )
         };
         for r in &c.rules[..2] {
             assert!(reads_action(r.entry.full));

@@ -152,16 +152,57 @@ pub(crate) fn combine_into(
     rule_unknowns: &[(u32, Vec<String>)],
     signal_unknowns: &[(u32, Vec<String>)],
 ) {
-    let signals = counted
-        .iter()
-        .map(|(i, _)| {
-            let (name, points) = &meta.signals[*i as usize];
-            SignalHit {
-                name: name.clone(),
-                points: *points,
+    let signals = || {
+        counted
+            .iter()
+            .map(|(i, _)| {
+                let (name, points) = &meta.signals[*i as usize];
+                SignalHit {
+                    name: name.clone(),
+                    points: *points,
+                }
+            })
+            .collect()
+    };
+    // Nothing fired: a deny with the signals and their unknowns, nothing to merge.
+    if fired.is_empty() {
+        decision.risk = risk;
+        if !counted.is_empty() {
+            decision.signals = signals();
+        }
+        if !signal_unknowns.is_empty() {
+            add_unknowns(&mut decision.unknown, signal_unknowns.iter());
+        }
+        return;
+    }
+    // The common case: one rule fired, on `true`, and it allows. Nothing to merge, and no
+    // unknown of a rule to report (it fired on `true`); what follows would give the same.
+    if let [(r, Truth::True)] = fired {
+        if let Some(rule) = meta
+            .rules
+            .get(*r as usize)
+            .filter(|x| x.verdict == Verdict::Allow)
+        {
+            decision.decision = Verdict::Allow;
+            decision.risk = risk;
+            if !counted.is_empty() {
+                decision.signals = signals();
             }
-        })
-        .collect();
+            decision.rules.push(rule.name.clone());
+            decision.message.clone_from(&rule.message);
+            for o in &rule.obligations {
+                push_unique(&mut decision.obligations, o.clone());
+            }
+            if let Effect::Allow { ttl_s: Some(t) } = rule.effect {
+                decision.ttl_s = Some(t);
+            }
+            if !signal_unknowns.is_empty() {
+                add_unknowns(&mut decision.unknown, signal_unknowns.iter());
+            }
+            return;
+        }
+    }
+    let signals = signals();
     let winner = fired
         .iter()
         .map(|(r, _)| meta.rules[*r as usize].verdict)

@@ -1,6 +1,8 @@
 //! The compiler: typed IR → the structure the hot path runs.
 //!
-//! - a flat arena of condition nodes (`u32` indices, children in one shared array);
+//! - a flat arena of condition nodes (`u32` indices, children in one shared array), from
+//!   which the bytecode is emitted (`code.rs`); only the subtrees nested too deep for the
+//!   code are kept once it is (`prune.rs`);
 //! - atomic predicates deduplicated across the whole set, so a predicate shared by many
 //!   rules is evaluated at most once per request (memoised per request);
 //! - strings interned: a request string is compared by id;
@@ -18,18 +20,17 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use jiff::tz::TimeZone;
 use rustc_hash::FxHashMap;
 use writ_check::glob::Glob;
 use writ_check::ir::{
     AtomKind, CmpOp, Cond, Operand, PathId, PathInfo, PolicySet, SetOperand, Value,
 };
-use writ_check::net::CidrSet;
 use writ_check::CelExpr;
 use writ_syntax::ast::ArithOp;
 
 use crate::narrow::{self, Bucket, Fallback};
 use crate::slots::NO_ID;
+pub(crate) use crate::tables::{daily, in_daily, in_net, HoursBits, Ranges, ZoneTable};
 use crate::trie::{KnownPath, PathTrie};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -164,123 +165,14 @@ pub(crate) enum Node {
     Or(u32, u32),
 }
 
-/// CIDR networks as sorted, merged, inclusive ranges.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Ranges {
-    pub v4: Vec<(u32, u32)>,
-    pub v6: Vec<(u128, u128)>,
-}
-
-fn merge<T: Ord + Copy>(mut r: Vec<(T, T)>, next: impl Fn(T) -> Option<T>) -> Vec<(T, T)> {
-    r.sort_unstable();
-    let mut out: Vec<(T, T)> = Vec::with_capacity(r.len());
-    for (s, e) in r {
-        match out.last_mut() {
-            Some(last) if next(last.1).is_none_or(|n| s <= n) => last.1 = last.1.max(e),
-            _ => out.push((s, e)),
-        }
-    }
-    out
-}
-
-fn in_ranges<T: Ord + Copy>(r: &[(T, T)], x: T) -> bool {
-    let i = r.partition_point(|(s, _)| *s <= x);
-    i > 0 && r[i - 1].1 >= x
-}
-
-impl Ranges {
-    fn new(set: &CidrSet) -> Ranges {
-        let mut v4 = Vec::new();
-        let mut v6 = Vec::new();
-        for n in &set.nets {
-            match n {
-                ipnet::IpNet::V4(n) => v4.push((u32::from(n.network()), u32::from(n.broadcast()))),
-                ipnet::IpNet::V6(n) => {
-                    v6.push((u128::from(n.network()), u128::from(n.broadcast())))
-                }
-            }
-        }
-        Ranges {
-            v4: merge(v4, |x| x.checked_add(1)),
-            v6: merge(v6, |x| x.checked_add(1)),
-        }
-    }
-
-    pub fn contains(&self, ip: &IpAddr) -> bool {
-        // An IPv4-mapped IPv6 address is the IPv4 address it carries.
-        match writ_check::net::unmapped(*ip) {
-            IpAddr::V4(a) => in_ranges(&self.v4, u32::from(a)),
-            IpAddr::V6(a) => in_ranges(&self.v6, u128::from(a)),
-        }
-    }
-}
-
-/// An `hours` window as a minute-of-week bitmap in its zone, with the zone's UTC offsets
-/// precomputed as a sorted transition table (1970–2200) so that finding the local time is
-/// a binary search rather than a re-derivation of the zone's rules on every request.
-#[derive(Clone, Debug)]
-pub(crate) struct HoursBits {
-    pub zone: TimeZone,
-    pub bits: Vec<u64>,
-    /// `(transition instant in seconds, offset in seconds from then on)`, sorted; the first
-    /// entry covers everything before the table.
-    pub offsets: Vec<(i64, i32)>,
-    /// Instants at or after this are looked up in the zone itself.
-    pub table_end: i64,
-}
-
-const TABLE_START: i64 = 0; // 1970-01-01
-const TABLE_END: i64 = 7_258_118_400; // 2200-01-01
-
-fn offset_table(zone: &TimeZone) -> Vec<(i64, i32)> {
-    let start = jiff::Timestamp::from_second(TABLE_START).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    let mut table = vec![(i64::MIN, zone.to_offset(start).seconds())];
-    for t in zone.following(start) {
-        let at = t.timestamp().as_second();
-        if at >= TABLE_END {
-            break;
-        }
-        table.push((at, t.offset().seconds()));
-    }
-    table
-}
-
-impl HoursBits {
-    pub fn new(zone: TimeZone, bits: Vec<u64>) -> HoursBits {
-        HoursBits {
-            offsets: offset_table(&zone),
-            zone,
-            bits,
-            table_end: TABLE_END,
-        }
-    }
-
-    fn offset(&self, at: jiff::Timestamp) -> i64 {
-        let s = writ_check::hours::floor_second(at);
-        if s < TABLE_START || s >= self.table_end {
-            return i64::from(self.zone.to_offset(at).seconds());
-        }
-        let i = self.offsets.partition_point(|(t, _)| *t <= s);
-        i64::from(self.offsets[i.saturating_sub(1)].1)
-    }
-
-    pub fn contains(&self, at: jiff::Timestamp) -> bool {
-        // The same conversion as `Hours::local` (explain, lint): floor, never truncate.
-        let local = writ_check::hours::floor_second(at) + self.offset(at);
-        let (weekday, minute) = writ_check::hours::week_minute(local);
-        let i = usize::from(weekday) * 1440 + usize::from(minute);
-        self.bits
-            .get(i / 64)
-            .is_some_and(|w| w & (1 << (i % 64)) != 0)
-    }
-}
-
 /// A compiled rule.
 #[derive(Clone, Debug)]
 pub(crate) struct CRule {
-    pub node: u32,
     /// An allow rule fires only on `true`; deny and approve rules on `unknown` too.
     pub allow: bool,
+    /// Where the code of the rule's guard (`guard`) starts, run before the rule is tried;
+    /// 0 (the shared `true` entry, never a guard) for none.
+    pub guard: u32,
     /// Where its bytecode starts.
     pub entry: crate::code::Entry,
 }
@@ -299,28 +191,32 @@ pub struct Compiled {
     /// The slot of `action`, when the set reads it.
     pub(crate) action_path: Option<u32>,
     interner: FxHashMap<Arc<str>, u32>,
+    /// The predicates the code reads through the table (`prune`).
     pub(crate) preds: Vec<Pred>,
-    pub(crate) nodes: Vec<Node>,
-    pub(crate) kids: Vec<u32>,
+    /// Predicates memoised per request (the table's, then those only memoised).
+    pub(crate) memo_len: usize,
+    /// The subtrees nested deeper than the code's accumulator holds (`Op::Tree`).
+    pub(crate) deep: crate::prune::Deep,
+    /// Distinct predicates and condition nodes compiled (before pruning), for counts.
+    pred_count: usize,
+    node_count: usize,
     pub(crate) rules: Vec<CRule>,
-    /// Signal condition nodes and points.
-    pub(crate) signals: Vec<(u32, u32)>,
     /// Signal code entries and points.
     pub(crate) signal_code: Vec<(u32, u32)>,
     /// The rules and signals as bytecode.
     pub(crate) code: crate::code::Code,
-    /// The action index by the action's interned id: an index into `action_lists`, or
-    /// [`NO_ID`] for an action no rule names exactly.
-    pub(crate) action_ids: Vec<u32>,
-    /// For every exactly named action, the candidate rules (its own, the global ones, the
-    /// globbed ones that match it), narrowed further by other attributes (`narrow`).
-    pub(crate) action_lists: Vec<Bucket>,
+    /// The action index by the action's interned id: for every exactly named action, the
+    /// candidate rules (its own, the global ones, the globbed ones that match it), flat
+    /// when short, narrowed further by other attributes (`narrow`) when long (`lists`).
+    pub(crate) actions: crate::lists::ActionIndex,
     /// The rules an action that is no exact name reaches.
     pub(crate) fallback: Fallback,
     /// Every rule (the action is unknown, or the set never reads it).
     pub(crate) all: Bucket,
     pub(crate) ranges: Vec<Ranges>,
     pub(crate) hours: Vec<HoursBits>,
+    /// The time zones the windows are in.
+    pub(crate) zones: Vec<ZoneTable>,
     /// The request roots any CEL leaf reads, sorted.
     pub(crate) cel_roots: Vec<String>,
     /// The known paths as a trie, for streaming binding.
@@ -331,13 +227,6 @@ impl Compiled {
     /// The interned id of a string, [`NO_ID`] when the set never mentions it.
     pub(crate) fn intern_id(&self, s: &str) -> u32 {
         self.interner.get(s).copied().unwrap_or(NO_ID)
-    }
-
-    /// The candidate rules of an action named exactly by some rule, by its interned id.
-    #[inline]
-    pub(crate) fn action_list(&self, id: u32) -> Option<&Bucket> {
-        let i = *self.action_ids.get(id as usize)?;
-        self.action_lists.get(i as usize)
     }
 
     /// The strings of the set by interned id.
@@ -353,28 +242,42 @@ impl Compiled {
 
     /// Number of atomic predicates after sharing.
     pub fn predicate_count(&self) -> usize {
-        self.preds.len()
+        self.pred_count
     }
 
-    /// Number of condition nodes.
+    /// Number of condition nodes compiled (the code is emitted from them; only the few
+    /// nested too deep for it are kept).
     pub fn node_count(&self) -> usize {
-        self.nodes.len()
+        self.node_count
+    }
+
+    /// An estimate of the heap bytes the compiled structure holds, part by part (the
+    /// parts [`Compiled::heap_bytes`] sums), for finding what a large set spends them on.
+    pub fn heap_parts(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        vec![
+            ("preds", self.preds.len() * size_of::<Pred>()),
+            ("nodes", self.deep.heap_bytes()),
+            ("rules", self.rules.len() * size_of::<CRule>()),
+            ("code", self.code.heap_bytes()),
+            ("action lists", self.actions.heap_bytes()),
+            (
+                "fallback+all",
+                self.fallback.heap_bytes() + self.all.heap_bytes(),
+            ),
+            ("interned", self.interner.keys().map(|k| k.len() + 40).sum()),
+        ]
     }
 
     /// An estimate of the heap bytes the compiled structure holds.
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        let lists: usize = self
-            .action_lists
-            .iter()
-            .map(|v| v.heap_bytes() + 16)
-            .sum::<usize>()
-            + self.action_ids.len() * 4;
+        let lists = self.actions.heap_bytes();
         let globs = self.fallback.heap_bytes() + self.all.heap_bytes();
         let interned: usize = self.interner.keys().map(|k| k.len() + 40).sum();
         self.preds.len() * size_of::<Pred>()
-            + self.nodes.len() * size_of::<Node>()
-            + self.kids.len() * 4
+            + self.deep.heap_bytes()
+            + self.signal_code.len() * 8
             + self.rules.len() * size_of::<CRule>()
             + self.code.heap_bytes()
             + lists
@@ -388,7 +291,12 @@ impl Compiled {
             + self
                 .hours
                 .iter()
-                .map(|h| h.bits.len() * 8 + h.offsets.len() * 16)
+                .map(|h| h.bits.len() * 8 + 16)
+                .sum::<usize>()
+            + self
+                .zones
+                .iter()
+                .map(|z| z.offsets.len() * 16 + 32)
                 .sum::<usize>()
     }
 }
@@ -413,6 +321,8 @@ struct Builder<'a> {
     range_index: FxHashMap<Vec<ipnet::IpNet>, u32>,
     hours: Vec<HoursBits>,
     hours_index: FxHashMap<(String, String), u32>,
+    zones: Vec<ZoneTable>,
+    zone_index: FxHashMap<String, u32>,
     /// A named condition is compiled once; every use points at the same node.
     named: FxHashMap<usize, u32>,
 }
@@ -431,6 +341,8 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         range_index: FxHashMap::default(),
         hours: Vec::new(),
         hours_index: FxHashMap::default(),
+        zones: Vec::new(),
+        zone_index: FxHashMap::default(),
         named: FxHashMap::default(),
     };
     let signals: Vec<(u32, u32)> = set
@@ -439,16 +351,21 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         .map(|s| (b.cond(&s.cond), s.points))
         .collect();
     let action_id = set.path_id("action");
-    let mut rules: Vec<CRule> = set
+    let mut rules: Vec<(u32, CRule)> = set
         .rules
         .iter()
-        .map(|r| CRule {
-            node: b.cond(&r.cond),
-            allow: matches!(r.effect, writ_check::ir::Effect::Allow { .. }),
-            entry: crate::code::Entry {
-                full: 0,
-                indexed: 0,
-            },
+        .map(|r| {
+            (
+                b.cond(&r.cond),
+                CRule {
+                    allow: matches!(r.effect, writ_check::ir::Effect::Allow { .. }),
+                    guard: 0,
+                    entry: crate::code::Entry {
+                        full: 0,
+                        indexed: 0,
+                    },
+                },
+            )
         })
         .collect();
 
@@ -511,21 +428,10 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         .collect();
     let fallback = Fallback::new(&global, &globs, &needs, action_slot, index);
     // The index is read by the action's interned id: every exact action is interned.
-    let mut action_lists = Vec::with_capacity(by_action.len());
-    let mut keyed = Vec::with_capacity(by_action.len());
-    for (name, list) in by_action {
-        keyed.push((
-            b.intern(&name),
-            u32::try_from(action_lists.len()).unwrap_or(NO_ID),
-        ));
-        action_lists.push(list);
-    }
-    let mut action_ids = vec![NO_ID; b.interner.len()];
-    for (id, i) in keyed {
-        if let Some(slot) = action_ids.get_mut(id as usize) {
-            *slot = i;
-        }
-    }
+    let keyed: Vec<(u32, Bucket)> = by_action
+        .into_iter()
+        .map(|(name, list)| (b.intern(&name), list))
+        .collect();
     // Predicates used by several nodes are memoised per request; the others skip the memo.
     let mut uses = vec![0u32; b.preds.len()];
     for n in &b.nodes {
@@ -547,12 +453,14 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
             nodes: &b.nodes,
             kids: &b.kids,
             preds: &b.preds,
+            hours: &b.hours,
+            ranges: &b.ranges,
         };
-        for (rule, r) in rules.iter_mut().zip(&set.rules) {
+        for ((node, rule), r) in rules.iter_mut().zip(&set.rules) {
             let pin = action_id
                 .and_then(|a| pin_atom(&r.cond, a))
                 .and_then(|kind| b.pred_index.get(&format!("{kind:?}")).copied());
-            rule.entry = code.rule(&src, rule.node, rule.allow, pin);
+            rule.entry = code.rule(&src, *node, rule.allow, pin);
         }
     }
     let signal_code: Vec<(u32, u32)> = {
@@ -560,12 +468,48 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
             nodes: &b.nodes,
             kids: &b.kids,
             preds: &b.preds,
+            hours: &b.hours,
+            ranges: &b.ranges,
         };
         signals
             .iter()
             .map(|(node, points)| (code.rule(&src, *node, false, None).full, *points))
             .collect()
     };
+    // The rules filed under every action are checked against their cheap conjuncts
+    // before they are tried (`guard`); the unindexed baseline tries them all.
+    if index {
+        let src = crate::code::Source {
+            nodes: &b.nodes,
+            kids: &b.kids,
+            preds: &b.preds,
+            hours: &b.hours,
+            ranges: &b.ranges,
+        };
+        for &r in &global {
+            let (Some(rule), Some((_, compiled))) =
+                (set.rules.get(r as usize), rules.get_mut(r as usize))
+            else {
+                continue;
+            };
+            let mut atoms = Vec::new();
+            crate::guard::conjuncts(&rule.cond, false, &mut atoms);
+            let tests: Vec<(u32, bool)> = atoms
+                .into_iter()
+                .filter(|(kind, _)| crate::guard::candidate(kind))
+                .filter_map(|(kind, negated)| {
+                    let p = *b.pred_index.get(&format!("{kind:?}"))?;
+                    crate::guard::cheap(b.preds.get(p as usize)?).then_some((p, negated))
+                })
+                .take(crate::guard::MAX_TESTS)
+                .collect();
+            if !tests.is_empty() {
+                compiled.guard = code.guard(&src, &tests, &|p| {
+                    uses.get(p as usize).is_some_and(|&u| u > 1)
+                });
+            }
+        }
+    }
     let all = Bucket::new(
         (0..u32::try_from(set.rules.len()).unwrap_or(u32::MAX)).collect(),
         &needs,
@@ -594,6 +538,12 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         })
         .collect();
     let trie = PathTrie::new(set, &known, &cel_roots);
+    let rules: Vec<CRule> = rules.into_iter().map(|(_, r)| r).collect();
+    let actions = crate::lists::ActionIndex::new(keyed, b.interner.len(), &rules, &global);
+    let (pred_count, node_count) = (b.preds.len(), b.nodes.len());
+    let pruned = crate::prune::prune(b.preds, &b.nodes, &b.kids, &mut code.ops);
+    code.ops.shrink_to_fit();
+    code.ids.shrink_to_fit();
     Compiled {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         paths: set.paths.clone(),
@@ -601,19 +551,20 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         time_path: set.path_id("time").map(|p| p.0),
         action_path: action_id.map(|p| p.0),
         interner: b.interner,
-        preds: b.preds,
-        nodes: b.nodes,
-        kids: b.kids,
+        preds: pruned.preds,
+        memo_len: pruned.memo_len,
+        deep: pruned.deep,
+        pred_count,
+        node_count,
         rules,
-        signals,
         signal_code,
         code,
-        action_ids,
-        action_lists,
+        actions,
         fallback,
         all,
         ranges: b.ranges,
         hours: b.hours,
+        zones: b.zones,
         cel_roots,
         trie,
     }
@@ -907,8 +858,21 @@ impl Builder<'_> {
                 let h = match self.hours_index.get(&key) {
                     Some(i) => *i,
                     None => {
-                        self.hours
-                            .push(HoursBits::new(hours.zone.clone(), hours.week_bitmap()));
+                        let zone = match self.zone_index.get(&hours.zone_name) {
+                            Some(z) => *z,
+                            None => {
+                                self.zones.push(ZoneTable::new(hours.zone.clone()));
+                                let z = u32::try_from(self.zones.len() - 1).unwrap_or(u32::MAX);
+                                self.zone_index.insert(hours.zone_name.clone(), z);
+                                z
+                            }
+                        };
+                        let bits = hours.week_bitmap();
+                        self.hours.push(HoursBits {
+                            zone,
+                            daily: daily(&bits),
+                            bits,
+                        });
                         let i = u32::try_from(self.hours.len() - 1).unwrap_or(u32::MAX);
                         self.hours_index.insert(key, i);
                         i

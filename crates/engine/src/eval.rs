@@ -17,6 +17,7 @@ use writ_syntax::ast::ArithOp;
 
 use crate::cel_run;
 use crate::compile::{CVal, Compiled, Node, Opd, Pred, SetOpd};
+use crate::lists::{Act, Cand};
 use crate::request::{Request, SetVal, Slot, NO_ID};
 use crate::truth::Truth;
 
@@ -274,7 +275,9 @@ impl<'a> Ctx<'a> {
                 _ => Truth::Unknown,
             },
             Pred::InHours { v, hours } => match self.val(v) {
-                Some(V::Time(t)) => Truth::from_bool(self.set.hours[*hours as usize].contains(t)),
+                Some(V::Time(t)) => {
+                    Truth::from_bool(self.set.hours[*hours as usize].contains(&self.set.zones, t))
+                }
                 _ => Truth::Unknown,
             },
             Pred::Matches { v, glob } => self.with_val(v, |x| match x {
@@ -342,7 +345,7 @@ impl Run<'_, '_> {
     // INVARIANT: recursion follows the compiled nodes, one per level of a checked
     // condition, whose depth the parser bounded (`writ_syntax::MAX_NESTING`).
     pub(crate) fn node(&mut self, n: u32) -> Truth {
-        match self.ctx.set.nodes[n as usize] {
+        match self.ctx.set.deep.nodes[n as usize] {
             Node::Const(b) => Truth::from_bool(b),
             Node::Pred(p) => self.ctx.pred(&self.ctx.set.preds[p as usize]),
             Node::Shared(p) => self.pred(p),
@@ -350,7 +353,7 @@ impl Run<'_, '_> {
             Node::And(start, len) => {
                 let mut acc = Truth::True;
                 for k in start..start + len {
-                    let child = self.ctx.set.kids[k as usize];
+                    let child = self.ctx.set.deep.kids[k as usize];
                     match self.node(child) {
                         Truth::False => return Truth::False,
                         Truth::Unknown => acc = Truth::Unknown,
@@ -362,7 +365,7 @@ impl Run<'_, '_> {
             Node::Or(start, len) => {
                 let mut acc = Truth::False;
                 for k in start..start + len {
-                    let child = self.ctx.set.kids[k as usize];
+                    let child = self.ctx.set.deep.kids[k as usize];
                     match self.node(child) {
                         Truth::True => return Truth::True,
                         Truth::Unknown => acc = Truth::Unknown,
@@ -384,12 +387,13 @@ impl Run<'_, '_> {
         t
     }
 
-    /// Collects the request paths whose absence made node `n` unknown.
-    fn unknown_paths(&mut self, n: u32, out: &mut Vec<u32>, cel: &mut Vec<String>) {
+    /// Collects the request paths whose absence made node `n` (of the deep subtrees)
+    /// unknown.
+    pub(crate) fn unknown_paths(&mut self, n: u32, out: &mut Vec<u32>, cel: &mut Vec<String>) {
         if self.node(n) != Truth::Unknown {
             return;
         }
-        match self.ctx.set.nodes[n as usize] {
+        match self.ctx.set.deep.nodes[n as usize] {
             Node::Const(_) => {}
             Node::Pred(p) | Node::Shared(p) => {
                 missing_in_pred(&self.ctx, &self.ctx.set.preds[p as usize], out, cel)
@@ -397,7 +401,7 @@ impl Run<'_, '_> {
             Node::Not(c) => self.unknown_paths(c, out, cel),
             Node::And(start, len) | Node::Or(start, len) => {
                 for k in start..start + len {
-                    let child = self.ctx.set.kids[k as usize];
+                    let child = self.ctx.set.deep.kids[k as usize];
                     self.unknown_paths(child, out, cel);
                 }
             }
@@ -417,7 +421,7 @@ fn opd_slots(o: &Opd, out: &mut Vec<u32>) {
     }
 }
 
-fn missing_in_pred(ctx: &Ctx<'_>, p: &Pred, out: &mut Vec<u32>, cel: &mut Vec<String>) {
+pub(crate) fn missing_in_pred(ctx: &Ctx<'_>, p: &Pred, out: &mut Vec<u32>, cel: &mut Vec<String>) {
     let mut slot = |o: &Opd| {
         let mut read = Vec::new();
         opd_slots(o, &mut read);
@@ -474,46 +478,76 @@ pub(crate) struct CandBufs<'s> {
     pub(crate) start: &'s mut Vec<u64>,
 }
 
+/// The candidate rules of a request.
+pub(crate) enum Cands<'s> {
+    /// A short list under an exact action, then the global rules (`lists`).
+    Flat(&'s [Cand], &'s [Cand]),
+    /// Rules by index, and whether they were reached through the action index (so that
+    /// the conjunct that pinned each to its action holds).
+    Ids(&'s [u32], bool),
+}
+
 /// Which rules can fire for this request: those its action reaches, less those a
-/// requirement on another attribute rules out (`narrow`); and whether they were reached
-/// through the action index (so that the conjunct that pinned each to its action holds).
-pub(crate) fn candidates<'s>(
-    set: &'s Compiled,
-    req: &Request,
-    bufs: CandBufs<'s>,
-) -> (&'s [u32], bool) {
+/// requirement on another attribute rules out (`narrow`).
+pub(crate) fn candidates<'s>(set: &'s Compiled, req: &Request, bufs: CandBufs<'s>) -> Cands<'s> {
     let bucket = match set.action_path.map(|a| &req.slots[a as usize]) {
-        Some(Slot::Str(id, action)) => match set.action_list(*id) {
-            Some(b) => b,
-            None => {
+        Some(Slot::Str(id, action)) => match set.actions.get(*id) {
+            Act::Flat(own) => return Cands::Flat(own, &set.actions.globals),
+            Act::Tree(b) => b,
+            Act::None => {
                 set.fallback
                     .narrow(action, &req.slots, bufs.start, bufs.acc, bufs.out);
-                return (bufs.out, true);
+                return Cands::Ids(bufs.out, true);
             }
         },
         // No action read, or an unknown one: every rule may apply, each tested in full.
         _ => {
             if !set.all.indexed() {
-                return (&set.all.rules, false);
+                return Cands::Ids(&set.all.rules, false);
             }
             set.all.narrow(&req.slots, None, bufs.acc, bufs.out);
-            return (bufs.out, false);
+            return Cands::Ids(bufs.out, false);
         }
     };
     if !bucket.indexed() {
-        return (&bucket.rules, true);
+        return Cands::Ids(&bucket.rules, true);
     }
     bucket.narrow(&req.slots, None, bufs.acc, bufs.out);
-    (bufs.out, true)
+    Cands::Ids(bufs.out, true)
 }
 
-fn path_texts(set: &Compiled, slots: Vec<u32>, cel: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = slots
-        .into_iter()
-        .map(|i| set.paths[i as usize].text.clone())
-        .collect();
-    out.extend(cel);
-    out
+impl Run<'_, '_> {
+    /// Whether a candidate rule is tried: it has no guard, or its guard is not false.
+    #[inline(always)]
+    pub(crate) fn tried(&mut self, r: u32, guarded: bool) -> bool {
+        !guarded
+            || self
+                .ctx
+                .set
+                .rules
+                .get(r as usize)
+                .is_none_or(|rule| self.exec(rule.guard) != crate::code::F)
+    }
+
+    /// Tries rule `r` from `pc` (after its guard), recording it in `fired` when it fires.
+    #[inline(always)]
+    fn attempt(
+        &mut self,
+        fired: &mut Vec<(u32, Truth)>,
+        r: u32,
+        pc: u32,
+        allow: bool,
+        guarded: bool,
+    ) {
+        if !self.tried(r, guarded) {
+            return;
+        }
+        // An allow rule fires only on `true`; deny and approve on `unknown` too.
+        let t = self.exec(pc);
+        if t == crate::code::T || (t == crate::code::U && !allow) {
+            fired.push((r, crate::vm::truth(t)));
+        }
+    }
 }
 
 /// Evaluates signals and candidate rules, and hands the outcome to `f`.
@@ -530,11 +564,11 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
             counted,
             fired,
         } = &mut *scratch;
-        if *set_id != set.id || memo.len() != set.preds.len() || *generation == u32::MAX {
+        if *set_id != set.id || memo.len() != set.memo_len || *generation == u32::MAX {
             *set_id = set.id;
             *generation = 0;
             memo.clear();
-            memo.resize(set.preds.len(), (0, Truth::Unknown));
+            memo.resize(set.memo_len, (0, Truth::Unknown));
         }
         *generation += 1;
         counted.clear();
@@ -550,42 +584,56 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
                 counted.push((u32::try_from(i).unwrap_or(u32::MAX), t));
             }
         }
-        let risk = crate::reference::score(counted.iter().map(|&(i, _)| set.signals[i as usize].1));
+        let risk =
+            crate::reference::score(counted.iter().map(|&(i, _)| set.signal_code[i as usize].1));
         run.ctx.risk = risk;
         let bufs = CandBufs {
             out: cand_buf,
             acc,
             start,
         };
-        let (list, indexed) = candidates(set, req, bufs);
-        for &r in list {
-            let rule = &set.rules[r as usize];
-            let entry = if indexed {
-                rule.entry.indexed
-            } else {
-                rule.entry.full
-            };
-            // An allow rule fires only on `true`; deny and approve on `unknown` too.
-            let t = run.exec(entry);
-            if t == crate::code::T || (t == crate::code::U && !rule.allow) {
-                fired.push((r, crate::vm::truth(t)));
+        match candidates(set, req, bufs) {
+            Cands::Flat(own, globals) => {
+                for c in own {
+                    run.attempt(fired, c.rule, c.pc, c.allow, c.guarded);
+                }
+                let before = fired.len();
+                for c in globals {
+                    run.attempt(fired, c.rule, c.pc, c.allow, c.guarded);
+                }
+                // The action's own rules, then the global ones: back in set order.
+                if before > 0 && fired.len() > before {
+                    fired.sort_unstable_by_key(|f| f.0);
+                }
+            }
+            Cands::Ids(list, indexed) => {
+                for &r in list {
+                    let rule = &set.rules[r as usize];
+                    let entry = if indexed {
+                        rule.entry.indexed
+                    } else {
+                        rule.entry.full
+                    };
+                    run.attempt(fired, r, entry, rule.allow, rule.guard != 0);
+                }
             }
         }
-        // Unknown paths only for what fired or counted on unknown (the rare path).
+        // Unknown paths only for what fired or counted on unknown (the rare path): the
+        // code is run again, tracking which missing paths made each part unknown.
         let mut rule_unknowns = Vec::new();
         for &(r, t) in fired.iter() {
             if t == Truth::Unknown {
-                let (mut paths, mut cel) = (Vec::new(), Vec::new());
-                run.unknown_paths(set.rules[r as usize].node, &mut paths, &mut cel);
-                rule_unknowns.push((r, path_texts(set, paths, cel)));
+                let mut k = crate::unknown::Paths::default();
+                run.exec_tracked(set.rules[r as usize].entry.full, &mut k);
+                rule_unknowns.push((r, k.texts(set)));
             }
         }
         let mut signal_unknowns = Vec::new();
         for &(s, t) in counted.iter() {
             if t == Truth::Unknown {
-                let (mut paths, mut cel) = (Vec::new(), Vec::new());
-                run.unknown_paths(set.signals[s as usize].0, &mut paths, &mut cel);
-                signal_unknowns.push((s, path_texts(set, paths, cel)));
+                let mut k = crate::unknown::Paths::default();
+                run.exec_tracked(set.signal_code[s as usize].0, &mut k);
+                signal_unknowns.push((s, k.texts(set)));
             }
         }
         f(&Outcome {

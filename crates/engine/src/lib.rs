@@ -36,16 +36,21 @@ mod compile;
 mod decision;
 pub mod digest;
 mod eval;
+mod guard;
+mod lists;
 mod lone;
 mod narrow;
+mod prune;
 mod reference;
 mod request;
 mod slots;
 mod stream;
 mod strict;
+mod tables;
 mod trie;
 mod truth;
 mod typing;
+mod unknown;
 mod vm;
 
 use std::sync::Arc;
@@ -149,22 +154,43 @@ impl Engine {
     }
 
     /// How many rules [`Engine::decide`] tries for this request: those its action reaches,
-    /// less those the tree rules out (`writ bench` reports the average).
+    /// less those the tree rules out, less the rules filed under every action whose guard
+    /// (a cheap conjunct that reads one request value) is false (`writ bench` reports the
+    /// average).
     pub fn rules_tried(&self, req: &Request) -> usize {
         let again = self.rebound(req);
         let req = again.as_ref().unwrap_or(req);
         let (mut out, mut acc, mut start) = (Vec::new(), Vec::new(), Vec::new());
-        eval::candidates(
-            &self.compiled,
+        let set = &self.compiled;
+        let cands = eval::candidates(
+            set,
             req,
             eval::CandBufs {
                 out: &mut out,
                 acc: &mut acc,
                 start: &mut start,
             },
-        )
-        .0
-        .len()
+        );
+        let mut memo = vec![(0, Truth::Unknown); set.memo_len];
+        let mut run = eval::Run {
+            ctx: eval::Ctx { set, req, risk: 0 },
+            memo: &mut memo,
+            generation: 1,
+        };
+        match cands {
+            eval::Cands::Flat(own, globals) => own
+                .iter()
+                .chain(globals.iter())
+                .filter(|c| run.tried(c.rule, c.guarded))
+                .count(),
+            eval::Cands::Ids(list, _) => list
+                .iter()
+                .filter(|&&r| {
+                    let guarded = set.rules.get(r as usize).is_some_and(|x| x.guard != 0);
+                    run.tried(r, guarded)
+                })
+                .count(),
+        }
     }
 
     /// The compiled tree under one action, as text (`writ explain --tree ACTION`): the
@@ -188,9 +214,24 @@ impl Engine {
                 .get(id as usize)
                 .map_or_else(|| format!("#{id}"), |s| s.to_string())
         };
-        match self.compiled.action_list(self.compiled.intern_id(action)) {
-            Some(b) => format!("action {action:?}: {}", b.render(&rule_name, &path, &string)),
-            None => format!(
+        match self.compiled.actions.get(self.compiled.intern_id(action)) {
+            lists::Act::Tree(b) => {
+                format!("action {action:?}: {}", b.render(&rule_name, &path, &string))
+            }
+            lists::Act::Flat(own) => {
+                let mut rules: Vec<u32> = own
+                    .iter()
+                    .chain(self.compiled.actions.globals.iter())
+                    .map(|c| c.rule)
+                    .collect();
+                rules.sort_unstable();
+                let whole = narrow::Bucket::new(rules.into(), &[], None, false);
+                format!(
+                    "action {action:?}: {}",
+                    whole.render(&rule_name, &path, &string)
+                )
+            }
+            lists::Act::None => format!(
                 "action {action:?} is no exact name in the set: it reaches the global rules and those whose pattern matches it, of {}",
                 self.compiled.fallback.bucket.render(&rule_name, &path, &string)
             ),
@@ -276,10 +317,17 @@ impl Engine {
     }
 
     /// Decides a bound request.
+    #[inline]
     pub fn decide(&self, req: &Request) -> Decision {
-        if let Some(r) = self.rebound(req) {
-            return self.decide(&r);
+        match self.rebound(req) {
+            Some(r) => self.decide_bound(&r),
+            None => self.decide_bound(req),
         }
+    }
+
+    /// [`Engine::decide`] of a request bound for this engine.
+    #[inline(always)]
+    fn decide_bound(&self, req: &Request) -> Decision {
         let mut decision = Decision::empty(self.version.clone());
         eval::evaluate(&self.compiled, req, |o| {
             combine::combine_into(

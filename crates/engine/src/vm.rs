@@ -6,10 +6,11 @@
 //! Architecture Invariant: no allocation, no I/O, no lock; the only state written is the
 //! per-request predicate memo.
 
-use crate::code::{and, bit, not, or, Op, F, T, U};
+use crate::code::{and, bit, not, or, Op, Then, F, T, U};
 use crate::eval::{compare_int, ordered, Run};
 use crate::request::{Slot, NO_ID};
 use crate::truth::Truth;
+use crate::unknown::{NoTrack, Track};
 
 /// A three-valued truth as two bits.
 #[inline(always)]
@@ -34,45 +35,88 @@ pub(crate) fn truth(b: u8) -> Truth {
 impl Run<'_, '_> {
     /// Runs the code at `pc` to its `End` (or to the test that ends it early) and
     /// returns its truth: `F` for a rule that ended early because it cannot fire.
-    pub(crate) fn exec(&mut self, mut pc: u32) -> u8 {
+    pub(crate) fn exec(&mut self, pc: u32) -> u8 {
+        self.exec_with(pc, &mut NoTrack)
+    }
+
+    /// [`Run::exec`], telling `k` which missing paths made each part unknown (the rare
+    /// path: a rule fired, or a signal counted, on `unknown`).
+    pub(crate) fn exec_tracked<K: Track>(&mut self, pc: u32, k: &mut K) -> u8 {
+        self.exec_with(pc, k)
+    }
+
+    #[inline(always)]
+    fn exec_with<K: Track>(&mut self, mut pc: u32, k: &mut K) -> u8 {
         let set = self.ctx.set;
         let ops = &set.code.ops[..];
         let slots = &self.ctx.req.slots[..];
         let mut t = T;
         let mut acc = T;
         let mut lanes: u64 = 0;
+        // After a leaf that carries what follows it (`Then`): track it, then do that.
+        macro_rules! then {
+            ($then:expr, $ins:expr) => {{
+                if K::ON {
+                    k.leaf(self, $ins, t);
+                }
+                match $then {
+                    Then::Next => {}
+                    Then::Require => {
+                        if t != T {
+                            return F;
+                        }
+                    }
+                    Then::Known => {
+                        if t == F {
+                            return F;
+                        }
+                        acc = and(acc, t);
+                        k.fold_rule(t);
+                    }
+                    Then::End => {
+                        k.fold_rule(t);
+                        return and(acc, t);
+                    }
+                }
+                continue;
+            }};
+        }
         loop {
-            let Some(&op) = ops.get(pc as usize) else {
+            let Some(&ins) = ops.get(pc as usize) else {
                 // Emitted code always ends with `End`; fail closed if it did not.
                 return F;
             };
             pc += 1;
-            match op {
+            match ins {
                 Op::Const(b) => t = b,
-                Op::Truthy(s) => {
+                Op::Truthy { slot: s, then } => {
                     t = match slots[s as usize] {
                         Slot::Bool(b) => bit(b),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::StrEq { slot, id } => {
+                Op::StrEq { slot, id, then } => {
                     t = match &slots[slot as usize] {
                         Slot::Str(got, _) => bit(*got == id),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::StrNe { slot, id } => {
+                Op::StrNe { slot, id, then } => {
                     t = match &slots[slot as usize] {
                         Slot::Str(got, _) => bit(*got != id),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::IntCmp { slot, op, c } => {
+                Op::IntCmp { slot, op, c, then } => {
                     t = match slots[slot as usize] {
                         Slot::Int(i) => bits(ordered(i.cmp(&c), op)),
                         Slot::Num(n) => bits(compare_int(n, op, c)),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
                 Op::DurCmp { slot, op, c } => {
                     t = match slots[slot as usize] {
@@ -81,13 +125,19 @@ impl Run<'_, '_> {
                     }
                 }
                 Op::RiskCmp { op, c } => t = bits(ordered(i64::from(self.ctx.risk).cmp(&c), op)),
-                Op::HasId { set: s, id } => {
+                Op::HasId { set: s, id, then } => {
                     t = match &slots[s as usize] {
                         Slot::Set(v) => bit(v.ids.binary_search(&id).is_ok()),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::InIds { slot, start, len } => {
+                Op::InIds {
+                    slot,
+                    start,
+                    len,
+                    then,
+                } => {
                     t = match &slots[slot as usize] {
                         Slot::Str(id, _) => bit(*id != NO_ID
                             && set
@@ -96,22 +146,52 @@ impl Run<'_, '_> {
                                 .get(start as usize..(start + len) as usize)
                                 .is_some_and(|ids| ids.binary_search(id).is_ok())),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
                 Op::Present(s) => t = bit(!matches!(slots[s as usize], Slot::Missing)),
-                Op::InCidr { slot, cidr } => {
+                Op::InCidr { slot, cidr, then } => {
                     t = match &slots[slot as usize] {
                         Slot::Ip(ip) => bit(set.ranges[cidr as usize].contains(ip)),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::InHours { slot, hours } => {
+                Op::InHours { slot, hours, then } => {
                     t = match slots[slot as usize] {
-                        Slot::Time(at) => bit(set.hours[hours as usize].contains(at)),
+                        Slot::Time(at) => bit(set.hours[hours as usize].contains(&set.zones, at)),
                         _ => U,
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::MemoCidr { slot, cidr, p } => {
+                Op::InNet { slot, lo, hi, then } => {
+                    t = match &slots[slot as usize] {
+                        Slot::Ip(ip) => bit(crate::compile::in_net(ip, lo, hi)),
+                        _ => U,
+                    };
+                    then!(then, ins)
+                }
+                Op::InDaily {
+                    slot,
+                    zone,
+                    packed,
+                    then,
+                } => {
+                    t = match slots[slot as usize] {
+                        Slot::Time(at) => match set.zones.get(zone as usize) {
+                            Some(z) => bit(crate::compile::in_daily(packed, z.week_minute(at))),
+                            None => F,
+                        },
+                        _ => U,
+                    };
+                    then!(then, ins)
+                }
+                Op::MemoCidr {
+                    slot,
+                    cidr,
+                    p,
+                    then,
+                } => {
                     t = match self.memo.get(p as usize) {
                         Some(&(g, m)) if g == self.generation => bits(m),
                         _ => {
@@ -122,75 +202,111 @@ impl Run<'_, '_> {
                             self.remember(p, r);
                             r
                         }
-                    }
+                    };
+                    then!(then, ins)
                 }
-                Op::MemoHours { slot, hours, p } => {
+                Op::MemoHours {
+                    slot,
+                    hours,
+                    p,
+                    then,
+                } => {
                     t = match self.memo.get(p as usize) {
                         Some(&(g, m)) if g == self.generation => bits(m),
                         _ => {
                             let r = match slots[slot as usize] {
-                                Slot::Time(at) => bit(set.hours[hours as usize].contains(at)),
+                                Slot::Time(at) => {
+                                    bit(set.hours[hours as usize].contains(&set.zones, at))
+                                }
                                 _ => U,
                             };
                             self.remember(p, r);
                             r
                         }
-                    }
+                    };
+                    then!(then, ins)
                 }
                 Op::Pred(p) => t = bits(self.ctx.pred(&set.preds[p as usize])),
                 Op::Shared(p) => t = bits(self.pred(p)),
                 Op::Tree(n) => t = bits(self.node(n)),
-                Op::Not => t = not(t),
+                Op::Not => {
+                    t = not(t);
+                    continue;
+                }
                 Op::AndFirst(j) => {
                     if t == F {
                         pc = j;
                     } else {
                         lanes = (lanes << 2) | u64::from(t);
+                        k.open(t);
                     }
+                    continue;
                 }
                 Op::AndNext(j) => {
                     if t == F {
                         lanes >>= 2;
                         pc = j;
+                        k.drop_lane();
                     } else {
                         lanes = (lanes & !3) | u64::from(and(top(lanes), t));
+                        k.fold(t);
                     }
+                    continue;
                 }
                 Op::AndLast => {
+                    k.last(t);
                     t = and(top(lanes), t);
                     lanes >>= 2;
+                    continue;
                 }
                 Op::OrFirst(j) => {
                     if t == T {
                         pc = j;
                     } else {
                         lanes = (lanes << 2) | u64::from(t);
+                        k.open(t);
                     }
+                    continue;
                 }
                 Op::OrNext(j) => {
                     if t == T {
                         lanes >>= 2;
                         pc = j;
+                        k.drop_lane();
                     } else {
                         lanes = (lanes & !3) | u64::from(or(top(lanes), t));
+                        k.fold(t);
                     }
+                    continue;
                 }
                 Op::OrLast => {
+                    k.last(t);
                     t = or(top(lanes), t);
                     lanes >>= 2;
+                    continue;
                 }
                 Op::RequireTrue => {
                     if t != T {
                         return F;
                     }
+                    continue;
                 }
                 Op::RequireKnown => {
                     if t == F {
                         return F;
                     }
                     acc = and(acc, t);
+                    k.fold_rule(t);
+                    continue;
                 }
-                Op::End => return and(acc, t),
+                Op::End => {
+                    k.fold_rule(t);
+                    return and(acc, t);
+                }
+            }
+            // A leaf set `t`.
+            if K::ON {
+                k.leaf(self, ins, t);
             }
         }
     }

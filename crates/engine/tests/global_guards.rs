@@ -1,0 +1,214 @@
+//! The guards of the rules filed under every action (`guard`) must never change an
+//! answer: on random sets of rules that name no action — whose top-level conjunctions mix
+//! the tests a guard reads (strings, bools and their negations, ints, durations, CIDR
+//! sets, set membership, `present`) with those it must not (risk, `or`, negated
+//! conjunctions, hours) — and random requests with attributes missing, the guarded engine
+//! equals the unguarded one and the reference interpreter, field for field, and never
+//! tries more rules; and a guard does rule out what it should.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+use writ_engine::Engine;
+
+const PRELUDE: &str = r#"
+schema {
+  resource.env: "prod" | "staging" | "dev"
+  resource.sensitivity: int
+  principal.role: string
+}
+let corp = cidr ["10.0.0.0/8"]
+let trusted = device.managed and network.ip in corp
+risk {
+  +30 "unmanaged" when not device.managed
+  +20 "old patches" when device.patch_age > 30d
+}
+"#;
+
+fn pick<T: Clone + std::fmt::Debug + 'static>(items: &[T]) -> impl Strategy<Value = T> {
+    prop::sample::select(items.to_vec())
+}
+
+/// One conjunct of a global rule.
+fn part() -> BoxedStrategy<String> {
+    prop_oneof![
+        pick(&["contractor", "dev", "ops"]).prop_map(|r| format!("principal.role == \"{r}\"")),
+        pick(&["prod", "dev"]).prop_map(|e| format!("resource.env != \"{e}\"")),
+        pick(&["prod", "dev"]).prop_map(|e| format!("resource.env in [\"{e}\", \"staging\"]")),
+        Just("device.managed".to_string()),
+        Just("not device.managed".to_string()),
+        Just("device.managed == false".to_string()),
+        Just("not trusted".to_string()),
+        Just("trusted".to_string()),
+        (1i64..6).prop_map(|s| format!("resource.sensitivity >= {s}")),
+        (1i64..6).prop_map(|s| format!("not resource.sensitivity < {s}")),
+        (10u32..40).prop_map(|d| format!("device.patch_age > {d}d")),
+        Just("network.ip in cidr [\"10.66.0.0/16\"]".to_string()),
+        Just("network.ip not in corp".to_string()),
+        Just("principal.groups has \"g1\"".to_string()),
+        Just("not principal.groups has \"g1\"".to_string()),
+        Just("present(session.id)".to_string()),
+        Just("not present(session.id)".to_string()),
+        (0i64..60).prop_map(|r| format!("risk >= {r}")),
+        Just("(device.managed or principal.role == \"ops\")".to_string()),
+        Just("not (device.managed and resource.env == \"prod\")".to_string()),
+    ]
+    .boxed()
+}
+
+fn effect() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => Just("allow".to_string()),
+        3 => Just("deny \"no\"".to_string()),
+        1 => Just("approve { approvers 1 of group \"owners\" bind action ttl 5m }".to_string()),
+    ]
+}
+
+fn policy() -> impl Strategy<Value = String> {
+    let global = (prop::collection::vec(part(), 1..4), effect());
+    let pinned = (
+        pick(&["a", "b"]),
+        prop::collection::vec(part(), 0..3),
+        effect(),
+    );
+    (
+        prop::collection::vec(global, 1..8),
+        prop::collection::vec(pinned, 0..6),
+    )
+        .prop_map(|(globals, pinned)| {
+            let mut text = PRELUDE.to_string();
+            for (i, (parts, eff)) in globals.iter().enumerate() {
+                text.push_str(&format!(
+                    "rule \"g{i}\" {{\n  when {}\n  {eff}\n}}\n",
+                    parts.join(" and ")
+                ));
+            }
+            for (i, (action, parts, eff)) in pinned.iter().enumerate() {
+                let mut all = vec![format!("action == \"{action}\"")];
+                all.extend(parts.iter().cloned());
+                text.push_str(&format!(
+                    "rule \"p{i}\" {{\n  when {}\n  {eff}\n}}\n",
+                    all.join(" and ")
+                ));
+            }
+            text
+        })
+}
+
+fn request() -> impl Strategy<Value = Value> {
+    (
+        prop::option::weighted(0.9, pick(&["a", "b", "c"])),
+        prop::option::weighted(0.8, pick(&["contractor", "dev", "ops"])),
+        prop::option::weighted(0.8, pick(&["prod", "staging", "dev"])),
+        prop::option::weighted(0.8, 0i64..7),
+        prop::option::weighted(0.8, any::<bool>()),
+        prop::option::weighted(0.8, 0u32..60),
+        prop::option::weighted(0.8, pick(&["10.66.1.1", "10.1.2.3", "192.0.2.1"])),
+        prop::option::weighted(0.8, prop::collection::vec(pick(&["g1", "g2"]), 0..2)),
+        prop::option::weighted(0.7, Just("s-1")),
+    )
+        .prop_map(
+            |(action, role, env, sens, managed, patch, ip, groups, session)| {
+                let mut root = Map::new();
+                if let Some(a) = action {
+                    root.insert("action".into(), json!(a));
+                }
+                let mut principal = Map::new();
+                if let Some(r) = role {
+                    principal.insert("role".into(), json!(r));
+                }
+                if let Some(g) = groups {
+                    principal.insert("groups".into(), json!(g));
+                }
+                root.insert("principal".into(), Value::Object(principal));
+                let mut resource = Map::new();
+                if let Some(e) = env {
+                    resource.insert("env".into(), json!(e));
+                }
+                if let Some(s) = sens {
+                    resource.insert("sensitivity".into(), json!(s));
+                }
+                root.insert("resource".into(), Value::Object(resource));
+                let mut device = Map::new();
+                if let Some(m) = managed {
+                    device.insert("managed".into(), json!(m));
+                }
+                if let Some(p) = patch {
+                    device.insert("patch_age".into(), json!(format!("{p}d")));
+                }
+                root.insert("device".into(), Value::Object(device));
+                if let Some(ip) = ip {
+                    root.insert("network".into(), json!({ "ip": ip }));
+                }
+                if let Some(s) = session {
+                    root.insert("session".into(), json!({ "id": s }));
+                }
+                Value::Object(root)
+            },
+        )
+}
+
+fn engines(policy: &str) -> Result<(Engine, Engine), TestCaseError> {
+    let check = || common::checked("p.writ", policy).map_err(TestCaseError::fail);
+    Ok((Engine::new(check()?), Engine::new_unindexed(check()?)))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn guards_never_change_an_answer(policy in policy(), requests in prop::collection::vec(request(), 1..16)) {
+        let (guarded, plain) = engines(&policy)?;
+        for r in requests {
+            let a = guarded.bind(r.clone()).map_err(|e| TestCaseError::fail(format!("{e}: {r}")))?;
+            let b = plain.bind(r.clone()).map_err(|e| TestCaseError::fail(format!("{e}: {r}")))?;
+            let fast = guarded.decide(&a);
+            let mut slow = plain.decide(&b);
+            slow.policy_version = fast.policy_version.clone();
+            prop_assert_eq!(&fast, &slow, "policy:\n{}\nrequest: {}", policy, r);
+            let reference = guarded.explain(&a).decision;
+            prop_assert_eq!(&fast, &reference, "policy:\n{}\nrequest: {}", policy, r);
+            prop_assert!(guarded.rules_tried(&a) <= plain.rules_tried(&b));
+        }
+    }
+}
+
+/// The guards do their job: of the full-style set's global rules, only those a request
+/// can still satisfy are tried, and a missing value keeps its rule.
+#[test]
+fn a_global_rule_whose_guard_is_false_is_not_tried() {
+    let text = format!(
+        "{PRELUDE}\
+rule \"contractors off prod\" {{\n  when principal.role == \"contractor\" and resource.env == \"prod\"\n  deny\n}}\n\
+rule \"unmanaged sensitive\" {{\n  when not device.managed and resource.sensitivity >= 4\n  deny\n}}\n\
+rule \"quarantine\" {{\n  when network.ip in cidr [\"10.66.0.0/16\"]\n  deny\n}}\n\
+rule \"sensitive needs approval\" {{\n  when resource.sensitivity >= 4 and risk >= 20\n  approve {{ approvers 1 of group \"security\" bind action ttl 2m }}\n}}\n\
+rule \"reads\" {{\n  when action == \"db:read\" and device.managed\n  allow\n}}\n"
+    );
+    let (engine, plain) = engines(&text).unwrap();
+    let req = json!({
+        "action": "db:read",
+        "principal": {"role": "dev"},
+        "resource": {"env": "prod", "sensitivity": 2},
+        "device": {"managed": true},
+        "network": {"ip": "10.1.2.3"}
+    });
+    let bound = engine.bind(req.clone()).unwrap();
+    assert_eq!(engine.rules_tried(&bound), 1, "only \"reads\"");
+    assert_eq!(plain.rules_tried(&plain.bind(req).unwrap()), 5);
+    assert_eq!(engine.decide(&bound).decision, writ_engine::Verdict::Allow);
+    // Nothing about the device, the network or the sensitivity: every rule that reads
+    // them is kept (their conjuncts are unknown, not false).
+    let bare = engine
+        .bind(json!({"action": "db:read", "principal": {"role": "dev"}}))
+        .unwrap();
+    assert_eq!(engine.rules_tried(&bare), 4);
+}
