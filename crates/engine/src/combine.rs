@@ -12,6 +12,7 @@ use writ_check::ir::{ApproverGroup, Effect, Method, PolicySet};
 
 use crate::decision::{ApprovalOut, ApproverOut, Decision, ObligationOut, SignalHit, Verdict};
 use crate::digest::digest_and_missing;
+use crate::eval::Outcome;
 use crate::request::Request;
 use crate::truth::Truth;
 
@@ -113,45 +114,28 @@ fn push_unique<T: PartialEq>(v: &mut Vec<T>, item: T) {
 }
 
 /// Builds the decision.
-pub(crate) fn combine(
-    meta: &Meta,
-    req: &Request,
-    risk: u32,
-    counted: &[(u32, Truth)],
-    fired: &[(u32, Truth)],
-    rule_unknowns: &[(u32, Vec<String>)],
-    signal_unknowns: &[(u32, Vec<String>)],
-) -> Decision {
+pub(crate) fn combine(meta: &Meta, req: &Request, outcome: &Outcome<'_>) -> Decision {
     let mut decision = Decision::empty(meta.version.clone());
-    combine_into(
-        &mut decision,
-        meta,
-        req,
-        risk,
-        counted,
-        fired,
-        rule_unknowns,
-        signal_unknowns,
-    );
+    combine_into(&mut decision, meta, req, outcome);
     decision
 }
 
 /// Fills `decision`, fresh from [`Decision::empty`], in place: the caller's value is
 /// written through, never moved (a decision is a few hundred bytes).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the outcome's parts, passed as they are"
-)]
 pub(crate) fn combine_into(
     decision: &mut Decision,
     meta: &Meta,
     req: &Request,
-    risk: u32,
-    counted: &[(u32, Truth)],
-    fired: &[(u32, Truth)],
-    rule_unknowns: &[(u32, Vec<String>)],
-    signal_unknowns: &[(u32, Vec<String>)],
+    outcome: &Outcome<'_>,
 ) {
+    let Outcome {
+        risk,
+        counted,
+        fired,
+        rule_unknowns,
+        signal_unknowns,
+    } = outcome;
+    let (risk, counted, fired) = (*risk, *counted, *fired);
     let signals = || {
         counted
             .iter()

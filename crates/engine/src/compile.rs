@@ -327,6 +327,19 @@ struct Builder<'a> {
     named: FxHashMap<usize, u32>,
 }
 
+impl Builder<'_> {
+    /// What the bytecode is emitted from: the built nodes and their tables.
+    fn source(&self) -> crate::code::Source<'_> {
+        crate::code::Source {
+            nodes: &self.nodes,
+            kids: &self.kids,
+            preds: &self.preds,
+            hours: &self.hours,
+            ranges: &self.ranges,
+        }
+    }
+}
+
 /// Compiles a checked policy set, with the rules under each action narrowed by other
 /// attributes (`narrow`) when `index`, or tried whole.
 pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
@@ -449,13 +462,7 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
     // The bytecode, emitted once sharing is known.
     let mut code = crate::code::Code::new();
     {
-        let src = crate::code::Source {
-            nodes: &b.nodes,
-            kids: &b.kids,
-            preds: &b.preds,
-            hours: &b.hours,
-            ranges: &b.ranges,
-        };
+        let src = b.source();
         for ((node, rule), r) in rules.iter_mut().zip(&set.rules) {
             let pin = action_id
                 .and_then(|a| pin_atom(&r.cond, a))
@@ -464,13 +471,7 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
         }
     }
     let signal_code: Vec<(u32, u32)> = {
-        let src = crate::code::Source {
-            nodes: &b.nodes,
-            kids: &b.kids,
-            preds: &b.preds,
-            hours: &b.hours,
-            ranges: &b.ranges,
-        };
+        let src = b.source();
         signals
             .iter()
             .map(|(node, points)| (code.rule(&src, *node, false, None).full, *points))
@@ -479,13 +480,7 @@ pub fn compile_with(set: &PolicySet, index: bool) -> Compiled {
     // The rules filed under every action are checked against their cheap conjuncts
     // before they are tried (`guard`); the unindexed baseline tries them all.
     if index {
-        let src = crate::code::Source {
-            nodes: &b.nodes,
-            kids: &b.kids,
-            preds: &b.preds,
-            hours: &b.hours,
-            ranges: &b.ranges,
-        };
+        let src = b.source();
         for &r in &global {
             let (Some(rule), Some((_, compiled))) =
                 (set.rules.get(r as usize), rules.get_mut(r as usize))

@@ -330,16 +330,7 @@ impl Engine {
     fn decide_bound(&self, req: &Request) -> Decision {
         let mut decision = Decision::empty(self.version.clone());
         eval::evaluate(&self.compiled, req, |o| {
-            combine::combine_into(
-                &mut decision,
-                &self.meta,
-                req,
-                o.risk,
-                o.counted,
-                o.fired,
-                &o.rule_unknowns,
-                &o.signal_unknowns,
-            )
+            combine::combine_into(&mut decision, &self.meta, req, o)
         });
         decision
     }

@@ -72,13 +72,7 @@ impl Engine {
             Typed::Value(o @ (Operand::Lower(_) | Operand::Arith(_)), _) => {
                 let slots = self.lone_slots(expr, req);
                 let vars = Vec::new();
-                let env = LoneEnv {
-                    paths: &expr.paths,
-                    sources: &expr.sources,
-                    slots: &slots,
-                    vars: &vars,
-                    risk: reference::risk(&self.set, req),
-                };
+                let env = self.lone_env(expr, &slots, &vars, req);
                 Evaluated::Value(reference::lone_value(&env, req, o))
             }
             Typed::List(values, _) => {
@@ -101,6 +95,24 @@ impl Engine {
 
     /// The set's slots, then the paths only the expression reads, typed from the
     /// request (which binding has type-checked already: a failure reads as missing).
+    /// What a lone expression is evaluated against: its paths and sources, `slots` and
+    /// `vars` read for it, and the request's risk.
+    fn lone_env<'a>(
+        &self,
+        expr: &'a LoneExpr,
+        slots: &'a [Slot],
+        vars: &'a [(String, Box<dyn cel::common::value::Val>)],
+        req: &Request,
+    ) -> LoneEnv<'a> {
+        LoneEnv {
+            paths: &expr.paths,
+            sources: &expr.sources,
+            slots,
+            vars,
+            risk: reference::risk(&self.set, req),
+        }
+    }
+
     fn lone_slots(&self, expr: &LoneExpr, req: &Request) -> Vec<Slot> {
         let mut slots = req.slots.clone();
         for info in expr.paths.iter().skip(slots.len()) {
@@ -122,13 +134,7 @@ impl Engine {
         roots.sort();
         roots.dedup();
         let vars = crate::cel_run::variables(&roots, req.json(), req.time(), &self.compiled.known);
-        let env = LoneEnv {
-            paths: &expr.paths,
-            sources: &expr.sources,
-            slots: &slots,
-            vars: &vars,
-            risk: reference::risk(&self.set, req),
-        };
+        let env = self.lone_env(expr, &slots, &vars, req);
         reference::lone_cond(&env, req, cond)
     }
 }

@@ -165,6 +165,33 @@ fn cmp(a: &Val<'_>, b: &Val<'_>) -> Option<Ordering> {
 }
 
 impl<'a> Interp<'a> {
+    /// An interpreter of the set's own conditions for `req` (named conditions traced part
+    /// by part; the risk not computed yet).
+    fn of_set(set: &'a PolicySet, req: &'a Request) -> Interp<'a> {
+        Interp {
+            paths: &set.paths,
+            sources: &set.sources,
+            slots: &req.slots,
+            vars: &req.cel_vars,
+            req,
+            risk: 0,
+            named_parts: true,
+        }
+    }
+
+    /// An interpreter of a lone expression against `env`.
+    fn of_lone(env: &LoneEnv<'a>, req: &'a Request) -> Interp<'a> {
+        Interp {
+            paths: env.paths,
+            sources: env.sources,
+            slots: env.slots,
+            vars: env.vars,
+            req,
+            risk: env.risk,
+            named_parts: false,
+        }
+    }
+
     fn text(&self, p: PathId) -> &'a str {
         self.paths.get(p.0 as usize).map_or("", |i| i.text.as_str())
     }
@@ -418,15 +445,7 @@ pub(crate) fn score(points: impl IntoIterator<Item = u32>) -> u32 {
 /// The risk score of a request: the points of the signals that count, capped at 100 (what
 /// the REPL shows for `risk`).
 pub(crate) fn risk(set: &PolicySet, req: &Request) -> u32 {
-    let interp = Interp {
-        paths: &set.paths,
-        sources: &set.sources,
-        slots: &req.slots,
-        vars: &req.cel_vars,
-        req,
-        risk: 0,
-        named_parts: true,
-    };
+    let interp = Interp::of_set(set, req);
     score(
         set.signals
             .iter()
@@ -447,15 +466,7 @@ pub(crate) struct LoneEnv<'a> {
 
 /// Evaluates a lone condition, every part of it.
 pub(crate) fn lone_cond(env: &LoneEnv<'_>, req: &Request, cond: &Cond) -> CondTrace {
-    let interp = Interp {
-        paths: env.paths,
-        sources: env.sources,
-        slots: env.slots,
-        vars: env.vars,
-        req,
-        risk: env.risk,
-        named_parts: false,
-    };
+    let interp = Interp::of_lone(env, req);
     interp.cond(cond)
 }
 
@@ -467,15 +478,7 @@ pub(crate) fn lone_value(
     req: &Request,
     o: &Operand,
 ) -> Option<serde_json::Value> {
-    let interp = Interp {
-        paths: env.paths,
-        sources: env.sources,
-        slots: env.slots,
-        vars: env.vars,
-        req,
-        risk: env.risk,
-        named_parts: false,
-    };
+    let interp = Interp::of_lone(env, req);
     Some(match interp.val(o)? {
         Val::Str(s) => serde_json::Value::String(s.into_owned()),
         Val::Int(i) => serde_json::Value::from(i),
@@ -493,15 +496,7 @@ pub(crate) fn lone_value(
 
 /// Decides and explains by direct interpretation of the IR.
 pub(crate) fn explain(set: &PolicySet, meta: &Meta, req: &Request) -> Explanation {
-    let mut interp = Interp {
-        paths: &set.paths,
-        sources: &set.sources,
-        slots: &req.slots,
-        vars: &req.cel_vars,
-        req,
-        risk: 0,
-        named_parts: true,
-    };
+    let mut interp = Interp::of_set(set, req);
     let mut counted = Vec::new();
     let mut signal_traces = Vec::new();
     let mut signal_unknowns = Vec::new();
@@ -554,11 +549,13 @@ pub(crate) fn explain(set: &PolicySet, meta: &Meta, req: &Request) -> Explanatio
     let decision = combine(
         meta,
         req,
-        interp.risk,
-        &counted,
-        &fired,
-        &rule_unknowns,
-        &signal_unknowns,
+        &crate::eval::Outcome {
+            risk: interp.risk,
+            counted: &counted,
+            fired: &fired,
+            rule_unknowns,
+            signal_unknowns,
+        },
     );
     for t in &mut rule_traces {
         t.won = t.fired

@@ -127,14 +127,7 @@ impl FromRequest<AppState> for JsonText {
         let limit = state.limits().max_body_bytes;
         // A declared length over the limit is refused before any of the body is read (and
         // before a client sending `Expect: 100-continue` is invited to send it).
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit as u64) {
-            return Err(too_large(limit));
-        }
+        declared_within(req.headers(), limit)?;
         let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|e| {
@@ -146,6 +139,22 @@ impl FromRequest<AppState> for JsonText {
             })?;
         Ok(JsonText(bytes))
     }
+}
+
+/// The body length a request declares (`Content-Length`), refused past `limit` before any
+/// of the body is read.
+pub(crate) fn declared_within(
+    headers: &axum::http::HeaderMap,
+    limit: usize,
+) -> Result<Option<u64>, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    Ok(declared)
 }
 
 /// The refusal of a body over the limit.

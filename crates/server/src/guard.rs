@@ -11,7 +11,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::body::{is_length_limit, too_large, ApiError};
+use crate::body::{declared_within, is_length_limit, too_large, ApiError};
 use crate::metrics::Route;
 use crate::AppState;
 
@@ -143,14 +143,7 @@ async fn json_error(resp: Response) -> Response {
 async fn read_body(state: &AppState, req: Request) -> Result<Request, ApiError> {
     let limits = state.limits();
     let limit = limits.max_body_bytes;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large(limit));
-    }
+    let declared = declared_within(req.headers(), limit)?;
     if declared == Some(0) {
         return Ok(req);
     }

@@ -53,15 +53,7 @@ pub(crate) async fn options(
             "approvers.toml has no `[relying_party]`: passkeys are not configured".into(),
         ));
     };
-    let exclude: Vec<Json> = registry
-        .get(&approver)
-        .map(|a| {
-            a.webauthn
-                .iter()
-                .map(|c| json!({"type": "public-key", "id": writ_approvals::b64(&c.id)}))
-                .collect()
-        })
-        .unwrap_or_default();
+    let exclude = super::credential_descriptors(&registry, &approver);
     // An opaque user handle: no personal data on the authenticator beyond the name shown.
     let mut h = Sha256::new();
     h.update(b"writ-user-v1\0");

@@ -191,3 +191,34 @@ pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> 
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
 }
+
+/// The WebAuthn assertion a page posted as `credential`.
+pub(crate) fn assertion_of(
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<writ_webauthn::Assertion, ApiError> {
+    body.get("credential")
+        .cloned()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| ApiError::bad(format!("`credential` is not a WebAuthn assertion: {e}")))?
+        .ok_or_else(|| ApiError::bad("`credential` is required (the assertion)"))
+}
+
+/// An approver's registered passkeys as WebAuthn credential descriptors
+/// (`allowCredentials`, `excludeCredentials`); none for an unknown approver.
+pub(crate) fn credential_descriptors(
+    registry: &writ_approvals::Registry,
+    approver: &str,
+) -> Vec<serde_json::Value> {
+    registry
+        .get(approver)
+        .map(|a| {
+            a.webauthn
+                .iter()
+                .map(
+                    |c| serde_json::json!({"type": "public-key", "id": writ_approvals::b64(&c.id)}),
+                )
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -43,15 +43,7 @@ fn page_view(
         o.remove("code");
     }
     let r = &view.requester;
-    let credentials: Vec<Json> = registry
-        .get(approver)
-        .map(|a| {
-            a.webauthn
-                .iter()
-                .map(|c| json!({"type": "public-key", "id": writ_approvals::b64(&c.id)}))
-                .collect()
-        })
-        .unwrap_or_default();
+    let credentials = super::credential_descriptors(registry, approver);
     let answered = view
         .approvals
         .iter()
@@ -134,13 +126,7 @@ pub(crate) async fn answer(
         )
         .into());
     }
-    let assertion: writ_webauthn::Assertion = body
-        .get("credential")
-        .cloned()
-        .map(serde_json::from_value)
-        .transpose()
-        .map_err(|e| ApiError::bad(format!("`credential` is not a WebAuthn assertion: {e}")))?
-        .ok_or_else(|| ApiError::bad("`credential` is required (the assertion)"))?;
+    let assertion = super::assertion_of(&body)?;
     let (a, i, who) = (approvals.clone(), id.clone(), approver.clone());
     let party = blocking(move || a.party_of(&i, &who))
         .await?

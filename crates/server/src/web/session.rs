@@ -224,13 +224,7 @@ pub(crate) async fn finish(
             return Err(ApiError::bad("`challenge` is required (from the sign-in options)").into())
         }
     };
-    let assertion: writ_webauthn::Assertion = body
-        .get("credential")
-        .cloned()
-        .map(serde_json::from_value)
-        .transpose()
-        .map_err(|e| ApiError::bad(format!("`credential` is not a WebAuthn assertion: {e}")))?
-        .ok_or_else(|| ApiError::bad("`credential` is required (the assertion)"))?;
+    let assertion = super::assertion_of(&body)?;
     if !web.sessions.take_challenge(&challenge) {
         state.metrics().sign_in(false);
         return Err(ApiError::new(
