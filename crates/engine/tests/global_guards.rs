@@ -15,9 +15,9 @@
 
 mod common;
 
+use common::pick;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use writ_engine::Engine;
 
 const PRELUDE: &str = r#"
 schema {
@@ -32,10 +32,6 @@ risk {
   +20 "old patches" when device.patch_age > 30d
 }
 "#;
-
-fn pick<T: Clone + std::fmt::Debug + 'static>(items: &[T]) -> impl Strategy<Value = T> {
-    prop::sample::select(items.to_vec())
-}
 
 /// One conjunct of a global rule.
 fn part() -> BoxedStrategy<String> {
@@ -156,27 +152,14 @@ fn request() -> impl Strategy<Value = Value> {
         )
 }
 
-fn engines(policy: &str) -> Result<(Engine, Engine), TestCaseError> {
-    let check = || common::checked("p.writ", policy).map_err(TestCaseError::fail);
-    Ok((Engine::new(check()?), Engine::new_unindexed(check()?)))
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
     fn guards_never_change_an_answer(policy in policy(), requests in prop::collection::vec(request(), 1..16)) {
-        let (guarded, plain) = engines(&policy)?;
+        let (indexed, unindexed) = common::indexed_and_unindexed(&policy)?;
         for r in requests {
-            let a = guarded.bind(r.clone()).map_err(|e| TestCaseError::fail(format!("{e}: {r}")))?;
-            let b = plain.bind(r.clone()).map_err(|e| TestCaseError::fail(format!("{e}: {r}")))?;
-            let fast = guarded.decide(&a);
-            let mut slow = plain.decide(&b);
-            slow.policy_version = fast.policy_version.clone();
-            prop_assert_eq!(&fast, &slow, "policy:\n{}\nrequest: {}", policy, r);
-            let reference = guarded.explain(&a).decision;
-            prop_assert_eq!(&fast, &reference, "policy:\n{}\nrequest: {}", policy, r);
-            prop_assert!(guarded.rules_tried(&a) <= plain.rules_tried(&b));
+            common::indexed_agrees(&indexed, &unindexed, &policy, &r)?;
         }
     }
 }
@@ -193,7 +176,7 @@ rule \"quarantine\" {{\n  when network.ip in cidr [\"10.66.0.0/16\"]\n  deny\n}}
 rule \"sensitive needs approval\" {{\n  when resource.sensitivity >= 4 and risk >= 20\n  approve {{ approvers 1 of group \"security\" bind action ttl 2m }}\n}}\n\
 rule \"reads\" {{\n  when action == \"db:read\" and device.managed\n  allow\n}}\n"
     );
-    let (engine, plain) = engines(&text).unwrap();
+    let (engine, plain) = common::indexed_and_unindexed(&text).unwrap();
     let req = json!({
         "action": "db:read",
         "principal": {"role": "dev"},

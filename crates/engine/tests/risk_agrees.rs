@@ -12,13 +12,10 @@
 
 mod common;
 
+use common::pick;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use writ_engine::{Engine, Evaluated};
-
-fn pick<T: Clone + std::fmt::Debug + 'static>(items: &[T]) -> impl Strategy<Value = T> {
-    prop::sample::select(items.to_vec())
-}
 
 fn signal() -> impl Strategy<Value = String> {
     let when = prop_oneof![

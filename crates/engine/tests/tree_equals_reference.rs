@@ -15,6 +15,7 @@
 
 mod common;
 
+use common::pick;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use writ_engine::Engine;
@@ -34,10 +35,6 @@ let corp = cidr ["10.0.0.0/8", "192.168.0.0/16", "fd00::/8"]
 let office = hours "Mon-Fri 08:00-18:00, Sat 22:00-02:00" in "Europe/Berlin"
 let admin_scopes = ["db.admin", "db.drop"]
 "#;
-
-fn pick<T: Clone + std::fmt::Debug + 'static>(items: &[T]) -> impl Strategy<Value = T> {
-    prop::sample::select(items.to_vec())
-}
 
 fn atom(in_rule: bool) -> BoxedStrategy<String> {
     let mut choices: Vec<BoxedStrategy<String>> = vec![

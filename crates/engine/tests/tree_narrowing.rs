@@ -15,9 +15,9 @@
 
 mod common;
 
+use common::pick;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use writ_engine::Engine;
 
 const PRELUDE: &str = r#"
 schema {
@@ -30,10 +30,6 @@ let internal = network.ip in cidr ["10.0.0.0/8"] and device.managed
 
 const KINDS: [&str; 5] = ["table", "bucket", "queue", "secret", "job"];
 const ROLES: [&str; 4] = ["dev", "ops", "admin", "analyst"];
-
-fn pick<T: Clone + std::fmt::Debug + 'static>(items: &[T]) -> impl Strategy<Value = T> {
-    prop::sample::select(items.to_vec())
-}
 
 fn quoted(v: &[&str]) -> String {
     v.iter()
@@ -162,28 +158,14 @@ fn request() -> impl Strategy<Value = Value> {
         })
 }
 
-fn engines(policy: &str) -> Result<(Engine, Engine), TestCaseError> {
-    let check = || common::checked("p.writ", policy).map_err(TestCaseError::fail);
-    Ok((Engine::new(check()?), Engine::new_unindexed(check()?)))
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
     fn the_tree_never_changes_an_answer(policy in policy(), requests in prop::collection::vec(request(), 1..16)) {
-        let (indexed, unindexed) = engines(&policy)?;
+        let (indexed, unindexed) = common::indexed_and_unindexed(&policy)?;
         for r in requests {
-            let a = indexed.bind(r.clone()).map_err(|e| TestCaseError::fail(format!("{e}: {r}")))?;
-            let b = unindexed.bind(r.clone()).map_err(|e| TestCaseError::fail(format!("{e}: {r}")))?;
-            let fast = indexed.decide(&a);
-            let mut plain = unindexed.decide(&b);
-            // The two engines compile the same text, so only the version could differ.
-            plain.policy_version = fast.policy_version.clone();
-            prop_assert_eq!(&fast, &plain, "policy:\n{}\nrequest: {}", policy, r);
-            let slow = indexed.explain(&a).decision;
-            prop_assert_eq!(&fast, &slow, "policy:\n{}\nrequest: {}", policy, r);
-            prop_assert!(indexed.rules_tried(&a) <= unindexed.rules_tried(&b));
+            common::indexed_agrees(&indexed, &unindexed, &policy, &r)?;
         }
     }
 }
@@ -200,7 +182,7 @@ fn a_request_tries_only_the_rules_of_its_kind() {
         ));
     }
     text.push_str("rule \"any kind\" {\n  when action == \"db:read\" and principal.role == \"ops\"\n  allow\n}\n");
-    let (engine, _) = engines(&text).unwrap();
+    let (engine, _) = common::indexed_and_unindexed(&text).unwrap();
     let req = engine
         .bind(
             json!({"action": "db:read", "resource": {"kind": "k3"}, "principal": {"role": "dev"}}),

@@ -102,3 +102,44 @@ pub fn put(cur: &mut Value, segs: &[&str], v: Value) {
         ),
     }
 }
+
+/// A random choice among `items` (the property tests' generators).
+pub fn pick<T: Clone + std::fmt::Debug + 'static>(
+    items: &[T],
+) -> impl proptest::strategy::Strategy<Value = T> {
+    proptest::sample::select(items.to_vec())
+}
+
+/// The engine of `policy` with the tree below the action and the guards of the global
+/// rules, and the same set without them (`Engine::new_unindexed`).
+pub fn indexed_and_unindexed(
+    policy: &str,
+) -> Result<(Engine, Engine), proptest::test_runner::TestCaseError> {
+    let check = || checked("p.writ", policy).map_err(proptest::test_runner::TestCaseError::fail);
+    Ok((Engine::new(check()?), Engine::new_unindexed(check()?)))
+}
+
+/// `request` decided by the indexed engine equals the unindexed engine's decision and the
+/// reference interpreter's, field for field, and tries no more rules.
+pub fn indexed_agrees(
+    indexed: &Engine,
+    unindexed: &Engine,
+    policy: &str,
+    request: &Value,
+) -> Result<(), proptest::test_runner::TestCaseError> {
+    use proptest::test_runner::TestCaseError;
+    let bind = |e: &Engine| {
+        e.bind(request.clone())
+            .map_err(|err| TestCaseError::fail(format!("{err}: {request}")))
+    };
+    let (a, b) = (bind(indexed)?, bind(unindexed)?);
+    let fast = indexed.decide(&a);
+    let mut plain = unindexed.decide(&b);
+    // The two engines compile the same text, so only the version could differ.
+    plain.policy_version = fast.policy_version.clone();
+    proptest::prop_assert_eq!(&fast, &plain, "policy:\n{}\nrequest: {}", policy, request);
+    let slow = indexed.explain(&a).decision;
+    proptest::prop_assert_eq!(&fast, &slow, "policy:\n{}\nrequest: {}", policy, request);
+    proptest::prop_assert!(indexed.rules_tried(&a) <= unindexed.rules_tried(&b));
+    Ok(())
+}
