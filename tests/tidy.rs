@@ -305,3 +305,80 @@ fn pest_stays_in_the_parser() {
         "pest types outside crates/syntax/src/{{parser,lower,wording}}.rs: {outside:#?}"
     );
 }
+
+/// The words of `files` (paths from the repository root) that name I/O or a lock, as
+/// `file: word`, comments aside.
+fn io_or_lock_in(files: &[PathBuf], words: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(path).unwrap();
+        for line in text.lines() {
+            let code = line.split("//").next().unwrap_or("");
+            for w in words {
+                if code.contains(w) {
+                    let shown = path.strip_prefix(root()).unwrap_or(path).display();
+                    found.push(format!("{shown}: `{w}` in `{}`", line.trim()));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// ARCHITECTURE.md: evaluation does no I/O and takes no lock — no file, socket, process,
+/// standard stream or lock anywhere in the engine's sources.
+#[test]
+fn the_engine_does_no_io_and_takes_no_lock() {
+    let engine: Vec<PathBuf> = rust_files()
+        .into_iter()
+        .filter(|p| p.starts_with(root().join("crates/engine/src")))
+        .collect();
+    assert!(!engine.is_empty());
+    let found = io_or_lock_in(
+        &engine,
+        &[
+            "std::fs",
+            "std::io",
+            "std::process",
+            "File::",
+            "TcpStream",
+            "TcpListener",
+            "UdpSocket",
+            "ToSocketAddrs",
+            "Mutex",
+            "RwLock",
+            "Condvar",
+            "Barrier",
+            ".lock()",
+            "println!",
+            "eprintln!",
+        ],
+    );
+    assert!(found.is_empty(), "I/O or a lock in the engine: {found:#?}");
+}
+
+/// ARCHITECTURE.md: `writ serve` decides without taking a lock — the modules every
+/// decision passes through (the guard, identity, body, the native and AuthZEN handlers,
+/// metrics, ids) hold none (the approval flow, behind `blocking`, is the store's).
+#[test]
+fn serve_decides_without_a_lock() {
+    let files: Vec<PathBuf> = [
+        "guard.rs",
+        "identity.rs",
+        "body.rs",
+        "native.rs",
+        "authzen.rs",
+        "metrics.rs",
+        "ids.rs",
+    ]
+    .iter()
+    .map(|f| root().join("crates/server/src").join(f))
+    .collect();
+    let found = io_or_lock_in(
+        &files,
+        &[
+            "Mutex", "RwLock", "Condvar", ".lock()", ".read()", ".write()",
+        ],
+    );
+    assert!(found.is_empty(), "a lock on the deciding path: {found:#?}");
+}
