@@ -181,9 +181,24 @@ pub fn lookup<'j, 'p>(
 ) -> Option<&'j Json> {
     let mut cur = json;
     for s in segments {
-        cur = cur.as_object()?.get(s)?;
+        cur = member(cur.as_object()?, s)?;
     }
     (!cur.is_null()).then_some(cur)
+}
+
+/// The member `key` of an object. A request's objects are small: up to a dozen members
+/// are compared in place, length first, rather than hashed (a `serde_json` map is a hash
+/// map wherever another crate of the build turns on its `preserve_order`).
+#[inline]
+fn member<'j>(object: &'j serde_json::Map<String, Json>, key: &str) -> Option<&'j Json> {
+    if object.len() <= 12 {
+        object
+            .iter()
+            .find(|(k, _)| crate::stream::same(k.as_bytes(), key.as_bytes()))
+            .map(|(_, v)| v)
+    } else {
+        object.get(key)
+    }
 }
 
 /// What a binder produced, before the common tail.
