@@ -17,7 +17,7 @@ mod common;
 
 use common::pick;
 use proptest::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 const PRELUDE: &str = r#"
 schema {
@@ -113,41 +113,20 @@ fn request() -> impl Strategy<Value = Value> {
     )
         .prop_map(
             |(action, role, env, sens, managed, patch, ip, groups, session)| {
-                let mut root = Map::new();
-                if let Some(a) = action {
-                    root.insert("action".into(), json!(a));
-                }
-                let mut principal = Map::new();
-                if let Some(r) = role {
-                    principal.insert("role".into(), json!(r));
-                }
-                if let Some(g) = groups {
-                    principal.insert("groups".into(), json!(g));
-                }
-                root.insert("principal".into(), Value::Object(principal));
-                let mut resource = Map::new();
-                if let Some(e) = env {
-                    resource.insert("env".into(), json!(e));
-                }
-                if let Some(s) = sens {
-                    resource.insert("sensitivity".into(), json!(s));
-                }
-                root.insert("resource".into(), Value::Object(resource));
-                let mut device = Map::new();
-                if let Some(m) = managed {
-                    device.insert("managed".into(), json!(m));
-                }
-                if let Some(p) = patch {
-                    device.insert("patch_age".into(), json!(format!("{p}d")));
-                }
-                root.insert("device".into(), Value::Object(device));
-                if let Some(ip) = ip {
-                    root.insert("network".into(), json!({ "ip": ip }));
-                }
-                if let Some(s) = session {
-                    root.insert("session".into(), json!({ "id": s }));
-                }
-                Value::Object(root)
+                common::request_of(
+                    &["principal", "resource", "device"],
+                    [
+                        ("action", action.map(|a| json!(a))),
+                        ("principal.role", role.map(|r| json!(r))),
+                        ("principal.groups", groups.map(|g| json!(g))),
+                        ("resource.env", env.map(|e| json!(e))),
+                        ("resource.sensitivity", sens.map(|s| json!(s))),
+                        ("device.managed", managed.map(|m| json!(m))),
+                        ("device.patch_age", patch.map(|p| json!(format!("{p}d")))),
+                        ("network.ip", ip.map(|i| json!(i))),
+                        ("session.id", session.map(|s| json!(s))),
+                    ],
+                )
             },
         )
 }

@@ -17,7 +17,7 @@ mod common;
 
 use common::pick;
 use proptest::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 const PRELUDE: &str = r#"
 schema {
@@ -124,37 +124,20 @@ fn request() -> impl Strategy<Value = Value> {
         prop::option::weighted(0.8, pick(&["10.1.2.3", "192.0.2.1"])),
     )
         .prop_map(|(action, kind, env, role, groups, sens, managed, ip)| {
-            let mut root = Map::new();
-            if let Some(a) = action {
-                root.insert("action".into(), json!(a));
-            }
-            let mut resource = Map::new();
-            if let Some(k) = kind {
-                resource.insert("kind".into(), json!(k));
-            }
-            if let Some(e) = env {
-                resource.insert("env".into(), json!(e));
-            }
-            if let Some(s) = sens {
-                resource.insert("sensitivity".into(), json!(s));
-            }
-            root.insert("resource".into(), Value::Object(resource));
-            let mut principal = Map::new();
-            principal.insert("id".into(), json!("p1"));
-            if let Some(r) = role {
-                principal.insert("role".into(), json!(r));
-            }
-            if let Some(g) = groups {
-                principal.insert("groups".into(), json!(g));
-            }
-            root.insert("principal".into(), Value::Object(principal));
-            if let Some(m) = managed {
-                root.insert("device".into(), json!({ "managed": m }));
-            }
-            if let Some(ip) = ip {
-                root.insert("network".into(), json!({ "ip": ip }));
-            }
-            Value::Object(root)
+            common::request_of(
+                &["resource", "principal"],
+                [
+                    ("action", action.map(|a| json!(a))),
+                    ("resource.kind", kind.map(|k| json!(k))),
+                    ("resource.env", env.map(|e| json!(e))),
+                    ("resource.sensitivity", sens.map(|s| json!(s))),
+                    ("principal.id", Some(json!("p1"))),
+                    ("principal.role", role.map(|r| json!(r))),
+                    ("principal.groups", groups.map(|g| json!(g))),
+                    ("device.managed", managed.map(|m| json!(m))),
+                    ("network.ip", ip.map(|i| json!(i))),
+                ],
+            )
         })
 }
 

@@ -103,6 +103,22 @@ pub fn put(cur: &mut Value, segs: &[&str], v: Value) {
     }
 }
 
+/// A request of the `fields` that are present (each at its dotted path), under the
+/// `roots` that are always there, empty or not (the property tests' generators).
+pub fn request_of<const N: usize>(roots: &[&str], fields: [(&str, Option<Value>); N]) -> Value {
+    let mut root = Value::Object(serde_json::Map::new());
+    for r in roots {
+        put(&mut root, &[r], Value::Object(serde_json::Map::new()));
+    }
+    for (path, value) in fields {
+        if let Some(v) = value {
+            let segs: Vec<&str> = path.split('.').collect();
+            put(&mut root, &segs, v);
+        }
+    }
+    root
+}
+
 /// A random choice among `items` (the property tests' generators).
 pub fn pick<T: Clone + std::fmt::Debug + 'static>(
     items: &[T],
