@@ -312,6 +312,10 @@ fn bench(c: &mut Criterion, notes: &mut Notes) {
         // Timing.
         let mut g = group(c, format!("decide/{n}"));
         round_robin(&mut g, "writ", &bound, |x| {
+            black_box(engine.decide_ref(black_box(x)).verdict() == writ::Verdict::Allow)
+        });
+        // The owned decision: every name and list copied out of the engine.
+        round_robin(&mut g, "writ_owned", &bound, |x| {
             black_box(engine.decide(black_box(x)).decision == writ::Verdict::Allow)
         });
         round_robin(&mut g, "rust", &rust_reqs, |x| {
@@ -435,7 +439,7 @@ fn many_rules(c: &mut Criterion, rules: usize) {
     );
     let mut g = group(c, format!("many/{rules}"));
     round_robin(&mut g, "writ", &bound, |x| {
-        black_box(engine.decide(black_box(x)).decision == writ::Verdict::Allow)
+        black_box(engine.decide_ref(black_box(x)).verdict() == writ::Verdict::Allow)
     });
     round_robin(&mut g, "rust", &w.requests, |x| {
         black_box(rust.decide(black_box(x)))
@@ -505,7 +509,7 @@ fn full_style(c: &mut Criterion, notes: &mut Notes, permits: usize) {
 
     let mut g = group(c, format!("full_style/{permits}"));
     round_robin(&mut g, "writ", &bound, |x| {
-        black_box(engine.decide(black_box(x)).decision == writ::Verdict::Allow)
+        black_box(engine.decide_ref(black_box(x)).verdict() == writ::Verdict::Allow)
     });
     round_robin(&mut g, "approve_with_digest", &approve, |x| {
         black_box(digest_of(black_box(*x)))

@@ -13,7 +13,11 @@ use std::hint::black_box;
 fn measured_loop_writ(engine: &writ::Engine, bound: &[writ::Request], decisions: usize) -> usize {
     let mut allowed = 0;
     for i in 0..decisions {
-        if engine.decide(black_box(&bound[i % bound.len()])).decision == writ::Verdict::Allow {
+        if engine
+            .decide_ref(black_box(&bound[i % bound.len()]))
+            .verdict()
+            == writ::Verdict::Allow
+        {
             allowed += 1;
         }
     }

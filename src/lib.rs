@@ -61,9 +61,9 @@ pub use writ_check::closest;
 pub use writ_check::types;
 pub use writ_check::{check, check_expr, ir, load_path, LoadError, LoneExpr, PolicySet, Rejected};
 pub use writ_engine::{
-    digest, ApprovalOut, ApproverOut, BindError, Clock, CondTrace, Decision, Engine, Evaluated,
-    Explanation, Few, ObligationOut, Request, RequestBuilder, RuleTrace, SignalHit, SignalTrace,
-    Truth, Verdict,
+    digest, ApprovalOut, ApproverOut, BindError, Clock, CondTrace, Decision, DecisionRef, Engine,
+    Evaluated, Explanation, Few, ObligationOut, Request, RequestBuilder, RuleTrace, SignalHit,
+    SignalTrace, Truth, Verdict,
 };
 pub use writ_engine::{parse_request, MAX_EXACT_INT, MAX_REQUEST_DEPTH};
 pub use writ_reload::{

@@ -102,6 +102,21 @@ pub fn print(notes: &Notes, since: SystemTime) {
             cell("regorus_rvm")
         );
     }
+    println!(
+        "\n== the owned decision (`Engine::decide`) beside the borrowed one (`decide_ref`) =="
+    );
+    for n in [10, 100, 1000, 10_000] {
+        let owned = get(&format!("decide/{n}/writ_owned"));
+        let borrowed = get(&format!("decide/{n}/writ"));
+        if let (Some(o), Some(b)) = (owned, borrowed) {
+            println!(
+                "{n:>6} | owned {} | borrowed {} | owned / borrowed {:.2}",
+                time(o),
+                time(b),
+                o / b
+            );
+        }
+    }
     println!("\n== ratios to writ (other / writ; below 1 = faster than writ) ==");
     for n in [10, 100, 1000, 10_000] {
         let Some(w) = get(&format!("decide/{n}/writ")) else {

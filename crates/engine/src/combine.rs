@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use writ_check::ir::{ApproverGroup, Effect, Method, PolicySet};
 
-use crate::decision::{ApprovalOut, ApproverOut, Decision, ObligationOut, SignalHit, Verdict};
+use crate::borrowed::DecisionRef;
+use crate::decision::{ApprovalOut, ApproverOut, Few, ObligationOut, Verdict};
 use crate::digest::digest_and_missing;
 use crate::eval::Outcome;
 use crate::request::Request;
@@ -113,91 +114,94 @@ fn push_unique<T: PartialEq>(v: &mut Vec<T>, item: T) {
     }
 }
 
-/// Builds the decision.
-pub(crate) fn combine(meta: &Meta, req: &Request, outcome: &Outcome<'_>) -> Decision {
-    let mut decision = Decision::empty(meta.version.clone());
-    combine_into(&mut decision, meta, req, outcome);
+/// Builds the decision, borrowing the names and lists it reports from `meta`.
+#[inline]
+pub(crate) fn combine<'m>(meta: &'m Meta, req: &Request, outcome: &Outcome<'_>) -> DecisionRef<'m> {
+    let signals = match outcome.counted {
+        [] => Few::new(),
+        [(i, _)] => Few::from_one(*i),
+        more => more.iter().map(|&(i, _)| i).collect(),
+    };
+    let mut decision = DecisionRef::new(meta, outcome.risk, signals);
+    match outcome.fired {
+        // Nothing fired: a deny with the signals and their unknowns, nothing to merge.
+        [] => {}
+        // The common case: one rule fired, on `true`, and it allows. Nothing to merge,
+        // and no unknown of a rule to report (it fired on `true`); `merge` would give the
+        // same.
+        [(r, Truth::True)]
+            if meta
+                .rules
+                .get(*r as usize)
+                .is_some_and(|x| x.verdict == Verdict::Allow) =>
+        {
+            decision.won(Verdict::Allow, Few::from_one(*r));
+        }
+        _ => {
+            merge(&mut decision, meta, req, outcome);
+            return decision;
+        }
+    }
+    if !outcome.signal_unknowns.is_empty() {
+        add_unknowns(decision.unknown_mut(), outcome.signal_unknowns.iter());
+    }
     decision
 }
 
-/// Fills `decision`, fresh from [`Decision::empty`], in place: the caller's value is
-/// written through, never moved (a decision is a few hundred bytes).
-pub(crate) fn combine_into(
-    decision: &mut Decision,
-    meta: &Meta,
-    req: &Request,
-    outcome: &Outcome<'_>,
-) {
+/// [`combine`] where rules fired: the winning effect's rules, merged.
+#[inline(never)]
+fn merge(decision: &mut DecisionRef<'_>, meta: &Meta, req: &Request, outcome: &Outcome<'_>) {
     let Outcome {
-        risk,
-        counted,
         fired,
         rule_unknowns,
         signal_unknowns,
+        ..
     } = outcome;
-    let (risk, counted, fired) = (*risk, *counted, *fired);
-    let signals = || {
-        counted
-            .iter()
-            .map(|(i, _)| {
-                let (name, points) = &meta.signals[*i as usize];
-                SignalHit {
-                    name: name.clone(),
-                    points: *points,
-                }
-            })
-            .collect()
-    };
-    // Nothing fired: a deny with the signals and their unknowns, nothing to merge.
-    if fired.is_empty() {
-        decision.risk = risk;
-        if !counted.is_empty() {
-            decision.signals = signals();
-        }
-        if !signal_unknowns.is_empty() {
-            add_unknowns(&mut decision.unknown, signal_unknowns.iter());
-        }
-        return;
-    }
-    // The common case: one rule fired, on `true`, and it allows. Nothing to merge, and no
-    // unknown of a rule to report (it fired on `true`); what follows would give the same.
-    if let [(r, Truth::True)] = fired {
-        if let Some(rule) = meta
-            .rules
-            .get(*r as usize)
-            .filter(|x| x.verdict == Verdict::Allow)
-        {
-            decision.decision = Verdict::Allow;
-            decision.risk = risk;
-            if !counted.is_empty() {
-                decision.signals = signals();
-            }
-            decision.rules.push(rule.name.clone());
-            decision.message.clone_from(&rule.message);
-            for o in &rule.obligations {
-                push_unique(&mut decision.obligations, o.clone());
-            }
-            if let Effect::Allow { ttl_s: Some(t) } = rule.effect {
-                decision.ttl_s = Some(t);
-            }
-            if !signal_unknowns.is_empty() {
-                add_unknowns(&mut decision.unknown, signal_unknowns.iter());
+    let winner = fired
+        .iter()
+        .map(|(r, _)| meta.rules[*r as usize].verdict)
+        .max()
+        .unwrap_or(Verdict::Deny);
+    let winners = fired
+        .iter()
+        .map(|&(r, _)| r)
+        .filter(|&r| meta.rules[r as usize].verdict == winner);
+    decision.won(winner, winners.collect());
+    if winner == Verdict::Approve {
+        if let Err(refusal) = approve(decision, meta, req, fired) {
+            decision.refuse(refusal.message);
+            if let Some(path) = refusal.unknown {
+                decision.unknown_mut().push(path);
             }
             return;
         }
     }
-    let signals = signals();
-    let winner = fired
+    let winners = rule_unknowns
         .iter()
-        .map(|(r, _)| meta.rules[*r as usize].verdict)
-        .max();
-    decision.decision = winner.unwrap_or(Verdict::Deny);
-    decision.risk = risk;
-    decision.signals = signals;
-    let Some(winner) = winner else {
-        add_unknowns(&mut decision.unknown, signal_unknowns.iter());
-        return;
-    };
+        .filter(|(r, _)| meta.rules[*r as usize].verdict == winner);
+    if !rule_unknowns.is_empty() || !signal_unknowns.is_empty() {
+        let unknown = decision.unknown_mut();
+        add_unknowns(unknown, winners);
+        add_unknowns(unknown, signal_unknowns.iter());
+    }
+}
+
+/// Why an approval could not be built: the refusal's message, and the path to report
+/// missing.
+struct Refusal {
+    message: String,
+    unknown: Option<Arc<str>>,
+}
+
+/// Merges the approval requirements of the fired approve rules (every clause, per group
+/// the largest count; the strongest method; the shortest ttl; the union of bound paths)
+/// and binds them to the request's digest.
+fn approve(
+    decision: &mut DecisionRef<'_>,
+    meta: &Meta,
+    req: &Request,
+    fired: &[(u32, Truth)],
+) -> Result<(), Refusal> {
     let mut approvers: Vec<ApproverOut> = Vec::new();
     let mut method: Option<Method> = None;
     let mut approval_ttl: Option<u64> = None;
@@ -209,94 +213,76 @@ pub(crate) fn combine_into(
     let mut missing_group: Option<Arc<str>> = None;
     for (r, _) in fired {
         let rule = &meta.rules[*r as usize];
-        if rule.verdict != winner {
+        let Effect::Approve(a) = &rule.effect else {
             continue;
-        }
-        decision.rules.push(rule.name.clone());
-        if decision.message.is_none() {
-            decision.message.clone_from(&rule.message);
-        }
-        for o in &rule.obligations {
-            push_unique(&mut decision.obligations, o.clone());
-        }
-        match &rule.effect {
-            Effect::Allow { ttl_s: Some(t) } => {
-                decision.ttl_s = Some(decision.ttl_s.map_or(*t, |d| d.min(*t)))
-            }
-            Effect::Approve(a) => {
-                for (count, source) in &rule.approvers {
-                    let (group, from) = match source {
-                        GroupSource::Name(n) => (n.clone(), None),
-                        GroupSource::Path(p) => {
-                            let name = req
-                                .bound()
-                                .and_then(|j| crate::request::lookup(j, p.split('.')))
-                                .and_then(serde_json::Value::as_str)
-                                .filter(|g| !g.trim().is_empty());
-                            match name {
-                                Some(g) => (Arc::from(g), Some(p.clone())),
-                                None => {
-                                    missing_group.get_or_insert_with(|| p.clone());
-                                    continue;
-                                }
-                            }
+        };
+        for (count, source) in &rule.approvers {
+            let (group, from) = match source {
+                GroupSource::Name(n) => (n.clone(), None),
+                GroupSource::Path(p) => {
+                    let name = req
+                        .bound()
+                        .and_then(|j| crate::request::lookup(j, p.split('.')))
+                        .and_then(serde_json::Value::as_str)
+                        .filter(|g| !g.trim().is_empty());
+                    match name {
+                        Some(g) => (Arc::from(g), Some(p.clone())),
+                        None => {
+                            missing_group.get_or_insert_with(|| p.clone());
+                            continue;
                         }
-                    };
-                    match approvers.iter_mut().find(|c| c.group == group) {
-                        Some(c) => c.count = c.count.max(*count),
-                        None => approvers.push(ApproverOut {
-                            count: *count,
-                            group,
-                            from,
-                        }),
                     }
                 }
-                elevation = Some(match (elevation, a.elevation_s) {
-                    (None, e) => e,
-                    (Some(Some(x)), Some(y)) => Some(x.min(y)),
-                    (Some(_), _) => None,
-                });
-                method = Some(method.map_or(a.method, |m| m.max(a.method)));
-                approval_ttl = Some(approval_ttl.map_or(a.ttl_s, |t| t.min(a.ttl_s)));
-                for p in &rule.bind {
-                    push_unique(&mut bind, p.clone());
-                }
+            };
+            match approvers.iter_mut().find(|c| c.group == group) {
+                Some(c) => c.count = c.count.max(*count),
+                None => approvers.push(ApproverOut {
+                    count: *count,
+                    group,
+                    from,
+                }),
             }
-            Effect::Allow { ttl_s: None } | Effect::Deny { .. } => {}
+        }
+        elevation = Some(match (elevation, a.elevation_s) {
+            (None, e) => e,
+            (Some(Some(x)), Some(y)) => Some(x.min(y)),
+            (Some(_), _) => None,
+        });
+        method = Some(method.map_or(a.method, |m| m.max(a.method)));
+        approval_ttl = Some(approval_ttl.map_or(a.ttl_s, |t| t.min(a.ttl_s)));
+        for p in &rule.bind {
+            push_unique(&mut bind, p.clone());
         }
     }
-    if let (Verdict::Approve, Some(path)) = (winner, &missing_group) {
+    if let Some(path) = missing_group {
         // The approvers are named by the request, which does not name them: nobody can
         // approve, so the request is refused, saying why.
-        decision.refuse(format!(
-            "the approval cannot be met: its approver group is read from `{path}`, which the request does not carry"
-        ));
-        decision.unknown.push(path.clone());
-        return;
-    }
-    if winner == Verdict::Approve {
-        let Some(json) = req.bound() else {
-            // No request to bind the approval to: never hand out an approval that binds
-            // nothing. (Binding rules this out; this is the last line of defence.)
-            decision.refuse("the request could not be re-read to bind an approval to it");
-            return;
-        };
-        let (digest, missing) = digest_and_missing(json, &bind);
-        decision.approval = Some(ApprovalOut {
-            approvers,
-            method: method.unwrap_or(Method::PhishingResistant),
-            ttl_s: approval_ttl.unwrap_or(writ_check::DEFAULT_APPROVAL_TTL_S),
-            bind,
-            digest,
-            missing,
-            elevation_s: elevation.flatten(),
+        return Err(Refusal {
+            message: format!(
+                "the approval cannot be met: its approver group is read from `{path}`, which the request does not carry"
+            ),
+            unknown: Some(path),
         });
     }
-    let winners = rule_unknowns
-        .iter()
-        .filter(|(r, _)| meta.rules[*r as usize].verdict == winner);
-    add_unknowns(&mut decision.unknown, winners);
-    add_unknowns(&mut decision.unknown, signal_unknowns.iter());
+    let Some(json) = req.bound() else {
+        // No request to bind the approval to: never hand out an approval that binds
+        // nothing. (Binding rules this out; this is the last line of defence.)
+        return Err(Refusal {
+            message: "the request could not be re-read to bind an approval to it".into(),
+            unknown: None,
+        });
+    };
+    let (digest, missing) = digest_and_missing(json, &bind);
+    decision.set_approval(ApprovalOut {
+        approvers,
+        method: method.unwrap_or(Method::PhishingResistant),
+        ttl_s: approval_ttl.unwrap_or(writ_check::DEFAULT_APPROVAL_TTL_S),
+        bind,
+        digest,
+        missing,
+        elevation_s: elevation.flatten(),
+    });
+    Ok(())
 }
 
 /// Adds missing paths without duplicates, keeping the list sorted.

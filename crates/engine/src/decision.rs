@@ -23,16 +23,22 @@ impl<T> Few<T> {
         Few(Repr::Empty)
     }
 
+    /// A list of one item.
+    pub const fn from_one(item: T) -> Few<T> {
+        Few(Repr::One(item))
+    }
+
     /// Appends an item.
     pub fn push(&mut self, item: T) {
-        self.0 = match std::mem::replace(&mut self.0, Repr::Empty) {
-            Repr::Empty => Repr::One(item),
-            Repr::One(first) => Repr::Many(vec![first, item]),
-            Repr::Many(mut v) => {
-                v.push(item);
-                Repr::Many(v)
+        match &mut self.0 {
+            Repr::Many(v) => v.push(item),
+            Repr::Empty => self.0 = Repr::One(item),
+            Repr::One(_) => {
+                if let Repr::One(first) = std::mem::replace(&mut self.0, Repr::Empty) {
+                    self.0 = Repr::Many(vec![first, item]);
+                }
             }
-        };
+        }
     }
 
     /// Removes every item.

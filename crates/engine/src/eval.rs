@@ -29,8 +29,8 @@ pub(crate) struct Outcome<'s> {
     pub risk: u32,
     pub counted: &'s [(u32, Truth)],
     pub fired: &'s [(u32, Truth)],
-    pub rule_unknowns: Vec<(u32, Vec<String>)>,
-    pub signal_unknowns: Vec<(u32, Vec<String>)>,
+    pub rule_unknowns: &'s [(u32, Vec<String>)],
+    pub signal_unknowns: &'s [(u32, Vec<String>)],
 }
 
 /// Per-thread scratch: predicate memo (generation-stamped), candidate and outcome buffers.
@@ -45,6 +45,9 @@ struct Scratch {
     start: Vec<u64>,
     counted: Vec<(u32, Truth)>,
     fired: Vec<(u32, Truth)>,
+    /// The missing paths of what fired or counted on `unknown` (the rare path).
+    rule_unknowns: Vec<(u32, Vec<String>)>,
+    signal_unknowns: Vec<(u32, Vec<String>)>,
 }
 
 thread_local! {
@@ -563,6 +566,8 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
             start,
             counted,
             fired,
+            rule_unknowns,
+            signal_unknowns,
         } = &mut *scratch;
         if *set_id != set.id || memo.len() != set.memo_len || *generation == u32::MAX {
             *set_id = set.id;
@@ -620,7 +625,7 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
         }
         // Unknown paths only for what fired or counted on unknown (the rare path): the
         // code is run again, tracking which missing paths made each part unknown.
-        let mut rule_unknowns = Vec::new();
+        rule_unknowns.clear();
         for &(r, t) in fired.iter() {
             if t == Truth::Unknown {
                 let mut k = crate::unknown::Paths::default();
@@ -628,7 +633,7 @@ pub(crate) fn evaluate<R>(set: &Compiled, req: &Request, f: impl FnOnce(&Outcome
                 rule_unknowns.push((r, k.texts(set)));
             }
         }
-        let mut signal_unknowns = Vec::new();
+        signal_unknowns.clear();
         for &(s, t) in counted.iter() {
             if t == Truth::Unknown {
                 let mut k = crate::unknown::Paths::default();

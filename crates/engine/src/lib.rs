@@ -28,6 +28,7 @@
 )]
 
 mod batch;
+mod borrowed;
 mod builder;
 mod cel_run;
 mod code;
@@ -60,6 +61,7 @@ use sha2::{Digest as _, Sha256};
 use writ_check::PolicySet;
 
 pub use batch::batch_items;
+pub use borrowed::DecisionRef;
 pub use builder::RequestBuilder;
 pub use compile::Compiled;
 pub use decision::{ApprovalOut, ApproverOut, Decision, Few, ObligationOut, SignalHit, Verdict};
@@ -290,12 +292,18 @@ impl Engine {
         if req.set_id == self.compiled.id {
             return None;
         }
+        Some(self.rebound_for_another(req))
+    }
+
+    /// [`Engine::rebound`] of a request bound for another engine.
+    #[cold]
+    fn rebound_for_another(&self, req: &Request) -> Request {
         let again = self.rebound_as_sent(req);
-        Some(if req.pinned_time {
+        if req.pinned_time {
             again.at(&self.compiled, req.time)
         } else {
             again
-        })
+        }
     }
 
     /// [`Engine::rebound`] before its time is pinned again.
@@ -316,23 +324,30 @@ impl Engine {
         })
     }
 
-    /// Decides a bound request.
+    /// Decides a bound request: the owned decision, [`Engine::decide_ref`]'s made to keep.
     #[inline]
     pub fn decide(&self, req: &Request) -> Decision {
-        match self.rebound(req) {
-            Some(r) => self.decide_bound(&r),
-            None => self.decide_bound(req),
+        self.decide_ref(req).to_decision()
+    }
+
+    /// Decides a bound request, borrowing the names and lists the decision reports from
+    /// this engine: an `allow` or a `deny` allocates nothing. The same decision as
+    /// [`Engine::decide`]'s, read through accessors or serialised to the same JSON.
+    #[inline]
+    pub fn decide_ref(&self, req: &Request) -> DecisionRef<'_> {
+        if req.set_id == self.compiled.id {
+            self.decide_bound(req)
+        } else {
+            self.decide_bound(&self.rebound_for_another(req))
         }
     }
 
-    /// [`Engine::decide`] of a request bound for this engine.
+    /// [`Engine::decide_ref`] of a request bound for this engine.
     #[inline(always)]
-    fn decide_bound(&self, req: &Request) -> Decision {
-        let mut decision = Decision::empty(self.version.clone());
+    fn decide_bound(&self, req: &Request) -> DecisionRef<'_> {
         eval::evaluate(&self.compiled, req, |o| {
-            combine::combine_into(&mut decision, &self.meta, req, o)
-        });
-        decision
+            combine::combine(&self.meta, req, o)
+        })
     }
 
     /// Decides a bound request with the reference interpreter, and explains every rule

@@ -553,10 +553,11 @@ pub(crate) fn explain(set: &PolicySet, meta: &Meta, req: &Request) -> Explanatio
             risk: interp.risk,
             counted: &counted,
             fired: &fired,
-            rule_unknowns,
-            signal_unknowns,
+            rule_unknowns: &rule_unknowns,
+            signal_unknowns: &signal_unknowns,
         },
-    );
+    )
+    .to_decision();
     for t in &mut rule_traces {
         t.won = t.fired
             && t.effect == decision.decision

@@ -327,6 +327,7 @@ proptest! {
             let fast = engine.decide(&req);
             let slow = engine.explain(&req).decision;
             prop_assert_eq!(&fast, &slow, "policy:\n{}\nrequest: {}", policy, r);
+            common::borrowed_agrees(&engine, &req, &fast)?;
         }
     }
 }

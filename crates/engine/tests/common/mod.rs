@@ -156,6 +156,33 @@ pub fn indexed_agrees(
     proptest::prop_assert_eq!(&fast, &plain, "policy:\n{}\nrequest: {}", policy, request);
     let slow = indexed.explain(&a).decision;
     proptest::prop_assert_eq!(&fast, &slow, "policy:\n{}\nrequest: {}", policy, request);
+    borrowed_agrees(indexed, &a, &fast)?;
     proptest::prop_assert!(indexed.rules_tried(&a) <= unindexed.rules_tried(&b));
+    Ok(())
+}
+
+/// The borrowed decision of `request` reads, field by field, and serialises as `owned`,
+/// the owned decision of the same request.
+pub fn borrowed_agrees(
+    engine: &Engine,
+    request: &writ_engine::Request,
+    owned: &Decision,
+) -> Result<(), proptest::test_runner::TestCaseError> {
+    let d = engine.decide_ref(request);
+    proptest::prop_assert_eq!(d.verdict(), owned.decision);
+    proptest::prop_assert_eq!(d.risk(), owned.risk);
+    let signals: Vec<(&str, u32)> = owned.signals.iter().map(|s| (&*s.name, s.points)).collect();
+    proptest::prop_assert_eq!(d.signals().collect::<Vec<_>>(), signals);
+    let rules: Vec<&str> = owned.rules.iter().map(|r| &**r).collect();
+    proptest::prop_assert_eq!(d.rules().collect::<Vec<_>>(), rules);
+    proptest::prop_assert_eq!(d.message(), owned.message.as_deref());
+    let obligations: Vec<_> = d.obligations().cloned().collect();
+    proptest::prop_assert_eq!(&obligations, &owned.obligations);
+    proptest::prop_assert_eq!(d.approval(), owned.approval.as_ref());
+    proptest::prop_assert_eq!(d.ttl_s(), owned.ttl_s);
+    proptest::prop_assert_eq!(d.unknown(), &owned.unknown[..]);
+    proptest::prop_assert_eq!(d.policy_version(), &*owned.policy_version);
+    proptest::prop_assert_eq!(&d.to_decision(), owned);
+    proptest::prop_assert_eq!(d.to_json(), owned.to_json());
     Ok(())
 }
