@@ -355,12 +355,12 @@ fn bench(c: &mut Criterion, notes: &mut Notes) {
                 .collect();
             let mut g = group(c, format!("writ_from_json/{n}"));
             round_robin(&mut g, "bind_str+decide", &texts, |t| {
-                engine.decide(&engine.bind_str(t).unwrap()).decision == writ::Verdict::Allow
+                engine.decide_ref(&engine.bind_str(t).unwrap()).verdict() == writ::Verdict::Allow
             });
             round_robin(&mut g, "builder+decide", &w.requests, |r| {
                 engine
-                    .decide(&r.writ_builder(&engine).build().unwrap())
-                    .decision
+                    .decide_ref(&r.writ_builder(&engine).build().unwrap())
+                    .verdict()
                     == writ::Verdict::Allow
             });
             g.finish();
@@ -482,7 +482,7 @@ fn full_style(c: &mut Criterion, notes: &mut Notes, permits: usize) {
         for r in &bound {
             let t = Instant::now();
             for _ in 0..16 {
-                black_box(engine.decide(black_box(r)));
+                black_box(engine.decide_ref(black_box(r)));
             }
             per_request.push(t.elapsed().as_nanos() as f64 / 16.0);
         }
@@ -501,9 +501,8 @@ fn full_style(c: &mut Criterion, notes: &mut Notes, permits: usize) {
     );
     let digest_of = |r: &writ::Request| {
         engine
-            .decide(r)
-            .approval
-            .as_ref()
+            .decide_ref(r)
+            .approval()
             .map_or(0, |a| a.digest.len())
     };
 

@@ -875,7 +875,7 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
 /// Where the run of plain string bytes from `pos` ends: at the first `"`, `\\` or
 /// control character (or the end of the text), eight bytes at a time.
 #[inline]
-fn plain_run(bytes: &[u8], mut pos: usize) -> usize {
+pub(crate) fn plain_run(bytes: &[u8], mut pos: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
