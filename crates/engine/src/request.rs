@@ -21,13 +21,56 @@ use crate::typing::{check_type, err, find, kind};
 pub(crate) use crate::slots::{SetVal, Slot, NO_ID};
 pub use crate::typing::{typed, BindError};
 
-/// The values a request kept while it was read, for what the set reads as JSON.
+/// The values a request kept while it was read, for what the set reads as JSON: where
+/// they are in the request text, built as JSON the first time something reads them (an
+/// `allow` or a `deny` of a set without CEL never does).
 #[derive(Debug)]
 pub(crate) struct Captured {
-    /// An object holding only the captured paths, with their values.
-    pub tree: Json,
-    /// The paths `tree` holds (with everything below them).
+    /// The text the spans are ranges of (`None` when the tree was given).
+    src: Option<Arc<str>>,
+    spans: Box<[crate::stream::Span]>,
+    /// An object holding only the captured paths, with their values (`None` when the
+    /// text cannot be read again, which fails closed).
+    tree: OnceLock<Option<Json>>,
+    /// The paths the tree holds (with everything below them); a span's `capture`
+    /// indexes them.
     pub covers: Arc<[Box<str>]>,
+}
+
+impl Captured {
+    /// The values at `spans` of `src`, built on first use.
+    pub(crate) fn of_text(
+        src: Arc<str>,
+        spans: Vec<crate::stream::Span>,
+        covers: Arc<[Box<str>]>,
+    ) -> Captured {
+        Captured {
+            src: Some(src),
+            spans: spans.into(),
+            tree: OnceLock::new(),
+            covers,
+        }
+    }
+
+    /// The values as built already.
+    fn of_tree(tree: Json, covers: Arc<[Box<str>]>) -> Captured {
+        Captured {
+            src: None,
+            spans: Box::default(),
+            tree: OnceLock::from(Some(tree)),
+            covers,
+        }
+    }
+
+    /// The object holding the captured paths with their values.
+    pub(crate) fn tree(&self) -> Option<&Json> {
+        self.tree
+            .get_or_init(|| {
+                let src = self.src.as_ref()?;
+                crate::stream::captured_tree(src, &self.spans, &self.covers)
+            })
+            .as_ref()
+    }
 }
 
 /// A request bound to one compiled policy set.
@@ -89,7 +132,7 @@ impl Request {
     /// the whole request when it was bound from a value. `None` fails closed.
     pub(crate) fn bound(&self) -> Option<&Json> {
         match &self.captured {
-            Some(c) => Some(&c.tree),
+            Some(c) => c.tree(),
             None => self.parsed(),
         }
     }
@@ -105,13 +148,10 @@ impl Request {
             _ => OnceLock::new(),
         };
         let captured = match &self.captured {
-            Some(c) if c.covers.iter().any(|p| &**p == "time") => with_time(c.tree.clone(), time)
-                .map(|tree| {
-                    Arc::new(Captured {
-                        tree,
-                        covers: c.covers.clone(),
-                    })
-                }),
+            Some(c) if c.covers.iter().any(|p| &**p == "time") => c
+                .tree()
+                .and_then(|tree| with_time(tree.clone(), time))
+                .map(|tree| Arc::new(Captured::of_tree(tree, c.covers.clone()))),
             other => other.clone(),
         };
         let mut slots = self.slots.clone();
@@ -159,7 +199,7 @@ impl Request {
     pub fn value_at(&self, path: &str) -> Option<&Json> {
         if let Some(c) = &self.captured {
             if c.covers.iter().any(|p| crate::trie::covers(p, path)) {
-                return lookup(&c.tree, path.split('.'));
+                return lookup(c.tree()?, path.split('.'));
             }
         }
         lookup(self.parsed()?, path.split('.'))
@@ -209,7 +249,8 @@ pub(crate) struct Parts {
     pub raw: Option<Arc<str>>,
     pub built: Option<Arc<crate::builder::Built>>,
     pub json: Option<Json>,
-    pub captured: Option<Json>,
+    /// Where the captured values are in `raw`.
+    pub captured: Option<Vec<crate::stream::Span>>,
 }
 
 /// The clock binding reads when a request carries no `time`.
@@ -233,12 +274,14 @@ pub(crate) fn finish(set: &Compiled, parts: Parts, now: Now<'_>) -> Request {
             *slot = Slot::Time(time);
         }
     }
-    let captured = captured.map(|tree| {
-        Arc::new(Captured {
-            tree,
-            covers: set.trie.captures.clone(),
-        })
-    });
+    let captured = match (captured, &raw) {
+        (Some(spans), Some(src)) => Some(Arc::new(Captured::of_text(
+            src.clone(),
+            spans,
+            set.trie.captures.clone(),
+        ))),
+        _ => None,
+    };
     let json = match json {
         Some(j) => OnceLock::from(Some(j)),
         None => OnceLock::new(),
@@ -248,7 +291,7 @@ pub(crate) fn finish(set: &Compiled, parts: Parts, now: Now<'_>) -> Request {
     } else {
         static NULL: Json = Json::Null;
         let source = match &captured {
-            Some(c) => Some(&c.tree),
+            Some(c) => c.tree(),
             None => json.get().and_then(Option::as_ref),
         };
         crate::cel_run::variables(&set.cel_roots, source.unwrap_or(&NULL), time, &set.known)

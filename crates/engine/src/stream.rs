@@ -6,8 +6,9 @@
 //! - follows the set's path trie ([`crate::trie::PathTrie`]): objects on a known path
 //!   are descended, known leaves typed straight into their slots (strings are ranges of
 //!   the request text, not copies), every other value checked and skipped;
-//! - keeps the values of captured paths as JSON (what the transaction digest, approver
-//!   groups and CEL leaves read), so nothing parses the text again.
+//! - keeps where the values of captured paths are in the text (what the transaction
+//!   digest, approver groups and CEL leaves read), so that they are built as JSON only
+//!   when something reads them ([`captured_tree`]), from the text already checked.
 //!
 //! A fault of the text (not JSON, too deep, a repeated key, an inexact number) anywhere
 //! wins over a binding fault (a wrong type, an unknown root): the first of those, in
@@ -26,7 +27,7 @@ use writ_check::types::{Type, ROOTS};
 use crate::compile::Compiled;
 use crate::slots::{SetVal, Slot, Text};
 use crate::strict::{self, At, Float, MAX_EXACT_INT, MAX_REQUEST_DEPTH};
-use crate::typing::{check_type, err, find, kind, typed, BindError};
+use crate::typing::{err, kind, typed, BindError};
 
 /// What reading a request gives.
 pub(crate) struct Read {
@@ -34,8 +35,8 @@ pub(crate) struct Read {
     pub slots: Vec<Slot>,
     /// The request's own `time`.
     pub time: Option<Timestamp>,
-    /// The captured values, at their paths (`None` when the set captures nothing).
-    pub captured: Option<Json>,
+    /// Where the captured values are in the text (`None` when the set captures nothing).
+    pub captured: Option<Vec<Span>>,
 }
 
 /// Reads request text for a compiled set: the typed slots, the request's `time` and
@@ -48,8 +49,54 @@ pub(crate) fn read(set: &Compiled, src: &Arc<str>) -> Result<Read, BindError> {
     Ok(Read {
         slots: scan.slots,
         time: scan.time,
-        captured: set.trie.keeps.then_some(Json::Object(scan.captured)),
+        captured: set.trie.keeps.then_some(scan.spans),
     })
+}
+
+/// Where a captured value is in the request text: the index of its path in the trie's
+/// `captures`, and its byte range.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Span {
+    pub capture: u32,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The captured values as one object holding them at their paths, built from the text
+/// they were read from (which was checked then: any fault now fails closed, `None`).
+pub(crate) fn captured_tree(src: &str, spans: &[Span], captures: &[Box<str>]) -> Option<Json> {
+    let mut root = Map::new();
+    for span in spans {
+        let mut scan = Scan::new(src, None);
+        scan.pos = span.start;
+        let v = scan.build(&At::Root, 0).ok()?;
+        if scan.pos != span.end {
+            return None;
+        }
+        let path = captures.get(span.capture as usize)?;
+        insert_at(&mut root, path, v)?;
+    }
+    Some(Json::Object(root))
+}
+
+/// Puts `v` at dotted `path` below `map`, making the objects on the way.
+fn insert_at(mut map: &mut Map<String, Json>, path: &str, v: Json) -> Option<()> {
+    let mut segments = path.split('.').peekable();
+    while let Some(seg) = segments.next() {
+        if segments.peek().is_none() {
+            map.insert(seg.to_string(), v);
+            return Some(());
+        }
+        let inner = map
+            .entry(seg.to_string())
+            .or_insert_with(|| Json::Object(Map::new()));
+        match inner {
+            Json::Object(m) => map = m,
+            // Captured paths never nest (the outermost covers the rest).
+            _ => return Some(()),
+        }
+    }
+    Some(())
 }
 
 /// Checks request text against every rule of [`crate::strict`], naming the path of the
@@ -125,7 +172,7 @@ struct Scan<'t, 'c> {
     bind: Option<(&'c Compiled, &'c Arc<str>)>,
     slots: Vec<Slot>,
     time: Option<Timestamp>,
-    captured: Map<String, Json>,
+    spans: Vec<Span>,
     pending: Option<Pending>,
 }
 
@@ -141,7 +188,7 @@ impl<'t, 'c> Scan<'t, 'c> {
             bind,
             slots,
             time: None,
-            captured: Map::new(),
+            spans: Vec::new(),
             pending: None,
         }
     }
@@ -365,10 +412,39 @@ impl<'t, 'c> Scan<'t, 'c> {
             return self.skip(at, depth);
         };
         if n.capture {
-            let v = self.build(at, depth)?;
-            self.capture(set, node, v);
+            // The value is kept as a range of the text; the known paths in it are typed
+            // as anywhere else.
+            self.skip_ws();
+            let start = self.pos;
+            if n.below.is_empty() {
+                self.skip(at, depth)?;
+            } else {
+                self.descend(set, node, at, depth)?;
+            }
+            if let Some(i) = set.trie.captures.iter().position(|p| **p == *n.path) {
+                self.spans.push(Span {
+                    capture: u32::try_from(i).unwrap_or(u32::MAX),
+                    start,
+                    end: self.pos,
+                });
+            }
             return Ok(());
         }
+        self.descend(set, node, at, depth)
+    }
+
+    /// [`Scan::node`] of a node whose value is typed or descended into.
+    fn descend(
+        &mut self,
+        set: &'c Compiled,
+        node: u32,
+        at: &At<'_>,
+        depth: usize,
+    ) -> Result<(), Fault> {
+        let trie = &set.trie;
+        let Some(n) = trie.nodes.get(node as usize) else {
+            return self.skip(at, depth);
+        };
         if n.children.is_empty() && node != 0 {
             return self.leaf(set, n.known, at, depth);
         }
@@ -406,50 +482,6 @@ impl<'t, 'c> Scan<'t, 'c> {
                     err(&n.path, format!("expected an object, found {}", kind(&v)))
                 });
                 Ok(())
-            }
-        }
-    }
-
-    /// Stores a captured value, and types the known paths at or below it from it.
-    fn capture(&mut self, set: &Compiled, node: u32, v: Json) {
-        let Some(n) = set.trie.nodes.get(node as usize) else {
-            return;
-        };
-        for &k in n.below.iter() {
-            let Some(known) = set.known.get(k as usize) else {
-                continue;
-            };
-            let at = match find(&v, &known.segments, n.depth as usize) {
-                Ok(Some(at)) => at,
-                Ok(None) => continue,
-                Err(e) => {
-                    self.fail(e);
-                    continue;
-                }
-            };
-            let slot = match known.slot {
-                Some(_) => typed(&known.text, &known.ty, at, &|s| set.intern_id(s)),
-                None => check_type(&known.text, &known.ty, at).map(|()| Slot::Missing),
-            };
-            match slot {
-                Ok(slot) => self.put(set, k, slot),
-                Err(e) => self.fail(e),
-            }
-        }
-        let mut map = &mut self.captured;
-        let mut segments = n.path.split('.').peekable();
-        while let Some(seg) = segments.next() {
-            if segments.peek().is_none() {
-                map.insert(seg.to_string(), v);
-                return;
-            }
-            let inner = map
-                .entry(seg.to_string())
-                .or_insert_with(|| Json::Object(Map::new()));
-            match inner {
-                Json::Object(m) => map = m,
-                // Captured paths never nest (the outermost covers the rest).
-                _ => return,
             }
         }
     }
