@@ -35,6 +35,7 @@ pub(crate) fn truth(b: u8) -> Truth {
 impl Run<'_, '_> {
     /// Runs the code at `pc` to its `End` (or to the test that ends it early) and
     /// returns its truth: `F` for a rule that ended early because it cannot fire.
+    #[inline]
     pub(crate) fn exec(&mut self, pc: u32) -> u8 {
         self.exec_with(pc, &mut NoTrack)
     }
