@@ -47,7 +47,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("usage: instructions writ|rust [permits] [decisions]")?;
     let permits: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let decisions: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
-    let w = writ_gensets::Workload::generate(7, permits, 1000);
+    // `REQUESTS=10000` round-robins over as many requests as the criterion bench does.
+    let requests: usize = std::env::var("REQUESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000);
+    let w = writ_gensets::Workload::generate(7, permits, requests);
     let timed = |f: &dyn Fn() -> usize| {
         let started = std::time::Instant::now();
         (f(), started.elapsed())
