@@ -221,8 +221,7 @@ fn approve(
                 GroupSource::Name(n) => (n.clone(), None),
                 GroupSource::Path(p) => {
                     let name = req
-                        .bound()
-                        .and_then(|j| crate::request::lookup(j, p.split('.')))
+                        .bound_at(p)
                         .and_then(serde_json::Value::as_str)
                         .filter(|g| !g.trim().is_empty());
                     match name {
@@ -264,15 +263,15 @@ fn approve(
             unknown: Some(path),
         });
     }
-    let Some(json) = req.bound() else {
+    if !req.bound_readable() {
         // No request to bind the approval to: never hand out an approval that binds
         // nothing. (Binding rules this out; this is the last line of defence.)
         return Err(Refusal {
             message: "the request could not be re-read to bind an approval to it".into(),
             unknown: None,
         });
-    };
-    let (digest, missing) = digest_and_missing(json, &bind);
+    }
+    let (digest, missing) = digest_and_missing(|p| req.bound_at(p), &bind);
     decision.set_approval(ApprovalOut {
         approvers,
         method: method.unwrap_or(Method::PhishingResistant),

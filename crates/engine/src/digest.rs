@@ -120,14 +120,14 @@ pub fn transaction_digest<'a>(request: &Json, paths: impl IntoIterator<Item = &'
 
 /// [`transaction_digest`] of the bound paths, and the paths the request does not carry
 /// (absent or `null`, in order): each path is looked up once for both.
-pub(crate) fn digest_and_missing(
-    request: &Json,
+pub(crate) fn digest_and_missing<'j>(
+    value_at: impl Fn(&str) -> Option<&'j Json>,
     paths: &[std::sync::Arc<str>],
 ) -> (String, Vec<std::sync::Arc<str>>) {
     let mut missing = Vec::new();
     let mut h = Hashing::new();
     let members = paths.iter().map(|p| {
-        let v = lookup(request, p.split('.'));
+        let v = value_at(p);
         if v.is_none() {
             missing.push(p.clone());
         }

@@ -29,8 +29,11 @@ pub(crate) struct Captured {
     /// The text the spans are ranges of (`None` when the tree was given).
     src: Option<Arc<str>>,
     spans: Box<[crate::stream::Span]>,
-    /// An object holding only the captured paths, with their values (`None` when the
-    /// text cannot be read again, which fails closed).
+    /// The value of each span, in order (`None` when the text cannot be read again,
+    /// which fails closed).
+    values: OnceLock<Option<Vec<Json>>>,
+    /// An object holding the captured paths with their values, for CEL and a pinned
+    /// time: built from `values` on first use, or given.
     tree: OnceLock<Option<Json>>,
     /// The paths the tree holds (with everything below them); a span's `capture`
     /// indexes them.
@@ -47,6 +50,7 @@ impl Captured {
         Captured {
             src: Some(src),
             spans: spans.into(),
+            values: OnceLock::new(),
             tree: OnceLock::new(),
             covers,
         }
@@ -57,8 +61,30 @@ impl Captured {
         Captured {
             src: None,
             spans: Box::default(),
+            values: OnceLock::new(),
             tree: OnceLock::from(Some(tree)),
             covers,
+        }
+    }
+
+    /// The value of each span, in order.
+    fn values(&self) -> Option<&[Json]> {
+        self.values
+            .get_or_init(|| {
+                let src = self.src.as_ref()?;
+                self.spans
+                    .iter()
+                    .map(|span| crate::stream::captured_value(src, span))
+                    .collect()
+            })
+            .as_deref()
+    }
+
+    /// Whether the values can be read (the text read again, or the tree given).
+    fn readable(&self) -> bool {
+        match &self.src {
+            Some(_) => self.values().is_some(),
+            None => self.tree().is_some(),
         }
     }
 
@@ -66,10 +92,36 @@ impl Captured {
     pub(crate) fn tree(&self) -> Option<&Json> {
         self.tree
             .get_or_init(|| {
-                let src = self.src.as_ref()?;
-                crate::stream::captured_tree(src, &self.spans, &self.covers)
+                let values = self.values()?;
+                let parts = self.spans.iter().zip(values).map(|(span, v)| {
+                    let path = self.covers.get(span.capture as usize);
+                    (path.map_or("", |p| &**p), v.clone())
+                });
+                crate::stream::tree_of(parts)
             })
             .as_ref()
+    }
+
+    /// The value at a dotted path, `null` counting as absent: from the value of the
+    /// captured path that covers it, without building the tree.
+    pub(crate) fn lookup(&self, path: &str) -> Option<&Json> {
+        if self.src.is_none() {
+            return lookup(self.tree()?, path.split('.'));
+        }
+        let values = self.values()?;
+        for (span, v) in self.spans.iter().zip(values) {
+            let covering = self.covers.get(span.capture as usize)?;
+            if **covering == *path {
+                return (!v.is_null()).then_some(v);
+            }
+            if let Some(rest) = path
+                .strip_prefix(&**covering)
+                .and_then(|r| r.strip_prefix('.'))
+            {
+                return lookup(v, rest.split('.'));
+            }
+        }
+        None
     }
 }
 
@@ -137,6 +189,25 @@ impl Request {
         }
     }
 
+    /// Whether what the set reads as JSON can be read ([`Request::bound_at`] fails closed
+    /// otherwise: an approval must never bind values it could not read).
+    pub(crate) fn bound_readable(&self) -> bool {
+        match &self.captured {
+            Some(c) => c.readable(),
+            None => self.parsed().is_some(),
+        }
+    }
+
+    /// The value at a dotted path the set reads as JSON (a bound path, a group's path),
+    /// `null` counting as absent: from the values kept while binding, without building
+    /// them into one object.
+    pub(crate) fn bound_at(&self, path: &str) -> Option<&Json> {
+        match &self.captured {
+            Some(c) => c.lookup(path),
+            None => lookup(self.parsed()?, path.split('.')),
+        }
+    }
+
     /// The same request at `time`: its `time` is `time` whatever it carried — in the
     /// typed values, in [`Request::json`] and across a re-bind for another policy version
     /// — and everything else is shared with `self` (no re-parse, no re-bind). This is how
@@ -199,7 +270,7 @@ impl Request {
     pub fn value_at(&self, path: &str) -> Option<&Json> {
         if let Some(c) = &self.captured {
             if c.covers.iter().any(|p| crate::trie::covers(p, path)) {
-                return lookup(c.tree()?, path.split('.'));
+                return c.lookup(path);
             }
         }
         lookup(self.parsed()?, path.split('.'))

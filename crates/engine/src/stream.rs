@@ -62,18 +62,19 @@ pub(crate) struct Span {
     pub end: usize,
 }
 
-/// The captured values as one object holding them at their paths, built from the text
-/// they were read from (which was checked then: any fault now fails closed, `None`).
-pub(crate) fn captured_tree(src: &str, spans: &[Span], captures: &[Box<str>]) -> Option<Json> {
+/// The value of a captured span, built from the text it was read from (which was
+/// checked then: any fault now fails closed, `None`).
+pub(crate) fn captured_value(src: &str, span: &Span) -> Option<Json> {
+    let mut scan = Scan::new(src, None);
+    scan.pos = span.start;
+    let v = scan.build(&At::Root, 0).ok()?;
+    (scan.pos == span.end).then_some(v)
+}
+
+/// One object holding each value at its dotted path.
+pub(crate) fn tree_of<'p>(parts: impl Iterator<Item = (&'p str, Json)>) -> Option<Json> {
     let mut root = Map::new();
-    for span in spans {
-        let mut scan = Scan::new(src, None);
-        scan.pos = span.start;
-        let v = scan.build(&At::Root, 0).ok()?;
-        if scan.pos != span.end {
-            return None;
-        }
-        let path = captures.get(span.capture as usize)?;
+    for (path, v) in parts {
         insert_at(&mut root, path, v)?;
     }
     Some(Json::Object(root))
