@@ -32,7 +32,8 @@ pub(crate) struct RuleMeta {
     pub effect: Effect,
     pub message: Option<Arc<str>>,
     pub obligations: Vec<ObligationOut>,
-    pub bind: Vec<Arc<str>>,
+    /// The bound paths, in order, each once.
+    pub bind: Arc<[Arc<str>]>,
     /// The approver clauses: count and group, named or read from a request path.
     pub approvers: Vec<(u32, GroupSource)>,
 }
@@ -61,12 +62,14 @@ impl Meta {
                     _ => None,
                 },
                 bind: match &r.effect {
-                    Effect::Approve(a) => a
-                        .bind
-                        .iter()
-                        .map(|p| Arc::from(set.path(*p).text.as_str()))
-                        .collect(),
-                    _ => Vec::new(),
+                    Effect::Approve(a) => {
+                        let mut bind = Vec::new();
+                        for p in &a.bind {
+                            push_unique(&mut bind, Arc::from(set.path(*p).text.as_str()));
+                        }
+                        bind.into()
+                    }
+                    _ => Arc::from(Vec::new()),
                 },
                 approvers: match &r.effect {
                     Effect::Approve(a) => a
@@ -205,7 +208,8 @@ fn approve(
     let mut approvers: Vec<ApproverOut> = Vec::new();
     let mut method: Option<Method> = None;
     let mut approval_ttl: Option<u64> = None;
-    let mut bind: Vec<Arc<str>> = Vec::new();
+    // The union of the bound paths, in order: the rule's own list while one rule binds.
+    let mut bind: Option<Arc<[Arc<str>]>> = None;
     // `None` until an approve rule is seen; then the shortest elevation, or `None` inside
     // as soon as one rule is single-use (the most restrictive wins).
     let mut elevation: Option<Option<u64>> = None;
@@ -249,9 +253,17 @@ fn approve(
         });
         method = Some(method.map_or(a.method, |m| m.max(a.method)));
         approval_ttl = Some(approval_ttl.map_or(a.ttl_s, |t| t.min(a.ttl_s)));
-        for p in &rule.bind {
-            push_unique(&mut bind, p.clone());
-        }
+        bind = Some(match bind.take() {
+            None => rule.bind.clone(),
+            Some(b) if rule.bind.iter().all(|p| b.contains(p)) => b,
+            Some(b) => {
+                let mut union = b.to_vec();
+                for p in rule.bind.iter() {
+                    push_unique(&mut union, p.clone());
+                }
+                union.into()
+            }
+        });
     }
     if let Some(path) = missing_group {
         // The approvers are named by the request, which does not name them: nobody can
@@ -271,6 +283,7 @@ fn approve(
             unknown: None,
         });
     }
+    let bind = bind.unwrap_or_else(|| Arc::from(Vec::new()));
     let (digest, missing) = digest_and_missing(|p| req.bound_at(p), &bind);
     decision.set_approval(ApprovalOut {
         approvers,

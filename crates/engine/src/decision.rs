@@ -198,8 +198,8 @@ pub struct ApprovalOut {
     pub method: writ_check::ir::Method,
     /// Lifetime of the approval, seconds.
     pub ttl_s: u64,
-    /// The bound paths, as written.
-    pub bind: Vec<Arc<str>>,
+    /// The bound paths, as written (shared with the rule when one rule binds them all).
+    pub bind: Arc<[Arc<str>]>,
     /// `sha256:` + hex of the transaction digest (§6).
     pub digest: String,
     /// The bound paths the request does not carry (absent or `null`), in `bind` order:

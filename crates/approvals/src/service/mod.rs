@@ -488,7 +488,7 @@ impl Approvals {
         if let Some(a) = decision.approval.as_mut() {
             let sent = e.sent.json();
             a.digest = writ_engine::digest::transaction_digest(sent, a.bind.iter().map(|p| &**p));
-            a.missing = ApprovalOut::missing_in(sent, &a.bind);
+            a.missing = ApprovalOut::missing_in(sent, a.bind.iter());
         }
         decision
     }
