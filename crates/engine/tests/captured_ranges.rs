@@ -203,7 +203,7 @@ fn agree(e: &Engine, other: Option<&Engine>, text: &str) -> Vec<String> {
     }
     // The tree binder given serde_json's own parse (no strict parse): only when it parses.
     if let (Ok(v), Err(x)) = (serde_json::from_str::<Value>(text), &s) {
-        if let Ok(_) = e.bind(v) {
+        if e.bind(v).is_ok() {
             if !x.message.contains("twice") && !x.message.contains("not exactly") {
                 bad.push(format!("str refused ({x}) what bind(from_str) accepts"));
             }
@@ -498,17 +498,17 @@ fn render(v: &Value, noise: &mut impl Iterator<Item = u8>, out: &mut String) {
             match c {
                 '"' => out.push_str("\\\""),
                 '\\' => out.push_str("\\\\"),
-                c if (c as u32) < 0x20 || r % 3 == 0 => {
+                c if (c as u32) < 0x20 || r.is_multiple_of(3) => {
                     let mut buf = [0u16; 2];
                     for u in c.encode_utf16(&mut buf) {
-                        if r % 2 == 0 {
+                        if r.is_multiple_of(2) {
                             out.push_str(&format!("\\u{:04x}", u));
                         } else {
                             out.push_str(&format!("\\u{:04X}", u));
                         }
                     }
                 }
-                '/' if r % 2 == 0 => out.push_str("\\/"),
+                '/' if r.is_multiple_of(2) => out.push_str("\\/"),
                 c => out.push(c),
             }
         }
