@@ -277,9 +277,17 @@ impl Decision {
         }
     }
 
-    /// The decision as compact JSON.
+    /// The decision as compact JSON (what `serde_json` writes for it, byte for byte).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        let mut out = Vec::with_capacity(512);
+        self.write_json(&mut out);
+        String::from_utf8(out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// Writes the decision as compact JSON at the end of `out`, as [`Decision::to_json`]
+    /// gives it, without `serde_json`'s generic machinery.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        crate::json_out::write_decision(self, out);
     }
 
     /// The decision as indented JSON.

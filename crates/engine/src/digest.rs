@@ -27,7 +27,7 @@ static NULL: Json = Json::Null;
 
 /// Where canonical bytes go: a buffer (for tests and callers that want the text) or the
 /// hash itself.
-trait Sink {
+pub(crate) trait Sink {
     fn put(&mut self, bytes: &[u8]);
 }
 
@@ -266,7 +266,7 @@ fn write_number(n: &Number, out: &mut impl Sink) {
 
 /// A string with JCS escapes: quote and backslash, `\b \f \n \r \t`, other controls as
 /// lowercase `\u00xx`; everything else as itself.
-fn write_string(s: &str, out: &mut impl Sink) {
+pub(crate) fn write_string(s: &str, out: &mut impl Sink) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.put(b"\"");
     let bytes = s.as_bytes();

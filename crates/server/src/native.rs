@@ -70,15 +70,16 @@ impl Answer {
             Answer::Plain {
                 decision,
                 decision_id,
-            } => serde_json::to_writer(&mut *out, decision).and_then(|()| {
+            } => {
+                decision.write_json(out);
                 if out.last() == Some(&b'}') {
                     out.pop();
                     out.extend_from_slice(b",\"decision_id\":");
-                    serde_json::to_writer(&mut *out, decision_id)?;
-                    out.push(b'}');
+                    serde_json::to_writer(&mut *out, decision_id).map(|()| out.push(b'}'))
+                } else {
+                    Ok(())
                 }
-                Ok(())
-            }),
+            }
             Answer::Flow(d, None) => serde_json::to_writer(&mut *out, &**d),
             Answer::Flow(d, Some(page)) => serde_json::to_value(&**d).and_then(|mut v| {
                 if let Some(c) = v.get_mut("challenge").and_then(Json::as_object_mut) {

@@ -184,5 +184,10 @@ pub fn borrowed_agrees(
     proptest::prop_assert_eq!(d.policy_version(), &*owned.policy_version);
     proptest::prop_assert_eq!(&d.to_decision(), owned);
     proptest::prop_assert_eq!(d.to_json(), owned.to_json());
+    // The hand-written JSON of the owned decision is serde_json's, byte for byte.
+    proptest::prop_assert_eq!(
+        owned.to_json(),
+        serde_json::to_string(owned).unwrap_or_default()
+    );
     Ok(())
 }
