@@ -58,7 +58,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = args.next().map_or(Ok(100_000), |s| s.parse())?;
     let engine = writ::load(&dir)?;
     let text = std::fs::read_to_string(&file)?;
-    let req = engine.bind_str(&text)?;
+    // `BIND_VALUE=1`: the request decided alone is bound from a parsed value, as the
+    // decide bench binds its generated requests, rather than from the text.
+    let req = if std::env::var_os("BIND_VALUE").is_some() {
+        engine.bind(serde_json::from_str(&text)?)?
+    } else {
+        engine.bind_str(&text)?
+    };
     println!(
         "{file}: {} bytes, {}",
         text.len(),
