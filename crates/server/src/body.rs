@@ -99,6 +99,12 @@ fn is_json(value: Option<&HeaderValue>) -> bool {
 #[derive(Debug)]
 pub struct JsonText(pub axum::body::Bytes);
 
+/// The body as the guard read it under its limits (`guard::read_body`), kept beside the
+/// request's body so that [`JsonText`] takes it as it is rather than collecting the body
+/// a second time.
+#[derive(Clone, Debug)]
+pub(crate) struct ReadBody(pub axum::body::Bytes);
+
 impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
@@ -128,6 +134,12 @@ impl FromRequest<AppState> for JsonText {
         // A declared length over the limit is refused before any of the body is read (and
         // before a client sending `Expect: 100-continue` is invited to send it).
         declared_within(req.headers(), limit)?;
+        if let Some(ReadBody(bytes)) = req.extensions().get::<ReadBody>() {
+            if bytes.len() <= limit {
+                return Ok(JsonText(bytes.clone()));
+            }
+            return Err(too_large(limit));
+        }
         let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|e| {

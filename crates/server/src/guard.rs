@@ -150,7 +150,11 @@ async fn read_body(state: &AppState, req: Request) -> Result<Request, ApiError> 
     let (parts, body) = req.into_parts();
     let read = tokio::time::timeout(limits.body_read_timeout, axum::body::to_bytes(body, limit));
     match read.await {
-        Ok(Ok(bytes)) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Ok(Ok(bytes)) => {
+            let mut req = Request::from_parts(parts, Body::from(bytes.clone()));
+            req.extensions_mut().insert(crate::body::ReadBody(bytes));
+            Ok(req)
+        }
         Ok(Err(e)) if is_length_limit(&e) => Err(too_large(limit)),
         Ok(Err(e)) => Err(ApiError::bad(format!("the body could not be read: {e}"))),
         Err(_) => {
