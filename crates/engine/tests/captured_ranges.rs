@@ -62,6 +62,25 @@ const PATHS: &[&str] = &[
     "session.id",
 ];
 
+/// The request reduced to the value at dotted `path` (nothing when it has none there).
+fn only(req: &Value, path: &str) -> Value {
+    let mut out = serde_json::json!({});
+    let mut cur = req;
+    let segs: Vec<&str> = path.split('.').collect();
+    for seg in &segs {
+        match cur.get(*seg) {
+            Some(v) => cur = v,
+            None => return out,
+        }
+    }
+    let mut slot = &mut out;
+    for seg in &segs {
+        slot = &mut slot[*seg];
+    }
+    *slot = cur.clone();
+    out
+}
+
 /// Everything that must agree between `bind_str(text)` and `bind(from_str(text))`.
 fn agree(e: &Engine, other: Option<&Engine>, text: &str) -> Vec<String> {
     let mut bad = Vec::new();
@@ -191,7 +210,14 @@ fn agree(e: &Engine, other: Option<&Engine>, text: &str) -> Vec<String> {
             if std::env::var("PROBE_STATS").is_ok() {
                 eprintln!("STAT err");
             }
-            if x != y {
+            // With several faults, each binder names the first it meets: document order
+            // for the stream, path order for the tree (as binders_agree.rs says). Then
+            // each named path must be a fault on its own.
+            let alone_refused = |path: &str| match &parsed {
+                Ok(v) => e.bind(only(v, path)).is_err(),
+                Err(_) => false,
+            };
+            if x != y && (x.path == y.path || !alone_refused(&x.path) || !alone_refused(&y.path)) {
                 bad.push(format!("errors differ: str {x} / tree-or-parse {y}"));
             }
         }
@@ -761,4 +787,23 @@ fn time_boxes_obligations_refusals_and_twice_pinned() {
         assert_eq!(n.explain(&twice).decision, want, "{text}");
         eprintln!("{}", want.to_json());
     }
+}
+
+#[test]
+fn two_faults_are_each_named_by_one_binder() {
+    // A wrong type at an approver group's path (first in the text) and at a bound path
+    // (first in path order): the stream names one, the tree the other, each a fault alone.
+    let e = eng(POLICY);
+    let o = eng(OTHER);
+    let text = r#"{"action": "p", "resource": {"owner": false}, "request": {"params": false}}"#;
+    let (s, t) = (
+        e.bind_str(text).unwrap_err(),
+        e.bind(serde_json::from_str(text).unwrap()).unwrap_err(),
+    );
+    assert_eq!(
+        (s.path.as_str(), t.path.as_str()),
+        ("resource.owner", "request.params")
+    );
+    let bad = agree(&e, Some(&o), text);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
