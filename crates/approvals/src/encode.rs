@@ -29,7 +29,9 @@ pub fn random<const N: usize>() -> Result<[u8; N], Error> {
 /// (decision ids, request ids), never for ids that must be unguessable (challenges,
 /// grants, which take 128 random bits).
 pub fn unique_id(kind: &'static str) -> String {
-    UniqueId::next(kind).to_string()
+    let mut out = String::with_capacity(kind.len() + 12 + 16);
+    UniqueId::next(kind).write(&mut out);
+    out
 }
 
 /// A [`unique_id`] before it is written out: copied for free, written where needed.
@@ -67,9 +69,36 @@ impl UniqueId {
     }
 }
 
+impl UniqueId {
+    /// Writes the id: its kind, this process's prefix, and its number in lowercase hex
+    /// without leading zeros (what `{:x}` writes), without the formatting machinery — a
+    /// decision id is made for every decision the server answers.
+    fn write(&self, out: &mut String) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.push_str(self.kind);
+        out.push_str(UniqueId::prefix());
+        let mut digits = [0u8; 16];
+        let mut at = digits.len();
+        let mut n = self.n;
+        loop {
+            at -= 1;
+            digits[at] = HEX[(n & 15) as usize];
+            n >>= 4;
+            if n == 0 {
+                break;
+            }
+        }
+        for &d in &digits[at..] {
+            out.push(char::from(d));
+        }
+    }
+}
+
 impl std::fmt::Display for UniqueId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}{}{:x}", self.kind, UniqueId::prefix(), self.n)
+        let mut out = String::with_capacity(self.kind.len() + 12 + 16);
+        self.write(&mut out);
+        f.write_str(&out)
     }
 }
 
@@ -93,6 +122,21 @@ pub fn binding_code(digest: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unique_id_is_kind_prefix_and_lowercase_hex() {
+        for n in [0u64, 1, 9, 10, 15, 16, 255, 4096, 0xdead_beef, u64::MAX] {
+            let id = UniqueId { kind: "d_", n };
+            let want = format!("d_{}{n:x}", UniqueId::prefix());
+            assert_eq!(id.to_string(), want);
+            let mut out = String::new();
+            id.write(&mut out);
+            assert_eq!(out, want);
+        }
+        let (a, b) = (unique_id("r_"), unique_id("r_"));
+        assert_ne!(a, b);
+        assert!(a.starts_with("r_") && a.len() > 2 + 12);
+    }
 
     #[test]
     fn binding_code_is_stable_and_six_digits() {
