@@ -67,6 +67,8 @@ done
 
 # Bodies.
 cp policies/prod-database/requests/prod-write.json "$tmp/decide.json"
+# An allow as well (with its obligations): most decisions are not approvals.
+cp policies/prod-database/requests/break-glass-write.json "$tmp/allow.json"
 printf '%s' '{"subject":{"type":"user","id":"alice"},"action":{"name":"read"},"resource":{"type":"record","id":"record-1"}}' >"$tmp/eval.json"
 python3 - "$tmp" <<'PY'
 import json, sys
@@ -74,7 +76,7 @@ d = sys.argv[1]
 req = json.load(open(f"{d}/decide.json"))
 json.dump({"requests": [req] * 50}, open(f"{d}/batch.json", "w"))
 PY
-for name in decide eval batch; do
+for name in decide allow eval batch; do
   cat >"$tmp/$name.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -99,6 +101,7 @@ echo "|---|---|---|---|---|---|"
 for c in 1 16 64; do
   for t in "floor (bare axum, fixed JSON)|http://127.0.0.1:$((P + 10))/|$tmp/eval.lua|1" \
            "/v1/decide (prod-write.json)|http://127.0.0.1:$P/v1/decide|$tmp/decide.lua|1" \
+           "/v1/decide (break-glass-write.json, an allow)|http://127.0.0.1:$P/v1/decide|$tmp/allow.lua|1" \
            "/access/v1/evaluation (fixture)|http://127.0.0.1:$((P + 1))/access/v1/evaluation|$tmp/eval.lua|1" \
            "/v1/decide batch of 50|http://127.0.0.1:$P/v1/decide|$tmp/batch.lua|50"; do
     IFS='|' read -r label url lua per <<<"$t"
