@@ -236,22 +236,10 @@ fn write_number(n: &Number, out: &mut impl Sink) {
         _ => (false, u64::MAX),
     };
     if abs <= EXACT {
-        let mut digits = [0u8; 21];
-        let mut i = digits.len();
-        let mut x = abs;
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (x % 10) as u8;
-            x /= 10;
-            if x == 0 {
-                break;
-            }
-        }
         if neg {
-            i -= 1;
-            digits[i] = b'-';
+            out.put(b"-");
         }
-        out.put(&digits[i..]);
+        write_u64(abs, out);
         return;
     }
     match n.as_f64() {
@@ -262,6 +250,21 @@ fn write_number(n: &Number, out: &mut impl Sink) {
         // A JSON number is always a finite double; never reached.
         _ => out.put(b"null"),
     }
+}
+
+/// An unsigned integer's decimal digits (as both RFC 8785 and `serde_json` write it).
+pub(crate) fn write_u64(mut n: u64, out: &mut impl Sink) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put(&digits[at..]);
 }
 
 /// A string with JCS escapes: quote and backslash, `\b \f \n \r \t`, other controls as

@@ -6,7 +6,7 @@
 //! (`common::borrowed_agrees`) hold it to `serde_json::to_string`.
 
 use crate::decision::{ApprovalOut, Decision};
-use crate::digest::write_string;
+use crate::digest::{write_string, write_u64};
 
 /// Writes `d` as compact JSON at the end of `out`.
 pub(crate) fn write_decision(d: &Decision, out: &mut Vec<u8>) {
@@ -109,21 +109,6 @@ fn write_opt_u64(n: Option<u64>, out: &mut Vec<u8>) {
         Some(n) => write_u64(n, out),
         None => out.extend_from_slice(b"null"),
     }
-}
-
-/// Decimal digits, as `serde_json` writes an unsigned integer.
-fn write_u64(mut n: u64, out: &mut Vec<u8>) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 #[cfg(test)]

@@ -33,7 +33,8 @@ pub(crate) struct Captured {
     /// which fails closed).
     values: OnceLock<Option<Vec<Json>>>,
     /// An object holding the captured paths with their values, for CEL and a pinned
-    /// time: built from `values` on first use, or given.
+    /// time: built from the spans on first use, or given. Once there, lookups read it
+    /// and `values` is never built.
     tree: OnceLock<Option<Json>>,
     /// The paths the tree holds (with everything below them); a span's `capture`
     /// indexes them.
@@ -82,9 +83,9 @@ impl Captured {
 
     /// Whether the values can be read (the text read again, or the tree given).
     fn readable(&self) -> bool {
-        match &self.src {
-            Some(_) => self.values().is_some(),
-            None => self.tree().is_some(),
+        match self.tree.get() {
+            Some(tree) => tree.is_some(),
+            None => self.values().is_some(),
         }
     }
 
@@ -92,21 +93,26 @@ impl Captured {
     pub(crate) fn tree(&self) -> Option<&Json> {
         self.tree
             .get_or_init(|| {
-                let values = self.values()?;
-                let parts = self.spans.iter().zip(values).map(|(span, v)| {
-                    let path = self.covers.get(span.capture as usize);
-                    (path.map_or("", |p| &**p), v.clone())
-                });
-                crate::stream::tree_of(parts)
+                let src = self.src.as_ref()?;
+                let parts = self
+                    .spans
+                    .iter()
+                    .map(|span| {
+                        let path = self.covers.get(span.capture as usize)?;
+                        Some((&**path, crate::stream::captured_value(src, span)?))
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                crate::stream::tree_of(parts.into_iter())
             })
             .as_ref()
     }
 
-    /// The value at a dotted path, `null` counting as absent: from the value of the
-    /// captured path that covers it, without building the tree.
+    /// The value at a dotted path, `null` counting as absent: from the tree when it is
+    /// there already, else from the value of the captured path that covers it, without
+    /// building the tree.
     pub(crate) fn lookup(&self, path: &str) -> Option<&Json> {
-        if self.src.is_none() {
-            return lookup(self.tree()?, path.split('.'));
+        if let Some(tree) = self.tree.get() {
+            return lookup(tree.as_ref()?, path.split('.'));
         }
         let values = self.values()?;
         for (span, v) in self.spans.iter().zip(values) {

@@ -412,23 +412,21 @@ impl<'t, 'c> Scan<'t, 'c> {
         let Some(n) = trie.nodes.get(node as usize) else {
             return self.skip(at, depth);
         };
-        if n.capture {
+        if let Some(capture) = n.capture {
             // The value is kept as a range of the text; the known paths in it are typed
             // as anywhere else.
             self.skip_ws();
             let start = self.pos;
-            if n.below.is_empty() {
-                self.skip(at, depth)?;
-            } else {
+            if n.known_below {
                 self.descend(set, node, at, depth)?;
+            } else {
+                self.skip(at, depth)?;
             }
-            if let Some(i) = set.trie.captures.iter().position(|p| **p == *n.path) {
-                self.spans.push(Span {
-                    capture: u32::try_from(i).unwrap_or(u32::MAX),
-                    start,
-                    end: self.pos,
-                });
-            }
+            self.spans.push(Span {
+                capture,
+                start,
+                end: self.pos,
+            });
             return Ok(());
         }
         self.descend(set, node, at, depth)

@@ -2,8 +2,9 @@
 //! trie over them that steers binding ([`PathTrie`]): objects on a known path are
 //! descended, known leaves typed, every other subtree checked and skipped. Nodes whose
 //! value something reads as JSON (the paths an approval binds, groups read from the
-//! request, the roots CEL leaves read) are *captured*: their value is kept as JSON while
-//! the request is read, so that nothing parses the request a second time.
+//! request, the roots CEL leaves read) are *captured*: where their value is in the text is
+//! kept while the request is read, and it is built as JSON only when something reads it
+//! (`request::Captured`), so that nothing parses the whole request a second time.
 
 use std::sync::Arc;
 
@@ -43,11 +44,12 @@ pub(crate) struct TrieNode {
     pub children: Vec<(Box<str>, u32)>,
     /// Index into `Compiled::known` when this node is a known path.
     pub known: Option<u32>,
-    /// Whether the value here is kept as JSON (see the module's documentation).
-    pub capture: bool,
-    /// For a captured node: the known paths at or below it (indices into
-    /// `Compiled::known`), typed from the captured value.
-    pub below: Box<[u32]>,
+    /// For a captured node (see the module's documentation): its index in
+    /// [`PathTrie::captures`], which a request's ranges of captured values name.
+    pub capture: Option<u32>,
+    /// For a captured node: whether a known path is at or below it (its value is then
+    /// descended and typed like any other; otherwise it is only checked and skipped).
+    pub known_below: bool,
 }
 
 impl PathTrie {
@@ -89,18 +91,12 @@ impl PathTrie {
             .copied()
             .filter(|p| !captured.iter().any(|q| q != p && covers(q, p)))
             .collect();
-        for p in &outer {
+        for (i, p) in outer.iter().enumerate() {
             let segments: Vec<Box<str>> = p.split('.').map(Box::from).collect();
             let n = t.insert(&segments);
-            let below: Vec<u32> = known
-                .iter()
-                .enumerate()
-                .filter(|(_, k)| covers(p, &k.text))
-                .map(|(i, _)| u32::try_from(i).unwrap_or(u32::MAX))
-                .collect();
             if let Some(node) = t.nodes.get_mut(n) {
-                node.capture = true;
-                node.below = below.into();
+                node.capture = Some(u32::try_from(i).unwrap_or(u32::MAX));
+                node.known_below = known.iter().any(|k| covers(p, &k.text));
             }
         }
         t.keeps |= !outer.is_empty();

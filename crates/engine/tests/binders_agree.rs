@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use writ_engine::Engine;
 
 use common::binding_engine as engine;
-use common::put;
+use common::{only, put};
 
 fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -120,24 +120,6 @@ fn request() -> impl Strategy<Value = Value> {
         }
         root
     })
-}
-
-/// The request reduced to the value at `path` (or to the root key it names).
-fn only(req: &Value, path: &str) -> Value {
-    let segs: Vec<&str> = path
-        .split('.')
-        .map(|s| s.split('[').next().unwrap_or(s))
-        .collect();
-    let mut out = json!({});
-    let mut cur = req;
-    for s in &segs {
-        match cur.get(*s) {
-            Some(v) => cur = v,
-            None => return out,
-        }
-    }
-    put(&mut out, &segs, cur.clone());
-    out
 }
 
 proptest! {

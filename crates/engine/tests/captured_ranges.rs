@@ -62,25 +62,6 @@ const PATHS: &[&str] = &[
     "session.id",
 ];
 
-/// The request reduced to the value at dotted `path` (nothing when it has none there).
-fn only(req: &Value, path: &str) -> Value {
-    let mut out = serde_json::json!({});
-    let mut cur = req;
-    let segs: Vec<&str> = path.split('.').collect();
-    for seg in &segs {
-        match cur.get(*seg) {
-            Some(v) => cur = v,
-            None => return out,
-        }
-    }
-    let mut slot = &mut out;
-    for seg in &segs {
-        slot = &mut slot[*seg];
-    }
-    *slot = cur.clone();
-    out
-}
-
 /// Everything that must agree between `bind_str(text)` and `bind(from_str(text))`.
 fn agree(e: &Engine, other: Option<&Engine>, text: &str) -> Vec<String> {
     let mut bad = Vec::new();
@@ -214,7 +195,7 @@ fn agree(e: &Engine, other: Option<&Engine>, text: &str) -> Vec<String> {
             // for the stream, path order for the tree (as binders_agree.rs says). Then
             // each named path must be a fault on its own.
             let alone_refused = |path: &str| match &parsed {
-                Ok(v) => e.bind(only(v, path)).is_err(),
+                Ok(v) => e.bind(common::only(v, path)).is_err(),
                 Err(_) => false,
             };
             if x != y && (x.path == y.path || !alone_refused(&x.path) || !alone_refused(&y.path)) {

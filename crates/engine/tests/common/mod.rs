@@ -104,6 +104,25 @@ pub fn put(cur: &mut Value, segs: &[&str], v: Value) {
 }
 
 /// A request of the `fields` that are present (each at its dotted path), under the
+/// The request reduced to the value at `path` (or to the root key it names), for telling
+/// whether a path a binder names is a fault on its own.
+pub fn only(req: &Value, path: &str) -> Value {
+    let segs: Vec<&str> = path
+        .split('.')
+        .map(|s| s.split('[').next().unwrap_or(s))
+        .collect();
+    let mut out = serde_json::json!({});
+    let mut cur = req;
+    for s in &segs {
+        match cur.get(*s) {
+            Some(v) => cur = v,
+            None => return out,
+        }
+    }
+    put(&mut out, &segs, cur.clone());
+    out
+}
+
 /// `roots` that are always there, empty or not (the property tests' generators).
 pub fn request_of<const N: usize>(roots: &[&str], fields: [(&str, Option<Value>); N]) -> Value {
     let mut root = Value::Object(serde_json::Map::new());
