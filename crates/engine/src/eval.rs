@@ -278,9 +278,10 @@ impl<'a> Ctx<'a> {
                 _ => Truth::Unknown,
             },
             Pred::InHours { v, hours } => match self.val(v) {
-                Some(V::Time(t)) => {
-                    Truth::from_bool(self.set.hours[*hours as usize].contains(&self.set.zones, t))
-                }
+                Some(V::Time(t)) => Truth::from_bool(
+                    self.set.hours[*hours as usize]
+                        .contains(&self.set.zones, writ_check::hours::floor_second(t)),
+                ),
                 _ => Truth::Unknown,
             },
             Pred::Matches { v, glob } => self.with_val(v, |x| match x {
@@ -493,13 +494,20 @@ pub(crate) enum Cands<'s> {
 /// Which rules can fire for this request: those its action reaches, less those a
 /// requirement on another attribute rules out (`narrow`).
 pub(crate) fn candidates<'s>(set: &'s Compiled, req: &Request, bufs: CandBufs<'s>) -> Cands<'s> {
-    let bucket = match set.action_path.map(|a| &req.slots[a as usize]) {
-        Some(Slot::Str(id, action)) => match set.actions.get(*id) {
+    let bucket = match set
+        .action_path
+        .and_then(|a| req.hot.str(a).map(|id| (a, id)))
+    {
+        Some((a, id)) => match set.actions.get(id) {
             Act::Flat(own) => return Cands::Flat(own, &set.actions.globals),
             Act::Tree(b) => b,
             Act::None => {
+                let action = match &req.slots[a as usize] {
+                    Slot::Str(_, action) => action.as_str(),
+                    _ => "",
+                };
                 set.fallback
-                    .narrow(action, &req.slots, bufs.start, bufs.acc, bufs.out);
+                    .narrow(action, &req.hot, bufs.start, bufs.acc, bufs.out);
                 return Cands::Ids(bufs.out, true);
             }
         },
@@ -508,14 +516,14 @@ pub(crate) fn candidates<'s>(set: &'s Compiled, req: &Request, bufs: CandBufs<'s
             if !set.all.indexed() {
                 return Cands::Ids(&set.all.rules, false);
             }
-            set.all.narrow(&req.slots, None, bufs.acc, bufs.out);
+            set.all.narrow(&req.hot, None, bufs.acc, bufs.out);
             return Cands::Ids(bufs.out, false);
         }
     };
     if !bucket.indexed() {
         return Cands::Ids(&bucket.rules, true);
     }
-    bucket.narrow(&req.slots, None, bufs.acc, bufs.out);
+    bucket.narrow(&req.hot, None, bufs.acc, bufs.out);
     Cands::Ids(bufs.out, true)
 }
 

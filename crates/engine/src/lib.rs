@@ -38,6 +38,7 @@ mod decision;
 pub mod digest;
 mod eval;
 mod guard;
+mod hot;
 mod json_out;
 mod lists;
 mod lone;

@@ -24,7 +24,8 @@ use rustc_hash::FxHashMap;
 use writ_check::glob::Glob;
 use writ_check::ir::{AtomKind, CmpOp, Cond, Operand, SetOperand, Value};
 
-use crate::request::{Slot, NO_ID};
+use crate::hot::{Hot, Val};
+use crate::request::NO_ID;
 
 /// Lists shorter than this are tried whole: narrowing them would cost more than it saves.
 const MIN_RULES: usize = 6;
@@ -315,7 +316,7 @@ impl Bucket {
     /// (the glob fallback's rules whose pattern matched); otherwise every rule.
     pub(crate) fn narrow(
         &self,
-        slots: &[Slot],
+        hot: &Hot,
         start: Option<&[u64]>,
         acc: &mut Vec<u64>,
         out: &mut Vec<u32>,
@@ -336,8 +337,8 @@ impl Bucket {
         }
         for attr in self.attrs.iter() {
             let free = &self.bits[attr.free as usize..attr.free as usize + self.words];
-            match (slots.get(attr.slot as usize), attr.set) {
-                (Some(Slot::Str(id, _)), false) => match attr.row(*id) {
+            match (hot.get(attr.slot), attr.set) {
+                (Val::Str(id), false) => match attr.row(id) {
                     Some(at) => {
                         let row = &self.bits[at..at + self.words];
                         for ((a, f), r) in acc.iter_mut().zip(free).zip(row) {
@@ -346,10 +347,10 @@ impl Bucket {
                     }
                     None => acc.iter_mut().zip(free).for_each(|(a, f)| *a &= f),
                 },
-                (Some(Slot::Set(set)), true) => {
+                (Val::Set(ids), true) => {
                     for (w, (a, f)) in acc.iter_mut().zip(free).enumerate() {
                         let mut keep = *f;
-                        for &id in set.ids.iter() {
+                        for &id in ids {
                             if let Some(at) = attr.row(id) {
                                 keep |= self.bits[at + w];
                             }
@@ -502,7 +503,7 @@ impl Fallback {
     pub(crate) fn narrow(
         &self,
         action: &str,
-        slots: &[Slot],
+        hot: &Hot,
         start: &mut Vec<u64>,
         acc: &mut Vec<u64>,
         out: &mut Vec<u32>,
@@ -516,7 +517,7 @@ impl Fallback {
                 }
             }
         }
-        self.bucket.narrow(slots, Some(start), acc, out);
+        self.bucket.narrow(hot, Some(start), acc, out);
     }
 
     /// Heap bytes held.
@@ -536,7 +537,7 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "a test")]
 
     use super::*;
-    use crate::request::SetVal;
+    use crate::request::{SetVal, Slot};
 
     fn need_one(slot: u32, ids: &[u32]) -> Vec<Need> {
         vec![Need::OneOf(slot, ids.to_vec())]
@@ -558,14 +559,24 @@ mod tests {
         let b = Bucket::new((0..8).collect(), &needs, None, true);
         assert!(b.indexed());
         let (mut acc, mut out) = (Vec::new(), Vec::new());
-        b.narrow(&[Slot::Str(11, "x".into())], None, &mut acc, &mut out);
+        b.narrow(
+            &Hot::of(&[Slot::Str(11, "x".into())]),
+            None,
+            &mut acc,
+            &mut out,
+        );
         assert_eq!(out, vec![1, 4, 5]);
-        b.narrow(&[Slot::Str(NO_ID, "zz".into())], None, &mut acc, &mut out);
+        b.narrow(
+            &Hot::of(&[Slot::Str(NO_ID, "zz".into())]),
+            None,
+            &mut acc,
+            &mut out,
+        );
         assert_eq!(out, vec![4]);
-        b.narrow(&[Slot::Missing], None, &mut acc, &mut out);
+        b.narrow(&Hot::of(&[Slot::Missing]), None, &mut acc, &mut out);
         assert_eq!(out, (0..8).collect::<Vec<_>>());
         // A value of another type keeps everything too.
-        b.narrow(&[Slot::Int(3)], None, &mut acc, &mut out);
+        b.narrow(&Hot::of(&[Slot::Int(3)]), None, &mut acc, &mut out);
         assert_eq!(out.len(), 8);
     }
 
@@ -589,11 +600,11 @@ mod tests {
             })
         };
         let (mut acc, mut out) = (Vec::new(), Vec::new());
-        b.narrow(&[set(&[101])], None, &mut acc, &mut out);
+        b.narrow(&Hot::of(&[set(&[101])]), None, &mut acc, &mut out);
         assert_eq!(out, vec![1, 4, 7, 9]);
-        b.narrow(&[set(&[100, 102])], None, &mut acc, &mut out);
+        b.narrow(&Hot::of(&[set(&[100, 102])]), None, &mut acc, &mut out);
         assert_eq!(out, vec![0, 2, 3, 5, 6, 8, 9]);
-        b.narrow(&[set(&[])], None, &mut acc, &mut out);
+        b.narrow(&Hot::of(&[set(&[])]), None, &mut acc, &mut out);
         assert_eq!(out, vec![9]);
     }
 
@@ -603,14 +614,29 @@ mod tests {
         let (mut acc, mut out) = (Vec::new(), Vec::new());
         let short = Bucket::new((0..3).collect(), &needs, None, true);
         assert!(!short.indexed());
-        short.narrow(&[Slot::Str(1, "a".into())], None, &mut acc, &mut out);
+        short.narrow(
+            &Hot::of(&[Slot::Str(1, "a".into())]),
+            None,
+            &mut acc,
+            &mut out,
+        );
         assert_eq!(out, vec![0, 1, 2]);
         let off = Bucket::new((0..70).collect(), &needs, None, false);
-        off.narrow(&[Slot::Str(1, "a".into())], None, &mut acc, &mut out);
+        off.narrow(
+            &Hot::of(&[Slot::Str(1, "a".into())]),
+            None,
+            &mut acc,
+            &mut out,
+        );
         assert_eq!(out.len(), 70);
         // Across a word boundary.
         let on = Bucket::new((0..70).collect(), &needs, None, true);
-        on.narrow(&[Slot::Str(66, "a".into())], None, &mut acc, &mut out);
+        on.narrow(
+            &Hot::of(&[Slot::Str(66, "a".into())]),
+            None,
+            &mut acc,
+            &mut out,
+        );
         assert_eq!(out, vec![66]);
     }
 }

@@ -148,6 +148,8 @@ pub struct Request {
     pub(crate) set_id: u64,
     /// Typed values by `PathId`.
     pub(crate) slots: Vec<Slot>,
+    /// The compact copy of `slots` a decision reads (built from them when binding ends).
+    pub(crate) hot: crate::hot::Hot,
     /// The request time (from the request, or the clock at binding).
     pub(crate) time: Timestamp,
     /// The roots CEL leaves read, converted once.
@@ -241,6 +243,7 @@ impl Request {
             json,
             captured,
             set_id: self.set_id,
+            hot: crate::hot::Hot::of(&slots),
             slots,
             time,
             cel_vars: self.cel_vars.clone(),
@@ -379,6 +382,7 @@ pub(crate) fn finish(set: &Compiled, parts: Parts, now: Now<'_>) -> Request {
         json,
         captured,
         set_id: set.id,
+        hot: crate::hot::Hot::of(&slots),
         slots,
         time,
         cel_vars,

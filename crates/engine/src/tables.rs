@@ -100,21 +100,25 @@ impl ZoneTable {
         }
     }
 
-    fn offset(&self, at: jiff::Timestamp) -> i64 {
-        let s = writ_check::hours::floor_second(at);
+    /// The zone's offset at `s`, whole seconds since 1970 rounded down
+    /// (`writ_check::hours::floor_second` of an instant).
+    fn offset(&self, s: i64) -> i64 {
         if s < TABLE_START || s >= self.table_end {
-            return i64::from(self.zone.to_offset(at).seconds());
+            // The floor of a valid instant is a valid instant (jiff's bounds are whole
+            // seconds), so the zone is always asked; the 0 is unreachable.
+            return jiff::Timestamp::from_second(s)
+                .map_or(0, |at| i64::from(self.zone.to_offset(at).seconds()));
         }
         let i = self.offsets.partition_point(|(t, _)| *t <= s);
         i64::from(self.offsets[i.saturating_sub(1)].1)
     }
 
-    /// The minute of the week (Monday 00:00 = 0) of an instant in this zone.
+    /// The minute of the week (Monday 00:00 = 0) in this zone of the instant whose whole
+    /// seconds since 1970, rounded down, are `s` — the same conversion as `Hours::local`
+    /// (explain, lint): floor, never truncate.
     #[inline]
-    pub fn week_minute(&self, at: jiff::Timestamp) -> usize {
-        // The same conversion as `Hours::local` (explain, lint): floor, never truncate.
-        let local = writ_check::hours::floor_second(at) + self.offset(at);
-        let (weekday, minute) = writ_check::hours::week_minute(local);
+    pub fn week_minute(&self, s: i64) -> usize {
+        let (weekday, minute) = writ_check::hours::week_minute(s + self.offset(s));
         usize::from(weekday) * 1440 + usize::from(minute)
     }
 }
@@ -168,11 +172,12 @@ pub(crate) struct HoursBits {
 }
 
 impl HoursBits {
-    pub fn contains(&self, zones: &[ZoneTable], at: jiff::Timestamp) -> bool {
+    /// Whether the instant whose floor seconds since 1970 are `s` is in the window.
+    pub fn contains(&self, zones: &[ZoneTable], s: i64) -> bool {
         let Some(zone) = zones.get(self.zone as usize) else {
             return false;
         };
-        let i = zone.week_minute(at);
+        let i = zone.week_minute(s);
         self.bits
             .get(i / 64)
             .is_some_and(|w| w & (1 << (i % 64)) != 0)

@@ -8,7 +8,7 @@
 
 use crate::code::{and, bit, not, or, Op, Then, F, T, U};
 use crate::eval::{compare_int, ordered, Run};
-use crate::request::{Slot, NO_ID};
+use crate::request::NO_ID;
 use crate::truth::Truth;
 use crate::unknown::{NoTrack, Track};
 
@@ -52,7 +52,7 @@ impl Run<'_, '_> {
     fn exec_with<K: Track>(&mut self, mut pc: u32, k: &mut K) -> u8 {
         let set = self.ctx.set;
         let ops = &set.code.ops[..];
-        let slots = &self.ctx.req.slots[..];
+        let hot = &self.ctx.req.hot;
         let mut t = T;
         let mut acc = T;
         let mut lanes: u64 = 0;
@@ -93,45 +93,45 @@ impl Run<'_, '_> {
             match ins {
                 Op::Const(b) => t = b,
                 Op::Truthy { slot: s, then } => {
-                    t = match slots[s as usize] {
-                        Slot::Bool(b) => bit(b),
-                        _ => U,
+                    t = match hot.bool(s) {
+                        Some(b) => bit(b),
+                        None => U,
                     };
                     then!(then, ins)
                 }
                 Op::StrEq { slot, id, then } => {
-                    t = match &slots[slot as usize] {
-                        Slot::Str(got, _) => bit(*got == id),
-                        _ => U,
+                    t = match hot.str(slot) {
+                        Some(got) => bit(got == id),
+                        None => U,
                     };
                     then!(then, ins)
                 }
                 Op::StrNe { slot, id, then } => {
-                    t = match &slots[slot as usize] {
-                        Slot::Str(got, _) => bit(*got != id),
-                        _ => U,
+                    t = match hot.str(slot) {
+                        Some(got) => bit(got != id),
+                        None => U,
                     };
                     then!(then, ins)
                 }
                 Op::IntCmp { slot, op, c, then } => {
-                    t = match slots[slot as usize] {
-                        Slot::Int(i) => bits(ordered(i.cmp(&c), op)),
-                        Slot::Num(n) => bits(compare_int(n, op, c)),
-                        _ => U,
+                    t = match hot.int_or_num(slot) {
+                        Some(Ok(i)) => bits(ordered(i.cmp(&c), op)),
+                        Some(Err(n)) => bits(compare_int(n, op, c)),
+                        None => U,
                     };
                     then!(then, ins)
                 }
                 Op::DurCmp { slot, op, c } => {
-                    t = match slots[slot as usize] {
-                        Slot::Dur(d) => bits(ordered(d.cmp(&c), op)),
-                        _ => U,
+                    t = match hot.dur(slot) {
+                        Some(d) => bits(ordered(d.cmp(&c), op)),
+                        None => U,
                     }
                 }
                 Op::RiskCmp { op, c } => t = bits(ordered(i64::from(self.ctx.risk).cmp(&c), op)),
                 Op::HasId { set: s, id, then } => {
-                    t = match &slots[s as usize] {
-                        Slot::Set(v) => bit(v.ids.binary_search(&id).is_ok()),
-                        _ => U,
+                    t = match hot.set(s) {
+                        Some(ids) => bit(ids.binary_search(&id).is_ok()),
+                        None => U,
                     };
                     then!(then, ins)
                 }
@@ -141,36 +141,36 @@ impl Run<'_, '_> {
                     len,
                     then,
                 } => {
-                    t = match &slots[slot as usize] {
-                        Slot::Str(id, _) => bit(*id != NO_ID
+                    t = match hot.str(slot) {
+                        Some(id) => bit(id != NO_ID
                             && set
                                 .code
                                 .ids
                                 .get(start as usize..(start + len) as usize)
-                                .is_some_and(|ids| ids.binary_search(id).is_ok())),
-                        _ => U,
+                                .is_some_and(|ids| ids.binary_search(&id).is_ok())),
+                        None => U,
                     };
                     then!(then, ins)
                 }
-                Op::Present(s) => t = bit(!matches!(slots[s as usize], Slot::Missing)),
+                Op::Present(s) => t = bit(!hot.missing(s)),
                 Op::InCidr { slot, cidr, then } => {
-                    t = match &slots[slot as usize] {
-                        Slot::Ip(ip) => bit(set.ranges[cidr as usize].contains(ip)),
-                        _ => U,
+                    t = match hot.ip(slot) {
+                        Some(ip) => bit(set.ranges[cidr as usize].contains(&ip)),
+                        None => U,
                     };
                     then!(then, ins)
                 }
                 Op::InHours { slot, hours, then } => {
-                    t = match slots[slot as usize] {
-                        Slot::Time(at) => bit(set.hours[hours as usize].contains(&set.zones, at)),
-                        _ => U,
+                    t = match hot.time(slot) {
+                        Some(at) => bit(set.hours[hours as usize].contains(&set.zones, at)),
+                        None => U,
                     };
                     then!(then, ins)
                 }
                 Op::InNet { slot, lo, hi, then } => {
-                    t = match &slots[slot as usize] {
-                        Slot::Ip(ip) => bit(crate::compile::in_net(ip, lo, hi)),
-                        _ => U,
+                    t = match hot.ip(slot) {
+                        Some(ip) => bit(crate::compile::in_net(&ip, lo, hi)),
+                        None => U,
                     };
                     then!(then, ins)
                 }
@@ -180,12 +180,12 @@ impl Run<'_, '_> {
                     packed,
                     then,
                 } => {
-                    t = match slots[slot as usize] {
-                        Slot::Time(at) => match set.zones.get(zone as usize) {
+                    t = match hot.time(slot) {
+                        Some(at) => match set.zones.get(zone as usize) {
                             Some(z) => bit(crate::compile::in_daily(packed, z.week_minute(at))),
                             None => F,
                         },
-                        _ => U,
+                        None => U,
                     };
                     then!(then, ins)
                 }
@@ -198,9 +198,9 @@ impl Run<'_, '_> {
                     t = match self.memo.get(p as usize) {
                         Some(&(g, m)) if g == self.generation => bits(m),
                         _ => {
-                            let r = match &slots[slot as usize] {
-                                Slot::Ip(ip) => bit(set.ranges[cidr as usize].contains(ip)),
-                                _ => U,
+                            let r = match hot.ip(slot) {
+                                Some(ip) => bit(set.ranges[cidr as usize].contains(&ip)),
+                                None => U,
                             };
                             self.remember(p, r);
                             r
@@ -217,11 +217,9 @@ impl Run<'_, '_> {
                     t = match self.memo.get(p as usize) {
                         Some(&(g, m)) if g == self.generation => bits(m),
                         _ => {
-                            let r = match slots[slot as usize] {
-                                Slot::Time(at) => {
-                                    bit(set.hours[hours as usize].contains(&set.zones, at))
-                                }
-                                _ => U,
+                            let r = match hot.time(slot) {
+                                Some(at) => bit(set.hours[hours as usize].contains(&set.zones, at)),
+                                None => U,
                             };
                             self.remember(p, r);
                             r
