@@ -92,40 +92,27 @@ const NONE: [u32; WIDTH] = [MISSING, 0, 0, 0];
 impl Hot {
     /// The compact copy of `slots`.
     pub(crate) fn of(slots: &[Slot]) -> Hot {
-        let mut words = Words {
+        let mut hot = Hot {
             inline: [MISSING; INLINE_WORDS],
-            heap: vec![MISSING; slots.len().saturating_sub(INLINE_SLOTS) * WIDTH],
-            tail: (slots.len() * WIDTH).min(INLINE_WORDS),
+            heap: Box::default(),
         };
-        for (i, slot) in slots.iter().enumerate() {
-            let (kind, aux, wide) = match slot {
-                Slot::Missing => (MISSING, 0, 0),
-                Slot::Str(id, _) => (STR, *id, 0),
-                Slot::Int(n) => (INT, 0, *n as u64),
-                Slot::Num(n) => (NUM, 0, n.to_bits()),
-                Slot::Bool(b) => (BOOL, u32::from(*b), 0),
-                Slot::Dur(d) => (DUR, 0, *d),
-                Slot::Ip(IpAddr::V4(a)) => (IP4, u32::from(*a), 0),
-                Slot::Ip(IpAddr::V6(a)) => {
-                    let n = u128::from(*a);
-                    let parts = [
-                        (n >> 96) as u32,
-                        (n >> 64) as u32,
-                        (n >> 32) as u32,
-                        n as u32,
-                    ];
-                    (IP6, words.push(&parts), 0)
-                }
-                Slot::Time(t) => (TIME, 0, writ_check::hours::floor_second(*t) as u64),
-                Slot::Set(v) => (SET, words.push(&v.ids), v.ids.len() as u64),
-                Slot::Object => (OBJECT, 0, 0),
-            };
-            words.put(i * WIDTH, &[kind, aux, wide as u32, (wide >> 32) as u32]);
+        let (first, rest) = slots.split_at(slots.len().min(INLINE_SLOTS));
+        let mut tail = Tail {
+            at: first.len() * WIDTH,
+            heap: vec![MISSING; rest.len() * WIDTH],
+        };
+        for (i, slot) in first.iter().enumerate() {
+            let w = tail.words_of(slot, &mut hot.inline);
+            hot.inline[i * WIDTH..(i + 1) * WIDTH].copy_from_slice(&w);
         }
-        Hot {
-            inline: words.inline,
-            heap: words.heap.into_boxed_slice(),
+        for (i, slot) in rest.iter().enumerate() {
+            let w = tail.words_of(slot, &mut hot.inline);
+            tail.heap[i * WIDTH..(i + 1) * WIDTH].copy_from_slice(&w);
         }
+        if !tail.heap.is_empty() {
+            hot.heap = tail.heap.into_boxed_slice();
+        }
+        hot
     }
 
     /// Words `at..at + len` of the sequence.
@@ -265,33 +252,50 @@ impl Hot {
     }
 }
 
-/// The words of a [`Hot`] being built.
-struct Words {
-    inline: [u32; INLINE_WORDS],
+/// Where a [`Hot`] being built puts the sets' ids and IPv6 words.
+struct Tail {
+    /// The next free inline word (in the sequence's numbering).
+    at: usize,
+    /// The words past the inline ones (the slots past [`INLINE_SLOTS`] first).
     heap: Vec<u32>,
-    /// Where the next set's ids go, in the inline words while they fit.
-    tail: usize,
 }
 
-impl Words {
-    /// Writes `w` at `at` of the sequence.
-    fn put(&mut self, at: usize, w: &[u32]) {
-        let (words, at) = match at.checked_sub(INLINE_WORDS) {
-            None => (&mut self.inline[..], at),
-            Some(h) => (&mut self.heap[..], h),
+impl Tail {
+    /// The four words of `slot`, its ids or address words put where they fit (`extra`).
+    #[inline(always)]
+    fn words_of(&mut self, slot: &Slot, inline: &mut [u32; INLINE_WORDS]) -> [u32; WIDTH] {
+        let (kind, aux, wide) = match slot {
+            Slot::Missing => (MISSING, 0, 0),
+            Slot::Str(id, _) => (STR, *id, 0),
+            Slot::Int(n) => (INT, 0, *n as u64),
+            Slot::Num(n) => (NUM, 0, n.to_bits()),
+            Slot::Bool(b) => (BOOL, u32::from(*b), 0),
+            Slot::Dur(d) => (DUR, 0, *d),
+            Slot::Ip(IpAddr::V4(a)) => (IP4, u32::from(*a), 0),
+            Slot::Ip(IpAddr::V6(a)) => {
+                let n = u128::from(*a);
+                let parts = [
+                    (n >> 96) as u32,
+                    (n >> 64) as u32,
+                    (n >> 32) as u32,
+                    n as u32,
+                ];
+                (IP6, self.extra(&parts, inline), 0)
+            }
+            Slot::Time(t) => (TIME, 0, writ_check::hours::floor_second(*t) as u64),
+            Slot::Set(v) => (SET, self.extra(&v.ids, inline), v.ids.len() as u64),
+            Slot::Object => (OBJECT, 0, 0),
         };
-        if let Some(to) = words.get_mut(at..at + w.len()) {
-            to.copy_from_slice(w);
-        }
+        [kind, aux, wide as u32, (wide >> 32) as u32]
     }
 
-    /// Appends `w` whole where it fits (after the inline slots, else to the heap) and
+    /// Puts `w` whole where it fits — after the inline slots, else on the heap — and
     /// returns where it starts in the sequence.
-    fn push(&mut self, w: &[u32]) -> u32 {
-        if self.tail + w.len() <= INLINE_WORDS {
-            let at = self.tail;
-            self.inline[at..at + w.len()].copy_from_slice(w);
-            self.tail += w.len();
+    fn extra(&mut self, w: &[u32], inline: &mut [u32; INLINE_WORDS]) -> u32 {
+        if self.at + w.len() <= INLINE_WORDS {
+            inline[self.at..self.at + w.len()].copy_from_slice(w);
+            let at = self.at;
+            self.at += w.len();
             return at as u32;
         }
         let at = INLINE_WORDS + self.heap.len();
