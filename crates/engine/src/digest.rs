@@ -62,8 +62,7 @@ impl Hashing {
         self.hash.update(&self.buf[..self.len]);
         let out = self.hash.finalize();
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        // Written into a fixed buffer, then one allocation (a `push` per character cost
-        // ~500 instructions of an `approve`).
+        // Written into a fixed buffer, then one allocation (not a `push` per character).
         let mut text = [0u8; 7 + 64];
         text[..7].copy_from_slice(b"sha256:");
         for (pair, b) in text[7..].chunks_exact_mut(2).zip(out) {
