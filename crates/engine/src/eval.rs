@@ -226,27 +226,30 @@ impl<'a> Ctx<'a> {
     }
 
     pub(crate) fn pred(&self, p: &'a Pred) -> Truth {
+        // Tests of one slot read the compact slots (`hot.rs`), as the bytecode does: the
+        // full slots are a dozen cache lines of a request the decision need not touch.
+        let hot = &self.req.hot;
         match p {
-            Pred::Truthy(i) => match self.req.slots[*i as usize] {
-                Slot::Bool(b) => Truth::from_bool(b),
-                _ => Truth::Unknown,
+            Pred::Truthy(i) => match hot.bool(*i) {
+                Some(b) => Truth::from_bool(b),
+                None => Truth::Unknown,
             },
-            Pred::StrEq { slot, id, ne } => match &self.req.slots[*slot as usize] {
-                Slot::Str(got, _) => Truth::from_bool((got == id) != *ne),
-                _ => Truth::Unknown,
+            Pred::StrEq { slot, id, ne } => match hot.str(*slot) {
+                Some(got) => Truth::from_bool((got == *id) != *ne),
+                None => Truth::Unknown,
             },
-            Pred::IntCmp { slot, op, c } => match self.req.slots[*slot as usize] {
-                Slot::Int(i) => ordered(i.cmp(c), *op),
-                Slot::Num(n) => compare(V::Num(n), *op, V::Int(*c)),
-                _ => Truth::Unknown,
+            Pred::IntCmp { slot, op, c } => match hot.int_or_num(*slot) {
+                Some(Ok(i)) => ordered(i.cmp(c), *op),
+                Some(Err(n)) => compare(V::Num(n), *op, V::Int(*c)),
+                None => Truth::Unknown,
             },
-            Pred::DurCmp { slot, op, c } => match self.req.slots[*slot as usize] {
-                Slot::Dur(d) => ordered(d.cmp(c), *op),
-                _ => Truth::Unknown,
+            Pred::DurCmp { slot, op, c } => match hot.dur(*slot) {
+                Some(d) => ordered(d.cmp(c), *op),
+                None => Truth::Unknown,
             },
             Pred::RiskCmp { op, c } => ordered(i64::from(self.risk).cmp(c), *op),
-            Pred::HasId { set, id } => match self.set_val(*set) {
-                Some(s) => Truth::from_bool(s.ids.binary_search(id).is_ok()),
+            Pred::HasId { set, id } => match hot.set(*set) {
+                Some(ids) => Truth::from_bool(ids.binary_search(id).is_ok()),
                 None => Truth::Unknown,
             },
             Pred::Cmp { a, op, b } => self.with_val(a, |x| {
@@ -296,6 +299,21 @@ impl<'a> Ctx<'a> {
                 }),
                 _ => Truth::Unknown,
             }),
+            // Against constants, only the ids are read: from the compact slots.
+            Pred::HasAny {
+                set,
+                items: SetOpd::Ids(ids),
+            } => match hot.set(*set) {
+                Some(s) => Truth::from_bool(ids.iter().any(|i| s.binary_search(i).is_ok())),
+                None => Truth::Unknown,
+            },
+            Pred::HasAll {
+                set,
+                items: SetOpd::Ids(ids),
+            } => match hot.set(*set) {
+                Some(s) => Truth::from_bool(ids.iter().all(|i| s.binary_search(i).is_ok())),
+                None => Truth::Unknown,
+            },
             Pred::HasAny { set, items } => self.set_pair(*set, items, |s, o| match o {
                 Other::Ids(ids) => ids.iter().any(|i| s.ids.binary_search(i).is_ok()),
                 Other::Set(o) => o.texts.iter().any(|t| s.texts.contains(t)),
@@ -309,9 +327,7 @@ impl<'a> Ctx<'a> {
                 Other::Set(o) => s.texts.iter().all(|t| o.texts.contains(t)),
             }),
             Pred::Cel(c) => cel_run::run(c, &self.req.cel_vars),
-            Pred::Present(i) => {
-                Truth::from_bool(!matches!(self.req.slots[*i as usize], Slot::Missing))
-            }
+            Pred::Present(i) => Truth::from_bool(!hot.missing(*i)),
         }
     }
 
