@@ -439,19 +439,7 @@ fn value_of(k: Kind) -> BoxedStrategy<Value> {
         .boxed(),
         Kind::Num => prop_oneof![
             pick(INTS).prop_map(|c| Value::from(c.parse::<i64>().unwrap())),
-            pick(&[
-                -0.0f64,
-                0.5,
-                -0.5,
-                2.5,
-                -2.5,
-                4_294_967_296.5,
-                -4_294_967_296.5,
-                1e300,
-                -1e300,
-                5e-324,
-            ])
-            .prop_map(|n| json!(n)),
+            pick(NUM_VALUES).prop_map(|n| json!(n)),
         ]
         .boxed(),
         Kind::Bool => any::<bool>().prop_map(Value::from).boxed(),
