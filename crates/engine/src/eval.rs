@@ -226,8 +226,11 @@ impl<'a> Ctx<'a> {
     }
 
     pub(crate) fn pred(&self, p: &'a Pred) -> Truth {
-        // Tests of one slot read the compact slots (`hot.rs`), as the bytecode does: the
-        // full slots are a dozen cache lines of a request the decision need not touch.
+        // Tests of one slot by id, number, bool or presence, and set tests against
+        // constants, read the compact slots (`hot.rs`) as the bytecode does: the full slots
+        // are a dozen cache lines of a request the decision need not touch. The others
+        // (texts, addresses and instants through operands, set against set) read the full
+        // slots.
         let hot = &self.req.hot;
         match p {
             Pred::Truthy(i) => match hot.bool(*i) {
@@ -248,10 +251,7 @@ impl<'a> Ctx<'a> {
                 None => Truth::Unknown,
             },
             Pred::RiskCmp { op, c } => ordered(i64::from(self.risk).cmp(c), *op),
-            Pred::HasId { set, id } => match hot.set(*set) {
-                Some(ids) => Truth::from_bool(ids.binary_search(id).is_ok()),
-                None => Truth::Unknown,
-            },
+            Pred::HasId { set, id } => self.ids_of(*set, |s| s.binary_search(id).is_ok()),
             Pred::Cmp { a, op, b } => self.with_val(a, |x| {
                 self.with_val(b, |y| match (x, y) {
                     (Some(x), Some(y)) => compare(x, *op, y),
@@ -299,21 +299,16 @@ impl<'a> Ctx<'a> {
                 }),
                 _ => Truth::Unknown,
             }),
-            // Against constants, only the ids are read: from the compact slots.
+            // Against constants only the ids are read (the `Ids` arms of `set_pair` below
+            // serve `within`, which also reads whether the set holds a foreign string).
             Pred::HasAny {
                 set,
                 items: SetOpd::Ids(ids),
-            } => match hot.set(*set) {
-                Some(s) => Truth::from_bool(ids.iter().any(|i| s.binary_search(i).is_ok())),
-                None => Truth::Unknown,
-            },
+            } => self.ids_of(*set, |s| ids.iter().any(|i| s.binary_search(i).is_ok())),
             Pred::HasAll {
                 set,
                 items: SetOpd::Ids(ids),
-            } => match hot.set(*set) {
-                Some(s) => Truth::from_bool(ids.iter().all(|i| s.binary_search(i).is_ok())),
-                None => Truth::Unknown,
-            },
+            } => self.ids_of(*set, |s| ids.iter().all(|i| s.binary_search(i).is_ok())),
             Pred::HasAny { set, items } => self.set_pair(*set, items, |s, o| match o {
                 Other::Ids(ids) => ids.iter().any(|i| s.ids.binary_search(i).is_ok()),
                 Other::Set(o) => o.texts.iter().any(|t| s.texts.contains(t)),
@@ -328,6 +323,15 @@ impl<'a> Ctx<'a> {
             }),
             Pred::Cel(c) => cel_run::run(c, &self.req.cel_vars),
             Pred::Present(i) => Truth::from_bool(!hot.missing(*i)),
+        }
+    }
+
+    /// `f` of set slot `set`'s interned ids, from the compact slots; unknown when it is
+    /// not a set.
+    fn ids_of(&self, set: u32, f: impl FnOnce(&[u32]) -> bool) -> Truth {
+        match self.req.hot.set(set) {
+            Some(ids) => Truth::from_bool(f(ids)),
+            None => Truth::Unknown,
         }
     }
 

@@ -85,12 +85,6 @@ pub(crate) struct Hot {
     slots: u32,
 }
 
-impl Default for Hot {
-    fn default() -> Hot {
-        Hot::of(&[])
-    }
-}
-
 /// The words of a slot that is not there.
 const NONE: [u32; WIDTH] = [MISSING, 0, 0, 0];
 

@@ -1,7 +1,8 @@
 //! The loop that runs the bytecode (`code.rs`) of one rule or signal against a bound
-//! request: leaves read typed slots and set the current truth `t` (two bits); nested
-//! `and`/`or` keep their accumulators in two-bit lanes of one register and jump past the
-//! parts that can no longer change them; a rule ends as soon as it can no longer fire.
+//! request: leaves read its compact slots (`hot.rs`) and set the current truth `t` (two
+//! bits); nested `and`/`or` keep their accumulators in two-bit lanes of one register and
+//! jump past the parts that can no longer change them; a rule ends as soon as it can no
+//! longer fire.
 //!
 //! Architecture Invariant: no allocation, no I/O, no lock; the only state written is the
 //! per-request predicate memo.
