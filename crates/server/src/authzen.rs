@@ -18,6 +18,8 @@
 //! `context.reason = "approval_required"` and, when the server keeps state, the
 //! `access_request` of the Access Request and Approval profile draft.
 
+use std::time::Instant;
+
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
@@ -25,11 +27,13 @@ use axum::Extension;
 use serde_json::{json, Map, Value as Json};
 use writ_engine::{Decision, Verdict};
 
-use crate::body::{json_ok, kind, ApiError, JsonBody};
+use crate::body::{
+    json_bytes, json_ok, json_response, kind, parse_object, ApiError, JsonBody, JsonText,
+};
 use crate::guard::RequestId;
-use crate::identity::{self, Caller};
+use crate::identity::{self, Caller, Role};
 use crate::metrics::{Outcome, Route};
-use crate::native::{blocking, decide_one, flow_error, Answer, Ctx};
+use crate::native::{blocking, decide_bound, decide_one, flow_error, Answer, Ctx};
 use crate::AppState;
 
 /// The base URL: the configured one, or `http://` (`https://` over TLS) + the `Host` header.
@@ -69,7 +73,8 @@ pub async fn discovery(State(state): State<AppState>, headers: HeaderMap) -> Res
 }
 
 /// The writ roots a `context` key may name directly.
-const CONTEXT_ROOTS: [&str; 6] = ["device", "network", "session", "time", "scope", "request"];
+pub(crate) const CONTEXT_ROOTS: [&str; 6] =
+    ["device", "network", "session", "time", "scope", "request"];
 
 /// An entity of the request (`subject`, `action`, `resource`), checked: an object whose
 /// `required` members are strings and whose `properties` is an object.
@@ -144,7 +149,7 @@ fn put(root: &mut Map<String, Json>, path: &[&str], value: Json, from: &str) -> 
     }
 }
 
-fn kind_of_type(t: &str) -> Option<&'static str> {
+pub(crate) fn kind_of_type(t: &str) -> Option<&'static str> {
     match t {
         "user" | "human" => Some("human"),
         "workload" | "service" => Some("workload"),
@@ -155,7 +160,7 @@ fn kind_of_type(t: &str) -> Option<&'static str> {
 
 /// Accepts `2025-06-27T18:03-07:00` (RFC 3339 without seconds, as the AuthZEN examples
 /// write it) by inserting `:00`; anything else is left for the binder to judge.
-fn normalise_time(t: &str) -> String {
+pub(crate) fn normalise_time(t: &str) -> String {
     let b = t.as_bytes();
     let minute_end = 16; // YYYY-MM-DDTHH:MM
     if b.len() > minute_end
@@ -343,42 +348,83 @@ pub(crate) fn merge_defaults(
     out
 }
 
-/// The AuthZEN response for one evaluation.
-fn response(answer: &Answer, base: &str) -> Json {
+/// Where links in an answer point: [`base_url`] for this request, written only when an
+/// answer has a link (an `approve` that opened a challenge).
+pub(crate) struct Base<'a> {
+    pub state: &'a AppState,
+    pub headers: &'a HeaderMap,
+}
+
+impl Base<'_> {
+    fn url(&self) -> String {
+        base_url(self.state, self.headers)
+    }
+}
+
+/// One evaluation's answer: its `decision`, and the whole AuthZEN response object as JSON
+/// text.
+pub(crate) struct Evaluated {
+    pub decision: bool,
+    pub json: Vec<u8>,
+}
+
+/// Writes `value` (a derived `Serialize` or a JSON value, which do not fail to write into
+/// a `Vec`).
+fn put_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    let _ = serde_json::to_writer(&mut *out, value);
+}
+
+/// `,"key":` then `value`.
+fn member<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, key: &str, value: &T) {
+    out.push(b',');
+    put_json(out, key);
+    out.push(b':');
+    put_json(out, value);
+}
+
+/// The AuthZEN response for one evaluation, written straight to JSON text.
+fn response(answer: &Answer, base: &Base<'_>) -> Evaluated {
     let d: &Decision = answer.decision();
-    let mut ctx = Map::new();
-    ctx.insert("decision_id".into(), Json::from(answer.decision_id()));
-    ctx.insert("policy_version".into(), Json::from(&*d.policy_version));
-    ctx.insert("risk".into(), Json::from(d.risk));
+    let allowed = d.decision == Verdict::Allow;
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(if allowed {
+        b"{\"decision\":true,\"context\":{\"decision_id\":"
+    } else {
+        b"{\"decision\":false,\"context\":{\"decision_id\":"
+    });
+    put_json(&mut out, answer.decision_id());
+    member(&mut out, "policy_version", &*d.policy_version);
+    member(&mut out, "risk", &d.risk);
     if !d.rules.is_empty() {
-        ctx.insert("rules".into(), json!(d.rules));
+        member(&mut out, "rules", &d.rules);
     }
     match d.decision {
         Verdict::Allow => {
             if !d.obligations.is_empty() {
-                ctx.insert("obligations".into(), json!(d.obligations));
+                member(&mut out, "obligations", &d.obligations);
             }
             if let Some(t) = d.ttl_s {
-                ctx.insert("ttl_s".into(), Json::from(t));
+                member(&mut out, "ttl_s", &t);
             }
         }
         Verdict::Deny => {
             let why = d.message.as_deref().unwrap_or("no rule allows the request");
-            ctx.insert("reason_admin".into(), json!({ "en": why }));
+            member(&mut out, "reason_admin", &json!({ "en": why }));
             if let Answer::Flow(f, _) = answer {
                 if let Some(r) = &f.refusal {
-                    ctx.insert("refusal".into(), json!(r));
+                    member(&mut out, "refusal", r);
                 }
             }
         }
         Verdict::Approve => {
-            ctx.insert("reason".into(), Json::from("approval_required"));
-            ctx.insert("evaluation_id".into(), Json::from(answer.decision_id()));
+            member(&mut out, "reason", "approval_required");
+            member(&mut out, "evaluation_id", answer.decision_id());
             if let Some(a) = &d.approval {
-                ctx.insert("approval_required".into(), json!(a));
+                member(&mut out, "approval_required", a);
             }
             if let Answer::Flow(f, page) = answer {
                 if let Some(c) = &f.challenge {
+                    let base = base.url();
                     let mut ar = json!({
                         "endpoint": format!("{base}/v1/challenges/{}", c.id),
                         "expires_at": c.expires_at,
@@ -393,17 +439,21 @@ fn response(answer: &Answer, base: &str) -> Json {
                     if let Some(p) = page {
                         ar["page"] = Json::from(p.as_str());
                     }
-                    ctx.insert("access_request".into(), ar);
+                    member(&mut out, "access_request", &ar);
                 }
             }
         }
     }
-    json!({ "decision": d.decision == Verdict::Allow, "context": ctx })
+    out.extend_from_slice(b"}}");
+    Evaluated {
+        decision: allowed,
+        json: out,
+    }
 }
 
 /// Evaluates one mapped tuple: a retry carrying `context.approval` is redeemed as `writ
 /// redeem` does; anything else is decided.
-async fn evaluate(ctx: &Ctx<'_>, mapped: Mapped, base: &str) -> Result<Json, ApiError> {
+async fn evaluate(ctx: &Ctx<'_>, mapped: Mapped, base: &Base<'_>) -> Result<Evaluated, ApiError> {
     let Some(approval) = mapped.approval else {
         return Ok(response(&decide_one(ctx, mapped.request).await?, base));
     };
@@ -474,7 +524,10 @@ async fn evaluate(ctx: &Ctx<'_>, mapped: Mapped, base: &str) -> Result<Json, Api
             c.insert("obligations".into(), json!(redeemed.decision.obligations));
         }
     }
-    Ok(json!({ "decision": allowed, "context": c }))
+    Ok(Evaluated {
+        decision: allowed,
+        json: json_bytes(&json!({ "decision": allowed, "context": c })),
+    })
 }
 
 /// What both evaluation routes take from a request besides its body: the state, the
@@ -487,12 +540,30 @@ type Parts = (
 );
 
 /// `POST /access/v1/evaluation`.
-pub async fn evaluation(parts: Parts, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+///
+/// The hot path: an enforcement point's plain evaluation is written as writ request text
+/// ([`crate::authzen_text`]) and bound by the engine's streaming binder, no tree of the
+/// body or of the request; anything that path declines, or that does not bind, takes the
+/// tree mapping, which words every refusal.
+pub async fn evaluation(parts: Parts, JsonText(bytes): JsonText) -> Result<Response, ApiError> {
     let (State(state), Extension(caller), Extension(RequestId(request_id)), headers) = parts;
     let ctx = ctx(&state, Route::Evaluation, &caller, &request_id);
-    let mapped = map_tuple(&body).map_err(ApiError::bad)?;
-    let base = base_url(&state, &headers);
-    Ok(json_ok(&evaluate(&ctx, mapped, &base).await?))
+    let base = Base {
+        state: &state,
+        headers: &headers,
+    };
+    if caller.role == Role::EnforcementPoint {
+        if let Some(text) = crate::authzen_text::request_text(&bytes) {
+            let engine = state.store().engine();
+            let started = Instant::now();
+            if let Ok(bound) = engine.bind_str(&text) {
+                let answer = decide_bound(&ctx, &engine, &bound, started).await?;
+                return Ok(json_response(response(&answer, &base).json));
+            }
+        }
+    }
+    let mapped = map_tuple(&parse_object(&bytes)?).map_err(ApiError::bad)?;
+    Ok(json_response(evaluate(&ctx, mapped, &base).await?.json))
 }
 
 /// The context of one call on `route`.
@@ -540,7 +611,10 @@ fn semantic(body: &Map<String, Json>) -> Result<Semantic, String> {
 pub async fn evaluations(parts: Parts, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
     let (State(state), Extension(caller), Extension(RequestId(request_id)), headers) = parts;
     let ctx = ctx(&state, Route::Evaluations, &caller, &request_id);
-    let base = base_url(&state, &headers);
+    let base = Base {
+        state: &state,
+        headers: &headers,
+    };
     let items = match body.get("evaluations") {
         None | Some(Json::Null) => None,
         Some(Json::Array(a)) if a.is_empty() => None,
@@ -556,7 +630,7 @@ pub async fn evaluations(parts: Parts, JsonBody(body): JsonBody) -> Result<Respo
     // No `evaluations` (or an empty one): the single Access Evaluation API.
     let Some(items) = items else {
         let mapped = map_tuple(&body).map_err(ApiError::bad)?;
-        return Ok(json_ok(&evaluate(&ctx, mapped, &base).await?));
+        return Ok(json_response(evaluate(&ctx, mapped, &base).await?.json));
     };
     let max = state.limits().max_batch;
     if items.len() > max {
@@ -566,7 +640,8 @@ pub async fn evaluations(parts: Parts, JsonBody(body): JsonBody) -> Result<Respo
         )));
     }
     state.metrics().batch(items.len());
-    let mut out = Vec::with_capacity(items.len());
+    let mut out = Vec::with_capacity(32 + items.len() * 512);
+    out.extend_from_slice(b"{\"evaluations\":[");
     for (i, item) in items.iter().enumerate() {
         let result = match item {
             Json::Object(item) => match map_tuple(&merge_defaults(&body, item)) {
@@ -584,18 +659,27 @@ pub async fn evaluations(parts: Parts, JsonBody(body): JsonBody) -> Result<Respo
                 state
                     .metrics()
                     .decision_outcome(Route::Evaluations, Outcome::Error);
-                json!({"decision": false, "context": {"error": {"status": e.status.as_u16(), "code": e.code, "message": e.message}}})
+                Evaluated {
+                    decision: false,
+                    json: json_bytes(
+                        &json!({"decision": false, "context": {"error": {"status": e.status.as_u16(), "code": e.code, "message": e.message}}}),
+                    ),
+                }
             }
         };
-        let decision = answer["decision"] == Json::Bool(true);
-        out.push(answer);
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&answer.json);
+        let decision = answer.decision;
         match semantic {
             Semantic::DenyOnFirstDeny if !decision => break,
             Semantic::PermitOnFirstPermit if decision => break,
             _ => {}
         }
     }
-    Ok(json_ok(&json!({ "evaluations": out })))
+    out.extend_from_slice(b"]}");
+    Ok(json_response(out))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 
 mod admin;
 mod authzen;
+mod authzen_text;
 pub mod body;
 mod conn;
 pub mod decision_log;

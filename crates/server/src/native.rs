@@ -184,7 +184,7 @@ pub(crate) async fn decide_with(
 /// Decides a bound request: the engine asked, an `approve` handed to the approval
 /// service (which opens the challenge), the decision counted and logged. `started` is
 /// when binding began (the decision latency counts binding).
-async fn decide_bound(
+pub(crate) async fn decide_bound(
     ctx: &Ctx<'_>,
     engine: &Engine,
     bound: &Request,
