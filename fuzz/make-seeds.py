@@ -425,3 +425,20 @@ seed("jwt", "token-es256.txt",
 seed("jwt", "token-jwe.txt", "a.b.c.d.e")
 seed("jwt", "header-basic.txt", "Basic dXNlcjpwYXNz")
 seed("jwt", "api-key-writ-fuzz.txt", "writ_fuzz")
+
+
+# ---------------------------------------------------------------------------------------
+# AuthZEN evaluation bodies (the text path of POST /access/v1/evaluation)
+
+AZ_BASE = '"action": {"name": "payments.transfer", "properties": {"amount": 12000.5, "payee": "ACME"}}, "resource": {"type": "account", "id": "acct-1", "properties": {"env": "prod"}}'
+seed("authzen", "plain.json", '{"subject": {"type": "user", "id": "alice"}, "action": {"name": "read"}, "resource": {"type": "record", "id": "record-1"}}')
+seed("authzen", "params.json", '{"subject": {"type": "user", "id": "ann", "properties": {"groups": ["finance"], "ip_address": "10.20.1.2"}}, ' + AZ_BASE
+     + ', "context": {"time": "2026-11-27T10:00Z", "device": {"managed": true}, "session": {"auth_age": "5m"}, "source": "web"}}')
+seed("authzen", "conflict-equal.json", '{"subject": {"type": "user", "id": "ann", "properties": {"id": "ann"}}, ' + AZ_BASE + '}')
+seed("authzen", "two-ips.json", '{"subject": {"type": "user", "id": "ann", "properties": {"ip_address": "10.0.0.1"}}, ' + AZ_BASE + ', "context": {"ip": "10.0.0.1"}}')
+seed("authzen", "request-and-context.json", '{"subject": {"type": "user", "id": "ann"}, ' + AZ_BASE + ', "context": {"request": {"params": {"amount": 1}}, "x": 1}}')
+seed("authzen", "approval-retry.json", '{"subject": {"type": "user", "id": "ann"}, ' + AZ_BASE + ', "context": {"approval": {"grant": "v4.public.x"}}}')
+seed("authzen", "escaped-keys.json", '{"subject": {"type": "us\\u0065r", "id": "\\u0061nn", "properties": {"k\\u0069nd": "agent", "kind": "human"}}, ' + AZ_BASE + '}')
+seed("authzen", "unknown-keys.json", '{"subject": {"type": "user", "id": "ann", "name": "Ann"}, ' + AZ_BASE + ', "options": {}}')
+seed("authzen", "deep-property.json", '{"subject": {"type": "user", "id": "ann", "properties": {"x": ' + "[" * 63 + "]" * 63 + '}}, ' + AZ_BASE + '}')
+seed("authzen", "big-numbers.json", '{"subject": {"type": "user", "id": "ann"}, "action": {"name": "payments.transfer", "properties": {"amount": 1e400, "n": 18446744073709551616}}, "resource": {"type": "account", "id": "a"}}')

@@ -19,7 +19,7 @@ src="${1:-$here/target/x86_64-unknown-linux-gnu/release}"
 pack="$here/pack"
 bins=(all)
 if [ "${PACK_ALL:-0}" = 1 ]; then
-  bins+=(policy request batch registry webauthn_client_data webauthn_auth_data webauthn_attestation
+  bins+=(policy request batch authzen registry webauthn_client_data webauthn_auth_data webauthn_attestation
          cose_key grant invitation audit repl_line invariants callers_toml jwks jwt client_cert)
 fi
 rm -rf "$pack"

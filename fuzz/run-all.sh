@@ -22,7 +22,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 secs="${1:?usage: run-all.sh SECONDS [JOBS] [TARGET...]}"
 jobs="${2:-1}"
 shift $(( $# >= 2 ? 2 : 1 ))
-all=(policy request batch registry webauthn_client_data webauthn_auth_data webauthn_attestation
+all=(policy request batch authzen registry webauthn_client_data webauthn_auth_data webauthn_attestation
      cose_key grant invitation audit repl_line invariants callers_toml jwks jwt client_cert)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")

@@ -1,5 +1,6 @@
 //! Fuzz target bodies for every place writ parses bytes from outside: policy text, request
-//! JSON (alone and as the items of a batch body), `approvers.toml`, WebAuthn client data, authenticator data, attestation objects
+//! JSON (alone and as the items of a batch body, and AuthZEN evaluation bodies as `writ serve`
+//! writes them to request text), `approvers.toml`, WebAuthn client data, authenticator data, attestation objects
 //! and COSE keys, grant tokens and proofs, enrolment invitations, audit logs, the REPL's
 //! command line, the callers of `writ serve` (callers.toml, JWKS, bearer JWTs, client
 //! certificates), and the engine's promised invariants.
@@ -13,6 +14,7 @@
 //! The bodies hide nothing: no depth pre-check, no `catch_unwind`, no size cap beyond what
 //! the library itself enforces.
 
+mod authzen;
 mod callers;
 mod fixture;
 mod policy;
@@ -21,6 +23,7 @@ mod request;
 mod secrets;
 mod webauthn;
 
+pub use authzen::authzen;
 pub use callers::{callers_toml, client_cert, jwks_doc as jwks, jwt};
 pub use policy::{invariants, policy};
 pub use repl::repl_line;
@@ -36,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("policy", policy),
     ("request", request),
     ("batch", batch),
+    ("authzen", authzen),
     ("registry", registry),
     ("webauthn_client_data", webauthn_client_data),
     ("webauthn_auth_data", webauthn_auth_data),

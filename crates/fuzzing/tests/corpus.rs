@@ -200,6 +200,11 @@ fn batch() {
 }
 
 #[test]
+fn authzen() {
+    replay("authzen");
+}
+
+#[test]
 fn cose_key() {
     replay("cose_key");
 }
@@ -256,6 +261,7 @@ fn every_target_is_replayed() {
         "policy",
         "request",
         "batch",
+        "authzen",
         "registry",
         "webauthn_client_data",
         "webauthn_auth_data",

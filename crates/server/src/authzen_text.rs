@@ -273,15 +273,67 @@ impl Writer {
     }
 }
 
+/// How one body went through [`agreement`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Agreement {
+    /// The text path declined the body (the tree path takes it).
+    Declined,
+    /// The text path wrote a request the binder refused (the tree path takes it).
+    Unbound,
+    /// The text path bound the body, as the tree path does.
+    Bound,
+}
+
+/// Holds the text path to the tree mapping for one evaluation body (the differential
+/// test below and the `authzen` fuzz target): whenever the text path takes the body and
+/// its text binds, the tree path must read the body strictly, map it to the same request,
+/// bind it and decide it alike, digest included. `Err` says how the two differ.
+#[doc(hidden)]
+pub fn agreement(engine: &writ_engine::Engine, body: &[u8]) -> Result<Agreement, String> {
+    let Some(text) = request_text(body) else {
+        return Ok(Agreement::Declined);
+    };
+    let Ok(fast) = engine.bind_str(&text) else {
+        return Ok(Agreement::Unbound);
+    };
+    let shown = String::from_utf8_lossy(body);
+    let body = crate::body::parse_object(body).map_err(|e| {
+        format!(
+            "{shown}\nthe text bound, the strict reading refused: {}",
+            e.message
+        )
+    })?;
+    let tree = crate::authzen::map_tuple(&body)
+        .map_err(|e| format!("{shown}\nthe text bound, the tree mapping refused: {e}"))?;
+    if tree.approval.is_some() {
+        return Err(format!("{shown}\nthe text bound a retry carrying a grant"));
+    }
+    let want = serde_json::Value::Object(tree.request);
+    let got: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{shown}\nthe text path wrote JSON it cannot read back: {e}"))?;
+    if got != want {
+        return Err(format!(
+            "{shown}\nthe text path wrote {text}\nthe tree mapped {want}"
+        ));
+    }
+    let slow = engine
+        .bind(want)
+        .map_err(|e| format!("{shown}\nthe text bound, the tree's request did not: {e}"))?;
+    let (a, b) = (engine.decide(&fast), engine.decide(&slow));
+    if a != b {
+        return Err(format!(
+            "{shown}\nthe decisions differ: {a:?} against {b:?}"
+        ));
+    }
+    Ok(Agreement::Bound)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
-    use serde_json::Value as Json;
     use writ_engine::Engine;
 
     use super::*;
-    use crate::authzen::map_tuple;
-    use crate::body::parse_object;
 
     /// A set that reads every root the mapping writes, with an approval whose digest
     /// binds them: two bound requests that decide alike here bound alike.
@@ -473,28 +525,12 @@ rule "p" { when request.params.soft == true and resource.status == "active" allo
         let mut g = Gen(0x9e37_79b9_7f4a_7c15);
         let (mut taken, mut bound) = (0, 0);
         for _ in 0..60_000 {
-            let body = body(&mut g);
-            let Some(text) = request_text(body.as_bytes()) else {
-                continue;
-            };
-            taken += 1;
-            let fast = engine.bind_str(&text);
-            let tree = parse_object(body.as_bytes())
-                .map_err(|e| e.message)
-                .and_then(|b| map_tuple(&b));
-            let Ok(fast) = fast else {
-                continue;
-            };
-            bound += 1;
-            let tree = tree.unwrap_or_else(|e| panic!("{body}\nthe text bound, the tree: {e}"));
-            assert!(tree.approval.is_none(), "{body}");
-            let want = Json::Object(tree.request);
-            let got: Json = serde_json::from_str(&text).unwrap();
-            assert_eq!(got, want, "{body}\n{text}");
-            let slow = engine
-                .bind(want)
-                .unwrap_or_else(|e| panic!("{body}\nthe text bound, the tree's request: {e}"));
-            assert_eq!(engine.decide(&fast), engine.decide(&slow), "{body}");
+            match agreement(&engine, body(&mut g).as_bytes()) {
+                Ok(Agreement::Declined) => {}
+                Ok(Agreement::Unbound) => taken += 1,
+                Ok(Agreement::Bound) => (taken, bound) = (taken + 1, bound + 1),
+                Err(e) => panic!("{e}"),
+            }
         }
         // The generator reaches both sides.
         assert!(

@@ -84,9 +84,6 @@ struct Clock {
     head_since: AtomicU64,
     /// Requests in the service now.
     busy: AtomicU32,
-    /// Told when a request ends or a new head begins: the watchdog sets its next deadline
-    /// then.
-    ended: tokio::sync::Notify,
 }
 
 impl Clock {
@@ -97,7 +94,6 @@ impl Clock {
             // The first request's head is timed from the connection's start.
             head_since: AtomicU64::new(0),
             busy: AtomicU32::new(0),
-            ended: tokio::sync::Notify::new(),
         }
     }
 
@@ -108,15 +104,12 @@ impl Clock {
     fn read(&self) {
         let now = self.now();
         self.last.store(now, Ordering::Relaxed);
-        if self.busy.load(Ordering::Relaxed) == 0
-            && self
-                .head_since
-                .compare_exchange(NONE, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            // A new head began on a kept-alive connection: the watchdog, asleep until
-            // the idle deadline, must time the head from now.
-            self.ended.notify_one();
+        if self.busy.load(Ordering::Relaxed) == 0 {
+            // A new head began on a kept-alive connection: timed from now (the watchdog
+            // sees it at its next tick).
+            let _ =
+                self.head_since
+                    .compare_exchange(NONE, now, Ordering::Relaxed, Ordering::Relaxed);
         }
     }
 
@@ -132,7 +125,6 @@ impl Clock {
     fn done(&self) {
         self.busy.fetch_sub(1, Ordering::Relaxed);
         self.wrote();
-        self.ended.notify_one();
     }
 
     /// Whether part of a request head has arrived and no request is being served.
@@ -345,14 +337,17 @@ where
     let mut stopping = std::pin::pin!(stopped(stop));
     let mut draining = false;
     let limits = &listener.limits;
+    // The watchdog wakes at a connection's deadline or after a tick, whichever is first,
+    // and reads the clock then: a request neither wakes it nor moves its timer, so serving
+    // one costs no timer and no wake-up. A deadline that begins between two ticks (a new
+    // head on a kept-alive connection) is seen at the next one and then kept to the
+    // millisecond; the tick, a quarter of the shortest timeout, bounds how late that is.
+    let tick =
+        (limits.header_read_timeout.min(limits.idle_timeout) / 4).max(Duration::from_millis(1));
+    let sleep = tokio::time::sleep(tick);
+    let mut sleep = std::pin::pin!(sleep);
     loop {
-        // While a request is served, the watchdog waits for it to end.
-        let wake = clock.deadline(limits).map_or_else(
-            || Instant::now() + limits.idle_timeout,
-            |ms| clock.base + Duration::from_millis(ms),
-        );
         tokio::select! {
-            () = clock.ended.notified() => {}
             _ = conn.as_mut() => return,
             () = &mut stopping, if !draining => {
                 draining = true;
@@ -363,10 +358,17 @@ where
                 }
                 conn.as_mut().graceful_shutdown();
             }
-            () = tokio::time::sleep_until(wake) => {
-                if clock.deadline(limits).is_some_and(|ms| clock.now() >= ms) {
-                    listener.stats.timed_out.fetch_add(1, Ordering::Relaxed);
-                    return;
+            () = sleep.as_mut() => {
+                let next = Instant::now() + tick;
+                match clock.deadline(limits) {
+                    Some(ms) if clock.now() >= ms => {
+                        listener.stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                    Some(ms) => sleep
+                        .as_mut()
+                        .reset(next.min(clock.base + Duration::from_millis(ms))),
+                    None => sleep.as_mut().reset(next),
                 }
             }
         }

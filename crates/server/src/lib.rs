@@ -14,7 +14,8 @@
 
 mod admin;
 mod authzen;
-mod authzen_text;
+#[doc(hidden)]
+pub mod authzen_text;
 pub mod body;
 mod conn;
 pub mod decision_log;
