@@ -22,7 +22,10 @@ pub fn batch_items(text: &str) -> Option<Vec<&str>> {
     let b = text.as_bytes();
     let mut at = ws(b, 0);
     for token in [&b"{"[..], b"\"requests\"", b":", b"["] {
-        at = ws(b, b.get(at..)?.strip_prefix(token).map(|_| at + token.len())?);
+        at = ws(
+            b,
+            b.get(at..)?.strip_prefix(token).map(|_| at + token.len())?,
+        );
     }
     let mut items = Vec::new();
     if b.get(at) == Some(&b']') {
