@@ -359,7 +359,7 @@ fn the_engine_does_no_io_and_takes_no_lock() {
 
 /// ARCHITECTURE.md: `writ serve` decides without taking a lock — the modules every
 /// decision passes through (the guard, identity, body, the native and AuthZEN handlers,
-/// the AuthZEN text mapping, metrics, ids) hold none (the approval flow, behind `blocking`, is the store's).
+/// the AuthZEN text mapping, the lane, metrics, ids) hold none (the approval flow, behind `blocking`, is the store's).
 #[test]
 fn serve_decides_without_a_lock() {
     let files: Vec<PathBuf> = [
@@ -369,6 +369,7 @@ fn serve_decides_without_a_lock() {
         "native.rs",
         "authzen.rs",
         "authzen_text.rs",
+        "lane.rs",
         "metrics.rs",
         "ids.rs",
     ]

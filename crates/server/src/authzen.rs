@@ -547,13 +547,22 @@ type Parts = (
 /// tree mapping, which words every refusal.
 pub async fn evaluation(parts: Parts, JsonText(bytes): JsonText) -> Result<Response, ApiError> {
     let (State(state), Extension(caller), Extension(RequestId(request_id)), headers) = parts;
-    let ctx = ctx(&state, Route::Evaluation, &caller, &request_id);
-    let base = Base {
-        state: &state,
-        headers: &headers,
-    };
+    evaluation_text(&state, &caller, &request_id, &headers, &bytes).await
+}
+
+/// [`evaluation`] on what its extractors give (for `crate::lane` too; of the headers only
+/// `Host` is read, for links).
+pub(crate) async fn evaluation_text(
+    state: &AppState,
+    caller: &Caller,
+    request_id: &str,
+    headers: &HeaderMap,
+    bytes: &[u8],
+) -> Result<Response, ApiError> {
+    let ctx = ctx(state, Route::Evaluation, caller, request_id);
+    let base = Base { state, headers };
     if caller.role == Role::EnforcementPoint {
-        if let Some(text) = crate::authzen_text::request_text(&bytes) {
+        if let Some(text) = crate::authzen_text::request_text(bytes) {
             let engine = state.store().engine();
             let started = Instant::now();
             if let Ok(bound) = engine.bind_str(&text) {
@@ -562,7 +571,7 @@ pub async fn evaluation(parts: Parts, JsonText(bytes): JsonText) -> Result<Respo
             }
         }
     }
-    let mapped = map_tuple(&parse_object(&bytes)?).map_err(ApiError::bad)?;
+    let mapped = map_tuple(&parse_object(bytes)?).map_err(ApiError::bad)?;
     Ok(json_response(evaluate(&ctx, mapped, &base).await?.json))
 }
 

@@ -118,39 +118,48 @@ impl FromRequest<AppState> for JsonText {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        if !is_json(req.headers().get(header::CONTENT_TYPE)) {
-            let got = req
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map_or_else(|| "none".to_string(), |v| format!("`{v}`"));
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "unsupported_content_type",
-                format!("the body must be JSON with `Content-Type: application/json` (got {got})"),
-            ));
-        }
-        let limit = state.limits().max_body_bytes;
-        // A declared length over the limit is refused before any of the body is read (and
-        // before a client sending `Expect: 100-continue` is invited to send it).
-        declared_within(req.headers(), limit)?;
-        if let Some(ReadBody(bytes)) = req.extensions().get::<ReadBody>() {
-            if bytes.len() <= limit {
-                return Ok(JsonText(bytes.clone()));
-            }
-            return Err(too_large(limit));
-        }
-        let bytes = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|e| {
-                if is_length_limit(&e) {
-                    too_large(limit)
-                } else {
-                    ApiError::bad(format!("the body could not be read: {e}"))
-                }
-            })?;
-        Ok(JsonText(bytes))
+        json_text(req, state).await.map(JsonText)
     }
+}
+
+/// The extractor's work: the body of a JSON request, under the limits (for `crate::lane`
+/// too).
+pub(crate) async fn json_text(
+    req: Request,
+    state: &AppState,
+) -> Result<axum::body::Bytes, ApiError> {
+    if !is_json(req.headers().get(header::CONTENT_TYPE)) {
+        let got = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(|| "none".to_string(), |v| format!("`{v}`"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_content_type",
+            format!("the body must be JSON with `Content-Type: application/json` (got {got})"),
+        ));
+    }
+    let limit = state.limits().max_body_bytes;
+    // A declared length over the limit is refused before any of the body is read (and
+    // before a client sending `Expect: 100-continue` is invited to send it).
+    declared_within(req.headers(), limit)?;
+    if let Some(ReadBody(bytes)) = req.extensions().get::<ReadBody>() {
+        if bytes.len() <= limit {
+            return Ok(bytes.clone());
+        }
+        return Err(too_large(limit));
+    }
+    let bytes = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|e| {
+            if is_length_limit(&e) {
+                too_large(limit)
+            } else {
+                ApiError::bad(format!("the body could not be read: {e}"))
+            }
+        })?;
+    Ok(bytes)
 }
 
 /// The body length a request declares (`Content-Length`), refused past `limit` before any

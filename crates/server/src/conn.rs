@@ -225,6 +225,8 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 /// What every connection of one listener shares.
 #[derive(Clone)]
 pub(crate) struct Listener {
+    /// The API's state, on the API listener: its decision routes take `crate::lane`.
+    pub lane: Option<crate::AppState>,
     pub router: Router,
     pub tls: Option<TlsAcceptor>,
     pub limits: ConnLimits,
@@ -318,14 +320,21 @@ where
         clock: clock.clone(),
     });
     let (router, c) = (listener.router.clone(), clock.clone());
+    let lane = listener.lane.clone();
     let service =
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             c.started();
             let busy = Busy(c.clone());
             req.extensions_mut().insert(ConnectInfo(peer.clone()));
             let mut router = router.clone();
+            let lane = lane.clone();
             async move {
-                let resp = tower_service::Service::call(&mut router, req).await;
+                let resp = match (&lane, crate::lane::Hot::of(&req)) {
+                    (Some(state), Some(hot)) => {
+                        Ok(crate::lane::serve(state, hot, req.map(axum::body::Body::new)).await)
+                    }
+                    _ => tower_service::Service::call(&mut router, req).await,
+                };
                 drop(busy);
                 resp
             }

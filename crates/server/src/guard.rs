@@ -36,14 +36,24 @@ fn request_id(req: &Request) -> (String, HeaderValue) {
 }
 
 /// The layer itself.
-pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    guarded(&state, req, |req| next.run(req)).await
+}
+
+/// What the layer does around `inner` (the router's routes, or one of the decision routes
+/// the connection serves without the router: `crate::lane`).
+pub(crate) async fn guarded<F, Fut>(state: &AppState, mut req: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     let started = Instant::now();
     let route = Route::of_path(req.uri().path());
     let (id, header) = request_id(&req);
     req.extensions_mut().insert(RequestId(id));
     let metrics = state.metrics();
     // A body that trickles in holds no decision slot: it is read first, within its limit.
-    let req = match read_body(&state, req).await {
+    let req = match read_body(state, req).await {
         Ok(req) => req,
         Err(refusal) => {
             let mut resp = refusal.into_response();
@@ -67,7 +77,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         }
         Ok(permit) => {
             metrics.enter();
-            let out = tokio::time::timeout(state.limits().timeout, next.run(req)).await;
+            let out = tokio::time::timeout(state.limits().timeout, inner(req)).await;
             metrics.leave();
             drop(permit);
             match out {

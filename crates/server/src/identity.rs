@@ -239,19 +239,24 @@ fn verify(auth: &Arc<dyn Authenticate>, req: &Request) -> Result<Caller, Refusal
 /// The layer: attaches a [`Caller`] to every request, or answers 401 with the refusal's
 /// code and message.
 pub async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let caller = match state.identity() {
-        Identity::InsecureDevFromBody => dev_caller(),
-        Identity::Verified(auth) => match verify(auth, &req) {
-            Ok(c) => c,
-            Err(why) => {
-                state.metrics().identity_refused();
-                return ApiError::new(StatusCode::UNAUTHORIZED, why.code, why.message)
-                    .into_response();
-            }
-        },
-    };
-    req.extensions_mut().insert(caller);
-    next.run(req).await
+    match caller_of(&state, &req) {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(refusal) => refusal,
+    }
+}
+
+/// Who sent `req`, or the 401 that answers it (the layer's work, for `crate::lane` too).
+pub(crate) fn caller_of(state: &AppState, req: &Request) -> Result<Caller, Response> {
+    match state.identity() {
+        Identity::InsecureDevFromBody => Ok(dev_caller()),
+        Identity::Verified(auth) => verify(auth, req).map_err(|why| {
+            state.metrics().identity_refused();
+            ApiError::new(StatusCode::UNAUTHORIZED, why.code, why.message).into_response()
+        }),
+    }
 }
 
 /// The client certificate a challenge opened for this caller binds its grant to (RFC 8705

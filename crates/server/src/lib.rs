@@ -23,6 +23,7 @@ mod flow;
 mod guard;
 pub mod identity;
 mod ids;
+mod lane;
 pub mod metrics;
 mod native;
 pub mod notify;

@@ -294,15 +294,25 @@ pub async fn decide(
     Extension(RequestId(request_id)): Extension<RequestId>,
     JsonText(bytes): JsonText,
 ) -> Result<Response, ApiError> {
+    decide_text(&state, &caller, &request_id, &bytes).await
+}
+
+/// [`decide`] on what its extractors give (for `crate::lane` too).
+pub(crate) async fn decide_text(
+    state: &AppState,
+    caller: &Caller,
+    request_id: &str,
+    bytes: &[u8],
+) -> Result<Response, ApiError> {
     let ctx = Ctx {
-        state: &state,
+        state,
         route: Route::Decide,
-        caller: &caller,
-        request_id: &request_id,
+        caller,
+        request_id,
     };
     let engine = state.store().engine();
-    if caller.role == Role::EnforcementPoint && !looks_like_batch(&bytes) {
-        if let Ok(text) = std::str::from_utf8(&bytes) {
+    if caller.role == Role::EnforcementPoint && !looks_like_batch(bytes) {
+        if let Ok(text) = std::str::from_utf8(bytes) {
             let started = Instant::now();
             // A batch never binds (`requests` is no request root): it falls through.
             if let Ok(bound) = engine.bind_str(text) {
@@ -313,11 +323,11 @@ pub async fn decide(
         }
     }
     if caller.role == Role::EnforcementPoint {
-        if let Some(bound) = bind_batch(&engine, &bytes, state.limits().max_batch) {
+        if let Some(bound) = bind_batch(&engine, bytes, state.limits().max_batch) {
             return decide_batch(&ctx, &engine, &bound).await;
         }
     }
-    let mut body = parse_object(&bytes)?;
+    let mut body = parse_object(bytes)?;
     let Some(requests) = body.remove("requests") else {
         return Ok(decide_with(&ctx, &engine, body).await?.into_response());
     };
@@ -358,7 +368,7 @@ pub async fn decide(
                 kind(&other)
             ))),
         };
-        write_item(&state, &mut out, answer)?;
+        write_item(state, &mut out, answer)?;
     }
     out.extend_from_slice(b"]}");
     Ok(json_response(out))

@@ -227,6 +227,7 @@ impl Server {
                     .map_err(|e| StartError::Bind(addr, e))?;
                 let bound = l.local_addr().map_err(|e| StartError::Bind(addr, e))?;
                 let listener = Listener {
+                    lane: None,
                     router: admin_app(admin_state.clone()),
                     tls: None,
                     limits: config.limits.connections.clone(),
@@ -333,6 +334,7 @@ impl Server {
             .local_addr()
             .map_err(|e| StartError::Bind(config.listen, e))?;
         let listener = Listener {
+            lane: Some(state.clone()),
             router: app(state.clone()),
             tls: tls.map(crate::tls::acceptor),
             limits: state.limits().connections.clone(),
