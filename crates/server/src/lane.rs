@@ -11,7 +11,7 @@
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 
 use crate::guard::RequestId;
@@ -40,7 +40,7 @@ impl Hot {
 
 /// Serves `req` on route `hot` as the router would.
 pub(crate) async fn serve(state: &AppState, hot: Hot, req: Request<Body>) -> Response {
-    crate::guard::guarded(state, req, |req| async move {
+    let mut resp = crate::guard::guarded(state, req, |req| async move {
         let caller = match crate::identity::caller_of(state, &req) {
             Ok(c) => c,
             Err(refusal) => return refusal,
@@ -67,5 +67,20 @@ pub(crate) async fn serve(state: &AppState, hot: Hot, req: Request<Body>) -> Res
         };
         answer.unwrap_or_else(IntoResponse::into_response)
     })
-    .await
+    .await;
+    content_length(&mut resp);
+    resp
+}
+
+/// `Content-Length` written into the headers when the body's size is known, as the
+/// router's route does: the same headers in the same order as the router's answer (hyper
+/// would otherwise write it itself, after a `Connection` it adds).
+fn content_length(resp: &mut Response) {
+    if resp.headers().contains_key(header::CONTENT_LENGTH) {
+        return;
+    }
+    if let Some(size) = axum::body::HttpBody::size_hint(resp.body()).exact() {
+        resp.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    }
 }
