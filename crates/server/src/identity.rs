@@ -244,17 +244,17 @@ pub async fn identify(State(state): State<AppState>, mut req: Request, next: Nex
             req.extensions_mut().insert(caller);
             next.run(req).await
         }
-        Err(refusal) => refusal,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
 /// Who sent `req`, or the 401 that answers it (the layer's work, for `crate::lane` too).
-pub(crate) fn caller_of(state: &AppState, req: &Request) -> Result<Caller, Response> {
+pub(crate) fn caller_of(state: &AppState, req: &Request) -> Result<Caller, ApiError> {
     match state.identity() {
         Identity::InsecureDevFromBody => Ok(dev_caller()),
         Identity::Verified(auth) => verify(auth, req).map_err(|why| {
             state.metrics().identity_refused();
-            ApiError::new(StatusCode::UNAUTHORIZED, why.code, why.message).into_response()
+            ApiError::new(StatusCode::UNAUTHORIZED, why.code, why.message)
         }),
     }
 }

@@ -43,7 +43,7 @@ pub(crate) async fn serve(state: &AppState, hot: Hot, req: Request<Body>) -> Res
     let mut resp = crate::guard::guarded(state, req, |req| async move {
         let caller = match crate::identity::caller_of(state, &req) {
             Ok(c) => c,
-            Err(refusal) => return refusal,
+            Err(refusal) => return refusal.into_response(),
         };
         let request_id = req
             .extensions()
