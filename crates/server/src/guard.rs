@@ -158,7 +158,7 @@ async fn read_body(state: &AppState, req: Request) -> Result<Request, ApiError> 
         return Ok(req);
     }
     let (parts, body) = req.into_parts();
-    let read = tokio::time::timeout(limits.body_read_timeout, axum::body::to_bytes(body, limit));
+    let read = within(limits.body_read_timeout, axum::body::to_bytes(body, limit));
     match read.await {
         Ok(Ok(bytes)) => {
             let mut req = Request::from_parts(parts, Body::from(bytes.clone()));
@@ -181,6 +181,35 @@ async fn read_body(state: &AppState, req: Request) -> Result<Request, ApiError> 
     }
 }
 
+/// `fut` under a time limit counted from now, whose timer is armed only if `fut` is still
+/// waiting after its first wait: a body already in hyper's buffer waits once, while the
+/// connection hands it over, and is then read without a timer ever entering tokio's wheel.
+/// The limit is the same; only its timer is set later.
+async fn within<F: std::future::Future>(
+    limit: std::time::Duration,
+    fut: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut fut = std::pin::pin!(fut);
+    let mut polls = 0u8;
+    let early = std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
+        std::task::Poll::Ready(v) => std::task::Poll::Ready(Some(v)),
+        // The first wait: come back at once (the connection delivers the body in the
+        // meantime); a second one means the body is not all here.
+        std::task::Poll::Pending if polls == 0 => {
+            polls = 1;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    })
+    .await;
+    match early {
+        Some(v) => Ok(v),
+        None => tokio::time::timeout_at(deadline, fut).await,
+    }
+}
+
 /// Unknown paths: 404 with what exists.
 pub async fn not_found(req: Request) -> ApiError {
     ApiError::new(
@@ -192,4 +221,40 @@ pub async fn not_found(req: Request) -> ApiError {
             req.uri().path()
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use std::task::Poll;
+    use std::time::Duration;
+
+    use super::within;
+
+    /// Pending `waits` times (waking itself each time), then ready.
+    fn after(waits: u32) -> impl std::future::Future<Output = u32> {
+        let mut left = waits;
+        std::future::poll_fn(move |cx| {
+            if left == 0 {
+                return Poll::Ready(waits);
+            }
+            left -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+    }
+
+    #[tokio::test]
+    async fn the_limit_holds_whether_or_not_the_first_wait_is_the_only_one() {
+        let limit = Duration::from_millis(200);
+        // Ready at once, after the one wait of a body being handed over, after many.
+        for waits in [0, 1, 2, 50] {
+            assert_eq!(within(limit, after(waits)).await.unwrap(), waits);
+        }
+        // Never ready: elapsed, at the limit counted from the call.
+        let started = std::time::Instant::now();
+        assert!(within(limit, std::future::pending::<()>()).await.is_err());
+        let took = started.elapsed();
+        assert!(took >= limit && took < limit * 10, "{took:?}");
+    }
 }
