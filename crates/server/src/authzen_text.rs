@@ -119,26 +119,23 @@ pub(crate) fn request_text(body: &[u8]) -> Option<String> {
     if subject.has("id") || subject.has("type") || resource.has("id") || resource.has("kind") {
         return None;
     }
+    // `null` is `None` already (serde reads an absent and a null option alike).
     let action_params = match t.action.properties {
         None => None,
-        Some(p) if p.get() == "null" => None,
         Some(p) if p.get().starts_with('{') => Some(p),
         Some(_) => return None,
     };
     let ip_sources = usize::from(subject.has("ip_address"))
         + usize::from(context.has("ip"))
         + usize::from(context.has("network"));
-    let request_sources = usize::from(action_params.is_some())
-        + usize::from(context.has("request"))
-        + context
-            .0
-            .iter()
-            .filter(|(k, _)| !CONTEXT_ROOTS.contains(&&**k) && *k != "ip")
-            .count()
-            .min(1);
+    // Context keys that land under `request.context`.
+    let context_others = context
+        .0
+        .iter()
+        .any(|(k, _)| !CONTEXT_ROOTS.contains(&&**k) && *k != "ip");
     if ip_sources > 1
         || (subject.has("device_id") && context.has("device"))
-        || (context.has("request") && request_sources > 1)
+        || (context.has("request") && (action_params.is_some() || context_others))
         || context.has("approval")
     {
         return None;

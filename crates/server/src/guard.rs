@@ -191,13 +191,13 @@ async fn within<F: std::future::Future>(
 ) -> Result<F::Output, tokio::time::error::Elapsed> {
     let deadline = tokio::time::Instant::now() + limit;
     let mut fut = std::pin::pin!(fut);
-    let mut polls = 0u8;
+    let mut waited = false;
     let early = std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
         std::task::Poll::Ready(v) => std::task::Poll::Ready(Some(v)),
         // The first wait: come back at once (the connection delivers the body in the
         // meantime); a second one means the body is not all here.
-        std::task::Poll::Pending if polls == 0 => {
-            polls = 1;
+        std::task::Poll::Pending if !waited => {
+            waited = true;
             cx.waker().wake_by_ref();
             std::task::Poll::Pending
         }

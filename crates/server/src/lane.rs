@@ -40,15 +40,16 @@ impl Hot {
 
 /// Serves `req` on route `hot` as the router would.
 pub(crate) async fn serve(state: &AppState, hot: Hot, req: Request<Body>) -> Response {
-    let mut resp = crate::guard::guarded(state, req, |req| async move {
+    let mut resp = crate::guard::guarded(state, req, |mut req| async move {
         let caller = match crate::identity::caller_of(state, &req) {
             Ok(c) => c,
             Err(refusal) => return refusal.into_response(),
         };
+        // Taken, not copied: nothing after this reads it from the request.
         let request_id = req
-            .extensions()
-            .get::<RequestId>()
-            .map(|r| r.0.clone())
+            .extensions_mut()
+            .remove::<RequestId>()
+            .map(|r| r.0)
             .unwrap_or_default();
         // Links in an AuthZEN answer need the `Host` header alone.
         let mut host = HeaderMap::new();
